@@ -1,0 +1,48 @@
+"""Error codes used on the wire (`{"error": {"code", "message"}}`) and in a failed job's `errorData`.
+
+Problem-format errors carry QIO's `AZQnnn` codes in their message, as the retired service did.
+"""
+from __future__ import annotations
+
+# Request errors (HTTP bodies)
+BAD_REQUEST = "BadRequest"  # malformed JSON, wrong types, missing fields
+INVALID_JOB_DEFINITION = "InvalidJobDefinition"
+INVALID_TARGET = "InvalidTarget"
+INVALID_PARAMETERS = "InvalidParameters"
+UNAUTHORIZED = "Unauthorized"
+JOB_NOT_FOUND = "JobNotFound"
+NOT_FOUND = "NotFound"
+METHOD_NOT_ALLOWED = "MethodNotAllowed"
+CONFLICT = "Conflict"  # e.g. cancelling a finished job, id reused with another body
+JOB_ALREADY_FINISHED = "JobAlreadyFinished"
+PAYLOAD_TOO_LARGE = "PayloadTooLarge"
+STORAGE_UNAVAILABLE = "StorageUnavailable"
+INTERNAL_ERROR = "InternalError"
+
+# Job errors (errorData of a Failed job)
+INVALID_INPUT_DATA = "InvalidInputData"
+INPUT_NOT_FOUND = "InputDataNotFound"
+PROBLEM_TOO_LARGE = "ProblemTooLarge"
+RUNNER_CRASHED = "RunnerCrashed"
+DEADLINE_EXCEEDED = "DeadlineExceeded"
+SOLVER_ERROR = "SolverError"
+
+# QIO input-rule codes (used inside messages)
+AZQ_REPEATED_ISING_INDEX = "AZQ101"
+AZQ_MISSING_SECTION = "AZQ102"
+AZQ_WRONG_TYPE = "AZQ103"
+AZQ_BAD_INITIAL_CONFIGURATION = "AZQ104"
+AZQ_UNPARSABLE = "AZQ105"
+AZQ_INVALID_PARAMETER = "AZQ107"
+
+
+class ContractError(ValueError):
+    """A value that breaks a wire contract. `code` is a wire error code, `message` is for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def to_wire(self) -> dict:
+        return {"code": self.code, "message": self.message}
