@@ -1,0 +1,44 @@
+# openqio: the README's commands. Everything installs into the repository (.venv, node_modules).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SDK_STAMP := .venv-sdk/.installed
+
+.PHONY: run test test-unit bench install sdk-env clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $@
+
+node_modules/.bin/azurite-blob: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(STAMP) node_modules/.bin/azurite-blob
+
+# Start Azurite (data under .openqio/azurite), the HTTPS gateway and the runner pool. Ctrl-C stops everything.
+run: install
+	$(VENV)/bin/openqio serve --with-azurite
+
+sdk-env: $(SDK_STAMP)
+
+$(SDK_STAMP): tests/sdk/requirements.txt | $(PY)
+	bash scripts/sdk_env.sh
+
+test: install sdk-env
+	$(PY) -m pytest -q
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+bench: install
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m benchmarks.solvers
+
+clean:
+	rm -rf $(VENV) .venv-sdk node_modules .pytest_cache .bench

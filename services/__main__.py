@@ -1,0 +1,226 @@
+"""`openqio serve` / `python -m services serve`: wire the gateway, the dispatcher and the runner pool, and run.
+
+Start-up order: settings → TLS material → (Azurite, with --with-azurite) → SQLite store → blob store → runner
+pool → dispatcher (sweeps jobs a crash left Executing) → HTTPS site → connection files. Shutdown (Ctrl-C, SIGTERM)
+runs it backwards: stop accepting requests, let running jobs finish within the grace period (requeue the rest),
+stop runners, close SQLite and blob clients, stop Azurite. Nothing it started outlives it.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from services import logs
+from services.config import Settings
+
+log = logging.getLogger("openqio")
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="openqio", description="Self-hosted Azure Quantum optimization (QIO) service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTPS gateway, dispatcher and runner pool")
+    serve.add_argument("--data-dir", help="state directory (default .openqio; env OPENQIO_DATA_DIR)")
+    serve.add_argument("--host", help="address to listen on (env OPENQIO_HOST)")
+    serve.add_argument("--port", type=int, help="HTTPS port, 0 = any free port (env OPENQIO_PORT)")
+    serve.add_argument("--runners", type=int, help="runner processes (env OPENQIO_RUNNERS; default: one per core)")
+    serve.add_argument("--blob-url", help="blob service URL, e.g. http://127.0.0.1:10000/devstoreaccount1")
+    serve.add_argument("--with-azurite", action="store_true",
+                       help="start Azurite from node_modules with its data under DATA_DIR/azurite")
+    serve.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING")
+    serve.add_argument("--log-format", choices=["text", "json"], default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    overrides = {
+        key: value
+        for key, value in {
+            "data_dir": args.data_dir,
+            "host": args.host,
+            "port": args.port,
+            "runners": args.runners,
+            "blob_url": args.blob_url,
+            "log_level": args.log_level,
+            "log_format": args.log_format,
+        }.items()
+        if value is not None
+    }
+    settings = Settings.from_env(**overrides)
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        asyncio.run(serve(settings, with_azurite=args.with_azurite))
+    except StartupError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+class StartupError(RuntimeError):
+    pass
+
+
+async def serve(settings: Settings, with_azurite: bool = False) -> None:
+    from services.blobs.azure_store import BlobStore
+    from services.dispatch.dispatcher import Dispatcher
+    from services.dispatch.runner_pool import RunnerPool
+    from services.gateway.app import create_app
+    from services.gateway.tls import ensure_tls, server_ssl_context
+    from services.jobs.sqlite_store import SqliteJobStore
+
+    loop = asyncio.get_running_loop()
+    # Pipe reads from runners and aiosqlite-free blocking calls run in threads; size the pool so runners never starve it.
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=max(8, 2 * settings.runners + 4)))
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    data_dir = Path(settings.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tls = ensure_tls(settings)
+
+    azurite = None
+    if with_azurite:
+        azurite = await asyncio.to_thread(_start_azurite, settings)
+
+    store = SqliteJobStore(settings.database_path)
+    blobs = BlobStore(settings)
+    pool = RunnerPool(settings.runners)
+    dispatcher = None
+    site_runner = None
+    try:
+        await store.open()
+        await blobs.open()
+        t0 = time.monotonic()
+        await pool.start()
+        log.info("%d runner(s) ready in %.1f s", settings.runners, time.monotonic() - t0)
+        dispatcher = Dispatcher(
+            store,
+            blobs,
+            pool,
+            limits=settings.problem_limits,
+            max_attempts=settings.max_attempts,
+            hard_deadline_grace_s=settings.job_hard_deadline_grace_s,
+            max_job_seconds=settings.max_job_seconds,
+        )
+        await dispatcher.start()
+        app = create_app(settings, store, blobs, dispatcher)
+        site_runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await site_runner.setup()
+        site = web.TCPSite(site_runner, settings.host, settings.port, ssl_context=server_ssl_context(tls))
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
+        base_url = f"https://{_url_host(settings.host)}:{port}/"
+        _write_connection_files(settings, base_url, tls)
+        _announce(settings, base_url)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        if site_runner is not None:
+            await site_runner.shutdown()
+        if dispatcher is not None:
+            await dispatcher.stop(grace_s=settings.shutdown_grace_s)
+        await pool.close()
+        if site_runner is not None:
+            await site_runner.cleanup()
+        await blobs.close()
+        await store.close()
+        if azurite is not None:
+            await asyncio.to_thread(azurite.stop)
+        log.info("stopped")
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _start_azurite(settings: Settings):
+    from urllib.parse import urlsplit
+
+    from services.azurite import Azurite, AzuriteError
+
+    url = urlsplit(settings.blob_url)
+    server = Azurite(location=str(Path(settings.data_dir) / "azurite"), host=url.hostname or "127.0.0.1",
+                     port=url.port or 10000)
+    try:
+        server.start()
+    except AzuriteError as exc:
+        raise StartupError(f"could not start Azurite on {settings.blob_url}: {exc}") from None
+    log.info("Azurite listening on %s (data in %s)", server.blob_url, server.location)
+    return server
+
+
+def _write_connection_files(settings: Settings, base_url: str, tls) -> None:
+    """connection.json for the native client; sdk.env + token file for the unmodified azure-quantum SDK."""
+    data_dir = Path(settings.data_dir).resolve()
+    token = settings.default_token
+    connection = {
+        "base_url": base_url,
+        "ca_file": str(Path(tls.ca_cert).resolve()),
+        "ca_bundle": str(Path(tls.ca_bundle).resolve()),
+        "token": token,
+        "subscription_id": settings.subscription_id,
+        "resource_group": settings.resource_group,
+        "workspace": settings.workspace,
+        "location": settings.location,
+    }
+    token_file = data_dir / "sdk-token.json"
+    _write_private(token_file, json.dumps({"access_token": token, "expires_on": int((time.time() + 10 * 365 * 86400) * 1000)}))
+    sdk_env = "\n".join(
+        [
+            "# Point the unmodified azure-quantum SDK at openqio: `set -a; source .openqio/sdk.env; set +a`",
+            f"AZURE_QUANTUM_BASEURL={base_url}",
+            f"REQUESTS_CA_BUNDLE={Path(tls.ca_bundle).resolve()}",
+            f"SSL_CERT_FILE={Path(tls.ca_bundle).resolve()}",
+            f"AZURE_QUANTUM_TOKEN_FILE={token_file}",
+            "AZURE_TENANT_ID=00000000-0000-0000-0000-000000000000",
+            f"OPENQIO_SUBSCRIPTION_ID={settings.subscription_id}",
+            f"OPENQIO_RESOURCE_GROUP={settings.resource_group}",
+            f"OPENQIO_WORKSPACE={settings.workspace}",
+            f"OPENQIO_LOCATION={settings.location}",
+            "",
+        ]
+    )
+    _write_private(data_dir / "sdk.env", sdk_env)
+    # connection.json last: its appearance means "ready" to scripts and tests.
+    _write_private(data_dir / "connection.json", json.dumps(connection, indent=2))
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _announce(settings: Settings, base_url: str) -> None:
+    data_dir = Path(settings.data_dir)
+    lines = [
+        "",
+        f"openqio is running at {base_url} ({settings.runners} runner(s), blobs at {settings.blob_url})",
+        f"  native client:  Workspace() reads {data_dir / 'connection.json'}",
+        f"  azure-quantum:  set -a; source {data_dir / 'sdk.env'}; set +a",
+        f"  workspace:      subscription_id={settings.subscription_id} resource_group={settings.resource_group} "
+        f"name={settings.workspace} location={settings.location}",
+        "  Ctrl-C stops the service and everything it started.",
+        "",
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Start and stop a real Azurite blob emulator (the npm package in node_modules) for `make run` and the tests.
+
+Azurite picks a free port (`--blobPort 0`); the real one is read from its start-up line. `stop()` and `start()` let
+fault tests take storage away and bring it back on the same port, with the same data when persistence is on disk.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "devstoreaccount1"
+# Azurite's documented default development key: public, not a secret.
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+_LISTEN = re.compile(rb"Azurite Blob service successfully listens on http://([\d.]+):(\d+)")
+
+
+class AzuriteError(RuntimeError):
+    pass
+
+
+def azurite_binary() -> str:
+    local = ROOT / "node_modules" / ".bin" / "azurite-blob"
+    if local.exists():
+        return str(local)
+    found = shutil.which("azurite-blob")
+    if found:
+        return found
+    raise AzuriteError("azurite-blob not found: run `npm ci` in the repository root (Node 20+)")
+
+
+@dataclass
+class Azurite:
+    location: str | None = None  # None: in-memory persistence
+    port: int = 0
+    host: str = "127.0.0.1"
+    process: subprocess.Popen | None = field(default=None, repr=False)
+    log_path: Path | None = None
+
+    @property
+    def blob_url(self) -> str:
+        return f"http://{self.host}:{self.port}/{ACCOUNT}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint={self.blob_url};"
+        )
+
+    account_name = ACCOUNT
+    account_key = ACCOUNT_KEY
+
+    def start(self, timeout: float = 60.0) -> Azurite:
+        args = [azurite_binary(), "--blobHost", self.host, "--blobPort", str(self.port), "--skipApiVersionCheck",
+                "--disableTelemetry", "--loose"]
+        if self.location:
+            Path(self.location).mkdir(parents=True, exist_ok=True)
+            args += ["--location", self.location]
+        else:
+            args += ["--inMemoryPersistence"]
+        self.process = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        seen = b""
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                if self.process.poll() is not None:
+                    break
+                continue
+            seen += line
+            m = _LISTEN.search(line)
+            if m:
+                self.port = int(m.group(2))
+                self._drain()
+                return self
+        self.stop()
+        raise AzuriteError(f"Azurite did not start within {timeout:.0f} s; output:\n{seen.decode(errors='replace')[-2000:]}")
+
+    def _drain(self) -> None:
+        """Keep reading Azurite's output so its pipe never fills up."""
+        import threading
+
+        stream = self.process.stdout if self.process else None
+        if stream is None:
+            return
+
+        def pump() -> None:
+            for _ in iter(stream.readline, b""):
+                pass
+
+        threading.Thread(target=pump, daemon=True, name="azurite-output").start()
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        self.process = None

@@ -1,0 +1,332 @@
+"""The dispatcher: claims Waiting jobs, feeds them to runners, and records how each one ends.
+
+Order of effects for every job (side effects before state):
+  claim (Waiting → Executing, CAS) → read input blob → run on a runner → write `rawOutputData` → Succeeded.
+Anything that goes wrong ends the job Failed with errorData, or requeues it (runner crash, storage outage) until
+`max_attempts`; nothing leaves a job Executing once its runner is gone. On start, jobs left Executing by a previous
+process (a crash) are requeued or failed.
+
+Cores are shared out per job: when no other job waits, a job may use every idle runner's core (numba threads in
+its runner); the cores it borrows are held back from the pool until it ends. When jobs queue, each gets one core
+so many small jobs run side by side.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any, Protocol
+
+from contracts import errors
+from contracts.jobs import ErrorData
+from contracts.results import encode_result
+from contracts.runner import Progress, RunOutcome, RunRequest
+from contracts.status import JobStatus
+from services.jobs.store import ClaimedJob, JobStore
+
+from .runner_pool import RunnerCrashed, RunnerKilled, RunnerPool
+
+log = logging.getLogger(__name__)
+
+
+class BlobAccess(Protocol):
+    async def read_input(self, input_data_uri: str | None, container_uri: str) -> tuple[bytes, str | None]: ...
+    async def write_output(self, container: str, data: bytes) -> str: ...
+
+
+class InputError(Exception):
+    """The input blob is missing or unreadable for a reason retrying will not fix."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class StorageUnavailable(Exception):
+    """Blob storage could not be reached; worth retrying."""
+
+
+def container_of(container_uri: str) -> str:
+    """`job-{id}` out of `http://host:port/account/job-{id}?sas` (path-style, as Azurite uses)."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(container_uri).path.strip("/").split("/")
+    return path[-1] if path else ""
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: JobStore,
+        blobs: BlobAccess,
+        pool: RunnerPool,
+        *,
+        limits: Any = None,
+        max_attempts: int = 3,
+        hard_deadline_grace_s: float = 10.0,
+        max_job_seconds: float | None = None,
+        storage_retry_s: float = 1.0,
+        storage_max_wait_s: float = 300.0,
+        progress_event_interval_s: float = 1.0,
+    ):
+        self.store = store
+        self.blobs = blobs
+        self.pool = pool
+        self.limits = limits
+        self.max_attempts = max_attempts
+        self.hard_deadline_grace_s = hard_deadline_grace_s
+        self.max_job_seconds = max_job_seconds
+        self.storage_retry_s = storage_retry_s
+        self.storage_max_wait_s = storage_max_wait_s
+        self.progress_event_interval_s = progress_event_interval_s
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+        self._loop_task: asyncio.Task | None = None
+        self._stopping = False
+        self._borrowed: dict[str, list[Any]] = {}
+        self.progress: dict[str, Progress] = {}  # latest progress per running job (for streaming / dashboards)
+
+    # -- the gateway's interface ----------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """A job was submitted (or a runner freed up): look for work now rather than at the next poll."""
+        self._wake.set()
+
+    async def cancel(self, job_id: str) -> None:
+        """Ask the runner of an Executing job to stop; it is killed after the grace period if it does not."""
+        if not self.pool.cancel(job_id, hard_deadline_s=self.hard_deadline_grace_s):
+            # Claimed but not yet on a runner (reading input), or the runner just finished: the run loop checks
+            # is_cancelling before and after running, so the job still ends Cancelled.
+            log.info("cancel for job %s: not on a runner yet", job_id, extra={"job_id": job_id})
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.recover()
+        self._loop_task = asyncio.create_task(self._run_loop(), name="dispatcher")
+
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Stop claiming work; give running jobs `grace_s` to finish, then requeue what is left."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if self._tasks and grace_s > 0:
+            await asyncio.wait(self._tasks, timeout=grace_s)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def recover(self) -> None:
+        """Requeue (or fail, past max_attempts) every job a previous process left Executing."""
+        for claimed in await self.store.executing():
+            await self._requeue_or_fail(claimed, "the service stopped while the job was executing")
+
+    # -- main loop ------------------------------------------------------------------------------------------------
+
+    async def _run_loop(self) -> None:
+        while not self._stopping:
+            runner = await self.pool.acquire()
+            claimed = None
+            while claimed is None and not self._stopping:
+                try:
+                    claimed = await self.store.claim_next()
+                except Exception:  # the store is local SQLite; log and keep the loop alive
+                    log.exception("claiming a job failed")
+                if claimed is None:
+                    self._wake.clear()
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            if claimed is None:
+                self.pool.release(runner)
+                return
+            task = asyncio.create_task(self._execute(claimed, runner), name=f"job-{claimed.details.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _borrow_cores(self, job_id: str) -> int:
+        """Take idle runners out of rotation while no other job waits; their cores go to this job's threads."""
+        borrowed = []
+        while self.pool.idle_count > 0 and not await self._others_waiting():
+            runner = self.pool.take_idle()
+            if runner is None:
+                break
+            borrowed.append(runner)
+        if borrowed:
+            self._borrowed[job_id] = borrowed
+        return 1 + len(borrowed)
+
+    async def _others_waiting(self) -> bool:
+        counts = await self.store.count_by_status()
+        return counts.get(JobStatus.WAITING, 0) > 0
+
+    def _return_cores(self, job_id: str) -> None:
+        for runner in self._borrowed.pop(job_id, []):
+            self.pool.release(runner)
+        self.wake()
+
+    async def _execute(self, claimed: ClaimedJob, runner: Any) -> None:
+        job = claimed.details
+        job_id = job.id
+        extra = {"job_id": job_id}
+        try:
+            try:
+                data, content_type = await self._read_input(job)
+            except InputError as exc:
+                self.pool.release(runner)
+                await self._finish_failed(job_id, exc.code, exc.message)
+                return
+            current = await self.store.get(None, job_id)
+            if current is None or current.status != JobStatus.EXECUTING:
+                self.pool.release(runner)
+                return
+            if current.is_cancelling:
+                self.pool.release(runner)
+                await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING])
+                return
+            threads = await self._borrow_cores(job_id)
+            params = dict((job.input_params or {}).get("params") or {}) if isinstance(job.input_params, dict) else {}
+            request = RunRequest(
+                job_id=job_id,
+                target=job.target,
+                params=params,
+                input_data=data,
+                content_type=content_type,
+                threads=threads,
+                **({"limits": self.limits} if self.limits is not None else {}),
+            )
+            deadline = self._hard_deadline(params)
+            log.info("job %s running on runner %d with %d thread(s)", job_id, runner.index, threads, extra=extra)
+            try:
+                outcome = await self.pool.run(runner, request, self._progress_recorder(job_id), deadline)
+            except RunnerKilled:
+                await self._after_kill(job_id)
+                return
+            except RunnerCrashed as exc:
+                await self._requeue_or_fail(claimed, str(exc))
+                return
+            finally:
+                self.progress.pop(job_id, None)
+                self._return_cores(job_id)
+            await self._record_outcome(job, outcome)
+        except asyncio.CancelledError:
+            # Service shutdown with the job unfinished: hand it back to the queue for the next start.
+            with contextlib.suppress(Exception):
+                self.pool.cancel(job_id)
+                await asyncio.shield(self.store.transition(job_id, JobStatus.WAITING, expected=[JobStatus.EXECUTING],
+                                                           event_data={"reason": "service shutdown"}))
+            raise
+        except Exception as exc:  # never leave a job Executing because of a bug here
+            log.exception("job %s: unexpected dispatcher error", job_id, extra=extra)
+            await self._finish_failed(job_id, errors.INTERNAL_ERROR, f"internal error while running the job ({type(exc).__name__})")
+        finally:
+            self.wake()
+
+    def _hard_deadline(self, params: dict[str, Any]) -> float | None:
+        timeout = params.get("timeout")
+        if isinstance(timeout, (int, float)) and timeout > 0:
+            return float(timeout) * 1.1 + self.hard_deadline_grace_s + 30.0  # decode/compile time is not in timeout
+        return self.max_job_seconds
+
+    def _progress_recorder(self, job_id: str):
+        last = [0.0]
+
+        async def record(progress: Progress) -> None:
+            self.progress[job_id] = progress
+            now = time.monotonic()
+            if now - last[0] >= self.progress_event_interval_s:
+                last[0] = now
+                await self.store.add_event(
+                    job_id,
+                    "progress",
+                    {"elapsed_s": progress.elapsed_s, "sweeps_done": progress.sweeps_done, "best_cost": progress.best_cost},
+                )
+
+        return record
+
+    async def _read_input(self, job: Any) -> tuple[bytes, str | None]:
+        waited = 0.0
+        while True:
+            try:
+                return await self.blobs.read_input(job.input_data_uri, job.container_uri)
+            except StorageUnavailable as exc:
+                if waited >= self.storage_max_wait_s:
+                    raise InputError(errors.STORAGE_UNAVAILABLE, f"blob storage unavailable: {exc}") from None
+                log.warning("job %s: storage unavailable, retrying (%s)", job.id, exc, extra={"job_id": job.id})
+                delay = min(self.storage_retry_s * (2 ** min(waited, 5)), 10.0)
+                await asyncio.sleep(delay)
+                waited += delay
+
+    async def _write_output(self, job: Any, body: bytes) -> str:
+        container = container_of(job.container_uri)
+        waited = 0.0
+        while True:
+            try:
+                return await self.blobs.write_output(container, body)
+            except StorageUnavailable as exc:
+                if waited >= self.storage_max_wait_s:
+                    raise
+                log.warning("job %s: storage unavailable writing output, retrying (%s)", job.id, exc, extra={"job_id": job.id})
+                await asyncio.sleep(min(self.storage_retry_s * 2, 10.0))
+                waited += min(self.storage_retry_s * 2, 10.0)
+
+    async def _record_outcome(self, job: Any, outcome: RunOutcome) -> None:
+        job_id = job.id
+        if outcome.status == RunOutcome.SUCCEEDED and outcome.result is not None:
+            try:
+                url = await self._write_output(job, encode_result(outcome.result))
+            except StorageUnavailable as exc:
+                await self._finish_failed(job_id, errors.STORAGE_UNAVAILABLE, f"could not write the output blob: {exc}")
+                return
+            done = await self.store.transition(
+                job_id,
+                JobStatus.SUCCEEDED,
+                expected=[JobStatus.EXECUTING],
+                output_data_uri=url,
+                event_data={"cost": outcome.result.get("cost"), "elapsed_s": outcome.elapsed_s},
+            )
+            if done is None:
+                log.warning("job %s finished but was no longer Executing", job_id, extra={"job_id": job_id})
+            else:
+                log.info("job %s succeeded (cost %s)", job_id, outcome.result.get("cost"), extra={"job_id": job_id})
+        elif outcome.status == RunOutcome.CANCELLED:
+            await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING])
+            log.info("job %s cancelled", job_id, extra={"job_id": job_id})
+        else:
+            await self._finish_failed(job_id, outcome.error_code or errors.SOLVER_ERROR, outcome.error_message or "the solver failed")
+
+    async def _finish_failed(self, job_id: str, code: str, message: str) -> None:
+        done = await self.store.transition(
+            job_id, JobStatus.FAILED, expected=[JobStatus.EXECUTING], error=ErrorData(code=code, message=message)
+        )
+        if done is not None:
+            log.info("job %s failed: %s: %s", job_id, code, message, extra={"job_id": job_id})
+
+    async def _after_kill(self, job_id: str) -> None:
+        current = await self.store.get(None, job_id)
+        if current is not None and current.is_cancelling:
+            await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING],
+                                        event_data={"reason": "runner killed after the cancel grace period"})
+        else:
+            await self._finish_failed(job_id, errors.DEADLINE_EXCEEDED,
+                                      "the job passed its hard deadline and its runner was stopped")
+
+    async def _requeue_or_fail(self, claimed: ClaimedJob, reason: str) -> None:
+        job_id = claimed.details.id
+        if claimed.details.is_cancelling:
+            await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING])
+        elif claimed.attempts < self.max_attempts:
+            log.warning("job %s: %s; requeued (attempt %d of %d)", job_id, reason, claimed.attempts, self.max_attempts,
+                        extra={"job_id": job_id})
+            await self.store.transition(job_id, JobStatus.WAITING, expected=[JobStatus.EXECUTING],
+                                        event_data={"reason": reason, "attempts": claimed.attempts})
+            self.wake()
+        else:
+            await self._finish_failed(
+                job_id, errors.RUNNER_CRASHED, f"the runner crashed {claimed.attempts} time(s) running this job: {reason}"
+            )

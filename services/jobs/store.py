@@ -1,0 +1,88 @@
+"""The job store protocol: the only way the service reads or changes job state.
+
+Invariants (procrastinate-style):
+- `transition()` is the only writer of `status`, as one guarded UPDATE (`WHERE id = ? AND status IN (allowed)`);
+  it returns None when the job was not in an allowed status (a conflict), never overwrites a terminal job.
+- Each status change writes a `job_events` row in the same transaction (an outbox: restarts lose no event).
+- Workspaces scope every read a client can make: a job of another workspace is "not found".
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from contracts.jobs import ErrorData, JobDetails
+from contracts.status import JobStatus
+
+
+class JobExists(Exception):
+    """`insert` found a job with this id. `existing` is that job (same workspace) or None (another workspace)."""
+
+    def __init__(self, existing: JobDetails | None):
+        super().__init__("job exists")
+        self.existing = existing
+
+
+@dataclass
+class JobEvent:
+    seq: int
+    job_id: str
+    kind: str  # submitted | started | progress | succeeded | failed | cancelled | cancel_requested | requeued
+    data: dict[str, Any] = field(default_factory=dict)
+    time: str = ""  # ISO-8601 UTC
+
+
+@dataclass
+class ClaimedJob:
+    """A job the dispatcher moved Waiting → Executing, with what it needs to run it."""
+
+    details: JobDetails
+    workspace: str
+    attempts: int  # including this one
+
+
+class JobStore(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+    async def insert(self, workspace: str, job: JobDetails) -> JobDetails:
+        """Insert as Waiting with creation_time now and a `submitted` event. Raises JobExists."""
+
+    async def get(self, workspace: str | None, job_id: str) -> JobDetails | None:
+        """workspace None: any workspace (dispatcher use)."""
+
+    async def list(self, workspace: str, *, limit: int, after: str | None = None) -> tuple[list[JobDetails], str | None]:
+        """Jobs ordered by (creation_time, id); `after` is the opaque cursor returned as the second item."""
+
+    async def transition(
+        self,
+        job_id: str,
+        to: JobStatus,
+        *,
+        expected: Iterable[JobStatus] | None = None,
+        error: ErrorData | None = None,
+        output_data_uri: str | None = None,
+        event_data: dict[str, Any] | None = None,
+    ) -> JobDetails | None:
+        """Compare-and-set. `expected` narrows the allowed sources (default: every status allowed to reach `to`).
+        Sets begin_execution_time (→ Executing), end_execution_time (→ Succeeded/Failed, and → Cancelled from
+        Executing), cancellation_time (→ Cancelled), clears is_cancelling on terminal states. → Waiting (requeue)
+        clears begin_execution_time. Returns the updated job, or None on conflict or unknown id."""
+
+    async def request_cancel(self, workspace: str, job_id: str) -> JobDetails | None:
+        """Set is_cancelling on an Executing job (+ `cancel_requested` event); None if not Executing."""
+
+    async def claim_next(self) -> ClaimedJob | None:
+        """Oldest Waiting job → Executing (attempts += 1, `started` event), or None."""
+
+    async def executing(self) -> list[ClaimedJob]:
+        """Jobs currently Executing (start-up sweep after a crash)."""
+
+    async def add_event(self, job_id: str, kind: str, data: dict[str, Any] | None = None) -> int: ...
+
+    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]: ...
+
+    async def set_tags(self, workspace: str, job_id: str, tags: list[str]) -> JobDetails | None: ...
+
+    async def count_by_status(self) -> dict[JobStatus, int]: ...

@@ -1,0 +1,54 @@
+"""Shared fixtures: a real Azurite and a real openqio service (TLS gateway + runner processes).
+
+Outside CI a machine without Node/Azurite skips the integration tests and says why; in CI (`CI=true`) the same
+situation is a failure, because CI must prove the service works on real components.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from services.azurite import Azurite, AzuriteError, azurite_binary
+from tests.service import Service
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: integration components must start)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def azurite():
+    try:
+        azurite_binary()
+    except AzuriteError as exc:
+        _unavailable(str(exc))
+    server = Azurite()
+    try:
+        server.start()
+    except AzuriteError as exc:
+        _unavailable(f"Azurite failed to start: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def openqio_service(azurite, tmp_path_factory):
+    """The whole service as `openqio serve` runs it, with a small list page size so paging is exercised."""
+    service = Service(
+        data_dir=Path(tmp_path_factory.mktemp("openqio")),
+        blob_url=azurite.blob_url,
+        runners=2,
+        extra_env={"OPENQIO_LIST_PAGE_SIZE": "5"},
+    )
+    try:
+        service.start()
+    except Exception as exc:  # noqa: BLE001 - reported as a failure with the service's own log
+        pytest.fail(f"openqio service failed to start: {exc}", pytrace=False)
+    yield service
+    service.stop()
