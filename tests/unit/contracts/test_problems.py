@@ -1,0 +1,179 @@
+"""The qio.v2 codec: round trips (JSON, gzip, protobuf), the SDK's layouts, and bad input → AZQ errors."""
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+import json
+import tarfile
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.problems import (
+    ProblemFormatError,
+    ProblemLimits,
+    decode_problem,
+    encode_json,
+    encode_protobuf,
+    problem_document,
+    reference_cost,
+)
+
+SEED_TERMS = [(-9, [0]), (-3, [1, 0]), (5, [2, 0])]
+
+
+def test_seed_problem_brute_force_optimum():
+    p = decode_problem(encode_json(problem_document("ising", SEED_TERMS, name="MyOptimizationJob")))
+    assert p.name == "MyOptimizationJob" and p.problem_type == "ising"
+    best = min(itertools.product([-1, 1], repeat=3), key=lambda s: reference_cost(p, dict(enumerate(s))))
+    assert best == (1, 1, -1)
+    assert reference_cost(p, dict(enumerate(best))) == -17.0
+
+
+def test_plain_and_gzip_json_decode_the_same():
+    doc = problem_document("pubo", [(1.5, [0, 1, 2]), (2, []), (-1, [7])], initial_configuration={0: 1, 7: 0})
+    a, b = decode_problem(encode_json(doc)), decode_problem(encode_json(doc, compress=False))
+    assert list(a.terms()) == list(b.terms()) == [(1.5, (0, 1, 2)), (2.0, ()), (-1.0, (7,))]
+    assert a.initial_configuration == {0: 1, 7: 0}
+    assert json.loads(encode_json(doc, compress=False))["cost_function"]["version"] == "1.1"
+
+
+def test_grouped_terms_and_cost():
+    doc = problem_document("pubo", [(1, [0])], slc_terms=[(2, [(1, [0]), (-2, [1]), (3, [])])])
+    p = decode_problem(encode_json(doc))
+    assert p.problem_type == "pubo_grouped" and p.is_grouped
+    # 1*x0 + 2*(x0 - 2 x1 + 3)^2 at x0=1, x1=1 -> 1 + 2*4 = 9
+    assert reference_cost(p, {0: 1, 1: 1}) == 9.0
+
+
+def test_pubo_repeated_index_collapses_and_ising_repeat_is_rejected():
+    p = decode_problem(encode_json(problem_document("pubo", [(2, [3, 3, 1])])))
+    assert list(p.terms()) == [(2.0, (1, 3))]
+    with pytest.raises(ProblemFormatError, match="AZQ101"):
+        decode_problem(encode_json(problem_document("ising", [(2, [3, 3])])))
+
+
+def test_protobuf_round_trip_plain_and_gzip_tar():
+    terms = [(float(i % 7) - 3, [i % 50, (i * 7 + 1) % 50]) for i in range(2500)]
+    for compress in (True, False):
+        p = decode_problem(encode_protobuf("ising", terms, name="pb", compress=compress), "application/x-protobuf")
+        assert p.problem_type == "ising" and p.name == "pb" and p.n_terms == 2500
+        assert [c for c, _ in p.terms()] == [c for c, _ in terms]
+
+
+def test_protobuf_detected_without_content_type():
+    p = decode_problem(encode_protobuf("pubo", [(1.0, [0, 1])]))
+    assert p.problem_type == "pubo"
+
+
+BAD_INPUTS = [
+    (b"", "AZQ105"),
+    (b"{", "AZQ105"),
+    (b"[]", "AZQ102"),
+    (b'{"cost_function": {"type": "ising"}}', "AZQ102"),
+    (b'{"metadata": {}}', "AZQ102"),
+    (b'{"cost_function": {"type": "qubo", "terms": []}}', "AZQ103"),
+    (b'{"cost_function": {"type": "ising", "terms": {}}}', "AZQ103"),
+    (b'{"cost_function": {"type": "ising", "terms": [{"c": "1", "ids": [0]}]}}', "AZQ103"),
+    (b'{"cost_function": {"type": "ising", "terms": [{"c": 1, "ids": [-1]}]}}', "AZQ103"),
+    (b'{"cost_function": {"type": "ising", "terms": [{"c": 1, "ids": [99999999999]}]}}', "AZQ103"),
+    (b'{"cost_function": {"type": "ising", "terms": [{"c": 1, "ids": ["a"]}]}}', "AZQ103"),
+    (b'{"cost_function": {"type": "ising", "terms": [{"c": Infinity, "ids": [0]}]}}', "AZQ105"),
+    (b'{"cost_function": {"type": "ising", "terms": [{"c": 1e999, "ids": [0]}]}}', "AZQ103"),
+    (b'{"cost_function": {"type": "ising", "terms": [{"c": 1}]}}', "AZQ102"),
+    (b'{"cost_function": {"type": "ising", "terms": [], "initial_configuration": {"0": 0}}}', "AZQ104"),
+    (b'{"cost_function": {"type": "pubo", "terms": [], "initial_configuration": {"x": 1}}}', "AZQ104"),
+    (b'{"cost_function": {"type": "ising", "terms": [], "terms_slc": []}}', "AZQ103"),
+    (b'\x1f\x8b\x08\x00garbage', "AZQ105"),
+    (b"[" * 100000 + b"]" * 100000, "AZQ105"),
+    ('{"cost_function":{"version":"1.0","type":"ising",initial_configuration{"0": 1},"terms":[]}}'.encode(), "AZQ105"),
+]
+
+
+@pytest.mark.parametrize("data,azq", BAD_INPUTS)
+def test_bad_inputs_name_their_rule(data, azq):
+    with pytest.raises(ProblemFormatError) as info:
+        decode_problem(data)
+    assert info.value.message.startswith(azq), info.value.message
+
+
+def test_gzip_bomb_is_bounded():
+    bomb = gzip.compress(b" " * (20 * 1024 * 1024))
+    with pytest.raises(ProblemFormatError) as info:
+        decode_problem(bomb, limits=ProblemLimits(max_input_bytes=1024 * 1024))
+    assert info.value.code == "ProblemTooLarge"
+
+
+def test_term_and_variable_limits():
+    doc = problem_document("pubo", [(1, [i]) for i in range(100)])
+    with pytest.raises(ProblemFormatError, match="terms exceed"):
+        decode_problem(encode_json(doc), limits=ProblemLimits(max_terms=10))
+    with pytest.raises(ProblemFormatError, match="variables exceed"):
+        decode_problem(encode_json(doc), limits=ProblemLimits(max_variables=10))
+
+
+def test_bad_tar_member_is_a_format_error():
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("gzipinputfile_pb_0.pb")
+        payload = b"\x0a\xff\xff\xff\xff\x0f"  # length far beyond the data
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    with pytest.raises(ProblemFormatError, match="AZQ105"):
+        decode_problem(buf.getvalue(), "application/x-protobuf")
+
+
+terms_strategy = st.lists(
+    st.tuples(
+        st.floats(allow_nan=False, allow_infinity=False, width=32, min_value=-1e6, max_value=1e6),
+        st.lists(st.integers(min_value=0, max_value=30), max_size=4, unique=True),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(terms=terms_strategy, ising=st.booleans())
+def test_json_round_trip(terms, ising):
+    kind = "ising" if ising else "pubo"
+    p = decode_problem(encode_json(problem_document(kind, terms)))
+    assert [(c, tuple(sorted(ids))) for c, ids in p.terms()] == [(float(c), tuple(sorted(ids))) for c, ids in terms]
+
+
+@settings(max_examples=40, deadline=None)
+@given(terms=terms_strategy, ising=st.booleans())
+def test_protobuf_round_trip(terms, ising):
+    kind = "ising" if ising else "pubo"
+    p = decode_problem(encode_protobuf(kind, terms), "application/x-protobuf")
+    assert [(c, tuple(sorted(ids))) for c, ids in p.terms()] == [(float(c), tuple(sorted(ids))) for c, ids in terms]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=400), content_type=st.sampled_from([None, "application/json", "application/x-protobuf"]))
+def test_random_bytes_never_crash_the_decoder(data, content_type):
+    try:
+        decode_problem(data, content_type)
+    except ProblemFormatError:
+        pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(doc=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(
+        st.sampled_from(["cost_function", "type", "terms", "c", "ids", "terms_slc", "initial_configuration", "metadata"]),
+        children, max_size=4),
+    max_leaves=20))
+def test_random_json_never_crashes_the_decoder(doc):
+    try:
+        decode_problem(json.dumps(doc).encode())
+    except ProblemFormatError:
+        pass
+
+
+def test_variable_ids_include_initial_configuration_only_ids():
+    p = decode_problem(encode_json(problem_document("pubo", [(1, [2])], initial_configuration={5: 1})))
+    assert np.array_equal(p.variable_ids(), [2, 5])
