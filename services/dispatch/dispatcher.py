@@ -23,6 +23,7 @@ from contracts.jobs import ErrorData
 from contracts.results import encode_result
 from contracts.runner import Progress, RunOutcome, RunRequest
 from contracts.status import JobStatus
+from services.blobs import InputError, StorageUnavailable
 from services.jobs.store import ClaimedJob, JobStore
 
 from .runner_pool import RunnerCrashed, RunnerKilled, RunnerPool
@@ -33,19 +34,6 @@ log = logging.getLogger(__name__)
 class BlobAccess(Protocol):
     async def read_input(self, input_data_uri: str | None, container_uri: str) -> tuple[bytes, str | None]: ...
     async def write_output(self, container: str, data: bytes) -> str: ...
-
-
-class InputError(Exception):
-    """The input blob is missing or unreadable for a reason retrying will not fix."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class StorageUnavailable(Exception):
-    """Blob storage could not be reached; worth retrying."""
 
 
 def container_of(container_uri: str) -> str:
@@ -162,8 +150,7 @@ class Dispatcher:
         return 1 + len(borrowed)
 
     async def _others_waiting(self) -> bool:
-        counts = await self.store.count_by_status()
-        return counts.get(JobStatus.WAITING, 0) > 0
+        return await self.store.has_waiting()
 
     def _return_cores(self, job_id: str) -> None:
         for runner in self._borrowed.pop(job_id, []):

@@ -1,0 +1,211 @@
+"""Blob storage (azure-storage-blob, aio) against Azurite or Azure: SAS URLs, job input reads, output writes.
+
+The service reads inputs with its own account credentials, so inputs may live outside the job container
+(`qio-problems/inputData`, a StreamingProblem's `<uuid>/<uuid>`) and need no SAS. Input bytes are read
+compressed as stored (`decompress=False`): the problem codec decompresses with a bound, so a gzip bomb never
+expands in memory here.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta, timezone
+from urllib.parse import unquote, urlsplit
+
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.storage.blob import (
+    AccountSasPermissions,
+    BlobSasPermissions,
+    ContentSettings,
+    ResourceTypes,
+    generate_account_sas,
+    generate_blob_sas,
+)
+from azure.storage.blob.aio import BlobServiceClient
+
+from contracts import errors
+from services.config import Settings
+from services.blobs import InputError, StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+OUTPUT_BLOB = "rawOutputData"
+INPUT_BLOB = "inputData"
+_CONTAINER = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+class InvalidName(ValueError):
+    pass
+
+
+def check_container_name(name: str) -> str:
+    """Azure's rules: 3–63 characters, lowercase letters, digits and single hyphens, starting with a letter/digit."""
+    if not isinstance(name, str) or not _CONTAINER.match(name):
+        raise InvalidName(f"invalid container name {name!r}: use 3-63 lowercase letters, digits and single hyphens")
+    return name
+
+
+def check_blob_name(name: str) -> str:
+    if not isinstance(name, str) or not 1 <= len(name) <= 1024 or "\\" in name or any(ord(ch) < 32 for ch in name):
+        raise InvalidName(f"invalid blob name {name!r}")
+    parts = name.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise InvalidName(f"invalid blob name {name!r}: no empty, '.' or '..' path segments")
+    return name
+
+
+class BlobStore:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.account_url = settings.blob_url.rstrip("/")
+        self.account = settings.storage_account
+        self._client: BlobServiceClient | None = None
+
+    async def open(self) -> None:
+        self._client = BlobServiceClient(
+            self.account_url,
+            credential={"account_name": self.account, "account_key": self.settings.storage_key},
+            retry_total=2,
+            connection_timeout=5,
+            read_timeout=60,
+        )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    @property
+    def client(self) -> BlobServiceClient:
+        if self._client is None:
+            raise RuntimeError("blob store is not open")
+        return self._client
+
+    # -- SAS URLs handed to clients --------------------------------------------------------------------------------
+
+    def _expiry(self) -> datetime:
+        return datetime.now(timezone.utc) + timedelta(seconds=self.settings.sas_ttl_s)
+
+    def container_url(self, container: str) -> str:
+        return f"{self.account_url}/{container}"
+
+    def blob_url(self, container: str, blob: str) -> str:
+        return f"{self.account_url}/{container}/{blob}"
+
+    def container_sas_url(self, container: str) -> str:
+        """An account SAS (ss=b, srt=co, sp=racwl): the only kind Azurite accepts for the SDK's container calls."""
+        check_container_name(container)
+        sas = generate_account_sas(
+            self.account,
+            self.settings.storage_key,
+            resource_types=ResourceTypes(container=True, object=True),
+            permission=AccountSasPermissions(read=True, add=True, create=True, write=True, list=True),
+            expiry=self._expiry(),
+            start=datetime.now(timezone.utc) - timedelta(minutes=5),
+        )
+        return f"{self.container_url(container)}?{sas}"
+
+    def blob_sas_url(self, container: str, blob: str, permission: str = "r") -> str:
+        check_container_name(container)
+        check_blob_name(blob)
+        sas = generate_blob_sas(
+            self.account,
+            container,
+            blob,
+            account_key=self.settings.storage_key,
+            permission=BlobSasPermissions.from_string(permission),
+            expiry=self._expiry(),
+            start=datetime.now(timezone.utc) - timedelta(minutes=5),
+        )
+        return f"{self.blob_url(container, blob)}?{sas}"
+
+    # -- URLs written by clients -------------------------------------------------------------------------------------
+
+    def parse_blob_uri(self, uri: str) -> tuple[str, str]:
+        """(container, blob) out of a path-style (`/account/container/blob`) or host-style blob URL."""
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or not parts.path:
+            raise InvalidName(f"not a blob URL: {uri!r}")
+        segments = [unquote(s) for s in parts.path.strip("/").split("/")]
+        if segments and segments[0] == self.account:
+            segments = segments[1:]
+        if len(segments) < 2:
+            raise InvalidName(f"blob URL {uri!r} names no blob")
+        return check_container_name(segments[0]), check_blob_name("/".join(segments[1:]))
+
+    def parse_container_uri(self, uri: str) -> str:
+        parts = urlsplit(uri)
+        segments = [unquote(s) for s in parts.path.strip("/").split("/") if s]
+        if segments and segments[0] == self.account:
+            segments = segments[1:]
+        if len(segments) != 1:
+            raise InvalidName(f"containerUri {uri!r} does not name one container")
+        return check_container_name(segments[0])
+
+    # -- job data --------------------------------------------------------------------------------------------------
+
+    async def read_input(self, input_data_uri: str | None, container_uri: str) -> tuple[bytes, str | None]:
+        """The input blob's stored bytes and Content-Type. InputError: missing/too large; StorageUnavailable: retry."""
+        try:
+            if input_data_uri:
+                container, blob = self.parse_blob_uri(input_data_uri)
+            else:
+                container, blob = self.parse_container_uri(container_uri), INPUT_BLOB
+        except InvalidName as exc:
+            raise InputError(errors.INVALID_INPUT_DATA, str(exc)) from None
+        blob_client = self.client.get_blob_client(container, blob)
+        try:
+            props = await blob_client.get_blob_properties()
+            if props.size > self.settings.max_input_bytes:
+                raise InputError(errors.PROBLEM_TOO_LARGE,
+                                 f"input blob is {props.size} bytes, over the limit of {self.settings.max_input_bytes}")
+            stream = await blob_client.download_blob(decompress=False, max_concurrency=1)
+            data = await stream.readall()
+        except ResourceNotFoundError:
+            raise InputError(errors.INPUT_NOT_FOUND, f"input blob {container}/{blob} does not exist") from None
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            raise StorageUnavailable(str(exc).splitlines()[0]) from None
+        except HttpResponseError as exc:
+            if exc.status_code is not None and exc.status_code >= 500:
+                raise StorageUnavailable(f"storage answered {exc.status_code}") from None
+            raise InputError(errors.INVALID_INPUT_DATA,
+                             f"input blob {container}/{blob} could not be read ({exc.status_code})") from None
+        except AzureError as exc:
+            raise StorageUnavailable(str(exc).splitlines()[0]) from None
+        return data, props.content_settings.content_type
+
+    async def write_output(self, container: str, data: bytes) -> str:
+        """Write `rawOutputData` (overwriting: a rerun after a crash replaces a partial answer). Returns its URL."""
+        check_container_name(container)
+        blob_client = self.client.get_blob_client(container, OUTPUT_BLOB)
+        settings = ContentSettings(content_type="application/json")
+        try:
+            try:
+                await blob_client.upload_blob(data, overwrite=True, content_settings=settings)
+            except ResourceNotFoundError:
+                try:
+                    await self.client.create_container(container)
+                except ResourceExistsError:
+                    pass
+                await blob_client.upload_blob(data, overwrite=True, content_settings=settings)
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            raise StorageUnavailable(str(exc).splitlines()[0]) from None
+        except HttpResponseError as exc:
+            raise StorageUnavailable(f"storage answered {exc.status_code} writing the output") from None
+        except AzureError as exc:
+            raise StorageUnavailable(str(exc).splitlines()[0]) from None
+        return self.blob_url(container, OUTPUT_BLOB)
+
+    async def ping(self) -> bool:
+        try:
+            await self.client.get_account_information()
+            return True
+        except AzureError:
+            return False

@@ -1,0 +1,111 @@
+"""The aiohttp application: route table, error middleware and bearer-token auth.
+
+Every answer that is not a success is `{"error": {"code", "message"}}` with a fitting status; an unexpected
+exception is logged with its traceback and answered as a generic 500, never shown to the client.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from contracts import errors
+from contracts.errors import ContractError
+from services.blobs import StorageUnavailable
+from services.config import Settings
+
+from . import views
+from .keys import BLOBS, DISPATCHER, SETTINGS, STORE, WORKSPACE
+
+log = logging.getLogger(__name__)
+
+PREFIX = ("/v1.0/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Quantum/workspaces/{ws}")
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
+
+
+_HTTP_CODES = {
+    400: errors.BAD_REQUEST,
+    401: errors.UNAUTHORIZED,
+    404: errors.NOT_FOUND,
+    405: errors.METHOD_NOT_ALLOWED,
+    409: errors.CONFLICT,
+    413: errors.PAYLOAD_TOO_LARGE,
+}
+_CONTRACT_STATUS = {
+    errors.JOB_NOT_FOUND: 404,
+    errors.NOT_FOUND: 404,
+    errors.CONFLICT: 409,
+    errors.JOB_ALREADY_FINISHED: 409,
+    errors.PAYLOAD_TOO_LARGE: 413,
+    errors.UNAUTHORIZED: 401,
+}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    try:
+        return await handler(request)
+    except ContractError as exc:
+        return error_response(_CONTRACT_STATUS.get(exc.code, 400), exc.code, exc.message)
+    except StorageUnavailable as exc:
+        log.warning("storage unavailable: %s", exc)
+        return error_response(503, errors.STORAGE_UNAVAILABLE, "blob storage is unavailable; retry later",
+                              headers={"Retry-After": "2"})
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[SETTINGS].max_request_bytes
+        return error_response(413, errors.PAYLOAD_TOO_LARGE, f"request body is larger than {limit} bytes")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, errors.BAD_REQUEST if exc.status < 500 else errors.INTERNAL_ERROR)
+        message = exc.reason if exc.status != 404 else f"no route for {request.method} {request.path}"
+        return error_response(exc.status, code, message)
+    except Exception:
+        log.exception("unhandled error for %s %s", request.method, request.path)
+        return error_response(500, errors.INTERNAL_ERROR, "internal error; the service log has the details")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    """Bearer token → workspace. A token grants one workspace; paths naming another answer 404 (ids don't leak)."""
+    if request.path == "/healthz":
+        return await handler(request)
+    settings: Settings = request.app[SETTINGS]
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    granted = None
+    if scheme.lower() == "bearer" and token:
+        presented = token.strip().encode()
+        for known, workspace in settings.tokens.items():
+            if hmac.compare_digest(presented, known.encode()):
+                granted = workspace
+    if granted is None:
+        return error_response(401, errors.UNAUTHORIZED, "missing or invalid bearer token",
+                              headers={"WWW-Authenticate": "Bearer"})
+    request[WORKSPACE] = granted
+    return await handler(request)
+
+
+def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> web.Application:
+    app = web.Application(client_max_size=settings.max_request_bytes, middlewares=[error_middleware, auth_middleware])
+    app[SETTINGS] = settings
+    app[STORE] = store
+    app[BLOBS] = blobs
+    app[DISPATCHER] = dispatcher
+    app.router.add_get("/healthz", views.health)
+    app.router.add_route("PUT", PREFIX + "/jobs/{job_id}", views.put_job)
+    app.router.add_route("GET", PREFIX + "/jobs/{job_id}", views.get_job)
+    app.router.add_route("DELETE", PREFIX + "/jobs/{job_id}", views.delete_job)
+    app.router.add_route("PATCH", PREFIX + "/jobs/{job_id}", views.patch_job)
+    app.router.add_route("GET", PREFIX + "/jobs", views.list_jobs)
+    app.router.add_route("GET", PREFIX + "/jobs/{job_id}/events", views.job_events)
+    app.router.add_route("POST", PREFIX + "/storage/sasUri", views.sas_uri)
+    app.router.add_route("GET", PREFIX + "/providerStatus", views.provider_status)
+    app.router.add_route("GET", PREFIX + "/quotas", views.quotas)
+    return app

@@ -1,0 +1,14 @@
+"""Typed application and request keys shared by the gateway's modules."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from services.config import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", Any)
+BLOBS = web.AppKey("blobs", Any)
+DISPATCHER = web.AppKey("dispatcher", Any)
+WORKSPACE = "openqio.workspace"  # request key: the workspace the bearer token grants

@@ -1,0 +1,309 @@
+"""Request handlers for the Azure Quantum REST API v1.0 (see shared/reference/azure-quantum-contract.md).
+
+Validation happens here, once, at the boundary; handlers then talk to the store, the blob store and the dispatcher.
+Every job answer carries fresh SAS URLs (container, input, and output once Succeeded), as the real service did.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from aiohttp import web
+
+from contracts import errors, targets
+from contracts.errors import ContractError
+from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT, JobDetails
+from contracts.status import JobStatus
+from services.blobs.azure_store import InvalidName
+from services.jobs.sqlite_store import InvalidCursor
+from services.jobs.store import JobExists
+
+from .keys import BLOBS, DISPATCHER, SETTINGS, STORE, WORKSPACE
+
+log = logging.getLogger(__name__)
+
+_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def _bad(message: str, code: str = errors.BAD_REQUEST) -> ContractError:
+    return ContractError(code, message)
+
+
+def _workspace(request: web.Request) -> str:
+    """The path's workspace, which must be the one the token grants (otherwise: not found, so nothing leaks)."""
+    settings = request.app[SETTINGS]
+    info = request.match_info
+    if (
+        info["sub"].lower() != settings.subscription_id.lower()
+        or info["rg"].lower() != settings.resource_group.lower()
+        or info["ws"] != request[WORKSPACE]
+    ):
+        raise ContractError(errors.NOT_FOUND, f"workspace {info['ws']!r} was not found")
+    return info["ws"]
+
+
+def _job_id(request: web.Request) -> str:
+    job_id = request.match_info["job_id"]
+    if not _JOB_ID.match(job_id):
+        raise _bad(f"invalid job id {job_id!r}: use up to 128 letters, digits, '.', '_' or '-'")
+    return job_id
+
+
+async def _json_body(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        raise _bad("the request needs a JSON body")
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise _bad("request JSON is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad(f"request body is not valid JSON: {exc}") from None
+
+
+def _render(request: web.Request, job: JobDetails) -> dict[str, Any]:
+    """The wire form with fresh SAS URLs; SAS generation is local (no storage call)."""
+    blobs = request.app[BLOBS]
+    wire = job.to_wire()
+    try:
+        container = blobs.parse_container_uri(job.container_uri)
+        wire["containerUri"] = blobs.container_sas_url(container)
+    except InvalidName:
+        pass
+    if job.input_data_uri:
+        try:
+            wire["inputDataUri"] = blobs.blob_sas_url(*blobs.parse_blob_uri(job.input_data_uri), permission="r")
+        except InvalidName:
+            pass
+    if job.status == JobStatus.SUCCEEDED and job.output_data_uri:
+        wire["outputDataUri"] = blobs.blob_sas_url(*blobs.parse_blob_uri(job.output_data_uri), permission="r")
+    return wire
+
+
+async def _find(request: web.Request) -> tuple[str, JobDetails]:
+    workspace = _workspace(request)
+    job_id = _job_id(request)
+    job = await request.app[STORE].get(workspace, job_id)
+    if job is None:
+        raise ContractError(errors.JOB_NOT_FOUND, f"job {job_id} was not found")
+    return workspace, job
+
+
+def _str_field(body: dict, key: str, required: bool = False, default: str | None = None) -> str | None:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise _bad(f"field '{key}' is required", errors.INVALID_JOB_DEFINITION)
+        return default
+    if not isinstance(value, str):
+        raise _bad(f"field '{key}' must be a string; got {type(value).__name__}", errors.INVALID_JOB_DEFINITION)
+    return value
+
+
+def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
+    if not isinstance(body, dict):
+        raise _bad("the job must be a JSON object", errors.INVALID_JOB_DEFINITION)
+    body_id = body.get("id", job_id)
+    if body_id != job_id:
+        raise _bad(f"body id {body_id!r} does not match the path's job id {job_id!r}", errors.INVALID_JOB_DEFINITION)
+    container_uri = _str_field(body, "containerUri", required=True)
+    input_format = _str_field(body, "inputDataFormat", required=True)
+    if input_format != INPUT_FORMAT:
+        raise _bad(f"inputDataFormat must be {INPUT_FORMAT!r}; got {input_format!r}", errors.INVALID_JOB_DEFINITION)
+    provider = _str_field(body, "providerId", required=True)
+    target = _str_field(body, "target", required=True)
+    targets.check_target(target)
+    if provider.lower() != targets.PROVIDER_ID.lower():
+        raise ContractError(errors.INVALID_TARGET,
+                            f"provider {provider!r} is not offered; this service runs the {targets.PROVIDER_ID} solvers")
+    params = targets.validate_params(target, body.get("inputParams"))
+    output_format = _str_field(body, "outputDataFormat", default=OUTPUT_FORMAT)
+    if output_format != OUTPUT_FORMAT:
+        raise _bad(f"outputDataFormat must be {OUTPUT_FORMAT!r}; got {output_format!r}", errors.INVALID_JOB_DEFINITION)
+    blobs = request.app[BLOBS]
+    input_uri = _str_field(body, "inputDataUri")
+    try:
+        blobs.parse_container_uri(container_uri)
+        if input_uri:
+            blobs.parse_blob_uri(input_uri)
+    except InvalidName as exc:
+        raise _bad(str(exc), errors.INVALID_JOB_DEFINITION) from None
+    metadata = body.get("metadata")
+    if metadata is not None and (not isinstance(metadata, dict)
+                                 or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
+        raise _bad("metadata must be an object of strings", errors.INVALID_JOB_DEFINITION)
+    tags = body.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise _bad("tags must be a list of strings", errors.INVALID_JOB_DEFINITION)
+    name = _str_field(body, "name", default="Optimization problem")
+    return JobDetails(
+        id=job_id,
+        name=name[:1024],
+        container_uri=container_uri.split("?")[0],  # SAS tokens are not stored; fresh ones go out on every GET
+        input_data_uri=input_uri.split("?")[0] if input_uri else None,
+        input_data_format=input_format,
+        input_params={"params": params},
+        provider_id=provider,
+        target=target,
+        metadata=metadata,
+        output_data_format=output_format,
+        tags=tags,
+    )
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def put_job(request: web.Request) -> web.Response:
+    workspace = _workspace(request)
+    job_id = _job_id(request)
+    job = parse_job(request, await _json_body(request), job_id)
+    try:
+        stored = await request.app[STORE].insert(workspace, job)
+    except JobExists as exc:
+        if exc.existing is None:
+            raise ContractError(errors.CONFLICT, f"job {job_id} already exists with a different definition") from None
+        stored = exc.existing
+    else:
+        request.app[DISPATCHER].wake()
+        log.info("job %s submitted to %s", job_id, job.target, extra={"job_id": job_id, "target": job.target})
+    return web.json_response(_render(request, stored), status=200)
+
+
+async def get_job(request: web.Request) -> web.Response:
+    _, job = await _find(request)
+    return web.json_response(_render(request, job))
+
+
+async def delete_job(request: web.Request) -> web.Response:
+    workspace, job = await _find(request)
+    store = request.app[STORE]
+    if job.status == JobStatus.WAITING:
+        if await store.transition(job.id, JobStatus.CANCELLED, expected=[JobStatus.WAITING]) is not None:
+            return web.Response(status=204)
+        job = await store.get(workspace, job.id)  # claimed meanwhile: cancel it as an executing job
+    if job is not None and job.status == JobStatus.EXECUTING:
+        if await store.request_cancel(workspace, job.id) is not None:
+            await request.app[DISPATCHER].cancel(job.id)
+            return web.Response(status=204)
+        job = await store.get(workspace, job.id)
+    status = job.status.value if job is not None and job.status else "finished"
+    raise ContractError(errors.JOB_ALREADY_FINISHED, f"job {request.match_info['job_id']} has already finished ({status})")
+
+
+async def patch_job(request: web.Request) -> web.Response:
+    """JSON Patch on `/tags` (add, remove, replace), the only field the API lets clients change."""
+    workspace, job = await _find(request)
+    ops = await _json_body(request)
+    if not isinstance(ops, list):
+        raise _bad("a PATCH body is a JSON Patch array of operations")
+    tags = list(job.tags)
+    for op in ops:
+        if not isinstance(op, dict) or op.get("op") not in ("add", "remove", "replace"):
+            raise _bad(f"unsupported patch operation {op!r}")
+        path = op.get("path")
+        if not isinstance(path, str) or not (path == "/tags" or path.startswith("/tags/")):
+            raise _bad(f"only /tags can be patched; got path {path!r}")
+        index_text = path[len("/tags/"):] if path.startswith("/tags/") else None
+        value = op.get("value")
+        try:
+            if op["op"] == "replace" and index_text is None:
+                if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+                    raise _bad("replacing /tags needs a list of strings")
+                tags = list(value)
+            elif op["op"] == "add":
+                if not isinstance(value, str):
+                    raise _bad("a tag must be a string")
+                if index_text in (None, "-"):
+                    tags.append(value)
+                else:
+                    tags.insert(int(index_text), value)
+            elif op["op"] == "remove" and index_text is not None:
+                del tags[int(index_text)]
+            elif op["op"] == "replace" and index_text is not None:
+                if not isinstance(value, str):
+                    raise _bad("a tag must be a string")
+                tags[int(index_text)] = value
+            else:
+                raise _bad(f"unsupported patch operation {op!r}")
+        except (ValueError, IndexError):
+            raise _bad(f"patch path {path!r} does not name an existing tag") from None
+    updated = await request.app[STORE].set_tags(workspace, job.id, tags)
+    return web.json_response(_render(request, updated))
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    workspace = _workspace(request)
+    limit = request.app[SETTINGS].list_page_size
+    cursor = request.query.get("cursor")
+    try:
+        jobs, next_cursor = await request.app[STORE].list(workspace, limit=limit, after=cursor)
+    except InvalidCursor as exc:
+        raise _bad(str(exc)) from None
+    next_link = str(request.url.update_query({"cursor": next_cursor})) if next_cursor else None
+    return web.json_response({"value": [_render(request, j) for j in jobs], "nextLink": next_link})
+
+
+async def job_events(request: web.Request) -> web.Response:
+    """The job's event log (submitted, started, progress, ...), from `?after=<seq>`: progress for clients."""
+    _, job = await _find(request)
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        raise _bad("'after' must be an integer event sequence number") from None
+    events = await request.app[STORE].events(job.id, after=after)
+    return web.json_response({"value": [
+        {"seq": e.seq, "kind": e.kind, "data": e.data, "time": e.time} for e in events
+    ]})
+
+
+async def sas_uri(request: web.Request) -> web.Response:
+    _workspace(request)
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise _bad("the body must be a JSON object with 'containerName'")
+    container = body.get("containerName")
+    blob = body.get("blobName")
+    if not isinstance(container, str) or (blob is not None and not isinstance(blob, str)):
+        raise _bad("'containerName' (and 'blobName', if given) must be strings")
+    blobs = request.app[BLOBS]
+    try:
+        url = blobs.blob_sas_url(container, blob, permission="rcw") if blob else blobs.container_sas_url(container)
+    except InvalidName as exc:
+        raise _bad(str(exc)) from None
+    return web.json_response({"sasUri": url})
+
+
+async def provider_status(request: web.Request) -> web.Response:
+    _workspace(request)
+    return web.json_response({
+        "value": [{
+            "id": targets.PROVIDER_ID,
+            "currentAvailability": "Available",
+            "targets": [
+                {"id": t, "currentAvailability": "Available", "averageQueueTime": 0, "statusPage": None}
+                for t in targets.ALL_TARGETS
+            ],
+        }],
+        "nextLink": None,
+    })
+
+
+async def quotas(request: web.Request) -> web.Response:
+    workspace = _workspace(request)
+    hours = await request.app[STORE].execution_hours(workspace)
+    return web.json_response({
+        "value": [{
+            "dimension": "combined_job_hours",
+            "scope": "Workspace",
+            "providerId": targets.PROVIDER_ID,
+            "utilization": round(hours, 6),
+            "holds": 0.0,
+            "limit": 1_000_000.0,
+            "period": "Infinite",
+        }],
+        "nextLink": None,
+    })

@@ -1,0 +1,1 @@
+from .store import ClaimedJob, JobEvent, JobExists, JobStore  # noqa: F401

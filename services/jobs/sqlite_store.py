@@ -1,0 +1,353 @@
+"""JobStore on SQLite through aiosqlite (WAL mode): jobs plus a job_events outbox written in the same transactions.
+
+One connection, writes serialised by a lock; every status change is one guarded UPDATE ... RETURNING (see
+`transition`). The status CHECK constraint is generated from `contracts.status.JobStatus`.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from contracts.jobs import ErrorData, JobDetails, format_time, parse_time, utcnow
+from contracts.status import JobStatus
+
+from . import lifecycle
+from .store import ClaimedJob, JobEvent, JobExists
+
+log = logging.getLogger(__name__)
+
+_STATUSES = ", ".join(f"'{s.value}'" for s in JobStatus)
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    name TEXT,
+    container_uri TEXT NOT NULL,
+    input_data_uri TEXT,
+    input_data_format TEXT NOT NULL,
+    input_params TEXT,
+    provider_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    metadata TEXT,
+    output_data_uri TEXT,
+    output_data_format TEXT,
+    status TEXT NOT NULL CHECK (status IN ({_STATUSES})),
+    creation_time TEXT NOT NULL,
+    begin_execution_time TEXT,
+    end_execution_time TEXT,
+    cancellation_time TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    is_cancelling INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    body_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_workspace ON jobs (workspace, creation_time, id);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, creation_time, id);
+CREATE TABLE IF NOT EXISTS job_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL DEFAULT '{{}}',
+    time TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_events_by_job ON job_events (job_id, seq);
+"""
+
+_COLUMNS = (
+    "id, workspace, name, container_uri, input_data_uri, input_data_format, input_params, provider_id, target, "
+    "metadata, output_data_uri, output_data_format, status, creation_time, begin_execution_time, end_execution_time, "
+    "cancellation_time, error_code, error_message, tags, is_cancelling, attempts"
+)
+
+
+def body_hash(job: JobDetails) -> str:
+    """What identifies a submission: the client-set fields (re-PUT of the same body is idempotent)."""
+    doc = {
+        k: v
+        for k, v in job.to_wire().items()
+        if k in ("name", "containerUri", "inputDataUri", "inputDataFormat", "inputParams", "providerId", "target",
+                 "metadata", "outputDataFormat")
+    }
+    doc["containerUri"] = (doc.get("containerUri") or "").split("?")[0]  # SAS tokens differ between retries
+    doc["providerId"] = (doc.get("providerId") or "").lower()
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _row_to_job(row: aiosqlite.Row) -> JobDetails:
+    error = ErrorData(row["error_code"], row["error_message"] or "") if row["error_code"] else None
+    return JobDetails(
+        id=row["id"],
+        name=row["name"],
+        container_uri=row["container_uri"],
+        input_data_uri=row["input_data_uri"],
+        input_data_format=row["input_data_format"],
+        input_params=json.loads(row["input_params"]) if row["input_params"] else None,
+        provider_id=row["provider_id"],
+        target=row["target"],
+        metadata=json.loads(row["metadata"]) if row["metadata"] else None,
+        output_data_uri=row["output_data_uri"],
+        output_data_format=row["output_data_format"],
+        status=JobStatus(row["status"]),
+        creation_time=parse_time(row["creation_time"]),
+        begin_execution_time=parse_time(row["begin_execution_time"]),
+        end_execution_time=parse_time(row["end_execution_time"]),
+        cancellation_time=parse_time(row["cancellation_time"]),
+        error_data=error,
+        tags=json.loads(row["tags"] or "[]"),
+        is_cancelling=bool(row["is_cancelling"]),
+    )
+
+
+def _encode_cursor(creation_time: str, job_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([creation_time, job_id]).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, str] | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, job_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if isinstance(created, str) and isinstance(job_id, str):
+            return created, job_id
+    except (ValueError, TypeError):
+        pass
+    return None
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+class SqliteJobStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        self._db.row_factory = aiosqlite.Row
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._db.execute("PRAGMA busy_timeout=5000")
+        await self._db.execute("PRAGMA foreign_keys=ON")
+        await self._db.executescript(SCHEMA)
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("job store is not open")
+        return self._db
+
+    async def _event(self, job_id: str, kind: str, data: dict[str, Any] | None, now: str) -> int:
+        cur = await self.db.execute(
+            "INSERT INTO job_events (job_id, kind, data, time) VALUES (?, ?, ?, ?)",
+            (job_id, kind, json.dumps(data or {}), now),
+        )
+        return int(cur.lastrowid or 0)
+
+    # -- writes: each one transaction (aiosqlite runs them on its one thread, in order) -------------------------------
+
+    async def insert(self, workspace: str, job: JobDetails) -> JobDetails:
+        now = format_time(utcnow())
+        digest = body_hash(job)
+        db = self.db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            async with db.execute("SELECT workspace, body_hash FROM jobs WHERE id = ?", (job.id,)) as cur:
+                existing = await cur.fetchone()
+            if existing is not None:
+                await db.execute("ROLLBACK")
+                if existing["workspace"] != workspace:
+                    raise JobExists(None)
+                current = await self.get(workspace, job.id)
+                raise JobExists(current if existing["body_hash"] == digest else None)
+            await db.execute(
+                f"INSERT INTO jobs ({_COLUMNS}, body_hash) VALUES ({', '.join('?' * 23)})",
+                (
+                    job.id, workspace, job.name, job.container_uri, job.input_data_uri, job.input_data_format,
+                    json.dumps(job.input_params) if job.input_params is not None else None, job.provider_id, job.target,
+                    json.dumps(job.metadata) if job.metadata is not None else None, None, job.output_data_format,
+                    JobStatus.WAITING.value, now, None, None, None, None, None, json.dumps(job.tags or []), 0, 0, digest,
+                ),
+            )
+            await self._event(job.id, "submitted", {"target": job.target}, now)
+            await db.execute("COMMIT")
+        except JobExists:
+            raise
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        stored = await self.get(workspace, job.id)
+        assert stored is not None
+        return stored
+
+    async def transition(
+        self,
+        job_id: str,
+        to: JobStatus,
+        *,
+        expected: Iterable[JobStatus] | None = None,
+        error: ErrorData | None = None,
+        output_data_uri: str | None = None,
+        event_data: dict[str, Any] | None = None,
+    ) -> JobDetails | None:
+        sources = lifecycle.allowed_sources(to, expected)
+        if not sources:
+            return None
+        now = format_time(utcnow())
+        sets, params = lifecycle.update_clause(to, now, error=error, output_data_uri=output_data_uri)
+        placeholders = ", ".join("?" * len(sources))
+        db = self.db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            async with db.execute(
+                f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({placeholders}) RETURNING {_COLUMNS}",
+                (*params, job_id, *[s.value for s in sources]),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                await db.execute("ROLLBACK")
+                return None
+            data = dict(event_data or {})
+            if error is not None:
+                data.setdefault("error", error.to_wire())
+            await self._event(job_id, lifecycle.event_kind(to), data, now)
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        job = _row_to_job(row)
+        log.info("job %s -> %s", job_id, to.value, extra={"job_id": job_id, "status": to.value})
+        return job
+
+    async def request_cancel(self, workspace: str, job_id: str) -> JobDetails | None:
+        now = format_time(utcnow())
+        db = self.db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            async with db.execute(
+                f"UPDATE jobs SET is_cancelling = 1 WHERE id = ? AND workspace = ? AND status = ? RETURNING {_COLUMNS}",
+                (job_id, workspace, JobStatus.EXECUTING.value),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                await db.execute("ROLLBACK")
+                return None
+            await self._event(job_id, "cancel_requested", {}, now)
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        return _row_to_job(row)
+
+    async def claim_next(self) -> ClaimedJob | None:
+        now = format_time(utcnow())
+        db = self.db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            async with db.execute(
+                f"UPDATE jobs SET status = ?, begin_execution_time = ?, attempts = attempts + 1 "
+                f"WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY creation_time, id LIMIT 1) "
+                f"AND status = ? RETURNING {_COLUMNS}",
+                (JobStatus.EXECUTING.value, now, JobStatus.WAITING.value, JobStatus.WAITING.value),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                await db.execute("ROLLBACK")
+                return None
+            await self._event(row["id"], "started", {"attempt": row["attempts"]}, now)
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        log.info("job %s -> Executing (attempt %d)", row["id"], row["attempts"], extra={"job_id": row["id"]})
+        return ClaimedJob(details=_row_to_job(row), workspace=row["workspace"], attempts=int(row["attempts"]))
+
+    async def add_event(self, job_id: str, kind: str, data: dict[str, Any] | None = None) -> int:
+        seq = await self._event(job_id, kind, data, format_time(utcnow()))
+        return seq
+
+    async def set_tags(self, workspace: str, job_id: str, tags: list[str]) -> JobDetails | None:
+        async with self.db.execute(
+            f"UPDATE jobs SET tags = ? WHERE id = ? AND workspace = ? RETURNING {_COLUMNS}",
+            (json.dumps(tags), job_id, workspace),
+        ) as cur:
+            row = await cur.fetchone()
+        return _row_to_job(row) if row is not None else None
+
+    # -- reads --------------------------------------------------------------------------------------------------------
+
+    async def get(self, workspace: str | None, job_id: str) -> JobDetails | None:
+        if workspace is None:
+            sql, args = f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)
+        else:
+            sql, args = f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND workspace = ?", (job_id, workspace)
+        async with self.db.execute(sql, args) as cur:
+            row = await cur.fetchone()
+        return _row_to_job(row) if row is not None else None
+
+    async def list(self, workspace: str, *, limit: int, after: str | None = None) -> tuple[list[JobDetails], str | None]:
+        if after:
+            cursor = _decode_cursor(after)
+            if cursor is None:
+                raise InvalidCursor("the paging cursor is not valid")
+            sql = (f"SELECT {_COLUMNS} FROM jobs WHERE workspace = ? AND (creation_time, id) > (?, ?) "
+                   "ORDER BY creation_time, id LIMIT ?")
+            args: tuple = (workspace, cursor[0], cursor[1], limit + 1)
+        else:
+            sql = f"SELECT {_COLUMNS} FROM jobs WHERE workspace = ? ORDER BY creation_time, id LIMIT ?"
+            args = (workspace, limit + 1)
+        async with self.db.execute(sql, args) as cur:
+            rows = list(await cur.fetchall())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = _encode_cursor(rows[-1]["creation_time"], rows[-1]["id"]) if more and rows else None
+        return [_row_to_job(r) for r in rows], next_cursor
+
+    async def executing(self) -> list[ClaimedJob]:
+        async with self.db.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE status = ? ORDER BY creation_time, id", (JobStatus.EXECUTING.value,)
+        ) as cur:
+            rows = await cur.fetchall()
+        return [ClaimedJob(details=_row_to_job(r), workspace=r["workspace"], attempts=int(r["attempts"])) for r in rows]
+
+    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
+        async with self.db.execute(
+            "SELECT seq, job_id, kind, data, time FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (job_id, after, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [JobEvent(seq=r["seq"], job_id=r["job_id"], kind=r["kind"], data=json.loads(r["data"]), time=r["time"])
+                for r in rows]
+
+    async def count_by_status(self) -> dict[JobStatus, int]:
+        async with self.db.execute("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status") as cur:
+            rows = await cur.fetchall()
+        return {JobStatus(r["status"]): int(r["n"]) for r in rows}
+
+    async def has_waiting(self) -> bool:
+        async with self.db.execute("SELECT 1 FROM jobs WHERE status = ? LIMIT 1", (JobStatus.WAITING.value,)) as cur:
+            return await cur.fetchone() is not None
+
+    async def execution_hours(self, workspace: str) -> float:
+        async with self.db.execute(
+            "SELECT COALESCE(SUM((julianday(end_execution_time) - julianday(begin_execution_time)) * 24.0), 0) AS h "
+            "FROM jobs WHERE workspace = ? AND begin_execution_time IS NOT NULL AND end_execution_time IS NOT NULL",
+            (workspace,),
+        ) as cur:
+            row = await cur.fetchone()
+        return float(row["h"] or 0.0)
