@@ -1,0 +1,117 @@
+"""The runner's entry points: `init_worker()` once per process, then `run(request, ...)` per job.
+
+`run` never raises: every failure becomes a RunOutcome with a wire error code and a one-line message (the
+traceback stays in the runner's log), because a job must always end with a clear status.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import numba
+import numpy as np
+
+from contracts import errors, targets
+from contracts.errors import ContractError
+from contracts.problems import decode_problem, encode_json, problem_document
+from contracts.results import make_result, solution_entry
+from contracts.runner import Progress, RunOutcome, RunRequest
+from solver_runner import params as P
+from solver_runner.kernels.common import energy, model_arrays
+from solver_runner.model import compile_problem
+from solver_runner.solvers import SOLVERS, SolveContext
+
+log = logging.getLogger(__name__)
+
+
+def init_worker() -> None:
+    """Compile (or load from numba's cache) every kernel on tiny problems, so the first job pays no JIT time."""
+    warm = [
+        problem_document("ising", [(1.0, [0, 1]), (-1.0, [1]), (0.5, [0, 1, 2])]),
+        problem_document("pubo", [(1.0, [0, 1]), (-1.0, [1])], slc_terms=[(1.0, [(1.0, [0]), (-1.0, [])])]),
+        problem_document("pubo", [(1.0, [i, j]) for i in range(4) for j in range(i + 1, 4)]),
+    ]
+    for doc in warm:
+        for target in SOLVERS:
+            request = RunRequest(job_id="warm-up", target=target, params={"seed": 1, "sweeps": 2}
+                                 if "parameterfree" not in target else {"seed": 1, "timeout": 0.01},
+                                 input_data=encode_json(doc, compress=False))
+            if target == targets.SSMC or target == targets.SSMC_PF:
+                request.params = {"seed": 1, "step_limit": 2} if target == targets.SSMC else {"seed": 1, "timeout": 0.01}
+            outcome = run(request, lambda: False, lambda p: None)
+            if outcome.status == RunOutcome.FAILED and outcome.error_code == errors.SOLVER_ERROR:
+                log.warning("warm-up of %s failed: %s", target, outcome.error_message)
+
+
+def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Callable[[Progress], None]) -> RunOutcome:
+    started = time.monotonic()
+
+    def outcome(status: str, **kw) -> RunOutcome:
+        return RunOutcome(job_id=request.job_id, status=status, elapsed_s=time.monotonic() - started, **kw)
+
+    try:
+        params = targets.validate_params(request.target, {"params": request.params})
+        solver = SOLVERS.get(request.target)
+        if solver is None:
+            raise ContractError(errors.INVALID_TARGET, f"target {request.target} has no solver in this runner")
+        problem = decode_problem(request.input_data, request.content_type, request.limits)
+        model = compile_problem(problem)
+        numba.set_num_threads(max(1, min(request.threads, numba.config.NUMBA_NUM_THREADS)))
+        timeout = params.get("timeout")
+        if timeout is None and request.target in targets.PARAMETER_FREE:
+            timeout = targets.PARAMETER_FREE_DEFAULT_TIMEOUT_S
+        solve_start = time.monotonic()
+        deadline = None if timeout is None else solve_start + float(timeout)
+        cancelled = [False]
+
+        def should_stop() -> bool:
+            if is_cancelled():
+                cancelled[0] = True
+                return True
+            return deadline is not None and time.monotonic() >= deadline
+
+        last = [0.0]
+
+        def report(sweeps_done: int, best: float) -> None:
+            now = time.monotonic()
+            if now - last[0] >= request.progress_interval_s:
+                last[0] = now
+                on_progress(Progress(request.job_id, now - solve_start, int(sweeps_done), float(best)))
+
+        if is_cancelled():
+            return outcome(RunOutcome.CANCELLED)
+        if model.n == 0:
+            cost = float(model.constant)
+            result = make_result([solution_entry({}, cost)], {"seed": P.resolve_seed(params)})
+            return outcome(RunOutcome.SUCCEEDED, result=result)
+        ctx = SolveContext(
+            model=model,
+            params=params,
+            threads=max(1, request.threads),
+            seed=P.resolve_seed(params),
+            number_of_solutions=int(params.get("number_of_solutions", 1)),
+            timeout_s=None if timeout is None else float(timeout),
+            should_stop=should_stop,
+            report=report,
+        )
+        solved = solver(ctx)
+        if cancelled[0]:
+            return outcome(RunOutcome.CANCELLED)
+        M = model_arrays(model)
+        solutions = []
+        for state in solved.states:
+            cost = float(energy(np.ascontiguousarray(state, np.int8), model.constant, M))  # exact, not incremental
+            solutions.append(solution_entry(model.configuration(state), cost))
+        result = make_result(solutions, solved.parameters)
+        on_progress(Progress(request.job_id, time.monotonic() - solve_start, solved.sweeps_done, result["cost"]))
+        return outcome(RunOutcome.SUCCEEDED, result=result)
+    except ContractError as exc:
+        return outcome(RunOutcome.FAILED, error_code=exc.code, error_message=exc.message)
+    except MemoryError:
+        return outcome(RunOutcome.FAILED, error_code=errors.PROBLEM_TOO_LARGE,
+                       error_message="the problem does not fit in the runner's memory")
+    except Exception as exc:  # noqa: BLE001 - a job must end Failed, not take the runner down
+        log.exception("job %s: solver error", request.job_id)
+        return outcome(RunOutcome.FAILED, error_code=errors.SOLVER_ERROR,
+                       error_message=f"the solver failed: {type(exc).__name__}: {str(exc)[:200]}")
