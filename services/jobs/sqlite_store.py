@@ -5,7 +5,9 @@ One connection, writes serialised by a lock; every status change is one guarded 
 """
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -126,10 +128,30 @@ class InvalidCursor(ValueError):
     pass
 
 
+class _Rollback(Exception):
+    """Raised inside `_tx` to end the transaction without changes (a guarded update matched nothing)."""
+
+
 class SqliteJobStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
+        self._write = asyncio.Lock()  # one writer transaction at a time on the shared connection
+
+    @contextlib.asynccontextmanager
+    async def _tx(self):
+        """BEGIN IMMEDIATE … COMMIT under the write lock; ROLLBACK on any error (or via `Rollback`)."""
+        async with self._write:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except _Rollback:
+                await self.db.execute("ROLLBACK")
+                return
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,17 +186,12 @@ class SqliteJobStore:
     async def insert(self, workspace: str, job: JobDetails) -> JobDetails:
         now = format_time(utcnow())
         digest = body_hash(job)
-        db = self.db
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        existing = None
+        async with self._tx() as db:
             async with db.execute("SELECT workspace, body_hash FROM jobs WHERE id = ?", (job.id,)) as cur:
                 existing = await cur.fetchone()
             if existing is not None:
-                await db.execute("ROLLBACK")
-                if existing["workspace"] != workspace:
-                    raise JobExists(None)
-                current = await self.get(workspace, job.id)
-                raise JobExists(current if existing["body_hash"] == digest else None)
+                raise _Rollback
             await db.execute(
                 f"INSERT INTO jobs ({_COLUMNS}, body_hash) VALUES ({', '.join('?' * 23)})",
                 (
@@ -185,12 +202,11 @@ class SqliteJobStore:
                 ),
             )
             await self._event(job.id, "submitted", {"target": job.target}, now)
-            await db.execute("COMMIT")
-        except JobExists:
-            raise
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
+        if existing is not None:
+            if existing["workspace"] != workspace:
+                raise JobExists(None)
+            current = await self.get(workspace, job.id)
+            raise JobExists(current if existing["body_hash"] == digest else None)
         stored = await self.get(workspace, job.id)
         assert stored is not None
         return stored
@@ -211,54 +227,43 @@ class SqliteJobStore:
         now = format_time(utcnow())
         sets, params = lifecycle.update_clause(to, now, error=error, output_data_uri=output_data_uri)
         placeholders = ", ".join("?" * len(sources))
-        db = self.db
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        row = None
+        async with self._tx() as db:
             async with db.execute(
                 f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({placeholders}) RETURNING {_COLUMNS}",
                 (*params, job_id, *[s.value for s in sources]),
             ) as cur:
                 row = await cur.fetchone()
             if row is None:
-                await db.execute("ROLLBACK")
-                return None
+                raise _Rollback
             data = dict(event_data or {})
             if error is not None:
                 data.setdefault("error", error.to_wire())
             await self._event(job_id, lifecycle.event_kind(to), data, now)
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
+        if row is None:
+            return None
         job = _row_to_job(row)
         log.info("job %s -> %s", job_id, to.value, extra={"job_id": job_id, "status": to.value})
         return job
 
     async def request_cancel(self, workspace: str, job_id: str) -> JobDetails | None:
         now = format_time(utcnow())
-        db = self.db
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        row = None
+        async with self._tx() as db:
             async with db.execute(
                 f"UPDATE jobs SET is_cancelling = 1 WHERE id = ? AND workspace = ? AND status = ? RETURNING {_COLUMNS}",
                 (job_id, workspace, JobStatus.EXECUTING.value),
             ) as cur:
                 row = await cur.fetchone()
             if row is None:
-                await db.execute("ROLLBACK")
-                return None
+                raise _Rollback
             await self._event(job_id, "cancel_requested", {}, now)
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
-        return _row_to_job(row)
+        return _row_to_job(row) if row is not None else None
 
     async def claim_next(self) -> ClaimedJob | None:
         now = format_time(utcnow())
-        db = self.db
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        row = None
+        async with self._tx() as db:
             async with db.execute(
                 f"UPDATE jobs SET status = ?, begin_execution_time = ?, attempts = attempts + 1 "
                 f"WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY creation_time, id LIMIT 1) "
@@ -267,26 +272,24 @@ class SqliteJobStore:
             ) as cur:
                 row = await cur.fetchone()
             if row is None:
-                await db.execute("ROLLBACK")
-                return None
+                raise _Rollback
             await self._event(row["id"], "started", {"attempt": row["attempts"]}, now)
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
+        if row is None:
+            return None
         log.info("job %s -> Executing (attempt %d)", row["id"], row["attempts"], extra={"job_id": row["id"]})
         return ClaimedJob(details=_row_to_job(row), workspace=row["workspace"], attempts=int(row["attempts"]))
 
     async def add_event(self, job_id: str, kind: str, data: dict[str, Any] | None = None) -> int:
-        seq = await self._event(job_id, kind, data, format_time(utcnow()))
-        return seq
+        async with self._write:
+            return await self._event(job_id, kind, data, format_time(utcnow()))
 
     async def set_tags(self, workspace: str, job_id: str, tags: list[str]) -> JobDetails | None:
-        async with self.db.execute(
-            f"UPDATE jobs SET tags = ? WHERE id = ? AND workspace = ? RETURNING {_COLUMNS}",
-            (json.dumps(tags), job_id, workspace),
-        ) as cur:
-            row = await cur.fetchone()
+        async with self._tx() as db:
+            async with db.execute(
+                f"UPDATE jobs SET tags = ? WHERE id = ? AND workspace = ? RETURNING {_COLUMNS}",
+                (json.dumps(tags), job_id, workspace),
+            ) as cur:
+                row = await cur.fetchone()
         return _row_to_job(row) if row is not None else None
 
     # -- reads --------------------------------------------------------------------------------------------------------

@@ -1,0 +1,316 @@
+"""Path-integral (Suzuki–Trotter) quantum Monte Carlo: P classical slices per restart, coupled along imaginary time.
+
+For a cost E(s) and a transverse field Γ at inverse temperature β, the Trotter decomposition with P slices samples
+
+    w(s¹..sᴾ) ∝ exp( −(β/P)·Σ_k E(sᵏ) + J⊥·Σ_k Σ_i σ_iᵏ σ_iᵏ⁺¹ ),   J⊥ = −½·ln tanh(βΓ/P)
+
+(slices on a ring, σ = s for ising, σ = 2x − 1 for pubo). Two moves, both exact for this weight:
+
+- **cluster move** (`qmc_chunk`, what the solver runs): for each variable i, the ring σ_i¹..σ_iᴾ is cut into
+  clusters along imaginary time, Swendsen–Wang style: each of the P ring bonds (k, k+1) between *aligned*
+  neighbours is kept with probability p = 1 − exp(−2J⊥) = 1 − tanh(βΓ/P) (QIO's "Wolff-type" bond probability),
+  then every cluster flips with Metropolis probability min(1, exp(−(β/P)·Σ_{k∈C} ΔE_k)) on the classical cost.
+  Small Γ ⇒ p → 1: whole rings flip together (classical moves at β). Large Γ ⇒ p → 0: one-slice clusters, i.e. local
+  moves whose inter-slice coupling is handled by the bond step.
+- **local move** (`sqa_sweeps`, the benchmark kernel): one Metropolis update of one spin in one slice, accepted
+  with min(1, exp(−(β/P)·ΔE_k) · tᵐ), t = tanh(βΓ/P), m = σ_iᵏ(σ_iᵏ⁻¹ + σ_iᵏ⁺¹) ∈ {−2, 0, 2}.
+
+State of R restarts × P slices lives in 3-D arrays S[r, k, :] (slice-major, so every slice is a contiguous classical
+state that the shared primitives of `kernels.common` work on).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from solver_runner.kernels.common import (
+    any_sweep, apply_flip, delta, energy, init_fields, model_arrays, rand01, random_state, rng_states,
+)
+from solver_runner.model import CompiledModel
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _spin(v, ising):
+    """±1 spin of a state value (pubo x ∈ {0,1} ↦ 2x − 1)."""
+    return v if ising else 2 * v - 1
+
+
+@njit(cache=True, nogil=True)
+def init_slices(S, F, Lg, E, bestS, bestE, rng, initial, constant, ising, M):
+    """Random (or given) states for every restart and slice, their fields and energies; best = best slice."""
+    R = S.shape[0]
+    P = S.shape[1]
+    for r in range(R):
+        for k in range(P):
+            if initial.shape[0] == S.shape[2]:
+                S[r, k, :] = initial
+            else:
+                random_state(S[r, k], ising, rng, r)
+            init_fields(S[r, k], F[r, k], Lg[r, k], M)
+            E[r, k] = energy(S[r, k], constant, M)
+        kb = 0
+        for k in range(1, P):
+            if E[r, k] < E[r, kb]:
+                kb = k
+        bestS[r, :] = S[r, kb]
+        bestE[r] = E[r, kb]
+
+
+@njit(cache=True, nogil=True)
+def cluster_sweep(S, F, Lg, E, bp, bond_p, ising, has_higher, has_slc, st, r, M, de, bond):
+    """One cluster pass over all variables of one restart (S, F, Lg, E: that restart's [P, ...] slices).
+
+    bp = β/P, bond_p = 1 − tanh(βΓ/P). `de` (float64 [P]) and `bond` (bool [P]) are scratch. Returns flips done.
+    """
+    P = S.shape[0]
+    n = S.shape[1]
+    flips = 0
+    for i in range(n):
+        for k in range(P):
+            de[k] = delta(S[k], F[k], Lg[k], i, ising, has_higher, has_slc, M)
+        # ring bond k joins slice k and k+1 (mod P); P == 1 has no bonds
+        cut = -1
+        for k in range(P):
+            kn = k + 1 if k + 1 < P else 0
+            b = False
+            if P > 1 and S[k, i] == S[kn, i]:
+                if bond_p >= 1.0:
+                    b = True
+                elif bond_p > 0.0:
+                    b = rand01(st, r) < bond_p
+            bond[k] = b
+            if not b and cut < 0:
+                cut = k
+        if cut < 0:
+            # one cluster around the whole ring
+            tot = 0.0
+            for k in range(P):
+                tot += de[k]
+            x = bp * tot
+            if x <= 0.0 or (x < 40.0 and rand01(st, r) < math.exp(-x)):
+                for k in range(P):
+                    apply_flip(S[k], F[k], Lg[k], i, ising, has_slc, M)
+                    E[k] += de[k]
+                flips += P
+            continue
+        # clusters are the runs of slices between cut bonds; start just after the first cut
+        start = cut + 1 if cut + 1 < P else 0
+        k = start
+        for _ in range(P):
+            pass
+        visited = 0
+        while visited < P:
+            first = k
+            tot = de[k]
+            length = 1
+            while bond[k]:
+                k = k + 1 if k + 1 < P else 0
+                tot += de[k]
+                length += 1
+            # k is the last slice of the cluster (its bond to k+1 is cut)
+            x = bp * tot
+            if x <= 0.0 or (x < 40.0 and rand01(st, r) < math.exp(-x)):
+                q = first
+                for _ in range(length):
+                    apply_flip(S[q], F[q], Lg[q], i, ising, has_slc, M)
+                    E[q] += de[q]
+                    q = q + 1 if q + 1 < P else 0
+                flips += length
+            visited += length
+            k = k + 1 if k + 1 < P else 0
+    return flips
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def qmc_chunk(S, F, Lg, E, bestS, bestE, rng, bps, bond_ps, classical_betas, ising, has_higher, has_slc, M):
+    """Advance every restart by len(bps) sweeps (bps[t] = β/P, bond_ps[t] = 1 − tanh(βΓ_t/P)).
+
+    If classical_betas[t] > 0, every slice additionally gets one plain Metropolis sweep at that β (not used by
+    default). Each restart keeps its best slice state (checked after every sweep).
+    """
+    R = S.shape[0]
+    P = S.shape[1]
+    for r in prange(R):
+        de = np.empty(P, np.float64)
+        bond = np.empty(P, np.bool_)
+        Sr = S[r]
+        Fr = F[r]
+        Lr = Lg[r]
+        Er = E[r]
+        for t in range(bps.shape[0]):
+            cluster_sweep(Sr, Fr, Lr, Er, bps[t], bond_ps[t], ising, has_higher, has_slc, rng, r, M, de, bond)
+            if classical_betas[t] > 0.0:
+                for k in range(P):
+                    Er[k] += any_sweep(Sr[k], Fr[k], Lr[k], classical_betas[t], ising, has_higher, has_slc, rng, r, M)
+            kb = 0
+            for k in range(1, P):
+                if Er[k] < Er[kb]:
+                    kb = k
+            if Er[kb] < bestE[r] - 1e-12:
+                bestE[r] = Er[kb]
+                bestS[r, :] = Sr[kb]
+
+
+def bond_probability(beta: float, gamma: float, trotter: int) -> float:
+    """1 − tanh(βΓ/P): the probability of keeping a ring bond between aligned neighbouring slices."""
+    if trotter <= 1:
+        return 0.0
+    return 1.0 - math.tanh(beta * gamma / trotter)
+
+
+class QmcState:
+    """Arrays of R restarts × P slices, advanced in chunks of sweeps by `sweep(gammas)`."""
+
+    def __init__(self, model: CompiledModel, restarts: int, trotter: int, beta: float, seed: int, stream: int = 0):
+        n = model.n
+        self.model = model
+        self.M = model_arrays(model)
+        self.trotter = trotter
+        self.beta = float(beta)
+        G = model.slc_c.shape[0]
+        self.S = np.empty((restarts, trotter, n), np.int8)
+        self.F = np.empty((restarts, trotter, n), np.float64)
+        self.L = np.empty((restarts, trotter, G), np.float64)
+        self.E = np.empty((restarts, trotter), np.float64)
+        self.bestS = np.empty((restarts, n), np.int8)
+        self.bestE = np.empty(restarts, np.float64)
+        self.rng = rng_states(seed, restarts, stream)
+        initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
+        init_slices(self.S, self.F, self.L, self.E, self.bestS, self.bestE, self.rng, initial, model.constant,
+                    model.ising, self.M)
+
+    def sweep(self, gammas: np.ndarray, classical: bool = False) -> None:
+        gammas = np.asarray(gammas, np.float64)
+        P = self.trotter
+        bps = np.full(gammas.shape[0], self.beta / P, np.float64)
+        bond_ps = np.array([bond_probability(self.beta, g, P) for g in gammas], np.float64)
+        cb = np.full(gammas.shape[0], self.beta / P if classical else 0.0, np.float64)
+        qmc_chunk(self.S, self.F, self.L, self.E, self.bestS, self.bestE, self.rng, bps, bond_ps, cb,
+                  self.model.ising, self.model.has_higher, self.model.has_slc, self.M)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Benchmark kernel: exactly one Metropolis update per spin·slice per sweep.
+
+
+@njit(cache=True, nogil=True)
+def _sqa_sweep_sparse(S, F, bp, log_t, ising, st, k_rng, adj_ptr, adj_idx, adj_w):
+    """One sweep of single spin·slice updates, slice by slice (k outer, i inner), sparse quadratic models."""
+    P = S.shape[0]
+    n = S.shape[1]
+    accepted = 0
+    for k in range(P):
+        kp = k - 1 if k > 0 else P - 1
+        kn = k + 1 if k + 1 < P else 0
+        s = S[k]
+        f = F[k]
+        sp = S[kp]
+        sn = S[kn]
+        for i in range(n):
+            si = s[i]
+            d = -2.0 * si if ising else 1.0 - 2.0 * si
+            x = -bp * d * f[i]  # log of the classical acceptance factor
+            if P > 1:
+                m = _spin(si, ising) * (_spin(sp[i], ising) + _spin(sn[i], ising))
+                if m != 0:
+                    x += m * log_t
+            if x < 0.0:
+                if x < -40.0:
+                    continue
+                if rand01(st, k_rng) >= math.exp(x):
+                    continue
+            s[i] = si + np.int8(d)
+            for p in range(adj_ptr[i], adj_ptr[i + 1]):
+                f[adj_idx[p]] += adj_w[p] * d
+            accepted += 1
+    return accepted
+
+
+@njit(cache=True, nogil=True)
+def _sqa_sweep_general(S, F, Lg, bp, log_t, ising, has_higher, has_slc, st, k_rng, M):
+    """As _sqa_sweep_sparse for any model (dense rows, higher-order terms, SLC groups)."""
+    P = S.shape[0]
+    n = S.shape[1]
+    accepted = 0
+    for k in range(P):
+        kp = k - 1 if k > 0 else P - 1
+        kn = k + 1 if k + 1 < P else 0
+        for i in range(n):
+            x = -bp * delta(S[k], F[k], Lg[k], i, ising, has_higher, has_slc, M)
+            if P > 1:
+                m = _spin(S[k, i], ising) * (_spin(S[kp, i], ising) + _spin(S[kn, i], ising))
+                if m != 0:
+                    x += m * log_t
+            if x < 0.0:
+                if x < -40.0:
+                    continue
+                if rand01(st, k_rng) >= math.exp(x):
+                    continue
+            apply_flip(S[k], F[k], Lg[k], i, ising, has_slc, M)
+            accepted += 1
+    return accepted
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def sqa_chunk(S, F, Lg, rng, bp, log_ts, ising, has_higher, has_slc, sparse_quadratic, M):
+    """len(log_ts) local-move sweeps of every restart (S: [R, P, n]); returns accepted updates per restart."""
+    R = S.shape[0]
+    acc = np.zeros(R, np.int64)
+    for r in prange(R):
+        for t in range(log_ts.shape[0]):
+            if sparse_quadratic:
+                acc[r] += _sqa_sweep_sparse(S[r], F[r], bp, log_ts[t], ising, rng, r, M[1], M[2], M[3])
+            else:
+                acc[r] += _sqa_sweep_general(S[r], F[r], Lg[r], bp, log_ts[t], ising, has_higher, has_slc, rng, r, M)
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def _energies(S, constant, M):
+    R, P = S.shape[0], S.shape[1]
+    out = np.empty((R, P), np.float64)
+    for r in range(R):
+        for k in range(P):
+            out[r, k] = energy(S[r, k], constant, M)
+    return out
+
+
+def sqa_sweeps(model: CompiledModel, P: int, beta: float, gammas: np.ndarray, seed: int, restarts: int = 1,
+               threads: int = 1, initial: np.ndarray | None = None) -> dict:
+    """Discrete-time simulated quantum annealing with local moves only: exactly len(gammas) sweeps.
+
+    One *update* is one Metropolis attempt on one spin i in one Trotter slice k: ΔE_k from slice k's cached local
+    field, the inter-slice factor tᵐ with t = tanh(β·Γ/P) and m = σ_iᵏ(σ_iᵏ⁻¹ + σ_iᵏ⁺¹), acceptance
+    min(1, exp(−(β/P)·ΔE_k)·tᵐ) (one uniform drawn only when that is < 1), and on acceptance the flip plus the
+    update of the cached fields of i's neighbours in slice k. One *sweep* = P·n updates (slice by slice, variables
+    in order); sweep t uses Γ = gammas[t]. Updates performed = len(gammas)·restarts·P·n.
+
+    Returns {"states": int8 [restarts, P, n] final slices, "energies": float64 [restarts, P] (exact),
+    "accepted": int64 [restarts], "seconds": kernel wall time (excludes set-up and JIT), "updates": int}.
+    """
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    gammas = np.asarray(gammas, np.float64)
+    n = model.n
+    M = model_arrays(model)
+    S = np.empty((restarts, P, n), np.int8)
+    F = np.empty((restarts, P, n), np.float64)
+    Lg = np.empty((restarts, P, model.slc_c.shape[0]), np.float64)
+    E = np.empty((restarts, P), np.float64)
+    bestS = np.empty((restarts, n), np.int8)
+    bestE = np.empty(restarts, np.float64)
+    rng = rng_states(seed, restarts, 0)
+    init = np.ascontiguousarray(initial, np.int8) if initial is not None else np.zeros(0, np.int8)
+    init_slices(S, F, Lg, E, bestS, bestE, rng, init, model.constant, model.ising, M)
+    with np.errstate(divide="ignore"):
+        log_ts = np.log(np.tanh(beta * gammas / P)) if P > 1 else np.zeros_like(gammas)
+    sparse_quadratic = model.dense is None and not model.has_higher and not model.has_slc
+    t0 = time.perf_counter()
+    acc = sqa_chunk(S, F, Lg, rng, beta / P, log_ts, model.ising, model.has_higher, model.has_slc,
+                    sparse_quadratic, M)
+    seconds = time.perf_counter() - t0
+    return {"states": S, "energies": _energies(S, model.constant, M), "accepted": acc, "seconds": seconds,
+            "updates": int(gammas.shape[0]) * restarts * P * n}
