@@ -1,64 +1,60 @@
-"""Array-only primitives shared by the kernels: RNG, energies, flip deltas and cached-field updates.
+"""Array-only primitives shared by every kernel: model tuple, energies, flip deltas, cached-field updates, sweeps.
 
-A model travels to kernels as the tuple `M = model_arrays(model)` (fixed order below), so every kernel takes the
-same argument list whatever terms the problem has. State conventions:
+Model tuple. A model travels to kernels as `M = model_arrays(model)`, always these 18 arrays in this order
+(indices are part of the interface; kernels read `M[k]`):
+
+     0 h           float64 [n]     linear coefficients
+     1 adj_ptr     int64 [n+1]     symmetric CSR of the quadratic part: row i lists every j with J_ij (both halves)
+     2 adj_idx     int32 [2m]
+     3 adj_w       float64 [2m]
+     4 dense       float64 [n, n]  the same quadratic part as a dense symmetric matrix, or shape (0, 0) if sparse
+     5 hterm_c     float64 [H]     degree >= 3 terms: coefficient,
+     6 hterm_ptr   int64 [H+1]     ... and variables hterm_vars[hterm_ptr[t]:hterm_ptr[t+1]]
+     7 hterm_vars  int32
+     8 hinc_ptr    int64 [n+1]     variable -> degree >= 3 terms containing it (incidence CSR)
+     9 hinc_term   int32
+    10 slc_c       float64 [G]     SLC groups: C_g,
+    11 slc_const   float64 [G]     w0_g (the group's constant),
+    12 slc_ptr     int64 [G+1]     ... and inner terms w_k·s[slc_vars[k]] for k in slc_ptr[g]:slc_ptr[g+1]
+    13 slc_vars    int32
+    14 slc_w       float64
+    15 sinc_ptr    int64 [n+1]     variable -> (group, weight) incidence CSR
+    16 sinc_group  int32
+    17 sinc_w      float64
+
+The constant term is not in M (pass `model.constant` where a full energy is needed). Flags `ising`,
+`has_higher`, `has_slc` are passed separately so numba can specialise and skip dead branches.
+
+State conventions (one walker):
 - `s` int8 [n]: ±1 (ising) or 0/1 (pubo);
-- `f` float64 [n]: cached quadratic local field f_i = h_i + Σ_j J_ij s_j;
-- `L` float64 [G]: cached inner sums of the SLC groups, L_g = w0_g + Σ_k w_k s_k.
-Flipping i changes s_i by d = −2 s_i (ising) or 1 − 2 s_i (pubo); ΔE = d·(f_i + higher_i) + Σ_g C_g(2 L_g w d + w² d²)
-(derivation in solver_runner/model.py).
+- `f` float64 [n]: cached quadratic local field f_i = h_i + Σ_j J_ij s_j (set by `init_fields`, kept by `apply_flip`);
+- `L` float64 [G]: cached SLC inner sums L_g = w0_g + Σ_k w_k s_k (same);
+- degree >= 3 terms are not cached: `higher_field` recomputes Σ_{t∋i} c_t Π_{j∈t∖i} s_j from the incidence CSR.
+Flipping i changes s_i by d = −2 s_i (ising) or 1 − 2 s_i (pubo) and
+    ΔE = d·(f_i + higher_i) + Σ_{g∋i} C_g (2 L_g w_gi d + w_gi² d²)
+(derivation in solver_runner/model.py). ΔE is exact for any flip, so incremental energies only carry rounding.
 
-RNG: xorshift64* with explicit per-stream state (uint64 array), seeded through splitmix64 from (seed, stream):
-never numba's global RNG, so runs are reproducible and streams are independent across threads.
+Functions (all @njit(cache=True, nogil=True)):
+- `energy(s, constant, M)`: full cost from the terms (no caches), float64.
+- `init_fields(s, f, L, M)`: fill f and L for state s.
+- `delta(s, f, L, i, ising, has_higher, has_slc, M)`: ΔE of flipping i (state unchanged).
+- `apply_flip(s, f, L, i, ising, has_slc, M)`: flip i and update f (dense row or CSR scatter) and L.
+- `random_state(s, ising, st, k)`: uniform random state from RNG stream k.
+- `metropolis_sweep(...)` / `any_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M)`: one in-order Metropolis
+  pass over all variables at inverse temperature beta, returns the energy change; `any_sweep` picks the fastest
+  specialisation (sparse quadratic, dense quadratic, general).
+- `keep_best(e, s, BE, BS)`: insert state s of energy e into a walker's best-k set (distinct states, best first).
+RNG (re-exported from kernels.rng): `rng_states`, `next_u64`, `rand01`, `randint`, `splitmix64`.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
+from solver_runner.kernels.rng import next_u64, rand01, randint, rng_states, splitmix64  # noqa: F401  (re-exported)
 from solver_runner.model import CompiledModel
 
-_MASK64 = (1 << 64) - 1
-
-
-def splitmix64(x: int) -> int:
-    x = (x + 0x9E3779B97F4A7C15) & _MASK64
-    z = x
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return z ^ (z >> 31)
-
-
-def rng_states(seed: int, count: int, stream: int = 0) -> np.ndarray:
-    """`count` independent xorshift states for (seed, stream); never zero."""
-    base = splitmix64((seed & _MASK64) ^ splitmix64(stream + 0x5851F42D4C957F2D))
-    out = np.empty(count, np.uint64)
-    x = base
-    for k in range(count):
-        x = splitmix64(x)
-        out[k] = x or 0x9E3779B97F4A7C15
-    return out
-
-
-@njit(cache=True, nogil=True, inline="always")
-def next_u64(st, k):
-    x = st[k]
-    x ^= x >> np.uint64(12)
-    x ^= x << np.uint64(25)
-    x ^= x >> np.uint64(27)
-    st[k] = x
-    return x * np.uint64(0x2545F4914F6CDD1D)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def rand01(st, k):
-    """Uniform in [0, 1) with 53 random bits."""
-    return float(next_u64(st, k) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def randint(st, k, n):
-    return int(next_u64(st, k) % np.uint64(n))
+N_ARRAYS = 18
 
 
 def model_arrays(model: CompiledModel) -> tuple:
@@ -275,3 +271,36 @@ def any_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M):
             return sweep_dense_quadratic(s, f, beta, ising, st, k, M[4])
         return sweep_sparse_quadratic(s, f, beta, ising, st, k, M[1], M[2], M[3])
     return metropolis_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M)
+
+
+@njit(cache=True, nogil=True)
+def keep_best(e, s, BE, BS):
+    """Offer state s (energy e) to a walker's best-k set: BE float64 [k] ascending (+inf = empty slot), BS int8 [k, n].
+
+    Keeps k distinct states, best first; a state already in the set is not added twice (energies within 1e-9
+    relative are compared state by state). Returns True if s was inserted. O(1) when s is not better than the
+    k-th best (the common case inside a sweep loop), O(k·n) when it is inserted.
+    """
+    k = BE.shape[0]
+    if k == 0 or not e < BE[k - 1]:
+        return False
+    tol = 1e-9 * (1.0 + abs(e))
+    n = s.shape[0]
+    for j in range(k):
+        if abs(BE[j] - e) <= tol:
+            same = True
+            row = BS[j]
+            for i in range(n):
+                if row[i] != s[i]:
+                    same = False
+                    break
+            if same:
+                return False
+    pos = k - 1
+    while pos > 0 and BE[pos - 1] > e:
+        BE[pos] = BE[pos - 1]
+        BS[pos, :] = BS[pos - 1]
+        pos -= 1
+    BE[pos] = e
+    BS[pos, :] = s
+    return True

@@ -1,15 +1,20 @@
 """Parallel tempering: replicas at fixed inverse temperatures, one Metropolis sweep each per step, then
-exchanges between neighbouring temperatures (even pairs on even steps, odd pairs on odd steps).
+exchanges between neighbouring temperatures (even pairs on even steps, odd pairs on odd steps: i = step & 1).
 
 Replica r always sits at betas[r] (sorted ascending); an accepted exchange swaps the two replicas' states,
 fields and energies instead of their temperatures, so row r of the state arrays is "the state at betas[r]".
+Arrays are those of `kernels.sa.AnnealState` (rows = replicas, RNG stream r for row r, spare stream R for
+exchanges).
+
+`pt_chunk` runs `steps` whole steps in one call; `pt_chunk_parallel` is the same with the replica sweeps spread
+over threads (one parallel region per step, worth it only when a sweep is long enough to amortise it).
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from solver_runner.kernels.common import rand01
+from solver_runner.kernels.common import any_sweep, keep_best, rand01
 
 
 @njit(cache=True, nogil=True)
@@ -36,4 +41,30 @@ def exchange(S, F, Lg, E, betas, step, rng):
             E[a] = E[b]
             E[b] = e
             accepted += 1
+    return accepted
+
+
+@njit(cache=True, nogil=True)
+def pt_chunk(S, F, Lg, E, topS, topE, rng, betas, first_step, steps, ising, has_higher, has_slc, M):
+    """Steps first_step .. first_step+steps−1 (the step number sets the exchange parity). Returns exchanges accepted."""
+    R = S.shape[0]
+    accepted = 0
+    for step in range(first_step, first_step + steps):
+        for r in range(R):
+            E[r] += any_sweep(S[r], F[r], Lg[r], betas[r], ising, has_higher, has_slc, rng, r, M)
+            keep_best(E[r], S[r], topE[r], topS[r])
+        accepted += exchange(S, F, Lg, E, betas, step, rng)
+    return accepted
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def pt_chunk_parallel(S, F, Lg, E, topS, topE, rng, betas, first_step, steps, ising, has_higher, has_slc, M):
+    """`pt_chunk` with the replica sweeps of each step run in parallel."""
+    R = S.shape[0]
+    accepted = 0
+    for step in range(first_step, first_step + steps):
+        for r in prange(R):
+            E[r] += any_sweep(S[r], F[r], Lg[r], betas[r], ising, has_higher, has_slc, rng, r, M)
+            keep_best(E[r], S[r], topE[r], topS[r])
+        accepted += exchange(S, F, Lg, E, betas, step, rng)
     return accepted

@@ -100,8 +100,6 @@ def cluster_sweep(S, F, Lg, E, bp, bond_p, ising, has_higher, has_slc, st, r, M,
         # clusters are the runs of slices between cut bonds; start just after the first cut
         start = cut + 1 if cut + 1 < P else 0
         k = start
-        for _ in range(P):
-            pass
         visited = 0
         while visited < P:
             first = k
@@ -183,14 +181,21 @@ class QmcState:
         init_slices(self.S, self.F, self.L, self.E, self.bestS, self.bestE, self.rng, initial, model.constant,
                     model.ising, self.M)
 
-    def sweep(self, gammas: np.ndarray, classical: bool = False) -> None:
+    def sweep_schedule(self, betas: np.ndarray, gammas: np.ndarray, classical: bool = False) -> None:
+        """len(gammas) cluster sweeps; sweep t at inverse temperature betas[t] and transverse field gammas[t]."""
+        betas = np.asarray(betas, np.float64)
         gammas = np.asarray(gammas, np.float64)
         P = self.trotter
-        bps = np.full(gammas.shape[0], self.beta / P, np.float64)
-        bond_ps = np.array([bond_probability(self.beta, g, P) for g in gammas], np.float64)
-        cb = np.full(gammas.shape[0], self.beta / P if classical else 0.0, np.float64)
+        bps = betas / P
+        bond_ps = np.array([bond_probability(b, g, P) for b, g in zip(betas, gammas)], np.float64)
+        cb = bps.copy() if classical else np.zeros_like(bps)
         qmc_chunk(self.S, self.F, self.L, self.E, self.bestS, self.bestE, self.rng, bps, bond_ps, cb,
                   self.model.ising, self.model.has_higher, self.model.has_slc, self.M)
+
+    def sweep(self, gammas: np.ndarray, classical: bool = False) -> None:
+        """len(gammas) cluster sweeps at the state's fixed β."""
+        gammas = np.asarray(gammas, np.float64)
+        self.sweep_schedule(np.full(gammas.shape[0], self.beta), gammas, classical)
 
 
 # ----------------------------------------------------------------------------------------------------------------

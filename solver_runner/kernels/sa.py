@@ -1,7 +1,14 @@
 """Simulated annealing kernel: independent restarts, Metropolis sweeps on a β schedule, run in parallel.
 
 State for R restarts lives in 2-D arrays (row r = restart r) so a run can be advanced in chunks of sweeps, with
-stop checks between chunks, without copying. `anneal()` is the plain entry point for benchmarks.
+stop checks between chunks, without copying. Restarts run in parallel (`prange` over rows; row r uses RNG stream
+r only), so results do not depend on the thread count.
+
+Each restart keeps its best-k distinct states seen at sweep ends (`topS`/`topE`, k = `keep`); `bestS`/`bestE` are
+views of slot 0 (the restart's best). Energies `E` are incremental (exact ΔE sums, so only rounding drifts);
+solvers recompute exact costs of the states they return.
+
+Benchmark entry point: `anneal(model, betas, restarts, seed, threads=1)`, see its docstring.
 """
 from __future__ import annotations
 
@@ -9,13 +16,13 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from solver_runner.kernels.common import any_sweep, energy, init_fields, model_arrays, random_state, rng_states
+from solver_runner.kernels.common import any_sweep, energy, init_fields, keep_best, model_arrays, random_state, rng_states
 from solver_runner.model import CompiledModel
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def init_restarts(S, F, Lg, E, bestS, bestE, rng, initial, constant, ising, M):
-    """Random (or given) start states, their fields and energies; best-so-far = start."""
+def init_walkers(S, F, Lg, E, topS, topE, rng, initial, constant, ising, M):
+    """Random (or given) start states for every row, their fields and energies; each row's best-k = {start}."""
     R = S.shape[0]
     for r in prange(R):
         if initial.shape[0] == S.shape[1]:
@@ -24,42 +31,40 @@ def init_restarts(S, F, Lg, E, bestS, bestE, rng, initial, constant, ising, M):
             random_state(S[r], ising, rng, r)
         init_fields(S[r], F[r], Lg[r], M)
         E[r] = energy(S[r], constant, M)
-        bestS[r, :] = S[r]
-        bestE[r] = E[r]
+        keep_best(E[r], S[r], topE[r], topS[r])
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def anneal_chunk(S, F, Lg, E, bestS, bestE, rng, betas, ising, has_higher, has_slc, M):
-    """Advance every restart by len(betas) sweeps; keep each restart's best state (checked after each sweep)."""
+def anneal_chunk(S, F, Lg, E, topS, topE, rng, betas, ising, has_higher, has_slc, M):
+    """Advance every restart by len(betas) sweeps (sweep t at betas[t]); offer each sweep's end state to best-k."""
     R = S.shape[0]
     for r in prange(R):
         s = S[r]
         f = F[r]
         L = Lg[r]
         e = E[r]
-        for k in range(betas.shape[0]):
-            e += any_sweep(s, f, L, betas[k], ising, has_higher, has_slc, rng, r, M)
-            if e < bestE[r] - 1e-12:
-                bestE[r] = e
-                bestS[r, :] = s
+        for t in range(betas.shape[0]):
+            e += any_sweep(s, f, L, betas[t], ising, has_higher, has_slc, rng, r, M)
+            keep_best(e, s, topE[r], topS[r])
         E[r] = e
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def sweep_each_chunk(S, F, Lg, E, bestS, bestE, rng, betas, ising, has_higher, has_slc, M):
+def sweep_each_chunk(S, F, Lg, E, topS, topE, rng, betas, ising, has_higher, has_slc, M):
     """One sweep of every row r at its own β (betas[r]): the PT step before exchanges."""
     R = S.shape[0]
     for r in prange(R):
         E[r] += any_sweep(S[r], F[r], Lg[r], betas[r], ising, has_higher, has_slc, rng, r, M)
-        if E[r] < bestE[r] - 1e-12:
-            bestE[r] = E[r]
-            bestS[r, :] = S[r]
+        keep_best(E[r], S[r], topE[r], topS[r])
 
 
 class AnnealState:
-    """Arrays of a multi-restart annealing run (also used by PT: a replica is a restart at a fixed β)."""
+    """Arrays of a multi-walker Metropolis run (SA restarts; PT replicas, where row r sits at betas[r]).
 
-    def __init__(self, model: CompiledModel, restarts: int, seed: int, stream: int = 0):
+    `rng` has restarts + 1 streams: stream r drives row r, the spare last stream drives PT exchanges.
+    """
+
+    def __init__(self, model: CompiledModel, restarts: int, seed: int, stream: int = 0, keep: int = 1):
         n = model.n
         self.model = model
         self.M = model_arrays(model)
@@ -67,31 +72,56 @@ class AnnealState:
         self.F = np.empty((restarts, n), np.float64)
         self.L = np.empty((restarts, model.slc_c.shape[0]), np.float64)
         self.E = np.empty(restarts, np.float64)
-        self.bestS = np.empty((restarts, n), np.int8)
-        self.bestE = np.empty(restarts, np.float64)
-        self.rng = rng_states(seed, restarts + 1, stream)  # one spare stream for exchange moves (PT)
+        self.keep = max(1, int(keep))
+        self.topS = np.zeros((restarts, self.keep, n), np.int8)
+        self.topE = np.full((restarts, self.keep), np.inf, np.float64)
+        self.rng = rng_states(seed, restarts + 1, stream)
         initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
-        init_restarts(self.S, self.F, self.L, self.E, self.bestS, self.bestE, self.rng, initial, model.constant,
-                      model.ising, self.M)
+        init_walkers(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
+                     model.ising, self.M)
+
+    @property
+    def bestS(self) -> np.ndarray:
+        """int8 [R, n]: each row's best state so far (a view)."""
+        return self.topS[:, 0, :]
+
+    @property
+    def bestE(self) -> np.ndarray:
+        """float64 [R]: each row's best (incremental) energy so far (a view)."""
+        return self.topE[:, 0]
+
+    def candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """All kept states of all rows as (int8 [R·k, n], float64 [R·k]), empty slots dropped."""
+        S = self.topS.reshape(-1, self.model.n)
+        E = self.topE.reshape(-1)
+        ok = np.isfinite(E)
+        return S[ok], E[ok]
 
     def sweep(self, betas: np.ndarray) -> None:
-        anneal_chunk(self.S, self.F, self.L, self.E, self.bestS, self.bestE, self.rng,
+        """len(betas) sweeps of every row, sweep t at betas[t] (SA)."""
+        anneal_chunk(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng,
                      np.ascontiguousarray(betas, dtype=np.float64), self.model.ising, self.model.has_higher,
                      self.model.has_slc, self.M)
 
-
     def sweep_each(self, betas: np.ndarray) -> None:
-        sweep_each_chunk(self.S, self.F, self.L, self.E, self.bestS, self.bestE, self.rng, betas, self.model.ising,
-                         self.model.has_higher, self.model.has_slc, self.M)
+        """One sweep of every row r at betas[r] (PT)."""
+        sweep_each_chunk(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng,
+                         np.ascontiguousarray(betas, dtype=np.float64), self.model.ising, self.model.has_higher,
+                         self.model.has_slc, self.M)
 
 
-def anneal(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, threads: int = 1):
-    """Run exactly len(betas) sweeps (one β per sweep) for `restarts` independent restarts.
+def anneal(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, threads: int = 1
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Benchmark entry point: exactly len(betas) Metropolis sweeps (sweep t at betas[t]) for `restarts` restarts.
 
-    Returns (best states int8 [restarts, n], best energies float64 [restarts]). One spin-flip attempt per
-    variable per sweep per restart: attempts = len(betas) · restarts · n.
+    One kernel call, no chunking or stop checks. Restarts start from random states (or the model's
+    initial_state), use RNG streams derived from (seed, restart index), and run in parallel on `threads` numba
+    threads (capped at NUMBA_NUM_THREADS). Returns the FINAL states int8 [restarts, n] and their exact costs
+    float64 [restarts] (constant included), like dwave-samplers' samples. Spin-flip attempts = len(betas)·restarts·n.
+    The first call per process pays JIT compilation (or the on-disk cache load): warm up before timing.
     """
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     state = AnnealState(model, restarts, seed)
     state.sweep(betas)
-    return state.bestS.copy(), state.bestE.copy()
+    energies = np.array([energy(state.S[r], model.constant, state.M) for r in range(restarts)], np.float64)
+    return state.S.copy(), energies

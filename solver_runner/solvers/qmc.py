@@ -1,0 +1,113 @@
+"""Quantum Monte Carlo (`microsoft.qmc.cpu`): path-integral annealing of the transverse field Γ at fixed β.
+
+Each restart holds `trotter_number` (P) slices; one sweep is one cluster pass over all variables (see
+solver_runner.kernels.qmc). Γ goes linearly from `transverse_field_high` (alias `transverse_field_start`) at
+sweep 0 to `transverse_field_low` (alias `transverse_field_stop`) at the last sweep: a decreasing field is an
+annealer (QIO's QTK built the schedule low → high; we follow the SDK's start/stop reading). β goes linearly from
+`beta_start` to `beta_stop`; QIO treated β as constant (beta_stop defaults to beta_start and vice versa).
+The result is the best classical slice seen over all restarts and sweeps.
+
+Defaults (echoed in `parameters`), all in the problem's own cost units:
+- `beta_start` = `beta_stop` = the model's SA β_stop, −ln(1e−4)/(ΔE_min + 0.001·(ΔE_max − ΔE_min)): once Γ has
+  dropped and the slices lock together the walk is a classical Metropolis walk at this β, under which the
+  smallest uphill moves are frozen (QIO's fixed default 1.0 is far too hot or too cold unless coefficients are ~1).
+- `transverse_field_high` = atanh(0.99)·P/β: the bond probability 1 − tanh(βΓ/P) starts at 1%, i.e. the slices
+  begin almost independent (each a classical walk at the hotter β/P) and lock together as Γ → 0.
+- `transverse_field_low` = 0 (QIO's default). `trotter_number` = 8 (QIO: the thread count, which would make
+  results depend on the machine). `restarts` = max(4, threads). `sweeps` = 1000 (as our SA).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from contracts import errors, targets
+from contracts.errors import ContractError
+from solver_runner import params as P
+from solver_runner.kernels.qmc import QmcState, bond_probability
+from solver_runner.solvers.base import SolveContext, SolveResult, best_distinct, chunk_sweeps, register
+from solver_runner.solvers.population import check_memory, exact_costs
+
+DEFAULT_TROTTER = 8
+DEFAULT_MIN_RESTARTS = 4
+INITIAL_BOND_PROBABILITY = 0.01
+
+
+def _param(p: dict, *names: str):
+    for name in names:
+        if name in p:
+            return p[name]
+    return None
+
+
+def qmc_parameters(ctx: SolveContext) -> dict:
+    """The effective parameters (defaults applied), with the service's names."""
+    p = ctx.params
+    trotter = int(p.get("trotter_number", DEFAULT_TROTTER))
+    restarts = int(p.get("restarts", max(DEFAULT_MIN_RESTARTS, ctx.threads)))
+    sweeps = int(p.get("sweeps", P.DEFAULT_SWEEPS))
+    default_beta = P.default_beta_range(ctx.model).beta_stop
+    beta_start = p.get("beta_start")
+    beta_stop = p.get("beta_stop")
+    if beta_start is None and beta_stop is None:
+        beta_start = beta_stop = default_beta
+    elif beta_start is None:
+        beta_start = beta_stop
+    elif beta_stop is None:
+        beta_stop = beta_start
+    high = _param(p, "transverse_field_high", "transverse_field_start")
+    low = _param(p, "transverse_field_low", "transverse_field_stop")
+    if low is None:
+        low = 0.0
+    if high is None:
+        high = math.atanh(1.0 - INITIAL_BOND_PROBABILITY) * trotter / float(beta_start)
+    return {
+        "beta_start": float(beta_start),
+        "beta_stop": float(beta_stop),
+        "restarts": restarts,
+        "seed": ctx.seed,
+        "sweeps": sweeps,
+        "transverse_field_high": float(high),
+        "transverse_field_low": float(low),
+        "trotter_number": trotter,
+    }
+
+
+def _linear(a: float, b: float, count: int) -> np.ndarray:
+    if count == 1:
+        return np.array([a], np.float64)
+    return np.linspace(a, b, count, dtype=np.float64)
+
+
+@register(targets.QMC)
+def quantum_monte_carlo(ctx: SolveContext) -> SolveResult:
+    params = qmc_parameters(ctx)
+    trotter, restarts, sweeps = params["trotter_number"], params["restarts"], params["sweeps"]
+    model = ctx.model
+    check_memory(model, restarts * trotter, what="restarts × trotter_number slices")
+    if params["beta_start"] <= 0 or params["beta_stop"] <= 0:
+        raise ContractError(errors.INVALID_PARAMETERS, "QMC needs beta_start and beta_stop > 0")
+    betas = _linear(params["beta_start"], params["beta_stop"], sweeps)
+    gammas = _linear(params["transverse_field_high"], params["transverse_field_low"], sweeps)
+    state = QmcState(model, restarts, trotter, betas[0], ctx.seed)
+    chunk = chunk_sweeps(model.n, restarts * trotter, ctx.threads, budget_attempts=2e6)
+    done = 0
+    stopped = False
+    while done < sweeps:
+        if ctx.should_stop():
+            stopped = True
+            break
+        end = min(sweeps, done + chunk)
+        state.sweep_schedule(betas[done:end], gammas[done:end])
+        done = end
+        ctx.report(done, float(state.bestE.min()))
+    candidates = np.concatenate([state.bestS, state.S.reshape(-1, model.n)])
+    energies = exact_costs(model, candidates)
+    states, costs = best_distinct(candidates, energies, ctx.number_of_solutions)
+    if "timeout" in ctx.params:
+        params["timeout"] = ctx.params["timeout"]
+    return SolveResult(states=states, costs=costs, parameters=params, sweeps_done=done, stopped_early=stopped)
+
+
+__all__ = ["quantum_monte_carlo", "qmc_parameters", "bond_probability"]
