@@ -8,10 +8,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from azure.storage.blob.aio import BlobClient
 
 from contracts import targets
-from contracts.problems import encode_json, encode_protobuf, problem_document
+from contracts.problems import encode_protobuf
 from contracts.status import JobStatus
 from tests.integration.rest import Rest, long_problem, seed_problem
 from tests.service import Service
@@ -135,3 +134,43 @@ async def test_service_keeps_serving_after_bad_input(openqio_service):
         assert status == 400 and body["error"]["code"]
         job_id = await rest.submit(seed_problem(), targets.SA, {"sweeps": 50})
         assert (await rest.wait(job_id))["status"] == "Succeeded"
+
+
+def _runner_pids(service) -> list[int]:
+    import subprocess as sp
+
+    out = sp.run(["pgrep", "-P", str(service.process.pid), "-f", "multiprocessing"], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+async def test_runner_killed_mid_job_is_retried_then_failed(azurite, tmp_path: Path):
+    """SIGKILL the runner of an executing job: it is requeued onto a fresh runner; past max attempts it Fails."""
+    import os
+
+    service = Service(data_dir=tmp_path / "svc", blob_url=azurite.blob_url, runners=1,
+                      extra_env={"OPENQIO_MAX_ATTEMPTS": "2"})
+    service.start()
+    try:
+        async with Rest(service) as rest:
+            job_id = await rest.submit(long_problem(seed=9), targets.SA, {"sweeps": 10**9, "restarts": 1, "timeout": 60})
+            for attempt in range(2):
+                await rest.wait_status(job_id, JobStatus.EXECUTING)
+                await asyncio.sleep(0.5)
+                pids = _runner_pids(service)
+                assert pids, "no runner process found"
+                for pid in pids:
+                    os.kill(pid, signal.SIGKILL)
+                if attempt == 0:
+                    # requeued, then picked up again by the replacement runner
+                    await asyncio.sleep(1.0)
+            job = await rest.wait(job_id, timeout=60)
+            assert job["status"] == "Failed", job
+            assert job["errorData"]["code"] == "RunnerCrashed" and "2 time(s)" in job["errorData"]["message"]
+            status, events = await rest.request("GET", f"jobs/{job_id}/events")
+            kinds = [e["kind"] for e in events["value"]]
+            assert kinds.count("started") == 2 and "requeued" in kinds and kinds[-1] == "failed"
+            # the service still runs jobs on its replacement runner
+            ok = await rest.submit(seed_problem(), targets.SA, {"sweeps": 50})
+            assert (await rest.wait(ok, timeout=60))["status"] == "Succeeded"
+    finally:
+        service.stop()
