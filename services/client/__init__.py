@@ -1,9 +1,28 @@
-"""The native openqio client, shaped like azure.quantum: `from services.client import Workspace`.
+"""The native openqio client, shaped like azure.quantum (sync facade; the async twin is services.client.aio):
 
-The async twin is services.client.aio (same names, awaited); this sync facade runs it on a private event loop.
+    from services.client import Workspace
+    from services.client.optimization import Problem, ProblemType, Term, SimulatedAnnealing
+
+    workspace = Workspace()                      # reads .openqio/connection.json (written by `make run`)
+    job = SimulatedAnnealing(workspace).submit(problem)
+    print(job.get_results())
+
+The sync classes run the async implementation on a private event loop per Workspace.
 """
+from contracts.status import JobStatus
 from services.client.details import JobDetails
-from services.client.errors import AuthenticationError, ClientError, ConflictError, JobNotFoundError
-from services.client.workspace import Job, Workspace
+from services.client.errors import (
+    AuthenticationError,
+    ClientError,
+    ConflictError,
+    JobNotFoundError,
+    NotFoundError,
+    ServiceConnectionError,
+)
+from services.client.job import Job
+from services.client.workspace import Workspace
 
-__all__ = ["AuthenticationError", "ClientError", "ConflictError", "Job", "JobDetails", "JobNotFoundError", "Workspace"]
+__all__ = [
+    "AuthenticationError", "ClientError", "ConflictError", "Job", "JobDetails", "JobNotFoundError", "JobStatus",
+    "NotFoundError", "ServiceConnectionError", "Workspace",
+]

@@ -1,33 +1,90 @@
-"""Exceptions raised by the native client. Each carries the service's error code and message."""
+"""Typed errors of the native client.
+
+The service answers every failure as `{"error": {"code", "message"}}`; the client raises a `ClientError` carrying the
+HTTP status, that code and that message. The classes also derive from azure-core's exceptions (azure-core comes
+with azure-storage-blob), so code written for azure-quantum 0.27 that catches `ResourceNotFoundError`,
+`ResourceExistsError`, `ClientAuthenticationError` or `HttpResponseError` keeps working unchanged; `str(exc)` and
+`exc.error.code` read as they do there.
+"""
 from __future__ import annotations
 
+from typing import Any
 
-class ClientError(Exception):
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ODataV4Format,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
+
+__all__ = [
+    "ClientError",
+    "NotFoundError",
+    "JobNotFoundError",
+    "ConflictError",
+    "AuthenticationError",
+    "ServiceConnectionError",
+    "error_from_response",
+]
+
+
+class ClientError(HttpResponseError):
+    """The service answered with an error status: `status` (int), `code` (the wire error code) and `message` (the
+    service's text). `str(exc)` reads "(code) message\nCode: code\nMessage: message", as azure-core words it."""
+
     def __init__(self, status: int, code: str, message: str):
-        super().__init__(f"({code}) {message}" if code else message)
-        self.status = status
+        # HttpResponseError.__init__ computes `self.error` from a response; we have none, so set it afterwards.
+        super().__init__(message=_text(code, message))
+        self.status = self.status_code = status
         self.code = code
         self.message = message
+        self.error = ODataV4Format({"code": code, "message": message})
+        self.args = (_text(code, message),)
 
 
-class AuthenticationError(ClientError):
-    """401: missing or wrong token."""
+def _text(code: str, message: str) -> str:
+    # The layout azure-core gives an OData error, which azure-quantum users see: "(code) message\nCode: ...".
+    return f"({code}) {message}\nCode: {code}\nMessage: {message}"
 
 
-class JobNotFoundError(ClientError):
-    """404: no such job (or workspace) for this token."""
+class NotFoundError(ClientError, ResourceNotFoundError):
+    """404: the workspace, route or resource does not exist."""
 
 
-class ConflictError(ClientError):
-    """409: e.g. cancelling a finished job, or reusing a job id with another definition."""
+class JobNotFoundError(NotFoundError):
+    """404 with code JobNotFound: no job with this id in the workspace."""
 
 
-class ServiceUnavailableError(ClientError):
-    """503 after the client's retries: storage or the service is down."""
+class ConflictError(ClientError, ResourceExistsError):
+    """409: e.g. cancelling a job that has already finished (JobAlreadyFinished)."""
 
 
-def error_for(status: int, code: str, message: str) -> ClientError:
-    cls = {401: AuthenticationError, 404: JobNotFoundError, 409: ConflictError, 503: ServiceUnavailableError}.get(
-        status, ClientError
-    )
-    return cls(status, code, message)
+class AuthenticationError(ClientError, ClientAuthenticationError):
+    """401: missing or wrong bearer token."""
+
+
+class ServiceConnectionError(ServiceRequestError):
+    """The service could not be reached (refused, reset, TLS failure, timeout) after the retries."""
+
+
+def error_from_response(status: int, body: Any, reason: str = "") -> ClientError:
+    """Map an error answer to its exception class. `body` is the parsed JSON (or raw text) of the answer."""
+    code, message = None, None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        code = body["error"].get("code")
+        message = body["error"].get("message")
+    if not code:
+        code = reason.replace(" ", "") or f"HTTP{status}"
+    if not message:
+        message = (body if isinstance(body, str) and body else reason) or f"the service answered HTTP {status}"
+        message = str(message)[:2000]
+    if status == 401:
+        return AuthenticationError(status, code, message)
+    if status == 404:
+        return (JobNotFoundError if code == "JobNotFound" else NotFoundError)(status, code, message)
+    if status == 409:
+        return ConflictError(status, code, message)
+    return ClientError(status, code, message)
+

@@ -1,5 +1,13 @@
-"""The async native client (the primary one): `from services.client.aio import Workspace`."""
-from services.client.aio.workspace import Job, Workspace
+"""The async native client (the primary one), shaped like azure.quantum.aio:
+
+    from services.client.aio import Workspace
+    from services.client.aio.optimization import Problem, SimulatedAnnealing
+
+Same names as the sync client (services.client); methods that talk to the service are awaited.
+"""
+from contracts.status import JobStatus
+from services.client.aio.job import Job
+from services.client.aio.workspace import Workspace
 from services.client.details import JobDetails
 
-__all__ = ["Job", "JobDetails", "Workspace"]
+__all__ = ["Job", "JobDetails", "JobStatus", "Workspace"]

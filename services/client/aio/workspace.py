@@ -1,242 +1,196 @@
-"""The async client: Workspace and Job, shaped like azure.quantum.aio (same names, awaited)."""
+"""The async Workspace, shaped like azure.quantum.aio.Workspace (same method names, awaited), for openqio.
+
+    async with Workspace() as workspace:          # .openqio/connection.json, see services.client.connection
+        jobs = await workspace.list_jobs()
+
+Used with `async with`, the workspace keeps one HTTP session until it exits; without, every call opens and closes
+its own (as the SDK's aio client does), so nothing leaks either way.
+"""
 from __future__ import annotations
 
-import asyncio
-import re
-import ssl
-import uuid
-from datetime import datetime, timezone
+import os
+from datetime import date, datetime
 from typing import Any
 
-import aiohttp
-from azure.core.exceptions import ResourceExistsError
-from azure.storage.blob import ContentSettings
-from azure.storage.blob.aio import BlobClient, ContainerClient
+from contracts.status import JobStatus
 
-from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT
-from contracts.status import TERMINAL, JobStatus
-from services.client.connection import Connection, resolve
-from services.client.details import JobDetails
-from services.client.errors import ClientError, error_for
+from .._transport import RestClient
+from ..connection import Connection, WorkspaceIdentity, resolve_connection
+from ..details import JobDetails
+from ..target import Target, TargetStatus, targets_from_status
+from .. import _storage
+from .job import Job
 
-RETRY_STATUSES = (429, 502, 503, 504)
+__all__ = ["Workspace"]
+
+DEFAULT_CONTAINER_NAME_FORMAT = "job-{job_id}"
+USER_AGENT_APPID_ENV_VAR_NAME = "AZURE_QUANTUM_PYTHON_APPID"
 
 
-class Job:
-    def __init__(self, workspace: Workspace, details: JobDetails):
-        self.workspace = workspace
-        self.details = details
+class Workspace(WorkspaceIdentity):
+    """An openqio (Azure Quantum) workspace.
+
+    Arguments override the values of connection.json: `subscription_id`, `resource_group`, `name` (workspace),
+    `location`, `base_url` (https://host:port/), `token` (bearer), `ca_file` (PEM of the service's CA),
+    `connection_file` (path; default $OPENQIO_CONNECTION, then .openqio/connection.json in the working directory
+    or a parent). `resource_id` ("/subscriptions/../resourceGroups/../providers/Microsoft.Quantum/Workspaces/..")
+    may replace the first three, as in the SDK. `user_agent` prefixes the User-Agent header.
+    """
+
+    def __init__(
+        self,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        name: str | None = None,
+        location: str | None = None,
+        base_url: str | None = None,
+        token: str | None = None,
+        ca_file: str | None = None,
+        connection_file: str | os.PathLike | None = None,
+        *,
+        resource_id: str | None = None,
+        user_agent: str | None = None,
+    ):
+        self.connection: Connection = resolve_connection(
+            subscription_id=subscription_id, resource_group=resource_group, name=name, location=location,
+            base_url=base_url, token=token, ca_file=ca_file, connection_file=connection_file, resource_id=resource_id,
+        )
+        self._user_agent = user_agent
+        self._rest = RestClient(self.connection, self.user_agent)
+
+    # -- identity (subscription_id, resource_group, name, location, base_url: WorkspaceIdentity) ---------------
 
     @property
-    def id(self) -> str:
-        return self.details.id
+    def user_agent(self) -> str | None:
+        """The `user_agent` given, with `-$AZURE_QUANTUM_PYTHON_APPID` appended when that is set (as the SDK)."""
+        agent = self._user_agent
+        app_id = os.environ.get(USER_AGENT_APPID_ENV_VAR_NAME)
+        if app_id:
+            agent = f"{agent}-{app_id}" if agent else app_id
+        return agent
 
-    def has_completed(self) -> bool:
-        return self.details.status in TERMINAL
-
-    async def refresh(self) -> None:
-        self.details = (await self.workspace.get_job(self.id)).details
-
-    async def wait_until_completed(self, timeout_secs: float = 300, max_poll_wait_secs: float = 30,
-                                   progress: Any = None) -> None:
-        """Poll as the SDK does (0.2 s, ×1.5, capped) until the job ends; TimeoutError after `timeout_secs`."""
-        waited = 0.0
-        delay = 0.2
-        await self.refresh()
-        while not self.has_completed():
-            if waited >= timeout_secs:
-                raise TimeoutError(f"The wait time has exceeded {timeout_secs} seconds.")
-            await asyncio.sleep(delay)
-            waited += delay
-            delay = min(delay * 1.5, max_poll_wait_secs)
-            await self.refresh()
-            if progress is not None:
-                progress(self)
-
-    async def get_results(self, timeout_secs: float = 300) -> dict[str, Any]:
-        if not self.has_completed():
-            await self.wait_until_completed(timeout_secs=timeout_secs)
-        if self.details.status != JobStatus.SUCCEEDED:
-            raise RuntimeError(
-                f"Cannot retrieve results as job execution failed (status: {self.details.status.value}. "
-                f"error: {self.details.error_data})"
-            )
-        return await self.workspace.download_json(self.details.output_data_uri)
-
-    async def cancel(self) -> Job:
-        return await self.workspace.cancel_job(self)
+    def append_user_agent(self, value: str) -> None:
+        if value not in (self._user_agent or ""):
+            self._user_agent = f"{self._user_agent}-{value}" if self._user_agent else value
+            self._rest.user_agent = self.user_agent
 
     def __repr__(self) -> str:
-        status = self.details.status.value if self.details.status else None
-        return f"Job(id={self.id!r}, status={status!r}, target={self.details.target!r})"
+        return (f"<{type(self).__module__}.Workspace name={self.name!r} resource_group={self.resource_group!r} "
+                f"subscription_id={self.subscription_id!r} base_url={self.base_url!r}>")
 
-
-class Workspace:
-    """Connects through .openqio/connection.json unless told otherwise (see services.client.connection)."""
-
-    def __init__(self, subscription_id: str | None = None, resource_group: str | None = None, name: str | None = None,
-                 location: str | None = None, *, base_url: str | None = None, token: str | None = None,
-                 ca_file: str | None = None, connection_file: str | None = None, retries: int = 4):
-        self.connection: Connection = resolve(
-            connection_file, subscription_id=subscription_id, resource_group=resource_group, name=name,
-            location=location, base_url=base_url, token=token, ca_file=ca_file,
-        )
-        self.retries = retries
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def subscription_id(self) -> str:
-        return self.connection.subscription_id
-
-    @property
-    def resource_group(self) -> str:
-        return self.connection.resource_group
-
-    @property
-    def name(self) -> str:
-        return self.connection.workspace
-
-    @property
-    def location(self) -> str:
-        return self.connection.location
+    # -- session -----------------------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Workspace:
+        await self._rest.open()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the HTTP session kept by `async with` (nothing to do otherwise)."""
+        await self._rest.close()
 
-    def _ssl(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.connection.ca_file) if self.connection.ca_file else \
-            ssl.create_default_context()
+    def _storage_kwargs(self, url: str) -> dict[str, Any]:
+        """Storage client options for a blob URL: an https endpoint is checked against our CA bundle too."""
+        bundle = self.connection.ca_bundle or self.connection.ca_file
+        return {"connection_verify": bundle} if bundle and url.startswith("https:") else {}
 
-    async def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=self._ssl()),
-                headers={"Authorization": f"Bearer {self.connection.token}", "Accept": "application/json",
-                         "User-Agent": "openqio-client"},
-                timeout=aiohttp.ClientTimeout(total=120),
-            )
-        return self._session
+    # -- jobs --------------------------------------------------------------------------------------------------
 
-    async def request(self, method: str, path: str, json: Any = None) -> Any:
-        """One REST call with retries on 429/5xx-unavailable (honouring Retry-After) and connection errors."""
-        url = path if path.startswith("https://") or path.startswith("http://") else f"{self.connection.prefix}/{path}"
-        session = await self._client()
-        delay = 0.5
-        for attempt in range(self.retries + 1):
-            try:
-                async with session.request(method, url, json=json) as resp:
-                    if resp.status in RETRY_STATUSES and attempt < self.retries:
-                        wait = float(resp.headers.get("Retry-After", delay))
-                        await asyncio.sleep(min(wait, 30.0))
-                        delay *= 2
-                        continue
-                    if resp.status == 204:
-                        return None
-                    body = await resp.json(content_type=None) if resp.content_length != 0 else None
-                    if resp.status >= 400:
-                        err = (body or {}).get("error", {}) if isinstance(body, dict) else {}
-                        raise error_for(resp.status, err.get("code", ""), err.get("message", resp.reason or ""))
-                    return body
-            except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
-                if attempt >= self.retries:
-                    raise ClientError(0, "ConnectionError", f"cannot reach {self.connection.base_url}: {exc}") from None
-                await asyncio.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")
-
-    # -- jobs ------------------------------------------------------------------------------------------------------
+    async def submit_job(self, job: Job) -> Job:
+        """PUT the job (a Job or its JobDetails); returns a new Job with the service's answer."""
+        details: JobDetails = getattr(job, "details", job)
+        answer = await self._rest.request("PUT", self.connection.url("jobs", details.id),
+                                          json_body=details.submit_body(), expect=(200, 201))
+        return Job(self, JobDetails.from_wire(answer))
 
     async def get_job(self, job_id: str) -> Job:
-        return Job(self, JobDetails.from_response(await self.request("GET", f"jobs/{job_id}")))
-
-    async def list_jobs(self, name_match: str | None = None, status: JobStatus | str | None = None,
-                        created_after: datetime | None = None) -> list[Job]:
-        """Every job of the workspace (following nextLink), filtered on the client as the SDK does."""
-        jobs: list[Job] = []
-        page = await self.request("GET", "jobs")
-        while True:
-            for item in page.get("value", []):
-                jobs.append(Job(self, JobDetails.from_response(item)))
-            if not page.get("nextLink"):
-                break
-            page = await self.request("GET", page["nextLink"])
-        wanted = JobStatus(status) if status is not None else None
-        after = created_after.replace(tzinfo=created_after.tzinfo or timezone.utc) if created_after else None
-        return [
-            j for j in jobs
-            if (name_match is None or re.search(name_match, j.details.name or ""))
-            and (wanted is None or j.details.status == wanted)
-            and (after is None or (j.details.creation_time and j.details.creation_time >= after))
-        ]
+        """The job with this id; JobNotFoundError (404) when there is none."""
+        return Job(self, JobDetails.from_wire(await self._rest.request("GET", self.connection.url("jobs", job_id))))
 
     async def cancel_job(self, job: Job | str) -> Job:
+        """DELETE the job, then GET it; returns a new Job (the one passed is not changed, as in the SDK).
+
+        A finished job cannot be cancelled: the service answers 409 and this raises ConflictError
+        (code JobAlreadyFinished). An executing job may still read Executing, with
+        `details.additional_properties['isCancelling'] == True`, until its runner stops."""
         job_id = job if isinstance(job, str) else job.id
-        await self.request("DELETE", f"jobs/{job_id}")
+        await self._rest.request("DELETE", self.connection.url("jobs", job_id), expect=(204,))
         return await self.get_job(job_id)
 
-    async def submit_job(self, body: dict[str, Any]) -> Job:
-        return Job(self, JobDetails.from_response(await self.request("PUT", f"jobs/{body['id']}", json=body)))
+    async def list_jobs(self, name_match: str | None = None, status: JobStatus | str | None = None,
+                        created_after: datetime | date | None = None) -> list[Job]:
+        """Every job of the workspace (all pages), filtered on the client as the SDK does: `name_match` is a regex
+        searched in the name, `status` an exact status, `created_after` a lower bound on the creation time."""
+        result = []
+        async for item in self._rest.pages(self.connection.url("jobs")):
+            job = Job(self, JobDetails.from_wire(item))
+            if job.matches_filter(name_match, status, created_after):
+                result.append(job)
+        return result
 
-    async def get_targets(self) -> list[dict[str, Any]]:
-        page = await self.request("GET", "providerStatus")
-        return [t for provider in page.get("value", []) for t in provider.get("targets", [])
-                if "parameterfree" not in t["id"]]
+    async def patch_job(self, job: Job | str, operations: list[dict[str, Any]]) -> Job:
+        """Apply a JSON Patch to the job (the service allows `/tags` only), e.g.
+        `[{"op": "add", "path": "/tags/-", "value": "x"}]`; returns the updated Job."""
+        job_id = job if isinstance(job, str) else job.id
+        answer = await self._rest.request("PATCH", self.connection.url("jobs", job_id), json_body=operations,
+                                          expect=(200, 204))
+        return Job(self, JobDetails.from_wire(answer)) if answer else await self.get_job(job_id)
 
-    async def get_quotas(self) -> list[dict[str, Any]]:
-        return (await self.request("GET", "quotas")).get("value", [])
+    async def set_job_tags(self, job: Job | str, tags: list[str]) -> Job:
+        return await self.patch_job(job, [{"op": "replace", "path": "/tags", "value": list(tags)}])
 
     async def job_events(self, job_id: str, after: int = 0) -> list[dict[str, Any]]:
-        return (await self.request("GET", f"jobs/{job_id}/events?after={after}")).get("value", [])
+        """The job's event log after sequence number `after` (submitted, started, progress, finished...)."""
+        url = self.connection.url("jobs", job_id, "events", query=f"after={int(after)}")
+        return list((await self._rest.request("GET", url) or {}).get("value") or [])
 
-    # -- storage ---------------------------------------------------------------------------------------------------
+    # -- targets and quotas ------------------------------------------------------------------------------------
 
-    async def container_sas(self, container: str) -> str:
-        return (await self.request("POST", "storage/sasUri", json={"containerName": container}))["sasUri"]
+    async def _get_target_status(self, name: str | None = None,
+                                 provider_id: str | None = None) -> list[tuple[str, TargetStatus]]:
+        result = []
+        async for provider in self._rest.pages(self.connection.url("providerStatus")):
+            pid = str(provider.get("id", ""))
+            if provider_id is not None and pid.lower() != provider_id.lower():
+                continue
+            for target in provider.get("targets") or []:
+                status = TargetStatus.from_wire(target)
+                if name is None or status.id.lower() == name.lower():
+                    result.append((pid, status))
+        return result
 
-    async def upload_input(self, job_id: str, data: bytes, content_type: str) -> tuple[str, str]:
-        """Create job-{id} and upload inputData (gzip) through a SAS: (containerUri with SAS, blob URL)."""
-        container_uri = await self.container_sas(f"job-{job_id}")
-        async with ContainerClient.from_container_url(container_uri) as container:
-            try:
-                await container.create_container()
-            except ResourceExistsError:
-                pass
-            await container.upload_blob(
-                "inputData", data, content_settings=ContentSettings(content_type=content_type, content_encoding="gzip"))
-        return container_uri, container_uri.split("?")[0] + "/inputData"
+    async def get_targets(self, name: str | None = None, provider_id: str | None = None) -> Target | list[Target]:
+        """Targets of the workspace as solver instances (aio classes); one match alone, else a list that leaves out
+        the parameter-free ids."""
+        from .optimization.solvers import TARGET_CLASSES
 
-    async def download_json(self, url: str) -> Any:
-        import json
+        return targets_from_status(self, await self._get_target_status(name, provider_id), TARGET_CLASSES)
 
-        async with BlobClient.from_blob_url(url) as blob:
-            payload = await (await blob.download_blob()).readall()
-        return json.loads(payload.decode("utf-8"))
+    async def get_quotas(self) -> list[dict[str, Any]]:
+        """Quotas as snake_case dicts (dimension, scope, provider_id, utilization, holds, limit, period)."""
+        return [_snake_keys(q) async for q in self._rest.pages(self.connection.url("quotas"))]
 
-    async def submit_problem(self, problem: Any, target: str, params: dict[str, Any], name: str | None = None) -> Job:
-        """The SDK's flow: uuid1 job id, SAS for job-{id}, upload, PUT. `problem` may be a blob URI string."""
-        job_id = str(uuid.uuid1())
-        if isinstance(problem, str):
-            container_uri = await self.container_sas(f"job-{job_id}")
-            async with ContainerClient.from_container_url(container_uri) as container:
-                try:
-                    await container.create_container()
-                except ResourceExistsError:
-                    pass
-            input_uri, job_name = problem, name or "Optimization problem"
-        else:
-            container_uri, input_uri = await self.upload_input(job_id, problem.to_blob(), problem.content_type.value)
-            job_name = problem.name
-        body = {
-            "id": job_id, "name": job_name, "containerUri": container_uri, "inputDataUri": input_uri,
-            "inputDataFormat": INPUT_FORMAT, "inputParams": params, "providerId": "Microsoft", "target": target,
-            "outputDataFormat": OUTPUT_FORMAT,
-        }
-        return await self.submit_job(body)
+    # -- storage -----------------------------------------------------------------------------------------------
+
+    async def _get_linked_storage_sas_uri(self, container_name: str, blob_name: str | None = None) -> str:
+        body = {"containerName": container_name}
+        if blob_name is not None:
+            body["blobName"] = blob_name
+        answer = await self._rest.request("POST", self.connection.url("storage", "sasUri"), json_body=body)
+        return answer["sasUri"]
+
+    async def get_container_uri(self, job_id: str | None = None, container_name: str | None = None,
+                                container_name_format: str = DEFAULT_CONTAINER_NAME_FORMAT) -> str:
+        """A SAS URL for the container (`job-{job_id}`, or `container_name`, or `{workspace}-data`), created if
+        missing."""
+        if container_name is None:
+            container_name = container_name_format.format(job_id=job_id) if job_id is not None else f"{self.name}-data"
+        container_uri = await self._get_linked_storage_sas_uri(container_name)
+        await _storage.create_container(container_uri, **self._storage_kwargs(container_uri))
+        return container_uri
+
+
+def _snake_keys(data: dict[str, Any]) -> dict[str, Any]:
+    return {"".join(f"_{c.lower()}" if c.isupper() else c for c in key): value for key, value in data.items()}

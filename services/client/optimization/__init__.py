@@ -1,36 +1,22 @@
-"""Sync optimization API, shaped like azure.quantum.optimization."""
-from __future__ import annotations
-
-from typing import Any
-
-from services.client.optimization.parameters import (
-    ParallelTemperingParameters,
-    PopulationAnnealingParameters,
-    QuantumMonteCarloParameters,
+"""Sync optimization API, shaped like azure.quantum.optimization (0.27): Problem, ProblemType, Term, SlcTerm and
+the Microsoft QIO solvers. The async flavour is services.client.aio.optimization."""
+from services.client._job_base import ContentType
+from services.client.optimization.problem import Problem, ProblemType
+from services.client.optimization.solvers import (
+    HardwarePlatform,
+    ParallelTempering,
+    PopulationAnnealing,
+    QuantumMonteCarlo,
     RangeSchedule,
-    SimulatedAnnealingParameters,
-    SolverParameters,
-    SubstochasticMonteCarloParameters,
-    TabuParameters,
+    SimulatedAnnealing,
+    Solver,
+    SubstochasticMonteCarlo,
+    Tabu,
 )
-from services.client.optimization.problem import ContentType, Problem, ProblemType, SlcTerm, Term
+from services.client.optimization.term import GroupType, SlcTerm, Term, TermBase
 
-
-class Solver(SolverParameters):
-    def submit(self, problem: Problem | str):
-        return self.workspace.submit_problem(problem, self.name, self.params)
-
-    def optimize(self, problem: Problem | str, timeout_secs: float = 300) -> dict[str, Any]:
-        return self.submit(problem).get_results(timeout_secs=timeout_secs)
-
-
-class SimulatedAnnealing(SimulatedAnnealingParameters, Solver): ...
-class ParallelTempering(ParallelTemperingParameters, Solver): ...
-class Tabu(TabuParameters, Solver): ...
-class QuantumMonteCarlo(QuantumMonteCarloParameters, Solver): ...
-class PopulationAnnealing(PopulationAnnealingParameters, Solver): ...
-class SubstochasticMonteCarlo(SubstochasticMonteCarloParameters, Solver): ...
-
-
-__all__ = ["ContentType", "Problem", "ProblemType", "SlcTerm", "Term", "RangeSchedule", "Solver", "SimulatedAnnealing",
-           "ParallelTempering", "Tabu", "QuantumMonteCarlo", "PopulationAnnealing", "SubstochasticMonteCarlo"]
+__all__ = [
+    "ContentType", "GroupType", "HardwarePlatform", "ParallelTempering", "PopulationAnnealing", "Problem",
+    "ProblemType", "QuantumMonteCarlo", "RangeSchedule", "SimulatedAnnealing", "SlcTerm", "Solver",
+    "SubstochasticMonteCarlo", "Tabu", "Term", "TermBase",
+]

@@ -1,140 +1,251 @@
-"""Problem, Term, SlcTerm: the azure.quantum.optimization problem model (numpy 2 friendly), serialised through
-contracts.problems so the client and the service share one codec."""
+"""Problem and ProblemType, as in azure.quantum.optimization (0.27), serialised through contracts.problems so the
+client and the service share one microsoft.qio.v2 codec.
+
+JSON layout (`serialize()`, gzip in `to_blob()`): {"metadata": {"name"}, "cost_function": {"version", "type",
+"terms": [{"c", "ids"}], "terms_slc"?: [{"c", "terms": [...]}], "initial_configuration"?: {"id": value}}}; version
+"1.1" with an initial configuration, else "1.0". Protobuf (`ContentType.protobuf`, no SLC terms): a tar.gz of
+protobuf chunks of 1000 terms (without the SDK's last-chunk bug). Integral coefficients are written as integers.
+"""
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+import io
+import logging
+import tarfile
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts.problems import encode_json, encode_protobuf, problem_document
 
+from .._job_base import ContentType
+from .term import GroupType, SlcTerm, Term, TermBase
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ContentType", "Problem", "ProblemType"]
+
 
 class ProblemType(str, Enum):
-    pubo = "pubo"
-    ising = "ising"
-    pubo_grouped = "pubo_grouped"
-    ising_grouped = "ising_grouped"
+    pubo = 0
+    ising = 1
+    pubo_grouped = 2
+    ising_grouped = 3
 
 
-class ContentType(str, Enum):
-    json = "application/json"
-    protobuf = "application/x-protobuf"
+_GROUPED = {ProblemType.pubo: ProblemType.pubo_grouped, ProblemType.ising: ProblemType.ising_grouped}
 
 
-class Term:
-    """c · Π x_i over `indices` (an empty list is a constant)."""
-
-    def __init__(self, c: float = 1.0, indices: Sequence[int] | None = None, *, w: float | None = None):
-        if w is not None:  # the SDK's deprecated spelling
-            c = w
-        self.c = float(c)
-        self.ids = [int(i) for i in (indices or [])]
-
-    @property
-    def indices(self) -> list[int]:
-        return self.ids
-
-    def evaluate(self, configuration: dict[int, int]) -> float:
-        value = self.c
-        for i in self.ids:
-            value *= configuration[i]
-        return value
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"c": self.c, "ids": list(self.ids)}
-
-    def __repr__(self) -> str:
-        return f"Term(c={self.c:g}, indices={self.ids})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Term) and self.c == other.c and self.ids == other.ids
-
-
-class SlcTerm:
-    """c · (Σ_k c_k x_k + const)²: a squared linear combination (grouped problems)."""
-
-    def __init__(self, terms: Iterable[Term], c: float = 1.0):
-        self.c = float(c)
-        self.terms = list(terms)
-        seen: set[int] = set()
-        for term in self.terms:
-            if len(term.ids) > 1:
-                raise ValueError("SlcTerm terms take at most one index each")
-            key = term.ids[0] if term.ids else -1
-            if key in seen:
-                raise ValueError(f"index {key} appears twice in an SlcTerm" if key >= 0 else "two constants in an SlcTerm")
-            seen.add(key)
-
-    def evaluate(self, configuration: dict[int, int]) -> float:
-        inner = sum(t.evaluate(configuration) for t in self.terms)
-        return self.c * inner * inner
-
-    def __repr__(self) -> str:
-        return f"SlcTerm(c={self.c:g}, terms={self.terms})"
+def _problem_type(value: ProblemType | str) -> ProblemType:
+    if isinstance(value, str) and not isinstance(value, ProblemType) and value in ProblemType.__members__:
+        return ProblemType[value]  # "ising" as well as ProblemType.ising
+    return ProblemType(value)
 
 
 class Problem:
+    """A problem to submit: `name`, `terms` (Term and SlcTerm), `init_config` ({variable id: value}),
+    `problem_type` (ProblemType.ising by default) and `content_type` (JSON or protobuf upload)."""
+
+    NUM_VARIABLES_LARGE = 2500
+    NUM_TERMS_LARGE = 1e6
+
     def __init__(
         self,
         name: str,
-        terms: Iterable[Term | SlcTerm] | None = None,
+        terms: list[TermBase] | None = None,
         init_config: dict[Any, int] | None = None,
-        problem_type: ProblemType = ProblemType.ising,
-        content_type: ContentType = ContentType.json,
+        problem_type: ProblemType | str = ProblemType.ising,
+        content_type: ContentType | str | None = ContentType.json,
     ):
-        self.name = name
-        self.problem_type = ProblemType(problem_type)
-        self.content_type = ContentType(content_type)
-        self.init_config = dict(init_config) if init_config else None
+        self.name = name or "Optimization problem"
+        self.problem_type = _problem_type(problem_type)
+        self.init_config = init_config
+        self.uploaded_blob_uri: str | None = None
+        self.uploaded_blob_params: list[Any] | None = None
+        self.content_type = ContentType(content_type or ContentType.json)
         self.terms: list[Term] = []
         self.terms_slc: list[SlcTerm] = []
-        self.uploaded_blob_uri: str | None = None
-        self.add_terms(list(terms or []))
+        for term in terms or []:
+            (self.terms_slc if isinstance(term, SlcTerm) else self.terms).append(term)
+        self.check_for_grouped_term()
 
-    def add_term(self, c: float, indices: Sequence[int]) -> None:
-        self.terms.append(Term(c=c, indices=indices))
+    # -- building ----------------------------------------------------------------------------------------------
 
-    def add_terms(self, terms: Iterable[Term | SlcTerm]) -> None:
-        for term in terms:
-            if isinstance(term, SlcTerm):
-                self.add_slc_term(term)
-            elif isinstance(term, Term):
-                self.terms.append(term)
-            else:
-                raise TypeError(f"expected Term or SlcTerm, got {type(term).__name__}")
+    def add_term(self, c: int | float, indices: list[int]) -> None:
+        """Add the monomial c · Π x_i."""
+        self.terms.append(Term(indices=indices, c=c))
+        self.uploaded_blob_uri = None
 
-    def add_slc_term(self, terms: SlcTerm | Iterable[tuple[float, int | None]], c: float = 1.0) -> None:
-        slc = terms if isinstance(terms, SlcTerm) else SlcTerm(
-            [Term(c=tc, indices=[] if i is None else [i]) for tc, i in terms], c=c)
-        self.terms_slc.append(slc)
-        if self.problem_type in (ProblemType.pubo, ProblemType.ising):
-            self.problem_type = ProblemType(f"{self.problem_type.value}_grouped")
+    def add_terms(self, terms: list[Term], term_type: GroupType = GroupType.combination, c: int | float = 1) -> None:
+        """Add monomials, or (term_type=GroupType.squared_linear_combination) one SLC term of them with weight c."""
+        if term_type is GroupType.combination:
+            self.terms += terms
+        else:
+            self.terms_slc.append(SlcTerm(terms=terms, c=c))
+            self.problem_type_to_grouped()
+        self.uploaded_blob_uri = None
+
+    def add_slc_term(self, terms: list[tuple[int | float, int | None]] | list[Term] | SlcTerm,
+                     c: int | float = 1) -> None:
+        """Add c · (Σ c_k x_k)²: `terms` are (c_k, index or None for the constant) pairs, or Term objects
+        (or a ready SlcTerm, whose own c is kept)."""
+        if isinstance(terms, SlcTerm):
+            self.terms_slc.append(terms)
+            self.problem_type_to_grouped()
+            self.uploaded_blob_uri = None
+            return
+        if all(isinstance(term, Term) for term in terms):
+            inner = list(terms)
+        else:
+            inner = [Term([index], c=tc) if index is not None else Term([], c=tc) for tc, index in terms]
+        self.terms_slc.append(SlcTerm(inner, c=c))
+        self.problem_type_to_grouped()
+        self.uploaded_blob_uri = None
+
+    def check_for_grouped_term(self) -> None:
+        if self.terms_slc:
+            self.problem_type_to_grouped()
+
+    def problem_type_to_grouped(self) -> None:
+        self.problem_type = _GROUPED.get(self.problem_type, self.problem_type)
+
+    # -- evaluation --------------------------------------------------------------------------------------------
 
     def evaluate(self, configuration: dict[Any, int]) -> float:
-        values = {int(k): int(v) for k, v in configuration.items()}
-        return sum(t.evaluate(values) for t in self.terms) + sum(s.evaluate(values) for s in self.terms_slc)
+        """The cost of a configuration {variable id (int or str): value}."""
+        values = {int(k): v for k, v in configuration.items()}
+        return sum((t.evaluate(values) for t in self.terms), 0) + sum((t.evaluate(values) for t in self.terms_slc), 0)
+
+    def set_fixed_variables(self, fixed_variables: dict[Any, int]) -> Problem:
+        """A new Problem with the given variables fixed (substituted); this one is unchanged."""
+        if not fixed_variables:
+            raise RuntimeError("Error: fixed_variables is empty - please specify at least one fixed variable")
+        fixed = {int(k): v for k, v in fixed_variables.items()}
+        new_terms: list[TermBase] = []
+        constant = 0
+        for term in [*self.terms, *self.terms_slc]:
+            reduced = term.reduce_by_variable_state(fixed)
+            if reduced:
+                if not isinstance(reduced, Term) or reduced.ids:
+                    new_terms.append(reduced)
+                else:
+                    constant += reduced.c
+        if constant:
+            new_terms.append(Term(c=constant, indices=[]))
+        init = None
+        if self.init_config:
+            init = {k: v for k, v in self.init_config.items() if int(k) not in fixed}
+        return Problem(self.name, terms=new_terms, init_config=init, problem_type=self.problem_type,
+                       content_type=self.content_type)
+
+    def is_large(self) -> bool:
+        """At least NUM_VARIABLES_LARGE variables and NUM_TERMS_LARGE terms (counting SLC inner terms)."""
+        variables: set[int] = set()
+        count = 0
+        for term in self.terms:
+            variables.update(term.ids)
+            count += 1
+        for slc in self.terms_slc:
+            for inner in slc.terms:
+                variables.update(inner.ids)
+                count += 1
+        return len(variables) >= self.NUM_VARIABLES_LARGE and count >= self.NUM_TERMS_LARGE
+
+    def get_terms(self, id: int) -> list[TermBase]:
+        """The terms (and SLC terms) that contain variable `id`."""
+        if not self.terms and not self.terms_slc:
+            raise Exception("There are currently no terms in this problem. Please download the problem on the client "
+                            "or add terms to the problem to perform this operation")
+        found: list[TermBase] = [t for t in self.terms if id in t.ids]
+        found += [s for s in self.terms_slc if any(id in t.ids for t in s.terms)]
+        return found
+
+    # -- serialisation -----------------------------------------------------------------------------------------
 
     def document(self) -> dict[str, Any]:
-        base = self.problem_type.value.replace("_grouped", "")
+        """The qio.v2 JSON document (a dict)."""
         return problem_document(
-            base if not self.terms_slc else self.problem_type.value,
+            self.problem_type.name,
             [(t.c, t.ids) for t in self.terms],
             name=self.name,
             slc_terms=[(s.c, [(t.c, t.ids) for t in s.terms]) for s in self.terms_slc],
             initial_configuration=self.init_config,
         )
 
-    def serialize(self) -> str:
-        return json.dumps(self.document(), separators=(", ", ": "))
+    def to_json(self) -> str:
+        return encode_json(self.document(), compress=False).decode("utf-8")
+
+    def to_proto(self) -> list[bytes]:
+        """The serialised protobuf messages (chunks of 1000 terms), as the SDK's `to_proto`."""
+        self._check_protobuf()
+        archive = encode_protobuf(self.problem_type.name, [(t.c, t.ids) for t in self.terms], name=self.name,
+                                  compress=False)
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            return [tar.extractfile(member).read() for member in tar.getmembers()]  # type: ignore[union-attr]
+
+    def serialize(self) -> str | list[bytes]:
+        """JSON text; a list of protobuf messages for ContentType.protobuf without SLC terms (as the SDK)."""
+        if self.content_type == ContentType.protobuf and not self.terms_slc:
+            return self.to_proto()
+        return self.to_json()
 
     def to_blob(self) -> bytes:
-        """The input blob: gzip JSON, or a tar.gz of protobuf chunks for ContentType.protobuf."""
+        """The input blob: gzip JSON, or for ContentType.protobuf a tar.gz of protobuf chunks."""
         if self.content_type == ContentType.protobuf:
-            if self.terms_slc:
-                raise ValueError("grouped (SlcTerm) problems cannot be serialised as protobuf; use ContentType.json")
-            return encode_protobuf(self.problem_type.value, [(t.c, t.ids) for t in self.terms], name=self.name)
+            self._check_protobuf()
+            return encode_protobuf(self.problem_type.name, [(t.c, t.ids) for t in self.terms], name=self.name)
         return encode_json(self.document())
 
+    def _check_protobuf(self) -> None:
+        if self.terms_slc or self.problem_type not in _GROUPED:
+            raise ValueError(f"protobuf serialisation supports ising and pubo problems without SLC terms; "
+                             f"{self.name!r} is {self.problem_type.name}: use ContentType.json")
+
+    @classmethod
+    def from_json(cls, input_problem: str, name: str | None = None) -> Problem:
+        """A Problem from its JSON text (`serialize()`); `name` overrides the serialised name."""
+        import json
+
+        doc = json.loads(input_problem)
+        cost = doc["cost_function"]
+        if name is None:
+            name = (doc.get("metadata") or {}).get("name")
+        terms: list[TermBase] = [Term.from_dict(t) for t in cost.get("terms", [])]
+        terms += [SlcTerm.from_dict(t) for t in cost.get("terms_slc", [])]
+        problem = cls(name=name, terms=terms, problem_type=ProblemType[cost["type"]])
+        if "initial_configuration" in cost:
+            problem.init_config = cost["initial_configuration"]
+        return problem
+
+    # -- storage -----------------------------------------------------------------------------------------------
+
+    def upload(self, workspace: Workspace, container_name: str = "qio-problems", blob_name: str = "inputData",
+               container_uri: str | None = None) -> str:
+        """Upload the problem to the workspace's storage; returns the blob URL (no SAS) to `solver.submit()`."""
+        return workspace._run(self._upload(workspace._aio, container_name, blob_name, container_uri))
+
+    async def _upload(self, workspace: Any, container_name: str, blob_name: str | None,
+                      container_uri: str | None) -> str:
+        from ..aio.job import Job as AioJob
+
+        params = [workspace, container_name, blob_name]
+        if self.uploaded_blob_uri and self.uploaded_blob_params == params:
+            return self.uploaded_blob_uri
+        if blob_name is None:
+            import uuid
+
+            blob_name = f"{self.name}-{uuid.uuid1()}"
+        given = container_uri is not None
+        if not given:
+            container_uri = await workspace.get_container_uri(container_name=container_name)  # creates it
+        uri = await AioJob.upload_input_data(container_uri, self.to_blob(), content_type=self.content_type,
+                                             blob_name=blob_name, encoding="gzip", create_container=given,
+                                             **workspace._storage_kwargs(container_uri))
+        self.uploaded_blob_params = params
+        self.uploaded_blob_uri = uri
+        return uri
+
     def __repr__(self) -> str:
-        return f"Problem(name={self.name!r}, type={self.problem_type.value}, terms={len(self.terms)}, slc={len(self.terms_slc)})"
+        return (f"<Problem name={self.name!r} type={self.problem_type.name} terms={len(self.terms)} "
+                f"slc_terms={len(self.terms_slc)} content_type={self.content_type.value}>")

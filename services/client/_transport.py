@@ -1,0 +1,159 @@
+"""The REST transport of the async client: aiohttp over TLS with the bearer token, retries, typed errors, paging.
+
+Sessions: a Workspace used as `async with` keeps one session (connection pool) until it exits; otherwise each
+call opens and closes its own, as azure.quantum.aio does, so a Workspace that is never closed leaks nothing.
+
+Retries (what azure-core's default policy does, trimmed to what matters here): 408, 429, 500, 502, 503 and 504 on
+GET/PUT/DELETE, and 429/503 on POST/PATCH (answers that say the request was not processed), up to
+`RETRY_TOTAL` times, waiting `Retry-After` when given, else exponential backoff. Connection failures are retried
+for every method when the connection could not be made, and for GET/PUT/DELETE (idempotent here) otherwise.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+import random
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+
+from .connection import Connection
+from .errors import ClientError, ServiceConnectionError, error_from_response
+
+VERSION = "0.1.0"
+IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
+RETRY_STATUS_IDEMPOTENT = frozenset({408, 429, 500, 502, 503, 504})
+RETRY_STATUS_OTHER = frozenset({429, 503})
+
+
+class RestClient:
+    RETRY_TOTAL = 3
+    BACKOFF_S = 0.5  # first wait; doubles each retry (with ±25 % jitter)
+    BACKOFF_MAX_S = 30.0
+    RETRY_AFTER_MAX_S = 60.0
+    TIMEOUT = aiohttp.ClientTimeout(total=300, connect=30)
+
+    def __init__(self, connection: Connection, user_agent: str | None = None):
+        self.connection = connection
+        self.user_agent = user_agent
+        self._ssl = connection.ssl_context() if connection.base_url.startswith("https:") else None
+        self._session: aiohttp.ClientSession | None = None
+
+    # -- sessions ----------------------------------------------------------------------------------------------
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True),
+            timeout=self.TIMEOUT,
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+
+    async def open(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = self._new_session()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[aiohttp.ClientSession]:
+        if self._session is not None and not self._session.closed:
+            yield self._session
+            return
+        session = self._new_session()
+        try:
+            yield session
+        finally:
+            await session.close()
+
+    # -- requests ----------------------------------------------------------------------------------------------
+
+    def headers(self) -> dict[str, str]:
+        agent = f"openqio-client/{VERSION} Python/{platform.python_version()} ({platform.platform(terse=True)})"
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": f"{self.user_agent} {agent}" if self.user_agent else agent,
+            "x-ms-client-request-id": str(uuid.uuid4()),
+        }
+        if self.connection.token:
+            headers["Authorization"] = f"Bearer {self.connection.token}"
+        return headers
+
+    async def request(self, method: str, url: str, json_body: Any = None, expect: tuple[int, ...] = (200,)) -> Any:
+        """Send one request (with retries); return the parsed JSON answer, or None for an empty one."""
+        method = method.upper()
+        data = json.dumps(json_body).encode() if json_body is not None else None
+        async with self.session() as session:
+            attempt = 0
+            while True:
+                headers = self.headers()
+                if data is not None:
+                    headers["Content-Type"] = "application/json"
+                try:
+                    async with session.request(method, url, data=data, headers=headers) as resp:
+                        raw = await resp.read()
+                        status, reason, retry_after = resp.status, resp.reason or "", resp.headers.get("Retry-After")
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    connect_failed = isinstance(exc, aiohttp.ClientConnectorError)
+                    if attempt < self.RETRY_TOTAL and (connect_failed or method in IDEMPOTENT):
+                        await asyncio.sleep(self._backoff(attempt))
+                        attempt += 1
+                        continue
+                    raise ServiceConnectionError(
+                        f"cannot reach the service at {self.connection.base_url} ({type(exc).__name__}: {exc}); "
+                        "is it running (`make run`)?", error=exc) from exc
+                body = _parse(raw)
+                if status in expect:
+                    return body
+                retryable = RETRY_STATUS_IDEMPOTENT if method in IDEMPOTENT else RETRY_STATUS_OTHER
+                if attempt < self.RETRY_TOTAL and (status in retryable or (status >= 400 and retry_after)):
+                    await asyncio.sleep(self._retry_after(retry_after) or self._backoff(attempt))
+                    attempt += 1
+                    continue
+                if 200 <= status < 300:  # a success we did not expect (e.g. 200 instead of 204): accept it
+                    return body
+                raise error_from_response(status, body, reason)
+
+    async def pages(self, url: str) -> AsyncIterator[dict[str, Any]]:
+        """Items of a pageable answer (`{"value": [...], "nextLink": ...}`), following nextLink to the end."""
+        next_url: str | None = url
+        seen: set[str] = set()
+        while next_url:
+            if next_url in seen:
+                raise ClientError(500, "InvalidNextLink", f"the service returned the same nextLink twice: {next_url}")
+            seen.add(next_url)
+            page = await self.request("GET", next_url)
+            if not isinstance(page, dict):
+                raise ClientError(500, "InvalidResponse", f"expected a JSON page from {next_url}, got {page!r:.200}")
+            for item in page.get("value") or []:
+                yield item
+            link = page.get("nextLink")
+            next_url = self.connection.absolute(link) if link else None
+
+    # -- waits -------------------------------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.BACKOFF_S * 2**attempt, self.BACKOFF_MAX_S) * random.uniform(0.75, 1.25)
+
+    def _retry_after(self, value: str | None) -> float | None:
+        if not value:
+            return None
+        try:
+            return min(max(float(value), 0.0), self.RETRY_AFTER_MAX_S)
+        except ValueError:
+            return None  # an HTTP date: fall back to backoff
+
+
+def _parse(raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")

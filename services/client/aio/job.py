@@ -1,0 +1,197 @@
+"""The async Job, shaped like azure.quantum.aio.Job, with the SDK's submission flow (job/base_job.py):
+
+job id = uuid1 → `POST storage/sasUri {"containerName": "job-<id>"}` → create the container if missing →
+upload `inputData` (gzip; Content-Type application/json or application/x-protobuf) → `PUT jobs/<id>` with the
+container SAS as containerUri and the blob URL *without* SAS as inputDataUri.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlparse
+
+from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT
+
+from .. import _storage
+from .._job_base import DEFAULT_TIMEOUT, ContentType, JobBase
+from ..details import JobDetails
+
+if TYPE_CHECKING:
+    from .workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Job"]
+
+
+class Job(JobBase):
+    workspace: Workspace
+
+    @staticmethod
+    def create_job_id() -> str:
+        return str(uuid.uuid1())
+
+    # -- creation --------------------------------------------------------------------------------------------
+
+    @classmethod
+    async def from_input_data(
+        cls,
+        workspace: Workspace,
+        name: str,
+        target: str,
+        input_data: bytes,
+        content_type: ContentType | str = ContentType.json,
+        blob_name: str = "inputData",
+        encoding: str = "",
+        job_id: str | None = None,
+        container_name: str | None = None,
+        provider_id: str | None = None,
+        input_data_format: str | None = None,
+        output_data_format: str | None = None,
+        input_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Job:
+        """Upload `input_data` (already encoded) into the job's container and submit the job."""
+        job_id = job_id or cls.create_job_id()
+        container_uri = await workspace.get_container_uri(job_id=job_id, container_name=container_name)
+        input_data_uri = await cls.upload_input_data(
+            container_uri, input_data, content_type=content_type, blob_name=blob_name, encoding=encoding,
+            create_container=False, **workspace._storage_kwargs(container_uri),  # get_container_uri created it
+        )
+        return await cls.from_storage_uri(
+            workspace, name=name, target=target, input_data_uri=input_data_uri, provider_id=provider_id,
+            input_data_format=input_data_format, output_data_format=output_data_format, container_uri=container_uri,
+            job_id=job_id, input_params=input_params, **kwargs,
+        )
+
+    @classmethod
+    async def from_storage_uri(
+        cls,
+        workspace: Workspace,
+        name: str,
+        target: str,
+        input_data_uri: str,
+        provider_id: str | None,
+        input_data_format: str | None = INPUT_FORMAT,
+        output_data_format: str | None = OUTPUT_FORMAT,
+        container_uri: str | None = None,
+        job_id: str | None = None,
+        input_params: dict[str, Any] | None = None,
+        submit_job: bool = True,
+        **kwargs: Any,
+    ) -> Job:
+        """A job whose input is already in blob storage; its container (for the output) is created if needed."""
+        job_id = job_id or cls.create_job_id()
+        if container_uri is None:
+            container_uri = await workspace.get_container_uri(job_id=job_id)
+        details = JobDetails(
+            id=job_id,
+            name=name,
+            container_uri=container_uri,
+            input_data_format=input_data_format or INPUT_FORMAT,
+            output_data_format=output_data_format or OUTPUT_FORMAT,
+            input_data_uri=input_data_uri,
+            provider_id=provider_id or "",
+            target=target,
+            input_params=input_params if input_params is not None else {},
+            metadata=kwargs.get("metadata"),
+            tags=list(kwargs.get("tags") or []),
+        )
+        job = cls(workspace, details)
+        log.info("submitting job %s (%s) to %s", job_id, name, target, extra={"job_id": job_id})
+        if submit_job:
+            await job.submit()
+        return job
+
+    @staticmethod
+    async def upload_input_data(
+        container_uri: str,
+        input_data: bytes,
+        content_type: ContentType | str | None = ContentType.json,
+        blob_name: str = "inputData",
+        encoding: str = "",
+        create_container: bool = True,
+        **client_kwargs: Any,
+    ) -> str:
+        """Upload the input blob (creating the container first unless told it exists); returns the blob's URL
+        without SAS (the SDK's `return_sas_token=False`)."""
+        if create_container:
+            await _storage.create_container(container_uri, **client_kwargs)
+        kind = content_type.value if isinstance(content_type, ContentType) else (content_type or ContentType.json.value)
+        return await _storage.upload_blob(container_uri, blob_name, input_data, kind, encoding or None, **client_kwargs)
+
+    # -- life cycle ------------------------------------------------------------------------------------------
+
+    async def submit(self) -> None:
+        """PUT the job; `details` becomes the service's answer (status Waiting, server times)."""
+        self.details = (await self.workspace.submit_job(self)).details
+
+    async def refresh(self) -> None:
+        self.details = (await self.workspace.get_job(self.id)).details
+
+    async def wait_until_completed(self, max_poll_wait_secs: float = 30, timeout_secs: float | None = None,
+                                   print_progress: bool = True) -> None:
+        """Poll until the job has completed, as the SDK: GET now, then sleep 0.2 s growing ×1.5 until a sleep
+        reaches `max_poll_wait_secs`, then every `max_poll_wait_secs`. TimeoutError once the sleeps add up to
+        `timeout_secs`. Prints a dot per poll unless `print_progress=False`."""
+        await self.refresh()
+        poll_wait = 0.2
+        total_time = 0.0
+        while not self.has_completed():
+            if timeout_secs is not None and total_time >= timeout_secs:
+                raise TimeoutError(f"The wait time has exceeded {timeout_secs} seconds.")
+            log.debug("waiting for job %s, status %s", self.id, self.details.status, extra={"job_id": self.id})
+            if print_progress:
+                print(".", end="", flush=True)
+            await asyncio.sleep(poll_wait)
+            total_time += poll_wait
+            await self.refresh()
+            poll_wait = max_poll_wait_secs if poll_wait >= max_poll_wait_secs else poll_wait * 1.5
+
+    async def get_results(self, timeout_secs: float = DEFAULT_TIMEOUT) -> Any:
+        """Wait for the job, download `outputDataUri` and return the parsed JSON (raw text or bytes if it is not
+        JSON). RuntimeError for a Failed or Cancelled job, with its errorData."""
+        if not self.has_completed():
+            await self.wait_until_completed(timeout_secs=timeout_secs)
+        if self.details.status != "Succeeded":
+            raise self._results_error()
+        payload = await self.download_data(self.details.output_data_uri)
+        try:
+            return json.loads(payload.decode("utf-8"))
+        except ValueError:
+            try:
+                return payload.decode("utf-8")
+            except UnicodeDecodeError:
+                return payload
+
+    async def cancel(self) -> Job:
+        """Cancel this job (DELETE, then GET); this Job's details become the new state, which is also returned."""
+        cancelled = await self.workspace.cancel_job(self)
+        self.details = cancelled.details
+        return self
+
+    # -- blobs -----------------------------------------------------------------------------------------------
+
+    async def download_data(self, blob_uri: str | None) -> bytes:
+        """Download a blob; a URL without a SAS (`se=`) first gets one from `POST storage/sasUri`."""
+        if not blob_uri:
+            raise RuntimeError(f"job {self.id} has no output data URI although it has {self.details.status}")
+        if "se=" not in urlparse(blob_uri).query:
+            container, blob = _storage.blob_names(blob_uri)
+            blob_uri = await self.workspace._get_linked_storage_sas_uri(container, blob)
+        return await _storage.download_blob(blob_uri, **self.workspace._storage_kwargs(blob_uri))
+
+    async def upload_attachment(self, blob_name: str, data: bytes, container_uri: str | None = None,
+                                **kwargs: Any) -> str:
+        container_uri = container_uri or await self.workspace.get_container_uri(job_id=self.id)
+        return await self.upload_input_data(container_uri, data, blob_name=blob_name, **kwargs,
+                                            **self.workspace._storage_kwargs(container_uri))
+
+    async def download_attachment(self, name: str, container_uri: str | None = None) -> bytes:
+        container_uri = container_uri or await self.workspace.get_container_uri(job_id=self.id)
+        base, _, query = container_uri.partition("?")
+        url = f"{base}/{quote(name)}" + (f"?{query}" if query else "")
+        return await _storage.download_blob(url, **self.workspace._storage_kwargs(url))

@@ -1,0 +1,297 @@
+"""Workspace and Job, async and sync, against the fake gateway: the SDK's submit flow, polling, results, cancel,
+listing, errors and retries."""
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import threading
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from azure.core.exceptions import ClientAuthenticationError, ResourceExistsError, ResourceNotFoundError
+
+from contracts import targets as ids
+from services.client import (
+    AuthenticationError,
+    ClientError,
+    ConflictError,
+    JobDetails,
+    JobNotFoundError,
+    JobStatus,
+    ServiceConnectionError,
+    Workspace,
+    aio,
+)
+from services.client.aio import optimization as aopt
+from services.client.optimization import ContentType, Problem, ProblemType, SimulatedAnnealing, Term
+from tests.unit.client.fake_service import BLOB, RG, SUB, TOKEN, WS, job_wire
+
+RESULT = {"version": "1.0", "configuration": {"0": 1, "1": 1, "2": -1}, "cost": -17.0,
+          "parameters": {"seed": 1}, "solutions": [{"configuration": {"0": 1, "1": 1, "2": -1}, "cost": -17.0}]}
+
+
+def seed_problem(cls=Problem) -> Problem:
+    problem = cls(name="MyOptimizationJob", problem_type=ProblemType.ising)
+    problem.add_term(c=-9, indices=[0])
+    problem.add_term(c=-3, indices=[1, 0])
+    problem.add_term(c=5, indices=[2, 0])
+    return problem
+
+
+# -- async -----------------------------------------------------------------------------------------------------
+
+async def test_submit_follows_the_sdk_flow(fake, storage, connection_file):
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        job = await aopt.SimulatedAnnealing(ws, timeout=5, seed=3).submit(seed_problem(aopt.Problem))
+    assert uuid.UUID(job.id).version == 1
+    sas, put = fake.calls("POST"), fake.calls("PUT")
+    assert [c.body for c in sas] == [{"containerName": f"job-{job.id}"}]
+    container_uri = f"{BLOB}/job-{job.id}?se=2030-01-01&sp=racw&sig=abc"
+    assert storage.containers == [container_uri]
+    blob = storage.blobs[f"{BLOB}/job-{job.id}/inputData"]
+    assert blob["content_type"] == "application/json" and blob["content_encoding"] == "gzip"
+    assert gzip.decompress(blob["data"]).decode() == seed_problem().serialize()
+    assert len(put) == 1 and put[0].path.endswith(f"/workspaces/{WS}/jobs/{job.id}")
+    assert put[0].path.startswith(f"/v1.0/subscriptions/{SUB}/resourceGroups/{RG}/")
+    assert list(put[0].body) == ["id", "name", "containerUri", "inputDataUri", "inputDataFormat", "inputParams",
+                                 "providerId", "target", "outputDataFormat"]
+    assert put[0].body == {
+        "id": job.id, "name": "MyOptimizationJob", "containerUri": container_uri,
+        "inputDataUri": f"{BLOB}/job-{job.id}/inputData", "inputDataFormat": "microsoft.qio.v2",
+        "inputParams": {"params": {"timeout": 5, "seed": 3}}, "providerId": "Microsoft", "target": ids.SA_PF,
+        "outputDataFormat": "microsoft.qio-results.v2"}
+    headers = put[0].headers
+    assert headers["Authorization"] == f"Bearer {TOKEN}" and headers["Content-Type"] == "application/json"
+    assert "openqio-client/" in headers["User-Agent"] and uuid.UUID(headers["x-ms-client-request-id"])
+    assert job.details.status == JobStatus.WAITING and not job.has_completed()
+
+
+async def test_get_results_polls_then_downloads_through_a_blob_sas(fake, storage, connection_file, capsys):
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        job = await aopt.ParallelTempering(ws, sweeps=10).submit(seed_problem())
+        storage.put_output(job.id, RESULT)
+        assert await job.get_results() == RESULT
+    assert job.details.status == "Succeeded" and job.has_completed()
+    assert capsys.readouterr().out.count(".") >= 1  # a dot per poll, as the SDK prints
+    # outputDataUri had no SAS: the client asked for one for the blob, as the SDK does
+    assert fake.calls("POST")[-1].body == {"containerName": f"job-{job.id}", "blobName": "rawOutputData"}
+    assert storage.downloads == [f"{BLOB}/job-{job.id}/rawOutputData?se=2030-01-01&sp=racw&sig=abc"]
+
+
+async def test_protobuf_and_uri_submissions(fake, storage, connection_file):
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        problem = Problem("pb", terms=[Term(c=1, indices=[0, 1])], content_type=ContentType.protobuf)
+        job = await aopt.Tabu(ws, sweeps=1).submit(problem)
+        assert storage.blobs[f"{BLOB}/job-{job.id}/inputData"]["content_type"] == "application/x-protobuf"
+        uri = f"{BLOB}/qio-problems/inputData"
+        by_uri = await aopt.Tabu(ws).submit(uri)
+    body = fake.calls("PUT")[-1].body
+    assert body["name"] == "Optimization problem" and body["inputDataUri"] == uri and body["target"] == ids.TABU_PF
+    assert storage.containers[-1].startswith(f"{BLOB}/job-{by_uri.id}?")  # the output container is created anyway
+
+
+async def test_problem_upload_then_submit(fake, storage, connection_file):
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        problem = seed_problem(aopt.Problem)
+        uri = await problem.upload(ws)
+        assert uri == f"{BLOB}/qio-problems/inputData" and await problem.upload(ws) == uri  # uploaded once
+        job = await aopt.SimulatedAnnealing(ws).submit(problem.uploaded_blob_uri)
+        assert job.details.input_data_uri == uri
+
+
+@pytest.mark.parametrize("status", ["Failed", "Cancelled"])
+async def test_get_results_of_failed_or_cancelled_jobs_raises(fake, storage, connection_file, status):
+    error = {"code": "InvalidInputData", "message": "AZQ105: not JSON"} if status == "Failed" else None
+    fake.jobs["j1"] = job_wire("j1", status, errorData=error)
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        job = await ws.get_job("j1")
+        with pytest.raises(RuntimeError, match=f"job execution failed\\(status: {status}") as info:
+            await job.get_results()
+    if error:
+        assert "AZQ105" in str(info.value) and job.details.error_data.code == "InvalidInputData"
+
+
+async def test_wait_timeout(fake, connection_file):
+    fake.polls_until_done = 10**6
+    fake.jobs["slow"] = job_wire("slow")
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        job = await ws.get_job("slow")
+        with pytest.raises(TimeoutError, match="The wait time has exceeded 0.3 seconds."):
+            await job.wait_until_completed(timeout_secs=0.3, print_progress=False)
+
+
+async def test_cancel_and_errors(fake, connection_file):
+    fake.jobs["w"] = job_wire("w")
+    fake.jobs["done"] = job_wire("done", "Succeeded")
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        job = await ws.get_job("w")
+        cancelled = await ws.cancel_job(job)
+        assert cancelled is not job and job.details.status == "Waiting"  # a new Job, as the SDK
+        assert cancelled.details.status == "Cancelled" and cancelled.details.cancellation_time is not None
+        assert [c.method for c in fake.requests[-2:]] == ["DELETE", "GET"]
+        with pytest.raises(ConflictError) as info:
+            await ws.cancel_job("done")
+        assert isinstance(info.value, ResourceExistsError) and info.value.status == 409
+        assert info.value.code == info.value.error.code == "JobAlreadyFinished"
+        assert str(info.value).startswith("(JobAlreadyFinished) job done has already finished (Succeeded)")
+        assert info.value.message == "job done has already finished (Succeeded)"
+        with pytest.raises(JobNotFoundError) as missing:
+            await ws.get_job("nope")
+        assert isinstance(missing.value, ResourceNotFoundError) and missing.value.status_code == 404
+    async with aio.Workspace(connection_file=connection_file, token="wrong") as ws:
+        with pytest.raises(AuthenticationError) as denied:
+            await ws.list_jobs()
+        assert isinstance(denied.value, ClientAuthenticationError) and denied.value.code == "Unauthorized"
+
+
+async def test_list_jobs_pages_and_filters(fake, connection_file):
+    now = datetime.now(timezone.utc)
+    for i in range(7):
+        fake.jobs[f"j{i}"] = job_wire(f"j{i}", "Succeeded" if i % 2 else "Waiting", name=f"name-{i}",
+                                      creationTime=(now - timedelta(days=i)).isoformat())
+    ws = aio.Workspace(connection_file=connection_file)  # no `async with`: a session per call
+    assert [j.id for j in await ws.list_jobs()] == [f"j{i}" for i in range(7)]
+    assert len(fake.calls("GET")) == 4  # 4 pages of 2, through relative and absolute nextLinks
+    assert [j.id for j in await ws.list_jobs(name_match=r"-[35]$")] == ["j3", "j5"]
+    assert [j.id for j in await ws.list_jobs(status=JobStatus.SUCCEEDED)] == ["j1", "j3", "j5"]
+    assert [j.id for j in await ws.list_jobs(status="Waiting", name_match="name")] == ["j0", "j2", "j4", "j6"]
+    assert [j.id for j in await ws.list_jobs(created_after=now - timedelta(days=2, hours=1))] == ["j0", "j1", "j2"]
+    naive_local = (now - timedelta(days=1, hours=1)).astimezone().replace(tzinfo=None)
+    assert [j.id for j in await ws.list_jobs(created_after=naive_local)] == ["j0", "j1"]
+    assert len(await ws.list_jobs(created_after=date.today() + timedelta(days=2))) == 0
+
+
+async def test_job_details_for_users(fake, connection_file):
+    fake.jobs["x"] = job_wire("x", "Executing", isCancelling=True, itemType="Job", beginExecutionTime="2024-01-02T03:04:05.1234567+00:00")
+    fake.jobs["odd"] = job_wire("odd", "Cancelling")
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        details = (await ws.get_job("x")).details
+        odd = await ws.get_job("odd")
+    assert isinstance(details, JobDetails)
+    assert details.additional_properties == {"isCancelling": True, "itemType": "Job"}
+    assert details.creation_time == datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc)
+    assert details.begin_execution_time.tzinfo == timezone.utc and details.end_execution_time is None
+    assert details.input_params == {"params": {}} and details.provider_id == "Microsoft"
+    assert repr(details).startswith("JobDetails(id='x'") and "additional_properties={'isCancelling': True" in repr(details)
+    assert odd.details.status == "Cancelling" and not odd.has_completed()  # unknown status: keep polling
+
+
+async def test_retries_on_503_and_429_with_retry_after(fake, connection_file):
+    fake.jobs["r"] = job_wire("r")
+    fake.script["GET /jobs/r"] = [(503, {"error": {"code": "StorageUnavailable", "message": "x"}}, {"Retry-After": "0"}),
+                                  (429, {"error": {"code": "TooMany", "message": "x"}}, {"Retry-After": "0.01"})]
+    fake.script["POST /storage/sasUri"] = [(503, {"error": {"code": "StorageUnavailable", "message": "down"}},
+                                            {"Retry-After": "0"})] * 5
+    fake.script["PATCH /jobs/r"] = [(500, {"error": {"code": "InternalError", "message": "boom"}}, {})]
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        assert (await ws.get_job("r")).id == "r"
+        assert len(fake.calls("GET")) == 3
+        with pytest.raises(ClientError) as info:  # retried 3 times, then reported
+            await ws.get_container_uri(job_id="r")
+        assert info.value.status == 503 and info.value.code == "StorageUnavailable" and len(fake.calls("POST")) == 4
+        with pytest.raises(ClientError, match="boom"):  # a 500 on PATCH is not retried (not idempotent)
+            await ws.set_job_tags("r", ["a"])
+        assert len(fake.calls("PATCH")) == 1
+        assert (await ws.set_job_tags("r", ["a", "b"])).details.tags == ["a", "b"]
+
+
+async def test_unreachable_service_is_a_connection_error(tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.delenv("OPENQIO_CONNECTION", raising=False)
+    ws = aio.Workspace("s", "r", "w", base_url=f"http://127.0.0.1:{port}/", token="t")
+    with pytest.raises(ServiceConnectionError, match="cannot reach the service"):
+        await ws.get_job("x")
+
+
+async def test_targets_and_quotas(fake, connection_file):
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        found = await ws.get_targets()
+        quotas = await ws.get_quotas()
+        single = await ws.get_targets(name=ids.PT)
+    assert [type(t) for t in found] == [aopt.SimulatedAnnealing, aopt.ParallelTempering, aopt.QuantumMonteCarlo,
+                                        type(found[-1])] and found[-1].name == "other.thing"
+    assert all(t.workspace is ws for t in found) and found[0].average_queue_time == 3
+    assert isinstance(single, aopt.ParallelTempering)
+    assert quotas == [{"dimension": "combined_job_hours", "scope": "Workspace", "provider_id": "Microsoft",
+                       "utilization": 0.5, "holds": 0.0, "limit": 5.0, "period": "Monthly"}]
+
+
+# -- sync facade -----------------------------------------------------------------------------------------------
+
+def test_sync_facade_runs_the_documented_example(fake, storage, connection_file, monkeypatch, capsys):
+    monkeypatch.chdir(connection_file.parent.parent)  # Workspace() finds .openqio/connection.json here
+    workspace = Workspace()
+    assert workspace.name == WS and workspace.location == "westus"
+    assert workspace.list_jobs() == []
+    job = SimulatedAnnealing(workspace).submit(seed_problem())
+    storage.put_output(job.id, RESULT)
+    job = workspace.get_job(job.id)
+    assert job.get_results() == RESULT and job.details.status == JobStatus.SUCCEEDED
+    print(job.details)
+    assert "additional_properties={'isCancelling': False}" in capsys.readouterr().out
+    with pytest.raises(ConflictError, match="JobAlreadyFinished"):
+        workspace.cancel_job(job)
+    assert [j.id for j in workspace.list_jobs()] == [job.id]
+    assert isinstance(workspace.get_targets(name=ids.SA), SimulatedAnnealing)
+    threads = [t for t in threading.enumerate() if t.name == "openqio-client"]
+    workspace.close()
+    assert not any(t.is_alive() for t in threads)
+    with pytest.raises(RuntimeError, match="closed"):
+        workspace.get_job(job.id)
+
+
+def test_sync_job_methods_update_details(fake, storage, connection_file):
+    fake.jobs["w"] = job_wire("w")
+    with Workspace(connection_file=connection_file) as ws:
+        job = ws.get_job("w")
+        job.cancel()
+        assert job.details.status == "Cancelled"
+        fake.jobs["p"] = job_wire("p")
+        polled = ws.get_job("p")
+        polled.wait_until_completed(print_progress=False)
+        assert polled.details.status == "Succeeded"
+        with pytest.raises(JobNotFoundError):
+            ws.get_job("missing")
+
+
+async def test_sync_facade_works_inside_a_running_event_loop(fake, connection_file):
+    """As in Jupyter: the caller's thread runs a loop; the facade still works (on its own loop)."""
+    fake.jobs["a"] = job_wire("a")
+    with Workspace(connection_file=connection_file) as ws:
+        assert ws.get_job("a").id == "a"
+    await asyncio.sleep(0)
+
+
+def test_sync_workspace_is_closed_when_collected(fake, connection_file):
+    import gc
+
+    ws = Workspace(connection_file=connection_file)
+    ws.list_jobs()
+    threads = [t for t in threading.enumerate() if t.name == "openqio-client" and t.is_alive()]
+    del ws
+    gc.collect()
+    for t in threads:
+        t.join(5)
+    assert not any(t.is_alive() for t in threads)
+
+
+def test_sync_and_aio_solvers_refuse_the_other_workspace_flavour(connection_file):
+    with pytest.raises(TypeError, match="services.client.aio.Workspace"):
+        asyncio.run(aopt.SimulatedAnnealing(Workspace(connection_file=connection_file)).submit("x"))
+    with pytest.raises(TypeError, match="services.client.Workspace"):
+        SimulatedAnnealing(aio.Workspace(connection_file=connection_file)).submit("x")
+
+
+def test_result_that_is_not_json_is_returned_raw(fake, storage, connection_file):
+    fake.jobs["t"] = job_wire("t", "Succeeded", outputDataUri=f"{BLOB}/job-t/rawOutputData?se=1&sig=2")
+    storage.put_output("t", b"plain text")
+    with Workspace(connection_file=connection_file) as ws:
+        assert ws.get_job("t").get_results() == "plain text"
+    assert not fake.calls("POST")  # a URL with a SAS is downloaded directly
+    assert json.loads(json.dumps(RESULT)) == RESULT
