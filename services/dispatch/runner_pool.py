@@ -180,7 +180,8 @@ class RunnerPool:
                     kind, payload = await asyncio.to_thread(runner.conn.recv)
                 except (EOFError, OSError, ConnectionResetError):
                     if runner.killed:
-                        raise RunnerKilled(f"runner passed the job's hard deadline and was killed") from None
+                        raise RunnerKilled("runner passed the job's hard deadline and was killed") from None
+                    await asyncio.to_thread(runner.process.join, 2.0)  # reap it, so the exit code is known
                     code = runner.process.exitcode
                     raise RunnerCrashed(f"runner process exited unexpectedly (exit code {code})") from None
                 if kind == "progress":
