@@ -55,7 +55,7 @@ class Dispatcher:
         max_attempts: int = 3,
         hard_deadline_grace_s: float = 10.0,
         max_job_seconds: float | None = None,
-        storage_retry_s: float = 1.0,
+        storage_retry_s: float = 0.5,
         storage_max_wait_s: float = 300.0,
         progress_event_interval_s: float = 1.0,
     ):
@@ -238,6 +238,7 @@ class Dispatcher:
 
     async def _read_input(self, job: Any) -> tuple[bytes, str | None]:
         waited = 0.0
+        attempt = 0
         while True:
             try:
                 return await self.blobs.read_input(job.input_data_uri, job.container_uri)
@@ -245,13 +246,19 @@ class Dispatcher:
                 if waited >= self.storage_max_wait_s:
                     raise InputError(errors.STORAGE_UNAVAILABLE, f"blob storage unavailable: {exc}") from None
                 log.warning("job %s: storage unavailable, retrying (%s)", job.id, exc, extra={"job_id": job.id})
-                delay = min(self.storage_retry_s * (2 ** min(waited, 5)), 10.0)
+                delay = self._backoff(attempt)
+                attempt += 1
                 await asyncio.sleep(delay)
                 waited += delay
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff for storage retries: storage_retry_s · 2^attempt, at most 5 s."""
+        return min(self.storage_retry_s * (2**attempt), 5.0)
 
     async def _write_output(self, job: Any, body: bytes) -> str:
         container = container_of(job.container_uri)
         waited = 0.0
+        attempt = 0
         while True:
             try:
                 return await self.blobs.write_output(container, body)
@@ -259,8 +266,10 @@ class Dispatcher:
                 if waited >= self.storage_max_wait_s:
                     raise
                 log.warning("job %s: storage unavailable writing output, retrying (%s)", job.id, exc, extra={"job_id": job.id})
-                await asyncio.sleep(min(self.storage_retry_s * 2, 10.0))
-                waited += min(self.storage_retry_s * 2, 10.0)
+                delay = self._backoff(attempt)
+                attempt += 1
+                await asyncio.sleep(delay)
+                waited += delay
 
     async def _record_outcome(self, job: Any, outcome: RunOutcome) -> None:
         job_id = job.id
