@@ -30,7 +30,7 @@ sdk-env: $(SDK_STAMP)
 $(SDK_STAMP): tests/sdk/requirements.txt | $(PY)
 	bash scripts/sdk_env.sh
 
-test: install
+test: install sdk-env
 	$(PY) -m pytest -q
 
 test-unit: $(STAMP)

@@ -181,7 +181,7 @@ def _write_connection_files(settings: Settings, base_url: str, tls) -> None:
     _write_private(token_file, json.dumps({"access_token": token, "expires_on": int((time.time() + 10 * 365 * 86400) * 1000)}))
     sdk_env = "\n".join(
         [
-            "# Point the unmodified azure-quantum SDK at openqio: `set -a; source .openqio/sdk.env; set +a`",
+            f"# Point the unmodified azure-quantum SDK at openqio: `set -a; source {data_dir / 'sdk.env'}; set +a`",
             f"AZURE_QUANTUM_BASEURL={base_url}",
             f"REQUESTS_CA_BUNDLE={Path(tls.ca_bundle).resolve()}",
             f"SSL_CERT_FILE={Path(tls.ca_bundle).resolve()}",
