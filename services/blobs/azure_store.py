@@ -28,7 +28,7 @@ from azure.storage.blob import (
     generate_account_sas,
     generate_blob_sas,
 )
-from azure.storage.blob.aio import BlobServiceClient
+from azure.storage.blob.aio import BlobServiceClient, LinearRetry
 
 from contracts import errors
 from services.config import Settings
@@ -72,7 +72,9 @@ class BlobStore:
         self._client = BlobServiceClient(
             self.account_url,
             credential={"account_name": self.account, "account_key": self.settings.storage_key},
-            retry_total=2,
+            # Short in-call retries (two, ~1 s apart): the SDK's default waits 15 s then 18 s, so one call to a storage
+            # that is down took ~40 s. Callers (the dispatcher) retry StorageUnavailable with their own backoff.
+            retry_policy=LinearRetry(backoff=1, retry_total=2, random_jitter_range=0.5),
             connection_timeout=5,
             read_timeout=60,
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,6 +49,28 @@ _CONTRACT_STATUS = {
 
 
 @web.middleware
+async def log_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    """One structured debug line per request (the access log): method, path, status, duration. Never the token."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:  # redirects and the like pass through the error middleware
+        status = exc.status
+        raise
+    finally:
+        if log.isEnabledFor(logging.DEBUG):
+            job_id = request.match_info.get("job_id")
+            log.debug("%s %s -> %d", request.method, request.path, status, extra={
+                "method": request.method, "path": request.path, "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                **({"job_id": job_id} if job_id else {}),
+            })
+
+
+@web.middleware
 async def error_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
     try:
         return await handler(request)
@@ -65,7 +88,8 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
             raise
         code = _HTTP_CODES.get(exc.status, errors.BAD_REQUEST if exc.status < 500 else errors.INTERNAL_ERROR)
         message = exc.reason if exc.status != 404 else f"no route for {request.method} {request.path}"
-        return error_response(exc.status, code, message)
+        allow = exc.headers.get("Allow")  # a 405 must say which methods the resource has (RFC 9110 §15.5.6)
+        return error_response(exc.status, code, message, headers={"Allow": allow} if allow else None)
     except Exception:
         log.exception("unhandled error for %s %s", request.method, request.path)
         return error_response(500, errors.INTERNAL_ERROR, "internal error; the service log has the details")
@@ -93,7 +117,8 @@ async def auth_middleware(request: web.Request, handler: Callable[[web.Request],
 
 
 def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> web.Application:
-    app = web.Application(client_max_size=settings.max_request_bytes, middlewares=[error_middleware, auth_middleware])
+    app = web.Application(client_max_size=settings.max_request_bytes,
+                          middlewares=[log_middleware, error_middleware, auth_middleware])
     app[SETTINGS] = settings
     app[STORE] = store
     app[BLOBS] = blobs

@@ -11,4 +11,5 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Any)
 BLOBS = web.AppKey("blobs", Any)
 DISPATCHER = web.AppKey("dispatcher", Any)
-WORKSPACE = "openqio.workspace"  # request key: the workspace the bearer token grants
+# request key: the workspace the bearer token grants (a typed RequestKey where aiohttp has them, 3.12+)
+WORKSPACE = web.RequestKey("workspace", str) if hasattr(web, "RequestKey") else "openqio.workspace"

@@ -16,7 +16,7 @@ from contracts import errors, targets
 from contracts.errors import ContractError
 from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT, JobDetails
 from contracts.status import JobStatus
-from services.blobs.azure_store import InvalidName
+from services.blobs.azure_store import OUTPUT_BLOB, InvalidName
 from services.jobs.sqlite_store import InvalidCursor
 from services.jobs.store import JobExists
 
@@ -77,8 +77,13 @@ def _render(request: web.Request, job: JobDetails) -> dict[str, Any]:
             wire["inputDataUri"] = blobs.blob_sas_url(*blobs.parse_blob_uri(job.input_data_uri), permission="r")
         except InvalidName:
             pass
-    if job.status == JobStatus.SUCCEEDED and job.output_data_uri:
-        wire["outputDataUri"] = blobs.blob_sas_url(*blobs.parse_blob_uri(job.output_data_uri), permission="r")
+    if job.status == JobStatus.SUCCEEDED:
+        # Never null once Succeeded (the SDK crashes on urlparse(None)): fall back to the conventional blob name.
+        if job.output_data_uri:
+            where = blobs.parse_blob_uri(job.output_data_uri)
+        else:
+            where = (blobs.parse_container_uri(job.container_uri), OUTPUT_BLOB)
+        wire["outputDataUri"] = blobs.blob_sas_url(*where, permission="r")
     return wire
 
 
@@ -194,6 +199,13 @@ async def delete_job(request: web.Request) -> web.Response:
     raise ContractError(errors.JOB_ALREADY_FINISHED, f"job {request.match_info['job_id']} has already finished ({status})")
 
 
+def _tag_index(text: str, bound: int) -> int:
+    """A JSON Pointer array index (RFC 6901: digits, no sign, no leading zero) below `bound`; else IndexError."""
+    if not (text.isascii() and text.isdigit()) or (len(text) > 1 and text[0] == "0") or int(text) >= bound:
+        raise IndexError(text)
+    return int(text)
+
+
 async def patch_job(request: web.Request) -> web.Response:
     """JSON Patch on `/tags` (add, remove, replace), the only field the API lets clients change."""
     workspace, job = await _find(request)
@@ -220,15 +232,17 @@ async def patch_job(request: web.Request) -> web.Response:
                 if index_text in (None, "-"):
                     tags.append(value)
                 else:
-                    tags.insert(int(index_text), value)
+                    tags.insert(_tag_index(index_text, len(tags) + 1), value)
             elif op["op"] == "remove" and index_text is not None:
-                del tags[int(index_text)]
+                del tags[_tag_index(index_text, len(tags))]
             elif op["op"] == "replace" and index_text is not None:
                 if not isinstance(value, str):
                     raise _bad("a tag must be a string")
-                tags[int(index_text)] = value
+                tags[_tag_index(index_text, len(tags))] = value
             else:
                 raise _bad(f"unsupported patch operation {op!r}")
+        except ContractError:
+            raise  # already says what is wrong (ContractError is a ValueError: keep it out of the clause below)
         except (ValueError, IndexError):
             raise _bad(f"patch path {path!r} does not name an existing tag") from None
     updated = await request.app[STORE].set_tags(workspace, job.id, tags)
@@ -300,7 +314,7 @@ async def quotas(request: web.Request) -> web.Response:
             "dimension": "combined_job_hours",
             "scope": "Workspace",
             "providerId": targets.PROVIDER_ID,
-            "utilization": round(hours, 6),
+            "utilization": hours,  # unrounded: a few seconds of work is ~1e-6 h (REC shows 1.49e-05)
             "holds": 0.0,
             "limit": 1_000_000.0,
             "period": "Infinite",

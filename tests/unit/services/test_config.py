@@ -1,0 +1,109 @@
+"""Settings.from_env: defaults, OPENQIO_ variables, overrides, the generated token, validation."""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from services.config import AZURITE_ACCOUNT, AZURITE_KEY, Settings, SettingsError
+
+
+def test_defaults(tmp_path: Path):
+    s = Settings.from_env({}, data_dir=tmp_path)
+    assert (s.host, s.port) == ("127.0.0.1", 8443)
+    assert (s.subscription_id, s.resource_group, s.workspace, s.location) == (
+        "00000000-0000-0000-0000-000000000000", "openqio", "openqio", "local")
+    assert s.blob_url == "http://127.0.0.1:10000/devstoreaccount1"
+    assert (s.storage_account, s.storage_key) == (AZURITE_ACCOUNT, AZURITE_KEY)
+    assert s.sas_ttl_s == 7 * 24 * 3600
+    assert s.max_request_bytes == 1024 * 1024
+    assert s.runners == (os.cpu_count() or 1)
+    assert (s.max_attempts, s.hard_deadline_grace_s, s.job_hard_deadline_grace_s) == (3, 10.0, 10.0)
+    assert s.list_page_size == 100
+    assert s.database_path == tmp_path / "jobs.sqlite3" and s.tls_dir == tmp_path / "tls"
+    limits = s.problem_limits
+    assert (limits.max_input_bytes, limits.max_terms, limits.max_variables) == (
+        s.max_input_bytes, s.max_terms, s.max_variables)
+
+
+def test_environment_variables_are_read_and_converted(tmp_path: Path):
+    env = {
+        "OPENQIO_DATA_DIR": str(tmp_path / "d"),
+        "OPENQIO_PORT": "0",
+        "OPENQIO_HOST": "0.0.0.0",
+        "OPENQIO_WORKSPACE": "ws1",
+        "OPENQIO_RUNNERS": "3",
+        "OPENQIO_HARD_DEADLINE_GRACE_S": "2.5",
+        "OPENQIO_BLOB_URL": "http://azurite:10000/devstoreaccount1",
+        "OPENQIO_LIST_PAGE_SIZE": "7",
+        "OPENQIO_SAS_TTL_S": "60",
+        "OPENQIO_LOCATION": "",  # empty means unset
+    }
+    s = Settings.from_env(env)
+    assert s.data_dir == tmp_path / "d" and isinstance(s.data_dir, Path)
+    assert (s.port, s.host, s.workspace, s.runners) == (0, "0.0.0.0", "ws1", 3)
+    assert s.hard_deadline_grace_s == 2.5 and s.list_page_size == 7 and s.sas_ttl_s == 60
+    assert s.blob_url == "http://azurite:10000/devstoreaccount1" and s.location == "local"
+
+
+def test_overrides_win_over_the_environment(tmp_path: Path):
+    s = Settings.from_env({"OPENQIO_PORT": "1234", "OPENQIO_DATA_DIR": "/nonexistent"}, data_dir=str(tmp_path), port=0)
+    assert s.port == 0 and s.data_dir == tmp_path
+
+
+def test_from_env_reads_os_environ_by_default(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("OPENQIO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPENQIO_RESOURCE_GROUP", "rg-from-env")
+    assert Settings.from_env().resource_group == "rg-from-env"
+
+
+def test_generated_token_is_private_and_reused(tmp_path: Path):
+    first = Settings.from_env({}, data_dir=tmp_path)
+    token_file = tmp_path / "token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert token_file.read_text().strip() == first.default_token and len(first.default_token) >= 32
+    assert first.tokens == {first.default_token: "openqio"}
+    again = Settings.from_env({}, data_dir=tmp_path)
+    assert again.default_token == first.default_token
+    other_dir = Settings.from_env({}, data_dir=tmp_path / "elsewhere")
+    assert other_dir.default_token != first.default_token
+
+
+def test_tokens_from_the_environment(tmp_path: Path):
+    env = {"OPENQIO_TOKENS": "openqio=aaaaaaaaaaaaaaaaaaaa, team2=bbbbbbbbbbbbbbbbbbbb,cccccccccccccccccccc"}
+    s = Settings.from_env(env, data_dir=tmp_path)
+    assert s.tokens == {"aaaaaaaaaaaaaaaaaaaa": "openqio", "bbbbbbbbbbbbbbbbbbbb": "team2",
+                        "cccccccccccccccccccc": "openqio"}
+    assert s.workspaces == {"openqio", "team2"}
+    assert s.default_token in ("aaaaaaaaaaaaaaaaaaaa", "cccccccccccccccccccc")
+    assert not (tmp_path / "token").exists()  # no generated token when tokens are configured
+
+
+def test_tokens_override(tmp_path: Path):
+    s = Settings.from_env({}, data_dir=tmp_path, tokens={"t" * 20: "openqio"})
+    assert s.tokens == {"t" * 20: "openqio"}
+
+
+def test_default_token_needs_the_configured_workspace(tmp_path: Path):
+    s = Settings.from_env({"OPENQIO_TOKENS": "other=" + "x" * 20}, data_dir=tmp_path)
+    with pytest.raises(SettingsError, match="no token"):
+        s.default_token
+
+
+@pytest.mark.parametrize(
+    "env,match",
+    [
+        ({"OPENQIO_PORT": "eighty"}, "OPENQIO_PORT"),
+        ({"OPENQIO_PORT": "70000"}, "OPENQIO_PORT"),
+        ({"OPENQIO_RUNNERS": "0"}, "OPENQIO_RUNNERS"),
+        ({"OPENQIO_LIST_PAGE_SIZE": "0"}, "OPENQIO_LIST_PAGE_SIZE"),
+        ({"OPENQIO_LOG_FORMAT": "xml"}, "OPENQIO_LOG_FORMAT"),
+        ({"OPENQIO_SAS_TTL_S": "1.5"}, "OPENQIO_SAS_TTL_S"),
+        ({"OPENQIO_TOKENS": "ws=short"}, "at least 16"),
+    ],
+)
+def test_invalid_settings(tmp_path: Path, env: dict, match: str):
+    with pytest.raises(SettingsError, match=match):
+        Settings.from_env(env, data_dir=tmp_path)
