@@ -21,9 +21,14 @@ from numba import njit
 
 @njit(cache=True)
 def _descent(a, B, x):
-    """Steepest single-flip descent from x (in place); returns the cost."""
+    """Steepest single-flip descent from x (in place); returns the cost. Plain loops: no BLAS (numba's `@` needs
+    scipy)."""
     n = a.shape[0]
-    field = a + B @ x.astype(np.float64)  # ∂g/∂x_i (B has zero diagonal)
+    field = a.copy()  # ∂g/∂x_i = a_i + Σ_j B_ij x_j (B has zero diagonal)
+    for i in range(n):
+        for j in range(n):
+            if x[j]:
+                field[i] += B[i, j]
     while True:
         best_i = -1
         best_d = -1e-9
@@ -38,8 +43,14 @@ def _descent(a, B, x):
         x[best_i] = 1 - x[best_i]
         for j in range(n):
             field[j] += step * B[best_i, j]
-    xf = x.astype(np.float64)
-    return float(a @ xf + 0.5 * xf @ (B @ xf))
+    cost = 0.0
+    for i in range(n):
+        if x[i]:
+            cost += a[i]
+            for j in range(i + 1, n):
+                if x[j]:
+                    cost += B[i, j]
+    return cost
 
 
 @njit(cache=True)
