@@ -3,14 +3,17 @@
 A population lives in slot arrays of fixed capacity: S [cap, n], F [cap, n], L [cap, G], E [cap], fam [cap]
 (the ancestor each walker descends from); slots 0..R−1 hold the current R walkers. Slot j owns RNG stream j for
 its whole life (walkers are copied between slots, streams never are), so a run is reproducible whatever the thread
-count; stream `cap` drives resampling. bestS/bestE [cap] keep the best state ever seen in each slot.
+count; stream `cap` drives resampling. Streams use the shared padded layout (kernels.rng: stream k at word
+k·RNG_STRIDE), like every other kernel. bestS/bestE [cap] keep the best state ever seen in each slot, and an archive
+archS/archE [k] (kernels.common.keep_best) the k best distinct walker states seen at step ends.
 
 Resampling (`resample_counts_*` then `apply_counts`):
 - Poisson: walker i gets Poisson(τ_i) copies, τ_i = R_target·w_i/Σw (QIO's variable population);
-- floor + residual: floor(τ_i) copies, and the remaining R_target − Σ floor(τ_i) copies go to distinct walkers
-  drawn without replacement with probability ∝ the residuals τ_i − floor(τ_i) (Efraimidis–Spirakis keys), so each
-  walker gets floor(τ_i) or floor(τ_i)+1 copies and the total is exactly R_target (QIO's constant population, and
-  SSMC's resampling).
+- floor + residual: floor(τ_i) copies, and the remaining R_target − Σ floor(τ_i) copies by systematic sampling on
+  the residuals τ_i − floor(τ_i), so walker i gets one extra copy with probability exactly its residual and the
+  total is exactly R_target (QIO's constant population, and SSMC's resampling). QIO drew the extra copies one by one
+  without replacement ∝ residual; that successive sampling is biased (a walker with residual 0.87 got its extra copy
+  73% of the time in our test), systematic sampling is not (E[copies] = τ_i).
 `apply_counts` rearranges the slots in place: survivors below the new size stay where they are, extra copies and
 survivors beyond the new size go into the freed slots (every copy reads a slot that is never written in the same
 pass, so copies run in parallel).
@@ -22,7 +25,28 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from solver_runner.kernels.common import any_sweep, energy, init_fields, rand01, random_state
+from solver_runner.kernels.common import any_sweep, energy, init_fields, keep_best, rand01, random_state
+from solver_runner.kernels.rng import RNG_STRIDE
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Schedules
+
+LINEAR = 0
+GEOMETRIC = 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def sched_value(kind, a, b, count, t):
+    """Value at step t of a schedule from a (step 0) to b (step count−1); t past the end gives b; count 1 gives a."""
+    if count <= 1:
+        return a
+    if t >= count - 1:
+        return b
+    x = t / (count - 1)
+    if kind == GEOMETRIC:
+        return a * (b / a) ** x
+    return a + (b - a) * x
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -76,36 +100,36 @@ def counts_poisson(tau, R, counts, st, k):
 
 @njit(cache=True, nogil=True)
 def counts_floor_residual(tau, R, target, counts, st, k):
-    """floor(tau[i]) copies each, the rest to distinct walkers drawn ∝ residual without replacement. Total = target."""
+    """floor(tau[i]) copies each, and the remaining target − Σ floor copies by systematic sampling on the residuals
+    r_i = tau[i] − floor(tau[i]): one uniform offset u, points u, u+1, u+2, ... along the cumulative residuals, one
+    extra copy per point. Since every r_i < 1, walker i gets an extra copy with probability exactly r_i (at most
+    one), so E[counts[i]] = tau[i]; the total is exactly `target`. Returns the total."""
     total = 0
-    keys = np.empty(R, np.float64)
+    res_total = 0.0
     for i in range(R):
         c = int(math.floor(tau[i]))
         counts[i] = c
         total += c
-        res = tau[i] - c
-        if res > 0.0:
-            # Efraimidis–Spirakis: the K largest log(u)/w are a weighted sample without replacement
-            keys[i] = math.log(1.0 - rand01(st, k)) / res
-        else:
-            keys[i] = -np.inf
+        res_total += tau[i] - c
     missing = target - total
-    if missing > 0:
-        order = np.argsort(-keys)
-        for j in range(min(missing, R)):
-            counts[order[j]] += 1
-        total += min(missing, R)
-        # rounding can leave a few unassigned when almost every residual is ~0: give them to the heaviest walkers
-        j = 0
+    if missing > 0 and res_total > 0.0:
+        scale = missing / res_total  # 1 up to rounding: the residuals sum to `missing`
+        point = rand01(st, k)
+        cum = 0.0
+        for i in range(R):
+            cum += (tau[i] - math.floor(tau[i])) * scale
+            if point < cum and total < target:
+                counts[i] += 1
+                total += 1
+                point += 1.0
+    if total != target:
+        # rounding left a copy unassigned (or one too many): settle it on the heaviest walkers
         heaviest = np.argsort(-tau[:R])
+        j = 0
         while total < target:
             counts[heaviest[j % R]] += 1
             total += 1
             j += 1
-    elif missing < 0:
-        # tau summed slightly above target through rounding: take copies back from the heaviest walkers
-        heaviest = np.argsort(-tau[:R])
-        j = 0
         while total > target:
             i = heaviest[j % R]
             if counts[i] > 0:
@@ -140,28 +164,44 @@ def plan_moves(counts, R, T, src, dst):
     return jobs
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def copy_walkers(src, dst, jobs, S, F, Lg, E, fam):
-    for j in prange(jobs):
-        a = src[j]
-        b = dst[j]
-        S[b, :] = S[a]
-        F[b, :] = F[a]
-        Lg[b, :] = Lg[a]
-        E[b] = E[a]
-        fam[b] = fam[a]
+@njit(cache=True, nogil=True, inline="always")
+def _copy_one(j, src, dst, S, F, Lg, E, fam):
+    a = src[j]
+    b = dst[j]
+    S[b, :] = S[a]
+    F[b, :] = F[a]
+    Lg[b, :] = Lg[a]
+    E[b] = E[a]
+    fam[b] = fam[a]
 
 
 @njit(cache=True, nogil=True)
-def apply_counts(counts, R, S, F, Lg, E, fam):
-    """Rearrange slots so walker i appears counts[i] times in slots 0..T−1 (T = Σ counts ≤ capacity). Returns T."""
+def copy_walkers(src, dst, jobs, S, F, Lg, E, fam):
+    for j in range(jobs):
+        _copy_one(j, src, dst, S, F, Lg, E, fam)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def copy_walkers_parallel(src, dst, jobs, S, F, Lg, E, fam):
+    for j in prange(jobs):
+        _copy_one(j, src, dst, S, F, Lg, E, fam)
+
+
+@njit(cache=True, nogil=True)
+def apply_counts(counts, R, S, F, Lg, E, fam, parallel=False):
+    """Rearrange slots so walker i appears counts[i] times in slots 0..T−1 (T = Σ counts ≤ capacity). Returns T.
+
+    `parallel` copies in a parallel region: worth it only when the copies are large (a region costs ~20 µs)."""
     T = 0
     for i in range(R):
         T += counts[i]
     src = np.empty(T, np.int64)
     dst = np.empty(T, np.int64)
     jobs = plan_moves(counts, R, T, src, dst)
-    copy_walkers(src, dst, jobs, S, F, Lg, E, fam)
+    if parallel and jobs > 1:
+        copy_walkers_parallel(src, dst, jobs, S, F, Lg, E, fam)
+    else:
+        copy_walkers(src, dst, jobs, S, F, Lg, E, fam)
     return T
 
 
@@ -169,30 +209,52 @@ def apply_counts(counts, R, S, F, Lg, E, fam):
 # Population annealing
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, inline="always")
+def _init_one(i, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M):
+    if initial.shape[0] == S.shape[1]:
+        S[i, :] = initial
+    else:
+        random_state(S[i], ising, rng, i * RNG_STRIDE)
+    init_fields(S[i], F[i], Lg[i], M)
+    E[i] = energy(S[i], constant, M)
+    fam[i] = i
+    if E[i] < bestE[i]:
+        bestE[i] = E[i]
+        bestS[i, :] = S[i]
+
+
+@njit(cache=True, nogil=True)
 def init_walkers(R, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M):
     """Fresh random (or given) walkers in slots 0..R−1, each its own family."""
+    for i in range(R):
+        _init_one(i, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def init_walkers_parallel(R, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M):
     for i in prange(R):
-        if initial.shape[0] == S.shape[1]:
-            S[i, :] = initial
-        else:
-            random_state(S[i], ising, rng, i)
-        init_fields(S[i], F[i], Lg[i], M)
-        E[i] = energy(S[i], constant, M)
-        fam[i] = i
-        if E[i] < bestE[i]:
+        _init_one(i, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sweep_one(i, S, F, Lg, E, bestS, bestE, rng, beta, sweeps, ising, has_higher, has_slc, M):
+    for _ in range(sweeps):
+        E[i] += any_sweep(S[i], F[i], Lg[i], beta, ising, has_higher, has_slc, rng, i * RNG_STRIDE, M)
+        if E[i] < bestE[i] - 1e-12:
             bestE[i] = E[i]
             bestS[i, :] = S[i]
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def sweep_walkers(R, S, F, Lg, E, bestS, bestE, rng, beta, sweeps, ising, has_higher, has_slc, M):
+    for i in range(R):
+        _sweep_one(i, S, F, Lg, E, bestS, bestE, rng, beta, sweeps, ising, has_higher, has_slc, M)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def sweep_walkers_parallel(R, S, F, Lg, E, bestS, bestE, rng, beta, sweeps, ising, has_higher, has_slc, M):
     for i in prange(R):
-        for _ in range(sweeps):
-            E[i] += any_sweep(S[i], F[i], Lg[i], beta, ising, has_higher, has_slc, rng, i, M)
-            if E[i] < bestE[i] - 1e-12:
-                bestE[i] = E[i]
-                bestS[i, :] = S[i]
+        _sweep_one(i, S, F, Lg, E, bestS, bestE, rng, beta, sweeps, ising, has_higher, has_slc, M)
 
 
 # ctl (int64 array) layout for pa_chunk
@@ -205,25 +267,33 @@ CTL_SIZE = 5
 
 
 @njit(cache=True, nogil=True)
-def pa_chunk(steps, ctl, betas, target, alpha, constant_population, sweeps_per_replica,
-             S, F, Lg, E, fam, bestS, bestE, rng, counts, tau, initial, constant, ising, has_higher, has_slc, M):
+def pa_chunk(steps, ctl, kind, beta0, beta1, count, target, alpha, constant_population, sweeps_per_replica,
+             S, F, Lg, E, fam, bestS, bestE, archS, archE, rng, counts, tau, initial, constant, ising, has_higher,
+             has_slc, M, parallel):
     """Run `steps` population-annealing steps. One step at schedule position τ:
 
-    1. every walker does `sweeps_per_replica` Metropolis sweeps at β = betas[τ];
-    2. with Δβ = betas[τ+1] − betas[τ] > 0 (0 past the end), resample with weights exp(−Δβ·(E_i − E_min)) to the
-       target size (Poisson copies, or floor + residual when constant_population);
+    1. every walker does `sweeps_per_replica` Metropolis sweeps at β = β(τ), the schedule from beta0 (τ = 0) to
+       beta1 (τ = count − 1), linear or geometric (`kind`);
+    2. with Δβ = β(τ+1) − β(τ) > 0 (0 from the end of the schedule on), resample with weights
+       exp(−Δβ·(E_i − E_min)) to the target size (Poisson copies, or floor + residual when constant_population);
     3. if fewer than `alpha` effective families remain (R/ρ < alpha, ρ = Σ_f size_f²/R) or all costs are equal,
        restart: fresh random walkers at τ = 0; otherwise τ += 1.
+    `parallel`: sweep, copy and re-initialise walkers in parallel regions (worth it for large populations × n).
     """
     cap = S.shape[0]
-    master = cap
-    T_sched = betas.shape[0]
+    master = cap * RNG_STRIDE
     fam_size = np.zeros(cap, np.int64)
     for _ in range(steps):
         R = ctl[CTL_R]
         pos = ctl[CTL_POS]
-        beta = betas[min(pos, T_sched - 1)]
-        sweep_walkers(R, S, F, Lg, E, bestS, bestE, rng, beta, sweeps_per_replica, ising, has_higher, has_slc, M)
+        beta = sched_value(kind, beta0, beta1, count, pos)
+        if parallel:
+            sweep_walkers_parallel(R, S, F, Lg, E, bestS, bestE, rng, beta, sweeps_per_replica, ising, has_higher,
+                                   has_slc, M)
+        else:
+            sweep_walkers(R, S, F, Lg, E, bestS, bestE, rng, beta, sweeps_per_replica, ising, has_higher, has_slc, M)
+        for i in range(R):
+            keep_best(E[i], S[i], archE, archS)
         emin = E[0]
         emax = E[0]
         mean = 0.0
@@ -233,7 +303,7 @@ def pa_chunk(steps, ctl, betas, target, alpha, constant_population, sweeps_per_r
             mean += E[i]
         mean /= R
         flat = emax - emin <= 1e-9 * (1.0 + abs(emin))
-        dbeta = betas[pos + 1] - betas[pos] if pos + 1 < T_sched else 0.0
+        dbeta = sched_value(kind, beta0, beta1, count, pos + 1) - beta if pos + 1 < count else 0.0
         effective = float(R)
         if dbeta > 0.0 and not flat:
             normalised_weights(tau, E, R, dbeta, emin, float(target))
@@ -251,7 +321,7 @@ def pa_chunk(steps, ctl, betas, target, alpha, constant_population, sweeps_per_r
                     T = 1
                 elif T > cap:
                     T = counts_floor_residual(tau, R, target, counts, rng, master)
-            R = apply_counts(counts, R, S, F, Lg, E, fam)
+            R = apply_counts(counts, R, S, F, Lg, E, fam, parallel)
             ctl[CTL_R] = R
             ctl[CTL_RESAMPLES] += 1
             for i in range(R):
@@ -266,7 +336,10 @@ def pa_chunk(steps, ctl, betas, target, alpha, constant_population, sweeps_per_r
             effective = R / rho
         # (a population smaller than alpha can never hold alpha families: the family rule is off then)
         if (effective < alpha and target > alpha) or flat:
-            init_walkers(target, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M)
+            if parallel:
+                init_walkers_parallel(target, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M)
+            else:
+                init_walkers(target, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M)
             ctl[CTL_R] = target
             ctl[CTL_POS] = 0
             ctl[CTL_RESTARTS] += 1

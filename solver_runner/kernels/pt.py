@@ -3,8 +3,8 @@ exchanges between neighbouring temperatures (even pairs on even steps, odd pairs
 
 Replica r always sits at betas[r] (sorted ascending); an accepted exchange swaps the two replicas' states,
 fields and energies instead of their temperatures, so row r of the state arrays is "the state at betas[r]".
-Arrays are those of `kernels.sa.AnnealState` (rows = replicas, RNG stream r for row r, spare stream R for
-exchanges).
+Arrays are those of `kernels.sa.AnnealState` (rows = replicas; padded RNG: stream r at word r·RNG_STRIDE drives
+row r, the spare stream R drives exchanges).
 
 `pt_chunk` runs `steps` whole steps in one call; `pt_chunk_parallel` is the same with the replica sweeps spread
 over threads (one parallel region per step, worth it only when a sweep is long enough to amortise it).
@@ -15,17 +15,22 @@ import numpy as np
 from numba import njit, prange
 
 from solver_runner.kernels.common import any_sweep, keep_best, rand01
+from solver_runner.kernels.rng import RNG_STRIDE
 
 
 @njit(cache=True, nogil=True)
-def exchange(S, F, Lg, E, betas, step, rng):
-    """Metropolis exchange between neighbours: accept with min(1, exp((E_a − E_b)(β_a − β_b)))."""
+def exchange(S, F, Lg, E, betas, step, rng, k=-1):
+    """Metropolis exchange between neighbours: accept with min(1, exp((E_a − E_b)(β_a − β_b))).
+
+    Draws from RNG word k (default: R, the spare stream of an unpadded layout)."""
     R = S.shape[0]
+    if k < 0:
+        k = R
     accepted = 0
     for a in range(step & 1, R - 1, 2):
         b = a + 1
         x = (E[a] - E[b]) * (betas[a] - betas[b])
-        if x >= 0.0 or rand01(rng, R) < np.exp(x):
+        if x >= 0.0 or rand01(rng, k) < np.exp(x):
             for i in range(S.shape[1]):
                 t = S[a, i]
                 S[a, i] = S[b, i]
@@ -46,14 +51,16 @@ def exchange(S, F, Lg, E, betas, step, rng):
 
 @njit(cache=True, nogil=True)
 def pt_chunk(S, F, Lg, E, topS, topE, rng, betas, first_step, steps, ising, has_higher, has_slc, M):
-    """Steps first_step .. first_step+steps−1 (the step number sets the exchange parity). Returns exchanges accepted."""
+    """Steps first_step .. first_step+steps−1 (the step number sets the exchange parity).
+
+    Returns the number of accepted exchanges."""
     R = S.shape[0]
     accepted = 0
     for step in range(first_step, first_step + steps):
         for r in range(R):
-            E[r] += any_sweep(S[r], F[r], Lg[r], betas[r], ising, has_higher, has_slc, rng, r, M)
+            E[r] += any_sweep(S[r], F[r], Lg[r], betas[r], ising, has_higher, has_slc, rng, r * RNG_STRIDE, M)
             keep_best(E[r], S[r], topE[r], topS[r])
-        accepted += exchange(S, F, Lg, E, betas, step, rng)
+        accepted += exchange(S, F, Lg, E, betas, step, rng, R * RNG_STRIDE)
     return accepted
 
 
@@ -64,7 +71,7 @@ def pt_chunk_parallel(S, F, Lg, E, topS, topE, rng, betas, first_step, steps, is
     accepted = 0
     for step in range(first_step, first_step + steps):
         for r in prange(R):
-            E[r] += any_sweep(S[r], F[r], Lg[r], betas[r], ising, has_higher, has_slc, rng, r, M)
+            E[r] += any_sweep(S[r], F[r], Lg[r], betas[r], ising, has_higher, has_slc, rng, r * RNG_STRIDE, M)
             keep_best(E[r], S[r], topE[r], topS[r])
-        accepted += exchange(S, F, Lg, E, betas, step, rng)
+        accepted += exchange(S, F, Lg, E, betas, step, rng, R * RNG_STRIDE)
     return accepted

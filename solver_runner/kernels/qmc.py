@@ -6,14 +6,15 @@ For a cost E(s) and a transverse field Γ at inverse temperature β, the Trotter
 
 (slices on a ring, σ = s for ising, σ = 2x − 1 for pubo). Two moves, both exact for this weight:
 
-- **cluster move** (`qmc_chunk`, what the solver runs): for each variable i, the ring σ_i¹..σ_iᴾ is cut into
+- **cluster move** (`qmc_chunk`, what the solver runs every sweep): for each variable i, the ring σ_i¹..σ_iᴾ is cut into
   clusters along imaginary time, Swendsen–Wang style: each of the P ring bonds (k, k+1) between *aligned*
   neighbours is kept with probability p = 1 − exp(−2J⊥) = 1 − tanh(βΓ/P) (QIO's "Wolff-type" bond probability),
   then every cluster flips with Metropolis probability min(1, exp(−(β/P)·Σ_{k∈C} ΔE_k)) on the classical cost.
   Small Γ ⇒ p → 1: whole rings flip together (classical moves at β). Large Γ ⇒ p → 0: one-slice clusters, i.e. local
   moves whose inter-slice coupling is handled by the bond step.
-- **local move** (`sqa_sweeps`, the benchmark kernel): one Metropolis update of one spin in one slice, accepted
-  with min(1, exp(−(β/P)·ΔE_k) · tᵐ), t = tanh(βΓ/P), m = σ_iᵏ(σ_iᵏ⁻¹ + σ_iᵏ⁺¹) ∈ {−2, 0, 2}.
+- **local move** (`sqa_sweeps`, the benchmark kernel; optionally a second pass of each QMC sweep): one Metropolis
+  update of one spin in one slice, accepted with min(1, exp(−(β/P)·ΔE_k) · tᵐ), t = tanh(βΓ/P),
+  m = σ_iᵏ(σ_iᵏ⁻¹ + σ_iᵏ⁺¹) ∈ {−2, 0, 2}.
 
 State of R restarts × P slices lives in 3-D arrays S[r, k, :] (slice-major, so every slice is a contiguous classical
 state that the shared primitives of `kernels.common` work on).
@@ -28,8 +29,9 @@ import numpy as np
 from numba import njit, prange
 
 from solver_runner.kernels.common import (
-    any_sweep, apply_flip, delta, energy, init_fields, model_arrays, rand01, random_state, rng_states,
+    apply_flip, delta, energy, init_fields, keep_best, model_arrays, rand01, random_state,
 )
+from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.model import CompiledModel
 
 
@@ -40,8 +42,9 @@ def _spin(v, ising):
 
 
 @njit(cache=True, nogil=True)
-def init_slices(S, F, Lg, E, bestS, bestE, rng, initial, constant, ising, M):
-    """Random (or given) states for every restart and slice, their fields and energies; best = best slice."""
+def init_slices(S, F, Lg, E, topS, topE, rng, initial, constant, ising, M):
+    """Random (or given) states for every restart and slice, their fields and energies, offered to the restart's
+    best-k set (topE [R, k] ascending, topS [R, k, n]; see kernels.common.keep_best)."""
     R = S.shape[0]
     P = S.shape[1]
     for r in range(R):
@@ -49,22 +52,104 @@ def init_slices(S, F, Lg, E, bestS, bestE, rng, initial, constant, ising, M):
             if initial.shape[0] == S.shape[2]:
                 S[r, k, :] = initial
             else:
-                random_state(S[r, k], ising, rng, r)
+                random_state(S[r, k], ising, rng, r * RNG_STRIDE)
             init_fields(S[r, k], F[r, k], Lg[r, k], M)
             E[r, k] = energy(S[r, k], constant, M)
-        kb = 0
-        for k in range(1, P):
-            if E[r, k] < E[r, kb]:
-                kb = k
-        bestS[r, :] = S[r, kb]
-        bestE[r] = E[r, kb]
+            keep_best(E[r, k], S[r, k], topE[r], topS[r])
 
 
 @njit(cache=True, nogil=True)
-def cluster_sweep(S, F, Lg, E, bp, bond_p, ising, has_higher, has_slc, st, r, M, de, bond):
-    """One cluster pass over all variables of one restart (S, F, Lg, E: that restart's [P, ...] slices).
+def ring_clusters(S, i, de, bp, bond_p, st, r, bond, flip):
+    """Cut variable i's ring of slices into clusters and decide which clusters flip (flip[k] = True).
 
-    bp = β/P, bond_p = 1 − tanh(βΓ/P). `de` (float64 [P]) and `bond` (bool [P]) are scratch. Returns flips done.
+    Ring bond k joins slices k and k+1 (mod P); it is kept with probability bond_p when the two are aligned
+    (P == 1: no bonds). Each cluster C flips with probability min(1, exp(−bp·Σ_{k∈C} de[k])). Returns slices flipped.
+    """
+    P = S.shape[0]
+    cut = -1
+    for k in range(P):
+        kn = k + 1 if k + 1 < P else 0
+        b = False
+        if P > 1 and S[k, i] == S[kn, i]:
+            if bond_p >= 1.0:
+                b = True
+            elif bond_p > 0.0:
+                b = rand01(st, r) < bond_p
+        bond[k] = b
+        if not b and cut < 0:
+            cut = k
+    flipped = 0
+    if cut < 0:
+        # one cluster around the whole ring
+        tot = 0.0
+        for k in range(P):
+            tot += de[k]
+        x = bp * tot
+        ok = x <= 0.0 or (x < 40.0 and rand01(st, r) < math.exp(-x))
+        for k in range(P):
+            flip[k] = ok
+        return P if ok else 0
+    # clusters are the runs of slices between cut bonds; start just after the first cut
+    k = cut + 1 if cut + 1 < P else 0
+    visited = 0
+    while visited < P:
+        first = k
+        tot = de[k]
+        length = 1
+        while bond[k]:
+            k = k + 1 if k + 1 < P else 0
+            tot += de[k]
+            length += 1
+        x = bp * tot
+        ok = x <= 0.0 or (x < 40.0 and rand01(st, r) < math.exp(-x))
+        q = first
+        for _ in range(length):
+            flip[q] = ok
+            q = q + 1 if q + 1 < P else 0
+        if ok:
+            flipped += length
+        visited += length
+        k = k + 1 if k + 1 < P else 0
+    return flipped
+
+
+@njit(cache=True, nogil=True)
+def cluster_sweep_quadratic(S, F, E, bp, bond_p, ising, st, r, adj_ptr, adj_idx, adj_w, dense, use_dense, de,
+                            bond, flip):
+    """cluster_sweep for models with only linear and quadratic terms (CSR rows, or dense rows if use_dense)."""
+    P = S.shape[0]
+    n = S.shape[1]
+    flips = 0
+    for i in range(n):
+        for k in range(P):
+            si = S[k, i]
+            d = -2.0 * si if ising else 1.0 - 2.0 * si
+            de[k] = d * F[k, i]
+        if ring_clusters(S, i, de, bp, bond_p, st, r, bond, flip) == 0:
+            continue
+        for k in range(P):
+            if not flip[k]:
+                continue
+            si = S[k, i]
+            d = -2.0 * si if ising else 1.0 - 2.0 * si
+            S[k, i] = si + np.int8(d)
+            E[k] += de[k]
+            if use_dense:
+                row = dense[i]
+                for j in range(n):
+                    F[k, j] += row[j] * d
+            else:
+                for p in range(adj_ptr[i], adj_ptr[i + 1]):
+                    F[k, adj_idx[p]] += adj_w[p] * d
+            flips += 1
+    return flips
+
+
+@njit(cache=True, nogil=True)
+def cluster_sweep(S, F, Lg, E, bp, bond_p, ising, has_higher, has_slc, st, r, M, de, bond, flip):
+    """One cluster pass over all variables of one restart (S, F, Lg, E: that restart's [P, ...] slices), any model.
+
+    bp = β/P, bond_p = 1 − tanh(βΓ/P); de, bond, flip are [P] scratch. Returns the number of slice flips.
     """
     P = S.shape[0]
     n = S.shape[1]
@@ -72,85 +157,56 @@ def cluster_sweep(S, F, Lg, E, bp, bond_p, ising, has_higher, has_slc, st, r, M,
     for i in range(n):
         for k in range(P):
             de[k] = delta(S[k], F[k], Lg[k], i, ising, has_higher, has_slc, M)
-        # ring bond k joins slice k and k+1 (mod P); P == 1 has no bonds
-        cut = -1
-        for k in range(P):
-            kn = k + 1 if k + 1 < P else 0
-            b = False
-            if P > 1 and S[k, i] == S[kn, i]:
-                if bond_p >= 1.0:
-                    b = True
-                elif bond_p > 0.0:
-                    b = rand01(st, r) < bond_p
-            bond[k] = b
-            if not b and cut < 0:
-                cut = k
-        if cut < 0:
-            # one cluster around the whole ring
-            tot = 0.0
-            for k in range(P):
-                tot += de[k]
-            x = bp * tot
-            if x <= 0.0 or (x < 40.0 and rand01(st, r) < math.exp(-x)):
-                for k in range(P):
-                    apply_flip(S[k], F[k], Lg[k], i, ising, has_slc, M)
-                    E[k] += de[k]
-                flips += P
+        if ring_clusters(S, i, de, bp, bond_p, st, r, bond, flip) == 0:
             continue
-        # clusters are the runs of slices between cut bonds; start just after the first cut
-        start = cut + 1 if cut + 1 < P else 0
-        k = start
-        visited = 0
-        while visited < P:
-            first = k
-            tot = de[k]
-            length = 1
-            while bond[k]:
-                k = k + 1 if k + 1 < P else 0
-                tot += de[k]
-                length += 1
-            # k is the last slice of the cluster (its bond to k+1 is cut)
-            x = bp * tot
-            if x <= 0.0 or (x < 40.0 and rand01(st, r) < math.exp(-x)):
-                q = first
-                for _ in range(length):
-                    apply_flip(S[q], F[q], Lg[q], i, ising, has_slc, M)
-                    E[q] += de[q]
-                    q = q + 1 if q + 1 < P else 0
-                flips += length
-            visited += length
-            k = k + 1 if k + 1 < P else 0
+        for k in range(P):
+            if flip[k]:
+                apply_flip(S[k], F[k], Lg[k], i, ising, has_slc, M)
+                E[k] += de[k]
+                flips += 1
     return flips
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def qmc_chunk(S, F, Lg, E, bestS, bestE, rng, bps, bond_ps, classical_betas, ising, has_higher, has_slc, M):
+def qmc_chunk(S, F, Lg, E, topS, topE, rng, bps, bond_ps, log_ts, local, ising, has_higher, has_slc, M):
     """Advance every restart by len(bps) sweeps (bps[t] = β/P, bond_ps[t] = 1 − tanh(βΓ_t/P)).
 
-    If classical_betas[t] > 0, every slice additionally gets one plain Metropolis sweep at that β (not used by
-    default). Each restart keeps its best slice state (checked after every sweep).
+    With `local`, every cluster pass is followed by a local-move pass (log_ts[t] = ln tanh(βΓ_t/P)); both moves
+    leave the Trotter weight invariant, so any mix of them is exact. Every slice is offered to its restart's best-k
+    set after every sweep.
     """
     R = S.shape[0]
     P = S.shape[1]
     for r in prange(R):
         de = np.empty(P, np.float64)
         bond = np.empty(P, np.bool_)
+        flip = np.empty(P, np.bool_)
+        kr = r * RNG_STRIDE
+        quadratic = not has_higher and not has_slc
+        use_dense = M[4].shape[0] == S.shape[2] and S.shape[2] > 0
         Sr = S[r]
         Fr = F[r]
         Lr = Lg[r]
         Er = E[r]
         for t in range(bps.shape[0]):
-            cluster_sweep(Sr, Fr, Lr, Er, bps[t], bond_ps[t], ising, has_higher, has_slc, rng, r, M, de, bond)
-            if classical_betas[t] > 0.0:
-                for k in range(P):
-                    Er[k] += any_sweep(Sr[k], Fr[k], Lr[k], classical_betas[t], ising, has_higher, has_slc, rng, r, M)
-            kb = 0
-            for k in range(1, P):
-                if Er[k] < Er[kb]:
-                    kb = k
-            if Er[kb] < bestE[r] - 1e-12:
-                bestE[r] = Er[kb]
-                bestS[r, :] = Sr[kb]
+            if quadratic:
+                cluster_sweep_quadratic(Sr, Fr, Er, bps[t], bond_ps[t], ising, rng, kr, M[1], M[2], M[3], M[4],
+                                        use_dense, de, bond, flip)
+            else:
+                cluster_sweep(Sr, Fr, Lr, Er, bps[t], bond_ps[t], ising, has_higher, has_slc, rng, kr, M, de, bond,
+                              flip)
+            if local:
+                local_sweep(Sr, Fr, Lr, Er, bps[t], log_ts[t], ising, has_higher, has_slc, rng, kr, M)
+            for k in range(P):
+                keep_best(Er[k], Sr[k], topE[r], topS[r])
+
+
+def log_tanh(betas: np.ndarray, gammas: np.ndarray, trotter: int) -> np.ndarray:
+    """ln tanh(βΓ/P) per sweep (−inf at Γ = 0: slices locked; 0 when P = 1: no coupling), for local moves."""
+    if trotter <= 1:
+        return np.zeros(np.shape(gammas), np.float64)
+    with np.errstate(divide="ignore"):
+        return np.log(np.tanh(np.asarray(betas, np.float64) * np.asarray(gammas, np.float64) / trotter))
 
 
 def bond_probability(beta: float, gamma: float, trotter: int) -> float:
@@ -163,7 +219,8 @@ def bond_probability(beta: float, gamma: float, trotter: int) -> float:
 class QmcState:
     """Arrays of R restarts × P slices, advanced in chunks of sweeps by `sweep(gammas)`."""
 
-    def __init__(self, model: CompiledModel, restarts: int, trotter: int, beta: float, seed: int, stream: int = 0):
+    def __init__(self, model: CompiledModel, restarts: int, trotter: int, beta: float, seed: int, stream: int = 0,
+                 keep: int = 1):
         n = model.n
         self.model = model
         self.M = model_arrays(model)
@@ -174,28 +231,45 @@ class QmcState:
         self.F = np.empty((restarts, trotter, n), np.float64)
         self.L = np.empty((restarts, trotter, G), np.float64)
         self.E = np.empty((restarts, trotter), np.float64)
-        self.bestS = np.empty((restarts, n), np.int8)
-        self.bestE = np.empty(restarts, np.float64)
-        self.rng = rng_states(seed, restarts, stream)
+        self.keep = max(1, int(keep))
+        self.topS = np.zeros((restarts, self.keep, n), np.int8)
+        self.topE = np.full((restarts, self.keep), np.inf, np.float64)
+        self.rng = padded_rng_states(seed, restarts, stream)
         initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
-        init_slices(self.S, self.F, self.L, self.E, self.bestS, self.bestE, self.rng, initial, model.constant,
+        init_slices(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
                     model.ising, self.M)
 
-    def sweep_schedule(self, betas: np.ndarray, gammas: np.ndarray, classical: bool = False) -> None:
-        """len(gammas) cluster sweeps; sweep t at inverse temperature betas[t] and transverse field gammas[t]."""
+    @property
+    def bestS(self) -> np.ndarray:
+        """int8 [R, n]: each restart's best slice state so far."""
+        return self.topS[:, 0, :]
+
+    @property
+    def bestE(self) -> np.ndarray:
+        """float64 [R]: each restart's best (incremental) energy so far."""
+        return self.topE[:, 0]
+
+    def candidates(self) -> np.ndarray:
+        """Every kept best state and every current slice, int8 [·, n]."""
+        ok = np.isfinite(self.topE.reshape(-1))
+        return np.concatenate([self.topS.reshape(-1, self.model.n)[ok], self.S.reshape(-1, self.model.n)])
+
+    def sweep_schedule(self, betas: np.ndarray, gammas: np.ndarray, local: bool = False) -> None:
+        """len(gammas) sweeps (cluster pass, plus a local-move pass if `local`); sweep t at inverse temperature
+        betas[t] and transverse field gammas[t]."""
         betas = np.asarray(betas, np.float64)
         gammas = np.asarray(gammas, np.float64)
         P = self.trotter
         bps = betas / P
         bond_ps = np.array([bond_probability(b, g, P) for b, g in zip(betas, gammas)], np.float64)
-        cb = bps.copy() if classical else np.zeros_like(bps)
-        qmc_chunk(self.S, self.F, self.L, self.E, self.bestS, self.bestE, self.rng, bps, bond_ps, cb,
-                  self.model.ising, self.model.has_higher, self.model.has_slc, self.M)
+        qmc_chunk(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, bps, bond_ps,
+                  log_tanh(betas, gammas, P), local, self.model.ising, self.model.has_higher, self.model.has_slc,
+                  self.M)
 
-    def sweep(self, gammas: np.ndarray, classical: bool = False) -> None:
-        """len(gammas) cluster sweeps at the state's fixed β."""
+    def sweep(self, gammas: np.ndarray, local: bool = False) -> None:
+        """len(gammas) sweeps at the state's fixed β."""
         gammas = np.asarray(gammas, np.float64)
-        self.sweep_schedule(np.full(gammas.shape[0], self.beta), gammas, classical)
+        self.sweep_schedule(np.full(gammas.shape[0], self.beta), gammas, local)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -236,8 +310,9 @@ def _sqa_sweep_sparse(S, F, bp, log_t, ising, st, k_rng, adj_ptr, adj_idx, adj_w
 
 
 @njit(cache=True, nogil=True)
-def _sqa_sweep_general(S, F, Lg, bp, log_t, ising, has_higher, has_slc, st, k_rng, M):
-    """As _sqa_sweep_sparse for any model (dense rows, higher-order terms, SLC groups)."""
+def local_sweep(S, F, Lg, E, bp, log_t, ising, has_higher, has_slc, st, k_rng, M):
+    """One local-move sweep of one restart (slice by slice, variables in order) for any model (dense rows,
+    higher-order terms, SLC groups), keeping the slice energies E [P] current. Returns accepted updates."""
     P = S.shape[0]
     n = S.shape[1]
     accepted = 0
@@ -245,7 +320,8 @@ def _sqa_sweep_general(S, F, Lg, bp, log_t, ising, has_higher, has_slc, st, k_rn
         kp = k - 1 if k > 0 else P - 1
         kn = k + 1 if k + 1 < P else 0
         for i in range(n):
-            x = -bp * delta(S[k], F[k], Lg[k], i, ising, has_higher, has_slc, M)
+            de = delta(S[k], F[k], Lg[k], i, ising, has_higher, has_slc, M)
+            x = -bp * de
             if P > 1:
                 m = _spin(S[k, i], ising) * (_spin(S[kp, i], ising) + _spin(S[kn, i], ising))
                 if m != 0:
@@ -256,6 +332,7 @@ def _sqa_sweep_general(S, F, Lg, bp, log_t, ising, has_higher, has_slc, st, k_rn
                 if rand01(st, k_rng) >= math.exp(x):
                     continue
             apply_flip(S[k], F[k], Lg[k], i, ising, has_slc, M)
+            E[k] += de
             accepted += 1
     return accepted
 
@@ -266,11 +343,13 @@ def sqa_chunk(S, F, Lg, rng, bp, log_ts, ising, has_higher, has_slc, sparse_quad
     R = S.shape[0]
     acc = np.zeros(R, np.int64)
     for r in prange(R):
+        E = np.zeros(S.shape[1], np.float64)  # energies are recomputed by the caller
         for t in range(log_ts.shape[0]):
             if sparse_quadratic:
-                acc[r] += _sqa_sweep_sparse(S[r], F[r], bp, log_ts[t], ising, rng, r, M[1], M[2], M[3])
+                acc[r] += _sqa_sweep_sparse(S[r], F[r], bp, log_ts[t], ising, rng, r * RNG_STRIDE, M[1], M[2], M[3])
             else:
-                acc[r] += _sqa_sweep_general(S[r], F[r], Lg[r], bp, log_ts[t], ising, has_higher, has_slc, rng, r, M)
+                acc[r] += local_sweep(S[r], F[r], Lg[r], E, bp, log_ts[t], ising, has_higher, has_slc, rng,
+                                      r * RNG_STRIDE, M)
     return acc
 
 
@@ -305,13 +384,12 @@ def sqa_sweeps(model: CompiledModel, P: int, beta: float, gammas: np.ndarray, se
     F = np.empty((restarts, P, n), np.float64)
     Lg = np.empty((restarts, P, model.slc_c.shape[0]), np.float64)
     E = np.empty((restarts, P), np.float64)
-    bestS = np.empty((restarts, n), np.int8)
-    bestE = np.empty(restarts, np.float64)
-    rng = rng_states(seed, restarts, 0)
+    topS = np.zeros((restarts, 1, n), np.int8)
+    topE = np.full((restarts, 1), np.inf)
+    rng = padded_rng_states(seed, restarts, 0)
     init = np.ascontiguousarray(initial, np.int8) if initial is not None else np.zeros(0, np.int8)
-    init_slices(S, F, Lg, E, bestS, bestE, rng, init, model.constant, model.ising, M)
-    with np.errstate(divide="ignore"):
-        log_ts = np.log(np.tanh(beta * gammas / P)) if P > 1 else np.zeros_like(gammas)
+    init_slices(S, F, Lg, E, topS, topE, rng, init, model.constant, model.ising, M)
+    log_ts = log_tanh(np.full(gammas.shape[0], beta), gammas, P)
     sparse_quadratic = model.dense is None and not model.has_higher and not model.has_slc
     t0 = time.perf_counter()
     acc = sqa_chunk(S, F, Lg, rng, beta / P, log_ts, model.ising, model.has_higher, model.has_slc,

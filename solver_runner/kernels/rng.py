@@ -61,3 +61,15 @@ def rand01(st, k):
 def randint(st, k, n):
     """Uniform integer in [0, n), n >= 1."""
     return int(next_u64(st, k) % np.uint64(n))
+
+
+# Walkers running on different threads must not share a cache line of generator state (every draw writes it):
+# padded layouts keep stream k at word k·RNG_STRIDE (64 bytes apart). Same values as rng_states.
+RNG_STRIDE = 8
+
+
+def padded_rng_states(seed: int, count: int, stream: int = 0) -> np.ndarray:
+    """rng_states(seed, count, stream) laid out RNG_STRIDE words apart: stream k is st[k·RNG_STRIDE]."""
+    out = np.zeros(max(1, int(count)) * RNG_STRIDE, np.uint64)
+    out[::RNG_STRIDE][: int(count)] = rng_states(seed, count, stream)
+    return out

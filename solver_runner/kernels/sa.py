@@ -16,19 +16,22 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from solver_runner.kernels.common import any_sweep, energy, init_fields, keep_best, model_arrays, random_state, rng_states
+from solver_runner.kernels.common import (
+    any_sweep, energies_of, energy, init_fields, keep_best, model_arrays, random_state,
+)
+from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.model import CompiledModel
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def init_walkers(S, F, Lg, E, topS, topE, rng, initial, constant, ising, M):
+def init_restarts(S, F, Lg, E, topS, topE, rng, initial, constant, ising, M):
     """Random (or given) start states for every row, their fields and energies; each row's best-k = {start}."""
     R = S.shape[0]
     for r in prange(R):
         if initial.shape[0] == S.shape[1]:
             S[r, :] = initial
         else:
-            random_state(S[r], ising, rng, r)
+            random_state(S[r], ising, rng, r * RNG_STRIDE)
         init_fields(S[r], F[r], Lg[r], M)
         E[r] = energy(S[r], constant, M)
         keep_best(E[r], S[r], topE[r], topS[r])
@@ -44,7 +47,7 @@ def anneal_chunk(S, F, Lg, E, topS, topE, rng, betas, ising, has_higher, has_slc
         L = Lg[r]
         e = E[r]
         for t in range(betas.shape[0]):
-            e += any_sweep(s, f, L, betas[t], ising, has_higher, has_slc, rng, r, M)
+            e += any_sweep(s, f, L, betas[t], ising, has_higher, has_slc, rng, r * RNG_STRIDE, M)
             keep_best(e, s, topE[r], topS[r])
         E[r] = e
 
@@ -54,14 +57,15 @@ def sweep_each_chunk(S, F, Lg, E, topS, topE, rng, betas, ising, has_higher, has
     """One sweep of every row r at its own β (betas[r]): the PT step before exchanges."""
     R = S.shape[0]
     for r in prange(R):
-        E[r] += any_sweep(S[r], F[r], Lg[r], betas[r], ising, has_higher, has_slc, rng, r, M)
+        E[r] += any_sweep(S[r], F[r], Lg[r], betas[r], ising, has_higher, has_slc, rng, r * RNG_STRIDE, M)
         keep_best(E[r], S[r], topE[r], topS[r])
 
 
 class AnnealState:
     """Arrays of a multi-walker Metropolis run (SA restarts; PT replicas, where row r sits at betas[r]).
 
-    `rng` has restarts + 1 streams: stream r drives row r, the spare last stream drives PT exchanges.
+    `rng` has restarts + 1 streams, padded (stream k at word k·RNG_STRIDE, so threads never share a cache line of
+    generator state): stream r drives row r, the spare last stream R drives PT exchanges.
     """
 
     def __init__(self, model: CompiledModel, restarts: int, seed: int, stream: int = 0, keep: int = 1):
@@ -75,9 +79,9 @@ class AnnealState:
         self.keep = max(1, int(keep))
         self.topS = np.zeros((restarts, self.keep, n), np.int8)
         self.topE = np.full((restarts, self.keep), np.inf, np.float64)
-        self.rng = rng_states(seed, restarts + 1, stream)
+        self.rng = padded_rng_states(seed, restarts + 1, stream)
         initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
-        init_walkers(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
+        init_restarts(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
                      model.ising, self.M)
 
     @property
@@ -92,7 +96,7 @@ class AnnealState:
 
     def candidates(self) -> tuple[np.ndarray, np.ndarray]:
         """All kept states of all rows as (int8 [R·k, n], float64 [R·k]), empty slots dropped."""
-        S = self.topS.reshape(-1, self.model.n)
+        S = self.topS.reshape(self.topS.shape[0] * self.topS.shape[1], self.model.n)
         E = self.topE.reshape(-1)
         ok = np.isfinite(E)
         return S[ok], E[ok]
@@ -116,12 +120,13 @@ def anneal(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, th
 
     One kernel call, no chunking or stop checks. Restarts start from random states (or the model's
     initial_state), use RNG streams derived from (seed, restart index), and run in parallel on `threads` numba
-    threads (capped at NUMBA_NUM_THREADS). Returns the FINAL states int8 [restarts, n] and their exact costs
-    float64 [restarts] (constant included), like dwave-samplers' samples. Spin-flip attempts = len(betas)·restarts·n.
+    threads (capped at NUMBA_NUM_THREADS; results do not depend on it). Returns each restart's best state seen at
+    a sweep end, int8 [restarts, n] (at the end of a cold schedule this is almost always the final state), and
+    its exact cost, float64 [restarts] (constant included). Spin-flip attempts = len(betas)·restarts·n.
     The first call per process pays JIT compilation (or the on-disk cache load): warm up before timing.
     """
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     state = AnnealState(model, restarts, seed)
     state.sweep(betas)
-    energies = np.array([energy(state.S[r], model.constant, state.M) for r in range(restarts)], np.float64)
-    return state.S.copy(), energies
+    best = np.ascontiguousarray(state.bestS)
+    return best, energies_of(best, float(model.constant), state.M)

@@ -1,12 +1,13 @@
 """Substochastic Monte Carlo kernel: a population of random walkers with cost-biased resampling.
 
-One step at schedule position t (alpha = alphas[t], beta = betas[t]):
+One step at schedule position t (alpha(t), beta(t): linear or geometric schedules over the `count` steps):
 1. every walker attempts `steps_per_walker` moves; each is taken with probability alpha/steps_per_walker and is a
    flip of one uniformly random variable, whatever it costs (no Metropolis test);
 2. with E_min/E_max the population's cost range, walker i gets weight exp(beta·(E_max − E_i)/(E_max − E_min)) and
    the population is resampled back to its size by floor + residual (kernels.population); with a zero range
    nothing happens.
-Slots, RNG streams and per-slot best states work as in kernels.population.
+Slots, RNG streams, per-slot best states (updated after every flip) and the best-k archive (walker states at step
+ends) work as in kernels.population.
 """
 from __future__ import annotations
 
@@ -14,32 +15,46 @@ import math
 
 from numba import njit, prange
 
-from solver_runner.kernels.common import apply_flip, delta, rand01, randint
-from solver_runner.kernels.population import apply_counts, counts_floor_residual
+from solver_runner.kernels.common import apply_flip, delta, keep_best, rand01, randint
+from solver_runner.kernels.population import apply_counts, counts_floor_residual, sched_value
+from solver_runner.kernels.rng import RNG_STRIDE
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def random_steps(R, S, F, Lg, E, bestS, bestE, rng, p_step, steps_per_walker, ising, has_higher, has_slc, M):
-    """Each walker: `steps_per_walker` attempts, each a random single flip taken with probability p_step."""
+@njit(cache=True, nogil=True, inline="always")
+def _walk_one(i, S, F, Lg, E, bestS, bestE, rng, p_step, steps_per_walker, ising, has_higher, has_slc, M):
     n = S.shape[1]
-    for i in prange(R):
-        s = S[i]
-        f = F[i]
-        L = Lg[i]
-        e = E[i]
-        for _ in range(steps_per_walker):
-            if rand01(rng, i) < p_step:
-                v = randint(rng, i, n)
-                e += delta(s, f, L, v, ising, has_higher, has_slc, M)
-                apply_flip(s, f, L, v, ising, has_slc, M)
-                if e < bestE[i] - 1e-12:
-                    bestE[i] = e
-                    bestS[i, :] = s
-        E[i] = e
+    k = i * RNG_STRIDE
+    s = S[i]
+    f = F[i]
+    L = Lg[i]
+    e = E[i]
+    for _ in range(steps_per_walker):
+        if rand01(rng, k) < p_step:
+            v = randint(rng, k, n)
+            e += delta(s, f, L, v, ising, has_higher, has_slc, M)
+            apply_flip(s, f, L, v, ising, has_slc, M)
+            if e < bestE[i] - 1e-12:
+                bestE[i] = e
+                bestS[i, :] = s
+    E[i] = e
 
 
 @njit(cache=True, nogil=True)
-def ssmc_resample(R, beta, S, F, Lg, E, fam, counts, tau, rng, master):
+def random_steps(R, S, F, Lg, E, bestS, bestE, rng, p_step, steps_per_walker, ising, has_higher, has_slc, M):
+    """Each walker: `steps_per_walker` attempts, each a random single flip taken with probability p_step."""
+    for i in range(R):
+        _walk_one(i, S, F, Lg, E, bestS, bestE, rng, p_step, steps_per_walker, ising, has_higher, has_slc, M)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def random_steps_parallel(R, S, F, Lg, E, bestS, bestE, rng, p_step, steps_per_walker, ising, has_higher, has_slc,
+                          M):
+    for i in prange(R):
+        _walk_one(i, S, F, Lg, E, bestS, bestE, rng, p_step, steps_per_walker, ising, has_higher, has_slc, M)
+
+
+@njit(cache=True, nogil=True)
+def ssmc_resample(R, beta, S, F, Lg, E, fam, counts, tau, rng, master, parallel=False):
     """Resample R walkers by floor + residual with weights exp(beta·(E_max − E_i)/(E_max − E_min)).
 
     Returns the number of walkers replaced (0 when the population's costs are all equal)."""
@@ -65,19 +80,26 @@ def ssmc_resample(R, beta, S, F, Lg, E, fam, counts, tau, rng, master):
     for i in range(R):
         if counts[i] == 0:
             replaced += 1
-    apply_counts(counts, R, S, F, Lg, E, fam)
+    apply_counts(counts, R, S, F, Lg, E, fam, parallel)
     return replaced
 
 
 @njit(cache=True, nogil=True)
-def ssmc_chunk(start, steps, alphas, betas, steps_per_walker, S, F, Lg, E, fam, bestS, bestE, rng, counts, tau,
-               ising, has_higher, has_slc, M):
-    """Run steps start..start+steps−1 of the schedules (alphas/betas indexed by step). Returns walkers replaced."""
+def ssmc_chunk(start, steps, count, a_kind, a0, a1, b_kind, b0, b1, steps_per_walker, S, F, Lg, E, fam, bestS,
+               bestE, archS, archE, rng, counts, tau, ising, has_higher, has_slc, M, parallel):
+    """Run steps start..start+steps−1 of `count` (alpha: a0 → a1, beta: b0 → b1). Returns walkers replaced."""
     R = S.shape[0]
-    master = R
+    master = R * RNG_STRIDE
     replaced = 0
     for t in range(start, start + steps):
-        p_step = alphas[t] / steps_per_walker
-        random_steps(R, S, F, Lg, E, bestS, bestE, rng, p_step, steps_per_walker, ising, has_higher, has_slc, M)
-        replaced += ssmc_resample(R, betas[t], S, F, Lg, E, fam, counts, tau, rng, master)
+        p_step = sched_value(a_kind, a0, a1, count, t) / steps_per_walker
+        if parallel:
+            random_steps_parallel(R, S, F, Lg, E, bestS, bestE, rng, p_step, steps_per_walker, ising, has_higher,
+                                  has_slc, M)
+        else:
+            random_steps(R, S, F, Lg, E, bestS, bestE, rng, p_step, steps_per_walker, ising, has_higher, has_slc, M)
+        for i in range(R):
+            keep_best(E[i], S[i], archE, archS)
+        replaced += ssmc_resample(R, sched_value(b_kind, b0, b1, count, t), S, F, Lg, E, fam, counts, tau, rng,
+                                  master, parallel)
     return replaced

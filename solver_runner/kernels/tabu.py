@@ -12,7 +12,8 @@ least one move is always allowed (a larger tenure would only stall the walker; t
 
 Cost per move: O(n) delta evaluations (O(1) each for quadratic terms) plus the flip's field update.
 Arrays: those of `kernels.sa.AnnealState` plus `tabu_until` int64 [R, n], `moves` int64 [R] (each walker's move
-counter) and `tenures` int64 [R] (per-walker tenure, so a tuner can spread tenures over walkers).
+counter) and `tenures` int64 [R] (per-walker tenure, so a tuner can spread tenures over walkers). RNG: padded
+streams (walker r draws from word r·RNG_STRIDE), used only to break ties between equally good moves.
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ import numpy as np
 from numba import njit, prange
 
 from solver_runner.kernels.common import (
-    apply_flip, delta, energy, init_fields, keep_best, model_arrays, random_state, randint, rng_states,
+    apply_flip, delta, energy, init_fields, keep_best, model_arrays, random_state, randint,
 )
+from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.model import CompiledModel
 
 
@@ -43,17 +45,22 @@ def descend(s, f, L, e, ising, has_higher, has_slc, M, eps):
 
 @njit(cache=True, nogil=True)
 def tabu_move(s, f, L, e, best_e, tabu_until, t, tenure, ising, has_higher, has_slc, st, k, M, eps):
-    """Move number t of one walker (see module docstring). Returns the new energy."""
+    """Move number t of one walker (see module docstring). Returns the new energy.
+
+    The scan loop holds only inlined code (no calls that take arrays): see the performance rule in kernels.common.
+    """
     n = s.shape[0]
+    aspire = -1
+    aspire_de = 0.0
     bi = -1
     bde = np.inf
     ties = 0
     for i in range(n):
         de = delta(s, f, L, i, ising, has_higher, has_slc, M)
         if e + de < best_e - eps:
-            apply_flip(s, f, L, i, ising, has_slc, M)
-            tabu_until[i] = t + tenure
-            return descend(s, f, L, e + de, ising, has_higher, has_slc, M, eps)
+            aspire = i
+            aspire_de = de
+            break
         if tabu_until[i] >= t:
             continue
         if de < bde - eps:
@@ -64,6 +71,10 @@ def tabu_move(s, f, L, e, best_e, tabu_until, t, tenure, ising, has_higher, has_
             ties += 1
             if randint(st, k, ties) == 0:
                 bi = i
+    if aspire >= 0:
+        apply_flip(s, f, L, aspire, ising, has_slc, M)
+        tabu_until[aspire] = t + tenure
+        return descend(s, f, L, e + aspire_de, ising, has_higher, has_slc, M, eps)
     if bi >= 0:
         de = delta(s, f, L, bi, ising, has_higher, has_slc, M)
         apply_flip(s, f, L, bi, ising, has_slc, M)
@@ -79,7 +90,7 @@ def tabu_init(S, F, Lg, E, topS, topE, tabu_until, rng, initial, constant, ising
         if initial.shape[0] == S.shape[1]:
             S[r, :] = initial
         else:
-            random_state(S[r], ising, rng, r)
+            random_state(S[r], ising, rng, r * RNG_STRIDE)
         init_fields(S[r], F[r], Lg[r], M)
         E[r] = energy(S[r], constant, M)
         tabu_until[r, :] = -1
@@ -100,7 +111,8 @@ def tabu_chunk(S, F, Lg, E, topS, topE, tabu_until, moves, tenures, rng, count, 
         e = E[r]
         t = moves[r]
         for _ in range(count):
-            e = tabu_move(s, f, L, e, topE[r, 0], tu, t, tenure, ising, has_higher, has_slc, rng, r, M, eps)
+            e = tabu_move(s, f, L, e, topE[r, 0], tu, t, tenure, ising, has_higher, has_slc, rng, r * RNG_STRIDE, M,
+                          eps)
             keep_best(e, s, topE[r], topS[r])
             t += 1
         E[r] = e
@@ -126,7 +138,7 @@ class TabuState:
         self.tabu_until = np.empty((restarts, n), np.int64)
         self.moves = np.zeros(restarts, np.int64)
         self.tenures = np.broadcast_to(np.asarray(tenures, np.int64), (restarts,)).copy()
-        self.rng = rng_states(seed, restarts, stream)
+        self.rng = padded_rng_states(seed, restarts, stream)
         initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
         tabu_init(self.S, self.F, self.L, self.E, self.topS, self.topE, self.tabu_until, self.rng, initial,
                   model.constant, model.ising, self.M)
@@ -140,7 +152,7 @@ class TabuState:
         return self.topE[:, 0]
 
     def candidates(self) -> tuple[np.ndarray, np.ndarray]:
-        S = self.topS.reshape(-1, self.model.n)
+        S = self.topS.reshape(self.topS.shape[0] * self.topS.shape[1], self.model.n)
         E = self.topE.reshape(-1)
         ok = np.isfinite(E)
         return S[ok], E[ok]

@@ -1,8 +1,20 @@
 """Simulated annealing and parallel tempering (parameterised targets).
 
-SA: `restarts` independent runs, β linear from beta_start to beta_stop over `sweeps`, one Metropolis sweep per step.
-PT: `replicas` = len(all_betas) walkers at fixed β (sorted), one sweep each per step, then neighbour exchanges.
-Both advance in chunks of sweeps so cancellation and timeouts are noticed within tens of milliseconds.
+SA (`microsoft.simulatedannealing.cpu`): `restarts` independent runs, β linear from beta_start (sweep 0) to
+beta_stop (last sweep), one in-order Metropolis sweep per step. Defaults (solver_runner.params): β range from the
+model's coupling scale (QIO's parameter-free rule, because QIO's literal 0 → 0.01 default is meaningless for most
+inputs), sweeps 1000, restarts max(8, threads).
+
+PT (`microsoft.paralleltempering.cpu`): `replicas` = len(all_betas) walkers at fixed inverse temperatures (sorted
+internally, ascending). One step = one Metropolis sweep of every replica, then Metropolis exchanges between
+neighbouring temperatures on even pairs (even steps) or odd pairs (odd steps), accepted with
+u < exp((E_a − E_b)(β_a − β_b)); `sweeps` counts steps. Defaults: all_betas = a geometric ladder across the
+model's β range with replicas = the given `replicas` or max(threads, clamp(√n, 8, 32)); sweeps 1000. `all_betas`
+is echoed as given.
+
+Both advance in chunks so cancellation and timeouts are noticed within tens of milliseconds. Every walker keeps
+its `number_of_solutions` best distinct states (at sweep ends); the result holds the best distinct ones over all
+walkers, with exact costs (`exact_best`).
 """
 from __future__ import annotations
 
@@ -10,26 +22,33 @@ import numpy as np
 
 from contracts import targets
 from solver_runner import params as P
-from solver_runner.kernels.pt import exchange
+from solver_runner.kernels.pt import pt_chunk, pt_chunk_parallel
 from solver_runner.kernels.sa import AnnealState
-from solver_runner.solvers.base import SolveContext, SolveResult, best_distinct, chunk_sweeps, register
+from solver_runner.solvers.base import (
+    SolveContext, SolveResult, check_walker_memory, chunk_sweeps, exact_best, register,
+)
 
 
-def _finish(ctx: SolveContext, state: AnnealState, parameters: dict, sweeps_done: int, stopped: bool) -> SolveResult:
-    states, costs = best_distinct(state.bestS, state.bestE, ctx.number_of_solutions)
-    return SolveResult(states=states, costs=costs, parameters=parameters, sweeps_done=sweeps_done, stopped_early=stopped)
+def sa_parameters(ctx: SolveContext) -> dict:
+    """Effective SA parameters: given values, defaults for the rest."""
+    p = ctx.params
+    default = P.default_beta_range(ctx.model)
+    beta_start = float(p.get("beta_start", default.beta_start))
+    beta_stop = float(p.get("beta_stop", max(default.beta_stop, beta_start)))
+    return {
+        "beta_start": beta_start,
+        "beta_stop": beta_stop,
+        "restarts": int(p.get("restarts", max(P.DEFAULT_RESTARTS, ctx.threads))),
+        "sweeps": int(p.get("sweeps", P.DEFAULT_SWEEPS)),
+    }
 
 
 @register(targets.SA)
 def simulated_annealing(ctx: SolveContext) -> SolveResult:
-    p = ctx.params
-    betas_default = P.default_beta_range(ctx.model)
-    beta_start = float(p.get("beta_start", betas_default.beta_start))
-    beta_stop = float(p.get("beta_stop", max(betas_default.beta_stop, beta_start)))
-    sweeps = int(p.get("sweeps", P.DEFAULT_SWEEPS))
-    restarts = int(p.get("restarts", max(P.DEFAULT_RESTARTS, ctx.threads)))
-    schedule = P.linear_betas(beta_start, beta_stop, sweeps)
-    state = AnnealState(ctx.model, restarts, ctx.seed)
+    eff = sa_parameters(ctx)
+    sweeps, restarts = eff["sweeps"], eff["restarts"]
+    check_walker_memory(ctx.model, restarts, ctx.number_of_solutions, "restarts")
+    state = AnnealState(ctx.model, restarts, ctx.seed, keep=ctx.number_of_solutions)
     chunk = chunk_sweeps(ctx.model.n, restarts, ctx.threads)
     done = 0
     stopped = False
@@ -37,20 +56,41 @@ def simulated_annealing(ctx: SolveContext) -> SolveResult:
         if ctx.should_stop():
             stopped = True
             break
-        state.sweep(schedule[done : done + chunk])
+        state.sweep(P.linear_betas(eff["beta_start"], eff["beta_stop"], sweeps, done, done + chunk))
         done = min(sweeps, done + chunk)
         ctx.report(done, float(state.bestE.min()))
-    parameters = {"beta_start": beta_start, "beta_stop": beta_stop, "restarts": restarts, "seed": ctx.seed,
-                  "sweeps": sweeps}
-    if "timeout" in p:
-        parameters["timeout"] = p["timeout"]
-    return _finish(ctx, state, parameters, done, stopped)
+    states, costs = exact_best(ctx.model, state.candidates()[0], ctx.number_of_solutions)
+    parameters = {**eff, "seed": ctx.seed}
+    if "timeout" in ctx.params:
+        parameters["timeout"] = ctx.params["timeout"]
+    return SolveResult(states=states, costs=costs, parameters=parameters, sweeps_done=done, stopped_early=stopped)
 
 
-def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream: int = 0) -> tuple[AnnealState, int, bool]:
+# Replica sweeps of one step run in parallel only above this many spin-flip attempts per step (~3 ms of work):
+# each step ends in a barrier, and with shorter steps one descheduled thread (a busy machine, other runners)
+# stalls all of them (measured: 32 replicas × N=1000 on 2 busy cores ran 8× slower in parallel than serially).
+PARALLEL_MIN_STEP_ATTEMPTS = 250_000
+
+
+def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream: int = 0,
+                  keep: int | None = None, parallel: bool | None = None) -> tuple[AnnealState, int, bool]:
+    """Run PT for `sweeps` steps (or until ctx.should_stop()); returns (state, steps done, stopped early).
+
+    Rows of `state` are the replicas in ascending β order; `state.candidates()` / `state.bestS` hold their best
+    states (`keep` per replica, default ctx.number_of_solutions). `parallel` forces the kernel choice (None: by
+    work per step). Also used by the parameter-free PT tuner.
+    """
     betas = np.sort(np.asarray(all_betas, np.float64))
-    state = AnnealState(ctx.model, betas.shape[0], ctx.seed, stream)
-    chunk = chunk_sweeps(ctx.model.n, betas.shape[0], ctx.threads, budget_attempts=1e6)
+    R = betas.shape[0]
+    keep = ctx.number_of_solutions if keep is None else keep
+    check_walker_memory(ctx.model, R, keep, "replicas")
+    state = AnnealState(ctx.model, R, ctx.seed, stream, keep=keep)
+    model = ctx.model
+    per_step = max(1, model.n) * R
+    if parallel is None:
+        parallel = ctx.threads > 1 and per_step >= PARALLEL_MIN_STEP_ATTEMPTS
+    kernel = pt_chunk_parallel if parallel else pt_chunk
+    chunk = chunk_sweeps(model.n, R, ctx.threads if kernel is pt_chunk_parallel else 1)
     done = 0
     stopped = False
     while done < sweeps:
@@ -58,24 +98,29 @@ def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream
             stopped = True
             break
         steps = min(chunk, sweeps - done)
-        for step in range(done, done + steps):
-            state.sweep_each(betas)
-            exchange(state.S, state.F, state.L, state.E, betas, step, state.rng)
+        kernel(state.S, state.F, state.L, state.E, state.topS, state.topE, state.rng, betas, done, steps,
+               model.ising, model.has_higher, model.has_slc, state.M)
         done += steps
         ctx.report(done, float(state.bestE.min()))
     return state, done, stopped
 
 
-@register(targets.PT)
-def parallel_tempering(ctx: SolveContext) -> SolveResult:
+def pt_parameters(ctx: SolveContext) -> dict:
     p = ctx.params
     if "all_betas" in p:
         all_betas = [float(b) for b in p["all_betas"]]
     else:
-        all_betas = P.default_all_betas(ctx.model, int(p.get("replicas", max(P.DEFAULT_PT_REPLICAS, ctx.threads))))
-    sweeps = int(p.get("sweeps", P.DEFAULT_PT_SWEEPS))
-    state, done, stopped = run_tempering(ctx, all_betas, sweeps)
-    parameters = {"all_betas": all_betas, "replicas": len(all_betas), "seed": ctx.seed, "sweeps": sweeps}
-    if "timeout" in p:
-        parameters["timeout"] = p["timeout"]
-    return _finish(ctx, state, parameters, done, stopped)
+        replicas = int(p.get("replicas", P.default_pt_replicas(ctx.model.n, ctx.threads)))
+        all_betas = P.default_all_betas(ctx.model, replicas)
+    return {"all_betas": all_betas, "replicas": len(all_betas), "sweeps": int(p.get("sweeps", P.DEFAULT_PT_SWEEPS))}
+
+
+@register(targets.PT)
+def parallel_tempering(ctx: SolveContext) -> SolveResult:
+    eff = pt_parameters(ctx)
+    state, done, stopped = run_tempering(ctx, eff["all_betas"], eff["sweeps"])
+    states, costs = exact_best(ctx.model, state.candidates()[0], ctx.number_of_solutions)
+    parameters = {**eff, "seed": ctx.seed}
+    if "timeout" in ctx.params:
+        parameters["timeout"] = ctx.params["timeout"]
+    return SolveResult(states=states, costs=costs, parameters=parameters, sweeps_done=done, stopped_early=stopped)

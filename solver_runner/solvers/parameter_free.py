@@ -1,114 +1,340 @@
-"""Parameter-free SA and PT: a time-boxed self-tuning loop around the parameterised solvers.
+"""Parameter-free SA, PT, Tabu, PA and SSMC: a time-boxed self-tuning loop around the parameterised solvers.
 
-The β range comes from the model (solver_runner.params). Runs are repeated with growing sweep counts
-(10, 20, 30, 50, then ×1.5), each with fresh seeds derived from the job's seed; the best solutions over all runs
-are kept, with the cheapest parameters that reached the best cost. The loop stops at the timeout (default 5 s),
-on cancellation, or after 8 consecutive runs without improvement once the sweep count is large enough to trust
-("sufficient convergence"). Parameters given explicitly are held fixed. The tuned parameters are echoed so a user
-can re-run them on the parameterised target.
+What QIO's `-parameterfree` targets did (qio-solvers.md §1.8), in our terms:
+- the β range comes once from the model (solver_runner.params.default_beta_range: QIO's rule
+  β_start = −ln(0.5)/ΔE_max, β_stop = −ln(1e−4)/(ΔE_min + 0.001·(ΔE_max − ΔE_min)));
+- the parameterised solver is run again and again with a growing run length: 10, 20, 30, 50 units, then ×1.5 per
+  run (a unit is one sweep for SA, PT and PA, ⌈n/10⌉ moves for Tabu, n steps for SSMC), each run with its own seed
+  derived from the job's seed; a run that would not fit in the time left is shortened to fit (unless its length
+  was given);
+- the best distinct solutions over all runs are kept, with the parameters of the cheapest run (run length ×
+  walkers) that reached the best cost;
+- the loop ends at the timeout (default 5 s, contracts.targets.PARAMETER_FREE_DEFAULT_TIMEOUT_S, enforced through
+  ctx.should_stop), on cancellation, or after PATIENCE = 8 consecutive runs without improvement ("sufficient
+  convergence"). At least one run always does some work, however short the timeout.
+Parameters given explicitly are held fixed (a given `sweeps` makes every run that long). The echoed `parameters`
+are the tuned values with the parameterised target's names, plus `seed` = the seed of the run that found the best
+solution: re-running the parameterised target with them repeats that run exactly (SA, PT, PA and SSMC runs go
+through the same code path; Tabu walkers run a spread of tenures, of which the winner's is echoed).
 """
 from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from contracts import targets
 from solver_runner import params as P
+from solver_runner.kernels.rng import splitmix64
 from solver_runner.kernels.sa import AnnealState
+from solver_runner.solvers.base import SolveContext, SolveResult, best_distinct, chunk_sweeps, exact_best, register
+from solver_runner.solvers.population import PopulationRun, pa_parameters, run_steps
 from solver_runner.solvers.annealing import run_tempering
-from solver_runner.solvers.base import SolveContext, SolveResult, best_distinct, register
+from solver_runner.solvers.ssmc import DEFAULT_POPULATION as SSMC_DEFAULT_POPULATION, SsmcRun, ssmc_parameters
+from solver_runner.solvers.tabu import run_tabu
 
-SWEEP_LADDER = (10, 20, 30, 50)
 PATIENCE = 8
+LADDER = (10, 20, 30, 50)
+GROWTH = 1.5
+FIT_MARGIN = 0.9  # a run is planned to take at most this fraction of the time left
+MIN_RUN_UNITS = 1
 
 
-def sweep_sequence(fixed: int | None):
+def run_seed(seed: int, index: int) -> int:
+    """Seed of run `index` (a valid wire seed, 0 ≤ s < 2⁶³), derived from the job's seed."""
+    return splitmix64((int(seed) * 0x9E3779B97F4A7C15 + index + 1) & ((1 << 64) - 1)) >> 1
+
+
+def ladder(fixed: int | None, scale: int = 1) -> Iterator[int]:
+    """Run lengths: `fixed` forever, or 10, 20, 30, 50 then ×1.5 each run, times `scale`."""
     if fixed is not None:
         while True:
-            yield fixed
-    yield from SWEEP_LADDER
-    sweeps = SWEEP_LADDER[-1]
+            yield int(fixed)
+    for units in LADDER:
+        yield units * scale
+    units = float(LADDER[-1])
     while True:
-        sweeps = int(sweeps * 1.5)
-        yield sweeps
+        units *= GROWTH
+        yield int(units) * scale
 
 
-class _Pool:
-    """Best distinct solutions over all runs, and the parameters of the first run that reached the best cost."""
+@dataclasses.dataclass
+class Run:
+    """What one tuning run returns: candidate states, the parameters it ran with, its size in work units
+    (run length × walkers), whether it ran to its end, and its length in the solver's progress units."""
 
-    def __init__(self, k: int):
-        self.k = k
+    states: np.ndarray
+    parameters: dict
+    work: float
+    completed: bool
+    progress: int
+
+
+class Tuner:
+    """The loop shared by all parameter-free targets."""
+
+    def __init__(self, ctx: SolveContext):
+        self.ctx = ctx
+        self.start = time.monotonic()
+        self.end = None if ctx.timeout_s is None else self.start + ctx.timeout_s
         self.states: list[np.ndarray] = []
         self.costs: list[float] = []
-        self.best_params: dict | None = None
+        self.best_parameters: dict = {}
+        self.best_work = math.inf
+        self.progress = 0
+        self.runs = 0
+        self.rates: list[float] = []  # seconds per work unit of each run
+        self._checks = 0
 
-    def add(self, states: np.ndarray, energies: np.ndarray, run_params: dict) -> bool:
-        improved = not self.costs or float(energies.min()) < self.costs[0] - 1e-9
-        merged_s = np.concatenate([np.asarray(self.states, np.int8).reshape(-1, states.shape[1]), states])
-        merged_e = np.concatenate([np.asarray(self.costs, np.float64), energies])
-        self.states, self.costs = best_distinct(merged_s, merged_e, self.k)
-        if improved:
-            self.best_params = run_params
+    # -- contexts for the runs --------------------------------------------------------------------------------
+
+    def should_stop(self) -> bool:
+        """ctx.should_stop, except that the very first check of the first run says go (so a result exists)."""
+        self._checks += 1
+        if self.runs == 0 and self._checks == 1:
+            return False
+        return self.ctx.should_stop()
+
+    def sub_context(self, seed: int) -> SolveContext:
+        offset = self.progress
+        best = self.costs[0] if self.costs else math.inf
+
+        def report(done: int, cost: float) -> None:
+            self.ctx.report(offset + done, min(best, cost))
+
+        return dataclasses.replace(self.ctx, seed=seed, should_stop=self.should_stop, report=report)
+
+    # -- planning ---------------------------------------------------------------------------------------------
+
+    def remaining(self) -> float:
+        return math.inf if self.end is None else self.end - time.monotonic()
+
+    def seconds_per_work(self) -> float | None:
+        """The cheapest recent rate: short runs (and a first run paying JIT or cache loading) overestimate it."""
+        return min(self.rates[-3:]) if self.rates else None
+
+    def fit(self, units: int, walkers: Callable[[int], int]) -> int:
+        """Shorten a planned run so it fits in the time left (from the measured cost of earlier runs): the longest
+        length L ≤ units with rate·L·walkers(L) ≤ FIT_MARGIN·(time left)."""
+        rate = self.seconds_per_work()
+        if rate is None or self.end is None:
+            return units
+        budget = FIT_MARGIN * self.remaining()
+
+        def cost(length: int) -> float:
+            return rate * length * max(1, walkers(length))
+
+        if cost(units) <= budget:
+            return units
+        lo, hi = MIN_RUN_UNITS, units
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if cost(mid) <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    # -- bookkeeping ------------------------------------------------------------------------------------------
+
+    def offer(self, run: Run, seconds: float) -> bool:
+        """Merge a run's candidates into the pool; returns True if the best cost improved."""
+        model = self.ctx.model
+        k = self.ctx.number_of_solutions
+        states, costs = exact_best(model, run.states, k)
+        if not states:
+            return False
+        old_best = self.costs[0] if self.costs else math.inf
+        tol = 1e-9 * (1.0 + abs(old_best)) if math.isfinite(old_best) else 0.0
+        merged = np.concatenate([np.asarray(self.states, np.int8).reshape(-1, model.n), np.asarray(states, np.int8)])
+        energies = np.concatenate([np.asarray(self.costs, np.float64), np.asarray(costs, np.float64)])
+        self.states, self.costs = best_distinct(merged, energies, k)
+        improved = costs[0] < old_best - tol
+        if improved or (abs(costs[0] - old_best) <= tol and run.work < self.best_work):
+            self.best_parameters = run.parameters
+            self.best_work = run.work
+        if run.work > 0 and seconds > 0 and run.completed:
+            self.rates.append(seconds / run.work)
+        self.progress += run.progress
+        self.runs += 1
         return improved
 
+    def loop(self, lengths: Iterator[int], walkers: int | Callable[[int], int],
+             make_run: Callable[[int, int, SolveContext], Run], fixed_length: bool = False) -> SolveResult:
+        """Run make_run(length, seed, sub-context) for growing lengths until timeout, cancel or convergence.
 
-def _tune(ctx: SolveContext, run_once, fixed_sweeps: int | None) -> SolveResult:
-    pool = _Pool(ctx.number_of_solutions)
-    since_improvement = 0
-    total = 0
-    for index, sweeps in enumerate(sweep_sequence(fixed_sweeps)):
-        if ctx.should_stop():
+        `walkers`: walkers per run (or a function of the run length): a run's work is length × walkers.
+        `fixed_length`: the user gave the run length; runs are never shortened to fit (the timeout cuts them)."""
+        walkers_of = walkers if callable(walkers) else (lambda _length, w=int(walkers): w)
+        since_improvement = 0
+        stopped = False
+        for index, planned in enumerate(lengths):
+            if self.runs > 0 and self.ctx.should_stop():
+                stopped = True
+                break
+            length = self.fit(planned, walkers_of) if self.runs > 0 and not fixed_length else planned
+            seed = run_seed(self.ctx.seed, index)
+            t0 = time.monotonic()
+            run = make_run(length, seed, self.sub_context(seed))
+            improved = self.offer(run, time.monotonic() - t0)
+            since_improvement = 0 if improved else since_improvement + 1
+            if self.costs:
+                self.ctx.report(self.progress, self.costs[0])
+            if not run.completed:
+                stopped = True
+                break
+            if since_improvement >= PATIENCE:
+                break
+        parameters = dict(self.best_parameters)
+        return SolveResult(states=self.states, costs=self.costs, parameters=parameters, sweeps_done=self.progress,
+                           stopped_early=stopped)
+
+
+def _run_anneal(sub: SolveContext, restarts: int, sweeps: int, beta_start: float, beta_stop: float, seed: int,
+                keep: int) -> tuple[AnnealState, int]:
+    """An SA run exactly as the parameterised SA target does it (chunked, stop checks between chunks)."""
+    state = AnnealState(sub.model, restarts, seed, keep=keep)
+    chunk = chunk_sweeps(sub.model.n, restarts, sub.threads)
+    done = 0
+    while done < sweeps:
+        if sub.should_stop():
             break
-        states, energies, run_params, done, stopped = run_once(sweeps, ctx.seed + 7919 * index)
-        total += done
-        if done == 0:
-            break
-        improved = pool.add(states, energies, run_params)
-        since_improvement = 0 if improved else since_improvement + 1
-        ctx.report(total, pool.costs[0])
-        if stopped or (since_improvement >= PATIENCE and sweeps >= 100):
-            break
-    parameters = dict(pool.best_params or {})
-    parameters["seed"] = ctx.seed
-    return SolveResult(states=pool.states, costs=pool.costs, parameters=parameters, sweeps_done=total)
+        end = min(sweeps, done + chunk)
+        state.sweep(P.linear_betas(beta_start, beta_stop, sweeps, done, end))
+        done = end
+        sub.report(done, float(state.bestE.min()))
+    return state, done
+
+
+def _walkers(threads: int, minimum: int = 8) -> int:
+    return max(minimum, 2 * threads)
 
 
 @register(targets.SA_PF)
 def simulated_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
+    """Tunes sweeps (restarts fixed at max(8, 2·threads) unless given); β range from the model unless given."""
     p = ctx.params
-    rng = P.default_beta_range(ctx.model)
-    beta_start = float(p.get("beta_start", rng.beta_start))
-    beta_stop = float(p.get("beta_stop", max(rng.beta_stop, beta_start)))
-    restarts = int(p.get("restarts", max(P.DEFAULT_RESTARTS, 2 * ctx.threads)))
+    default = P.default_beta_range(ctx.model)
+    beta_start = float(p.get("beta_start", default.beta_start))
+    beta_stop = float(p.get("beta_stop", max(default.beta_stop, beta_start)))
+    restarts = int(p.get("restarts", _walkers(ctx.threads)))
+    tuner = Tuner(ctx)
 
-    def run_once(sweeps: int, seed: int):
-        state = AnnealState(ctx.model, restarts, seed)
-        schedule = P.linear_betas(beta_start, beta_stop, sweeps)
-        step = max(1, min(sweeps, 4_000_000 // max(1, ctx.model.n * restarts)))
-        done = 0
-        while done < sweeps:
-            if ctx.should_stop():
-                break
-            state.sweep(schedule[done : done + step])
-            done = min(sweeps, done + step)
-        run_params = {"beta_start": beta_start, "beta_stop": beta_stop, "restarts": restarts, "sweeps": sweeps}
-        return state.bestS, state.bestE, run_params, done, done < sweeps
+    def make_run(sweeps: int, seed: int, sub: SolveContext) -> Run:
+        state, done = _run_anneal(sub, restarts, sweeps, beta_start, beta_stop, seed, ctx.number_of_solutions)
+        params = {"beta_start": beta_start, "beta_stop": beta_stop, "restarts": restarts, "seed": seed,
+                  "sweeps": sweeps}
+        return Run(state.candidates()[0], params, float(sweeps * restarts), done == sweeps, done)
 
-    return _tune(ctx, run_once, p.get("sweeps"))
+    return tuner.loop(ladder(p.get("sweeps")), restarts, make_run, "sweeps" in p)
 
 
 @register(targets.PT_PF)
 def parallel_tempering_parameter_free(ctx: SolveContext) -> SolveResult:
+    """Tunes sweeps; replicas = max(16, 2·threads) on a geometric β ladder across the model's range (QIO: one β per
+    thread, at least 16), unless all_betas / replicas are given."""
     p = ctx.params
     if "all_betas" in p:
         all_betas = [float(b) for b in p["all_betas"]]
     else:
-        all_betas = P.default_all_betas(ctx.model, int(p.get("replicas", max(16, 2 * ctx.threads))))
+        all_betas = P.default_all_betas(ctx.model, int(p.get("replicas", _walkers(ctx.threads, 16))))
+    tuner = Tuner(ctx)
 
-    def run_once(sweeps: int, seed: int):
-        sub = SolveContext(ctx.model, ctx.params, ctx.threads, seed, ctx.number_of_solutions, ctx.timeout_s,
-                           ctx.should_stop, lambda *_: None)
-        state, done, stopped = run_tempering(sub, all_betas, sweeps)
-        run_params = {"all_betas": all_betas, "replicas": len(all_betas), "sweeps": sweeps}
-        return state.bestS, state.bestE, run_params, done, stopped
+    def make_run(sweeps: int, seed: int, sub: SolveContext) -> Run:
+        state, done, stopped = run_tempering(sub, all_betas, sweeps, keep=ctx.number_of_solutions)
+        params = {"all_betas": all_betas, "replicas": len(all_betas), "seed": seed, "sweeps": sweeps}
+        return Run(state.candidates()[0], params, float(sweeps * len(all_betas)), done == sweeps, done)
 
-    return _tune(ctx, run_once, p.get("sweeps"))
+    return tuner.loop(ladder(p.get("sweeps")), len(all_betas), make_run, "sweeps" in p)
+
+
+def tabu_tenures(n: int, walkers: int, centre: int | None) -> np.ndarray:
+    """Per-walker tenures: half at the centre (Beasley's min(20, n/4) until a better one is known), a quarter at
+    half of it, the rest spread geometrically over (centre, min(n − 1, 5·centre)]."""
+    opt = max(1, P.default_tabu_tenure(n)) if centre is None else max(1, int(centre))
+    top = max(opt, min(max(n - 1, 1), 5 * opt))
+    half = (walkers + 1) // 2
+    quarter = (walkers - half) // 2
+    rest = walkers - half - quarter
+    spread = np.geomspace(opt, top, rest + 1)[1:].round().astype(np.int64) if rest else np.zeros(0, np.int64)
+    tenures = [opt] * half + [max(1, opt // 2)] * quarter + [int(max(opt, t)) for t in spread]
+    return np.asarray(tenures, np.int64)
+
+
+@register(targets.TABU_PF)
+def tabu_parameter_free(ctx: SolveContext) -> SolveResult:
+    """Tunes sweeps (moves) and the tenure: walkers run a spread of tenures around the best one so far (Beasley's
+    min(20, n/4) at first); restarts = max(8, 2·threads) unless given. Echoes the tenure of the walker that found
+    the best solution."""
+    p = ctx.params
+    n = ctx.model.n
+    restarts = int(p.get("restarts", _walkers(ctx.threads)))
+    fixed_tenure = p.get("tabu_tenure")
+    scale = max(1, -(-n // 10))  # moves per ladder unit: a walker needs ~n moves to touch every variable
+    tuner = Tuner(ctx)
+    centre: list[int | None] = [None]
+
+    def make_run(moves: int, seed: int, sub: SolveContext) -> Run:
+        tenures = (np.full(restarts, int(fixed_tenure), np.int64) if fixed_tenure is not None
+                   else tabu_tenures(n, restarts, centre[0]))
+        state, done, stopped = run_tabu(sub, restarts, moves, tenures, keep=ctx.number_of_solutions)
+        winner = int(np.argmin(state.bestE))
+        tenure = int(tenures[winner])
+        if not tuner.costs or float(state.bestE[winner]) < tuner.costs[0] - 1e-9:
+            centre[0] = tenure
+        params = {"restarts": restarts, "seed": seed, "sweeps": moves, "tabu_tenure": tenure}
+        return Run(state.candidates()[0], params, float(moves * restarts), done == moves, done)
+
+    fixed = p.get("sweeps")
+    return tuner.loop(ladder(fixed, 1 if fixed is not None else scale), restarts, make_run, fixed is not None)
+
+
+@register(targets.PA_PF)
+def population_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
+    """Tunes sweeps (PA steps) and the population with it: population = max(64, 4·threads, sweeps/2), since an anneal
+    much longer than ~2 × population collapses its ancestry (solver_runner.solvers.population); the other parameters
+    take the parameterised PA's defaults unless given (a given population is held fixed)."""
+    p = ctx.params
+    fixed_population = p.get("population")
+    tuner = Tuner(ctx)
+
+    def population_for(sweeps: int) -> int:
+        return int(fixed_population) if fixed_population is not None else max(64, 4 * ctx.threads, sweeps // 2)
+
+    def make_run(sweeps: int, seed: int, sub: SolveContext) -> Run:
+        params = pa_parameters(dataclasses.replace(sub, params={**p, "population": population_for(sweeps)}), sweeps)
+        params.pop("timeout", None)
+        params["seed"] = seed
+        run = PopulationRun(sub.model, params, seed, keep=ctx.number_of_solutions, threads=ctx.threads)
+        done, stopped = run_steps(sub, run, sweeps)
+        walkers = params["population"] * params["sweeps_per_replica"]
+        return Run(run.candidates(), params, float(sweeps * walkers), done == sweeps, done)
+
+    spr = int(p.get("sweeps_per_replica", 1))
+    return tuner.loop(ladder(p.get("sweeps")), lambda sweeps: population_for(sweeps) * spr, make_run, "sweeps" in p)
+
+
+@register(targets.SSMC_PF)
+def substochastic_monte_carlo_parameter_free(ctx: SolveContext) -> SolveResult:
+    """Tunes step_limit (ladder in steps per variable: a walker makes ~one random flip per step); the other
+    parameters take the parameterised SSMC's defaults unless given, with target_population ≥ 4·threads."""
+    p = ctx.params
+    n = ctx.model.n
+    population = int(p.get("target_population", max(SSMC_DEFAULT_POPULATION, 4 * ctx.threads)))
+    tuner = Tuner(ctx)
+
+    def make_run(steps: int, seed: int, sub: SolveContext) -> Run:
+        params = ssmc_parameters(dataclasses.replace(sub, params={**p, "target_population": population,
+                                                                  "step_limit": steps}))
+        params.pop("timeout", None)
+        run = SsmcRun(sub.model, params, seed, keep=ctx.number_of_solutions, threads=ctx.threads)
+        done, stopped = run_steps(sub, run, steps)
+        work = float(steps * population * params["steps_per_walker"])
+        return Run(run.candidates(), params, work, done == steps, done)
+
+    fixed = p.get("step_limit")
+    walkers = population * int(p.get("steps_per_walker", 1))
+    return tuner.loop(ladder(fixed, 1 if fixed is not None else max(1, n)), walkers, make_run, fixed is not None)

@@ -1,10 +1,12 @@
 """Quantum Monte Carlo (`microsoft.qmc.cpu`): path-integral annealing of the transverse field Γ at fixed β.
 
-Each restart holds `trotter_number` (P) slices; one sweep is one cluster pass over all variables (see
-solver_runner.kernels.qmc). Γ goes linearly from `transverse_field_high` (alias `transverse_field_start`) at
-sweep 0 to `transverse_field_low` (alias `transverse_field_stop`) at the last sweep: a decreasing field is an
-annealer (QIO's QTK built the schedule low → high; we follow the SDK's start/stop reading). β goes linearly from
-`beta_start` to `beta_stop`; QIO treated β as constant (beta_stop defaults to beta_start and vice versa).
+Each restart holds `trotter_number` (P) slices; one sweep is one cluster pass over all variables (Wolff-type moves
+along imaginary time) followed by one local-move pass over all spin·slices (see solver_runner.kernels.qmc; both
+moves are exact for the Trotter weight, and the pair did as well as twice the cluster passes at equal cost).
+Γ goes linearly from `transverse_field_high` (alias `transverse_field_start`) at sweep 0 to `transverse_field_low`
+(alias `transverse_field_stop`) at the last sweep: a decreasing field is an annealer (QIO's QTK built the schedule
+low → high; we follow the SDK's start/stop reading). β goes linearly from `beta_start` to `beta_stop`; QIO treated
+β as constant (beta_stop defaults to beta_start and vice versa).
 The result is the best classical slice seen over all restarts and sweeps.
 
 Defaults (echoed in `parameters`), all in the problem's own cost units:
@@ -20,16 +22,16 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from contracts import errors, targets
 from contracts.errors import ContractError
 from solver_runner import params as P
 from solver_runner.kernels.qmc import QmcState, bond_probability
-from solver_runner.solvers.base import SolveContext, SolveResult, best_distinct, chunk_sweeps, register
-from solver_runner.solvers.population import check_memory, exact_costs
+from solver_runner.model import CompiledModel
+from solver_runner.solvers.base import SolveContext, SolveResult, check_walker_memory, exact_best, register
+from solver_runner.solvers.population import linear_schedule, run_steps, schedule_values
 
 DEFAULT_TROTTER = 8
+LOCAL_MOVES = True
 DEFAULT_MIN_RESTARTS = 4
 INITIAL_BOND_PROBABILITY = 0.01
 
@@ -74,37 +76,38 @@ def qmc_parameters(ctx: SolveContext) -> dict:
     }
 
 
-def _linear(a: float, b: float, count: int) -> np.ndarray:
-    if count == 1:
-        return np.array([a], np.float64)
-    return np.linspace(a, b, count, dtype=np.float64)
+class QmcRun:
+    """A QMC run advanced sweep by sweep along its β and Γ schedules (for run_steps' timed chunks)."""
+
+    def __init__(self, model: CompiledModel, params: dict, seed: int, keep: int = 1, stream: int = 0):
+        self.sweeps = params["sweeps"]
+        self.beta = linear_schedule(params["beta_start"], params["beta_stop"])
+        self.gamma = linear_schedule(params["transverse_field_high"], params["transverse_field_low"])
+        self.state = QmcState(model, params["restarts"], params["trotter_number"], params["beta_start"], seed,
+                              stream, keep=keep)
+        self.steps_done = 0
+
+    def advance(self, steps: int) -> None:
+        end = min(self.sweeps, self.steps_done + steps)
+        self.state.sweep_schedule(schedule_values(self.beta, self.sweeps, self.steps_done, end),
+                                  schedule_values(self.gamma, self.sweeps, self.steps_done, end), LOCAL_MOVES)
+        self.steps_done = end
+
+    def best_cost(self) -> float:
+        return float(self.state.bestE.min())
 
 
 @register(targets.QMC)
 def quantum_monte_carlo(ctx: SolveContext) -> SolveResult:
     params = qmc_parameters(ctx)
-    trotter, restarts, sweeps = params["trotter_number"], params["restarts"], params["sweeps"]
     model = ctx.model
-    check_memory(model, restarts * trotter, what="restarts × trotter_number slices")
+    check_walker_memory(model, params["restarts"] * params["trotter_number"], keep=ctx.number_of_solutions,
+                        what="slices (restarts × trotter_number)")
     if params["beta_start"] <= 0 or params["beta_stop"] <= 0:
         raise ContractError(errors.INVALID_PARAMETERS, "QMC needs beta_start and beta_stop > 0")
-    betas = _linear(params["beta_start"], params["beta_stop"], sweeps)
-    gammas = _linear(params["transverse_field_high"], params["transverse_field_low"], sweeps)
-    state = QmcState(model, restarts, trotter, betas[0], ctx.seed)
-    chunk = chunk_sweeps(model.n, restarts * trotter, ctx.threads, budget_attempts=2e6)
-    done = 0
-    stopped = False
-    while done < sweeps:
-        if ctx.should_stop():
-            stopped = True
-            break
-        end = min(sweeps, done + chunk)
-        state.sweep_schedule(betas[done:end], gammas[done:end])
-        done = end
-        ctx.report(done, float(state.bestE.min()))
-    candidates = np.concatenate([state.bestS, state.S.reshape(-1, model.n)])
-    energies = exact_costs(model, candidates)
-    states, costs = best_distinct(candidates, energies, ctx.number_of_solutions)
+    run = QmcRun(model, params, ctx.seed, keep=ctx.number_of_solutions)
+    done, stopped = run_steps(ctx, run, params["sweeps"])
+    states, costs = exact_best(model, run.state.candidates(), ctx.number_of_solutions)
     if "timeout" in ctx.params:
         params["timeout"] = ctx.params["timeout"]
     return SolveResult(states=states, costs=costs, parameters=params, sweeps_done=done, stopped_early=stopped)

@@ -1,0 +1,299 @@
+"""Population annealing (`microsoft.populationannealing.cpu`), plus helpers shared by the QMC and SSMC solvers.
+
+PA: a population of Metropolis walkers is annealed along an increasing β schedule; each step every walker does
+`sweeps_per_replica` sweeps, then the population is resampled with weights exp(−Δβ·(E_i − E_min)) (Poisson copies,
+or floor + residual to exactly `population` with `constant_population`). When fewer than `alpha` effective families
+remain (R/ρ < alpha, ρ = Σ family_size²/R) or all walkers have the same cost, the population restarts from random
+states at the start of the schedule (QIO's rule); the step budget `sweeps` is shared by all restarts.
+With `culling_fraction` (QIO's experimental "constant culling" strategy) Δβ is chosen at every step so that the
+expected fraction of walkers dropped by the resampling equals it, from the schedule's initial β up to its final β.
+
+Defaults (echoed in `parameters`), β in the problem's own cost units like our SA. They differ from QIO's (linear
+β 0 → 5, Poisson resampling, population = threads, 10000 sweeps) because those collapse: measured on Gset G1 (800
+variables), a linear schedule from β = 0 culls almost the whole population in its first steps (Δβ·σ_E ≈ 6 for 100
+steps), and Poisson resampling kills ~37% of the walkers per step even without selection (Poisson(1) = 0), so the
+ancestry coalesces, the alpha rule restarts, and the anneal never gets cold (64 walkers × 1000 steps: 54 restarts,
+cut 11370). Constant population on a geometric schedule with sweeps ≈ 2 × population runs clean (256 walkers × 512
+steps: no restart, best-known cut 11624); anneals much longer than ~2 × population still collapse.
+- `beta`: geometric from the model's SA β_start = −ln(0.5)/ΔE_max to β_stop = −ln(1e−4)/(ΔE_min + 0.001·(ΔE_max −
+  ΔE_min)) (QIO's parameter-free PA used this geometric schedule). Given `beta_start`/`beta_stop` (without `beta`)
+  make a linear schedule, as QIO read them.
+- `constant_population` = true; `population` = max(64, threads); `sweeps` = 2 × population; `sweeps_per_replica` =
+  1; `alpha` = 2.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from contracts import errors, targets
+from contracts.errors import ContractError
+from solver_runner import params as P
+from solver_runner.kernels import population as K
+from solver_runner.kernels.common import model_arrays
+from solver_runner.kernels.rng import padded_rng_states
+from solver_runner.model import CompiledModel
+from solver_runner.solvers.base import SolveContext, SolveResult, check_walker_memory, exact_best, register
+
+DEFAULT_POPULATION = 64
+DEFAULT_ALPHA = 2.0
+CHUNK_TARGET_S = 0.025
+# A parallel region costs ~20 µs to start: below this much work per step (≈ ns), walkers run on one thread.
+PARALLEL_MIN_STEP_WORK = 50_000
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shared helpers (QMC, PA, SSMC, parameter-free)
+
+
+def schedule_kind(schedule: dict) -> int:
+    return K.GEOMETRIC if schedule["type"] == "geometric" else K.LINEAR
+
+
+def schedule_values(schedule: dict, count: int, first: int = 0, stop: int | None = None) -> np.ndarray:
+    """Steps first..stop−1 of a QIO RangeSchedule {"type": "linear"|"geometric", "initial", "final"} stretched over
+    `count` steps (step 0 → initial, step count−1 → final). Computed per chunk: a 10⁹-step run never materialises
+    its schedule."""
+    stop = count if stop is None else min(stop, count)
+    a, b = float(schedule["initial"]), float(schedule["final"])
+    t = np.arange(first, stop, dtype=np.float64)
+    if count <= 1:
+        return np.full(t.shape[0], a, np.float64)
+    x = t / (count - 1)
+    if schedule["type"] == "geometric":
+        out = a * (b / a) ** x
+    else:
+        out = a + (b - a) * x
+    out[t >= count - 1] = b
+    return out
+
+
+def flip_work(model: CompiledModel) -> float:
+    """Rough cost of one flip attempt in ns-like units (a dense row update touches every variable)."""
+    if model.dense is not None:
+        return float(model.n)
+    return 1.0 + model.adj_idx.shape[0] / max(1, model.n) + (8.0 if model.has_higher or model.has_slc else 0.0)
+
+
+def use_parallel(threads: int, step_work: float) -> bool:
+    return threads > 1 and step_work >= PARALLEL_MIN_STEP_WORK
+
+
+def linear_schedule(initial: float, final: float) -> dict:
+    return {"type": "linear", "initial": float(initial), "final": float(final)}
+
+
+class Chunker:
+    """Chunk sizes (in steps) that keep each kernel call near CHUNK_TARGET_S, so stop checks stay responsive."""
+
+    def __init__(self, first: int = 1, target_s: float = CHUNK_TARGET_S, limit: int = 100_000):
+        self.size = max(1, first)
+        self.target_s = target_s
+        self.limit = limit
+        self._t0 = 0.0
+
+    def start(self) -> int:
+        self._t0 = time.perf_counter()
+        return self.size
+
+    def done(self) -> None:
+        elapsed = time.perf_counter() - self._t0
+        factor = 4.0 if elapsed <= 0 else min(4.0, max(0.25, self.target_s / elapsed))
+        self.size = int(max(1, min(self.limit, self.size * factor)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Population annealing
+
+
+def default_pa_beta(model: CompiledModel) -> dict:
+    """Geometric from the model's SA β_start to its β_stop (see the module docstring)."""
+    rng = P.default_beta_range(model)
+    return {"type": "geometric", "initial": float(rng.beta_start), "final": float(rng.beta_stop)}
+
+
+def pa_parameters(ctx: SolveContext, sweeps: int | None = None) -> dict:
+    """Effective PA parameters: given values, defaults for the rest (`sweeps` overrides the default run length)."""
+    p = ctx.params
+    population = int(p.get("population", max(DEFAULT_POPULATION, ctx.threads)))
+    sweeps = int(p.get("sweeps", sweeps if sweeps is not None else 2 * population))
+    if "beta" in p:
+        beta = dict(p["beta"])
+    elif "beta_start" in p or "beta_stop" in p:
+        start = float(p.get("beta_start", 0.0))
+        stop = float(p.get("beta_stop", max(P.default_beta_range(ctx.model).beta_stop, start)))
+        if stop < start:
+            raise ContractError(errors.INVALID_PARAMETERS,
+                                f"{errors.AZQ_INVALID_PARAMETER}: parameter 'beta_stop' must be at least beta_start "
+                                f"({start}); got {stop}")
+        beta = linear_schedule(start, stop)
+    else:
+        beta = default_pa_beta(ctx.model)
+    out = {
+        "alpha": float(p.get("alpha", DEFAULT_ALPHA)),
+        "beta": beta,
+        "beta_start": float(beta["initial"]),
+        "beta_stop": float(beta["final"]),
+        "constant_population": bool(p.get("constant_population", True)),
+        "population": population,
+        "seed": ctx.seed,
+        "sweeps": sweeps,
+        "sweeps_per_replica": int(p.get("sweeps_per_replica", 1)),
+    }
+    if "culling_fraction" in p:
+        out["culling_fraction"] = float(p["culling_fraction"])
+    if "timeout" in p:
+        out["timeout"] = p["timeout"]
+    return out
+
+
+def culling_delta_beta(E: np.ndarray, fraction: float) -> float:
+    """Δβ whose resampling is expected to drop `fraction` of the walkers: (1/R)·Σ max(0, 1 − τ_i) = fraction
+    with τ_i = R·w_i/Σw, w_i = exp(−Δβ·(E_i − E_min)). Bisection on a log scale (the culled fraction grows with Δβ)."""
+    x = E - E.min()
+    if not np.any(x > 0):
+        return 0.0
+
+    def culled(db: float) -> float:
+        w = np.exp(-db * x)
+        tau = w * (len(x) / w.sum())
+        return float(np.maximum(0.0, 1.0 - tau).mean())
+
+    lo, hi = 0.0, 1.0 / float(x[x > 0].min())
+    while culled(hi) < fraction and hi < 1e12:
+        lo, hi = hi, hi * 2.0
+    if culled(hi) < fraction:
+        return hi
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        if culled(mid) < fraction:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+class Walkers:
+    """The slot arrays of a population (layout in solver_runner.kernels.population): walkers S/F/L/E/fam, per-slot
+    best states, the best-k archive, resampling scratch and RNG streams (one per slot, plus the resampler's).
+    The first `size` slots start as fresh random (or the model's initial) walkers."""
+
+    def __init__(self, model: CompiledModel, capacity: int, size: int, seed: int, stream: int, keep: int,
+                 parallel: bool, what: str):
+        check_walker_memory(model, capacity, keep=1, what=what)
+        n, G = model.n, model.slc_c.shape[0]
+        self.model = model
+        self.M = model_arrays(model)
+        self.parallel = parallel
+        self.S = np.empty((capacity, n), np.int8)
+        self.F = np.empty((capacity, n), np.float64)
+        self.L = np.empty((capacity, G), np.float64)
+        self.E = np.empty(capacity, np.float64)
+        self.fam = np.zeros(capacity, np.int64)
+        self.bestS = np.zeros((capacity, n), np.int8)
+        self.bestE = np.full(capacity, np.inf)
+        self.archS = np.zeros((max(1, keep), n), np.int8)
+        self.archE = np.full(max(1, keep), np.inf)
+        self.counts = np.zeros(capacity, np.int64)
+        self.tau = np.zeros(capacity, np.float64)
+        self.rng = padded_rng_states(seed, capacity + 1, stream)
+        self.initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
+        init = K.init_walkers_parallel if parallel else K.init_walkers
+        init(size, self.S, self.F, self.L, self.E, self.fam, self.bestS, self.bestE, self.rng, self.initial,
+             model.constant, model.ising, self.M)
+
+    def size(self) -> int:
+        return self.S.shape[0]
+
+    def best_cost(self) -> float:
+        return float(self.bestE.min())
+
+    def candidates(self) -> np.ndarray:
+        """The archive, every slot's best state and the current walkers (int8 [·, n])."""
+        return np.concatenate([self.archS[np.isfinite(self.archE)], self.bestS[np.isfinite(self.bestE)],
+                               self.S[: self.size()]])
+
+
+class PopulationRun(Walkers):
+    """A population-annealing run that can be advanced step by step (used by PA and parameter-free PA)."""
+
+    def __init__(self, model: CompiledModel, params: dict, seed: int, stream: int = 0, keep: int = 1,
+                 threads: int = 1):
+        target = params["population"]
+        self.target = target
+        self.alpha = params["alpha"]
+        self.constant = params["constant_population"]
+        self.spr = params["sweeps_per_replica"]
+        self.culling = params.get("culling_fraction")
+        self.sweeps = params["sweeps"]
+        cap = target if self.constant else target + max(16, int(math.ceil(6 * math.sqrt(target))))
+        parallel = use_parallel(threads, target * self.spr * model.n * flip_work(model))
+        super().__init__(model, cap, target, seed, stream, keep, parallel, "population walkers (with headroom)")
+        self.ctl = np.zeros(K.CTL_SIZE, np.int64)
+        self.kind = schedule_kind(params["beta"])
+        if self.culling is None:
+            self.beta0, self.beta1 = float(params["beta"]["initial"]), float(params["beta"]["final"])
+        else:
+            self.beta_initial = float(params["beta"]["initial"])
+            self.beta_final = float(params["beta"]["final"])
+            self.cur_beta = self.beta_initial
+        self.ctl[K.CTL_R] = target
+
+    @property
+    def steps_done(self) -> int:
+        return int(self.ctl[K.CTL_STEPS])
+
+    @property
+    def restarts(self) -> int:
+        return int(self.ctl[K.CTL_RESTARTS])
+
+    def size(self) -> int:
+        return int(self.ctl[K.CTL_R])
+
+    def _kernel_steps(self, steps: int, kind: int, beta0: float, beta1: float, count: int, sweeps_per_replica: int
+                      ) -> None:
+        m = self.model
+        K.pa_chunk(steps, self.ctl, kind, beta0, beta1, count, self.target, self.alpha, self.constant,
+                   sweeps_per_replica, self.S, self.F, self.L, self.E, self.fam, self.bestS, self.bestE, self.archS,
+                   self.archE, self.rng, self.counts, self.tau, self.initial, m.constant, m.ising, m.has_higher,
+                   m.has_slc, self.M, self.parallel)
+
+    def advance(self, steps: int) -> None:
+        if self.culling is None:
+            self._kernel_steps(steps, self.kind, self.beta0, self.beta1, self.sweeps, self.spr)
+            return
+        m = self.model
+        sweep = K.sweep_walkers_parallel if self.parallel else K.sweep_walkers
+        for _ in range(steps):
+            # constant culling: sweep, pick Δβ from the costs, then a kernel step (no sweeps) on a 2-point schedule
+            R = int(self.ctl[K.CTL_R])
+            sweep(R, self.S, self.F, self.L, self.E, self.bestS, self.bestE, self.rng, self.cur_beta, self.spr,
+                  m.ising, m.has_higher, m.has_slc, self.M)
+            nxt = min(self.beta_final, self.cur_beta + culling_delta_beta(self.E[:R], self.culling))
+            self.ctl[K.CTL_POS] = 0
+            self._kernel_steps(1, K.LINEAR, self.cur_beta, nxt, 2, 0)
+            self.cur_beta = self.beta_initial if self.ctl[K.CTL_POS] == 0 else nxt
+
+
+def run_steps(ctx: SolveContext, run, total: int, report_offset: int = 0) -> tuple[int, bool]:
+    """Advance `run` (advance(k), best_cost(), steps_done) to `total` steps in timed chunks. Returns (done, stopped)."""
+    chunker = Chunker()
+    while run.steps_done < total:
+        if ctx.should_stop():
+            return run.steps_done, True
+        k = min(chunker.start(), total - run.steps_done)
+        run.advance(k)
+        chunker.done()
+        ctx.report(report_offset + run.steps_done, run.best_cost())
+    return run.steps_done, False
+
+
+@register(targets.PA)
+def population_annealing(ctx: SolveContext) -> SolveResult:
+    params = pa_parameters(ctx)
+    run = PopulationRun(ctx.model, params, ctx.seed, keep=ctx.number_of_solutions, threads=ctx.threads)
+    done, stopped = run_steps(ctx, run, params["sweeps"])
+    states, costs = exact_best(ctx.model, run.candidates(), ctx.number_of_solutions)
+    return SolveResult(states=states, costs=costs, parameters=params, sweeps_done=done, stopped_early=stopped)

@@ -1,0 +1,140 @@
+"""Parameter-free SA, PT, Tabu, PA and SSMC: optimality within a 1 s budget, tuned parameters echoed (and re-runnable
+on the parameterised target), explicit parameters held fixed, timeout and cancellation, the tuning loop's rules."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from pop_cases import assert_consistent, solve, warm_kernels  # noqa: F401  (autouse fixture)
+from solver_core_cases import brute_force, random_document, rrg3_document
+
+from contracts import targets
+from contracts.problems import decode_problem, encode_json
+from contracts.runner import RunOutcome
+from solver_runner.model import compile_problem
+from solver_runner.solvers import parameter_free as PF
+from solver_runner.solvers.base import SolveContext
+
+PF_TARGETS = [targets.SA_PF, targets.PT_PF, targets.TABU_PF, targets.PA_PF, targets.SSMC_PF]
+TUNED_KEYS = {
+    targets.SA_PF: {"beta_start", "beta_stop", "restarts", "sweeps", "seed"},
+    targets.PT_PF: {"all_betas", "replicas", "sweeps", "seed"},
+    targets.TABU_PF: {"tabu_tenure", "restarts", "sweeps", "seed"},
+    targets.PA_PF: {"population", "sweeps", "beta", "alpha", "seed"},
+    targets.SSMC_PF: {"target_population", "step_limit", "alpha", "beta", "seed"},
+}
+CASES = [("ising", 11, {}), ("pubo", 10, {"higher": True}), ("pubo", 9, {"slc": True}), ("ising", 9, {"slc": True})]
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+@pytest.mark.parametrize("target", PF_TARGETS)
+def test_parameter_free_reaches_the_optimum_within_its_timeout(target, case):
+    kind, n, kw = CASES[case]
+    doc = random_document(kind, n, seed=600 + case, **kw)
+    problem = decode_problem(encode_json(doc))
+    best, _ = brute_force(problem)
+    t0 = time.monotonic()
+    out = solve(target, doc, {"seed": 1 + case, "timeout": 1.0, "number_of_solutions": 3})
+    elapsed = time.monotonic() - t0
+    assert out.status == RunOutcome.SUCCEEDED, out.error_message
+    assert elapsed < 1.6
+    assert out.result["cost"] == pytest.approx(best, abs=1e-9)
+    assert_consistent(problem, out.result, k=3)
+    params = out.result["parameters"]
+    assert TUNED_KEYS[target] <= set(params) and "timeout" not in params
+
+
+@pytest.mark.parametrize("target", PF_TARGETS)
+def test_parameter_free_respects_its_timeout_on_a_large_problem(target):
+    doc = rrg3_document(3000, seed=1)
+    t0 = time.monotonic()
+    out = solve(target, doc, {"seed": 2, "timeout": 1.0}, threads=2)
+    elapsed = time.monotonic() - t0
+    assert out.status == RunOutcome.SUCCEEDED, out.error_message
+    assert 0.5 < elapsed < 1.6  # compile + decode included; the solve loop itself stops within ~10%
+
+
+@pytest.mark.parametrize("target", PF_TARGETS)
+def test_parameter_free_with_a_tiny_timeout_still_answers(target):
+    out = solve(target, random_document("pubo", 6, seed=3), {"seed": 1, "timeout": 0.001})
+    assert out.status == RunOutcome.SUCCEEDED and out.result["solutions"]
+
+
+def test_parameter_free_default_timeout_and_cancellation():
+    doc = rrg3_document(3000, seed=2)
+    start = time.monotonic()
+    out = solve(targets.SA_PF, doc, {"seed": 1}, is_cancelled=lambda: time.monotonic() - start > 0.3)
+    assert out.status == RunOutcome.CANCELLED and time.monotonic() - start < 1.0
+    calls = []
+    ctx = SolveContext(compile_problem(decode_problem(encode_json(doc))), {}, 1, 1, 1, 5.0,
+                       lambda: len(calls) > 5, lambda d, b: calls.append((d, b)))
+    res = PF.simulated_annealing_parameter_free(ctx)  # no timeout given: 5 s default, stopped here by should_stop
+    assert res.stopped_early and res.states and len(calls) > 5
+
+
+def test_explicit_parameters_are_held_fixed():
+    doc = random_document("ising", 9, seed=4)
+    sa = solve(targets.SA_PF, doc, {"seed": 1, "timeout": 0.5, "restarts": 3, "sweeps": 40, "beta_stop": 7.0})
+    assert {k: sa.result["parameters"][k] for k in ("restarts", "sweeps", "beta_stop")} == {
+        "restarts": 3, "sweeps": 40, "beta_stop": 7.0}
+    pt = solve(targets.PT_PF, doc, {"seed": 1, "timeout": 0.5, "all_betas": [0.5, 1.0, 3.0]})
+    assert pt.result["parameters"]["all_betas"] == [0.5, 1.0, 3.0] and pt.result["parameters"]["replicas"] == 3
+    tabu = solve(targets.TABU_PF, doc, {"seed": 1, "timeout": 0.5, "tabu_tenure": 3, "restarts": 5})
+    assert tabu.result["parameters"]["tabu_tenure"] == 3 and tabu.result["parameters"]["restarts"] == 5
+    pa = solve(targets.PA_PF, doc, {"seed": 1, "timeout": 0.5, "population": 20, "alpha": 1.5})
+    assert pa.result["parameters"]["population"] == 20 and pa.result["parameters"]["alpha"] == 1.5
+    ssmc = solve(targets.SSMC_PF, doc, {"seed": 1, "timeout": 0.5, "target_population": 16, "step_limit": 300})
+    assert ssmc.result["parameters"]["target_population"] == 16 and ssmc.result["parameters"]["step_limit"] == 300
+
+
+@pytest.mark.parametrize("pf,twin", [(targets.SA_PF, targets.SA), (targets.PT_PF, targets.PT),
+                                     (targets.PA_PF, targets.PA), (targets.SSMC_PF, targets.SSMC)])
+def test_echoed_parameters_rerun_on_the_parameterised_target(pf, twin):
+    doc = rrg3_document(80, seed=5)
+    tuned = solve(pf, doc, {"seed": 3, "timeout": 0.5}).result
+    out = solve(twin, doc, tuned["parameters"])
+    assert out.status == RunOutcome.SUCCEEDED, out.error_message
+    assert out.result["cost"] <= tuned["cost"] + 1e-9
+
+
+def test_same_seed_same_result_when_the_loop_converges():
+    doc = random_document("pubo", 9, seed=7, higher=True)
+    for target in PF_TARGETS:
+        a = solve(target, doc, {"seed": 4, "timeout": 3.0, "number_of_solutions": 2}).result
+        b = solve(target, doc, {"seed": 4, "timeout": 3.0, "number_of_solutions": 2}).result
+        assert a == b, target
+
+
+def test_ladder_and_run_seeds():
+    seq = PF.ladder(None)
+    assert [next(seq) for _ in range(7)] == [10, 20, 30, 50, 75, 112, 168]
+    fixed = PF.ladder(33)
+    assert [next(fixed) for _ in range(3)] == [33, 33, 33]
+    scaled = PF.ladder(None, scale=4)
+    assert [next(scaled) for _ in range(5)] == [40, 80, 120, 200, 300]
+    seeds = {PF.run_seed(5, i) for i in range(1000)}
+    assert len(seeds) == 1000 and all(0 <= s < 2**63 for s in seeds)
+    assert PF.run_seed(5, 0) != PF.run_seed(6, 0)
+
+
+def test_fit_shortens_a_run_to_the_time_left():
+    ctx = SolveContext(None, {}, 1, 1, 1, 10.0, lambda: False, lambda *a: None)
+    tuner = PF.Tuner(ctx)
+    assert tuner.fit(1000, lambda length: 8) == 1000  # no rate measured yet
+    tuner.rates = [1e-4]  # seconds per (length × walker)
+    tuner.end = time.monotonic() + 1.0
+    fitted = tuner.fit(10_000, lambda length: 8)
+    assert 1000 <= fitted <= 1125  # 0.9 s / (1e-4 s × 8 walkers) ≈ 1125
+    quad = tuner.fit(10_000, lambda length: max(1, length // 2))  # work ∝ length²/2
+    assert 120 <= quad <= 135
+    tuner.end = time.monotonic() - 1.0
+    assert tuner.fit(10_000, lambda length: 8) == PF.MIN_RUN_UNITS
+
+
+def test_tabu_tenures_spread_around_the_centre():
+    t = PF.tabu_tenures(200, 16, None)
+    assert len(t) == 16 and (t == 20).sum() == 8 and (t == 10).sum() == 4 and t.max() <= 100
+    t = PF.tabu_tenures(200, 16, 7)
+    assert (t == 7).sum() >= 8 and t.min() >= 3
+    assert np.all(PF.tabu_tenures(3, 8, None) >= 1)
