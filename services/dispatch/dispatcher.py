@@ -288,20 +288,17 @@ class Dispatcher:
             )
             if done is None:
                 log.warning("job %s finished but was no longer Executing", job_id, extra={"job_id": job_id})
-            else:
-                log.info("job %s succeeded (cost %s)", job_id, outcome.result.get("cost"), extra={"job_id": job_id})
+            # the store logs the transition itself (one line per status change, with the cost)
         elif outcome.status == RunOutcome.CANCELLED:
             await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING])
-            log.info("job %s cancelled", job_id, extra={"job_id": job_id})
         else:
             await self._finish_failed(job_id, outcome.error_code or errors.SOLVER_ERROR, outcome.error_message or "the solver failed")
 
     async def _finish_failed(self, job_id: str, code: str, message: str) -> None:
-        done = await self.store.transition(
+        # the store's transition line carries error_code and error_message
+        await self.store.transition(
             job_id, JobStatus.FAILED, expected=[JobStatus.EXECUTING], error=ErrorData(code=code, message=message)
         )
-        if done is not None:
-            log.info("job %s failed: %s: %s", job_id, code, message, extra={"job_id": job_id})
 
     async def _after_kill(self, job_id: str) -> None:
         current = await self.store.get(None, job_id)

@@ -173,8 +173,7 @@ async def put_job(request: web.Request) -> web.Response:
             raise ContractError(errors.CONFLICT, f"job {job_id} already exists with a different definition") from None
         stored = exc.existing
     else:
-        request.app[DISPATCHER].wake()
-        log.info("job %s submitted to %s", job_id, job.target, extra={"job_id": job_id, "target": job.target})
+        request.app[DISPATCHER].wake()  # the store logged the new job (one line per status change)
     return web.json_response(_render(request, stored), status=200)
 
 

@@ -132,6 +132,13 @@ class _Rollback(Exception):
     """Raised inside `_tx` to end the transaction without changes (a guarded update matched nothing)."""
 
 
+def _log_transition(job_id: str, before: JobStatus | None, after: JobStatus, details: dict[str, Any]) -> None:
+    """The one log line per status change (services/logs.py): job_id, from (None for a new job), to, and details."""
+    extra = {k: v for k, v in details.items() if isinstance(v, (str, int, float, bool)) and k not in ("from", "to")}
+    log.info("job %s: %s -> %s", job_id, before.value if before else "(new)", after.value,
+             extra={**extra, "job_id": job_id, "from": before.value if before else None, "to": after.value})
+
+
 class SqliteJobStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -209,6 +216,7 @@ class SqliteJobStore:
             raise JobExists(current if existing["body_hash"] == digest else None)
         stored = await self.get(workspace, job.id)
         assert stored is not None
+        _log_transition(job.id, None, JobStatus.WAITING, {"target": job.target, "workspace": workspace})
         return stored
 
     async def transition(
@@ -228,7 +236,12 @@ class SqliteJobStore:
         sets, params = lifecycle.update_clause(to, now, error=error, output_data_uri=output_data_uri)
         placeholders = ", ".join("?" * len(sources))
         row = None
+        previous = sources[0] if len(sources) == 1 else None  # for the log line; read below when ambiguous
         async with self._tx() as db:
+            if previous is None:
+                async with db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)) as cur:
+                    found = await cur.fetchone()
+                previous = JobStatus(found["status"]) if found is not None else None
             async with db.execute(
                 f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({placeholders}) RETURNING {_COLUMNS}",
                 (*params, job_id, *[s.value for s in sources]),
@@ -243,7 +256,10 @@ class SqliteJobStore:
         if row is None:
             return None
         job = _row_to_job(row)
-        log.info("job %s -> %s", job_id, to.value, extra={"job_id": job_id, "status": to.value})
+        details = dict(event_data or {})
+        if error is not None:
+            details.update(error_code=error.code, error_message=error.message)
+        _log_transition(job_id, previous, to, details)
         return job
 
     async def request_cancel(self, workspace: str, job_id: str) -> JobDetails | None:
@@ -276,7 +292,7 @@ class SqliteJobStore:
             await self._event(row["id"], "started", {"attempt": row["attempts"]}, now)
         if row is None:
             return None
-        log.info("job %s -> Executing (attempt %d)", row["id"], row["attempts"], extra={"job_id": row["id"]})
+        _log_transition(row["id"], JobStatus.WAITING, JobStatus.EXECUTING, {"attempt": int(row["attempts"])})
         return ClaimedJob(details=_row_to_job(row), workspace=row["workspace"], attempts=int(row["attempts"]))
 
     async def add_event(self, job_id: str, kind: str, data: dict[str, Any] | None = None) -> int:
