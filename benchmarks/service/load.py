@@ -1,0 +1,255 @@
+"""The load phases, driven through the native async client exactly as the SDK submits (POST storage/sasUri →
+create container → upload inputData → PUT jobs/{id}) over HTTPS.
+
+- burst: `jobs` jobs from `clients` concurrent clients (one Workspace, i.e. one HTTP session, each); every job must
+  reach a terminal state, appear exactly once in list_jobs, have exactly one terminal event, and succeed with a
+  result whose cost equals the cost recomputed from the problem.
+- paced: open-loop submissions at a fixed offered rate; latency per job from the service's own timestamps
+  (creationTime → endExecutionTime) and from the client (submit call started → terminal status seen, polling every
+  `poll_s`).
+- cancel: long SA jobs, cancelled once they report progress (the solver loop is running); latency from DELETE
+  sent to cancellationTime recorded by the service (same machine clock), and to Cancelled seen by the client.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from contracts.status import JobStatus
+from services.client.aio import Workspace
+from services.client.aio.optimization import Problem, ProblemType, SimulatedAnnealing
+
+from .problems import TinyProblem, check_result, tiny_problem
+from .stats import rate, span_seconds, summarize
+
+TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+TERMINAL_EVENTS = {"succeeded", "failed", "cancelled"}
+TINY_SWEEPS = 20
+
+
+def _status(job: Any) -> JobStatus:
+    return JobStatus(job.details.status)
+
+
+def _solver(ws: Workspace, seed: int) -> SimulatedAnnealing:
+    return SimulatedAnnealing(ws, sweeps=TINY_SWEEPS, restarts=1, beta_start=0.1, beta_stop=3.0, seed=seed)
+
+
+class BenchFailure(AssertionError):
+    """A correctness check of the benchmark failed (a lost, duplicated, failed or wrong job)."""
+
+
+@dataclass
+class BurstResult:
+    jobs: int
+    clients: int
+    submit_s: float  # wall time for all submissions
+    server_jobs_per_s: float  # jobs / (last endExecutionTime − first creationTime)
+    client_jobs_per_s: float  # jobs / (last terminal seen − first submit started); polling makes it a lower bound
+    verified: int
+    failures: list[str] = field(default_factory=list)
+
+
+async def _wait_terminal(ws: Workspace, job: Any, max_poll_s: float) -> Any:
+    await job.wait_until_completed(max_poll_wait_secs=max_poll_s, timeout_secs=600, print_progress=False)
+    return job
+
+
+async def burst(connection_file: str, jobs: int, clients: int, seed: int = 1) -> BurstResult:
+    problems = [tiny_problem(seed * 1_000_000 + i) for i in range(jobs)]
+    shares = [problems[c::clients] for c in range(clients)]
+    submitted: dict[str, TinyProblem] = {}
+    done_at: list[float] = []
+
+    async def client(mine: list[TinyProblem], index: int) -> list[Any]:
+        async with Workspace(connection_file=connection_file, user_agent=f"bench-client-{index}") as ws:
+            handles = []
+            for k, problem in enumerate(mine):
+                job = await _solver(ws, seed=index * 1000 + k).submit(problem.to_client())
+                submitted[job.id] = problem
+                handles.append(job)
+            await submitted_all.wait()
+            for job in handles:  # SDK-style polling (0.2 s growing ×1.5), capped at 1 s so 50 clients stay light
+                await _wait_terminal(ws, job, max_poll_s=1.0)
+                done_at.append(time.monotonic())
+            return handles
+
+    submitted_all = asyncio.Event()
+    start = time.monotonic()
+    tasks = [asyncio.create_task(client(share, i)) for i, share in enumerate(shares)]
+    watcher = asyncio.create_task(_when_submitted(submitted, jobs, submitted_all, tasks))
+    handles = [job for group in await asyncio.gather(*tasks) for job in group]
+    await watcher
+    submit_s = watcher.result() - start
+    client_end = max(done_at)
+
+    failures: list[str] = []
+    ids = [job.id for job in handles]
+    if len(set(ids)) != jobs:
+        failures.append(f"{jobs} submissions produced {len(set(ids))} distinct job ids")
+    async with Workspace(connection_file=connection_file) as ws:
+        listed = [j.id for j in await ws.list_jobs()]
+        mine = [i for i in listed if i in submitted]
+        if len(mine) != len(set(mine)):
+            failures.append(f"list_jobs returned {len(mine) - len(set(mine))} duplicate entries")
+        missing = set(ids) - set(mine)
+        if missing:
+            failures.append(f"{len(missing)} submitted jobs are missing from list_jobs, e.g. {sorted(missing)[:3]}")
+        verified = 0
+        sem = asyncio.Semaphore(16)
+
+        async def verify(job: Any) -> None:
+            nonlocal verified
+            async with sem:
+                if _status(job) != JobStatus.SUCCEEDED:
+                    failures.append(f"job {job.id} ended {job.details.status}: {job.details.error_data}")
+                    return
+                events = await ws.job_events(job.id)
+                ends = [e["kind"] for e in events if e["kind"] in TERMINAL_EVENTS]
+                starts = [e for e in events if e["kind"] == "started"]
+                if ends != ["succeeded"] or len(starts) != 1:
+                    failures.append(f"job {job.id}: terminal events {ends}, {len(starts)} start(s)")
+                    return
+                check_result(submitted[job.id], await job.get_results())
+                verified += 1
+
+        results = await asyncio.gather(*(verify(j) for j in handles), return_exceptions=True)
+        failures += [f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)]
+    first_created = min(j.details.creation_time for j in handles)
+    last_end = max(j.details.end_execution_time or j.details.creation_time for j in handles)
+    return BurstResult(
+        jobs=jobs, clients=clients, submit_s=submit_s,
+        server_jobs_per_s=jobs / span_seconds(first_created, last_end),
+        client_jobs_per_s=rate(jobs, start, client_end), verified=verified, failures=failures,
+    )
+
+
+async def _when_submitted(submitted: dict, jobs: int, event: asyncio.Event, tasks: list[asyncio.Task]) -> float:
+    while len(submitted) < jobs and not all(t.done() for t in tasks):
+        await asyncio.sleep(0.005)
+    event.set()
+    return time.monotonic()
+
+
+@dataclass
+class PacedResult:
+    offered_per_s: float
+    jobs: int
+    achieved_per_s: float  # completions / (last endExecutionTime − first creationTime), service clock
+    server: Any  # Summary: creationTime → endExecutionTime
+    queue: Any  # Summary: creationTime → beginExecutionTime
+    client: Any  # Summary: submit started → terminal seen
+    submit: Any  # Summary: the submit call (sasUri, container, upload, PUT)
+    failures: list[str] = field(default_factory=list)
+
+
+async def paced(connection_file: str, offered_per_s: float, seconds: float, clients: int, poll_s: float = 0.02,
+                seed: int = 2) -> PacedResult:
+    """Open loop: job k is submitted at start + k / offered_per_s, whatever happened to earlier ones."""
+    count = max(1, int(offered_per_s * seconds))
+    workspaces = [Workspace(connection_file=connection_file) for _ in range(clients)]
+    for ws in workspaces:
+        await ws.__aenter__()
+    failures: list[str] = []
+    client_s: list[float] = []
+    submit_s: list[float] = []
+    finished: list[Any] = []
+
+    async def one(k: int, at: float) -> None:
+        await asyncio.sleep(max(0.0, at - time.monotonic()))
+        ws = workspaces[k % clients]
+        problem = tiny_problem(seed * 1_000_000 + k)
+        t0 = time.monotonic()
+        job = await _solver(ws, seed=k).submit(problem.to_client())
+        submit_s.append(time.monotonic() - t0)
+        while _status(job) not in TERMINAL:
+            await asyncio.sleep(poll_s)
+            job = await ws.get_job(job.id)
+        client_s.append(time.monotonic() - t0)
+        if _status(job) != JobStatus.SUCCEEDED:
+            failures.append(f"job {job.id} ended {job.details.status}")
+            return
+        finished.append((job, problem))
+
+    start = time.monotonic() + 0.1
+    try:
+        results = await asyncio.gather(*(one(k, start + k / offered_per_s) for k in range(count)),
+                                       return_exceptions=True)
+        failures += [f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)]
+        for job, problem in finished[:50]:  # spot-check costs (the burst phase checks every one)
+            check_result(problem, await job.get_results())
+    finally:
+        for ws in workspaces:
+            await ws.close()
+    jobs = [job for job, _ in finished]
+    if not jobs:
+        raise BenchFailure(f"no paced job succeeded: {failures[:3]}")
+    server = [span_seconds(j.details.creation_time, j.details.end_execution_time) for j in jobs]
+    queue = [span_seconds(j.details.creation_time, j.details.begin_execution_time) for j in jobs]
+    first = min(j.details.creation_time for j in jobs)
+    last = max(j.details.end_execution_time for j in jobs)
+    return PacedResult(
+        offered_per_s=offered_per_s, jobs=len(jobs), achieved_per_s=len(jobs) / span_seconds(first, last),
+        server=summarize(server), queue=summarize(queue), client=summarize(client_s), submit=summarize(submit_s),
+        failures=failures,
+    )
+
+
+def long_problem(seed: int, n: int = 2000) -> Problem:
+    """A sparse Ising problem big enough that SA with many sweeps runs for minutes unless cancelled."""
+    rng = random.Random(seed)
+    problem = Problem(name=f"bench-long-{seed}", problem_type=ProblemType.ising)
+    for i in range(n):
+        problem.add_term(c=rng.choice([-1, 1]), indices=[i, (i + 1) % n])
+        problem.add_term(c=rng.choice([-1, 1]), indices=[i, (i + 7) % n])
+    return problem
+
+
+@dataclass
+class CancelResult:
+    trials: int
+    server: Any  # Summary: DELETE sent → cancellationTime (service clock = this machine's clock)
+    client: Any  # Summary: DELETE sent → Cancelled seen by polling every poll_s
+    delete_call: Any  # Summary: the DELETE request itself
+    failures: list[str] = field(default_factory=list)
+
+
+async def cancels(connection_file: str, trials: int, poll_s: float = 0.005) -> CancelResult:
+    server_s: list[float] = []
+    client_s: list[float] = []
+    delete_s: list[float] = []
+    failures: list[str] = []
+    async with Workspace(connection_file=connection_file) as ws:
+        for t in range(trials):
+            job = await SimulatedAnnealing(ws, sweeps=10**9, restarts=4, beta_start=0.1, beta_stop=3.0,
+                                           seed=t).submit(long_problem(t))
+            deadline = time.monotonic() + 120
+            while not any(e["kind"] == "progress" for e in await ws.job_events(job.id)):  # solver loop is running
+                if time.monotonic() > deadline:
+                    raise BenchFailure(f"long job {job.id} reported no progress within 120 s")
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(random.Random(t).uniform(0.0, 0.3))  # cancel at a random point of a chunk
+            sent_wall = datetime.now(timezone.utc)
+            sent = time.monotonic()
+            await ws._rest.request("DELETE", ws.connection.url("jobs", job.id), expect=(204,))
+            delete_s.append(time.monotonic() - sent)
+            while True:
+                job = await ws.get_job(job.id)
+                if _status(job) in TERMINAL:
+                    break
+                if time.monotonic() - sent > 60:
+                    raise BenchFailure(f"job {job.id} not Cancelled 60 s after DELETE")
+                await asyncio.sleep(poll_s)
+            client_s.append(time.monotonic() - sent)
+            if _status(job) != JobStatus.CANCELLED or job.details.cancellation_time is None:
+                failures.append(f"job {job.id} ended {job.details.status} after a cancel")
+                continue
+            server_s.append(span_seconds(sent_wall, job.details.cancellation_time))
+    if not server_s:
+        raise BenchFailure(f"no cancel trial ended Cancelled: {failures[:3]}")
+    return CancelResult(trials=trials, server=summarize(server_s), client=summarize(client_s),
+                        delete_call=summarize(delete_s), failures=failures)
