@@ -24,6 +24,8 @@
 | OPENQIO_MAX_TERMS | 10000000 | most terms in a problem |
 | OPENQIO_MAX_VARIABLES | 2000000 | most variables in a problem |
 | OPENQIO_LIST_PAGE_SIZE | 100 | jobs per `GET jobs` page |
+| OPENQIO_MAX_STREAMS | 100 | concurrent `jobs/{id}/stream` (server-sent events) connections; more get 503 |
+| OPENQIO_STREAM_KEEPALIVE_S | 15 | seconds between keep-alive comments on an idle event stream |
 | OPENQIO_LOG_LEVEL | INFO | logging level |
 | OPENQIO_LOG_FORMAT | text | `text` or `json` (one JSON object per line) |
 """
@@ -71,6 +73,8 @@ class Settings:
     max_terms: int = 10_000_000
     max_variables: int = 2_000_000
     list_page_size: int = 100
+    max_streams: int = 100
+    stream_keepalive_s: float = 15.0
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -105,6 +109,8 @@ class Settings:
             raise SettingsError("OPENQIO_LOG_FORMAT must be text or json")
         if self.list_page_size < 1 or self.max_attempts < 1:
             raise SettingsError("OPENQIO_LIST_PAGE_SIZE and OPENQIO_MAX_ATTEMPTS must be at least 1")
+        if self.max_streams < 0 or not self.stream_keepalive_s > 0:
+            raise SettingsError("OPENQIO_MAX_STREAMS must be at least 0 and OPENQIO_STREAM_KEEPALIVE_S positive")
 
     # derived values ------------------------------------------------------------------------------------------------
 

@@ -18,8 +18,9 @@ from contracts.errors import ContractError
 from services.blobs import StorageUnavailable
 from services.config import Settings
 
-from . import views
+from . import stream, views
 from .keys import BLOBS, DISPATCHER, SETTINGS, STORE, WORKSPACE
+from . import dashboard  # noqa: I001 - its own line: the dashboard's static page and summary endpoint
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
     """Bearer token → workspace. A token grants one workspace; paths naming another answer 404 (ids don't leak)."""
-    if request.path == "/healthz":
+    if request.path == "/healthz" or request.path in dashboard.PUBLIC_PATHS:  # no data behind these
         return await handler(request)
     settings: Settings = request.app[SETTINGS]
     header = request.headers.get("Authorization", "")
@@ -130,7 +131,9 @@ def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> w
     app.router.add_route("PATCH", PREFIX + "/jobs/{job_id}", views.patch_job)
     app.router.add_route("GET", PREFIX + "/jobs", views.list_jobs)
     app.router.add_route("GET", PREFIX + "/jobs/{job_id}/events", views.job_events)
+    stream.setup(app, PREFIX)  # GET jobs/{job_id}/stream: server-sent events
     app.router.add_route("POST", PREFIX + "/storage/sasUri", views.sas_uri)
     app.router.add_route("GET", PREFIX + "/providerStatus", views.provider_status)
     app.router.add_route("GET", PREFIX + "/quotas", views.quotas)
+    dashboard.add_routes(app, PREFIX)  # GET /dashboard (public page), /dashboard/workspace, jobs/{job_id}/summary
     return app
