@@ -267,6 +267,8 @@ async def job_events(request: web.Request) -> web.Response:
         after = int(request.query.get("after", "0"))
     except ValueError:
         raise _bad("'after' must be an integer event sequence number") from None
+    if not 0 <= after < 2**63:  # SQLite integers are 64-bit: a larger one would overflow in the driver
+        raise _bad(f"'after' must be an integer event sequence number from 0 to {2**63 - 1}")
     events = await request.app[STORE].events(job.id, after=after)
     return web.json_response({"value": [
         {"seq": e.seq, "kind": e.kind, "data": e.data, "time": e.time} for e in events
