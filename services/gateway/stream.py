@@ -125,6 +125,8 @@ def _start_after(request: web.Request) -> int:
     except ValueError:
         raise ContractError(errors.BAD_REQUEST,
                             f"'after' (or Last-Event-ID) must be an integer event sequence number; got {raw!r}") from None
+    if after >= 2**63:  # SQLite integers are 64-bit: a larger one would overflow in the driver, mid-stream
+        raise ContractError(errors.BAD_REQUEST, f"'after' (or Last-Event-ID) must be below 2**63; got {raw!r}")
     return max(after, 0)
 
 
