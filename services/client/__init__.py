@@ -19,10 +19,11 @@ from services.client.errors import (
     NotFoundError,
     ServiceConnectionError,
 )
+from services.client.events import JobEvent
 from services.client.job import Job
 from services.client.workspace import Workspace
 
 __all__ = [
-    "AuthenticationError", "ClientError", "ConflictError", "Job", "JobDetails", "JobNotFoundError", "JobStatus",
-    "NotFoundError", "ServiceConnectionError", "Workspace",
+    "AuthenticationError", "ClientError", "ConflictError", "Job", "JobDetails", "JobEvent", "JobNotFoundError",
+    "JobStatus", "NotFoundError", "ServiceConnectionError", "Workspace",
 ]

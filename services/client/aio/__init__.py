@@ -9,5 +9,6 @@ from contracts.status import JobStatus
 from services.client.aio.job import Job
 from services.client.aio.workspace import Workspace
 from services.client.details import JobDetails
+from services.client.events import JobEvent
 
-__all__ = ["Job", "JobDetails", "JobStatus", "Workspace"]
+__all__ = ["Job", "JobDetails", "JobEvent", "JobStatus", "Workspace"]

@@ -7,9 +7,11 @@ container SAS as containerUri and the blob URL *without* SAS as inputDataUri.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import uuid
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlparse
 
@@ -18,6 +20,8 @@ from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT
 from .. import _storage
 from .._job_base import DEFAULT_TIMEOUT, ContentType, JobBase
 from ..details import JobDetails
+from ..errors import AuthenticationError, ClientError, JobNotFoundError, ServiceConnectionError
+from ..events import JobEvent, read_stream
 
 if TYPE_CHECKING:
     from .workspace import Workspace
@@ -133,10 +137,31 @@ class Job(JobBase):
         self.details = (await self.workspace.get_job(self.id)).details
 
     async def wait_until_completed(self, max_poll_wait_secs: float = 30, timeout_secs: float | None = None,
-                                   print_progress: bool = True) -> None:
-        """Poll until the job has completed, as the SDK: GET now, then sleep 0.2 s growing ×1.5 until a sleep
-        reaches `max_poll_wait_secs`, then every `max_poll_wait_secs`. TimeoutError once the sleeps add up to
-        `timeout_secs`. Prints a dot per poll unless `print_progress=False`."""
+                                   print_progress: bool = True, *,
+                                   progress: Callable[[JobEvent], Any] | None = None) -> None:
+        """Wait until the job has completed.
+
+        Without `progress`: poll as the SDK does: GET now, then sleep 0.2 s growing ×1.5 until a sleep reaches
+        `max_poll_wait_secs`, then every `max_poll_wait_secs`; TimeoutError once the sleeps add up to
+        `timeout_secs`; a dot per poll unless `print_progress=False`.
+
+        With `progress` (a function or coroutine function of one `JobEvent`): follow the job's event stream and
+        call it for every event, history first (submitted, started, ...), then live `progress` events (data:
+        elapsed_s, sweeps_done, best_cost; at most one a second) and finally the terminal event. If the stream
+        cannot be used (an older service, a proxy that buffers), it falls back to polling the job and its event
+        log, so the callback still sees every event. `timeout_secs` is then wall-clock time. An exception raised
+        by the callback stops the wait and propagates."""
+        if progress is None:
+            await self._poll_until_completed(max_poll_wait_secs, timeout_secs, print_progress)
+            return
+        try:
+            async with asyncio.timeout(timeout_secs):
+                await self._follow(progress, max_poll_wait_secs)
+        except TimeoutError:
+            raise TimeoutError(f"The wait time has exceeded {timeout_secs} seconds.") from None
+
+    async def _poll_until_completed(self, max_poll_wait_secs: float, timeout_secs: float | None,
+                                    print_progress: bool) -> None:
         await self.refresh()
         poll_wait = 0.2
         total_time = 0.0
@@ -150,6 +175,82 @@ class Job(JobBase):
             total_time += poll_wait
             await self.refresh()
             poll_wait = max_poll_wait_secs if poll_wait >= max_poll_wait_secs else poll_wait * 1.5
+
+    async def _follow(self, progress: Callable[[JobEvent], Any], max_poll_wait_secs: float) -> None:
+        last = 0
+        stream = self.stream_events(after=0)
+        try:
+            while True:
+                try:
+                    event = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                except (AuthenticationError, JobNotFoundError):
+                    raise
+                except (ClientError, ServiceConnectionError) as exc:
+                    log.warning("job %s: event stream unavailable (%s); polling instead", self.id, exc,
+                                extra={"job_id": self.id})
+                    await self._poll_events(progress, last, max_poll_wait_secs)
+                    return
+                last = event.seq
+                await _deliver(progress, event)
+        finally:
+            await stream.aclose()
+        await self.refresh()
+
+    async def _poll_events(self, progress: Callable[[JobEvent], Any], after: int, max_poll_wait_secs: float) -> None:
+        """The fallback: poll the job (SDK back-off, capped at 1 s so progress stays live) and its event log."""
+        poll_wait = 0.2
+        while True:
+            await self.refresh()
+            done = self.has_completed()  # read before the events, so the terminal event is in the next read
+            for item in await self.workspace.job_events(self.id, after=after):
+                event = JobEvent.from_wire(item)
+                after = event.seq
+                await _deliver(progress, event)
+            if done:
+                return
+            await asyncio.sleep(poll_wait)
+            poll_wait = min(poll_wait * 1.5, max_poll_wait_secs, 1.0)
+
+    async def stream_events(self, after: int = 0, *, reconnects: int = 5) -> AsyncIterator[JobEvent]:
+        """The job's events as they happen, from the service's event stream (server-sent events):
+
+            async for event in job.stream_events():
+                if event.kind == "progress":
+                    print(event.data["sweeps_done"], event.data["best_cost"])
+
+        Starts after sequence number `after` (0: the whole history), ends after the terminal event (succeeded,
+        failed or cancelled); for a finished job it replays the history and ends. A dropped connection is resumed
+        where it stopped (Last-Event-ID), up to `reconnects` times in a row; then ServiceConnectionError.
+        401/404 answers raise AuthenticationError / JobNotFoundError at once."""
+        url = self.workspace.connection.url("jobs", self.id, "stream")
+        failures = 0
+        while True:
+            try:
+                async for event in read_stream(self.workspace._rest, url, after=after):
+                    failures = 0
+                    after = event.seq
+                    yield event
+                    if event.is_terminal:
+                        return
+                # Ended without a terminal event: the service is shutting down, or `after` was past the end.
+                await self.refresh()
+                if self.has_completed():
+                    return
+                error: Exception | None = None
+            except ServiceConnectionError as exc:
+                error = exc
+            except ClientError as exc:
+                if exc.status not in (502, 503, 504) or exc.code == "TooManyStreams":
+                    raise  # TooManyStreams: reconnecting would only add load; callers poll instead
+                error = exc
+            failures += 1
+            if failures > reconnects:
+                if isinstance(error, ClientError):
+                    raise error
+                raise ServiceConnectionError(f"the event stream of job {self.id} keeps breaking ({error})")
+            await asyncio.sleep(min(0.5 * 2 ** (failures - 1), 10.0))
 
     async def get_results(self, timeout_secs: float = DEFAULT_TIMEOUT) -> Any:
         """Wait for the job, download `outputDataUri` and return the parsed JSON (raw text or bytes if it is not
@@ -195,3 +296,9 @@ class Job(JobBase):
         base, _, query = container_uri.partition("?")
         url = f"{base}/{quote(name)}" + (f"?{query}" if query else "")
         return await _storage.download_blob(url, **self.workspace._storage_kwargs(url))
+
+
+async def _deliver(callback: Callable[[JobEvent], Any], event: JobEvent) -> None:
+    result = callback(event)
+    if inspect.isawaitable(result):
+        await result
