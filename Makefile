@@ -31,6 +31,7 @@ $(SDK_STAMP): tests/sdk/requirements.txt | $(PY)
 	bash scripts/sdk_env.sh
 
 test: install sdk-env
+	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest -q
 
 test-unit: $(STAMP)

@@ -153,8 +153,12 @@ class BlobStore:
 
     # -- job data --------------------------------------------------------------------------------------------------
 
-    async def read_input(self, input_data_uri: str | None, container_uri: str) -> tuple[bytes, str | None]:
-        """The input blob's stored bytes and Content-Type. InputError: missing/too large; StorageUnavailable: retry."""
+    async def read_input(self, input_data_uri: str | None, container_uri: str,
+                         max_bytes: int | None = None) -> tuple[bytes, str | None]:
+        """The input blob's stored bytes and Content-Type. InputError: missing/too large; StorageUnavailable: retry.
+
+        `max_bytes` (default OPENQIO_MAX_INPUT_BYTES) bounds the stored size before anything is downloaded."""
+        limit = self.settings.max_input_bytes if max_bytes is None else max_bytes
         try:
             if input_data_uri:
                 container, blob = self.parse_blob_uri(input_data_uri)
@@ -165,9 +169,8 @@ class BlobStore:
         blob_client = self.client.get_blob_client(container, blob)
         try:
             props = await blob_client.get_blob_properties()
-            if props.size > self.settings.max_input_bytes:
-                raise InputError(errors.PROBLEM_TOO_LARGE,
-                                 f"input blob is {props.size} bytes, over the limit of {self.settings.max_input_bytes}")
+            if props.size > limit:
+                raise InputError(errors.PROBLEM_TOO_LARGE, f"input blob is {props.size} bytes, over the limit of {limit}")
             stream = await blob_client.download_blob(decompress=False, max_concurrency=1)
             data = await stream.readall()
         except ResourceNotFoundError:

@@ -1,0 +1,307 @@
+"""The dashboard in a real headless Chromium against the real service: job list, details, input summary, cost plot.
+
+The browser is the distribution's Chromium (installed by scripts/ensure_chromium.sh, run by `make test`), driven by
+Playwright's Python package. Without a browser the browser test skips and says why; with CI=true that is a failure,
+as for Azurite. The REST checks of the dashboard's endpoints run everywhere.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from contracts.problems import problem_document
+from tests.conftest import IN_CI
+from tests.integration.rest import Rest, long_problem, seed_problem
+from tests.service import Service
+
+SA = "microsoft.simulatedannealing.cpu"
+PT = "microsoft.paralleltempering.cpu"
+TERMINAL = {"Succeeded", "Failed", "Cancelled"}
+
+# a PUBO with known counts: 7 variables, 9 terms, highest degree 3
+PUBO_TERMS = [(1, [0, 1]), (-2, [1, 2]), (3, [2, 3, 4]), (-1, [4]), (2, [5, 6]), (-3, [0, 6]), (1, [3]), (-1, [1, 5]),
+              (0.5, [0, 2, 6])]
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("OPENQIO_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser",
+                      shutil.which("chromium"), shutil.which("google-chrome")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def browser_or_skip() -> str:
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        reason = "the Python package playwright is not installed (pip install -e '.[test]')"
+    else:
+        path = chromium_path()
+        if path:
+            return path
+        reason = "no Chromium at /usr/bin/chromium: run scripts/ensure_chromium.sh as root (apt-get install chromium)"
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: the dashboard browser test must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def service(azurite, tmp_path_factory):
+    """Our own service: a list page of 2 jobs, so the dashboard must follow nextLink to show them all."""
+    svc = Service(data_dir=Path(tmp_path_factory.mktemp("dashboard")), blob_url=azurite.blob_url, runners=2,
+                  extra_env={"OPENQIO_LIST_PAGE_SIZE": "2"})
+    try:
+        svc.start()
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"openqio service failed to start: {exc}", pytrace=False)
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture(scope="module")
+async def jobs(service):
+    """A finished SA job, a finished PUBO PT job, a job with broken input (Failed), and a long SA job, Executing with
+    at least two progress events when the tests start. The long job is cancelled at the end."""
+    async with Rest(service) as rest:
+        seed = await rest.submit(seed_problem(), SA, {"sweeps": 50, "seed": 3})
+        pubo = await rest.submit(problem_document("pubo", PUBO_TERMS, name="pubo-7"), PT,
+                                 {"sweeps": 20, "replicas": 4, "all_betas": [0.5, 1, 2, 4], "seed": 1})
+        broken_uri = await rest.upload("broken-input", b"this is not a problem", gzip=False)
+        status, body = await rest.request("PUT", "jobs/broken-input",
+                                          json=rest.job_body("broken-input", broken_uri, SA, {"sweeps": 5}))
+        assert status == 200, body
+        long_doc = long_problem(2000, seed=7)
+        long = await rest.submit(long_doc, SA, {"sweeps": 10**8, "seed": 1})
+        for job_id in (seed, pubo, "broken-input"):
+            await rest.wait(job_id)
+        await wait_for_progress(rest, long, count=2)
+        yield {"seed": seed, "pubo": pubo, "broken": "broken-input", "long": long, "long_doc": long_doc}
+        await rest.request("DELETE", f"jobs/{long}")
+        await rest.wait(long)
+
+
+async def wait_for_progress(rest: Rest, job_id: str, count: int, timeout: float = 120.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        status, body = await rest.request("GET", f"jobs/{job_id}/events")
+        assert status == 200, body
+        if sum(e["kind"] == "progress" for e in body["value"]) >= count:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"fewer than {count} progress events after {timeout} s"
+        await asyncio.sleep(0.5)
+
+
+async def _eq(awaitable, expected) -> bool:
+    return await awaitable == expected
+
+
+async def _ne(awaitable, unexpected) -> bool:
+    return await awaitable != unexpected
+
+
+def counts(doc: dict) -> tuple[int, int]:
+    terms = doc["cost_function"]["terms"]
+    return len({i for t in terms for i in t["ids"]}), len(terms)
+
+
+# ---- REST: the dashboard's own endpoints ----------------------------------------------------------------------------
+
+async def test_page_is_public_and_locked_down(service):
+    async with Rest(service, token="") as rest:
+        for path, kind in (("dashboard", "text/html"), ("dashboard/app.js", "text/javascript"),
+                           ("dashboard/style.css", "text/css")):
+            async with rest.session.get(f"{rest.base}/{path}") as resp:
+                assert resp.status == 200, path
+                assert resp.headers["Content-Type"].startswith(kind)
+                csp = resp.headers["Content-Security-Policy"]
+                assert "script-src 'self'" in csp and "connect-src 'self'" in csp and "default-src 'none'" in csp
+                assert service.token not in await resp.text()
+        status, body = await rest.request("GET", f"{rest.base}/dashboard/workspace")
+        assert status == 401 and body["error"]["code"] == "Unauthorized"
+        status, body = await rest.request("GET", f"{rest.base}/dashboard/../v1.0/x")
+        assert status in (401, 404)
+        status, _ = await rest.request("GET", f"{rest.base}/dashboard/secret.txt")
+        assert status == 401  # anything not a known asset is an ordinary, authenticated route (here: none)
+
+
+async def test_workspace_endpoint_gives_the_rest_prefix(service):
+    async with Rest(service) as rest:
+        status, body = await rest.request("GET", f"{rest.base}/dashboard/workspace")
+        assert status == 200, body
+        assert body["workspace"] == service.workspace and rest.prefix.endswith(body["prefix"])
+
+
+async def test_summary_counts_the_input(service, jobs):
+    async with Rest(service) as rest:
+        status, body = await rest.request("GET", f"jobs/{jobs['pubo']}/summary")
+        assert status == 200, body
+        assert body["available"] is True
+        assert (body["problemType"], body["variables"], body["terms"], body["maxDegree"], body["groupedTerms"]) == (
+            "pubo", 7, len(PUBO_TERMS), 3, 0)
+        assert body["inputBytes"] > 0 and body["name"] == "pubo-7"
+        variables, terms = counts(jobs["long_doc"])
+        status, body = await rest.request("GET", f"jobs/{jobs['long']}/summary")
+        assert (body["problemType"], body["variables"], body["terms"], body["maxDegree"]) == ("ising", variables, terms, 2)
+        status, body = await rest.request("GET", f"jobs/{jobs['broken']}/summary")
+        assert status == 200 and body["available"] is False and "could not be decoded" in body["reason"]
+        status, body = await rest.request("GET", "jobs/no-such-job/summary")
+        assert status == 404 and body["error"]["code"] == "JobNotFound"
+    async with Rest(service, token="") as anonymous:
+        status, body = await anonymous.request("GET", f"jobs/{jobs['pubo']}/summary")
+        assert status == 401
+
+
+# ---- the page in a real browser --------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+async def browser():
+    executable = browser_or_skip()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=executable,
+                                           args=["--headless", "--no-sandbox", "--disable-gpu"])
+        yield browser
+        await browser.close()
+
+
+async def open_dashboard(browser, service, block_stream: bool = False):
+    # The service's certificate is signed by its own local CA, which this throwaway browser profile does not know.
+    context = await browser.new_context(ignore_https_errors=True)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    if block_stream:  # a gateway without the SSE endpoint: the page must fall back to polling /events
+        await page.route("**/stream?*", lambda route: route.fulfill(status=404, content_type="application/json",
+                                                                     body='{"error": {"code": "NotFound", "message": "x"}}'))
+    await page.goto(f"{service.base_url}dashboard#token={service.token}")
+    return context, page, errors
+
+
+async def until(check, what: str, timeout: float = 30.0):
+    """Poll `check()` (async, from Python) until it returns a truthy value. The page's CSP forbids eval, so
+    Playwright's wait_for_function (which evaluates a string in the page) cannot be used: that is on purpose, the
+    test runs the page under the same policy users get."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        assert asyncio.get_running_loop().time() < deadline, f"timed out after {timeout} s waiting for {what}"
+        await asyncio.sleep(0.2)
+
+
+def text_is(page, selector: str, expected: str):
+    async def check():
+        return await page.text_content(selector) == expected
+    return check
+
+
+def text_has(page, selector: str, fragment: str):
+    async def check():
+        return fragment in (await page.text_content(selector) or "")
+    return check
+
+
+def points_over(page, n: int):
+    async def check():
+        return int(await page.get_attribute("#cost-plot", "data-points") or 0) > n
+    return check
+
+
+async def row_status(page, job_id: str) -> str | None:
+    return await page.get_attribute(f'#jobs tbody tr[data-job-id="{job_id}"]', "data-status")
+
+
+async def test_dashboard_lists_jobs_and_shows_a_running_job(browser, service, jobs):
+    context, page, errors = await open_dashboard(browser, service)
+    try:
+        await page.wait_for_selector(f'#jobs tbody tr[data-job-id="{jobs["long"]}"]', timeout=20_000)
+        assert "token=" not in page.url  # the fragment is dropped from the address bar at once
+        # all four jobs, across two list pages, with their statuses
+        await until(lambda: _eq(page.locator("#jobs tbody tr").count(), 4), "four rows", 10)
+        assert await row_status(page, jobs["seed"]) == "Succeeded"
+        assert await row_status(page, jobs["pubo"]) == "Succeeded"
+        assert await row_status(page, jobs["broken"]) == "Failed"
+        assert await row_status(page, jobs["long"]) == "Executing"
+        assert (await page.text_content(f'#jobs tr[data-job-id="{jobs["seed"]}"] td.target')) == SA
+
+        # a finished job: details, input summary, final cost
+        await page.click(f'#jobs tbody tr[data-job-id="{jobs["pubo"]}"]')
+        await until(text_is(page, "#summary-variables", "7"), "the PUBO summary")
+        assert await page.text_content("#detail-id") == jobs["pubo"]
+        assert await page.text_content("#detail-status") == "Succeeded"
+        assert await page.text_content("#detail-target") == PT
+        assert await page.text_content("#summary-type") == "pubo"
+        assert await page.text_content("#summary-terms") == str(len(PUBO_TERMS))
+        assert await page.text_content("#summary-degree") == "3"
+        await until(lambda: _ne(page.text_content("#detail-cost"), "—"), "the final cost")
+
+        # the failed job shows its error
+        await page.click(f'#jobs tbody tr[data-job-id="{jobs["broken"]}"]')
+        await until(text_is(page, "#detail-status", "Failed"), "the failed job's details")
+        assert "InvalidInputData" in await page.text_content("#detail-error")
+        await until(text_has(page, "#summary-note", "not summarised"), "the summary note")
+
+        # the running job: summary and a live plot with at least two points
+        await page.click(f'#jobs tbody tr[data-job-id="{jobs["long"]}"]')
+        variables, terms = counts(jobs["long_doc"])
+        await until(text_is(page, "#summary-variables", f"{variables:,}"), "the long job's summary")
+        assert await page.text_content("#summary-terms") == f"{terms:,}"
+        assert await page.text_content("#summary-type") == "ising"
+        assert await page.text_content("#detail-status") == "Executing"
+        await until(points_over(page, 1), "two plot points")
+        assert await page.locator("#cost-plot circle.pt").count() >= 2
+        before = int(await page.get_attribute("#cost-plot", "data-points"))
+        # live: more progress arrives without reloading or clicking
+        await until(points_over(page, before), "a live plot point")
+        async with Rest(service) as rest:  # with the gateway's SSE endpoint, the page follows the stream
+            async with rest.session.get(f"{rest.prefix}/jobs/{jobs['long']}/stream", headers=rest.headers()) as resp:
+                has_stream = resp.status == 200 and resp.content_type == "text/event-stream"
+        assert ("event stream" if has_stream else "polling") in await page.text_content("#live-note")
+        if os.environ.get("DASHBOARD_SCREENSHOT"):
+            await page.screenshot(path=os.environ["DASHBOARD_SCREENSHOT"], full_page=True)
+        assert errors == [], errors
+    finally:
+        await context.close()
+
+
+async def test_dashboard_works_with_polling_alone(browser, service, jobs):
+    context, page, errors = await open_dashboard(browser, service, block_stream=True)
+    try:
+        await page.wait_for_selector(f'#jobs tbody tr[data-job-id="{jobs["long"]}"]', timeout=20_000)
+        await page.click(f'#jobs tbody tr[data-job-id="{jobs["long"]}"]')
+        await until(points_over(page, 1), "two plot points")
+        await until(text_has(page, "#live-note", "polling"), "the polling fallback", 10)
+        before = int(await page.get_attribute("#cost-plot", "data-points"))
+        await until(points_over(page, before), "a polled plot point")
+        # cancel it from outside: the page sees the job end and keeps the plot
+        async with Rest(service) as rest:
+            status, _ = await rest.request("DELETE", f"jobs/{jobs['long']}")
+            assert status == 204
+        await until(text_is(page, "#detail-status", "Cancelled"), "the cancelled status")
+        assert await page.locator("#cost-plot circle.pt").count() >= 2
+        assert await row_status(page, jobs["long"]) == "Cancelled"
+        assert errors == [], errors
+    finally:
+        await context.close()
+
+
+async def test_a_bad_token_asks_for_another(browser, service):
+    context = await browser.new_context(ignore_https_errors=True)
+    try:
+        page = await context.new_page()
+        await page.goto(f"{service.base_url}dashboard#token=not-the-right-token-at-all")
+        await page.wait_for_selector("#token-panel:not([hidden])")
+        assert "401" in await page.text_content("#token-error")
+        await page.fill("#token-input", service.token)
+        await page.click("#token-form button[type=submit]")
+        await page.wait_for_selector("#main:not([hidden])")
+        assert service.workspace in await page.text_content("#workspace-name")
+    finally:
+        await context.close()
