@@ -229,7 +229,7 @@ async def test_dashboard_lists_jobs_and_shows_a_running_job(browser, service, jo
         assert await row_status(page, jobs["pubo"]) == "Succeeded"
         assert await row_status(page, jobs["broken"]) == "Failed"
         assert await row_status(page, jobs["long"]) == "Executing"
-        assert (await page.text_content(f'#jobs tr[data-job-id="{jobs["seed"]}"] td.target')) == SA
+        assert (await page.text_content(f'#jobs tr[data-job-id="{jobs["seed"]}"] td.col-target')) == SA
 
         # a finished job: details, input summary, final cost
         await page.click(f'#jobs tbody tr[data-job-id="{jobs["pubo"]}"]')

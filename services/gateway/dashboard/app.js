@@ -152,7 +152,7 @@ function renderJobs() {
     const cells = [job.name || "", null, job.target || "", formatTime(job.creationTime), job.id];
     cells.forEach((text, i) => {
       const td = document.createElement("td");
-      td.className = ["name", "status", "target", "created", "id"][i];
+      td.className = `col-${["name", "status", "target", "created", "id"][i]}`;
       if (i === 1) td.append(statusBadge(job.status));
       else td.textContent = text;
       tr.append(td);
@@ -222,6 +222,7 @@ async function loadSummary(jobId, generation) {
   for (const [id, key] of SUMMARY_FIELDS) {
     const value = summary[key];
     $(id).textContent = value === undefined || value === null ? "—" : typeof value === "number" ? value.toLocaleString("en-US") : String(value);
+    if (key === "inputBytes" && typeof value === "number") $(id).textContent += " bytes";
   }
   $("summary-note").textContent = summary.available ? "" : `Input not summarised: ${summary.reason}`;
 }
