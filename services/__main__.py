@@ -1,4 +1,5 @@
 """`openqio serve` / `python -m services serve`: wire the gateway, the dispatcher and the runner pool, and run.
+The command line (flags included) is services.cli; this module is what `serve` runs.
 
 Start-up order: settings → TLS material → (Azurite, with --with-azurite) → SQLite store → blob store → runner
 pool → dispatcher (sweeps jobs a crash left Executing) → HTTPS site → connection files. Shutdown (Ctrl-C, SIGTERM)
@@ -7,7 +8,6 @@ stop runners, close SQLite and blob clients, stop Azurite. Nothing it started ou
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import concurrent.futures
 import json
@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -26,41 +27,20 @@ from services.config import Settings
 log = logging.getLogger("openqio")
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="openqio", description="Self-hosted Azure Quantum optimization (QIO) service")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the HTTPS gateway, dispatcher and runner pool")
-    serve.add_argument("--data-dir", help="state directory (default .openqio; env OPENQIO_DATA_DIR)")
-    serve.add_argument("--host", help="address to listen on (env OPENQIO_HOST)")
-    serve.add_argument("--port", type=int, help="HTTPS port, 0 = any free port (env OPENQIO_PORT)")
-    serve.add_argument("--runners", type=int, help="runner processes (env OPENQIO_RUNNERS; default: one per core)")
-    serve.add_argument("--blob-url", help="blob service URL, e.g. http://127.0.0.1:10000/devstoreaccount1")
-    serve.add_argument("--with-azurite", action="store_true",
-                       help="start Azurite from node_modules with its data under DATA_DIR/azurite")
-    serve.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING")
-    serve.add_argument("--log-format", choices=["text", "json"], default=None)
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = _parse(argv)
-    overrides = {
-        key: value
-        for key, value in {
-            "data_dir": args.data_dir,
-            "host": args.host,
-            "port": args.port,
-            "runners": args.runners,
-            "blob_url": args.blob_url,
-            "log_level": args.log_level,
-            "log_format": args.log_format,
-        }.items()
-        if value is not None
-    }
-    settings = Settings.from_env(**overrides)
+    """`python -m services ...`: the `openqio` command line (services.cli), `serve` included."""
+    from services.cli import main as cli_main
+
+    return cli_main(argv)
+
+
+def run(overrides: dict[str, Any], with_azurite: bool = False) -> int:
+    """Run the service until Ctrl-C / SIGTERM with settings from the environment plus `overrides` (what the
+    `openqio serve` flags set); 0 after a clean stop, 1 when start-up failed (the reason is logged)."""
+    settings = Settings.from_env(**{key: value for key, value in overrides.items() if value is not None})
     logs.configure(settings.log_level, settings.log_format)
     try:
-        asyncio.run(serve(settings, with_azurite=args.with_azurite))
+        asyncio.run(serve(settings, with_azurite=with_azurite))
     except StartupError as exc:
         log.error("%s", exc)
         return 1
@@ -207,6 +187,16 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _dashboard_url(settings: Settings, base_url: str) -> str:
+    """The dashboard with the token in the URL fragment (browsers never send fragments to servers) when a person is
+    watching this terminal; otherwise (output captured to a log file) without it, so no log ever holds the token."""
+    url = f"{base_url}dashboard"
+    if sys.stderr.isatty():
+        return f"{url}#token={settings.default_token}"
+    return (f"{url}  (paste the bearer token: {Path(settings.data_dir) / 'token'} unless OPENQIO_TOKENS sets it; "
+            "or open the URL with #token=<token>)")
+
+
 def _announce(settings: Settings, base_url: str) -> None:
     data_dir = Path(settings.data_dir)
     lines = [
@@ -214,6 +204,7 @@ def _announce(settings: Settings, base_url: str) -> None:
         f"openqio is running at {base_url} ({settings.runners} runner(s), blobs at {settings.blob_url})",
         f"  native client:  Workspace() reads {data_dir / 'connection.json'}",
         f"  azure-quantum:  set -a; source {data_dir / 'sdk.env'}; set +a",
+        f"  dashboard:      {_dashboard_url(settings, base_url)}",
         f"  workspace:      subscription_id={settings.subscription_id} resource_group={settings.resource_group} "
         f"name={settings.workspace} location={settings.location}",
         "  Ctrl-C stops the service and everything it started.",

@@ -1,0 +1,309 @@
+"""The `openqio` command line (typer + rich).
+
+    openqio serve [--with-azurite] ...             run the service (what `make run` starts)
+    openqio submit PROBLEM.json[.gz] -t sa -p sweeps=1000     prints the job id
+    openqio solve PROBLEM.json -t pt                submit, show live progress, print the result
+    openqio jobs list [--status S] [--name RE] [--since 2h]
+    openqio jobs show ID | openqio jobs cancel ID
+    openqio results ID [--json] [--wait]
+    openqio targets
+
+Client commands connect through .openqio/connection.json (found in the working directory or a parent; written by
+`openqio serve`), $OPENQIO_CONNECTION, or `--connection PATH`. Errors are one line on stderr and a non-zero exit
+code (1: the service or the job said no; 2: the command line is wrong), never a traceback.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from . import render
+from .params import UsageError, parse_params, parse_since, read_problem, resolve_target
+from .serve import serve_command
+
+app = typer.Typer(name="openqio", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode="rich",
+                  help="openqio: a self-hosted Azure Quantum optimization (QIO) service and its command line.")
+jobs_app = typer.Typer(no_args_is_help=True, help="List, show and cancel jobs.")
+app.add_typer(jobs_app, name="jobs")
+app.command("serve", help="Run the HTTPS gateway, dispatcher and runner pool (what `make run` starts).")(serve_command)
+
+STATUSES = ("Waiting", "Executing", "Succeeded", "Failed", "Cancelled")
+
+
+class CliFailure(Exception):
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+@app.callback()
+def _root(ctx: typer.Context,
+          connection: Optional[Path] = typer.Option(
+              None, "--connection", "-c", metavar="PATH",
+              help="connection.json to use (default: $OPENQIO_CONNECTION, else .openqio/connection.json here or "
+                   "in a parent folder)")) -> None:
+    ctx.obj = {"connection": connection}
+
+
+# -- plumbing --------------------------------------------------------------------------------------------------
+
+def _workspace(ctx: typer.Context) -> Any:
+    from services.client import aio
+    from services.client.connection import CONNECTION_ENV, ConnectionConfigError, find_connection_file
+
+    explicit = (ctx.find_root().obj or {}).get("connection")
+    if explicit is not None and not Path(explicit).is_file():
+        raise CliFailure(f"--connection {explicit}: no such file", 2)
+    try:
+        if find_connection_file(explicit) is None:
+            raise CliFailure("no connection file: start the service with `make run` or `openqio serve` (it writes "
+                             f".openqio/connection.json), or pass --connection PATH, or set ${CONNECTION_ENV}")
+        return aio.Workspace(connection_file=explicit)
+    except ConnectionConfigError as exc:
+        raise CliFailure(str(exc)) from None
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run one command's coroutine; turn every expected failure into a one-line message and an exit code."""
+    from services.client.errors import AuthenticationError, ClientError, JobNotFoundError, ServiceConnectionError
+
+    try:
+        return asyncio.run(coro)
+    except CliFailure as exc:
+        _fail(str(exc), exc.code)
+    except UsageError as exc:
+        _fail(str(exc), 2)
+    except JobNotFoundError as exc:
+        _fail(exc.message)
+    except AuthenticationError as exc:
+        _fail(f"the service refused the token ({exc.message}); is connection.json from this service's data dir?")
+    except ClientError as exc:
+        _fail(f"the service answered {exc.status} {exc.code}: {exc.message}")
+    except ServiceConnectionError as exc:
+        _fail(str(exc.message if hasattr(exc, "message") else exc))
+    except TimeoutError as exc:
+        _fail(str(exc) or "timed out")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    render.err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+async def _with(ctx: typer.Context, action) -> Any:
+    workspace = _workspace(ctx)
+    async with workspace:
+        return await action(workspace)
+
+
+# -- submit / solve --------------------------------------------------------------------------------------------
+
+PROBLEM_ARG = typer.Argument(..., metavar="PROBLEM", help="microsoft.qio.v2 problem file (.json or .json.gz)",
+                             show_default=False)
+TARGET_OPT = typer.Option("sa", "--target", "-t",
+                          help="solver: sa, sa-pf, pt, pt-pf, tabu, tabu-pf, qmc, pa, pa-pf, ssmc, ssmc-pf or a full id")
+PARAM_OPT = typer.Option(None, "--param", "-p", metavar="NAME=VALUE",
+                         help="solver parameter, repeatable: sweeps=1000, timeout=5, all_betas=[0.1,1]")
+NAME_OPT = typer.Option(None, "--name", "-n", help="job name (default: the problem's name, else the file name)")
+
+
+async def _submit(workspace: Any, problem: Path, target: str, params: list[str] | None, name: str | None) -> Any:
+    from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT
+    from contracts.targets import PROVIDER_ID
+    from services.client._job_base import ContentType
+    from services.client.aio import Job
+
+    target_id = resolve_target(target)
+    checked = parse_params(params or [], target_id)
+    body, decoded = await asyncio.to_thread(read_problem, problem)
+    job_name = name or decoded.name or problem.name.removesuffix(".gz").removesuffix(".json")
+    return await Job.from_input_data(
+        workspace, name=job_name, target=target_id, input_data=body, content_type=ContentType.json,
+        blob_name="inputData", encoding="gzip", provider_id=PROVIDER_ID, input_data_format=INPUT_FORMAT,
+        output_data_format=OUTPUT_FORMAT, input_params={"params": checked})
+
+
+@app.command()
+def submit(ctx: typer.Context, problem: Path = PROBLEM_ARG, target: str = TARGET_OPT,
+           param: Optional[list[str]] = PARAM_OPT, name: Optional[str] = NAME_OPT) -> None:
+    """Submit a problem; prints the job id (and nothing else, so `ID=$(openqio submit ...)` works)."""
+    job = _run(_with(ctx, lambda ws: _submit(ws, problem, target, param, name)))
+    render.out.print(job.id)
+
+
+async def _wait(job: Any, timeout: float | None) -> Any:
+    view = render.ProgressView(job.id)
+    try:
+        with view:
+            await job.wait_until_completed(timeout_secs=timeout, progress=view.on_event)
+    except asyncio.CancelledError:
+        raise
+    return view
+
+
+async def _finish(job: Any, as_json: bool) -> None:
+    status = getattr(job.details.status, "value", job.details.status)
+    if status != "Succeeded":
+        error = job.details.error_data
+        why = f": {error.code}: {error.message}" if error else ""
+        raise CliFailure(f"job {job.id} {status}{why}")
+    results = await job.get_results()
+    if as_json:
+        render.print_json(results)
+    else:
+        render.show_results(results, job.details)
+
+
+@app.command()
+def solve(ctx: typer.Context, problem: Path = PROBLEM_ARG, target: str = TARGET_OPT,
+          param: Optional[list[str]] = PARAM_OPT, name: Optional[str] = NAME_OPT,
+          as_json: bool = typer.Option(False, "--json", help="print the result document as JSON"),
+          timeout: Optional[float] = typer.Option(None, "--wait-timeout", metavar="SECONDS",
+                                                  help="stop waiting after this long (the job keeps running)")) -> None:
+    """Submit a problem, show live progress (elapsed, sweeps, best cost), then print the result."""
+    async def action(ws: Any) -> None:
+        job = await _submit(ws, problem, target, param, name)
+        render.err.print(f"submitted job [bold]{job.id}[/] to {job.details.target}")
+        try:
+            await _wait(job, timeout)
+        except TimeoutError:
+            raise CliFailure(f"job {job.id} has not finished after {timeout} s; it keeps running: "
+                             f"`openqio results {job.id} --wait`") from None
+        await _finish(job, as_json)
+
+    try:
+        _run(_with(ctx, action))
+    except KeyboardInterrupt:
+        _fail("interrupted; the job keeps running (`openqio jobs list`, `openqio jobs cancel ID`)", 130)
+
+
+# -- results / jobs / targets ----------------------------------------------------------------------------------
+
+@app.command()
+def results(ctx: typer.Context, job_id: str = typer.Argument(..., metavar="ID"),
+            as_json: bool = typer.Option(False, "--json", help="print the result document as JSON"),
+            wait: bool = typer.Option(False, "--wait", help="wait (with live progress) if the job is not finished")) -> None:
+    """Print a finished job's result (pretty, or the raw document with --json)."""
+    async def action(ws: Any) -> None:
+        job = await ws.get_job(job_id)
+        if not job.has_completed():
+            if not wait:
+                raise CliFailure(f"job {job_id} is {job.details.status.value if hasattr(job.details.status, 'value') else job.details.status}"
+                                 "; its result comes when it has finished (add --wait to wait for it)")
+            await _wait(job, None)
+        await _finish(job, as_json)
+
+    _run(_with(ctx, action))
+
+
+@jobs_app.command("list")
+def jobs_list(ctx: typer.Context,
+              status: Optional[str] = typer.Option(None, "--status", "-s", help="only jobs in this status: "
+                                                   + ", ".join(STATUSES)),
+              name: Optional[str] = typer.Option(None, "--name", "-n", help="only names matching this regex"),
+              since: Optional[str] = typer.Option(None, "--since", help="created since: 30m, 2h, 7d, today or a date"),
+              limit: int = typer.Option(50, "--limit", min=1, help="show the newest N"),
+              as_json: bool = typer.Option(False, "--json", help="print the jobs as a JSON array")) -> None:
+    """List jobs, newest first."""
+    async def action(ws: Any) -> None:
+        wanted = None
+        if status is not None:
+            wanted = next((s for s in STATUSES if s.lower() == status.lower()), None)
+            if wanted is None:
+                raise UsageError(f"--status {status!r}: use one of {', '.join(STATUSES)}")
+        if name is not None:
+            try:
+                re.compile(name)
+            except re.error as exc:
+                raise UsageError(f"--name {name!r} is not a valid regular expression ({exc})") from None
+        created_after = parse_since(since) if since else None
+        jobs = await ws.list_jobs(name_match=name, status=wanted, created_after=created_after)
+        jobs.sort(key=lambda j: (j.details.creation_time is not None, j.details.creation_time), reverse=True)
+        jobs = jobs[:limit]
+        if as_json:
+            render.print_json([j.details.to_wire() for j in jobs])
+        elif not jobs:
+            render.err.print("no jobs match")
+        else:
+            render.out.print(render.jobs_table(jobs))
+
+    _run(_with(ctx, action))
+
+
+@jobs_app.command("show")
+def jobs_show(ctx: typer.Context, job_id: str = typer.Argument(..., metavar="ID"),
+              as_json: bool = typer.Option(False, "--json", help="print the job details as JSON")) -> None:
+    """Show one job: status, parameters, times, error, and its last progress report."""
+    async def action(ws: Any) -> None:
+        job = await ws.get_job(job_id)
+        if as_json:
+            render.print_json(job.details.to_wire())
+            return
+        events = await ws.job_events(job_id)
+        last = next((e.get("data") for e in reversed(events) if e.get("kind") == "progress"), None)
+        render.out.print(render.job_table(job.details, last))
+
+    _run(_with(ctx, action))
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(ctx: typer.Context, job_id: str = typer.Argument(..., metavar="ID")) -> None:
+    """Cancel a job: a waiting one at once, an executing one at its runner's next check."""
+    from services.client.errors import ConflictError
+
+    async def action(ws: Any) -> None:
+        try:
+            job = await ws.cancel_job(job_id)
+        except ConflictError as exc:
+            raise CliFailure(exc.message) from None
+        status = getattr(job.details.status, "value", job.details.status)
+        if status == "Cancelled":
+            render.out.print(f"job {job_id} cancelled")
+        else:
+            render.out.print(f"job {job_id}: cancel requested; it stops at its runner's next check")
+
+    _run(_with(ctx, action))
+
+
+@app.command()
+def targets(ctx: typer.Context,
+            as_json: bool = typer.Option(False, "--json", help="print the targets as JSON")) -> None:
+    """List the solvers (targets) the service offers, with short names and accepted parameters."""
+    from contracts import targets as ids
+    from rich.table import Table
+
+    from .params import short_name
+
+    async def action(ws: Any) -> None:
+        statuses = await ws._get_target_status()
+        rows = []
+        for provider, status in statuses:
+            schema = sorted({"seed", "timeout", "number_of_solutions", *ids.SCHEMAS.get(status.id, {})})
+            rows.append({"short": short_name(status.id), "id": status.id, "provider": provider,
+                         "availability": status.current_availability, "parameters": schema})
+        if as_json:
+            render.print_json(rows)
+            return
+        table = Table(header_style="bold")
+        for column in ("Short", "Target", "Availability", "Parameters"):
+            table.add_column(column, no_wrap=column != "Parameters")
+        for row in rows:
+            table.add_row(row["short"] or "", row["id"], row["availability"] or "", ", ".join(row["parameters"]))
+        render.out.print(table)
+
+    _run(_with(ctx, action))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `openqio` console script and `python -m services`; returns the exit code."""
+    try:
+        app(args=argv, prog_name="openqio")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0

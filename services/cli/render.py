@@ -1,0 +1,187 @@
+"""How the command line shows things: job tables, details, results, and the live progress of a running job.
+
+Everything decorative goes to stderr (`err`); stdout (`out`) carries only what scripts read: job ids, tables, and
+`--json` documents. On a terminal the progress is a live rich bar; elsewhere (CI logs, pipes) it is one plain
+line per event, so logs show the same facts.
+"""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .params import short_name
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+STATUS_STYLE = {"Waiting": "yellow", "Executing": "cyan", "Succeeded": "green", "Failed": "red", "Cancelled": "magenta"}
+MAX_CONFIGURATION_SHOWN = 40
+
+
+def status_text(status: Any) -> str:
+    value = getattr(status, "value", status) or "?"
+    return f"[{STATUS_STYLE.get(value, 'white')}]{value}[/]"
+
+
+def local_time(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(details: Any) -> str:
+    begin, end = details.begin_execution_time, details.end_execution_time
+    if begin is None:
+        return "-"
+    if end is None:
+        end = datetime.now(timezone.utc).replace(tzinfo=begin.tzinfo)
+    return f"{(end - begin).total_seconds():.1f} s"
+
+
+def target_label(target: str | None) -> str:
+    short = short_name(target or "")
+    return short or (target or "-")
+
+
+def jobs_table(jobs: list[Any]) -> Table:
+    table = Table(show_lines=False, header_style="bold")
+    table.add_column("ID", no_wrap=True, min_width=36)  # ids are copied into other commands: never cut them
+    for column in ("Name", "Target", "Status", "Created", "Run time"):
+        table.add_column(column, no_wrap=column in ("Status", "Created"))
+    for job in jobs:
+        d = job.details
+        table.add_row(d.id, d.name or "", target_label(d.target), status_text(d.status), local_time(d.creation_time),
+                      duration(d))
+    return table
+
+
+def job_table(details: Any, last_progress: dict[str, Any] | None) -> Table:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    params = (details.input_params or {}).get("params") if isinstance(details.input_params, dict) else None
+    rows = [
+        ("id", details.id),
+        ("name", details.name or ""),
+        ("target", f"{details.target} ({target_label(details.target)})"),
+        ("status", status_text(details.status) + (" (cancelling)" if details.additional_properties.get("isCancelling")
+                                                  else "")),
+        ("parameters", json.dumps(params or {})),
+        ("created", local_time(details.creation_time)),
+        ("started", local_time(details.begin_execution_time)),
+        ("ended", local_time(details.end_execution_time)),
+        ("run time", duration(details)),
+    ]
+    if details.cancellation_time:
+        rows.append(("cancelled", local_time(details.cancellation_time)))
+    if details.error_data:
+        rows.append(("error", f"[red]{details.error_data.code}: {details.error_data.message}[/]"))
+    if details.tags:
+        rows.append(("tags", ", ".join(details.tags)))
+    if last_progress:
+        rows.append(("last progress", progress_line(last_progress)))
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def progress_line(data: dict[str, Any]) -> str:
+    return (f"{float(data.get('elapsed_s') or 0):.1f} s, {int(data.get('sweeps_done') or 0):,} sweeps, "
+            f"best cost {format_cost(data.get('best_cost'))}")
+
+
+def format_cost(cost: Any) -> str:
+    if cost is None:
+        return "-"
+    value = float(cost)
+    return f"{int(value)}" if value.is_integer() and abs(value) < 1e15 else f"{value:.6g}"
+
+
+def show_results(results: Any, details: Any) -> None:
+    if not isinstance(results, dict):
+        out.print(results)
+        return
+    out.print(f"[bold]cost[/] {format_cost(results.get('cost'))}   [bold]target[/] {target_label(details.target)}"
+              f"   [bold]job[/] {details.id}")
+    parameters = results.get("parameters")
+    if parameters:
+        out.print(f"[bold]parameters[/] {json.dumps(parameters)}")
+    configuration = results.get("configuration") or {}
+    items = sorted(configuration.items(), key=lambda kv: int(kv[0]) if str(kv[0]).lstrip("-").isdigit() else 0)
+    shown = " ".join(f"{k}={v:+d}" if isinstance(v, int) else f"{k}={v}" for k, v in items[:MAX_CONFIGURATION_SHOWN])
+    more = len(items) - MAX_CONFIGURATION_SHOWN
+    out.print(f"[bold]configuration[/] ({len(items)} variables) {shown}" + (f" … {more} more (--json shows all)"
+                                                                          if more > 0 else ""))
+    solutions = results.get("solutions") or []
+    if len(solutions) > 1:
+        out.print(f"[bold]solutions[/] {len(solutions)}, costs " + ", ".join(format_cost(s.get("cost")) for s in solutions))
+
+
+def print_json(document: Any) -> None:
+    out.print_json(json.dumps(document, default=str)) if out.is_terminal else print(json.dumps(document, default=str))
+
+
+class ProgressView:
+    """Shows a job's events: a live bar (status, elapsed, sweeps, best cost) on a terminal, else plain lines.
+
+    Use as a context manager and pass `on_event` as the `progress=` callback of wait_until_completed."""
+
+    _STATUS = {"submitted": "Waiting", "started": "Executing", "requeued": "Waiting (requeued)",
+               "cancel_requested": "Cancelling", "succeeded": "Succeeded", "failed": "Failed",
+               "cancelled": "Cancelled"}
+
+    def __init__(self, job_id: str, console: Console = err):
+        self.job_id = job_id
+        self.console = console
+        self.live = console.is_terminal
+        self.last: dict[str, Any] = {}
+        self.started = time.monotonic()
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def __enter__(self) -> ProgressView:
+        if self.live:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]{task.fields[status]}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                TextColumn("sweeps [cyan]{task.fields[sweeps]}"),
+                TextColumn("best cost [green]{task.fields[best]}"),
+                console=self.console,
+                transient=False,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.job_id, total=None, status="Waiting", sweeps="-", best="-")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def on_event(self, event: Any) -> None:
+        status = self._STATUS.get(event.kind)
+        if event.kind == "progress":
+            self.last = dict(event.data)
+            sweeps = f"{int(event.data.get('sweeps_done') or 0):,}"
+            best = format_cost(event.data.get("best_cost"))
+            if self._progress is not None:
+                self._progress.update(self._task, sweeps=sweeps, best=best)
+            else:
+                self.console.print(f"progress: {progress_line(event.data)}")
+            return
+        if status is None:
+            return
+        if self._progress is not None:
+            finished = event.kind in ("succeeded", "failed", "cancelled")
+            self._progress.update(self._task, status=status, **({"total": 1, "completed": 1} if finished else {}))
+        else:
+            self.console.print(f"job {self.job_id}: {status}")
