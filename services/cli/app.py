@@ -137,14 +137,11 @@ def submit(ctx: typer.Context, problem: Path = PROBLEM_ARG, target: str = TARGET
     render.out.print(job.id)
 
 
-async def _wait(job: Any, timeout: float | None) -> Any:
-    view = render.ProgressView(job.id)
-    try:
-        with view:
-            await job.wait_until_completed(timeout_secs=timeout, progress=view.on_event)
-    except asyncio.CancelledError:
-        raise
-    return view
+async def _wait(job: Any, timeout: float | None) -> None:
+    params = (job.details.input_params or {}).get("params") or {} if isinstance(job.details.input_params, dict) else {}
+    expected = params.get("timeout") if isinstance(params.get("timeout"), (int, float)) else None
+    with render.ProgressView(job.id, expected_s=expected) as view:
+        await job.wait_until_completed(timeout_secs=timeout, progress=view.on_event)
 
 
 async def _finish(job: Any, as_json: bool) -> None:

@@ -7,6 +7,8 @@ line per event, so logs show the same facts.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -17,7 +19,19 @@ from rich.table import Table
 
 from .params import short_name
 
-out = Console(highlight=False, soft_wrap=False)
+
+
+def _pipe_width() -> int | None:
+    """A terminal keeps its own width; a pipe or file gets wide lines (rich would assume 80 and squeeze tables)."""
+    if sys.stdout.isatty():
+        return None
+    try:
+        return max(int(os.environ.get("COLUMNS", "0")), 160)
+    except ValueError:
+        return 160
+
+
+out = Console(highlight=False, soft_wrap=False, width=_pipe_width())
 err = Console(stderr=True, highlight=False)
 
 STATUS_STYLE = {"Waiting": "yellow", "Executing": "cyan", "Succeeded": "green", "Failed": "red", "Cancelled": "magenta"}
@@ -138,8 +152,9 @@ class ProgressView:
                "cancel_requested": "Cancelling", "succeeded": "Succeeded", "failed": "Failed",
                "cancelled": "Cancelled"}
 
-    def __init__(self, job_id: str, console: Console = err):
+    def __init__(self, job_id: str, console: Console = err, expected_s: float | None = None):
         self.job_id = job_id
+        self.expected_s = expected_s  # the job's `timeout`: the bar then fills with the solver's elapsed time
         self.console = console
         self.live = console.is_terminal
         self.last: dict[str, Any] = {}
@@ -174,7 +189,11 @@ class ProgressView:
             sweeps = f"{int(event.data.get('sweeps_done') or 0):,}"
             best = format_cost(event.data.get("best_cost"))
             if self._progress is not None:
-                self._progress.update(self._task, sweeps=sweeps, best=best)
+                extra = {}
+                if self.expected_s:
+                    extra = {"total": self.expected_s,
+                             "completed": min(float(event.data.get("elapsed_s") or 0), self.expected_s)}
+                self._progress.update(self._task, sweeps=sweeps, best=best, **extra)
             else:
                 self.console.print(f"progress: {progress_line(event.data)}")
             return
@@ -182,6 +201,7 @@ class ProgressView:
             return
         if self._progress is not None:
             finished = event.kind in ("succeeded", "failed", "cancelled")
-            self._progress.update(self._task, status=status, **({"total": 1, "completed": 1} if finished else {}))
+            total = self._progress.tasks[0].total or 1
+            self._progress.update(self._task, status=status, **({"total": total, "completed": total} if finished else {}))
         else:
             self.console.print(f"job {self.job_id}: {status}")
