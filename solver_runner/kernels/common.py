@@ -40,6 +40,7 @@ Functions (all @njit(cache=True, nogil=True)):
 - `delta(s, f, L, i, ising, has_higher, has_slc, M)`: ΔE of flipping i (state unchanged).
 - `apply_flip(s, f, L, i, ising, has_slc, M)`: flip i and update f (dense row or CSR scatter) and L.
 - `random_state(s, ising, st, k)`: uniform random state from RNG stream k.
+- `accept_uphill(a, st, k)`: the Metropolis test e^−a for a > 0, with exp only where cheap bounds cannot decide.
 - `metropolis_sweep(...)` / `any_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M)`: one in-order Metropolis
   pass over all variables at inverse temperature beta, returns the energy change; `any_sweep` picks the fastest
   specialisation (sparse quadratic, dense quadratic, general).
@@ -223,21 +224,34 @@ def apply_flip(s, f, L, i, ising, has_slc, M):
         L[sinc_group[p]] += sinc_w[p] * d
 
 
+@njit(cache=True, nogil=True, inline="always")
+def accept_uphill(a, st, k):
+    """Metropolis test of an uphill move with a = β·ΔE > 0: True with probability e^−a (never for a > 40, where
+    no uniform is drawn). exp is evaluated only when the uniform u falls between two cheap bounds,
+    1 − a + a²/2 − a³/6 ≤ e^−a ≤ 1/(1 + a + a²/2 + a³/6): at the cold end of a schedule most uphill moves are
+    rejected by the upper bound alone (measured: 10.7 → 6.7 ns per attempt on 3-regular ±J, N = 10⁴)."""
+    if a > 40.0:
+        return False
+    u = rand01(st, k)
+    if u < 1.0 - a * (1.0 - a * (0.5 - a * (1.0 / 6.0))):
+        return True
+    if u * (1.0 + a * (1.0 + a * (0.5 + a * (1.0 / 6.0)))) >= 1.0:
+        return False
+    return u < np.exp(-a)
+
+
 @njit(cache=True, nogil=True)
 def metropolis_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M):
     """One in-order pass over all variables at inverse temperature beta, any term kinds. Returns the energy change.
 
-    The uniform draw and exp are taken only for uphill moves; downhill and flat moves are always accepted.
+    Downhill and flat moves are always accepted; uphill ones go through `accept_uphill`.
     """
     total = 0.0
     n = s.shape[0]
     for i in range(n):
         de = delta(s, f, L, i, ising, has_higher, has_slc, M)
-        if de > 0.0:
-            if beta * de > 40.0:
-                continue
-            if rand01(st, k) >= np.exp(-beta * de):
-                continue
+        if de > 0.0 and not accept_uphill(beta * de, st, k):
+            continue
         apply_flip(s, f, L, i, ising, has_slc, M)
         total += de
     return total
@@ -252,11 +266,8 @@ def sweep_sparse_quadratic(s, f, beta, ising, st, k, adj_ptr, adj_idx, adj_w):
         si = s[i]
         d = -2.0 * si if ising else 1.0 - 2.0 * si
         de = d * f[i]
-        if de > 0.0:
-            if beta * de > 40.0:
-                continue
-            if rand01(st, k) >= np.exp(-beta * de):
-                continue
+        if de > 0.0 and not accept_uphill(beta * de, st, k):
+            continue
         s[i] = si + np.int8(d)
         for p in range(adj_ptr[i], adj_ptr[i + 1]):
             f[adj_idx[p]] += adj_w[p] * d
@@ -273,11 +284,8 @@ def sweep_dense_quadratic(s, f, beta, ising, st, k, dense):
         si = s[i]
         d = -2.0 * si if ising else 1.0 - 2.0 * si
         de = d * f[i]
-        if de > 0.0:
-            if beta * de > 40.0:
-                continue
-            if rand01(st, k) >= np.exp(-beta * de):
-                continue
+        if de > 0.0 and not accept_uphill(beta * de, st, k):
+            continue
         s[i] = si + np.int8(d)
         row = dense[i]
         for j in range(n):

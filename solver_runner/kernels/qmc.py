@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from solver_runner.kernels.common import (
-    apply_flip, delta, energy, init_fields, keep_best, model_arrays, rand01, random_state,
+    accept_uphill, apply_flip, delta, energy, init_fields, keep_best, model_arrays, rand01, random_state,
 )
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.model import CompiledModel
@@ -85,7 +85,7 @@ def ring_clusters(S, i, de, bp, bond_p, st, r, bond, flip):
         for k in range(P):
             tot += de[k]
         x = bp * tot
-        ok = x <= 0.0 or (x < 40.0 and rand01(st, r) < math.exp(-x))
+        ok = x <= 0.0 or accept_uphill(x, st, r)
         for k in range(P):
             flip[k] = ok
         return P if ok else 0
@@ -101,7 +101,7 @@ def ring_clusters(S, i, de, bp, bond_p, st, r, bond, flip):
             tot += de[k]
             length += 1
         x = bp * tot
-        ok = x <= 0.0 or (x < 40.0 and rand01(st, r) < math.exp(-x))
+        ok = x <= 0.0 or accept_uphill(x, st, r)
         q = first
         for _ in range(length):
             flip[q] = ok
@@ -297,11 +297,8 @@ def _sqa_sweep_sparse(S, F, bp, log_t, ising, st, k_rng, adj_ptr, adj_idx, adj_w
                 m = _spin(si, ising) * (_spin(sp[i], ising) + _spin(sn[i], ising))
                 if m != 0:
                     x += m * log_t
-            if x < 0.0:
-                if x < -40.0:
-                    continue
-                if rand01(st, k_rng) >= math.exp(x):
-                    continue
+            if x < 0.0 and not accept_uphill(-x, st, k_rng):
+                continue
             s[i] = si + np.int8(d)
             for p in range(adj_ptr[i], adj_ptr[i + 1]):
                 f[adj_idx[p]] += adj_w[p] * d
@@ -326,11 +323,8 @@ def local_sweep(S, F, Lg, E, bp, log_t, ising, has_higher, has_slc, st, k_rng, M
                 m = _spin(S[k, i], ising) * (_spin(S[kp, i], ising) + _spin(S[kn, i], ising))
                 if m != 0:
                     x += m * log_t
-            if x < 0.0:
-                if x < -40.0:
-                    continue
-                if rand01(st, k_rng) >= math.exp(x):
-                    continue
+            if x < 0.0 and not accept_uphill(-x, st, k_rng):
+                continue
             apply_flip(S[k], F[k], Lg[k], i, ising, has_slc, M)
             E[k] += de
             accepted += 1
