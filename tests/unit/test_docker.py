@@ -1,0 +1,226 @@
+"""Docker files, checked without a Docker engine: compose.yaml's services, volumes, healthchecks and settings; the
+entry point script run with a fake `openqio`; the Dockerfile's numba warm-up, which is run here for real.
+
+Every OPENQIO_* variable the image or compose sets must be a real setting and must parse through
+services/config.py, the same code the container runs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+import yaml
+
+from services.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER = ROOT / "docker"
+SETTING_NAMES = {f"OPENQIO_{f.name.upper()}" for f in fields(Settings)}  # OPENQIO_TOKENS included
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((DOCKER / "compose.yaml").read_text())
+
+
+def interpolate(value: str) -> str:
+    """Compose's `${VAR:-default}` with VAR unset (what `docker compose up` does on a bare host)."""
+    return re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}", lambda m: m.group(2) or "", str(value))
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    text = (DOCKER / "Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n", " ", "\n".join(lines))
+    out = []
+    for line in joined.splitlines():
+        if line.strip():
+            instruction, _, args = line.strip().partition(" ")
+            out.append((instruction.upper(), args.strip()))
+    return out
+
+
+def dockerfile_env() -> dict[str, str]:
+    env: dict[str, str] = {}
+    for instruction, args in dockerfile_instructions():
+        if instruction == "ENV":
+            for item in shlex.split(args):
+                key, _, value = item.partition("=")
+                env[key] = value
+    return env
+
+
+# ---- compose.yaml ----------------------------------------------------------------------------------------------------
+
+def test_compose_runs_openqio_beside_the_official_azurite_image(compose):
+    services = compose["services"]
+    assert set(services) == {"azurite", "openqio"}
+    azurite = services["azurite"]
+    assert azurite["image"].startswith("mcr.microsoft.com/azure-storage/azurite")
+    command = azurite["command"]
+    assert command[0] == "azurite-blob"
+    assert {"--skipApiVersionCheck", "--disableTelemetry"} <= set(command)
+    assert command[command.index("--blobHost") + 1] == "0.0.0.0"
+
+    openqio = services["openqio"]
+    build = openqio["build"]
+    context = (DOCKER / build["context"]).resolve()
+    assert context == ROOT and (context / build["dockerfile"]).is_file()
+    assert openqio["depends_on"]["azurite"]["condition"] == "service_healthy"
+    assert openqio["network_mode"] == "service:azurite"
+    published = {p.rsplit(":", 1)[-1] for p in azurite["ports"]}  # openqio's port is published by its namespace
+    env = {k: interpolate(v) for k, v in openqio["environment"].items()}
+    assert {command[command.index("--blobPort") + 1], env["OPENQIO_PORT"]} <= published
+
+
+def test_compose_keeps_sqlite_and_blobs_in_named_volumes(compose):
+    declared = set(compose["volumes"])
+    assert declared == {"blobs", "state"}
+    mounts = {name: dict(v.split(":", 1)[::-1] for v in svc["volumes"]) for name, svc in compose["services"].items()}
+    # azurite's --location is its volume; openqio's data dir (SQLite, TLS, token) is its volume
+    azurite_cmd = compose["services"]["azurite"]["command"]
+    assert mounts["azurite"][azurite_cmd[azurite_cmd.index("--location") + 1]] == "blobs"
+    data_dir = compose["services"]["openqio"]["environment"]["OPENQIO_DATA_DIR"]
+    assert mounts["openqio"][data_dir] == "state"
+    assert data_dir == dockerfile_env()["OPENQIO_DATA_DIR"]
+    assert any(i == "VOLUME" and data_dir in a for i, a in dockerfile_instructions())
+
+
+def test_compose_healthchecks(compose):
+    for name, service in compose["services"].items():
+        check = service["healthcheck"]
+        assert check["test"][0] == "CMD" and check["interval"] and check["retries"] >= 1, name
+    # openqio's: the entry point's healthcheck mode, which GETs /healthz over TLS (tests/integration/test_healthcheck)
+    assert compose["services"]["openqio"]["healthcheck"]["test"][1:] == ["openqio-entrypoint", "healthcheck"]
+    assert ("HEALTHCHECK", '--interval=10s --timeout=5s --start-period=60s --retries=3 '
+            'CMD ["openqio-entrypoint", "healthcheck"]') in dockerfile_instructions()
+
+
+def test_every_variable_set_for_the_container_is_a_real_setting_and_parses(compose, tmp_path):
+    compose_env = {k: interpolate(v) for k, v in compose["services"]["openqio"]["environment"].items()}
+    image_env = dockerfile_env()
+    for name in [*compose_env, *image_env]:
+        if name.startswith("OPENQIO_"):
+            assert name in SETTING_NAMES, f"{name} is not a setting in services/config.py"
+    env = {**{k: v for k, v in image_env.items() if k.startswith("OPENQIO_")}, **compose_env}
+    env["OPENQIO_DATA_DIR"] = str(tmp_path)  # where the generated token may be written in this test
+    settings = Settings.from_env(env)
+    assert (settings.host, settings.port, settings.runners, settings.log_format) == ("0.0.0.0", 8443, 2, "json")
+    assert settings.blob_url == "http://127.0.0.1:10000/devstoreaccount1"
+
+
+# ---- the entry point, with a fake `openqio` -------------------------------------------------------------------------
+
+RECORDER = """#!/bin/sh
+# records how it was called: argv and the OPENQIO_* environment, as JSON
+exec "{python}" -c 'import json, os, sys; json.dump({{"name": "{name}", "argv": sys.argv[1:], "env": {{k: v for k, v in os.environ.items() if k.startswith("OPENQIO_")}}}}, open(os.environ["RECORD"], "w"))' "$@"
+"""
+
+
+@pytest.fixture
+def entrypoint(tmp_path):
+    """Run docker/entrypoint.sh with `openqio`, `python` and `mkdir` replaced by recorders on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("openqio", "python", "mkdir"):
+        path = bin_dir / name
+        path.write_text(RECORDER.format(python=sys.executable, name=name))
+        path.chmod(0o755)
+    record = tmp_path / "record.json"
+
+    def run(*args: str, env: dict[str, str] | None = None) -> dict:
+        if record.exists():
+            record.unlink()
+        result = subprocess.run(
+            ["sh", str(DOCKER / "entrypoint.sh"), *args],
+            env={"PATH": f"{bin_dir}:/usr/bin:/bin", "RECORD": str(record), **(env or {})},
+            capture_output=True, text=True, timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(record.read_text())
+
+    return run
+
+
+def test_entrypoint_defaults_to_openqio_serve_with_the_container_defaults(entrypoint):
+    called = entrypoint()
+    assert (called["name"], called["argv"]) == ("openqio", ["serve"])
+    assert called["env"] == {"OPENQIO_DATA_DIR": "/data", "OPENQIO_HOST": "0.0.0.0"}
+
+
+def test_entrypoint_passes_settings_through_untouched(entrypoint):
+    env = {"OPENQIO_DATA_DIR": "/state", "OPENQIO_HOST": "127.0.0.1", "OPENQIO_RUNNERS": "3",
+           "OPENQIO_LOG_FORMAT": "json", "OPENQIO_TOKENS": "ws=0123456789abcdef0123"}
+    called = entrypoint("serve", env=env)
+    assert called["argv"] == ["serve"] and called["env"] == env  # no variable rewritten, none turned into a flag
+
+
+def test_entrypoint_forwards_flags_to_serve(entrypoint):
+    assert entrypoint("serve", "--runners", "2", "--log-format", "json")["argv"] == [
+        "serve", "--runners", "2", "--log-format", "json"]
+    assert entrypoint("--log-level", "DEBUG")["argv"] == ["serve", "--log-level", "DEBUG"]
+
+
+def test_entrypoint_healthcheck_and_other_commands(entrypoint):
+    called = entrypoint("healthcheck")
+    assert (called["name"], called["argv"]) == ("python", ["-m", "services.healthcheck"])
+    called = entrypoint("openqio", "jobs", "list")
+    assert (called["name"], called["argv"]) == ("openqio", ["jobs", "list"])
+
+
+def test_entrypoint_output_parses_as_settings(entrypoint, tmp_path):
+    """What the entry point hands `openqio serve` is read by services/config.py as the container expects."""
+    called = entrypoint()
+    settings = Settings.from_env({**called["env"], "OPENQIO_DATA_DIR": str(tmp_path)})
+    assert settings.host == "0.0.0.0" and called["env"]["OPENQIO_DATA_DIR"] == "/data"
+
+
+def test_dockerfile_copies_and_runs_the_entrypoint():
+    instructions = dockerfile_instructions()
+    copies = [args.split() for i, args in instructions if i == "COPY"]
+    for *sources, _ in copies:
+        for source in sources:
+            assert (ROOT / source).exists(), f"COPY {source}: no such path"
+    assert ["docker/entrypoint.sh", "/usr/local/bin/openqio-entrypoint"] in copies
+    assert ("ENTRYPOINT", '["openqio-entrypoint"]') in instructions
+    assert os.access(DOCKER / "entrypoint.sh", os.X_OK)
+
+
+# ---- the numba warm-up ------------------------------------------------------------------------------------------------
+
+def test_dockerfile_warms_the_numba_cache_as_the_runtime_user():
+    instructions = dockerfile_instructions()
+    runs = [(n, args) for n, (i, args) in enumerate(instructions) if i == "RUN"]
+    warm = [n for n, args in runs if args == "python -m solver_runner.warmup"]
+    assert len(warm) == 1, "the image must run the warm-up module at build time"
+    users = [(n, args) for n, (i, args) in enumerate(instructions) if i == "USER"]
+    assert users and users[0][0] < warm[0] and len({u for _, u in users}) == 1  # numba needs a cache it can write
+    install = [n for n, args in runs if "pip install" in args]
+    assert install and install[0] < warm[0]
+    assert dockerfile_env()["NUMBA_CACHE_DIR"]
+
+
+def test_numba_cache_dir_follows_NUMBA_CACHE_DIR(tmp_path):
+    code = "import numba, solver_runner; print(numba.config.CACHE_DIR)"
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)},
+                         capture_output=True, text=True, timeout=120, check=True).stdout.strip()
+    assert Path(out).parent == tmp_path and Path(out).name.startswith("openqio-")
+
+
+@pytest.mark.timeout(900)
+def test_the_warm_up_module_runs_and_fills_the_cache():
+    """The module the Dockerfile runs, run for real (with the repository's cache, warm after any service test)."""
+    result = subprocess.run([sys.executable, "-m", "solver_runner.warmup"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=880)
+    assert result.returncode == 0, result.stderr[-3000:]
+    match = re.search(r"numba cache warmed: (\d+) cached functions in (\S+)", result.stdout)
+    assert match, result.stdout
+    assert int(match.group(1)) > 0 and Path(match.group(2)).is_dir()
