@@ -23,10 +23,12 @@ from azure.core.exceptions import (
 from azure.storage.blob import (
     AccountSasPermissions,
     BlobSasPermissions,
+    ContainerSasPermissions,
     ContentSettings,
     ResourceTypes,
     generate_account_sas,
     generate_blob_sas,
+    generate_container_sas,
 )
 from azure.storage.blob.aio import BlobServiceClient, LinearRetry
 
@@ -102,13 +104,28 @@ class BlobStore:
         return f"{self.account_url}/{container}/{blob}"
 
     def container_sas_url(self, container: str) -> str:
-        """An account SAS (ss=b, srt=co, sp=racwl): the only kind Azurite accepts for the SDK's container calls."""
+        """An account SAS (ss=b, srt=co, sp=racw): the only kind Azurite accepts for the SDK's container calls
+        (exists, create, upload). It is not bound to `container`: hand it out only from `sasUri`, where the SDK needs
+        it; job answers carry `job_container_sas_url` instead. No list, no delete: the SDK uses neither."""
         check_container_name(container)
         sas = generate_account_sas(
             self.account,
             self.settings.storage_key,
             resource_types=ResourceTypes(container=True, object=True),
-            permission=AccountSasPermissions(read=True, add=True, create=True, write=True, list=True),
+            permission=AccountSasPermissions(read=True, add=True, create=True, write=True),
+            expiry=self._expiry(),
+            start=datetime.now(timezone.utc) - timedelta(minutes=5),
+        )
+        return f"{self.container_url(container)}?{sas}"
+
+    def job_container_sas_url(self, container: str) -> str:
+        """A service SAS bound to one container (sr=c, sp=rl): a job's `containerUri`, for reading its blobs."""
+        check_container_name(container)
+        sas = generate_container_sas(
+            self.account,
+            container,
+            account_key=self.settings.storage_key,
+            permission=ContainerSasPermissions(read=True, list=True),
             expiry=self._expiry(),
             start=datetime.now(timezone.utc) - timedelta(minutes=5),
         )

@@ -69,7 +69,7 @@ def _render(request: web.Request, job: JobDetails) -> dict[str, Any]:
     wire = job.to_wire()
     try:
         container = blobs.parse_container_uri(job.container_uri)
-        wire["containerUri"] = blobs.container_sas_url(container)
+        wire["containerUri"] = blobs.job_container_sas_url(container)  # bound to the job's container, read + list
     except InvalidName:
         pass
     if job.input_data_uri:
@@ -85,6 +85,21 @@ def _render(request: web.Request, job: JobDetails) -> dict[str, Any]:
             where = (blobs.parse_container_uri(job.container_uri), OUTPUT_BLOB)
         wire["outputDataUri"] = blobs.blob_sas_url(*where, permission="r")
     return wire
+
+
+_JOB_CONTAINER = re.compile(r"^job-(.+)$")
+
+
+async def _check_container_owner(request: web.Request, workspace: str, container: str, own_job: str | None = None) -> None:
+    """`job-{id}` of a job in another workspace holds that workspace's data: not found here (404, not 403, so a
+    token learns nothing about other workspaces' ids). Containers not named after a job cannot be attributed."""
+    match = _JOB_CONTAINER.match(container)
+    if match is None or match.group(1) == own_job:
+        return
+    store = request.app[STORE]
+    other = match.group(1)
+    if await store.get(workspace, other) is None and await store.get(None, other) is not None:
+        raise ContractError(errors.NOT_FOUND, f"container {container!r} was not found")
 
 
 async def _find(request: web.Request) -> tuple[str, JobDetails]:
@@ -166,6 +181,10 @@ async def put_job(request: web.Request) -> web.Response:
     workspace = _workspace(request)
     job_id = _job_id(request)
     job = parse_job(request, await _json_body(request), job_id)
+    blobs = request.app[BLOBS]
+    await _check_container_owner(request, workspace, blobs.parse_container_uri(job.container_uri), job_id)
+    if job.input_data_uri:
+        await _check_container_owner(request, workspace, blobs.parse_blob_uri(job.input_data_uri)[0], job_id)
     try:
         stored = await request.app[STORE].insert(workspace, job)
     except JobExists as exc:
@@ -276,7 +295,7 @@ async def job_events(request: web.Request) -> web.Response:
 
 
 async def sas_uri(request: web.Request) -> web.Response:
-    _workspace(request)
+    workspace = _workspace(request)
     body = await _json_body(request)
     if not isinstance(body, dict):
         raise _bad("the body must be a JSON object with 'containerName'")
@@ -286,9 +305,12 @@ async def sas_uri(request: web.Request) -> web.Response:
         raise _bad("'containerName' (and 'blobName', if given) must be strings")
     blobs = request.app[BLOBS]
     try:
-        url = blobs.blob_sas_url(container, blob, permission="rcw") if blob else blobs.container_sas_url(container)
+        # A blob SAS is for downloading (results, Problem.download): read only. The container answer must be the
+        # account SAS the SDK's upload needs (contract §3.6); it is refused for another workspace's job container.
+        url = blobs.blob_sas_url(container, blob, permission="r") if blob else blobs.container_sas_url(container)
     except InvalidName as exc:
         raise _bad(str(exc)) from None
+    await _check_container_owner(request, workspace, container)
     return web.json_response({"sasUri": url})
 
 
