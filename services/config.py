@@ -27,7 +27,10 @@
 | OPENQIO_MAX_STREAMS | 100 | concurrent `jobs/{id}/stream` (server-sent events) connections; more get 503 |
 | OPENQIO_STREAM_KEEPALIVE_S | 15 | seconds between keep-alive comments on an idle event stream |
 | OPENQIO_LOG_LEVEL | INFO | logging level |
-| OPENQIO_LOG_FORMAT | text | `text` or `json` (one JSON object per line) |
+| OPENQIO_LOG_FORMAT | text | `text` or `json` (one JSON object per line: ts, level, logger, msg, job_id, from, to...) |
+| OPENQIO_CONNECTION | .openqio/connection.json | client side, read by services/client: the connection file `Workspace()` and the CLI read (default: looked for in the working directory and its parents) |
+
+The README's configuration table is this one; tests/unit/test_config_docs.py checks both against the code.
 """
 from __future__ import annotations
 
