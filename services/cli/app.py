@@ -86,7 +86,7 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
     except ClientError as exc:
         _fail(f"the service answered {exc.status} {exc.code}: {exc.message}")
     except ServiceConnectionError as exc:
-        _fail(str(exc.message if hasattr(exc, "message") else exc))
+        _fail(str(getattr(exc, "message", None) or exc))
     except TimeoutError as exc:
         _fail(str(exc) or "timed out")
 
@@ -144,8 +144,12 @@ async def _wait(job: Any, timeout: float | None) -> None:
         await job.wait_until_completed(timeout_secs=timeout, progress=view.on_event)
 
 
+def _status(job: Any) -> str:
+    return str(getattr(job.details.status, "value", job.details.status))
+
+
 async def _finish(job: Any, as_json: bool) -> None:
-    status = getattr(job.details.status, "value", job.details.status)
+    status = _status(job)
     if status != "Succeeded":
         error = job.details.error_data
         why = f": {error.code}: {error.message}" if error else ""
@@ -191,8 +195,8 @@ def results(ctx: typer.Context, job_id: str = typer.Argument(..., metavar="ID"),
         job = await ws.get_job(job_id)
         if not job.has_completed():
             if not wait:
-                raise CliFailure(f"job {job_id} is {job.details.status.value if hasattr(job.details.status, 'value') else job.details.status}"
-                                 "; its result comes when it has finished (add --wait to wait for it)")
+                raise CliFailure(f"job {job_id} is {_status(job)}; its result comes when it has finished "
+                                 "(add --wait to wait for it)")
             await _wait(job, None)
         await _finish(job, as_json)
 
@@ -259,8 +263,7 @@ def jobs_cancel(ctx: typer.Context, job_id: str = typer.Argument(..., metavar="I
             job = await ws.cancel_job(job_id)
         except ConflictError as exc:
             raise CliFailure(exc.message) from None
-        status = getattr(job.details.status, "value", job.details.status)
-        if status == "Cancelled":
+        if _status(job) == "Cancelled":
             render.out.print(f"job {job_id} cancelled")
         else:
             render.out.print(f"job {job_id}: cancel requested; it stops at its runner's next check")

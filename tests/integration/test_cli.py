@@ -131,6 +131,8 @@ def test_solve_shows_live_progress_then_the_result(conn, long_file, seed_file):
 def test_cancel_and_the_errors_that_follow(conn, long_file):
     job_id = cli("submit", str(long_file), "-t", "sa", "-p", "sweeps=100000000", connection=conn).stdout.strip()
     assert uuid.UUID(job_id)
+    early = cli("results", job_id, connection=conn)
+    assert early.returncode == 1 and "--wait" in early.stderr  # not finished: says how to wait, prints no result
     cancel = cli("jobs", "cancel", job_id, connection=conn)
     assert cancel.returncode == 0 and job_id in cancel.stdout and "cancel" in cancel.stdout
     waited = cli("results", job_id, "--wait", connection=conn)
