@@ -476,7 +476,7 @@ def _decode_protobuf_tar(raw: bytes, limits: ProblemLimits) -> ProblemData:
         raise ProblemFormatError(errors.AZQ_MISSING_SECTION, "protobuf input archive holds no problem chunks")
 
     def order(m: tarfile.TarInfo) -> tuple[int, str]:
-        digits = "".join(ch for ch in m.name.rsplit("_", 1)[-1] if ch.isdigit())
+        digits = "".join(ch for ch in m.name.rsplit("_", 1)[-1] if "0" <= ch <= "9")  # str.isdigit() takes '²'
         return (int(digits) if digits else 0, m.name)
 
     members.sort(key=order)
