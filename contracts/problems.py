@@ -332,6 +332,24 @@ def _check_variable_count(problem: ProblemData, limits: ProblemLimits) -> None:
         raise ProblemFormatError(
             errors.AZQ_WRONG_TYPE, f"{n} variables exceed the limit of {limits.max_variables}", errors.PROBLEM_TOO_LARGE
         )
+    _check_cost_range(problem)
+
+
+def _check_cost_range(problem: ProblemData) -> None:
+    """Every configuration's cost must be a finite float64: Σ|c| + Σ_g |c_g|·(Σ_k |c_gk|)² bounds |cost|. Finite
+    coefficients can still sum past 1.8e308, and then solvers compare infinities and find no solution to report."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        bound = float(np.abs(problem.coeffs).sum())
+        groups = problem.slc_coeffs.shape[0]
+        if groups:
+            owners = np.repeat(np.arange(groups), np.diff(problem.slc_offsets))
+            inner = np.bincount(owners, weights=np.abs(problem.slc_term_coeffs), minlength=groups)
+            bound += float((np.abs(problem.slc_coeffs) * inner * inner).sum())
+    if not math.isfinite(bound):
+        raise ProblemFormatError(
+            errors.AZQ_WRONG_TYPE, "coefficients are too large: some configuration's cost would overflow float64 "
+            "(the sum of |c| must stay below 1.8e308); scale the problem down"
+        )
 
 
 class _TermBuilder:

@@ -223,11 +223,11 @@ def _doc(cost_function: Any) -> bytes:
     return json.dumps({"metadata": {"name": "bad"}, "cost_function": cost_function}).encode()
 
 
-def _corrupt_tar() -> bytes:
+def _corrupt_tar(member: str = "gzipinputfile_pb_0.pb") -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         payload = b"\x0a\xff\xff\xff\xff\x0f"  # a cost_function whose length runs past the data
-        info = tarfile.TarInfo("gzipinputfile_pb_0.pb")
+        info = tarfile.TarInfo(member)
         info.size = len(payload)
         tar.addfile(info, io.BytesIO(payload))
     return gzip.compress(buf.getvalue())
@@ -279,6 +279,11 @@ BLOBS = [
          errors.PROBLEM_TOO_LARGE, f"variables exceed the limit of {MAX_VARIABLES}", gzip=True),
     Blob("corrupt protobuf archive", _corrupt_tar(), errors.INVALID_INPUT_DATA, "AZQ105: protobuf input is malformed",
          content_type="application/x-protobuf", gzip=True),
+    Blob("protobuf chunk named with a non-ASCII digit", _corrupt_tar("gzipinputfile_pb_\u00b2.pb"),
+         errors.INVALID_INPUT_DATA, "AZQ105", content_type="application/x-protobuf", gzip=True),
+    Blob("coefficients whose cost overflows float64",
+         _doc({"type": "pubo", "terms": [{"c": -1e308, "ids": [0]}, {"c": -1e308, "ids": [1]}]}),
+         errors.INVALID_INPUT_DATA, "would overflow float64"),
     Blob("protobuf content type on JSON bytes", encode_json(seed_problem(), compress=False), errors.INVALID_INPUT_DATA,
          "AZQ105", content_type="application/x-protobuf"),
     Blob("protobuf over the term limit",

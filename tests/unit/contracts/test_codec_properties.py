@@ -171,3 +171,25 @@ def test_mutated_valid_encodings_raise_only_format_errors(which, data):
     assume(bytes(mutated) != blob)
     _decode_only_format_errors(bytes(mutated), content_type,
                                ProblemLimits(max_input_bytes=1 << 20, max_terms=1000, max_variables=1000))
+
+
+def test_costs_that_overflow_float64_are_refused_at_decode():
+    """Each coefficient is finite, but together they reach ±inf: a format error, not a solver crash."""
+    big = problem_document("pubo", [(-1e308, [0]), (-1e308, [1])])
+    grouped = problem_document("pubo", [(1, [0])], slc_terms=[(1e300, [(1e5, [0]), (1e5, [1])])])
+    for doc in (big, grouped):
+        try:
+            decode_problem(encode_json(doc))
+        except ProblemFormatError as exc:
+            assert exc.message.startswith("AZQ103") and "overflow" in exc.message
+        else:
+            raise AssertionError("an overflowing problem decoded")
+    pb = encode_protobuf("ising", [(1.5e308, [0]), (1.5e308, [1])])
+    try:
+        decode_problem(pb, "application/x-protobuf")
+    except ProblemFormatError as exc:
+        assert "overflow" in exc.message
+    else:
+        raise AssertionError("an overflowing protobuf problem decoded")
+    # large but representable: still decodes
+    assert decode_problem(encode_json(problem_document("pubo", [(-8e307, [0]), (-8e307, [1])]))).n_terms == 2
