@@ -199,6 +199,12 @@ def _dashboard_url(settings: Settings, base_url: str) -> str:
 
 def _announce(settings: Settings, base_url: str) -> None:
     data_dir = Path(settings.data_dir)
+    if settings.log_format == "json":  # machines read this output: one JSON log line, no free text
+        log.info("openqio is running at %s", base_url, extra={
+            "base_url": base_url, "dashboard_url": f"{base_url}dashboard", "runners": settings.runners,
+            "blob_url": settings.blob_url, "connection_file": str(data_dir / "connection.json"),
+            "workspace": settings.workspace})
+        return
     lines = [
         "",
         f"openqio is running at {base_url} ({settings.runners} runner(s), blobs at {settings.blob_url})",

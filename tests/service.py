@@ -29,6 +29,7 @@ class Service:
     blob_url: str
     runners: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)  # extra `openqio serve` flags, e.g. ["--log-format", "json"]
     process: subprocess.Popen | None = field(default=None, repr=False)
     connection: dict[str, Any] = field(default_factory=dict)
 
@@ -71,7 +72,7 @@ class Service:
         }
         log = open(self.log_file, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "services", "serve"],
+            [sys.executable, "-m", "services", "serve", *self.args],
             cwd=ROOT,
             env=env,
             stdout=log,

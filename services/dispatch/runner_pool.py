@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from contracts import logformat
 from contracts.runner import Progress, RunOutcome, RunRequest
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,11 @@ class RunnerPool:
     def _spawn(self, index: int) -> _Runner:
         parent, child = self._ctx.Pipe(duplex=True)
         cancel_event = self._ctx.Event()
-        target = _resolve(self.entry_point)
+        _resolve(self.entry_point)  # fail here, in the service, on a bad entry point
+        level, fmt = logformat.current()  # the runner logs in the service's format (json lines stay parseable)
         process = self._ctx.Process(
-            target=target, args=(child, cancel_event, self.threads_per_runner), name=f"openqio-runner-{index}", daemon=True
+            target=logformat.child_entry, args=(level, fmt, self.entry_point, child, cancel_event, self.threads_per_runner),
+            name=f"openqio-runner-{index}", daemon=True,
         )
         process.start()
         child.close()

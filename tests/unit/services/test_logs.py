@@ -118,3 +118,17 @@ def test_configure_picks_the_format():
     finally:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
+
+
+def test_a_runner_process_logs_in_the_services_format():
+    """The runner pool starts runners through child_entry: their lines are JSON when the service's are."""
+    import subprocess
+    import sys
+
+    code = "from contracts.logformat import child_entry; child_entry('INFO', 'json', 'logging:warning', 'from %s', 'a runner')"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    doc = json.loads(result.stderr.strip())
+    assert (doc["level"], doc["logger"], doc["msg"]) == ("WARNING", "root", "from a runner")
+    code = "from contracts import logformat as f; f.configure('DEBUG', 'json'); print(f.current())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.strip() == "('DEBUG', 'json')"

@@ -1,0 +1,80 @@
+"""Log line formats shared by the service and its runner processes: `key=value` text for people, JSON for machines.
+
+Stdlib only, so a runner process (which never imports `services`) writes the same lines as the service: the runner
+pool starts each runner through `child_entry`, which sets up logging the way the service's was set up.
+services/logs.py describes the fields.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+
+
+def _extras(record: logging.LogRecord) -> dict:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+def _text_value(value: object) -> str:
+    """`key=value` stays one token per field: values with spaces or quotes are JSON-quoted."""
+    text = "-" if value is None else str(value)
+    return json.dumps(text) if (not text or any(c in text for c in " \t\n\"=")) else text
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        ts = datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+        line = f"{ts} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        extras = _extras(record)
+        if extras:
+            line += " " + " ".join(f"{k}={_text_value(v)}" for k, v in sorted(extras.items()))
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in _extras(record).items():
+            doc.setdefault(key, value if isinstance(value, (str, int, float, bool, type(None))) else str(value))
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc)
+
+
+def configure(level: str = "INFO", fmt: str = "text") -> None:
+    """Root logging to stderr, one line per record, in `fmt` ("text" or "json")."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("azure", "aiohttp.access", "numba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def current() -> tuple[str, str]:
+    """(level, format) of the root logger as `configure` left it; ("WARNING", "text") if it never ran."""
+    root = logging.getLogger()
+    fmt = "json" if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers) else "text"
+    return logging.getLevelName(root.level), fmt
+
+
+def child_entry(log_level: str, log_format: str, entry_point: str, *args: Any) -> Any:
+    """A spawned process's first call: log like the parent, then run `module:function`(*args)."""
+    configure(log_level, log_format)
+    module, _, name = entry_point.partition(":")
+    target: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return target(*args)
