@@ -22,6 +22,11 @@ Families (Ising unless said otherwise; ±J couplings are ±1 with probability ½
 - wishart_pubo<N>_m<M>  dense PUBO from a binary planted Wishart matrix: W ∈ {±1}^{N×M} with Wᵀt = 0 exactly, so
                Σ_{i<j} 2(WWᵀ)_ij s_i s_j = |Wᵀs|² − N·M ≥ −N·M with equality at s = t; rewritten in x = (s+1)/2
                (integer coefficients, constant dropped), so the proven minimum is −N·M − Σ_{i<j} 2(WWᵀ)_ij.
+- tile<L>      2-D tile planting: an L×L torus cut into L²/2 checkerboard 4-cycle tiles (every edge in exactly one
+               tile), each a frustrated cycle from class C1 (−1,−1,−1,+1), C2 (−2,−1,−1,+1) or C3 (−2,−2,−1,+1) with
+               probabilities 0.2/0.4/0.4, the positive coupling on a random edge, gauged by a random planted state t.
+               A frustrated cycle leaves at least one edge unsatisfied, so each tile's energy is ≥ −Σ|J| + 2·min|J|;
+               t violates only the positive edge, whose |J| is the minimum, on every tile at once: E₀ = Σ tile minima.
 - bqp50_<k>    OR-Library bqp50 style: 50 variables, each upper-triangle entry of Q (diagonal included) nonzero
                with probability 0.1, uniform integer in [−100, 100]; maximise Σ q_ii x_i + Σ_{i<j} 2 q_ij x_i x_j,
                stored as the minimisation of its negative. Optimum by branch-and-bound (proven).
@@ -226,6 +231,40 @@ def wishart_pubo(n: int, m: int, seed: int) -> Instance:
                      planted=((t + 1) // 2).astype(np.int8))
 
 
+# Tile classes of the 2-D tile-planting ensemble: couplings of one 4-cycle tile, the single positive (frustrating)
+# one last. |J₊| = min |J| on every class, so the planted state violates only the tile's weakest edge.
+TILE_CLASSES = ((-1, -1, -1, 1), (-2, -1, -1, 1), (-2, -2, -1, 1))
+TILE_CLASS_P = (0.2, 0.4, 0.4)
+
+
+def tile_planting(side: int, seed: int, name: str | None = None) -> Instance:
+    rng = np.random.default_rng(seed)
+    if side % 2 or side < 4:
+        raise ValueError("tile planting needs an even side ≥ 4")
+    t = rng.choice(np.array([-1, 1]), size=side * side)
+    node = lambda x, y: (y % side) * side + (x % side)  # noqa: E731
+    ii, jj, cc = [], [], []
+    e0 = 0
+    for y in range(side):
+        for x in range(side):
+            if (x + y) % 2:
+                continue  # checkerboard: every lattice edge lies in exactly one tile
+            cycle = (node(x, y), node(x + 1, y), node(x + 1, y + 1), node(x, y + 1))
+            couplings = list(TILE_CLASSES[rng.choice(len(TILE_CLASSES), p=TILE_CLASS_P)])
+            bad = int(rng.integers(4))
+            couplings[bad], couplings[3] = couplings[3], couplings[bad]  # the positive coupling on a random edge
+            for k in range(4):
+                a, b = cycle[k], cycle[(k + 1) % 4]
+                ii.append(min(a, b))
+                jj.append(max(a, b))
+                cc.append(couplings[k] * t[a] * t[b])  # gauge: the planted state t sees the class couplings
+            e0 += sum(couplings)  # = −Σ|J| + 2·|J₊|, the tile's minimum
+    name = name or f"tile{side}"
+    return _instance(name, "planted-tile", "ising", side * side, ii, jj, cc, best_known=float(e0), status="proven",
+                     method=f"tile planting on a {side}×{side} torus, classes {TILE_CLASS_P}, E₀ = Σ tile minima, seed {seed}",
+                     planted=t.astype(np.int8))
+
+
 # --- small exact QUBOs and max-cut ------------------------------------------------------------------------------
 
 
@@ -287,6 +326,7 @@ GENERATORS: dict[str, Callable[[], Instance]] = {
     "fl_chimera8_a025": lambda: frustrated_loops(512, chimera_edges(8), 0.25, 1005, "fl_chimera8_a025"),
     "fl_chimera8_a050": lambda: frustrated_loops(512, chimera_edges(8), 0.50, 1006, "fl_chimera8_a050"),
     "wishart_pubo256_m64": lambda: wishart_pubo(256, 64, 1007),
+    "tile32": lambda: tile_planting(32, 1008),
     "bqp50_1": lambda: bqp_like(50, 0.1, 1011, 1),
     "bqp50_2": lambda: bqp_like(50, 0.1, 1012, 2),
     "bqp50_3": lambda: bqp_like(50, 0.1, 1013, 3),

@@ -344,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 repeat, 2 s quality budget, fewer quality instances")
     parser.add_argument("--sections", default="1,2,3,4,5", help="comma-separated subset of 1..5")
     parser.add_argument("--budget", type=float, default=None, help="quality time budget in seconds")
+    parser.add_argument("--instances", default=None, help="comma-separated quality instances (default: all)")
     args = parser.parse_args(argv)
     sections = {int(s) for s in args.sections.split(",") if s.strip()}
     repeats = 1 if args.quick else 5
@@ -362,6 +363,11 @@ def main(argv: list[str] | None = None) -> int:
         section_sqa(table, max(1, repeats - 2))
     if 3 in sections:
         names = [n for n in I.QUALITY if not (args.quick and n in I.SPEED)]
+        if args.instances:
+            names = [n for n in args.instances.split(",") if n.strip()]
+            unknown = sorted(set(names) - set(I.QUALITY))
+            if unknown:
+                parser.error(f"unknown instances {unknown}; known: {', '.join(I.QUALITY)}")
         section_quality(table, manifest, budget, names)
     if 4 in sections:
         section_scaling(table, 1 if args.quick else 3)

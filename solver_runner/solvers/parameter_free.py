@@ -10,8 +10,12 @@ What QIO's `-parameterfree` targets did (qio-solvers.md §1.8), in our terms:
 - the best distinct solutions over all runs are kept, with the parameters of the cheapest run (run length ×
   walkers) that reached the best cost;
 - the loop ends at the timeout (default 5 s, contracts.targets.PARAMETER_FREE_DEFAULT_TIMEOUT_S, enforced through
-  ctx.should_stop), on cancellation, or after PATIENCE = 8 consecutive runs without improvement ("sufficient
-  convergence"). At least one run always does some work, however short the timeout.
+  ctx.should_stop), on cancellation, or on "sufficient convergence": PATIENCE = 8 consecutive runs without
+  improvement, of which at least CONFIRMATIONS = 2 found the best cost again. QIO stopped on the 8 runs alone; on
+  hard instances (planted frustrated loops, Wishart) that gave up seconds before the timeout with a best cost that
+  no later run reproduced, i.e. a lucky draw, not convergence. Requiring re-discovery keeps the early stop where
+  the runs agree and uses the time the user gave where they don't. At least one run always does some work,
+  however short the timeout.
 Parameters given explicitly are held fixed (a given `sweeps` makes every run that long). The echoed `parameters`
 are the tuned values with the parameterised target's names, plus `seed` = the seed of the run that found the best
 solution: re-running the parameterised target with them repeats that run exactly (SA, PT, PA and SSMC runs go
@@ -37,6 +41,7 @@ from solver_runner.solvers.ssmc import DEFAULT_POPULATION as SSMC_DEFAULT_POPULA
 from solver_runner.solvers.tabu import run_tabu
 
 PATIENCE = 8
+CONFIRMATIONS = 2
 LADDER = (10, 20, 30, 50)
 GROWTH = 1.5
 FIT_MARGIN = 0.9  # a run is planned to take at most this fraction of the time left
@@ -140,13 +145,13 @@ class Tuner:
 
     # -- bookkeeping ------------------------------------------------------------------------------------------
 
-    def offer(self, run: Run, seconds: float) -> bool:
-        """Merge a run's candidates into the pool; returns True if the best cost improved."""
+    def offer(self, run: Run, seconds: float) -> tuple[bool, bool]:
+        """Merge a run's candidates into the pool; returns (the best cost improved, the run reached the best cost)."""
         model = self.ctx.model
         k = self.ctx.number_of_solutions
         states, costs = exact_best(model, run.states, k)
         if not states:
-            return False
+            return False, False
         old_best = self.costs[0] if self.costs else math.inf
         tol = 1e-9 * (1.0 + abs(old_best)) if math.isfinite(old_best) else 0.0
         merged = np.concatenate([np.asarray(self.states, np.int8).reshape(-1, model.n), np.asarray(states, np.int8)])
@@ -160,7 +165,7 @@ class Tuner:
             self.rates.append(seconds / run.work)
         self.progress += run.progress
         self.runs += 1
-        return improved
+        return improved, improved or abs(costs[0] - old_best) <= tol
 
     def loop(self, lengths: Iterator[int], walkers: int | Callable[[int], int],
              make_run: Callable[[int, int, SolveContext], Run], fixed_length: bool = False) -> SolveResult:
@@ -169,7 +174,7 @@ class Tuner:
         `walkers`: walkers per run (or a function of the run length): a run's work is length × walkers.
         `fixed_length`: the user gave the run length; runs are never shortened to fit (the timeout cuts them)."""
         walkers_of = walkers if callable(walkers) else (lambda _length, w=int(walkers): w)
-        since_improvement = 0
+        since_improvement = confirmations = 0
         stopped = False
         for index, planned in enumerate(lengths):
             if self.runs > 0 and self.ctx.should_stop():
@@ -179,14 +184,18 @@ class Tuner:
             seed = run_seed(self.ctx.seed, index)
             t0 = time.monotonic()
             run = make_run(length, seed, self.sub_context(seed))
-            improved = self.offer(run, time.monotonic() - t0)
-            since_improvement = 0 if improved else since_improvement + 1
+            improved, reached = self.offer(run, time.monotonic() - t0)
+            if improved:
+                since_improvement = confirmations = 0
+            else:
+                since_improvement += 1
+                confirmations += reached
             if self.costs:
                 self.ctx.report(self.progress, self.costs[0])
             if not run.completed:
                 stopped = True
                 break
-            if since_improvement >= PATIENCE:
+            if since_improvement >= PATIENCE and confirmations >= CONFIRMATIONS:
                 break
         parameters = dict(self.best_parameters)
         return SolveResult(states=self.states, costs=self.costs, parameters=parameters, sweeps_done=self.progress,

@@ -52,6 +52,16 @@ def test_wishart_planted_energy_and_minimum() -> None:
     assert min(energies) == tiny.best_known == tiny.cost(tiny.planted)
 
 
+def test_tile_planting_planted_energy_and_minimum() -> None:
+    inst = I.tile_planting(32, 9)
+    assert reference_cost(decoded(inst), configuration(inst, inst.planted)) == inst.best_known
+    assert inst.c.shape[0] == 2 * 32 * 32 and len(set(zip(inst.i.tolist(), inst.j.tolist()))) == 2 * 32 * 32
+    for seed in range(3):  # 4×4 torus: 16 spins, every state enumerated
+        tiny = I.tile_planting(4, seed)
+        energies = [tiny.cost(s) for s in all_states(16, True)]
+        assert min(energies) == tiny.best_known == tiny.cost(tiny.planted)
+
+
 def test_bqp_like_optimum_matches_brute_force() -> None:
     for seed in range(3):
         inst = I.bqp_like(14, 0.4, seed, 0)
@@ -85,6 +95,7 @@ def test_branch_and_bound_reports_unfinished_search() -> None:
 @pytest.mark.parametrize("make", [
     lambda s: I.rrg3(200, s), lambda s: I.torus(10, s), lambda s: I.sk(20, s), lambda s: I.g1_like(s, 40, 100),
     lambda s: I.frustrated_loops(32, I.chimera_edges(2), 0.5, s, "fl"), lambda s: I.wishart_pubo(16, 4, s),
+    lambda s: I.tile_planting(8, s),
     lambda s: I.bqp_like(20, 0.2, s, 0), lambda s: I.memory_instance(s, 100, 1000),
 ])
 def test_deterministic_by_seed(make) -> None:

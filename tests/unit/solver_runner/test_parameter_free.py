@@ -12,6 +12,7 @@ from solver_core_cases import brute_force, random_document, rrg3_document
 from contracts import targets
 from contracts.problems import decode_problem, encode_json
 from contracts.runner import RunOutcome
+from solver_runner.kernels.common import energies_of, model_arrays
 from solver_runner.model import compile_problem
 from solver_runner.solvers import parameter_free as PF
 from solver_runner.solvers.base import SolveContext
@@ -138,3 +139,30 @@ def test_tabu_tenures_spread_around_the_centre():
     t = PF.tabu_tenures(200, 16, 7)
     assert (t == 7).sum() >= 8 and t.min() >= 3
     assert np.all(PF.tabu_tenures(3, 8, None) >= 1)
+
+
+def _scripted_loop(later_runs_reach_the_best: bool) -> int:
+    """Drive Tuner.loop with runs whose results are scripted: run 0 finds the best state; later runs find it again
+    or only a worse one. Returns how many runs the loop made (a 40th run reports itself cut short)."""
+    model = compile_problem(decode_problem(encode_json(random_document("ising", 6, seed=11))))
+    states = np.array([[(k >> b) & 1 for b in range(6)] for k in range(64)], np.int8) * 2 - 1
+    order = np.argsort(energies_of(states, float(model.constant), model_arrays(model)))
+    best, worse = states[order[0]], states[order[-1]]
+    ctx = SolveContext(model, {}, 1, 1, 1, None, lambda: False, lambda *a: None)
+    tuner = PF.Tuner(ctx)
+    made = []
+
+    def make_run(length, seed, sub):
+        made.append(length)
+        state = best if not made[1:] or later_runs_reach_the_best else worse
+        return PF.Run(state[None, :].copy(), {"sweeps": length}, float(length), len(made) < 40, length)
+
+    tuner.loop(PF.ladder(None), 1, make_run)
+    return len(made)
+
+
+def test_convergence_needs_the_best_found_again():
+    # runs agree with the best: stop after PATIENCE runs without improvement (QIO's rule)
+    assert _scripted_loop(True) == 1 + PF.PATIENCE
+    # nothing reproduces the best: not converged, keep going (here until the scripted cut at run 40)
+    assert _scripted_loop(False) == 40
