@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from contracts import errors
 from contracts.errors import ContractError
@@ -117,7 +118,28 @@ async def auth_middleware(request: web.Request, handler: Callable[[web.Request],
     return await handler(request)
 
 
+class QuietMalformedRequests(logging.Filter):
+    """aiohttp logs every request its parser refuses (bad request line, oversized or invalid header, bad chunk) at
+    ERROR with a traceback and the offending bytes, which may hold an Authorization header: anyone could fill the log
+    with tracebacks and tokens. Keep one WARNING line naming only the kind of error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
+            record.msg, record.args = "malformed HTTP request refused (%s, %d)", (type(exc).__name__, exc.code)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_aiohttp_server_log() -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, QuietMalformedRequests) for f in server_log.filters):
+        server_log.addFilter(QuietMalformedRequests())
+
+
 def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> web.Application:
+    _quiet_aiohttp_server_log()
     app = web.Application(client_max_size=settings.max_request_bytes,
                           middlewares=[log_middleware, error_middleware, auth_middleware])
     app[SETTINGS] = settings

@@ -9,10 +9,13 @@ The service runs with small limits (request body, input size, terms, variables) 
 """
 from __future__ import annotations
 
+import asyncio
 import gzip
 import io
 import json
 import os
+import re
+import ssl
 import tarfile
 import uuid
 from collections.abc import Callable
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import yarl
 
@@ -91,6 +95,7 @@ class Req:
     code: str
     fragment: str = ""
     existing: bool = False  # {id} names a job submitted (Waiting) just before the request
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def _params(**params: Any) -> Callable[[Rest, str], dict]:
@@ -108,6 +113,9 @@ REQUESTS = [
     Req("oversized sasUri body", "POST", "storage/sasUri",
         lambda r, j: {"containerName": "job-" + "a" * 10, "pad": "p" * (MAX_REQUEST_BYTES * 2)}, 413,
         errors.PAYLOAD_TOO_LARGE),
+    Req("gzip bomb as request body", "PUT", "jobs/{id}",
+        lambda r, j: gzip.compress(b'{"name": "' + b"a" * (64 * 1024 * 1024) + b'"}'), 413, errors.PAYLOAD_TOO_LARGE,
+        headers=(("Content-Encoding", "gzip"),)),
     Req("deeply nested JSON body", "PUT", "jobs/{id}", lambda r, j: _nested(25_000), 400, errors.BAD_REQUEST,
         "nested too deeply"),
     Req("huge list parameter", "PUT", "jobs/{id}",
@@ -296,10 +304,10 @@ BLOBS = [
 # -- the tests ------------------------------------------------------------------------------------------------------
 
 
-async def _send(rest: Rest, method: str, path: str, body: Any) -> tuple[int, Any, str]:
+async def _send(rest: Rest, method: str, path: str, body: Any, headers: Any = ()) -> tuple[int, Any, str]:
     """Send exactly this path (no client-side normalisation of '..' or escapes)."""
     url = (rest.base + path) if path.startswith("/") else f"{rest.prefix}/{path}"
-    kw: dict[str, Any] = {"headers": rest.headers()}
+    kw: dict[str, Any] = {"headers": {**rest.headers(), **dict(headers)}}
     if isinstance(body, (bytes, bytearray)):
         kw["data"] = bytes(body)
         kw["headers"]["Content-Type"] = "application/json"
@@ -346,7 +354,7 @@ async def test_hostile_request(rest: Rest, row: Req):
         status, text = await _put(rest, job_id, job(rest, job_id, inputParams={"params": {"sweeps": 10}}))
         assert status == 200, text
     body = row.body(rest, job_id) if row.body is not None else None
-    status, answer, text = await _send(rest, row.method, row.path.replace("{id}", job_id), body)
+    status, answer, text = await _send(rest, row.method, row.path.replace("{id}", job_id), body, row.headers)
     assert "Traceback" not in text and 'File "' not in text, text
     assert status == row.status, f"{row.name}: {status} {text[:500]}"
     assert isinstance(answer, dict) and set(answer) == {"error"}, text[:500]
@@ -382,6 +390,41 @@ async def test_hostile_input_blob_fails_the_job(rest: Rest, row: Blob):
 async def _put(rest: Rest, job_id: str, body: dict) -> tuple[int, str]:
     status, answer, text = await _send(rest, "PUT", f"jobs/{job_id}", body)
     return status, text
+
+
+RAW_REQUESTS = [
+    pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n", id="header too large"),
+    pytest.param(b"\x00\x01\x02 BLAH\r\n\r\n", id="garbage request line"),
+    pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", id="negative length"),
+    pytest.param(b"PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", id="bad chunk"),
+]
+
+
+@pytest.mark.parametrize("raw", RAW_REQUESTS)
+async def test_malformed_http_is_a_4xx_without_a_traceback(service, raw: bytes):
+    """Below the application: aiohttp's own parser answers these; it must not leak internals either."""
+    ssl_context = ssl.create_default_context(cafile=service.ca_file)
+    host, port = yarl.URL(service.base_url).host, yarl.URL(service.base_url).port
+    reader, writer = await asyncio.open_connection(host, port, ssl=ssl_context)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(65536), timeout=10)
+    finally:
+        writer.close()
+    status_line = answer.split(b"\r\n", 1)[0]
+    assert re.match(rb"HTTP/1\.[01] 4\d\d ", status_line), answer[:300]
+    assert b"Traceback" not in answer and b'File "' not in answer, answer[:1000]
+
+
+async def test_plain_http_gets_no_answer(service):
+    """TLS is the only way in: a plain-HTTP request on the service port never reaches a handler."""
+    url = yarl.URL(service.base_url).with_scheme("http") / "healthz"
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientError):
+            async with session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                assert resp.status >= 400  # some servers answer 400 in clear text; never a 200
+                raise aiohttp.ClientError(f"answered {resp.status} in clear text")
 
 
 async def test_reused_job_id_with_a_different_body_conflicts(rest: Rest):
