@@ -225,6 +225,8 @@ class Blob:
     content_type: str = "application/json"
     gzip: bool = False  # stored with Content-Encoding: gzip (the SDK's way)
     input_blob: str = "inputData"  # the blob inputDataUri names (another name: the blob is missing)
+    target: str = targets.SA
+    params: tuple[tuple[str, Any], ...] = (("sweeps", 10), ("seed", 1))
 
 
 def _doc(cost_function: Any) -> bytes:
@@ -297,6 +299,8 @@ BLOBS = [
     Blob("protobuf over the term limit",
          encode_protobuf("pubo", [(1.0, [i % 10]) for i in range(MAX_TERMS + 1)]), errors.PROBLEM_TOO_LARGE,
          "too many terms", content_type="application/x-protobuf", gzip=True),
+    Blob("walkers beyond the runner's memory", encode_json(seed_problem()), errors.PROBLEM_TOO_LARGE, "GiB limit",
+         gzip=True, target=targets.QMC, params=(("restarts", 100_000), ("trotter_number", 4096), ("sweeps", 1))),
     Blob("input blob missing", b"", errors.INPUT_NOT_FOUND, "does not exist", input_blob="notThere"),
 ]
 
@@ -374,7 +378,7 @@ async def test_hostile_input_blob_fails_the_job(rest: Rest, row: Blob):
         status, sas = await rest.request("POST", "storage/sasUri", json={"containerName": f"job-{job_id}"})
         assert status == 200, sas
         container_uri = sas["sasUri"]
-    body = rest.job_body(job_id, container_uri, targets.SA, {"sweeps": 10, "seed": 1})
+    body = rest.job_body(job_id, container_uri, row.target, dict(row.params))
     body["inputDataUri"] = container_uri.split("?")[0] + "/" + row.input_blob
     status, text = await _put(rest, job_id, body)
     assert status == 200, text
