@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from . import big_store, load, stack
+from .cpu import CpuMeter
 from .stats import verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +30,19 @@ def _log(message: str) -> None:
 def _machine() -> dict:
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
             "load_average_at_start": os.getloadavg()}
+
+
+def _per_job(cpu: dict[str, float], jobs: int) -> str:
+    names = ("client", "azurite", "service", "runners")
+    if not jobs or not all(n in cpu for n in names):
+        return "n/a"
+    return " / ".join(f"{cpu[n] / jobs * 1000:.1f}" for n in names) + " ms"
+
+
+def _cores(cpu: dict[str, float]) -> str:
+    if "machine_busy_cores" not in cpu:
+        return "n/a"
+    return f"{cpu['machine_busy_cores']:.2f} / {cpu['other_cores']:.2f} of {os.cpu_count()}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,13 +72,18 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"Azurite on {blob.blob_url}; starting the service ({args.runners} runners)")
         with stack.service(work / "load", blob.blob_url, args.runners) as svc:
             conn = str(svc.connection_file)
+
+            def meter() -> CpuMeter:
+                return CpuMeter.for_stack(os.getpid(), blob.process.pid if blob.process else None, svc.process.pid)
+
             _log("warm-up: 20 jobs")
             asyncio.run(load.burst(conn, jobs=20, clients=5, seed=99))
             _log(f"burst: {jobs} jobs from {args.clients} clients")
-            b = asyncio.run(load.burst(conn, jobs=jobs, clients=args.clients))
+            b = asyncio.run(load.burst(conn, jobs=jobs, clients=args.clients, meter=meter()))
             failures += b.failures
             _log(f"paced: {args.rate:g} jobs/s for {paced_s:g} s")
-            p = asyncio.run(load.paced(conn, offered_per_s=args.rate, seconds=paced_s, clients=args.clients))
+            p = asyncio.run(load.paced(conn, offered_per_s=args.rate, seconds=paced_s, clients=args.clients,
+                                       meter=meter()))
             failures += p.failures
             _log(f"cancel: {trials} trials")
             c = asyncio.run(load.cancels(conn, trials=trials))
@@ -85,13 +104,19 @@ def main(argv: list[str] | None = None) -> int:
         ("burst throughput (service clock: first created → last ended)", f"{b.server_jobs_per_s:.1f} jobs/s",
          "≥ 100 jobs/s", verdict(b.server_jobs_per_s, GOALS["burst_jobs_per_s"], lower_is_better=False)),
         ("  burst throughput seen by clients (SDK polling, ≤ 1 s)", f"{b.client_jobs_per_s:.1f} jobs/s", "", ""),
+        ("  burst submissions (all clients)", f"{jobs / b.submit_s:.1f} jobs/s", "", ""),
+        ("  burst queued (created → began) / created → ended", f"{b.queue.brief()} / {b.server.brief()}", "", ""),
+        ("  burst CPU per job: client / Azurite / service / runners", _per_job(b.cpu, jobs), "", ""),
+        ("  burst busy cores: all / outside the benchmark", _cores(b.cpu), "", ""),
         (f"paced {args.rate:g} jobs/s offered: achieved", f"{p.achieved_per_s:.1f} jobs/s", f"≥ {args.rate:g} jobs/s",
          verdict(p.achieved_per_s, 0.95 * args.rate, lower_is_better=False)),
         ("paced latency, server (created → ended)", p.server.brief(), "p50 < 50 ms",
          verdict(p.server.p50_ms, GOALS["paced_p50_ms"])),
         ("  of which queued (created → began)", p.queue.brief(), "", ""),
-        ("  paced latency, client (submit start → terminal seen, 20 ms poll)", p.client.brief(), "", ""),
+        ("  paced latency, client (submit start → terminal seen; 1 job in 10, 20 ms poll)", p.client.brief(), "", ""),
         ("  submit call (sasUri + container + upload + PUT)", p.submit.brief(), "", ""),
+        ("  paced CPU per job: client / Azurite / service / runners", _per_job(p.cpu, p.jobs), "", ""),
+        ("  paced busy cores: all / outside the benchmark", _cores(p.cpu), "", ""),
         ("cancel latency, server (DELETE sent → cancellationTime)", c.server.brief(), "p99 < 200 ms",
          verdict(c.server.p99_ms, GOALS["cancel_p99_ms"])),
         ("  cancel latency, client (DELETE sent → Cancelled seen, 5 ms poll)", c.client.brief(), "", ""),
@@ -102,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
          verdict(r.get_job.p50_ms, GOALS["read_p50_ms"])),
     ]
     report.update({
-        "burst": {k: v for k, v in vars(b).items()},
+        "burst": {**{k: v for k, v in vars(b).items() if k not in ("queue", "server")},
+                  "queue": b.queue.to_dict(), "server": b.server.to_dict()},
         "paced": {"offered_per_s": p.offered_per_s, "jobs": p.jobs, "achieved_per_s": p.achieved_per_s,
                   "server": p.server.to_dict(), "queue": p.queue.to_dict(), "client": p.client.to_dict(),
                   "submit": p.submit.to_dict(), "failures": p.failures},

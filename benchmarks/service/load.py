@@ -5,8 +5,8 @@ create container → upload inputData → PUT jobs/{id}) over HTTPS.
   reach a terminal state, appear exactly once in list_jobs, have exactly one terminal event, and succeed with a
   result whose cost equals the cost recomputed from the problem.
 - paced: open-loop submissions at a fixed offered rate; latency per job from the service's own timestamps
-  (creationTime → endExecutionTime) and from the client (submit call started → terminal status seen, polling every
-  `poll_s`).
+  (creationTime → endExecutionTime), and for a sample of jobs from the client (submit call started → terminal
+  status seen, polling every `poll_s`).
 - cancel: long SA jobs, cancelled once they report progress (the solver loop is running); latency from DELETE
   sent to cancellationTime recorded by the service (same machine clock), and to Cancelled seen by the client.
 """
@@ -23,6 +23,7 @@ from contracts.status import JobStatus
 from services.client.aio import Workspace
 from services.client.aio.optimization import Problem, ProblemType, SimulatedAnnealing
 
+from .cpu import CpuMeter
 from .problems import TinyProblem, check_result, tiny_problem
 from .stats import rate, span_seconds, summarize
 
@@ -52,6 +53,9 @@ class BurstResult:
     client_jobs_per_s: float  # jobs / (last terminal seen − first submit started); polling makes it a lower bound
     verified: int
     failures: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process from first submit to last seen
+    queue: Any = None  # Summary: creationTime → beginExecutionTime (≈ 0 when the service keeps up with arrivals)
+    server: Any = None  # Summary: creationTime → endExecutionTime
 
 
 async def _wait_terminal(ws: Workspace, job: Any, max_poll_s: float) -> Any:
@@ -59,7 +63,8 @@ async def _wait_terminal(ws: Workspace, job: Any, max_poll_s: float) -> Any:
     return job
 
 
-async def burst(connection_file: str, jobs: int, clients: int, seed: int = 1) -> BurstResult:
+async def burst(connection_file: str, jobs: int, clients: int, seed: int = 1,
+                meter: CpuMeter | None = None) -> BurstResult:
     problems = [tiny_problem(seed * 1_000_000 + i) for i in range(jobs)]
     shares = [problems[c::clients] for c in range(clients)]
     submitted: dict[str, TinyProblem] = {}
@@ -79,10 +84,13 @@ async def burst(connection_file: str, jobs: int, clients: int, seed: int = 1) ->
             return handles
 
     submitted_all = asyncio.Event()
+    if meter is not None:
+        meter.start()
     start = time.monotonic()
     tasks = [asyncio.create_task(client(share, i)) for i, share in enumerate(shares)]
     watcher = asyncio.create_task(_when_submitted(submitted, jobs, submitted_all, tasks))
     handles = [job for group in await asyncio.gather(*tasks) for job in group]
+    cpu = meter.stop() if meter is not None else {}
     await watcher
     submit_s = watcher.result() - start
     client_end = max(done_at)
@@ -119,12 +127,17 @@ async def burst(connection_file: str, jobs: int, clients: int, seed: int = 1) ->
 
         results = await asyncio.gather(*(verify(j) for j in handles), return_exceptions=True)
         failures += [f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)]
+    succeeded = [j for j in handles if _status(j) == JobStatus.SUCCEEDED]
+    if not succeeded:
+        raise BenchFailure(f"no burst job succeeded: {failures[:3]}")
     first_created = min(j.details.creation_time for j in handles)
     last_end = max(j.details.end_execution_time or j.details.creation_time for j in handles)
     return BurstResult(
         jobs=jobs, clients=clients, submit_s=submit_s,
         server_jobs_per_s=jobs / span_seconds(first_created, last_end),
-        client_jobs_per_s=rate(jobs, start, client_end), verified=verified, failures=failures,
+        client_jobs_per_s=rate(jobs, start, client_end), verified=verified, failures=failures, cpu=cpu,
+        queue=summarize([span_seconds(j.details.creation_time, j.details.begin_execution_time) for j in succeeded]),
+        server=summarize([span_seconds(j.details.creation_time, j.details.end_execution_time) for j in succeeded]),
     )
 
 
@@ -142,14 +155,17 @@ class PacedResult:
     achieved_per_s: float  # completions / (last endExecutionTime − first creationTime), service clock
     server: Any  # Summary: creationTime → endExecutionTime
     queue: Any  # Summary: creationTime → beginExecutionTime
-    client: Any  # Summary: submit started → terminal seen
+    client: Any  # Summary: submit started → terminal seen (every sample_every-th job)
     submit: Any  # Summary: the submit call (sasUri, container, upload, PUT)
     failures: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 async def paced(connection_file: str, offered_per_s: float, seconds: float, clients: int, poll_s: float = 0.02,
-                seed: int = 2) -> PacedResult:
-    """Open loop: job k is submitted at start + k / offered_per_s, whatever happened to earlier ones."""
+                sample_every: int = 10, seed: int = 2, meter: CpuMeter | None = None) -> PacedResult:
+    """Open loop: job k is submitted at start + k / offered_per_s, whatever happened to earlier ones. Every
+    `sample_every`-th job is polled every `poll_s` for the client-side latency; polling them all that fast would
+    add more load than the jobs themselves."""
     count = max(1, int(offered_per_s * seconds))
     workspaces = [Workspace(connection_file=connection_file) for _ in range(clients)]
     for ws in workspaces:
@@ -166,19 +182,27 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
         t0 = time.monotonic()
         job = await _solver(ws, seed=k).submit(problem.to_client())
         submit_s.append(time.monotonic() - t0)
-        while _status(job) not in TERMINAL:
-            await asyncio.sleep(poll_s)
-            job = await ws.get_job(job.id)
-        client_s.append(time.monotonic() - t0)
+        if k % sample_every == 0:  # a sample of jobs is watched closely, for the client-side latency
+            while _status(job) not in TERMINAL:
+                await asyncio.sleep(poll_s)
+                job = await ws.get_job(job.id)
+            client_s.append(time.monotonic() - t0)
+        else:  # the rest poll as the SDK does (capped at 1 s): their latency comes from the service's timestamps
+            await _wait_terminal(ws, job, max_poll_s=1.0)
         if _status(job) != JobStatus.SUCCEEDED:
             failures.append(f"job {job.id} ended {job.details.status}")
             return
         finished.append((job, problem))
 
     start = time.monotonic() + 0.1
+    cpu: dict[str, float] = {}
     try:
+        if meter is not None:
+            meter.start()
         results = await asyncio.gather(*(one(k, start + k / offered_per_s) for k in range(count)),
                                        return_exceptions=True)
+        if meter is not None:
+            cpu = meter.stop()
         failures += [f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)]
         for job, problem in finished[:50]:  # spot-check costs (the burst phase checks every one)
             check_result(problem, await job.get_results())
@@ -195,7 +219,7 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
     return PacedResult(
         offered_per_s=offered_per_s, jobs=len(jobs), achieved_per_s=len(jobs) / span_seconds(first, last),
         server=summarize(server), queue=summarize(queue), client=summarize(client_s), submit=summarize(submit_s),
-        failures=failures,
+        failures=failures, cpu=cpu,
     )
 
 
@@ -225,7 +249,7 @@ async def cancels(connection_file: str, trials: int, poll_s: float = 0.005) -> C
     failures: list[str] = []
     async with Workspace(connection_file=connection_file) as ws:
         for t in range(trials):
-            job = await SimulatedAnnealing(ws, sweeps=10**9, restarts=4, beta_start=0.1, beta_stop=3.0,
+            job = await SimulatedAnnealing(ws, sweeps=10**9, restarts=4, beta_start=0.1, beta_stop=3.0, timeout=120,
                                            seed=t).submit(long_problem(t))
             deadline = time.monotonic() + 120
             while not any(e["kind"] == "progress" for e in await ws.job_events(job.id)):  # solver loop is running

@@ -1,0 +1,103 @@
+"""The service benchmark's helpers: statistics, the independent cost evaluator, CPU accounting."""
+from __future__ import annotations
+
+import os
+import random
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from benchmarks.service.cpu import CpuMeter, machine_jiffies, process_cpu_s
+from benchmarks.service.problems import CostMismatch, TinyProblem, check_result, evaluate, tiny_problem
+from benchmarks.service.stats import percentile, rate, span_seconds, summarize, verdict
+from contracts.problems import decode_problem, reference_cost
+
+
+@pytest.mark.parametrize("q", [0, 1, 25, 50, 90, 99, 100])
+def test_percentile_matches_numpy_linear(q):
+    rng = random.Random(q)
+    for n in (1, 2, 3, 10, 101):
+        values = [rng.uniform(-5, 5) for _ in range(n)]
+        assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)), abs=1e-12)
+
+
+def test_percentile_small_cases_by_hand():
+    assert percentile([3.0], 99) == 3.0
+    assert percentile([1, 2, 3, 4], 50) == 2.5  # mean of the middle pair
+    assert percentile([10, 0], 100) == 10 and percentile([10, 0], 0) == 0  # order of the input does not matter
+    assert percentile(range(101), 99) == 99.0
+
+
+@pytest.mark.parametrize("bad", [[], [1.0, float("nan")]])
+def test_percentile_rejects_empty_and_nan(bad):
+    with pytest.raises(ValueError):
+        percentile(bad, 50)
+
+
+def test_percentile_rejects_out_of_range_q():
+    with pytest.raises(ValueError):
+        percentile([1, 2], 101)
+
+
+def test_summarize_reports_milliseconds():
+    s = summarize([0.010, 0.020, 0.030, 1.0])
+    assert s.n == 4 and s.p50_ms == pytest.approx(25.0) and s.max_ms == pytest.approx(1000.0)
+    assert s.mean_ms == pytest.approx(265.0) and s.p99_ms == pytest.approx(float(np.percentile([10, 20, 30, 1000], 99)))
+    assert "p50 25.0 ms" in s.brief()
+    with pytest.raises(ValueError):
+        summarize([])
+
+
+def test_rate_and_span():
+    assert rate(100, 10.0, 12.0) == 50.0
+    with pytest.raises(ValueError):
+        rate(1, 5.0, 5.0)
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert span_seconds(t0, t0 + timedelta(milliseconds=1500)) == 1.5
+
+
+def test_verdict_directions():
+    assert verdict(49.9, 50) == "PASS" and verdict(50.1, 50) == "MISS"
+    assert verdict(120, 100, lower_is_better=False) == "PASS" and verdict(99, 100, lower_is_better=False) == "MISS"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_evaluator_agrees_with_the_contract_reference_cost(seed):
+    problem = tiny_problem(seed, variables=8, terms=16)
+    data = decode_problem(problem.to_client().to_blob(), "application/json")  # what the service decodes
+    rng = random.Random(seed)
+    values = (-1, 1) if problem.kind == "ising" else (0, 1)
+    for _ in range(20):
+        config = {str(i): rng.choice(values) for i in range(8)}
+        assert evaluate(problem, config) == pytest.approx(reference_cost(data, config))
+
+
+def test_tiny_problems_alternate_kinds_and_are_deterministic():
+    assert tiny_problem(4) == tiny_problem(4) and tiny_problem(4) != tiny_problem(6)
+    assert tiny_problem(4).kind == "ising" and tiny_problem(5).kind == "pubo"
+    used = {i for _, ids in tiny_problem(7).terms for i in ids}
+    assert used == set(range(12))  # the ring touches every variable, so every one is in the configuration
+
+
+def test_check_result_accepts_the_right_cost_and_rejects_wrong_ones():
+    problem = TinyProblem("t", "ising", ((2, (0, 1)), (-1, (0,)), (3, ())))
+    good = {"configuration": {"0": 1, "1": -1}, "cost": -2 - 1 + 3}
+    assert check_result(problem, good) == 0
+    with pytest.raises(CostMismatch, match="reported cost"):
+        check_result(problem, {**good, "cost": 1.0})
+    with pytest.raises(CostMismatch, match="variable 1"):
+        check_result(problem, {"configuration": {"0": 1, "1": 0}, "cost": 0})  # 0 is not a spin
+    with pytest.raises(CostMismatch, match="no configuration"):
+        check_result(problem, {"cost": 0})
+
+
+def test_cpu_meter_counts_this_process():
+    if machine_jiffies() is None or process_cpu_s(os.getpid()) is None:
+        pytest.skip("no /proc on this platform: the benchmark reports n/a there")
+    meter = CpuMeter({"me": [os.getpid()]}).start()
+    x = 0
+    for i in range(3_000_000):  # ~0.1-0.3 s of CPU, enough to move the tick counter
+        x += i * i
+    out = meter.stop()
+    assert out["me"] > 0 and out["wall_s"] > 0 and 0 <= out["machine_busy_cores"] <= (os.cpu_count() or 1) + 0.01
