@@ -56,11 +56,16 @@ async def _json_body(request: web.Request) -> Any:
     if not raw:
         raise _bad("the request needs a JSON body")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
+        # "\ud800"-style escapes give lone surrogates: not text, and SQLite (or any UTF-8 encoder) fails on them later
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
     except RecursionError:
         raise _bad("request JSON is nested too deeply") from None
+    except UnicodeEncodeError:
+        raise _bad("request JSON holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff), which is not text") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad(f"request body is not valid JSON: {exc}") from None
+    return body
 
 
 def _render(request: web.Request, job: JobDetails) -> dict[str, Any]:

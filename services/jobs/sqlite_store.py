@@ -117,7 +117,8 @@ def _decode_cursor(cursor: str) -> tuple[str, str] | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, job_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if isinstance(created, str) and isinstance(job_id, str):
+        # ours are ASCII (ISO time, job id); anything else (a lone surrogate) would only fail later, in SQLite
+        if isinstance(created, str) and isinstance(job_id, str) and created.isascii() and job_id.isascii():
             return created, job_id
     except (ValueError, TypeError):
         pass

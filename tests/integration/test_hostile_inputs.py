@@ -10,6 +10,7 @@ The service runs with small limits (request body, input size, terms, variables) 
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import io
 import json
@@ -206,6 +207,15 @@ REQUESTS = [
         "'after'", existing=True),
     Req("events after an enormous number", "GET", "jobs/{id}/events?after=" + "9" * 30, None, 400, errors.BAD_REQUEST,
         "'after'", existing=True),
+    Req("lone surrogate in the name", "PUT", "jobs/{id}", lambda r, j: job(r, j, name="bad \ud800 name"), 400,
+        errors.BAD_REQUEST, "surrogate"),
+    Req("lone surrogate in metadata", "PUT", "jobs/{id}", lambda r, j: job(r, j, metadata={"k\udfff": "v"}), 400,
+        errors.BAD_REQUEST, "surrogate"),
+    Req("lone surrogate in a tag", "PATCH", "jobs/{id}", lambda r, j: [{"op": "add", "path": "/tags/-", "value": "\ud83d"}],
+        400, errors.BAD_REQUEST, "surrogate", existing=True),
+    Req("lone surrogate in the list cursor", "GET",
+        "jobs?cursor=" + base64.urlsafe_b64encode(json.dumps(["\ud800", "x"]).encode()).decode().rstrip("="), None,
+        400, errors.BAD_REQUEST, "cursor"),
     Req("bad list cursor", "GET", "jobs?cursor=%27%3B%20DROP%20TABLE%20jobs%3B--", None, 400, errors.BAD_REQUEST,
         "cursor"),
     Req("unknown route", "GET", "secrets", None, 404, errors.NOT_FOUND, "no route"),
