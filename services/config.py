@@ -114,6 +114,11 @@ class Settings:
             raise SettingsError("OPENQIO_LIST_PAGE_SIZE and OPENQIO_MAX_ATTEMPTS must be at least 1")
         if self.max_streams < 0 or not self.stream_keepalive_s > 0:
             raise SettingsError("OPENQIO_MAX_STREAMS must be at least 0 and OPENQIO_STREAM_KEEPALIVE_S positive")
+        if self.sas_ttl_s < 60:  # a SAS that expires before the client has used it breaks every submission
+            raise SettingsError("OPENQIO_SAS_TTL_S must be at least 60 seconds")
+        for name in ("max_request_bytes", "max_input_bytes", "max_terms", "max_variables"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"OPENQIO_{name.upper()} must be at least 1")
 
     # derived values ------------------------------------------------------------------------------------------------
 
