@@ -21,6 +21,8 @@ from tests.service import Service
 SA = "microsoft.simulatedannealing.cpu"
 PT = "microsoft.paralleltempering.cpu"
 TERMINAL = {"Succeeded", "Failed", "Cancelled"}
+TOKEN = "dashboard-test-token-0123456789"
+OTHER_TOKEN = "other-workspace-token-0123456789"
 
 # a PUBO with known counts: 7 variables, 9 terms, highest degree 3
 PUBO_TERMS = [(1, [0, 1]), (-2, [1, 2]), (3, [2, 3, 4]), (-1, [4]), (2, [5, 6]), (-3, [0, 6]), (1, [3]), (-1, [1, 5]),
@@ -52,9 +54,11 @@ def browser_or_skip() -> str:
 
 @pytest.fixture(scope="module")
 def service(azurite, tmp_path_factory):
-    """Our own service: a list page of 2 jobs, so the dashboard must follow nextLink to show them all."""
+    """Our own service: a list page of 2 jobs, so the dashboard must follow nextLink to show them all; a second
+    workspace with its own token, which must not see the first one's jobs."""
     svc = Service(data_dir=Path(tmp_path_factory.mktemp("dashboard")), blob_url=azurite.blob_url, runners=2,
-                  extra_env={"OPENQIO_LIST_PAGE_SIZE": "2"})
+                  extra_env={"OPENQIO_LIST_PAGE_SIZE": "2",
+                             "OPENQIO_TOKENS": f"openqio={TOKEN},other={OTHER_TOKEN}"})
     try:
         svc.start()
     except Exception as exc:  # noqa: BLE001
@@ -156,6 +160,18 @@ async def test_summary_counts_the_input(service, jobs):
         assert status == 401
 
 
+async def test_summary_and_workspace_stay_in_the_tokens_workspace(service, jobs):
+    async with Rest(service, token=OTHER_TOKEN) as other:
+        status, body = await other.request("GET", f"{other.base}/dashboard/workspace")
+        assert status == 200 and body["workspace"] == "other"
+        # A's path with B's token: 404 (not 403), and A's job id under B's own workspace: not found either
+        status, body = await other.request("GET", f"jobs/{jobs['pubo']}/summary")
+        assert status == 404 and body["error"]["code"] == "NotFound"
+        own_prefix = other.prefix.rsplit("/", 1)[0] + "/other"
+        status, body = await other.request("GET", f"{own_prefix}/jobs/{jobs['pubo']}/summary")
+        assert status == 404 and body["error"]["code"] == "JobNotFound"
+
+
 # ---- the page in a real browser --------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -214,6 +230,18 @@ def points_over(page, n: int):
     return check
 
 
+async def all_job_ids(service) -> list[str]:
+    ids: list[str] = []
+    async with Rest(service) as rest:
+        link = "jobs"
+        while link:
+            status, body = await rest.request("GET", link)
+            assert status == 200, body
+            ids += [job["id"] for job in body["value"]]
+            link = body["nextLink"]
+    return ids
+
+
 async def row_status(page, job_id: str) -> str | None:
     return await page.get_attribute(f'#jobs tbody tr[data-job-id="{job_id}"]', "data-status")
 
@@ -223,13 +251,24 @@ async def test_dashboard_lists_jobs_and_shows_a_running_job(browser, service, jo
     try:
         await page.wait_for_selector(f'#jobs tbody tr[data-job-id="{jobs["long"]}"]', timeout=20_000)
         assert "token=" not in page.url  # the fragment is dropped from the address bar at once
-        # all four jobs, across two list pages, with their statuses
-        await until(lambda: _eq(page.locator("#jobs tbody tr").count(), 4), "four rows", 10)
+        # every job, across the list pages, with its status
+        count = len(await all_job_ids(service))
+        assert count >= 4
+        await until(lambda: _eq(page.locator("#jobs tbody tr").count(), count), "all rows", 10)
         assert await row_status(page, jobs["seed"]) == "Succeeded"
         assert await row_status(page, jobs["pubo"]) == "Succeeded"
         assert await row_status(page, jobs["broken"]) == "Failed"
         assert await row_status(page, jobs["long"]) == "Executing"
         assert (await page.text_content(f'#jobs tr[data-job-id="{jobs["seed"]}"] td.col-target')) == SA
+
+        # a job submitted while the page is open appears by itself (auto-refresh reads on from the last page)
+        async with Rest(service) as rest:
+            late = await rest.submit(seed_problem(), SA, {"sweeps": 10, "seed": 2})
+            await rest.wait(late)
+        await until(lambda: _eq(row_status(page, late), "Succeeded"), "the new job in the list", 20)
+        assert await page.locator("#jobs tbody tr").count() == len(await all_job_ids(service))
+        first_row = await page.get_attribute("#jobs tbody tr:first-child", "data-job-id")
+        assert first_row == late  # newest first
 
         # a finished job: details, input summary, final cost
         await page.click(f'#jobs tbody tr[data-job-id="{jobs["pubo"]}"]')
@@ -272,6 +311,8 @@ async def test_dashboard_lists_jobs_and_shows_a_running_job(browser, service, jo
 
 
 async def test_dashboard_works_with_polling_alone(browser, service, jobs):
+    async with Rest(service) as rest:  # a newer job, so the long one is not on the last list page
+        await rest.wait(await rest.submit(seed_problem(), SA, {"sweeps": 10}))
     context, page, errors = await open_dashboard(browser, service, block_stream=True)
     try:
         await page.wait_for_selector(f'#jobs tbody tr[data-job-id="{jobs["long"]}"]', timeout=20_000)
@@ -280,13 +321,19 @@ async def test_dashboard_works_with_polling_alone(browser, service, jobs):
         await until(text_has(page, "#live-note", "polling"), "the polling fallback", 10)
         before = int(await page.get_attribute("#cost-plot", "data-points"))
         await until(points_over(page, before), "a polled plot point")
-        # cancel it from outside: the page sees the job end and keeps the plot
+        # look at another job, then cancel the long one from outside: the list learns it although the long job is
+        # neither selected nor on the list page the refresh reads (that page now holds the newer jobs)
+        await page.click(f'#jobs tbody tr[data-job-id="{jobs["seed"]}"]')
+        await until(text_is(page, "#detail-id", jobs["seed"]), "the seed job's details")
         async with Rest(service) as rest:
             status, _ = await rest.request("DELETE", f"jobs/{jobs['long']}")
             assert status == 204
+        await until(lambda: _eq(row_status(page, jobs["long"]), "Cancelled"), "the cancelled status in the list")
+        # and after the run, its details and its plot from the stored events
+        await page.click(f'#jobs tbody tr[data-job-id="{jobs["long"]}"]')
         await until(text_is(page, "#detail-status", "Cancelled"), "the cancelled status")
+        await until(points_over(page, 1), "the plot after the run")
         assert await page.locator("#cost-plot circle.pt").count() >= 2
-        assert await row_status(page, jobs["long"]) == "Cancelled"
         assert errors == [], errors
     finally:
         await context.close()

@@ -9,7 +9,9 @@ const TERMINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
 const TERMINAL_EVENTS = new Set(["succeeded", "failed", "cancelled"]);
 const LIST_REFRESH_MS = 3000;
 const EVENTS_POLL_MS = 1000;
-const MAX_LIST_PAGES = 20;
+const PAGES_PER_REFRESH = 50;
+const MAX_JOBS = 1000;
+const MAX_STATUS_CHECKS = 20;
 
 const state = {
   token: null,
@@ -20,6 +22,8 @@ const state = {
   streamWorks: null, // null: not tried yet; false: the server has no usable /stream, poll /events instead
   points: [], // [{t, cost, final}]
   listTimer: null,
+  lastPage: null, // link of the last list page read: the next refresh starts there
+  refreshing: false,
   streamAbort: null, // aborts the open event stream when another job is selected
 };
 
@@ -78,6 +82,8 @@ function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   state.follow += 1;
+  state.jobs = new Map();
+  state.lastPage = null;
   clearInterval(state.listTimer);
   showTokenPanel(message);
 }
@@ -110,22 +116,50 @@ function scheduleListRefresh() {
 
 // ---- job list ------------------------------------------------------------------------------------------------------
 
+// The list API pages oldest first with an opaque cursor, and new jobs are appended at the end. So the first load
+// walks the pages (at most PAGES_PER_REFRESH per refresh; a large workspace is caught up over a few refreshes) and
+// remembers the link of the last page; each refresh then reads from that page on (new jobs), and re-reads the
+// unfinished jobs it did not just see, newest first (bounded), so statuses move without walking every page.
+// The table keeps the newest MAX_JOBS jobs.
 async function refreshJobs() {
+  if (state.refreshing) return;
+  state.refreshing = true;
   try {
-    const jobs = [];
-    let next = "jobs";
-    for (let page = 0; next && page < MAX_LIST_PAGES; page += 1) {
-      const body = await apiJson(next);
-      jobs.push(...body.value);
-      next = body.nextLink;
+    const seen = new Set();
+    let link = state.lastPage || "jobs";
+    for (let page = 0; page < PAGES_PER_REFRESH; page += 1) {
+      const body = await apiJson(link);
+      for (const job of body.value) {
+        state.jobs.set(job.id, job);
+        seen.add(job.id);
+      }
+      state.lastPage = link;
+      if (!body.nextLink) break;
+      link = body.nextLink;
+      state.lastPage = link; // continue from here next time (also when this refresh stops at its page limit)
     }
-    state.jobs = new Map(jobs.map((job) => [job.id, job]));
-    $("jobs-error").textContent = next ? `showing the first ${jobs.length} jobs` : "";
+    const stale = newestFirst([...state.jobs.values()].filter((job) => !seen.has(job.id) && !TERMINAL.has(job.status)));
+    await Promise.all(stale.slice(0, MAX_STATUS_CHECKS).map(async (job) => {
+      try {
+        state.jobs.set(job.id, await apiJson(`jobs/${encodeURIComponent(job.id)}`));
+      } catch (err) {
+        if (err.status === 404) state.jobs.delete(job.id);
+      }
+    }));
+    const all = newestFirst([...state.jobs.values()]);
+    for (const job of all.slice(MAX_JOBS)) state.jobs.delete(job.id);
+    $("jobs-error").textContent = all.length > MAX_JOBS ? `showing the newest ${MAX_JOBS} jobs` : "";
     renderJobs();
     if (state.selected && state.jobs.has(state.selected)) renderDetails(state.jobs.get(state.selected));
   } catch (err) {
     $("jobs-error").textContent = `Could not list jobs: ${err.message}`;
+  } finally {
+    state.refreshing = false;
   }
+}
+
+function newestFirst(jobs) {
+  return jobs.sort((a, b) => String(b.creationTime).localeCompare(String(a.creationTime)) || String(b.id).localeCompare(String(a.id)));
 }
 
 function statusBadge(status) {
@@ -143,7 +177,7 @@ function formatTime(value) {
 
 function renderJobs() {
   const body = $("jobs").querySelector("tbody");
-  const jobs = [...state.jobs.values()].sort((a, b) => String(b.creationTime).localeCompare(String(a.creationTime)));
+  const jobs = newestFirst([...state.jobs.values()]);
   const rows = jobs.map((job) => {
     const tr = document.createElement("tr");
     tr.dataset.jobId = job.id;
