@@ -205,6 +205,8 @@ REQUESTS = [
         existing=True),
     Req("stream after an enormous number", "GET", "jobs/{id}/stream?after=" + "9" * 30, None, 400, errors.BAD_REQUEST,
         "'after'", existing=True),
+    Req("stream resumed from an enormous Last-Event-ID", "GET", "jobs/{id}/stream", None, 400, errors.BAD_REQUEST,
+        "Last-Event-ID", existing=True, headers=(("Last-Event-ID", "1" + "0" * 25),)),
     Req("events after an enormous number", "GET", "jobs/{id}/events?after=" + "9" * 30, None, 400, errors.BAD_REQUEST,
         "'after'", existing=True),
     Req("lone surrogate in the name", "PUT", "jobs/{id}", lambda r, j: job(r, j, name="bad \ud800 name"), 400,
