@@ -43,6 +43,8 @@ PUBLIC_PATHS = frozenset(ASSETS)  # the auth middleware lets these through; they
 SUMMARY_MAX_BYTES = 32 * 1024 * 1024
 SUMMARY_CACHE_SIZE = 512
 SUMMARIES = web.AppKey("dashboard_summaries", OrderedDict)
+SUMMARY_SLOTS = web.AppKey("dashboard_summary_slots", asyncio.Semaphore)
+SUMMARY_CONCURRENCY = 2  # inputs decoded at once for summaries: bounds the gateway's memory to ~2 large inputs
 
 _HEADERS = {
     # the page runs only its own script and talks only to this origin
@@ -102,12 +104,25 @@ async def job_summary(request: web.Request) -> web.Response:
         cache.move_to_end(key)
         return web.json_response(cache[key])
     summary: dict[str, Any] = {"jobId": job.id, "available": False}
+    async with request.app[SUMMARY_SLOTS]:
+        if key in cache:  # computed while this request waited for a slot
+            return web.json_response(cache[key])
+        summary, keep = await _compute(request, job, summary)
+    if keep:
+        cache[key] = summary
+        while len(cache) > SUMMARY_CACHE_SIZE:
+            cache.popitem(last=False)
+    return web.json_response(summary)
+
+
+async def _compute(request: web.Request, job: Any, summary: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """(the summary or why there is none, whether to cache it): a missing input may still appear, so it is not."""
     try:
         data, content_type = await request.app[BLOBS].read_input(job.input_data_uri, job.container_uri,
                                                                  max_bytes=SUMMARY_MAX_BYTES)
     except InputError as exc:
         if exc.code != errors.PROBLEM_TOO_LARGE:  # missing or unreadable: not cached, it may be a transient state
-            return web.json_response({**summary, "reason": exc.message})
+            return {**summary, "reason": exc.message}, False
         summary["reason"] = f"the input is larger than the dashboard summarises ({SUMMARY_MAX_BYTES} bytes)"
     else:
         summary.update(inputBytes=len(data), contentType=content_type)
@@ -119,14 +134,12 @@ async def job_summary(request: web.Request) -> web.Response:
             summary["reason"] = f"the input could not be decoded: {exc.message}"
         else:
             summary.update(summarize(problem), available=True)
-    cache[key] = summary
-    while len(cache) > SUMMARY_CACHE_SIZE:
-        cache.popitem(last=False)
-    return web.json_response(summary)
+    return summary, True
 
 
 def add_routes(app: web.Application, prefix: str) -> None:
     app[SUMMARIES] = OrderedDict()
+    app[SUMMARY_SLOTS] = asyncio.Semaphore(SUMMARY_CONCURRENCY)
     for path in ASSETS:
         app.router.add_get(path, asset)
     app.router.add_get("/dashboard/workspace", workspace_info)
