@@ -50,6 +50,14 @@ def test_assets_exist_and_only_they_are_public():
         assert path == "/dashboard" or path.startswith("/dashboard/")
     assert dashboard.PUBLIC_PATHS == frozenset(dashboard.ASSETS)
     assert "/dashboard/workspace" not in dashboard.PUBLIC_PATHS
+    # a non-editable install (the Docker image) ships them: pyproject's package-data names them
+    import fnmatch
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["services.gateway.dashboard"]
+    for name, _ in dashboard.ASSETS.values():
+        assert any(fnmatch.fnmatch(name, g) for g in globs), f"{name} is not package data"
     html = (dashboard.STATIC / "index.html").read_text()
     assert "<script>" not in html and "http://" not in html.replace("http://www.w3.org", "")  # no inline code, no CDN
 
