@@ -8,8 +8,9 @@ once (kept in sessionStorage) or passes in the URL fragment `#token=...`, which 
   no configuration.
 - GET {prefix}/jobs/{id}/summary (authenticated): the job's input summarised (problem type, variables, terms,
   grouped terms, highest term degree, stored size). Computed by the gateway from the input blob on first request,
-  on a worker thread, and only for inputs up to SUMMARY_MAX_BYTES (stored and decompressed), so a huge problem
-  cannot make the gateway hold it; the answer is kept in a small in-memory LRU (inputs do not change after submit).
+  on a worker thread, at most SUMMARY_CONCURRENCY at once, and only for inputs up to SUMMARY_MAX_BYTES (stored and
+  decompressed), so a huge problem cannot make the gateway hold it; the answer is kept in a small in-memory LRU
+  (inputs do not change after submit; a missing input is not cached).
 """
 from __future__ import annotations
 
