@@ -350,5 +350,12 @@ async def test_a_bad_token_asks_for_another(browser, service):
         await page.click("#token-form button[type=submit]")
         await page.wait_for_selector("#main:not([hidden])")
         assert service.workspace in await page.text_content("#workspace-name")
+        await page.reload()  # the tab remembers the token (sessionStorage) ...
+        await page.wait_for_selector("#main:not([hidden])")
+        await page.click("#sign-out")  # ... until it is told to forget it
+        await page.wait_for_selector("#token-panel:not([hidden])")
+        await page.reload()
+        await page.wait_for_selector("#token-panel:not([hidden])")
+        assert await page.is_hidden("#main")
     finally:
         await context.close()

@@ -84,6 +84,9 @@ function signOut(message) {
   state.follow += 1;
   state.jobs = new Map();
   state.lastPage = null;
+  state.selected = null;
+  if (state.streamAbort) state.streamAbort.abort();
+  $("details").hidden = true;
   clearInterval(state.listTimer);
   showTokenPanel(message);
 }
