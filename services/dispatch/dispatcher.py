@@ -9,6 +9,12 @@ process (a crash) are requeued or failed.
 Cores are shared out per job: when no other job waits, a job may use every idle runner's core (numba threads in
 its runner); the cores it borrows are held back from the pool until it ends. When jobs queue, each gets one core
 so many small jobs run side by side.
+
+Read-ahead: while every runner is busy, the inputs of the next `prefetch` Waiting jobs (up to FIRST_GET_BYTES
+each) are read in the background, without claiming them (they stay Waiting, and a cancel still finds them
+Waiting). A runner that frees up then starts its next job without a storage round trip: for tiny jobs that round
+trip is most of the time a runner spends per job. A read ahead that failed, or whose job went elsewhere, is
+dropped, and the job's input is read again when it is claimed, with the usual limits and retries.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from contracts.results import encode_result
 from contracts.runner import Progress, RunOutcome, RunRequest
 from contracts.status import JobStatus
 from services.blobs import InputError, StorageUnavailable
+from services.blobs.azure_store import FIRST_GET_BYTES
 from services.jobs.store import ClaimedJob, JobStore
 
 from .runner_pool import RunnerCrashed, RunnerKilled, RunnerPool
@@ -32,8 +39,15 @@ log = logging.getLogger(__name__)
 
 
 class BlobAccess(Protocol):
-    async def read_input(self, input_data_uri: str | None, container_uri: str) -> tuple[bytes, str | None]: ...
+    async def read_input(self, input_data_uri: str | None, container_uri: str,
+                         max_bytes: int | None = None) -> tuple[bytes, str | None]: ...
     async def write_output(self, container: str, data: bytes) -> str: ...
+
+
+def _quiet(task: asyncio.Task) -> None:
+    """Retrieve a read-ahead's exception, so a dropped one is not reported as 'never retrieved'."""
+    if not task.cancelled():
+        task.exception()
 
 
 def container_of(container_uri: str) -> str:
@@ -58,6 +72,7 @@ class Dispatcher:
         storage_retry_s: float = 0.5,
         storage_max_wait_s: float = 300.0,
         progress_event_interval_s: float = 1.0,
+        prefetch: int | None = None,
     ):
         self.store = store
         self.blobs = blobs
@@ -74,6 +89,11 @@ class Dispatcher:
         self._loop_task: asyncio.Task | None = None
         self._stopping = False
         self._borrowed: dict[str, list[Any]] = {}
+        self.prefetch = pool.size if prefetch is None else max(0, prefetch)  # inputs read ahead (default: runners)
+        self._prefetched: dict[str, asyncio.Task] = {}  # Waiting job id -> its input being read ahead
+        self._prefetch_wake = asyncio.Event()
+        self._prefetch_task: asyncio.Task | None = None
+        self._runner_in_hand = False  # the run loop holds an acquired runner and waits for a job
         self.progress: dict[str, Progress] = {}  # latest progress per running job (for streaming / dashboards)
 
     # -- the gateway's interface ----------------------------------------------------------------------------------
@@ -81,6 +101,7 @@ class Dispatcher:
     def wake(self) -> None:
         """A job was submitted (or a runner freed up): look for work now rather than at the next poll."""
         self._wake.set()
+        self._prefetch_wake.set()
 
     async def cancel(self, job_id: str) -> None:
         """Ask the runner of an Executing job to stop; it is killed after the grace period if it does not."""
@@ -94,15 +115,21 @@ class Dispatcher:
     async def start(self) -> None:
         await self.recover()
         self._loop_task = asyncio.create_task(self._run_loop(), name="dispatcher")
+        if self.prefetch > 0:
+            self._prefetch_task = asyncio.create_task(self._prefetch_loop(), name="dispatcher-read-ahead")
 
     async def stop(self, grace_s: float = 0.0) -> None:
         """Stop claiming work; give running jobs `grace_s` to finish, then requeue what is left."""
         self._stopping = True
         self._wake.set()
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+        for background in (self._loop_task, self._prefetch_task):
+            if background is not None:
+                background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background
+        for read in self._prefetched.values():
+            read.cancel()
+        self._prefetched.clear()
         if self._tasks and grace_s > 0:
             await asyncio.wait(self._tasks, timeout=grace_s)
         for task in list(self._tasks):
@@ -120,6 +147,7 @@ class Dispatcher:
     async def _run_loop(self) -> None:
         while not self._stopping:
             runner = await self.pool.acquire()
+            self._runner_in_hand = True  # a runner is free: the next job is claimed and read at once
             claimed = None
             while claimed is None and not self._stopping:
                 try:
@@ -130,12 +158,46 @@ class Dispatcher:
                     self._wake.clear()
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            self._runner_in_hand = False
             if claimed is None:
                 self.pool.release(runner)
                 return
-            task = asyncio.create_task(self._execute(claimed, runner), name=f"job-{claimed.details.id}")
+            ahead = self._prefetched.pop(claimed.details.id, None)
+            task = asyncio.create_task(self._execute(claimed, runner, ahead), name=f"job-{claimed.details.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            self._prefetch_wake.set()
+
+    async def _prefetch_loop(self) -> None:
+        """Keep the inputs of the next Waiting jobs read while no runner is idle (see the module docstring)."""
+        while not self._stopping:
+            await self._prefetch_wake.wait()
+            self._prefetch_wake.clear()
+            if self._runner_in_hand or self.pool.idle_count > 0:
+                continue  # a job submitted now is claimed at once: nothing to win by reading ahead
+            try:
+                upcoming = await self.store.next_waiting(self.prefetch)
+            except Exception:  # a failed read-ahead costs nothing but the head start
+                log.exception("looking up the next waiting jobs failed")
+                continue
+            wanted = {job.id for job in upcoming}
+            for job_id in [j for j in self._prefetched if j not in wanted]:  # cancelled, or claimed meanwhile
+                self._prefetched.pop(job_id).cancel()
+            for job in upcoming:
+                if job.id not in self._prefetched:
+                    read = asyncio.create_task(
+                        self.blobs.read_input(job.input_data_uri, job.container_uri, max_bytes=FIRST_GET_BYTES),
+                        name=f"read-ahead-{job.id}")
+                    read.add_done_callback(_quiet)
+                    self._prefetched[job.id] = read
+
+    async def _input_of(self, job: Any, ahead: asyncio.Task | None) -> tuple[bytes, str | None]:
+        """The job's input: from its read-ahead when that succeeded, else read now (limits, retries, errors)."""
+        if ahead is not None:
+            await asyncio.wait({ahead})  # never raises: a failed or cancelled read-ahead just falls through
+            if not ahead.cancelled() and ahead.exception() is None:
+                return ahead.result()
+        return await self._read_input(job)
 
     async def _borrow_cores(self, job_id: str) -> int:
         """Take idle runners out of rotation while no other job waits; their cores go to this job's threads."""
@@ -157,13 +219,13 @@ class Dispatcher:
             self.pool.release(runner)
         self.wake()
 
-    async def _execute(self, claimed: ClaimedJob, runner: Any) -> None:
+    async def _execute(self, claimed: ClaimedJob, runner: Any, ahead: asyncio.Task | None = None) -> None:
         job = claimed.details
         job_id = job.id
         extra = {"job_id": job_id}
         try:
             try:
-                data, content_type = await self._read_input(job)
+                data, content_type = await self._input_of(job, ahead)
             except InputError as exc:
                 self.pool.release(runner)
                 await self._finish_failed(job_id, exc.code, exc.message)

@@ -377,6 +377,15 @@ class SqliteJobStore:
         async with self.db.execute("SELECT 1 FROM jobs WHERE status = ? LIMIT 1", (JobStatus.WAITING.value,)) as cur:
             return await cur.fetchone() is not None
 
+    async def next_waiting(self, limit: int) -> list[JobDetails]:
+        """The Waiting jobs `claim_next` would take next, in that order (read-only: nothing is claimed)."""
+        async with self.db.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE status = ? ORDER BY creation_time, id LIMIT ?",
+            (JobStatus.WAITING.value, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_row_to_job(r) for r in rows]
+
     async def execution_hours(self, workspace: str) -> float:
         async with self.db.execute(
             "SELECT COALESCE(SUM((julianday(end_execution_time) - julianday(begin_execution_time)) * 24.0), 0) AS h "

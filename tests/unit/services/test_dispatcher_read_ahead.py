@@ -1,0 +1,178 @@
+"""The dispatcher's read-ahead, on the real SQLite store with a fake blob store and a one-runner fake pool.
+
+While the runner is busy, the next Waiting job's input is read without claiming it (it stays Waiting); once the
+runner frees up the job runs on that input, read once. A read-ahead for a job cancelled while Waiting is dropped,
+and one that failed is simply redone at claim time.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from contracts.jobs import JobDetails
+from contracts.results import make_result, solution_entry
+from contracts.runner import RunOutcome, RunRequest
+from contracts.status import JobStatus
+from services.blobs import StorageUnavailable
+from services.blobs.azure_store import FIRST_GET_BYTES
+from services.dispatch.dispatcher import Dispatcher
+from services.jobs.sqlite_store import SqliteJobStore
+
+BLOB = "http://127.0.0.1:1/devstoreaccount1"
+
+
+class FakeBlobs:
+    def __init__(self):
+        self.reads: list[tuple[str, int | None]] = []
+        self.fail_next: set[str] = set()  # job ids whose next read raises StorageUnavailable
+
+    async def read_input(self, input_data_uri, container_uri, max_bytes=None):
+        job_id = container_uri.rsplit("/job-", 1)[1]
+        self.reads.append((job_id, max_bytes))
+        await asyncio.sleep(0)
+        if job_id in self.fail_next:
+            self.fail_next.discard(job_id)
+            raise StorageUnavailable("storage is down")
+        return f"input of {job_id}".encode(), "application/json"
+
+    async def write_output(self, container, data):
+        return f"{BLOB}/{container}/rawOutputData"
+
+    def reads_of(self, job_id):
+        return [m for j, m in self.reads if j == job_id]
+
+
+class OneRunnerPool:
+    """One runner; `run` holds it until the test opens that job's gate."""
+
+    size = 1
+
+    def __init__(self):
+        self._idle: asyncio.Queue = asyncio.Queue()
+        self._idle.put_nowait("runner-0")
+        self.gates: dict[str, asyncio.Event] = {}
+        self.ran: list[RunRequest] = []
+
+    @property
+    def idle_count(self):
+        return self._idle.qsize()
+
+    async def acquire(self):
+        return await self._idle.get()
+
+    def take_idle(self):
+        return None if self._idle.empty() else self._idle.get_nowait()
+
+    def release(self, runner):
+        self._idle.put_nowait(runner)
+
+    def cancel(self, job_id, hard_deadline_s=None):
+        return False
+
+    async def run(self, runner, request, on_progress=None, deadline_s=None):
+        self.ran.append(request)
+        try:
+            await self.gates.setdefault(request.job_id, asyncio.Event()).wait()
+            return RunOutcome(job_id=request.job_id, status=RunOutcome.SUCCEEDED,
+                              result=make_result([solution_entry({0: 1}, -1.0)], {}))
+        finally:
+            self._idle.put_nowait(runner)
+
+
+def job(job_id: str) -> JobDetails:
+    return JobDetails(id=job_id, name=job_id, container_uri=f"{BLOB}/job-{job_id}", input_data_uri=None,
+                      input_data_format="microsoft.qio.v2", input_params={"params": {}}, provider_id="Microsoft",
+                      target="microsoft.simulatedannealing.cpu", output_data_format="microsoft.qio-results.v2")
+
+
+async def until(predicate, timeout=5.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def stack(tmp_path):
+    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    await store.open()
+    blobs, pool = FakeBlobs(), OneRunnerPool()
+    dispatcher = Dispatcher(store, blobs, pool)
+    await dispatcher.start()
+    yield store, blobs, pool, dispatcher
+    for gate in pool.gates.values():
+        gate.set()
+    await dispatcher.stop()
+    await store.close()
+
+
+async def submit(store, dispatcher, job_id):
+    await store.insert("ws", job(job_id))
+    dispatcher.wake()
+
+
+async def status(store, job_id):
+    return (await store.get(None, job_id)).status
+
+
+async def test_next_job_is_read_ahead_without_being_claimed(stack):
+    store, blobs, pool, dispatcher = stack
+    await submit(store, dispatcher, "a")
+    await until(lambda: [r.job_id for r in pool.ran] == ["a"])
+    await submit(store, dispatcher, "b")
+    await until(lambda: blobs.reads_of("b"))
+    assert blobs.reads_of("b") == [FIRST_GET_BYTES]  # bounded read-ahead
+    assert await status(store, "b") == JobStatus.WAITING  # read, not claimed: the runner is still busy
+
+    pool.gates.setdefault("a", asyncio.Event()).set()
+    await until(lambda: [r.job_id for r in pool.ran] == ["a", "b"])
+    assert pool.ran[1].input_data == b"input of b"
+    assert blobs.reads_of("b") == [FIRST_GET_BYTES]  # not read a second time at claim
+    pool.gates.setdefault("b", asyncio.Event()).set()
+    await until(lambda: not dispatcher._tasks)
+    assert await status(store, "a") == await status(store, "b") == JobStatus.SUCCEEDED
+
+
+async def test_read_ahead_of_a_cancelled_job_is_dropped(stack):
+    store, blobs, pool, dispatcher = stack
+    await submit(store, dispatcher, "a")
+    await until(lambda: pool.ran)
+    await submit(store, dispatcher, "c")
+    await until(lambda: blobs.reads_of("c"))
+    assert await store.transition("c", JobStatus.CANCELLED, expected=[JobStatus.WAITING]) is not None
+    await submit(store, dispatcher, "d")  # the next look-ahead sees d, not c
+    await until(lambda: blobs.reads_of("d"))
+    assert "c" not in dispatcher._prefetched
+
+    pool.gates.setdefault("a", asyncio.Event()).set()
+    await until(lambda: [r.job_id for r in pool.ran] == ["a", "d"])
+    pool.gates.setdefault("d", asyncio.Event()).set()
+    await until(lambda: not dispatcher._tasks)
+    assert await status(store, "c") == JobStatus.CANCELLED and len(blobs.reads_of("c")) == 1
+
+
+async def test_failed_read_ahead_is_redone_at_claim(stack):
+    store, blobs, pool, dispatcher = stack
+    await submit(store, dispatcher, "a")
+    await until(lambda: pool.ran)
+    blobs.fail_next.add("e")
+    await submit(store, dispatcher, "e")
+    await until(lambda: blobs.reads_of("e"))
+    pool.gates.setdefault("a", asyncio.Event()).set()
+    await until(lambda: [r.job_id for r in pool.ran] == ["a", "e"])
+    assert pool.ran[1].input_data == b"input of e"
+    assert blobs.reads_of("e") == [FIRST_GET_BYTES, None]  # the read-ahead failed; the claim read it with the limits
+    pool.gates.setdefault("e", asyncio.Event()).set()
+    await until(lambda: not dispatcher._tasks)
+    assert await status(store, "e") == JobStatus.SUCCEEDED
+
+
+async def test_no_read_ahead_while_a_runner_is_idle(stack):
+    store, blobs, pool, dispatcher = stack
+    await submit(store, dispatcher, "f")
+    await until(lambda: pool.ran)
+    assert blobs.reads_of("f") == [None]  # claimed at once and read with the real limit, once
+    pool.gates.setdefault("f", asyncio.Event()).set()
+    await until(lambda: not dispatcher._tasks)
