@@ -125,6 +125,14 @@ def _decode_cursor(cursor: str) -> tuple[str, str] | None:
     return None
 
 
+def _first(rows: Iterable[aiosqlite.Row]) -> aiosqlite.Row | None:
+    """The first row or None. Queries go through `execute_fetchall`: one hop to aiosqlite's thread per statement
+    (execute + fetch + close would be three); those hops were the biggest share of the store's CPU under load."""
+    for row in rows:
+        return row
+    return None
+
+
 class InvalidCursor(ValueError):
     pass
 
@@ -194,29 +202,29 @@ class SqliteJobStore:
     async def insert(self, workspace: str, job: JobDetails) -> JobDetails:
         now = format_time(utcnow())
         digest = body_hash(job)
-        existing = None
+        existing = inserted = None
         async with self._tx() as db:
-            async with db.execute("SELECT workspace, body_hash FROM jobs WHERE id = ?", (job.id,)) as cur:
-                existing = await cur.fetchone()
+            existing = _first(await db.execute_fetchall("SELECT workspace, body_hash FROM jobs WHERE id = ?",
+                                                        (job.id,)))
             if existing is not None:
                 raise _Rollback
-            await db.execute(
-                f"INSERT INTO jobs ({_COLUMNS}, body_hash) VALUES ({', '.join('?' * 23)})",
+            inserted = _first(await db.execute_fetchall(
+                f"INSERT INTO jobs ({_COLUMNS}, body_hash) VALUES ({', '.join('?' * 23)}) RETURNING {_COLUMNS}",
                 (
                     job.id, workspace, job.name, job.container_uri, job.input_data_uri, job.input_data_format,
                     json.dumps(job.input_params) if job.input_params is not None else None, job.provider_id, job.target,
                     json.dumps(job.metadata) if job.metadata is not None else None, None, job.output_data_format,
                     JobStatus.WAITING.value, now, None, None, None, None, None, json.dumps(job.tags or []), 0, 0, digest,
                 ),
-            )
+            ))
             await self._event(job.id, "submitted", {"target": job.target}, now)
         if existing is not None:
             if existing["workspace"] != workspace:
                 raise JobExists(None)
             current = await self.get(workspace, job.id)
             raise JobExists(current if existing["body_hash"] == digest else None)
-        stored = await self.get(workspace, job.id)
-        assert stored is not None
+        assert inserted is not None
+        stored = _row_to_job(inserted)
         _log_transition(job.id, None, JobStatus.WAITING, {"target": job.target, "workspace": workspace})
         return stored
 
@@ -240,14 +248,12 @@ class SqliteJobStore:
         previous = sources[0] if len(sources) == 1 else None  # for the log line; read below when ambiguous
         async with self._tx() as db:
             if previous is None:
-                async with db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)) as cur:
-                    found = await cur.fetchone()
+                found = _first(await db.execute_fetchall("SELECT status FROM jobs WHERE id = ?", (job_id,)))
                 previous = JobStatus(found["status"]) if found is not None else None
-            async with db.execute(
+            row = _first(await db.execute_fetchall(
                 f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({placeholders}) RETURNING {_COLUMNS}",
                 (*params, job_id, *[s.value for s in sources]),
-            ) as cur:
-                row = await cur.fetchone()
+            ))
             if row is None:
                 raise _Rollback
             data = dict(event_data or {})
@@ -267,11 +273,10 @@ class SqliteJobStore:
         now = format_time(utcnow())
         row = None
         async with self._tx() as db:
-            async with db.execute(
+            row = _first(await db.execute_fetchall(
                 f"UPDATE jobs SET is_cancelling = 1 WHERE id = ? AND workspace = ? AND status = ? RETURNING {_COLUMNS}",
                 (job_id, workspace, JobStatus.EXECUTING.value),
-            ) as cur:
-                row = await cur.fetchone()
+            ))
             if row is None:
                 raise _Rollback
             await self._event(job_id, "cancel_requested", {}, now)
@@ -281,13 +286,12 @@ class SqliteJobStore:
         now = format_time(utcnow())
         row = None
         async with self._tx() as db:
-            async with db.execute(
+            row = _first(await db.execute_fetchall(
                 f"UPDATE jobs SET status = ?, begin_execution_time = ?, attempts = attempts + 1 "
                 f"WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY creation_time, id LIMIT 1) "
                 f"AND status = ? RETURNING {_COLUMNS}",
                 (JobStatus.EXECUTING.value, now, JobStatus.WAITING.value, JobStatus.WAITING.value),
-            ) as cur:
-                row = await cur.fetchone()
+            ))
             if row is None:
                 raise _Rollback
             await self._event(row["id"], "started", {"attempt": row["attempts"]}, now)
@@ -302,11 +306,10 @@ class SqliteJobStore:
 
     async def set_tags(self, workspace: str, job_id: str, tags: list[str]) -> JobDetails | None:
         async with self._tx() as db:
-            async with db.execute(
+            row = _first(await db.execute_fetchall(
                 f"UPDATE jobs SET tags = ? WHERE id = ? AND workspace = ? RETURNING {_COLUMNS}",
                 (json.dumps(tags), job_id, workspace),
-            ) as cur:
-                row = await cur.fetchone()
+            ))
         return _row_to_job(row) if row is not None else None
 
     # -- reads --------------------------------------------------------------------------------------------------------
@@ -316,8 +319,7 @@ class SqliteJobStore:
             sql, args = f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)
         else:
             sql, args = f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND workspace = ?", (job_id, workspace)
-        async with self.db.execute(sql, args) as cur:
-            row = await cur.fetchone()
+        row = _first(await self.db.execute_fetchall(sql, args))
         return _row_to_job(row) if row is not None else None
 
     async def list(self, workspace: str, *, limit: int, after: str | None = None) -> tuple[list[JobDetails], str | None]:
@@ -331,66 +333,58 @@ class SqliteJobStore:
         else:
             sql = f"SELECT {_COLUMNS} FROM jobs WHERE workspace = ? ORDER BY creation_time, id LIMIT ?"
             args = (workspace, limit + 1)
-        async with self.db.execute(sql, args) as cur:
-            rows = list(await cur.fetchall())
+        rows = list(await self.db.execute_fetchall(sql, args))
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = _encode_cursor(rows[-1]["creation_time"], rows[-1]["id"]) if more and rows else None
         return [_row_to_job(r) for r in rows], next_cursor
 
     async def executing(self) -> list[ClaimedJob]:
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             f"SELECT {_COLUMNS} FROM jobs WHERE status = ? ORDER BY creation_time, id", (JobStatus.EXECUTING.value,)
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [ClaimedJob(details=_row_to_job(r), workspace=r["workspace"], attempts=int(r["attempts"])) for r in rows]
 
     async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             "SELECT seq, job_id, kind, data, time FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (job_id, after, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [JobEvent(seq=r["seq"], job_id=r["job_id"], kind=r["kind"], data=json.loads(r["data"]), time=r["time"])
                 for r in rows]
 
     async def events_since(self, after: int, limit: int = 1000) -> list[tuple[int, str]]:
         """(seq, job_id) of every job's events after `after`, oldest first: lets streams learn which jobs moved
         with one indexed query per tick instead of one per stream."""
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             "SELECT seq, job_id FROM job_events WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [(int(r["seq"]), r["job_id"]) for r in rows]
 
     async def last_event_seq(self) -> int:
-        async with self.db.execute("SELECT COALESCE(MAX(seq), 0) AS s FROM job_events") as cur:
-            row = await cur.fetchone()
+        row = _first(await self.db.execute_fetchall("SELECT COALESCE(MAX(seq), 0) AS s FROM job_events"))
         return int(row["s"])
 
     async def count_by_status(self) -> dict[JobStatus, int]:
-        async with self.db.execute("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status") as cur:
-            rows = await cur.fetchall()
+        rows = await self.db.execute_fetchall("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
         return {JobStatus(r["status"]): int(r["n"]) for r in rows}
 
     async def has_waiting(self) -> bool:
-        async with self.db.execute("SELECT 1 FROM jobs WHERE status = ? LIMIT 1", (JobStatus.WAITING.value,)) as cur:
-            return await cur.fetchone() is not None
+        return bool(await self.db.execute_fetchall("SELECT 1 FROM jobs WHERE status = ? LIMIT 1",
+                                                   (JobStatus.WAITING.value,)))
 
     async def next_waiting(self, limit: int) -> list[JobDetails]:
         """The Waiting jobs `claim_next` would take next, in that order (read-only: nothing is claimed)."""
-        async with self.db.execute(
+        rows = await self.db.execute_fetchall(
             f"SELECT {_COLUMNS} FROM jobs WHERE status = ? ORDER BY creation_time, id LIMIT ?",
             (JobStatus.WAITING.value, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_row_to_job(r) for r in rows]
 
     async def execution_hours(self, workspace: str) -> float:
-        async with self.db.execute(
+        row = _first(await self.db.execute_fetchall(
             "SELECT COALESCE(SUM((julianday(end_execution_time) - julianday(begin_execution_time)) * 24.0), 0) AS h "
             "FROM jobs WHERE workspace = ? AND begin_execution_time IS NOT NULL AND end_execution_time IS NOT NULL",
             (workspace,),
-        ) as cur:
-            row = await cur.fetchone()
+        ))
         return float(row["h"] or 0.0)
