@@ -40,6 +40,7 @@ test-unit: $(STAMP)
 bench: install
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	$(PY) -m benchmarks.solvers
+	$(PY) -m benchmarks.service
 
 clean:
 	rm -rf $(VENV) .venv-sdk node_modules .pytest_cache .bench

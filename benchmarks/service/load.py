@@ -181,20 +181,28 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
     client_s: list[float] = []
     submit_s: list[float] = []
     finished: list[Any] = []
+    all_in = asyncio.Event()
 
     async def one(k: int, at: float) -> None:
         await asyncio.sleep(max(0.0, at - time.monotonic()))
         ws = workspaces[k % clients]
         problem = tiny_problem(seed * 1_000_000 + k)
         t0 = time.monotonic()
-        job = await _solver(ws, seed=k).submit(problem.to_client())
-        submit_s.append(time.monotonic() - t0)
+        try:
+            job = await _solver(ws, seed=k).submit(problem.to_client())
+        finally:
+            submit_s.append(time.monotonic() - t0)
+            if len(submit_s) == count:
+                all_in.set()
         if k % sample_every == 0:  # a sample of jobs is watched closely, for the client-side latency
             while _status(job) not in TERMINAL:
                 await asyncio.sleep(poll_s)
                 job = await ws.get_job(job.id)
             client_s.append(time.monotonic() - t0)
-        else:  # the rest poll as the SDK does (capped at 1 s): their latency comes from the service's timestamps
+        else:  # the rest are looked at once every job is in (polled as the SDK does, capped at 1 s): their latency
+            # comes from the service's timestamps, and polls made while jobs still arrive would be load that grows
+            # with any backlog (the service falling behind would be buried under polls of the jobs it is behind on)
+            await all_in.wait()
             await _wait_terminal(ws, job, max_poll_s=1.0)
         if _status(job) != JobStatus.SUCCEEDED:
             failures.append(f"job {job.id} ended {job.details.status}")
