@@ -10,6 +10,7 @@ subscription_id, resource_group, workspace, location.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -66,14 +67,31 @@ class Connection:
         return self.base_url + link.lstrip("/")
 
     def ssl_context(self) -> ssl.SSLContext:
-        """Trust the public CAs (certifi) and, when given, the service's own CA."""
+        """Trust the public CAs (certifi) and, when given, the service's own CA.
+
+        Contexts are shared between connections with the same CA files (unchanged on disk): loading the public
+        bundle costs ~30 ms of CPU, which many short-lived workspaces (one per request in a web app, 50 in the
+        load benchmark) would otherwise pay each time. A regenerated CA file (new mtime or size) gets a new one."""
         import certifi
 
-        context = ssl.create_default_context(cafile=certifi.where())
-        for extra in (self.ca_file, self.ca_bundle):
-            if extra:
-                context.load_verify_locations(cafile=extra)
-        return context
+        files = tuple(_file_key(path) for path in (certifi.where(), self.ca_file, self.ca_bundle) if path)
+        return _shared_context(files)
+
+
+def _file_key(path: str) -> tuple[str, int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (path, -1, -1)  # loading it reports the error
+    return (path, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _shared_context(files: tuple[tuple[str, int, int], ...]) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=files[0][0])
+    for path, _, _ in files[1:]:
+        context.load_verify_locations(cafile=path)
+    return context
 
 
 class WorkspaceIdentity:

@@ -123,3 +123,26 @@ def test_ssl_context_trusts_the_local_ca_and_public_roots(tmp_path, monkeypatch)
     assert isinstance(context, ssl.SSLContext) and context.verify_mode == ssl.CERT_REQUIRED
     subjects = [dict(x[0] for x in c["subject"]).get("commonName") for c in context.get_ca_certs()]
     assert "openqio local CA" in subjects and len(subjects) > 10
+
+
+def test_ssl_context_is_shared_until_the_ca_file_changes(tmp_path, monkeypatch):
+    pytest.importorskip("cryptography")
+    from services.gateway.tls import ensure_tls
+
+    class Settings:
+        tls_dir = tmp_path / "tls"
+        host = "127.0.0.1"
+
+    ca = ensure_tls(Settings()).ca_cert
+    monkeypatch.chdir(tmp_path)
+
+    def context():
+        return resolve_connection("s", "r", "w", base_url="https://127.0.0.1:1", ca_file=str(ca)).ssl_context()
+
+    first = context()
+    assert context() is first  # a second workspace does not reload the bundles
+    ca.write_bytes(ca.read_bytes() + b"\n")  # a regenerated CA file: new size and mtime
+    assert context() is not first
+    missing = resolve_connection("s", "r", "w", base_url="https://127.0.0.1:1", ca_file=str(tmp_path / "none.pem"))
+    with pytest.raises(OSError):
+        missing.ssl_context()
