@@ -52,7 +52,8 @@ class StartupError(RuntimeError):
 
 
 async def serve(settings: Settings, with_azurite: bool = False) -> None:
-    from services.blobs.azure_store import BlobStore
+    from services.blobs.azure_store import WorkspaceBlobs
+    from services.config import with_generated_storage
     from services.dispatch.dispatcher import Dispatcher
     from services.dispatch.runner_pool import RunnerPool
     from services.gateway.app import create_app
@@ -72,10 +73,12 @@ async def serve(settings: Settings, with_azurite: bool = False) -> None:
 
     azurite = None
     if with_azurite:
+        settings = with_generated_storage(settings)  # several workspaces: one storage account each
         azurite = await asyncio.to_thread(_start_azurite, settings)
+    _warn_shared_storage(settings)
 
     store = SqliteJobStore(settings.database_path)
-    blobs = BlobStore(settings)
+    blobs = WorkspaceBlobs(settings)
     pool = RunnerPool(settings.runners)
     dispatcher = None
     site_runner = None
@@ -133,14 +136,33 @@ def _start_azurite(settings: Settings):
     from services.azurite import Azurite, AzuriteError
 
     url = urlsplit(settings.blob_url)
+    # One workspace: Azurite's own development account. Several: exactly the workspaces' accounts (Azurite then
+    # turns its public development account off, so no one holding its well-known key reaches any blob).
+    accounts = None
+    if settings.workspace_storage:
+        accounts = {a.name: a.key for a in settings.storage_accounts}
     server = Azurite(location=str(Path(settings.data_dir) / "azurite"), host=url.hostname or "127.0.0.1",
-                     port=url.port or 10000)
+                     port=url.port or 10000, accounts=accounts)
     try:
         server.start()
     except AzuriteError as exc:
         raise StartupError(f"could not start Azurite on {settings.blob_url}: {exc}") from None
     log.info("Azurite listening on %s (data in %s)", server.blob_url, server.location)
     return server
+
+
+def _warn_shared_storage(settings: Settings) -> None:
+    """Workspaces sharing a storage account can reach each other's blobs with a `sasUri` account SAS: say so."""
+    sharing: dict[str, list[str]] = {}
+    for workspace in sorted(settings.workspaces):
+        sharing.setdefault(settings.storage_for(workspace).name, []).append(workspace)
+    for account, workspaces in sharing.items():
+        if len(workspaces) > 1:
+            log.warning("workspaces %s share storage account %s: a sasUri answer of one reaches the others' blobs; "
+                        "give each its own with OPENQIO_WORKSPACE_STORAGE (or use --with-azurite)",
+                        ", ".join(workspaces), account)
+    for workspace in sorted(settings.workspace_storage):
+        log.info("workspace %s: storage account %s", workspace, settings.storage_for(workspace).name)
 
 
 def _write_connection_files(settings: Settings, base_url: str, tls) -> None:

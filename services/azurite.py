@@ -2,6 +2,9 @@
 
 Azurite picks a free port (`--blobPort 0`); the real one is read from its start-up line. `stop()` and `start()` let
 fault tests take storage away and bring it back on the same port, with the same data when persistence is on disk.
+
+`accounts` ({name: base64 key}) starts Azurite with those storage accounts (AZURITE_ACCOUNTS); Azurite then serves
+only them: its public development account `devstoreaccount1` is off unless it is one of them.
 """
 from __future__ import annotations
 
@@ -42,10 +45,14 @@ class Azurite:
     host: str = "127.0.0.1"
     process: subprocess.Popen | None = field(default=None, repr=False)
     log_path: Path | None = None
+    accounts: dict[str, str] | None = field(default=None, repr=False)  # name -> key; None: devstoreaccount1 only
 
     @property
     def blob_url(self) -> str:
         return f"http://{self.host}:{self.port}/{ACCOUNT}"
+
+    def account_url(self, account: str) -> str:
+        return f"http://{self.host}:{self.port}/{account}"
 
     @property
     def connection_string(self) -> str:
@@ -65,8 +72,16 @@ class Azurite:
             args += ["--location", self.location]
         else:
             args += ["--inMemoryPersistence"]
+        env = dict(os.environ)
+        env.pop("AZURITE_ACCOUNTS", None)
+        if self.accounts:
+            for name, key in self.accounts.items():
+                if not re.fullmatch(r"[a-z0-9]{3,24}", name) or not key or ":" in key or ";" in key:
+                    raise AzuriteError(f"invalid Azurite account {name!r}: 3-24 lowercase letters/digits, base64 key")
+            env["AZURITE_ACCOUNTS"] = ";".join(f"{name}:{key}" for name, key in self.accounts.items())
         self.process = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=env,
         )
         deadline = time.monotonic() + timeout
         seen = b""

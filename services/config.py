@@ -13,6 +13,7 @@
 | OPENQIO_BLOB_URL | http://127.0.0.1:10000/devstoreaccount1 | blob service (Azurite) account URL, as clients reach it |
 | OPENQIO_STORAGE_ACCOUNT | devstoreaccount1 | storage account name |
 | OPENQIO_STORAGE_KEY | Azurite's public development key | storage account key |
+| OPENQIO_WORKSPACE_STORAGE | (none) | `ws=account:key[@blob_url],...`: a workspace's own storage account (the URL defaults to BLOB_URL with the account swapped in); unlisted workspaces use STORAGE_ACCOUNT, or with `--with-azurite` and several workspaces, generated accounts kept in DATA_DIR/storage-accounts.json |
 | OPENQIO_SAS_TTL_S | 604800 | lifetime of SAS URLs handed out (seconds) |
 | OPENQIO_RUNNERS | number of cores | runner processes |
 | OPENQIO_MAX_ATTEMPTS | 3 | runs of a job whose runner crashed before it is Failed |
@@ -34,12 +35,17 @@ The README's configuration table is this one; tests/unit/test_config_docs.py che
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from contracts.problems import ProblemLimits
 
@@ -48,8 +54,21 @@ AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
+_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
+STORAGE_ACCOUNTS_FILE = "storage-accounts.json"
+
+
 class SettingsError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class StorageAccount:
+    """One storage account: its name, its key (a secret: kept out of repr and every message) and its blob URL."""
+
+    name: str
+    key: str = field(repr=False)
+    blob_url: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,7 @@ class Settings:
     blob_url: str = f"http://127.0.0.1:10000/{AZURITE_ACCOUNT}"
     storage_account: str = AZURITE_ACCOUNT
     storage_key: str = AZURITE_KEY
+    workspace_storage: Mapping[str, StorageAccount] = field(default_factory=dict)  # workspace -> its own account
     sas_ttl_s: int = 7 * 24 * 3600
     runners: int = field(default_factory=lambda: os.cpu_count() or 1)
     max_attempts: int = 3
@@ -86,13 +106,13 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "tokens":
+            if f.name in ("tokens", "workspace_storage"):
                 continue
             raw = env.get(f"OPENQIO_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
             values[f.name] = _convert(f.name, raw, type(getattr(cls(), f.name)))
-        values.update({k: v for k, v in overrides.items() if k != "tokens"})
+        values.update({k: v for k, v in overrides.items() if k not in ("tokens", "workspace_storage")})
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
         settings = cls(**values)
@@ -100,6 +120,10 @@ class Settings:
         if not tokens:
             tokens = {_default_token(settings.data_dir): settings.workspace}
         settings = replace(settings, tokens=dict(tokens))
+        storage = overrides.get("workspace_storage")
+        if storage is None:
+            storage = _parse_workspace_storage(env.get("OPENQIO_WORKSPACE_STORAGE", ""), settings)
+        settings = replace(settings, workspace_storage=dict(storage))
         settings.validate()
         return settings
 
@@ -119,6 +143,9 @@ class Settings:
         for name in ("max_request_bytes", "max_input_bytes", "max_terms", "max_variables"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"OPENQIO_{name.upper()} must be at least 1")
+        unknown = sorted(set(self.workspace_storage) - self.workspaces)
+        if unknown:
+            raise SettingsError(f"OPENQIO_WORKSPACE_STORAGE names workspace(s) with no token: {', '.join(unknown)}")
 
     # derived values ------------------------------------------------------------------------------------------------
 
@@ -146,6 +173,24 @@ class Settings:
     @property
     def workspaces(self) -> set[str]:
         return {self.workspace, *self.tokens.values()}
+
+    @property
+    def default_storage(self) -> StorageAccount:
+        """OPENQIO_STORAGE_ACCOUNT / _KEY at OPENQIO_BLOB_URL: the account of workspaces without their own."""
+        return StorageAccount(self.storage_account, self.storage_key, self.blob_url.rstrip("/"))
+
+    def storage_for(self, workspace: str) -> StorageAccount:
+        """The storage account that holds `workspace`'s blobs."""
+        return self.workspace_storage.get(workspace) or self.default_storage
+
+    @property
+    def storage_accounts(self) -> list[StorageAccount]:
+        """Every account some workspace uses, each once (the default one only if a workspace has no account)."""
+        out: dict[str, StorageAccount] = {}
+        for workspace in sorted(self.workspaces):
+            account = self.storage_for(workspace)
+            out.setdefault(account.name, account)
+        return list(out.values())
 
     # Names kept for the dispatcher's wording.
     @property
@@ -194,3 +239,100 @@ def _default_token(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(token + "\n")
     return token
+
+
+def account_blob_url(blob_url: str, default_account: str, account: str) -> str:
+    """`blob_url` (the default account's URL) with `account` in place of `default_account`: in the path for
+    path-style URLs (Azurite: `http://host:port/account`), in the host for host-style ones (`account.blob...`)."""
+    parts = urlsplit(blob_url.rstrip("/"))
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and segments[-1] == default_account:
+        return urlunsplit(parts._replace(path="/".join(["", *segments[:-1], account])))
+    host = parts.hostname or ""
+    if host.split(".")[0] == default_account and "." in host:
+        netloc = parts.netloc.replace(host, account + host[len(default_account):], 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    raise SettingsError(f"cannot derive account {account!r}'s blob URL from OPENQIO_BLOB_URL (it names no account "
+                        f"{default_account!r}): give it in OPENQIO_WORKSPACE_STORAGE as ws=account:key@blob_url")
+
+
+def _check_account(name: str, key: str, where: str) -> None:
+    if not _ACCOUNT_NAME.match(name):
+        raise SettingsError(f"{where}: storage account name {name!r} must be 3-24 lowercase letters and digits")
+    try:
+        ok = bool(key) and bool(base64.b64decode(key, validate=True))
+    except (binascii.Error, ValueError):
+        ok = False
+    if not ok:  # the key itself is never repeated in a message
+        raise SettingsError(f"{where}: the key of storage account {name!r} is not a base64 string")
+
+
+def _parse_workspace_storage(raw: str, settings: Settings) -> dict[str, StorageAccount]:
+    """`ws=account:key[@blob_url],...` → {workspace: StorageAccount}. Messages never hold a key."""
+    out: dict[str, StorageAccount] = {}
+    for number, item in enumerate(filter(None, (part.strip() for part in raw.split(","))), start=1):
+        where = f"OPENQIO_WORKSPACE_STORAGE entry {number}"
+        workspace, sep, rest = item.partition("=")
+        workspace = workspace.strip()
+        name, colon, key_and_url = rest.partition(":")
+        if not sep or not workspace or not colon:
+            raise SettingsError(f"{where} is not `workspace=account:key[@blob_url]`")
+        key, at, url = key_and_url.partition("@")
+        name, key, url = name.strip(), key.strip(), url.strip()
+        where = f"OPENQIO_WORKSPACE_STORAGE (workspace {workspace!r})"
+        if workspace in out:
+            raise SettingsError(f"{where} is given twice")
+        _check_account(name, key, where)
+        if at:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+                raise SettingsError(f"{where}: blob URL {url!r} is not an http(s) account URL")
+        else:
+            url = account_blob_url(settings.blob_url, settings.storage_account, name)
+        out[workspace] = StorageAccount(name, key, url.rstrip("/"))
+    return out
+
+
+def with_generated_storage(settings: Settings) -> Settings:
+    """For `--with-azurite` with several workspaces: every workspace without an OPENQIO_WORKSPACE_STORAGE account
+    gets its own generated one (name from the workspace + a random suffix, random 64-byte key), kept in
+    DATA_DIR/storage-accounts.json (mode 0600) so restarts find their blobs. One workspace: unchanged."""
+    if len(settings.workspaces) < 2:
+        return settings
+    path = Path(settings.data_dir) / STORAGE_ACCOUNTS_FILE
+    kept: dict[str, dict[str, str]] = {}
+    if path.exists():
+        try:
+            kept = json.loads(path.read_text())
+            if not isinstance(kept, dict):
+                raise ValueError("not an object")
+            for workspace, account in kept.items():
+                _check_account(account["name"], account["key"], f"{path} (workspace {workspace!r})")
+        except (ValueError, KeyError, TypeError) as exc:
+            if isinstance(exc, SettingsError):
+                raise
+            raise SettingsError(f"{path} is not a storage account file ({type(exc).__name__}); move it away to "
+                                "generate new accounts (the blobs of the old ones are then out of reach)") from None
+    storage = dict(settings.workspace_storage)
+    taken = {a.name for a in storage.values()} | {a["name"] for a in kept.values()} | {settings.storage_account}
+    changed = False
+    for workspace in sorted(settings.workspaces - set(storage)):
+        if workspace not in kept:
+            stem = re.sub(r"[^a-z0-9]", "", workspace.lower())[:16]
+            name = stem + secrets.token_hex(4)
+            while name in taken:
+                name = stem + secrets.token_hex(4)
+            taken.add(name)
+            kept[workspace] = {"name": name, "key": base64.b64encode(secrets.token_bytes(64)).decode()}
+            changed = True
+        account = kept[workspace]
+        url = account_blob_url(settings.blob_url, settings.storage_account, account["name"])
+        storage[workspace] = StorageAccount(account["name"], account["key"], url)
+    if changed:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(kept, fh, indent=2)
+        os.replace(tmp, path)
+    return replace(settings, workspace_storage=storage)

@@ -5,15 +5,20 @@ situation is a failure, because CI must prove the service works on real componen
 """
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 from pathlib import Path
 
 import pytest
 
-from services.azurite import Azurite, AzuriteError, azurite_binary
+from services.azurite import ACCOUNT, ACCOUNT_KEY, Azurite, AzuriteError, azurite_binary
 from tests.service import Service
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Storage accounts the session's Azurite serves besides its development account: one per workspace for the
+# workspace-isolation tests (OPENQIO_WORKSPACE_STORAGE), with keys made for this session.
+WORKSPACE_ACCOUNTS = ("isolationa", "isolationb")
 
 
 def _unavailable(reason: str) -> None:
@@ -28,7 +33,9 @@ def azurite():
         azurite_binary()
     except AzuriteError as exc:
         _unavailable(str(exc))
-    server = Azurite()
+    accounts = {ACCOUNT: ACCOUNT_KEY}  # Azurite serves only the accounts listed once any are: keep its own
+    accounts.update({name: base64.b64encode(secrets.token_bytes(64)).decode() for name in WORKSPACE_ACCOUNTS})
+    server = Azurite(accounts=accounts)
     try:
         server.start()
     except AzuriteError as exc:

@@ -4,6 +4,11 @@ The service reads inputs with its own account credentials, so inputs may live ou
 (`qio-problems/inputData`, a StreamingProblem's `<uuid>/<uuid>`) and need no SAS. Input bytes are read
 compressed as stored (`decompress=False`): the problem codec decompresses with a bound, so a gzip bomb never
 expands in memory here.
+
+One `BlobStore` per storage account. `WorkspaceBlobs` holds one per account the workspaces use
+(OPENQIO_WORKSPACE_STORAGE, or generated with `--with-azurite`): `for_workspace(ws)` is the store every SAS, input read
+and output write of that workspace goes through, so no SAS a workspace is handed is signed with another one's key. A URL naming another
+workspace's account is refused (ForeignAccount). A lone `BlobStore` answers `for_workspace` with itself.
 """
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ from azure.storage.blob import (
 from azure.storage.blob.aio import BlobServiceClient, LinearRetry
 
 from contracts import errors
-from services.config import Settings
+from services.config import Settings, StorageAccount
 from services.blobs import InputError, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,10 @@ _CONTAINER = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 
 class InvalidName(ValueError):
     pass
+
+
+class ForeignAccount(InvalidName):
+    """A URL names a storage account of another workspace: answered like a container that does not exist."""
 
 
 def check_container_name(name: str) -> str:
@@ -68,16 +77,25 @@ def check_blob_name(name: str) -> str:
 
 
 class BlobStore:
-    def __init__(self, settings: Settings):
+    """One storage account (default: OPENQIO_STORAGE_ACCOUNT at OPENQIO_BLOB_URL)."""
+
+    def __init__(self, settings: Settings, account: StorageAccount | None = None):
         self.settings = settings
-        self.account_url = settings.blob_url.rstrip("/")
-        self.account = settings.storage_account
+        account = account or settings.default_storage
+        self.account_url = account.blob_url.rstrip("/")
+        self.account = account.name
+        self._key = account.key
+        # the other accounts this service knows: a URL naming one of them is another workspace's
+        self._foreign = {a.name for a in (*settings.storage_accounts, settings.default_storage)} - {self.account}
         self._client: BlobServiceClient | None = None
+
+    def for_workspace(self, workspace: str) -> BlobStore:
+        return self
 
     async def open(self) -> None:
         self._client = BlobServiceClient(
             self.account_url,
-            credential={"account_name": self.account, "account_key": self.settings.storage_key},
+            credential={"account_name": self.account, "account_key": self._key},
             # Short in-call retries (two, ~1 s apart): the SDK's default waits 15 s then 18 s, so one call to a storage
             # that is down took ~40 s. Callers (the dispatcher) retry StorageUnavailable with their own backoff.
             retry_policy=LinearRetry(backoff=1, retry_total=2, random_jitter_range=0.5),
@@ -119,7 +137,7 @@ class BlobStore:
         check_container_name(container)
         sas = generate_account_sas(
             self.account,
-            self.settings.storage_key,
+            self._key,
             resource_types=ResourceTypes(container=True, object=True),
             permission=AccountSasPermissions(read=True, add=True, create=True, write=True),
             expiry=self._expiry(),
@@ -133,7 +151,7 @@ class BlobStore:
         sas = generate_container_sas(
             self.account,
             container,
-            account_key=self.settings.storage_key,
+            account_key=self._key,
             permission=ContainerSasPermissions(read=True, list=True),
             expiry=self._expiry(),
             start=datetime.now(timezone.utc) - timedelta(minutes=5),
@@ -147,7 +165,7 @@ class BlobStore:
             self.account,
             container,
             blob,
-            account_key=self.settings.storage_key,
+            account_key=self._key,
             permission=BlobSasPermissions.from_string(permission),
             expiry=self._expiry(),
             start=datetime.now(timezone.utc) - timedelta(minutes=5),
@@ -161,21 +179,27 @@ class BlobStore:
         parts = urlsplit(uri)
         if parts.scheme not in ("http", "https") or not parts.path:
             raise InvalidName(f"not a blob URL: {uri!r}")
-        segments = [unquote(s) for s in parts.path.strip("/").split("/")]
-        if segments and segments[0] == self.account:
-            segments = segments[1:]
+        segments = self._own_segments(parts, [unquote(s) for s in parts.path.strip("/").split("/")])
         if len(segments) < 2:
             raise InvalidName(f"blob URL {uri!r} names no blob")
         return check_container_name(segments[0]), check_blob_name("/".join(segments[1:]))
 
     def parse_container_uri(self, uri: str) -> str:
         parts = urlsplit(uri)
-        segments = [unquote(s) for s in parts.path.strip("/").split("/") if s]
-        if segments and segments[0] == self.account:
-            segments = segments[1:]
+        segments = self._own_segments(parts, [unquote(s) for s in parts.path.strip("/").split("/") if s])
         if len(segments) != 1:
             raise InvalidName(f"containerUri {uri!r} does not name one container")
         return check_container_name(segments[0])
+
+    def _own_segments(self, parts, segments: list[str]) -> list[str]:
+        """The path below this account; ForeignAccount when the URL's path (path-style) or host (host-style) names
+        another account this service knows."""
+        if segments and segments[0] == self.account:
+            return segments[1:]
+        named = segments[0] if segments and segments[0] in self._foreign else (parts.hostname or "").split(".")[0]
+        if named in self._foreign:
+            raise ForeignAccount(f"storage account {named!r} was not found")
+        return segments
 
     # -- job data --------------------------------------------------------------------------------------------------
 
@@ -247,3 +271,28 @@ class BlobStore:
             return True
         except AzureError:
             return False
+
+
+class WorkspaceBlobs:
+    """One BlobStore per storage account the workspaces use; `for_workspace` picks the workspace's."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.stores = {account.name: BlobStore(settings, account) for account in settings.storage_accounts}
+
+    def for_workspace(self, workspace: str) -> BlobStore:
+        store = self.stores.get(self.settings.storage_for(workspace).name)
+        if store is None:  # a workspace outside the settings: no account to fall back on
+            raise LookupError(f"workspace {workspace!r} has no storage account")
+        return store
+
+    async def open(self) -> None:
+        for store in self.stores.values():
+            await store.open()
+
+    async def close(self) -> None:
+        for store in self.stores.values():
+            await store.close()
+
+    async def ping(self) -> bool:
+        return all([await store.ping() for store in self.stores.values()])

@@ -39,9 +39,17 @@ log = logging.getLogger(__name__)
 
 
 class BlobAccess(Protocol):
+    """One storage account's reads and writes (services.blobs.azure_store.BlobStore)."""
+
     async def read_input(self, input_data_uri: str | None, container_uri: str,
                          max_bytes: int | None = None) -> tuple[bytes, str | None]: ...
     async def write_output(self, container: str, data: bytes) -> str: ...
+
+
+class WorkspaceStorage(Protocol):
+    """Each workspace's storage account (services.blobs.azure_store.WorkspaceBlobs, or one BlobStore for all)."""
+
+    def for_workspace(self, workspace: str) -> BlobAccess: ...
 
 
 def _quiet(task: asyncio.Task) -> None:
@@ -62,7 +70,7 @@ class Dispatcher:
     def __init__(
         self,
         store: JobStore,
-        blobs: BlobAccess,
+        blobs: WorkspaceStorage,
         pool: RunnerPool,
         *,
         limits: Any = None,
@@ -180,24 +188,25 @@ class Dispatcher:
             except Exception:  # a failed read-ahead costs nothing but the head start
                 log.exception("looking up the next waiting jobs failed")
                 continue
-            wanted = {job.id for job in upcoming}
+            wanted = {job.id for _, job in upcoming}
             for job_id in [j for j in self._prefetched if j not in wanted]:  # cancelled, or claimed meanwhile
                 self._prefetched.pop(job_id).cancel()
-            for job in upcoming:
+            for workspace, job in upcoming:
                 if job.id not in self._prefetched:
                     read = asyncio.create_task(
-                        self.blobs.read_input(job.input_data_uri, job.container_uri, max_bytes=FIRST_GET_BYTES),
+                        self.blobs.for_workspace(workspace).read_input(job.input_data_uri, job.container_uri,
+                                                                       max_bytes=FIRST_GET_BYTES),
                         name=f"read-ahead-{job.id}")
                     read.add_done_callback(_quiet)
                     self._prefetched[job.id] = read
 
-    async def _input_of(self, job: Any, ahead: asyncio.Task | None) -> tuple[bytes, str | None]:
+    async def _input_of(self, job: Any, workspace: str, ahead: asyncio.Task | None) -> tuple[bytes, str | None]:
         """The job's input: from its read-ahead when that succeeded, else read now (limits, retries, errors)."""
         if ahead is not None:
             await asyncio.wait({ahead})  # never raises: a failed or cancelled read-ahead just falls through
             if not ahead.cancelled() and ahead.exception() is None:
                 return ahead.result()
-        return await self._read_input(job)
+        return await self._read_input(job, workspace)
 
     async def _borrow_cores(self, job_id: str) -> int:
         """Take idle runners out of rotation while no other job waits; their cores go to this job's threads."""
@@ -225,7 +234,7 @@ class Dispatcher:
         extra = {"job_id": job_id}
         try:
             try:
-                data, content_type = await self._input_of(job, ahead)
+                data, content_type = await self._input_of(job, claimed.workspace, ahead)
             except InputError as exc:
                 self.pool.release(runner)
                 await self._finish_failed(job_id, exc.code, exc.message)
@@ -262,7 +271,7 @@ class Dispatcher:
             finally:
                 self.progress.pop(job_id, None)
                 self._return_cores(job_id)
-            await self._record_outcome(job, outcome)
+            await self._record_outcome(job, claimed.workspace, outcome)
         except asyncio.CancelledError:
             # Service shutdown with the job unfinished: hand it back to the queue for the next start.
             with contextlib.suppress(Exception):
@@ -298,12 +307,13 @@ class Dispatcher:
 
         return record
 
-    async def _read_input(self, job: Any) -> tuple[bytes, str | None]:
+    async def _read_input(self, job: Any, workspace: str) -> tuple[bytes, str | None]:
+        blobs = self.blobs.for_workspace(workspace)  # the job's workspace's storage account
         waited = 0.0
         attempt = 0
         while True:
             try:
-                return await self.blobs.read_input(job.input_data_uri, job.container_uri)
+                return await blobs.read_input(job.input_data_uri, job.container_uri)
             except StorageUnavailable as exc:
                 if waited >= self.storage_max_wait_s:
                     raise InputError(errors.STORAGE_UNAVAILABLE, f"blob storage unavailable: {exc}") from None
@@ -317,13 +327,14 @@ class Dispatcher:
         """Exponential backoff for storage retries: storage_retry_s · 2^attempt, at most 5 s."""
         return min(self.storage_retry_s * (2**attempt), 5.0)
 
-    async def _write_output(self, job: Any, body: bytes) -> str:
+    async def _write_output(self, job: Any, workspace: str, body: bytes) -> str:
+        blobs = self.blobs.for_workspace(workspace)
         container = container_of(job.container_uri)
         waited = 0.0
         attempt = 0
         while True:
             try:
-                return await self.blobs.write_output(container, body)
+                return await blobs.write_output(container, body)
             except StorageUnavailable as exc:
                 if waited >= self.storage_max_wait_s:
                     raise
@@ -333,11 +344,11 @@ class Dispatcher:
                 await asyncio.sleep(delay)
                 waited += delay
 
-    async def _record_outcome(self, job: Any, outcome: RunOutcome) -> None:
+    async def _record_outcome(self, job: Any, workspace: str, outcome: RunOutcome) -> None:
         job_id = job.id
         if outcome.status == RunOutcome.SUCCEEDED and outcome.result is not None:
             try:
-                url = await self._write_output(job, encode_result(outcome.result))
+                url = await self._write_output(job, workspace, encode_result(outcome.result))
             except StorageUnavailable as exc:
                 await self._finish_failed(job_id, errors.STORAGE_UNAVAILABLE, f"could not write the output blob: {exc}")
                 return

@@ -16,7 +16,7 @@ from contracts import errors, targets
 from contracts.errors import ContractError
 from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT, JobDetails
 from contracts.status import JobStatus
-from services.blobs.azure_store import OUTPUT_BLOB, InvalidName
+from services.blobs.azure_store import OUTPUT_BLOB, ForeignAccount, InvalidName
 from services.jobs.sqlite_store import InvalidCursor
 from services.jobs.store import JobExists
 
@@ -68,9 +68,14 @@ async def _json_body(request: web.Request) -> Any:
     return body
 
 
+def _blobs(request: web.Request) -> Any:
+    """The blob store of the token's workspace (its own storage account, when it has one)."""
+    return request.app[BLOBS].for_workspace(request[WORKSPACE])
+
+
 def _render(request: web.Request, job: JobDetails) -> dict[str, Any]:
     """The wire form with fresh SAS URLs; SAS generation is local (no storage call)."""
-    blobs = request.app[BLOBS]
+    blobs = _blobs(request)
     wire = job.to_wire()
     try:
         container = blobs.parse_container_uri(job.container_uri)
@@ -147,12 +152,14 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
     output_format = _str_field(body, "outputDataFormat", default=OUTPUT_FORMAT)
     if output_format != OUTPUT_FORMAT:
         raise _bad(f"outputDataFormat must be {OUTPUT_FORMAT!r}; got {output_format!r}", errors.INVALID_JOB_DEFINITION)
-    blobs = request.app[BLOBS]
+    blobs = _blobs(request)
     input_uri = _str_field(body, "inputDataUri")
     try:
         blobs.parse_container_uri(container_uri)
         if input_uri:
             blobs.parse_blob_uri(input_uri)
+    except ForeignAccount as exc:  # another workspace's storage: 404, like another workspace's container
+        raise ContractError(errors.NOT_FOUND, str(exc)) from None
     except InvalidName as exc:
         raise _bad(str(exc), errors.INVALID_JOB_DEFINITION) from None
     metadata = body.get("metadata")
@@ -186,7 +193,7 @@ async def put_job(request: web.Request) -> web.Response:
     workspace = _workspace(request)
     job_id = _job_id(request)
     job = parse_job(request, await _json_body(request), job_id)
-    blobs = request.app[BLOBS]
+    blobs = _blobs(request)
     await _check_container_owner(request, workspace, blobs.parse_container_uri(job.container_uri), job_id)
     if job.input_data_uri:
         await _check_container_owner(request, workspace, blobs.parse_blob_uri(job.input_data_uri)[0], job_id)
@@ -308,7 +315,7 @@ async def sas_uri(request: web.Request) -> web.Response:
     blob = body.get("blobName")
     if not isinstance(container, str) or (blob is not None and not isinstance(blob, str)):
         raise _bad("'containerName' (and 'blobName', if given) must be strings")
-    blobs = request.app[BLOBS]
+    blobs = _blobs(request)
     try:
         # A blob SAS is for downloading (results, Problem.download): read only. The container answer must be the
         # account SAS the SDK's upload needs (contract §3.6); it is refused for another workspace's job container.

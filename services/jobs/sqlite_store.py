@@ -373,13 +373,13 @@ class SqliteJobStore:
         return bool(await self.db.execute_fetchall("SELECT 1 FROM jobs WHERE status = ? LIMIT 1",
                                                    (JobStatus.WAITING.value,)))
 
-    async def next_waiting(self, limit: int) -> list[JobDetails]:
-        """The Waiting jobs `claim_next` would take next, in that order (read-only: nothing is claimed)."""
+    async def next_waiting(self, limit: int) -> list[tuple[str, JobDetails]]:
+        """(workspace, job) of the Waiting jobs `claim_next` would take next, in that order (nothing is claimed)."""
         rows = await self.db.execute_fetchall(
             f"SELECT {_COLUMNS} FROM jobs WHERE status = ? ORDER BY creation_time, id LIMIT ?",
             (JobStatus.WAITING.value, limit),
         )
-        return [_row_to_job(r) for r in rows]
+        return [(r["workspace"], _row_to_job(r)) for r in rows]
 
     async def execution_hours(self, workspace: str) -> float:
         row = _first(await self.db.execute_fetchall(

@@ -94,9 +94,9 @@ class JobStore(Protocol):
 
     async def has_waiting(self) -> bool: ...
 
-    async def next_waiting(self, limit: int) -> list[JobDetails]:
-        """The Waiting jobs claim_next would take next, oldest first; claims nothing (the dispatcher reads their
-        inputs ahead while every runner is busy)."""
+    async def next_waiting(self, limit: int) -> list[tuple[str, JobDetails]]:
+        """(workspace, job) of the Waiting jobs claim_next would take next, oldest first; claims nothing (the
+        dispatcher reads their inputs ahead, from their workspace's storage, while every runner is busy)."""
 
     async def execution_hours(self, workspace: str) -> float:
         """Hours of execution time of finished jobs (the `combined_job_hours` quota's utilisation)."""

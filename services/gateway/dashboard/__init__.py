@@ -119,8 +119,8 @@ async def job_summary(request: web.Request) -> web.Response:
 async def _compute(request: web.Request, job: Any, summary: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """(the summary or why there is none, whether to cache it): a missing input may still appear, so it is not."""
     try:
-        data, content_type = await request.app[BLOBS].read_input(job.input_data_uri, job.container_uri,
-                                                                 max_bytes=SUMMARY_MAX_BYTES)
+        blobs = request.app[BLOBS].for_workspace(request[WORKSPACE])  # the workspace's own storage account
+        data, content_type = await blobs.read_input(job.input_data_uri, job.container_uri, max_bytes=SUMMARY_MAX_BYTES)
     except InputError as exc:
         if exc.code != errors.PROBLEM_TOO_LARGE:  # missing or unreadable: not cached, it may be a transient state
             return {**summary, "reason": exc.message}, False

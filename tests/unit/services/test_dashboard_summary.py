@@ -96,6 +96,11 @@ class Blobs:
         self.inputs = inputs
         self.reads = 0
         self.gate: asyncio.Event | None = None
+        self.workspaces: list[str] = []  # whose storage each read went to
+
+    def for_workspace(self, workspace):
+        self.workspaces.append(workspace)
+        return self
 
     async def read_input(self, input_data_uri, container_uri, max_bytes=None):
         self.reads += 1
@@ -141,6 +146,7 @@ async def test_summary_is_computed_once_and_cached(client):
     assert body["inputBytes"] == len(client.blobs.inputs["ok"])
     assert (await get_summary(client, "ok"))[1] == body
     assert client.blobs.reads == 1
+    assert client.blobs.workspaces == ["openqio"]  # read from the token's workspace's storage
 
 
 async def test_inputs_over_the_bound_are_not_read(client, monkeypatch):

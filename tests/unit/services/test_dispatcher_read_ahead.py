@@ -23,24 +23,43 @@ BLOB = "http://127.0.0.1:1/devstoreaccount1"
 
 
 class FakeBlobs:
+    """Per workspace: `for_workspace(ws)` gives a view that records which workspace's storage each call went to."""
+
     def __init__(self):
         self.reads: list[tuple[str, int | None]] = []
         self.fail_next: set[str] = set()  # job ids whose next read raises StorageUnavailable
+        self.used: list[tuple[str, str, str]] = []  # (read|write, job id, workspace)
 
-    async def read_input(self, input_data_uri, container_uri, max_bytes=None):
+    def for_workspace(self, workspace):
+        return WorkspaceView(self, workspace)
+
+    async def read_input(self, input_data_uri, container_uri, max_bytes=None, workspace="?"):
         job_id = container_uri.rsplit("/job-", 1)[1]
         self.reads.append((job_id, max_bytes))
+        self.used.append(("read", job_id, workspace))
         await asyncio.sleep(0)
         if job_id in self.fail_next:
             self.fail_next.discard(job_id)
             raise StorageUnavailable("storage is down")
         return f"input of {job_id}".encode(), "application/json"
 
-    async def write_output(self, container, data):
+    async def write_output(self, container, data, workspace="?"):
+        self.used.append(("write", container.removeprefix("job-"), workspace))
         return f"{BLOB}/{container}/rawOutputData"
 
     def reads_of(self, job_id):
         return [m for j, m in self.reads if j == job_id]
+
+
+class WorkspaceView:
+    def __init__(self, blobs, workspace):
+        self.blobs, self.workspace = blobs, workspace
+
+    async def read_input(self, input_data_uri, container_uri, max_bytes=None):
+        return await self.blobs.read_input(input_data_uri, container_uri, max_bytes, workspace=self.workspace)
+
+    async def write_output(self, container, data):
+        return await self.blobs.write_output(container, data, workspace=self.workspace)
 
 
 class OneRunnerPool:
@@ -108,8 +127,8 @@ async def stack(tmp_path):
     await store.close()
 
 
-async def submit(store, dispatcher, job_id):
-    await store.insert("ws", job(job_id))
+async def submit(store, dispatcher, job_id, workspace="ws"):
+    await store.insert(workspace, job(job_id))
     dispatcher.wake()
 
 
@@ -121,7 +140,7 @@ async def test_next_job_is_read_ahead_without_being_claimed(stack):
     store, blobs, pool, dispatcher = stack
     await submit(store, dispatcher, "a")
     await until(lambda: [r.job_id for r in pool.ran] == ["a"])
-    await submit(store, dispatcher, "b")
+    await submit(store, dispatcher, "b", workspace="other")
     await until(lambda: blobs.reads_of("b"))
     assert blobs.reads_of("b") == [FIRST_GET_BYTES]  # bounded read-ahead
     assert await status(store, "b") == JobStatus.WAITING  # read, not claimed: the runner is still busy
@@ -133,6 +152,9 @@ async def test_next_job_is_read_ahead_without_being_claimed(stack):
     pool.gates.setdefault("b", asyncio.Event()).set()
     await until(lambda: not dispatcher._tasks)
     assert await status(store, "a") == await status(store, "b") == JobStatus.SUCCEEDED
+    # each job's input read ahead or read, and its output written, in its own workspace's storage
+    assert sorted(blobs.used) == [("read", "a", "ws"), ("read", "b", "other"), ("write", "a", "ws"),
+                                  ("write", "b", "other")]
 
 
 async def test_read_ahead_of_a_cancelled_job_is_dropped(stack):
