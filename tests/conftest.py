@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from services.azurite import ACCOUNT, ACCOUNT_KEY, Azurite, AzuriteError, azurite_binary
-from tests.service import Service
+from tests.service import Service, serving
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Storage accounts the session's Azurite serves besides its development account: one per workspace for the
@@ -53,9 +53,4 @@ def openqio_service(azurite, tmp_path_factory):
         runners=2,
         extra_env={"OPENQIO_LIST_PAGE_SIZE": "5"},
     )
-    try:
-        service.start()
-    except Exception as exc:  # noqa: BLE001 - reported as a failure with the service's own log
-        pytest.fail(f"openqio service failed to start: {exc}", pytrace=False)
-    yield service
-    service.stop()
+    yield from serving(service)

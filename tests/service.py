@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,3 +125,18 @@ class Service:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+def serving(service: Service) -> Iterator[Service]:
+    """Body of a fixture: start `service` (a failed start fails the test with the service's log, never skips it),
+    yield it, stop it. Use as `yield from serving(Service(...))`."""
+    import pytest  # here, not at the top: the service benchmark imports this module without pytest
+
+    try:
+        service.start()
+    except Exception as exc:  # noqa: BLE001 - reported with the service's own log
+        pytest.fail(f"openqio service failed to start: {exc}", pytrace=False)
+    try:
+        yield service
+    finally:
+        service.stop()

@@ -16,7 +16,7 @@ import pytest
 from contracts.problems import problem_document
 from tests.conftest import IN_CI
 from tests.integration.rest import Rest, long_problem, seed_problem
-from tests.service import Service
+from tests.service import Service, serving
 
 SA = "microsoft.simulatedannealing.cpu"
 PT = "microsoft.paralleltempering.cpu"
@@ -59,12 +59,7 @@ def service(azurite, tmp_path_factory):
     svc = Service(data_dir=Path(tmp_path_factory.mktemp("dashboard")), blob_url=azurite.blob_url, runners=2,
                   extra_env={"OPENQIO_LIST_PAGE_SIZE": "2",
                              "OPENQIO_TOKENS": f"openqio={TOKEN},other={OTHER_TOKEN}"})
-    try:
-        svc.start()
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"openqio service failed to start: {exc}", pytrace=False)
-    yield svc
-    svc.stop()
+    yield from serving(svc)
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ import yarl
 from contracts import errors, targets
 from contracts.problems import encode_json, encode_protobuf, problem_document
 from tests.integration.rest import Rest, seed_problem
-from tests.service import Service
+from tests.service import Service, serving
 
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_INPUT_BYTES = 256 * 1024
@@ -54,12 +54,7 @@ def service(azurite, tmp_path_factory):
             "OPENQIO_MAX_VARIABLES": str(MAX_VARIABLES),
         },
     )
-    try:
-        svc.start()
-    except Exception as exc:  # noqa: BLE001 - reported with the service's own log
-        pytest.fail(f"openqio service failed to start: {exc}", pytrace=False)
-    yield svc
-    svc.stop()
+    yield from serving(svc)
     log = svc.log_file.read_text(errors="replace")
     assert "Traceback" not in log, f"the service logged a traceback:\n{svc.tail(80)}"
     assert "unhandled error" not in log, svc.tail(80)

@@ -38,7 +38,7 @@ from services.client.aio.optimization import Problem, ProblemType, SimulatedAnne
 from tests.conftest import WORKSPACE_ACCOUNTS
 from tests.integration.rest import Rest, seed_problem
 from tests.sdk.harness import assert_check, run_sdk_script
-from tests.service import Service
+from tests.service import Service, serving
 
 TOKEN_A = "a-" + secrets.token_urlsafe(24)
 TOKEN_B = "b-" + secrets.token_urlsafe(24)
@@ -64,12 +64,7 @@ def service(azurite, tmp_path_factory):
                                          f"wsb={ACCOUNT_B}:{azurite.accounts[ACCOUNT_B]}@{azurite.account_url(ACCOUNT_B)}",
         },
     )
-    try:
-        svc.start()
-    except Exception as exc:  # noqa: BLE001 - reported with the service's own log
-        pytest.fail(f"openqio service failed to start: {exc}", pytrace=False)
-    yield svc
-    svc.stop()
+    yield from serving(svc)
 
 
 def client(service: Service, token: str | None, workspace: str = "wsa") -> Rest:

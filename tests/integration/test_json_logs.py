@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.rest import Rest, long_problem, seed_problem
-from tests.service import Service
+from tests.service import Service, serving
 
 SA = "microsoft.simulatedannealing.cpu"
 
@@ -17,12 +17,7 @@ SA = "microsoft.simulatedannealing.cpu"
 def service(azurite, tmp_path_factory):
     svc = Service(data_dir=Path(tmp_path_factory.mktemp("logs")), blob_url=azurite.blob_url, runners=1,
                   args=["--log-format", "json"])
-    try:
-        svc.start()
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"openqio service failed to start: {exc}", pytrace=False)
-    yield svc
-    svc.stop()
+    yield from serving(svc)
 
 
 def parse(log_text: str) -> list[dict]:
