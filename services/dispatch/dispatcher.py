@@ -6,9 +6,11 @@ Anything that goes wrong ends the job Failed with errorData, or requeues it (run
 `max_attempts`; nothing leaves a job Executing once its runner is gone. On start, jobs left Executing by a previous
 process (a crash) are requeued or failed.
 
-Cores are shared out per job: when no other job waits, a job may use every idle runner's core (numba threads in
-its runner); the cores it borrows are held back from the pool until it ends. When jobs queue, each gets one core
-so many small jobs run side by side.
+Cores are shared out per job: a job that starts while no other job waits gets numba threads for its own core plus
+every idle runner's, so a lone job uses the whole machine for its restarts / replicas / population. The idle
+runners stay in the pool: a job submitted meanwhile starts at once on one of them (one thread), and the OS shares
+the cores until one ends. (Taking idle runners out of the pool for the lone job's whole run instead made every
+later job wait behind a long one.) When jobs queue, each gets one thread, so many small jobs run side by side.
 
 Read-ahead: while every runner is busy, the inputs of the next `prefetch` Waiting jobs (up to FIRST_GET_BYTES
 each) are read in the background, without claiming them (they stay Waiting, and a cancel still finds them
@@ -96,12 +98,11 @@ class Dispatcher:
         self._tasks: set[asyncio.Task] = set()
         self._loop_task: asyncio.Task | None = None
         self._stopping = False
-        self._borrowed: dict[str, list[Any]] = {}
         self.prefetch = pool.size if prefetch is None else max(0, prefetch)  # inputs read ahead (default: runners)
         self._prefetched: dict[str, asyncio.Task] = {}  # Waiting job id -> its input being read ahead
         self._prefetch_wake = asyncio.Event()
         self._prefetch_task: asyncio.Task | None = None
-        self._runner_in_hand = False  # the run loop holds an acquired runner and waits for a job
+        self._runner_in_hand = False  # a runner is free and the run loop waits for a job
         self.progress: dict[str, Progress] = {}  # latest progress per running job (for streaming / dashboards)
 
     # -- the gateway's interface ----------------------------------------------------------------------------------
@@ -154,10 +155,12 @@ class Dispatcher:
 
     async def _run_loop(self) -> None:
         while not self._stopping:
-            runner = await self.pool.acquire()
+            # Wait for a free runner but leave it in the pool while no job is there: it counts as idle for a job
+            # that starts alone (_threads_for). Holding it here made every lone job run on one thread.
+            self.pool.release(await self.pool.acquire())
             self._runner_in_hand = True  # a runner is free: the next job is claimed and read at once
             claimed = None
-            while claimed is None and not self._stopping:
+            while claimed is None and not self._stopping and self.pool.idle_count > 0:
                 try:
                     claimed = await self.store.claim_next()
                 except Exception:  # the store is local SQLite; log and keep the loop alive
@@ -168,8 +171,12 @@ class Dispatcher:
                         await asyncio.wait_for(self._wake.wait(), timeout=1.0)
             self._runner_in_hand = False
             if claimed is None:
-                self.pool.release(runner)
-                return
+                if self._stopping:
+                    return
+                continue  # the free runner died meanwhile: wait for its replacement
+            runner = self.pool.take_idle()  # only this loop takes runners, so the one seen free is still there
+            if runner is None:  # ... unless it died in between: the pool replaces it, the claimed job waits for it
+                runner = await self.pool.acquire()
             ahead = self._prefetched.pop(claimed.details.id, None)
             task = asyncio.create_task(self._execute(claimed, runner, ahead), name=f"job-{claimed.details.id}")
             self._tasks.add(task)
@@ -208,25 +215,15 @@ class Dispatcher:
                 return ahead.result()
         return await self._read_input(job, workspace)
 
-    async def _borrow_cores(self, job_id: str) -> int:
-        """Take idle runners out of rotation while no other job waits; their cores go to this job's threads."""
-        borrowed = []
-        while self.pool.idle_count > 0 and not await self._others_waiting():
-            runner = self.pool.take_idle()
-            if runner is None:
-                break
-            borrowed.append(runner)
-        if borrowed:
-            self._borrowed[job_id] = borrowed
-        return 1 + len(borrowed)
+    async def _threads_for(self) -> int:
+        """Threads for a job starting now: its own core, plus every idle runner's when no other job waits."""
+        idle = self.pool.idle_count
+        if idle == 0 or await self._others_waiting():
+            return 1
+        return 1 + idle
 
     async def _others_waiting(self) -> bool:
         return await self.store.has_waiting()
-
-    def _return_cores(self, job_id: str) -> None:
-        for runner in self._borrowed.pop(job_id, []):
-            self.pool.release(runner)
-        self.wake()
 
     async def _execute(self, claimed: ClaimedJob, runner: Any, ahead: asyncio.Task | None = None) -> None:
         job = claimed.details
@@ -247,7 +244,7 @@ class Dispatcher:
                 self.pool.release(runner)
                 await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING])
                 return
-            threads = await self._borrow_cores(job_id)
+            threads = await self._threads_for()
             params = dict((job.input_params or {}).get("params") or {}) if isinstance(job.input_params, dict) else {}
             request = RunRequest(
                 job_id=job_id,
@@ -270,7 +267,6 @@ class Dispatcher:
                 return
             finally:
                 self.progress.pop(job_id, None)
-                self._return_cores(job_id)
             await self._record_outcome(job, claimed.workspace, outcome)
         except asyncio.CancelledError:
             # Service shutdown with the job unfinished: hand it back to the queue for the next start.

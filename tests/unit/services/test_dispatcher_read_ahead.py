@@ -1,4 +1,4 @@
-"""The dispatcher's read-ahead, on the real SQLite store with a fake blob store and a one-runner fake pool.
+"""The dispatcher on the real SQLite store with a fake blob store and fake pools: read-ahead, and cores per job.
 
 While the runner is busy, the next Waiting job's input is read without claiming it (it stays Waiting); once the
 runner frees up the job runs on that input, read once. A read-ahead for a job cancelled while Waiting is dropped,
@@ -198,3 +198,48 @@ async def test_no_read_ahead_while_a_runner_is_idle(stack):
     assert blobs.reads_of("f") == [None]  # claimed at once and read with the real limit, once
     pool.gates.setdefault("f", asyncio.Event()).set()
     await until(lambda: not dispatcher._tasks)
+
+
+# -- cores per job (same fakes, two runners) ----------------------------------------------------------------------
+
+
+class TwoRunnerPool(OneRunnerPool):
+    size = 2
+
+    def __init__(self):
+        super().__init__()
+        self._idle.put_nowait("runner-1")
+
+
+@pytest.fixture
+async def two_runners(tmp_path):
+    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    await store.open()
+    blobs, pool = FakeBlobs(), TwoRunnerPool()
+    dispatcher = Dispatcher(store, blobs, pool)
+    await dispatcher.start()
+    yield store, pool, dispatcher
+    for gate in pool.gates.values():
+        gate.set()
+    await dispatcher.stop()
+    await store.close()
+
+
+async def test_a_lone_job_gets_every_core_and_later_jobs_still_start_at_once(two_runners):
+    store, pool, dispatcher = two_runners
+    threads = lambda: {r.job_id: r.threads for r in pool.ran}  # noqa: E731
+    await submit(store, dispatcher, "lone")
+    await until(lambda: "lone" in threads())
+    assert threads()["lone"] == 2  # nothing else waits: its own core and the idle runner's
+    await submit(store, dispatcher, "next")
+    await until(lambda: "next" in threads())  # not queued behind the lone job: the idle runner stayed in the pool
+    assert threads()["next"] == 1
+    await submit(store, dispatcher, "q1")
+    await submit(store, dispatcher, "q2")
+    assert await status(store, "q1") == JobStatus.WAITING
+    pool.gates.setdefault("lone", asyncio.Event()).set()
+    await until(lambda: "q1" in threads())
+    assert threads()["q1"] == 1  # q2 waits: one thread each while jobs queue
+    for job_id in ("next", "q1", "q2"):
+        pool.gates.setdefault(job_id, asyncio.Event()).set()
+    await until(lambda: not dispatcher._tasks and len(pool.ran) == 4)
