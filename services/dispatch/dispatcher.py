@@ -7,10 +7,11 @@ Anything that goes wrong ends the job Failed with errorData, or requeues it (run
 process (a crash) are requeued or failed.
 
 Cores are shared out per job: a job that starts while no other job waits gets numba threads for its own core plus
-every idle runner's, so a lone job uses the whole machine for its restarts / replicas / population. The idle
-runners stay in the pool: a job submitted meanwhile starts at once on one of them (one thread), and the OS shares
-the cores until one ends. (Taking idle runners out of the pool for the lone job's whole run instead made every
-later job wait behind a long one.) When jobs queue, each gets one thread, so many small jobs run side by side.
+every idle runner's (when its input is PARALLEL_MIN_INPUT_BYTES or more), so a lone job uses the whole machine for
+its restarts / replicas / population. The idle runners stay in the pool: a job submitted meanwhile starts at once
+on one of them (one thread), and the OS shares the cores until one ends. (Taking idle runners out of the pool for
+the lone job's whole run instead made every later job wait behind a long one.) When jobs queue, each gets one
+thread, so many small jobs run side by side.
 
 Read-ahead: while every runner is busy, the inputs of the next `prefetch` Waiting jobs (up to FIRST_GET_BYTES
 each) are read in the background, without claiming them (they stay Waiting, and a cancel still finds them
@@ -38,6 +39,11 @@ from services.jobs.store import ClaimedJob, JobStore
 from .runner_pool import RunnerCrashed, RunnerKilled, RunnerPool
 
 log = logging.getLogger(__name__)
+
+# Inputs smaller than this (as stored, gzip or not: some hundreds of terms) run on one thread even when cores are
+# idle: their sweeps take microseconds, so waking a second thread, and sharing a core with the next job's runner,
+# cost more than they save (measured: runner CPU per tiny job doubled, paced latency up, in the service benchmark).
+PARALLEL_MIN_INPUT_BYTES = 16 * 1024
 
 
 class BlobAccess(Protocol):
@@ -215,10 +221,11 @@ class Dispatcher:
                 return ahead.result()
         return await self._read_input(job, workspace)
 
-    async def _threads_for(self) -> int:
-        """Threads for a job starting now: its own core, plus every idle runner's when no other job waits."""
+    async def _threads_for(self, input_bytes: int) -> int:
+        """Threads for a job starting now: its own core, plus every idle runner's when no other job waits and the
+        problem is big enough (PARALLEL_MIN_INPUT_BYTES) for a second thread to pay for waking it."""
         idle = self.pool.idle_count
-        if idle == 0 or await self._others_waiting():
+        if idle == 0 or input_bytes < PARALLEL_MIN_INPUT_BYTES or await self._others_waiting():
             return 1
         return 1 + idle
 
@@ -244,7 +251,7 @@ class Dispatcher:
                 self.pool.release(runner)
                 await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING])
                 return
-            threads = await self._threads_for()
+            threads = await self._threads_for(len(data))
             params = dict((job.input_params or {}).get("params") or {}) if isinstance(job.input_params, dict) else {}
             request = RunRequest(
                 job_id=job_id,
@@ -288,7 +295,9 @@ class Dispatcher:
         return self.max_job_seconds
 
     def _progress_recorder(self, job_id: str):
-        last = [0.0]
+        # The first event comes one interval into the run, not at once: most jobs are tiny and end sooner (their
+        # terminal event has the cost), and an event at start-up cost every one of them an extra SQLite write.
+        last = [time.monotonic()]
 
         async def record(progress: Progress) -> None:
             self.progress[job_id] = progress

@@ -16,6 +16,7 @@ from contracts.runner import RunOutcome, RunRequest
 from contracts.status import JobStatus
 from services.blobs import StorageUnavailable
 from services.blobs.azure_store import FIRST_GET_BYTES
+from services.dispatch import dispatcher as dispatcher_module
 from services.dispatch.dispatcher import Dispatcher
 from services.jobs.sqlite_store import SqliteJobStore
 
@@ -225,7 +226,8 @@ async def two_runners(tmp_path):
     await store.close()
 
 
-async def test_a_lone_job_gets_every_core_and_later_jobs_still_start_at_once(two_runners):
+async def test_a_lone_job_gets_every_core_and_later_jobs_still_start_at_once(two_runners, monkeypatch):
+    monkeypatch.setattr(dispatcher_module, "PARALLEL_MIN_INPUT_BYTES", 0)  # the fake inputs are a few bytes
     store, pool, dispatcher = two_runners
     threads = lambda: {r.job_id: r.threads for r in pool.ran}  # noqa: E731
     await submit(store, dispatcher, "lone")
@@ -243,3 +245,12 @@ async def test_a_lone_job_gets_every_core_and_later_jobs_still_start_at_once(two
     for job_id in ("next", "q1", "q2"):
         pool.gates.setdefault(job_id, asyncio.Event()).set()
     await until(lambda: not dispatcher._tasks and len(pool.ran) == 4)
+
+
+async def test_a_tiny_lone_job_stays_on_one_thread(two_runners):
+    store, pool, dispatcher = two_runners
+    await submit(store, dispatcher, "tiny")  # a few bytes of input: waking a second thread would cost more
+    await until(lambda: pool.ran)
+    assert pool.ran[0].threads == 1
+    pool.gates.setdefault("tiny", asyncio.Event()).set()
+    await until(lambda: not dispatcher._tasks)
