@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         ("  cancel latency, client (DELETE sent → Cancelled seen, 5 ms poll)", c.client.brief(), "", ""),
         (f"list_jobs first page ({r.page_size} jobs), {r.jobs_in_store} in store", r.list_first_page.brief(),
          "< 20 ms", verdict(r.list_first_page.p50_ms, GOALS["read_p50_ms"])),
-        (f"  list_jobs second page (cursor)", r.list_next_page.brief(), "", ""),
+        ("  list_jobs second page (cursor)", r.list_next_page.brief(), "", ""),
         (f"get_job, {r.jobs_in_store} in store", r.get_job.brief(), "< 20 ms",
          verdict(r.get_job.p50_ms, GOALS["read_p50_ms"])),
     ]

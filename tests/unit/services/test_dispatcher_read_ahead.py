@@ -18,7 +18,6 @@ from services.blobs import StorageUnavailable
 from services.blobs.azure_store import FIRST_GET_BYTES
 from services.dispatch import dispatcher as dispatcher_module
 from services.dispatch.dispatcher import Dispatcher
-from services.jobs.sqlite_store import SqliteJobStore
 
 BLOB = "http://127.0.0.1:1/devstoreaccount1"
 
@@ -114,18 +113,21 @@ async def until(predicate, timeout=5.0):
         await asyncio.sleep(0.01)
 
 
-@pytest.fixture
-async def stack(tmp_path):
-    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
-    await store.open()
-    blobs, pool = FakeBlobs(), OneRunnerPool()
+async def _running(store, pool):
+    """A started dispatcher on `store` with fake blobs and `pool`; every gate opened and the dispatcher stopped after."""
+    blobs = FakeBlobs()
     dispatcher = Dispatcher(store, blobs, pool)
     await dispatcher.start()
     yield store, blobs, pool, dispatcher
     for gate in pool.gates.values():
         gate.set()
     await dispatcher.stop()
-    await store.close()
+
+
+@pytest.fixture
+async def stack(store):
+    async for running in _running(store, OneRunnerPool()):
+        yield running
 
 
 async def submit(store, dispatcher, job_id, workspace="ws"):
@@ -213,17 +215,9 @@ class TwoRunnerPool(OneRunnerPool):
 
 
 @pytest.fixture
-async def two_runners(tmp_path):
-    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
-    await store.open()
-    blobs, pool = FakeBlobs(), TwoRunnerPool()
-    dispatcher = Dispatcher(store, blobs, pool)
-    await dispatcher.start()
-    yield store, pool, dispatcher
-    for gate in pool.gates.values():
-        gate.set()
-    await dispatcher.stop()
-    await store.close()
+async def two_runners(store):
+    async for store_, _, pool, dispatcher in _running(store, TwoRunnerPool()):
+        yield store_, pool, dispatcher
 
 
 async def test_a_lone_job_gets_every_core_and_later_jobs_still_start_at_once(two_runners, monkeypatch):

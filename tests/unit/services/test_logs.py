@@ -11,7 +11,6 @@ import pytest
 from contracts.jobs import ErrorData
 from contracts.status import JobStatus
 from services import logs
-from services.jobs.sqlite_store import SqliteJobStore
 from tests.unit.services.test_sqlite_store import job
 
 W, E, S, F, C = (JobStatus.WAITING, JobStatus.EXECUTING, JobStatus.SUCCEEDED, JobStatus.FAILED,
@@ -33,14 +32,6 @@ def json_lines():
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
-
-
-@pytest.fixture
-async def store(tmp_path: Path):
-    s = SqliteJobStore(tmp_path / "jobs.sqlite3")
-    await s.open()
-    yield s
-    await s.close()
 
 
 def transitions(lines: list[dict], job_id: str) -> list[tuple[str | None, str]]:

@@ -36,14 +36,6 @@ def job(job_id: str, **kw) -> JobDetails:
     return JobDetails(**fields)
 
 
-@pytest.fixture
-async def store(tmp_path: Path):
-    s = SqliteJobStore(tmp_path / "jobs.sqlite3")
-    await s.open()
-    yield s
-    await s.close()
-
-
 async def kinds(store: SqliteJobStore, job_id: str) -> list[str]:
     return [e.kind for e in await store.events(job_id)]
 
