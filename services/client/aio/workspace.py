@@ -3,14 +3,18 @@
     async with Workspace() as workspace:          # .openqio/connection.json, see services.client.connection
         jobs = await workspace.list_jobs()
 
-Used with `async with`, the workspace keeps one HTTP session until it exits; without, every call opens and closes
-its own (as the SDK's aio client does), so nothing leaks either way.
+Used with `async with`, the workspace keeps one HTTP session to the service and one to blob storage until it exits;
+without, every call opens and closes its own (as the SDK's aio client does), so nothing leaks either way.
 """
 from __future__ import annotations
 
 import os
 from datetime import date, datetime
 from typing import Any
+from urllib.request import getproxies
+
+import aiohttp
+from azure.core.pipeline.transport import AioHttpTransport
 
 from contracts.status import JobStatus
 
@@ -24,6 +28,9 @@ from .job import Job
 __all__ = ["Workspace"]
 
 DEFAULT_CONTAINER_NAME_FORMAT = "job-{job_id}"
+# With env settings on, aiohttp looks up proxy variables and ~/.netrc on every storage request; only where a proxy
+# is configured is that needed (as in the service's blob store).
+_USE_ENV_SETTINGS = bool(getproxies())
 USER_AGENT_APPID_ENV_VAR_NAME = "AZURE_QUANTUM_PYTHON_APPID"
 
 
@@ -57,6 +64,7 @@ class Workspace(WorkspaceIdentity):
         )
         self._user_agent = user_agent
         self._rest = RestClient(self.connection, self.user_agent)
+        self._storage_session: aiohttp.ClientSession | None = None
 
     # -- identity (subscription_id, resource_group, name, location, base_url: WorkspaceIdentity) ---------------
 
@@ -82,19 +90,34 @@ class Workspace(WorkspaceIdentity):
 
     async def __aenter__(self) -> Workspace:
         await self._rest.open()
+        if self._storage_session is None or self._storage_session.closed:
+            # as azure-core makes its own (raw bytes: the storage client undoes gzip itself)
+            self._storage_session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+                                                          trust_env=_USE_ENV_SETTINGS)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
 
     async def close(self) -> None:
-        """Close the HTTP session kept by `async with` (nothing to do otherwise)."""
+        """Close the HTTP sessions kept by `async with` (nothing to do otherwise)."""
         await self._rest.close()
+        if self._storage_session is not None:
+            session, self._storage_session = self._storage_session, None
+            await session.close()
 
     def _storage_kwargs(self, url: str) -> dict[str, Any]:
-        """Storage client options for a blob URL: an https endpoint is checked against our CA bundle too."""
+        """Storage client options for a blob URL: an https endpoint is checked against our CA bundle too, and
+        inside `async with` the storage clients share the workspace's session (keep-alive connections) instead of
+        each opening, and closing, its own: that was two new connections per submitted job."""
         bundle = self.connection.ca_bundle or self.connection.ca_file
-        return {"connection_verify": bundle} if bundle and url.startswith("https:") else {}
+        options: dict[str, Any] = {"use_env_settings": _USE_ENV_SETTINGS}
+        if bundle and url.startswith("https:"):
+            options["connection_verify"] = bundle
+        session = self._storage_session
+        if session is not None and not session.closed:
+            return {"transport": AioHttpTransport(session=session, session_owner=False, **options)}
+        return options
 
     # -- jobs --------------------------------------------------------------------------------------------------
 
