@@ -295,3 +295,18 @@ def test_result_that_is_not_json_is_returned_raw(fake, storage, connection_file)
         assert ws.get_job("t").get_results() == "plain text"
     assert not fake.calls("POST")  # a URL with a SAS is downloaded directly
     assert json.loads(json.dumps(RESULT)) == RESULT
+
+
+async def test_storage_calls_share_the_workspaces_session_inside_async_with(connection_file):
+    from azure.core.pipeline.transport import AioHttpTransport
+
+    ws = aio.Workspace(connection_file=connection_file)
+    assert "transport" not in ws._storage_kwargs("http://127.0.0.1:1/acct/c")  # outside: a client per call
+    async with ws:
+        first = ws._storage_kwargs("http://127.0.0.1:1/acct/c")["transport"]
+        second = ws._storage_kwargs("https://example.invalid/acct/c")["transport"]
+        assert isinstance(first, AioHttpTransport) and first.session is second.session is ws._storage_session
+        await first.close()  # a storage client closing its transport must not close the shared session
+        assert not ws._storage_session.closed
+        session = ws._storage_session
+    assert session.closed and ws._storage_session is None  # closed with the workspace
