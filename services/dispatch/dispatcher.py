@@ -108,7 +108,7 @@ class Dispatcher:
         self._prefetched: dict[str, asyncio.Task] = {}  # Waiting job id -> its input being read ahead
         self._prefetch_wake = asyncio.Event()
         self._prefetch_task: asyncio.Task | None = None
-        self._runner_in_hand = False  # a runner is free and the run loop waits for a job
+        self._starting = 0  # jobs claimed for a free runner that have not taken it yet (reading their input)
         self.progress: dict[str, Progress] = {}  # latest progress per running job (for streaming / dashboards)
 
     # -- the gateway's interface ----------------------------------------------------------------------------------
@@ -160,41 +160,41 @@ class Dispatcher:
     # -- main loop ------------------------------------------------------------------------------------------------
 
     async def _run_loop(self) -> None:
+        """Claim a Waiting job whenever a runner is free and not yet promised to another claimed job, and start it.
+
+        A claimed job reads its input and checks its status before it takes its runner (_execute), so a runner is
+        busy only while it solves: holding it through the storage round trip and the event loop's queue made a
+        runner's time per tiny job several times its solve time, and with one runner per core that, not the CPU,
+        capped throughput (the service benchmark kept a backlog with 20 % of the cores idle)."""
         while not self._stopping:
-            # Wait for a free runner but leave it in the pool while no job is there: it counts as idle for a job
-            # that starts alone (_threads_for). Holding it here made every lone job run on one thread.
-            self.pool.release(await self.pool.acquire())
-            self._runner_in_hand = True  # a runner is free: the next job is claimed and read at once
+            self._wake.clear()  # before looking: a submission or a freed runner during the claim sets it again
             claimed = None
-            while claimed is None and not self._stopping and self.pool.idle_count > 0:
+            if self._free_runners() > 0:
                 try:
                     claimed = await self.store.claim_next()
                 except Exception:  # the store is local SQLite; log and keep the loop alive
                     log.exception("claiming a job failed")
-                if claimed is None:
-                    self._wake.clear()
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            self._runner_in_hand = False
             if claimed is None:
-                if self._stopping:
-                    return
-                continue  # the free runner died meanwhile: wait for its replacement
-            runner = self.pool.take_idle()  # only this loop takes runners, so the one seen free is still there
-            if runner is None:  # ... unless it died in between: the pool replaces it, the claimed job waits for it
-                runner = await self.pool.acquire()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                continue
+            self._starting += 1
             ahead = self._prefetched.pop(claimed.details.id, None)
-            task = asyncio.create_task(self._execute(claimed, runner, ahead), name=f"job-{claimed.details.id}")
+            task = asyncio.create_task(self._execute(claimed, ahead), name=f"job-{claimed.details.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             self._prefetch_wake.set()
+
+    def _free_runners(self) -> int:
+        """Idle runners not promised to a claimed job that is still reading its input."""
+        return self.pool.idle_count - self._starting
 
     async def _prefetch_loop(self) -> None:
         """Keep the inputs of the next Waiting jobs read while no runner is idle (see the module docstring)."""
         while not self._stopping:
             await self._prefetch_wake.wait()
             self._prefetch_wake.clear()
-            if self._runner_in_hand or self.pool.idle_count > 0:
+            if self._free_runners() > 0:
                 continue  # a job submitted now is claimed at once: nothing to win by reading ahead
             try:
                 upcoming = await self.store.next_waiting(self.prefetch)
@@ -224,34 +224,38 @@ class Dispatcher:
     async def _threads_for(self, input_bytes: int) -> int:
         """Threads for a job starting now: its own core, plus every idle runner's when no other job waits and the
         problem is big enough (PARALLEL_MIN_INPUT_BYTES) for a second thread to pay for waking it."""
-        idle = self.pool.idle_count
-        if idle == 0 or input_bytes < PARALLEL_MIN_INPUT_BYTES or await self._others_waiting():
+        spare = self._free_runners()  # idle runners beyond the one this job takes (it is still counted as starting)
+        if spare <= 0 or input_bytes < PARALLEL_MIN_INPUT_BYTES or await self._others_waiting():
             return 1
-        return 1 + idle
+        return 1 + spare
 
     async def _others_waiting(self) -> bool:
         return await self.store.has_waiting()
 
-    async def _execute(self, claimed: ClaimedJob, runner: Any, ahead: asyncio.Task | None = None) -> None:
+    async def _execute(self, claimed: ClaimedJob, ahead: asyncio.Task | None = None) -> None:
+        """Read the input and check the job, then take the runner promised to it (see _run_loop) and run."""
         job = claimed.details
         job_id = job.id
         extra = {"job_id": job_id}
+        starting = True
         try:
             try:
                 data, content_type = await self._input_of(job, claimed.workspace, ahead)
             except InputError as exc:
-                self.pool.release(runner)
                 await self._finish_failed(job_id, exc.code, exc.message)
                 return
             current = await self.store.get(None, job_id)
             if current is None or current.status != JobStatus.EXECUTING:
-                self.pool.release(runner)
                 return
             if current.is_cancelling:
-                self.pool.release(runner)
                 await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING])
                 return
             threads = await self._threads_for(len(data))
+            runner = self.pool.take_idle()
+            self._starting -= 1
+            starting = False
+            if runner is None:  # the promised runner died meanwhile: wait for its replacement (or another)
+                runner = await self.pool.acquire()
             params = dict((job.input_params or {}).get("params") or {}) if isinstance(job.input_params, dict) else {}
             request = RunRequest(
                 job_id=job_id,
@@ -274,6 +278,7 @@ class Dispatcher:
                 return
             finally:
                 self.progress.pop(job_id, None)
+                self.wake()  # the runner is free again: the next job need not wait for this one's output write
             await self._record_outcome(job, claimed.workspace, outcome)
         except asyncio.CancelledError:
             # Service shutdown with the job unfinished: hand it back to the queue for the next start.
@@ -286,6 +291,8 @@ class Dispatcher:
             log.exception("job %s: unexpected dispatcher error", job_id, extra=extra)
             await self._finish_failed(job_id, errors.INTERNAL_ERROR, f"internal error while running the job ({type(exc).__name__})")
         finally:
+            if starting:
+                self._starting -= 1
             self.wake()
 
     def _hard_deadline(self, params: dict[str, Any]) -> float | None:
