@@ -2,8 +2,8 @@
 
 The service reads inputs with its own account credentials, so inputs may live outside the job container
 (`qio-problems/inputData`, a StreamingProblem's `<uuid>/<uuid>`) and need no SAS. Input bytes are read
-compressed as stored (no Content-Encoding is undone): the problem codec decompresses with a bound, so a gzip bomb
-never expands in memory here.
+compressed as stored (`decompress=False`): the problem codec decompresses with a bound, so a gzip bomb never
+expands in memory here.
 
 One `BlobStore` per storage account. `WorkspaceBlobs` holds one per account the workspaces use
 (OPENQIO_WORKSPACE_STORAGE, or generated with `--with-azurite`): `for_workspace(ws)` is the store every SAS, input read
@@ -12,19 +12,17 @@ workspace's account is refused (ForeignAccount). A lone `BlobStore` answers `for
 """
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
 from datetime import datetime, timedelta, timezone
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 from urllib.request import getproxies
-
-import aiohttp
 
 from azure.core.exceptions import (
     AzureError,
+    HttpResponseError,
     ResourceExistsError,
+    ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
 )
@@ -32,6 +30,7 @@ from azure.storage.blob import (
     AccountSasPermissions,
     BlobSasPermissions,
     ContainerSasPermissions,
+    ContentSettings,
     ResourceTypes,
     generate_account_sas,
     generate_blob_sas,
@@ -77,36 +76,6 @@ def check_blob_name(name: str) -> str:
     return name
 
 
-class _BlobMissing(Exception):
-    status = 404
-
-
-class _BlobRefused(Exception):
-    def __init__(self, status: int):
-        super().__init__(status)
-        self.status = status
-
-
-def _check(response: aiohttp.ClientResponse) -> None:
-    """Raise for an unsuccessful answer: 404 → _BlobMissing, other 4xx → _BlobRefused, 5xx → StorageUnavailable."""
-    if response.status < 300:
-        return
-    if response.status == 404:
-        raise _BlobMissing()
-    if response.status >= 500:
-        raise StorageUnavailable(f"storage answered {response.status}")
-    raise _BlobRefused(response.status)
-
-
-def _total_size(content_range: str | None, received: int) -> int:
-    """The total of `bytes a-b/TOTAL`; without the header the answer was the whole blob."""
-    if content_range and "/" in content_range:
-        total = content_range.rsplit("/", 1)[1].strip()
-        if total.isdigit():
-            return int(total)
-    return received
-
-
 class BlobStore:
     """One storage account (default: OPENQIO_STORAGE_ACCOUNT at OPENQIO_BLOB_URL)."""
 
@@ -119,7 +88,6 @@ class BlobStore:
         # the other accounts this service knows: a URL naming one of them is another workspace's
         self._foreign = {a.name for a in (*settings.storage_accounts, settings.default_storage)} - {self.account}
         self._client: BlobServiceClient | None = None
-        self._http: aiohttp.ClientSession | None = None
 
     def for_workspace(self, workspace: str) -> BlobStore:
         return self
@@ -139,21 +107,11 @@ class BlobStore:
             # tenth of the service's CPU per tiny job); do it only where a proxy is configured, which needs it.
             use_env_settings=bool(getproxies()),
         )
-        # The two calls every job makes (read its input, write its output) go over plain HTTP with a short-lived
-        # container SAS: azure-storage-blob's pipeline (a BlobClient and a dozen policies per call) was a quarter of
-        # the service's Python time per tiny job. Everything else (SAS answers, rare container creation) keeps the SDK.
-        self._http = aiohttp.ClientSession(
-            cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=bool(getproxies()),
-            timeout=aiohttp.ClientTimeout(total=None, connect=5, sock_read=60),
-        )
 
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
             self._client = None
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
 
     @property
     def client(self) -> BlobServiceClient:
@@ -249,10 +207,10 @@ class BlobStore:
                          max_bytes: int | None = None) -> tuple[bytes, str | None]:
         """The input blob's stored bytes and Content-Type. InputError: missing/too large; StorageUnavailable: retry.
 
-        `max_bytes` (default OPENQIO_MAX_INPUT_BYTES) bounds the stored size. The first GET asks for up to
-        min(bound, FIRST_GET_BYTES) bytes and learns the blob's full size from Content-Range, so a typical job costs
-        one storage round trip and a blob over the bound is refused after at most that much was transferred; a
-        larger blob within the bound is read on in chunks of FIRST_GET_BYTES."""
+        `max_bytes` (default OPENQIO_MAX_INPUT_BYTES) bounds the stored size. One GET reads a blob up to
+        FIRST_GET_BYTES and tells its full size, so a typical job costs one storage round trip; a blob over the bound
+        is refused after at most FIRST_GET_BYTES. A bound below FIRST_GET_BYTES (a caller that wants little) is
+        checked against the blob's properties first, before anything is downloaded."""
         limit = self.settings.max_input_bytes if max_bytes is None else max_bytes
         try:
             if input_data_uri:
@@ -261,87 +219,51 @@ class BlobStore:
                 container, blob = self.parse_container_uri(container_uri), INPUT_BLOB
         except InvalidName as exc:
             raise InputError(errors.INVALID_INPUT_DATA, str(exc)) from None
-        url = f"{self.blob_url(container, quote(blob))}?{self._io_sas(container, read=True)}"
+        blob_client = self.client.get_blob_client(container, blob)
         try:
-            data, total, content_type = await self._get_range(url, 0, min(limit, FIRST_GET_BYTES))
-            if total > limit:  # known from the first GET's Content-Range; the rest is never fetched
-                raise InputError(errors.PROBLEM_TOO_LARGE, f"input blob is {total} bytes, over the limit of {limit}")
-            parts = [data]
-            done = len(data)
-            while done < total:  # a large input: read on in chunks of the same size
-                chunk, _, _ = await self._get_range(url, done, FIRST_GET_BYTES)
-                if not chunk:
-                    raise StorageUnavailable(f"input blob {container}/{blob} changed while it was read")
-                parts.append(chunk)
-                done += len(chunk)
-        except _BlobMissing:
+            if limit < FIRST_GET_BYTES:
+                props = await blob_client.get_blob_properties()
+                if props.size > limit:
+                    raise InputError(errors.PROBLEM_TOO_LARGE, f"input blob is {props.size} bytes, over the limit of {limit}")
+            stream = await blob_client.download_blob(decompress=False, max_concurrency=1)
+            if stream.size > limit:  # known from the first GET's Content-Range; the rest is never fetched
+                raise InputError(errors.PROBLEM_TOO_LARGE, f"input blob is {stream.size} bytes, over the limit of {limit}")
+            data = await stream.readall()
+            content_type = stream.properties.content_settings.content_type
+        except ResourceNotFoundError:
             raise InputError(errors.INPUT_NOT_FOUND, f"input blob {container}/{blob} does not exist") from None
-        except _BlobRefused as exc:
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            raise StorageUnavailable(str(exc).splitlines()[0]) from None
+        except HttpResponseError as exc:
+            if exc.status_code is not None and exc.status_code >= 500:
+                raise StorageUnavailable(f"storage answered {exc.status_code}") from None
             raise InputError(errors.INVALID_INPUT_DATA,
-                             f"input blob {container}/{blob} could not be read ({exc.status})") from None
-        return b"".join(parts), content_type
-
-    async def _get_range(self, url: str, start: int, length: int) -> tuple[bytes, int, str | None]:
-        """GET bytes [start, start + length) of a blob: (bytes, the blob's total size, its Content-Type)."""
-        headers = {"x-ms-version": self.client.api_version, "x-ms-range": f"bytes={start}-{start + max(length, 1) - 1}"}
-        async with self._request("GET", url, headers) as response:
-            if not (response.status == 416 and start == 0):
-                _check(response)
-                data = await response.read()
-                return data, _total_size(response.headers.get("Content-Range"), len(data)), \
-                    response.headers.get("Content-Type")
-        del headers["x-ms-range"]  # storage refuses any range of an empty blob (416): ask for the whole of it
-        async with self._request("GET", url, headers) as response:
-            _check(response)
-            data = await response.read()
-            return data, len(data), response.headers.get("Content-Type")
-
-    @contextlib.asynccontextmanager
-    async def _request(self, method: str, url: str, headers: dict[str, str], data: bytes | None = None):
-        if self._http is None:
-            raise RuntimeError("blob store is not open")
-        try:
-            async with self._http.request(method, url, headers=headers, data=data) as response:
-                yield response
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise StorageUnavailable(f"blob storage unreachable: {type(exc).__name__}: {exc}".splitlines()[0]) from None
-
-    def _io_sas(self, container: str, read: bool = False, write: bool = False) -> str:
-        """A service SAS for the service's own call on one container, valid for minutes."""
-        now = datetime.now(timezone.utc)
-        return generate_container_sas(
-            self.account, container, account_key=self._key,
-            permission=ContainerSasPermissions(read=read, write=write, create=write),
-            expiry=now + timedelta(minutes=15), start=now - timedelta(minutes=5),
-        )
+                             f"input blob {container}/{blob} could not be read ({exc.status_code})") from None
+        except AzureError as exc:
+            raise StorageUnavailable(str(exc).splitlines()[0]) from None
+        return data, content_type
 
     async def write_output(self, container: str, data: bytes) -> str:
         """Write `rawOutputData` (overwriting: a rerun after a crash replaces a partial answer). Returns its URL."""
         check_container_name(container)
-        url = f"{self.blob_url(container, OUTPUT_BLOB)}?{self._io_sas(container, write=True)}"
-        headers = {"x-ms-version": self.client.api_version, "x-ms-blob-type": "BlockBlob",
-                   "Content-Type": "application/json"}
+        blob_client = self.client.get_blob_client(container, OUTPUT_BLOB)
+        settings = ContentSettings(content_type="application/json")
         try:
-            for attempt in range(2):
-                async with self._request("PUT", url, headers, data) as response:
-                    if response.status == 404 and attempt == 0:  # the container is gone: make it, then once more
-                        await self._create_container(container)
-                        continue
-                    _check(response)
-                    break
-        except (_BlobMissing, _BlobRefused) as exc:
-            raise StorageUnavailable(f"storage answered {exc.status} writing the output") from None
-        return self.blob_url(container, OUTPUT_BLOB)
-
-    async def _create_container(self, container: str) -> None:
-        try:
-            await self.client.create_container(container)
-        except ResourceExistsError:
-            pass
+            try:
+                await blob_client.upload_blob(data, overwrite=True, content_settings=settings)
+            except ResourceNotFoundError:
+                try:
+                    await self.client.create_container(container)
+                except ResourceExistsError:
+                    pass
+                await blob_client.upload_blob(data, overwrite=True, content_settings=settings)
         except (ServiceRequestError, ServiceResponseError) as exc:
             raise StorageUnavailable(str(exc).splitlines()[0]) from None
+        except HttpResponseError as exc:
+            raise StorageUnavailable(f"storage answered {exc.status_code} writing the output") from None
         except AzureError as exc:
             raise StorageUnavailable(str(exc).splitlines()[0]) from None
+        return self.blob_url(container, OUTPUT_BLOB)
 
     async def ping(self) -> bool:
         try:
