@@ -12,7 +12,6 @@ import asyncio
 import concurrent.futures
 import json
 import logging
-import os
 import signal
 import sys
 import time
@@ -22,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from services import logs
-from services.config import Settings
+from services.config import Settings, write_private
 
 log = logging.getLogger("openqio")
 
@@ -180,7 +179,7 @@ def _write_connection_files(settings: Settings, base_url: str, tls) -> None:
         "location": settings.location,
     }
     token_file = data_dir / "sdk-token.json"
-    _write_private(token_file, json.dumps({"access_token": token, "expires_on": int((time.time() + 10 * 365 * 86400) * 1000)}))
+    write_private(token_file, json.dumps({"access_token": token, "expires_on": int((time.time() + 10 * 365 * 86400) * 1000)}))
     sdk_env = "\n".join(
         [
             f"# Point the unmodified azure-quantum SDK at openqio: `set -a; source {data_dir / 'sdk.env'}; set +a`",
@@ -196,17 +195,9 @@ def _write_connection_files(settings: Settings, base_url: str, tls) -> None:
             "",
         ]
     )
-    _write_private(data_dir / "sdk.env", sdk_env)
+    write_private(data_dir / "sdk.env", sdk_env)
     # connection.json last: its appearance means "ready" to scripts and tests.
-    _write_private(data_dir / "connection.json", json.dumps(connection, indent=2))
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_private(data_dir / "connection.json", json.dumps(connection, indent=2))
 
 
 def _dashboard_url(settings: Settings, base_url: str) -> str:

@@ -235,10 +235,17 @@ def _default_token(data_dir: Path) -> str:
             return token
     data_dir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(token + "\n")
+    write_private(path, token + "\n")
     return token
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (mode 0600), atomically: a reader sees the old or the new content."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
 
 
 def account_blob_url(blob_url: str, default_account: str, account: str) -> str:
@@ -304,15 +311,12 @@ def with_generated_storage(settings: Settings) -> Settings:
     if path.exists():
         try:
             kept = json.loads(path.read_text())
-            if not isinstance(kept, dict):
-                raise ValueError("not an object")
-            for workspace, account in kept.items():
-                _check_account(account["name"], account["key"], f"{path} (workspace {workspace!r})")
-        except (ValueError, KeyError, TypeError) as exc:
-            if isinstance(exc, SettingsError):
-                raise
+            accounts = [(workspace, account["name"], account["key"]) for workspace, account in kept.items()]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SettingsError(f"{path} is not a storage account file ({type(exc).__name__}); move it away to "
                                 "generate new accounts (the blobs of the old ones are then out of reach)") from None
+        for workspace, name, key in accounts:
+            _check_account(name, key, f"{path} (workspace {workspace!r})")
     storage = dict(settings.workspace_storage)
     taken = {a.name for a in storage.values()} | {a["name"] for a in kept.values()} | {settings.storage_account}
     changed = False
@@ -330,9 +334,5 @@ def with_generated_storage(settings: Settings) -> Settings:
         storage[workspace] = StorageAccount(account["name"], account["key"], url)
     if changed:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(kept, fh, indent=2)
-        os.replace(tmp, path)
+        write_private(path, json.dumps(kept, indent=2))
     return replace(settings, workspace_storage=storage)

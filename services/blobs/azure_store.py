@@ -6,9 +6,10 @@ compressed as stored (`decompress=False`): the problem codec decompresses with a
 expands in memory here.
 
 One `BlobStore` per storage account. `WorkspaceBlobs` holds one per account the workspaces use
-(OPENQIO_WORKSPACE_STORAGE, or generated with `--with-azurite`): `for_workspace(ws)` is the store every SAS, input read
-and output write of that workspace goes through, so no SAS a workspace is handed is signed with another one's key. A URL naming another
-workspace's account is refused (ForeignAccount). A lone `BlobStore` answers `for_workspace` with itself.
+(OPENQIO_WORKSPACE_STORAGE, or generated with `--with-azurite`): `for_workspace(ws)` is the store every SAS, input
+read and output write of that workspace goes through, so no SAS a workspace is handed is signed with another one's
+key. A URL naming another workspace's account is refused (ForeignAccount). A lone `BlobStore` answers
+`for_workspace` with itself.
 """
 from __future__ import annotations
 

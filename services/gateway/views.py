@@ -108,7 +108,8 @@ async def _check_container_owner(request: web.Request, workspace: str, container
         return
     store = request.app[STORE]
     other = match.group(1)
-    if await store.get(workspace, other) is None and await store.get(None, other) is not None:
+    # a new job's container (the usual case) is nobody's yet: one lookup
+    if await store.get(None, other) is not None and await store.get(workspace, other) is None:
         raise ContractError(errors.NOT_FOUND, f"container {container!r} was not found")
 
 

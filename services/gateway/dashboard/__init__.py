@@ -29,7 +29,7 @@ from contracts.errors import ContractError
 from contracts.problems import ProblemData, decode_problem
 from services.blobs import InputError
 
-from ..keys import BLOBS, SETTINGS, WORKSPACE
+from ..keys import SETTINGS, WORKSPACE
 
 STATIC = Path(__file__).resolve().parent
 # path -> (file beside this module, content type); the only files served, so no path ever reaches the file system
@@ -45,6 +45,7 @@ SUMMARY_MAX_BYTES = 32 * 1024 * 1024
 SUMMARY_CACHE_SIZE = 512
 SUMMARIES = web.AppKey("dashboard_summaries", OrderedDict)
 SUMMARY_SLOTS = web.AppKey("dashboard_summary_slots", asyncio.Semaphore)
+REST_PREFIX = web.AppKey("dashboard_rest_prefix", str)  # the REST routes' template, {sub} {rg} {ws}
 SUMMARY_CONCURRENCY = 2  # inputs decoded at once for summaries: bounds the gateway's memory to ~2 large inputs
 
 _HEADERS = {
@@ -70,8 +71,7 @@ async def asset(request: web.Request) -> web.Response:
 async def workspace_info(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     workspace = request[WORKSPACE]
-    prefix = (f"/v1.0/subscriptions/{settings.subscription_id}/resourceGroups/{settings.resource_group}"
-              f"/providers/Microsoft.Quantum/workspaces/{workspace}")
+    prefix = request.app[REST_PREFIX].format(sub=settings.subscription_id, rg=settings.resource_group, ws=workspace)
     return web.json_response({
         "subscriptionId": settings.subscription_id,
         "resourceGroup": settings.resource_group,
@@ -118,9 +118,10 @@ async def job_summary(request: web.Request) -> web.Response:
 
 async def _compute(request: web.Request, job: Any, summary: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """(the summary or why there is none, whether to cache it): a missing input may still appear, so it is not."""
+    from ..views import _blobs  # the token's workspace's own storage account
+
     try:
-        blobs = request.app[BLOBS].for_workspace(request[WORKSPACE])  # the workspace's own storage account
-        data, content_type = await blobs.read_input(job.input_data_uri, job.container_uri, max_bytes=SUMMARY_MAX_BYTES)
+        data, content_type = await _blobs(request).read_input(job.input_data_uri, job.container_uri, max_bytes=SUMMARY_MAX_BYTES)
     except InputError as exc:
         if exc.code != errors.PROBLEM_TOO_LARGE:  # missing or unreadable: not cached, it may be a transient state
             return {**summary, "reason": exc.message}, False
@@ -139,6 +140,7 @@ async def _compute(request: web.Request, job: Any, summary: dict[str, Any]) -> t
 
 
 def add_routes(app: web.Application, prefix: str) -> None:
+    app[REST_PREFIX] = prefix
     app[SUMMARIES] = OrderedDict()
     app[SUMMARY_SLOTS] = asyncio.Semaphore(SUMMARY_CONCURRENCY)
     for path in ASSETS:
