@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import unittest
+import uuid
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +23,7 @@ except ImportError:  # the `ocean` extra; `make test` installs it, so CI never g
 from contracts import targets
 from services.client import JobStatus, Workspace
 from services.client.dimod import OpenQIOPolySampler, OpenQIOSampler, SampleFuture
+from tests.integration.test_client_seed_flow import run_example
 
 pytestmark = pytest.mark.integration
 FAST = {"sweeps": 200, "seed": 7}  # small problems: a fraction of a second per job
@@ -150,3 +153,23 @@ def test_poly_sampler(workspace):
     assert spin.vartype is dimod.SPIN and spin.first.energy == -3.0
     empty = sampler.sample_poly(dimod.BinaryPolynomial({(): 4.0}, "SPIN"))
     assert len(empty) == 1 and empty.first.energy == 4.0
+
+
+def test_example_script(openqio_service):
+    lines = run_example(openqio_service, "ocean_sampler.py")
+    first = lines[0]
+    assert first.endswith(" -2.5") and "'x': " in first  # the ring's ground energy (-4), its field, offset 2
+    assert lines[1].startswith("job ") and "microsoft.paralleltempering.cpu" in lines[1]
+    assert lines[2].startswith("best energies: [") and lines[3].startswith("polynomial: Sample(")
+    assert lines[4].lstrip(".").startswith("native: {'x': ") and lines[4].endswith(" -2.5")  # dots: get_results polls
+    assert "c offset" in lines[5] and "type=pubo" in lines[5]
+
+
+def test_readme_example_verbatim(openqio_service, monkeypatch, capsys):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    code = readme.split("## Ocean users", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) == 5
+    monkeypatch.setenv("OPENQIO_CONNECTION", str(openqio_service.connection_file))
+    exec(compile(code, "README.md", "exec"), {})
+    energy, job_id = capsys.readouterr().out.split()
+    assert float(energy) < 0 and uuid.UUID(job_id)
