@@ -105,9 +105,9 @@ class _OpenQIOBase:
     """What both samplers share: the workspace, the solver class and its parameters, submission, results."""
 
     def __init__(self, workspace: Workspace | None = None, target: str = "sa", **parameters: Any):
+        self._solver_class = solver_class(target)
         self._owns_workspace = workspace is None
         self.workspace = Workspace() if workspace is None else workspace
-        self._solver_class = solver_class(target)
         names = inspect.signature(self._solver_class.__init__).parameters
         self._parameters = {name: [] for name in names if name not in _NOT_PARAMETERS}
         self._parameters["number_of_solutions"] = []

@@ -5,9 +5,9 @@
 | `qio` | `.json`, `.json.gz` | microsoft.qio.v2: any degree, SLC terms, initial configuration, name |
 | `protobuf` | `.tar.gz`, `.tgz`, `.tar` | the SDK's protobuf upload (a tar of chunks): plain ising/pubo terms |
 | `gset` | `.gset`, `.rud`, `.txt` (`N M` first) | max-cut graph, 1-based → ising couplings |
-| `bqp` | `.bqp`, `.txt` (one number first) | OR-Library bqp (maximise xᵀQx), 1-based → pubo; several instances per file |
+| `bqp` | `.bqp`, `.txt` (one number first) | OR-Library bqp (max xᵀQx), 1-based → pubo; several instances a file |
 | `qubo` | `.qubo` | qbsolv QUBO, 0-based; the constant as a `c offset` comment |
-| `bqm-json` | `.bqm.json`, `.bqm` (or `.json` holding one) | dimod's serialised BinaryQuadraticModel: labels, vartype, offset |
+| `bqm-json` | `.bqm.json`, `.bqm` (or a `.json` holding one) | dimod's serialised BQM: labels, vartype, offset |
 
 Any of them may be gzip-compressed (`.gz` after the extension). A `.txt` or `.json` file is told apart by its
 content. Readers raise FormatError naming the file and line; writers raise it when the format cannot hold the
@@ -29,14 +29,11 @@ __all__ = ["FORMATS", "Format", "FormatError", "TermModel", "assign_ids", "defau
            "read_bytes", "read_file", "write_bytes", "write_file"]
 
 
-def _text_reader(read: Callable[..., TermModel]) -> Callable[[bytes, int | None], TermModel]:
-    def reader(data: bytes, instance: int | None) -> TermModel:
-        try:
-            content = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise FormatError("not a text file (UTF-8)") from None
-        return read(content, instance) if read is text.read_bqp else read(content)
-    return reader
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FormatError("not a text file (UTF-8)") from None
 
 
 @dataclass(frozen=True)
@@ -44,24 +41,23 @@ class Format:
     name: str
     title: str
     extensions: tuple[str, ...]
-    read: Callable[[bytes, int | None], TermModel]
-    write: Callable[[TermModel, bool], bytes]  # (model, gzip?) -> file bytes
-    labels: bool = False  # keeps variable labels
-    extras: bool = False  # keeps the name, SLC terms and the initial configuration
+    read: Callable[[bytes, int | None], TermModel]  # (file content, OR-Library instance) -> model
+    write: Callable[[TermModel], bytes]  # model -> file content, uncompressed
+    labels: bool = False  # holds variable labels
+    initial_configuration: bool = False  # holds an initial configuration
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("qio", "microsoft.qio.v2 JSON", (".json",), lambda data, _: documents.read_qio(data),
-           documents.write_qio, extras=True),
+           documents.write_qio, initial_configuration=True),
     Format("protobuf", "microsoft.qio.v2 protobuf (tar of chunks)", (".tar", ".tgz"),
-           lambda data, _: documents.read_qio(data), lambda model, gz: documents.write_protobuf(model, gz)),
-    Format("gset", "Gset max-cut graph", (".gset", ".rud"), _text_reader(text.read_gset),
-           lambda model, gz: text.write_gset(model)),
-    Format("bqp", "OR-Library bqp", (".bqp",), _text_reader(text.read_bqp), lambda model, gz: text.write_bqp(model)),
-    Format("qubo", "qbsolv QUBO", (".qubo",), _text_reader(text.read_qubo), lambda model, gz: text.write_qubo(model)),
+           lambda data, _: documents.read_qio(data), documents.write_protobuf),
+    Format("gset", "Gset max-cut graph", (".gset", ".rud"), lambda data, _: text.read_gset(_text(data)),
+           text.write_gset),
+    Format("bqp", "OR-Library bqp", (".bqp",), lambda data, k: text.read_bqp(_text(data), k), text.write_bqp),
+    Format("qubo", "qbsolv QUBO", (".qubo",), lambda data, _: text.read_qubo(_text(data)), text.write_qubo),
     Format("bqm-json", "dimod BinaryQuadraticModel JSON", (".bqm.json", ".bqm"),
-           lambda data, _: documents.read_bqm_json(data), lambda model, gz: documents.write_bqm_json(model),
-           labels=True),
+           lambda data, _: documents.read_bqm_json(data), documents.write_bqm_json, labels=True),
 )}
 _GZIP = b"\x1f\x8b"
 _BQM_JSON = re.compile(rb'"type"\s*:\s*"BinaryQuadraticModel"')
@@ -138,7 +134,9 @@ def read_file(path: str | Path, fmt: str | None = None, *, instance: int | None 
 
 
 def write_bytes(model: TermModel, fmt: str, *, compress: bool = False) -> bytes:
-    return _format(fmt).write(model, compress)
+    """`model` as the content of a `fmt` file, gzip-compressed if asked (a protobuf tar.gz is a gzipped tar)."""
+    data = _format(fmt).write(model)
+    return gzip.compress(data, compresslevel=6) if compress else data
 
 
 def write_file(model: TermModel, path: str | Path, fmt: str | None = None) -> str:
@@ -147,8 +145,6 @@ def write_file(model: TermModel, path: str | Path, fmt: str | None = None) -> st
     name = fmt.lower() if fmt else detect_format(path)
     compress = path.name.lower().endswith((".gz", ".tgz"))
     data = write_bytes(model, name, compress=compress)
-    if compress and data[:2] != _GZIP:
-        data = gzip.compress(data, compresslevel=6)
     try:
         path.write_bytes(data)
     except OSError as exc:
@@ -164,6 +160,6 @@ def lost_in(model: TermModel, fmt: str) -> list[str]:
     if model.labels is not None and not spec.labels:
         notes.append(f"{spec.title} numbers variables: labels were replaced by ids 0..{len(model.labels) - 1} in "
                      "the order of the input")
-    if model.initial_configuration and not spec.extras:
+    if model.initial_configuration and not spec.initial_configuration:
         notes.append(f"{spec.title} has no initial configuration: it was left out")
     return notes

@@ -42,20 +42,18 @@ def model_from_data(problem: ProblemData) -> TermModel:
                      initial_configuration=problem.initial_configuration)
 
 
-def qio_document(model: TermModel) -> dict[str, Any]:
-    return problem_document(model.kind, model.terms, name=model.name, slc_terms=model.slc_terms,
-                            initial_configuration=model.initial_configuration)
+def write_qio(model: TermModel) -> bytes:
+    document = problem_document(model.kind, model.terms, name=model.name, slc_terms=model.slc_terms,
+                                initial_configuration=model.initial_configuration)
+    return encode_json(document, compress=False)
 
 
-def write_qio(model: TermModel, compress: bool = False) -> bytes:
-    return encode_json(qio_document(model), compress=compress)
-
-
-def write_protobuf(model: TermModel, compress: bool = True) -> bytes:
+def write_protobuf(model: TermModel) -> bytes:
+    """A tar of protobuf chunks (services.formats gzips it for .tar.gz)."""
     if model.slc_terms or model.initial_configuration:
         raise FormatError("the protobuf format holds plain terms only (no SLC terms, no initial configuration); "
                           "write QIO JSON instead")
-    return encode_protobuf(model.kind, model.terms, name=model.name, compress=compress)
+    return encode_protobuf(model.kind, model.terms, name=model.name, compress=False)
 
 
 # -- dimod BinaryQuadraticModel JSON ---------------------------------------------------------------------------

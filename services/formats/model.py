@@ -1,8 +1,8 @@
 """The problem model every file format reads into and writes from, and the exact algebra between its forms.
 
 A `TermModel` is a QIO problem as plain Python values: cost = Σ c·Π_{i∈ids} x_i over `terms` plus
-Σ_g c_g·(Σ_k c_gk·x_k)² over `slc_terms`, minimised; `kind` "ising" means x ∈ {−1, +1}, "pubo" x ∈ {0, 1}. Variable
-ids are non-negative ints (QIO ids). Formats that name variables otherwise (dimod's labels) keep the names in
+Σ_g c_g·(Σ_k c_gk·x_k)² over `slc_terms`, minimised; `kind` "ising" means x ∈ {−1, +1}, "pubo" x ∈ {0, 1}.
+Variable ids are non-negative ints (QIO ids). Formats that name variables otherwise (dimod's labels) keep the names in
 `labels` (id → label) and number the variables; `assign_ids` is the one rule for that, shared with
 `Problem.from_bqm`.
 
@@ -48,6 +48,9 @@ class FormatError(ValueError):
 
 @dataclass
 class TermModel:
+    """A problem as (c, ids) terms and SLC groups (c, [(c_k, ids_k)]) with ids_k of length ≤ 1; see the module
+    docstring. Terms are kept as written (not combined): a file converted to QIO keeps its terms in their order."""
+
     kind: str
     terms: list[tuple[float, Monomial]]
     slc_terms: list[tuple[float, list[tuple[float, Monomial]]]] = field(default_factory=list)
@@ -58,11 +61,6 @@ class TermModel:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise FormatError(f"problem kind must be one of {', '.join(KINDS)}; got {self.kind!r}")
-
-    @property
-    def qio_type(self) -> str:
-        """The microsoft.qio.v2 type: ising / pubo, `_grouped` when there are SLC terms."""
-        return f"{self.kind}_grouped" if self.slc_terms else self.kind
 
     def variable_ids(self) -> list[int]:
         """Sorted ids used by any term (zero-coefficient terms included: they keep a variable in the model)."""
@@ -159,11 +157,6 @@ def quadratic(poly: Mapping[Monomial, float], what: str) -> tuple[dict[int, floa
             raise FormatError(f"{what} holds terms of degree ≤ 2; this problem has a term of degree {len(ids)} "
                               f"(ids {list(ids)[:6]}{'…' if len(ids) > 6 else ''})")
     return linear, pairs, offset
-
-
-def from_polynomial(kind: str, poly: Mapping[Monomial, float], *, name: str | None = None,
-                    labels: dict[int, Hashable] | None = None) -> TermModel:
-    return TermModel(kind, [(c, ids) for ids, c in poly.items()], name=name, labels=labels)
 
 
 def from_terms(kind: str, terms: Sequence[tuple[Any, Sequence[int]]], **rest: Any) -> TermModel:

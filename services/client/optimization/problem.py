@@ -11,8 +11,8 @@ from __future__ import annotations
 import io
 import logging
 import tarfile
-from enum import Enum
 from collections.abc import Hashable, Mapping
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

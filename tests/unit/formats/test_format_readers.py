@@ -107,7 +107,8 @@ MALFORMED = [
     ("bqp", b"2\n3 1\n1 2 5\n", 1, "holds 2 instances; choose one with --instance 1..2"),
     ("qubo", b"c nothing else\n", None, "the file is empty"),
     ("qubo", b"0 0 1\n", 1, "expected the program line"),
-    ("qubo", b"c x\np qubo 0 2 1 0\n0 0 1\n0 1 1\n", 2, "declares 1 diagonal entries and 0 couplers; the file has 1 and 1"),
+    ("qubo", b"c x\np qubo 0 2 1 0\n0 0 1\n0 1 1\n", 2,
+     "declares 1 diagonal entries and 0 couplers; the file has 1 and 1"),
     ("qubo", b"p qubo 0 2 1 0\n2 2 1\n", 2, "node 2 is outside 0..1"),
     ("qubo", b"p qubo 0 2 1 0\n1 1\n", 2, "expected an entry 'i j q'"),
     ("qubo", b"c offset many\np qubo 0 1 0 0\n", 1, "offset must be a number"),
@@ -197,7 +198,8 @@ def test_detect_format_refuses_to_guess(name, content, message):
 
 def test_lost_in_names_what_a_format_leaves_behind():
     model = TermModel("ising", [(1.0, (0, 1))], labels={0: "a", 1: "b"}, initial_configuration={0: 1})
-    assert lost_in(model, "bqm-json") == ["dimod BinaryQuadraticModel JSON has no initial configuration: it was left out"]
+    assert lost_in(model, "bqm-json") == [
+        "dimod BinaryQuadraticModel JSON has no initial configuration: it was left out"]
     notes = lost_in(model, "gset")
     assert len(notes) == 2 and "labels were replaced by ids 0..1" in notes[0]
     assert lost_in(model, "qio") == [notes[0].replace("Gset max-cut graph", "microsoft.qio.v2 JSON")]
