@@ -106,8 +106,6 @@ class _OpenQIOBase:
 
     def __init__(self, workspace: Workspace | None = None, target: str = "sa", **parameters: Any):
         self._solver_class = solver_class(target)
-        self._owns_workspace = workspace is None
-        self.workspace = Workspace() if workspace is None else workspace
         names = inspect.signature(self._solver_class.__init__).parameters
         self._parameters = {name: [] for name in names if name not in _NOT_PARAMETERS}
         self._parameters["number_of_solutions"] = []
@@ -116,6 +114,8 @@ class _OpenQIOBase:
             raise TypeError(f"{self._solver_class.__name__} has no parameter {', '.join(unknown)}; it takes "
                             f"{', '.join(sorted(self._parameters))}")
         self._defaults = dict(parameters)
+        self._owns_workspace = workspace is None
+        self.workspace = Workspace() if workspace is None else workspace
         self._properties = {"solver": self._solver_class.__name__, "target": self._solver(self._defaults).name,
                             "max_number_of_solutions": MAX_SOLUTIONS}
 
