@@ -107,3 +107,17 @@ def test_default_token_needs_the_configured_workspace(tmp_path: Path):
 def test_invalid_settings(tmp_path: Path, env: dict, match: str):
     with pytest.raises(SettingsError, match=match):
         Settings.from_env(env, data_dir=tmp_path)
+
+
+def test_the_storage_key_can_come_from_a_file(tmp_path):
+    (tmp_path / "key").write_text("c2VjcmV0\n")
+    settings = Settings.from_env({"OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "key")}, data_dir=tmp_path)
+    assert settings.storage_key == "c2VjcmV0"
+    given = Settings.from_env({"OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "key"), "OPENQIO_STORAGE_KEY": "a2V5"},
+                              data_dir=tmp_path)
+    assert given.storage_key == "a2V5"  # the variable itself wins
+    with pytest.raises(SettingsError, match="cannot read .*missing"):
+        Settings.from_env({"OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "missing")}, data_dir=tmp_path)
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(SettingsError, match="is empty"):
+        Settings.from_env({"OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "empty")}, data_dir=tmp_path)
