@@ -18,7 +18,7 @@ from services import __main__ as entry
 from services.blobs import InputError
 from services.config import Settings
 from services.gateway import app as gateway_app
-from services.gateway import dashboard
+from services.gateway import auth, dashboard
 from services.gateway.keys import BLOBS, SETTINGS, STORE
 
 
@@ -125,7 +125,7 @@ async def client(tmp_path):
     settings = Settings.from_env({}, data_dir=tmp_path, tokens={TOKEN: "openqio"})
     ok = encode_json(problem_document("pubo", [(1, [0, 1]), (2, [2])]))
     blobs = Blobs({"ok": ok, "big": b" " * 2048, "bad": b"{not json"})
-    app = web.Application(middlewares=[gateway_app.error_middleware, gateway_app.auth_middleware])
+    app = web.Application(middlewares=[gateway_app.error_middleware, auth.middleware(settings)])
     app[SETTINGS], app[STORE], app[BLOBS] = settings, Store({i: job(i) for i in ("ok", "big", "bad", "gone")}), blobs
     dashboard.add_routes(app, gateway_app.PREFIX)
     async with TestClient(TestServer(app)) as c:
