@@ -31,6 +31,11 @@ def validate(settings) -> None:
     if settings.storage_auth == "entra" and importlib.util.find_spec("azure.identity") is None:
         raise SettingsError("OPENQIO_STORAGE_AUTH=entra needs azure-identity: pip install 'openqio[entra]'")
     check_http_url(settings.blob_url, "OPENQIO_BLOB_URL")
+    if settings.storage_auth == "entra":
+        plain = sorted({a.name for a in settings.storage_accounts if urlsplit(a.blob_url).scheme != "https"})
+        if plain:
+            raise SettingsError(f"OPENQIO_STORAGE_AUTH=entra needs https blob URLs (Entra tokens never travel over "
+                                f"plain http); storage account(s) {', '.join(plain)} use http")
     named = url_account(settings.blob_url)
     if named is not None and named != settings.storage_account:
         raise SettingsError(f"OPENQIO_BLOB_URL names storage account {named!r}, but OPENQIO_STORAGE_ACCOUNT is "
