@@ -1,6 +1,7 @@
 """A stand-in for Microsoft Entra ID on loopback, for the Entra ID auth tests: its own RSA signing keys, the two
 OpenID configuration documents a tenant publishes (v1 and v2), their JWKS endpoints, and a client-credentials
-token endpoint that azure-identity's ClientSecretCredential (through MSAL) can use.
+token endpoint that azure-identity's ClientSecretCredential (through MSAL) can use, and an App Service style
+managed identity endpoint (IDENTITY_ENDPOINT + IDENTITY_HEADER) for DefaultAzureCredential.
 
 It runs its own event loop in a thread, so it answers while a test blocks on a subprocess (the SDK) as well as
 from async tests. Counts every JWKS request (`jwks_hits`) so tests can check the verifier's refresh bounds.
@@ -37,6 +38,9 @@ class LocalIssuer:
         self.clients: dict[str, Client] = {}
         self.keys: dict[str, rsa.RSAPrivateKey] = {}  # kid -> key; every one is published
         self.jwks_hits = 0
+        self.identity_header = uuid.uuid4().hex  # what IDENTITY_HEADER must carry
+        self.identity_oid = str(uuid.uuid4())  # the managed identity's object id
+        self.identity_tokens: list[str] = []  # resources tokens were issued for, in order
         self.port = 0
         self.new_key()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -48,6 +52,10 @@ class LocalIssuer:
     def base_url(self) -> str:
         scheme = "https" if self.ssl_context else "http"
         return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def identity_endpoint(self) -> str:
+        return f"{self.base_url}/msi/token"
 
     @property
     def v1_issuer(self) -> str:
@@ -111,6 +119,7 @@ class LocalIssuer:
         app.router.add_get(t + "/discovery/v2.0/keys", self._jwks)
         app.router.add_get("/common/discovery/keys", self._jwks)
         app.router.add_post(t + "/oauth2/v2.0/token", self._token_endpoint)
+        app.router.add_get("/msi/token", self._managed_identity)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0, ssl_context=self.ssl_context)
@@ -161,3 +170,13 @@ class LocalIssuer:
         token = self.token(oid=client.oid, appid=client.client_id, aud=scope[: -len("/.default")], idtyp="app")
         return web.json_response({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                                   "access_token": token})
+
+    async def _managed_identity(self, request: web.Request) -> web.Response:
+        """App Service managed identity (api-version 2019-08-01): a v1 token for `resource`, e.g. Azure Storage."""
+        if request.headers.get("X-IDENTITY-HEADER") != self.identity_header:
+            return web.json_response({"error": "missing or wrong X-IDENTITY-HEADER"}, status=401)
+        resource = request.query.get("resource", "")
+        self.identity_tokens.append(resource)
+        expires_on = int(time.time()) + 3600
+        return web.json_response({"access_token": self.token(oid=self.identity_oid, aud=resource, idtyp="app"),
+                                  "expires_on": str(expires_on), "resource": resource, "token_type": "Bearer"})
