@@ -388,7 +388,8 @@ def with_generated_storage(settings: Settings) -> Settings:
             changed = True
         account = kept[workspace]
         url = account_blob_url(settings.blob_url, settings.storage_account, account["name"])
-        storage[workspace] = StorageAccount(account["name"], account["key"], url, settings.public_url_of(account["name"]))
+        public = settings.public_url_of(account["name"])
+        storage[workspace] = StorageAccount(account["name"], account["key"], url, public)
     if changed:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         write_private(path, json.dumps(kept, indent=2))

@@ -72,5 +72,5 @@ def middleware(settings: Settings) -> Callable[[web.Request, Handler], Awaitable
         request[WORKSPACE] = granted
         return await handler(request)
 
-    auth_middleware.verifier = verifier  # type: ignore[attr-defined]  # for tests and the start-up check
+    auth_middleware.verifier = verifier  # type: ignore[attr-defined]  # tests reach its key cache and clock
     return auth_middleware

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 
-from sdk_common import SEED_CONFIG, SEED_COST, SEED_TERMS, Checks, error_summary, require_environment, workspace_kwargs
+from sdk_common import Checks, error_summary, require_environment, solve_seed, workspace_kwargs
 
 require_environment()
 
 from azure.core.exceptions import HttpResponseError  # noqa: E402
 from azure.identity import ClientSecretCredential  # noqa: E402
 from azure.quantum import Workspace  # noqa: E402
-from azure.quantum.optimization import Problem, ProblemType, SimulatedAnnealing, Term  # noqa: E402
 
 checks = Checks()
 
@@ -28,11 +27,7 @@ def credential(client_id: str, secret: str) -> ClientSecretCredential:
 with checks.check("client_secret_credential") as d:
     ws = Workspace(**workspace_kwargs(),
                    credential=credential(os.environ["ENTRA_TEST_CLIENT_ID"], os.environ["ENTRA_TEST_CLIENT_SECRET"]))
-    problem = Problem(name="EntraFlow", problem_type=ProblemType.ising)
-    problem.terms = [Term(c=c, indices=ids) for c, ids in SEED_TERMS]
-    job = SimulatedAnnealing(ws).submit(problem)
-    results = job.get_results(timeout_secs=60)
-    assert results["configuration"] == SEED_CONFIG and results["cost"] == SEED_COST, results
+    job = solve_seed(ws, "EntraFlow")
     details = ws.get_job(job.id).details
     d["job_id"] = job.id
     d["urls"] = [details.container_uri, details.input_data_uri, details.output_data_uri]
