@@ -87,7 +87,7 @@ def _valid_name(name: str) -> bool:
         return False
 
 
-def covered(cert: x509.Certificate, names: list[str]) -> list[str]:
+def uncovered(cert: x509.Certificate, names: list[str]) -> list[str]:
     """The names in `names` that `cert`'s subject alternative names do not cover (a `*.` name covers one label)."""
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -145,7 +145,7 @@ def ensure_tls(settings) -> TlsFiles:
     renew = True
     if files.server_cert.exists() and files.server_key.exists():
         current = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
-        renew = current.not_valid_after_utc - now < dt.timedelta(days=30) or bool(covered(current, names))
+        renew = current.not_valid_after_utc - now < dt.timedelta(days=30) or bool(uncovered(current, names))
     if renew:
         key = ec.generate_private_key(ec.SECP256R1())
         san = x509.SubjectAlternativeName([
@@ -211,7 +211,7 @@ def _own_certificate(settings, folder: Path) -> TlsFiles:
     if leaf.not_valid_after_utc <= now or leaf.not_valid_before_utc > now:
         raise SettingsError(f"OPENQIO_TLS_CERT {cert_path} is valid only from {leaf.not_valid_before_utc:%Y-%m-%d} "
                             f"to {leaf.not_valid_after_utc:%Y-%m-%d}")
-    missing = covered(leaf, host_names(settings))
+    missing = uncovered(leaf, host_names(settings))
     if missing:
         log.warning("OPENQIO_TLS_CERT does not cover %s: clients connecting by those names will refuse it",
                     ", ".join(missing))
