@@ -29,6 +29,7 @@ from aiohttp import web
 
 from services import logs
 from services.config import Settings, write_private
+from services.remote_settings import storage_exposure
 
 log = logging.getLogger("openqio")
 
@@ -97,6 +98,8 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         settings = with_generated_storage(settings)  # each workspace its own private storage account
         azurite = await _start_azurite(settings, children)
     _warn_shared_storage(settings)
+    for warning in storage_exposure(settings):
+        log.warning("%s", warning)
 
     store = SqliteJobStore(settings.database_path, synchronous=settings.sqlite_synchronous)
     blobs = WorkspaceBlobs(settings)
@@ -130,7 +133,8 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         site = web.TCPSite(site_runner, settings.host, settings.port, ssl_context=server_ssl_context(tls))
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
-        base_url = f"https://{_url_host(settings.host)}:{port}/"
+        base_url = (settings.public_url.rstrip("/") + "/" if settings.public_url
+                    else f"https://{_url_host(settings.host)}:{port}/")
         _write_connection_files(settings, base_url, tls)
         _announce(settings, base_url)
         await stop.wait()

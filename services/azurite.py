@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "devstoreaccount1"
 # Azurite's documented default development key: public, not a secret.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-_LISTEN = re.compile(rb"Azurite Blob service successfully listens on http://([\d.]+):(\d+)")
+_LISTEN = re.compile(rb"Azurite Blob service successfully listens on https?://([\d.]+):(\d+)")
 
 
 class AzuriteError(RuntimeError):
@@ -52,6 +52,7 @@ class Azurite:
     process: subprocess.Popen | None = field(default=None, repr=False)
     log_path: Path | None = None
     accounts: dict[str, str] | None = field(default=None, repr=False)  # name -> key; None: devstoreaccount1 only
+    extra_args: list[str] = field(default_factory=list)  # e.g. --cert/--key/--oauth basic (https, Entra tokens)
 
     @property
     def blob_url(self) -> str:
@@ -89,6 +90,7 @@ class Azurite:
             args += ["--location", self.location]
         else:
             args += ["--inMemoryPersistence"]
+        args += self.extra_args
         env = dict(os.environ)
         env.pop("AZURITE_ACCOUNTS", None)
         if self.accounts:

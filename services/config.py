@@ -10,11 +10,23 @@
 | OPENQIO_WORKSPACE | openqio | 〃 |
 | OPENQIO_LOCATION | local | reported to clients (the SDK requires one; ignored otherwise) |
 | OPENQIO_TOKENS | (generated) | `workspace=token,...` bearer tokens; default: one random token in DATA_DIR/token |
-| OPENQIO_BLOB_URL | http://127.0.0.1:10000/devstoreaccount1 | blob service (Azurite) account URL, as clients reach it |
+| OPENQIO_BLOB_URL | http://127.0.0.1:10000/devstoreaccount1 | blob service account URL the service reaches storage at (and hands to clients, unless OPENQIO_PUBLIC_BLOB_URL is set) |
 | OPENQIO_STORAGE_ACCOUNT | devstoreaccount1 | storage account name |
-| OPENQIO_STORAGE_KEY | Azurite's public development key | storage account key |
+| OPENQIO_STORAGE_KEY | Azurite's public development key | storage account key (signs every SAS; needed with `entra` too) |
 | OPENQIO_STORAGE_KEY_FILE | (none) | a file holding the storage account key (read at start; used when OPENQIO_STORAGE_KEY is not set), e.g. a Docker secret or the key docker/compose.yaml generates |
+| OPENQIO_STORAGE_CONNECTION_STRING | (none) | the storage account as a connection string (`AccountName`, `AccountKey`, `BlobEndpoint` or `EndpointSuffix`), instead of BLOB_URL, STORAGE_ACCOUNT and STORAGE_KEY |
+| OPENQIO_STORAGE_AUTH | key | how the service itself reads and writes blobs: `key` (the account key) or `entra` (Microsoft Entra ID through azure-identity's DefaultAzureCredential; install `openqio[entra]`) |
+| OPENQIO_PUBLIC_BLOB_URL | (none) | blob account URL handed to clients in SAS URLs, when they reach storage at another address than the service (default: BLOB_URL) |
 | OPENQIO_WORKSPACE_STORAGE | (none) | `ws=account:key[@blob_url],...`: a workspace's own storage account (the URL defaults to BLOB_URL with the account swapped in); unlisted workspaces use STORAGE_ACCOUNT, or with `--with-azurite` and several workspaces, generated accounts kept in DATA_DIR/storage-accounts.json |
+| OPENQIO_PUBLIC_URL | (none) | the gateway's base URL for clients (connection.json, sdk.env), e.g. `https://qio.example.com:8443/`; its host goes into the generated certificate (default: `https://HOST:PORT/`, 127.0.0.1 for a wildcard HOST) |
+| OPENQIO_TLS_NAMES | (none) | `name,address,...`: more DNS names and IP addresses for the generated certificate, so other machines can connect |
+| OPENQIO_TLS_CERT | (none) | your own certificate (PEM, leaf first, chain after) instead of the generated one; with OPENQIO_TLS_KEY |
+| OPENQIO_TLS_KEY | (none) | the private key (PEM, unencrypted) of OPENQIO_TLS_CERT |
+| OPENQIO_TLS_CA | (none) | with OPENQIO_TLS_CERT from a private CA: the CA certificate clients must trust (added to the CA bundle in connection.json and sdk.env) |
+| OPENQIO_ENTRA_TENANT | (none) | accept Microsoft Entra ID access tokens of this tenant (id or domain) beside the static tokens |
+| OPENQIO_ENTRA_PRINCIPALS | (none) | `workspace=oid:<guid>,workspace=appid:<guid>,...`: who may use which workspace (object id, or application id of an app-only token) |
+| OPENQIO_ENTRA_AUDIENCE | https://quantum.microsoft.com | the `aud` an Entra token must carry (the azure-quantum SDK asks for this one) |
+| OPENQIO_ENTRA_AUTHORITY | https://login.microsoftonline.com | where the tenant's OpenID configuration and signing keys are fetched |
 | OPENQIO_SAS_TTL_S | 604800 | lifetime of SAS URLs handed out (seconds) |
 | OPENQIO_RUNNERS | number of cores | runner processes |
 | OPENQIO_MAX_ATTEMPTS | 3 | runs of a job whose runner crashed before it is Failed |
@@ -51,10 +63,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from contracts.problems import ProblemLimits
-
-AZURITE_ACCOUNT = "devstoreaccount1"
-# Azurite's documented development key: public knowledge, not a secret. Override it for real storage.
-AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+from services import remote_settings as remote
+from services.remote_settings import AZURITE_ACCOUNT, AZURITE_KEY, SettingsError
 
 
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
@@ -62,17 +72,19 @@ STORAGE_ACCOUNTS_FILE = "storage-accounts.json"
 AZURITE_DB_FILE = "__azurite_db_blob__.json"  # where Azurite keeps its blob index under --location
 
 
-class SettingsError(ValueError):
-    pass
-
-
 @dataclass(frozen=True)
 class StorageAccount:
-    """One storage account: its name, its key (a secret: kept out of repr and every message) and its blob URL."""
+    """One storage account: its name, its key (a secret: kept out of repr and every message), the blob URL the
+    service reaches it at, and the one clients are handed (`public_url`; empty: the same)."""
 
     name: str
     key: str = field(repr=False)
     blob_url: str
+    public_url: str = ""
+
+    @property
+    def client_url(self) -> str:
+        return self.public_url or self.blob_url
 
 
 @dataclass(frozen=True)
@@ -87,9 +99,21 @@ class Settings:
     tokens: Mapping[str, str] = field(default_factory=dict)  # token -> workspace name
     blob_url: str = f"http://127.0.0.1:10000/{AZURITE_ACCOUNT}"
     storage_account: str = AZURITE_ACCOUNT
-    storage_key: str = AZURITE_KEY
+    storage_key: str = field(default=AZURITE_KEY, repr=False)
     storage_key_file: str = ""
+    storage_connection_string: str = field(default="", repr=False)
+    storage_auth: str = "key"
+    public_blob_url: str = ""
     workspace_storage: Mapping[str, StorageAccount] = field(default_factory=dict)  # workspace -> its own account
+    public_url: str = ""
+    tls_names: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_ca: str = ""
+    entra_tenant: str = ""
+    entra_principals: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (oid|appid, guid) -> workspace
+    entra_audience: str = "https://quantum.microsoft.com"
+    entra_authority: str = "https://login.microsoftonline.com"
     sas_ttl_s: int = 7 * 24 * 3600
     runners: int = field(default_factory=lambda: os.cpu_count() or 1)
     max_attempts: int = 3
@@ -113,18 +137,22 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name in ("tokens", "workspace_storage"):
+            if f.name in _PARSED:
                 continue
             raw = env.get(f"OPENQIO_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
             values[f.name] = _convert(f.name, raw, type(getattr(cls(), f.name)))
-        values.update({k: v for k, v in overrides.items() if k not in ("tokens", "workspace_storage")})
+        values.update({k: v for k, v in overrides.items() if k not in _PARSED})
         if values.get("storage_key_file") and "storage_key" not in values:
             values["storage_key"] = _read_key_file(values["storage_key_file"])
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
-        settings = cls(**values)
+        settings = _with_connection_string(cls(**values), values)
+        principals = overrides.get("entra_principals")
+        if principals is None:
+            principals = remote.parse_principals(env.get("OPENQIO_ENTRA_PRINCIPALS", ""), settings.workspace)
+        settings = replace(settings, entra_principals=dict(principals))
         tokens = overrides.get("tokens") or _parse_tokens(env.get("OPENQIO_TOKENS", ""), settings.workspace)
         if not tokens:
             tokens = {_default_token(settings.data_dir): settings.workspace}
@@ -159,6 +187,7 @@ class Settings:
         unknown = sorted(set(self.workspace_storage) - self.workspaces)
         if unknown:
             raise SettingsError(f"OPENQIO_WORKSPACE_STORAGE names workspace(s) with no token: {', '.join(unknown)}")
+        remote.validate(self)
 
     # derived values ------------------------------------------------------------------------------------------------
 
@@ -185,12 +214,19 @@ class Settings:
 
     @property
     def workspaces(self) -> set[str]:
-        return {self.workspace, *self.tokens.values()}
+        return {self.workspace, *self.tokens.values(), *self.entra_principals.values()}
 
     @property
     def default_storage(self) -> StorageAccount:
         """OPENQIO_STORAGE_ACCOUNT / _KEY at OPENQIO_BLOB_URL: the account of workspaces without their own."""
-        return StorageAccount(self.storage_account, self.storage_key, self.blob_url.rstrip("/"))
+        return StorageAccount(self.storage_account, self.storage_key, self.blob_url.rstrip("/"),
+                              self.public_blob_url.rstrip("/"))
+
+    def public_url_of(self, account: str) -> str:
+        """The client-facing URL of `account` (derived from OPENQIO_PUBLIC_BLOB_URL); "" where none is set."""
+        if not self.public_blob_url:
+            return ""
+        return account_blob_url(self.public_blob_url, self.storage_account, account, "OPENQIO_PUBLIC_BLOB_URL")
 
     def storage_for(self, workspace: str) -> StorageAccount:
         """The storage account that holds `workspace`'s blobs."""
@@ -215,6 +251,28 @@ class Settings:
     @property
     def job_hard_deadline_grace_s(self) -> float:
         return self.hard_deadline_grace_s
+
+
+_PARSED = ("tokens", "workspace_storage", "entra_principals")  # parsed from their variables after the others
+
+
+def _with_connection_string(settings: Settings, given: Mapping[str, Any]) -> Settings:
+    """OPENQIO_STORAGE_CONNECTION_STRING fills the default account's name, key and blob URL (the service's own URL;
+    clients get OPENQIO_PUBLIC_BLOB_URL where set). Without it, `entra` still needs an explicit key: every SAS is
+    signed with it (the account SAS of sasUri cannot be a user delegation SAS)."""
+    if not settings.storage_connection_string:
+        if settings.storage_auth == "entra" and "storage_key" not in given:
+            raise SettingsError("OPENQIO_STORAGE_AUTH=entra also needs the account key (OPENQIO_STORAGE_KEY or a "
+                                "connection string): sasUri must answer an account SAS, which only the key can sign")
+        return settings
+    clash = [f"OPENQIO_{name.upper()}" for name in ("blob_url", "storage_account", "storage_key", "storage_key_file")
+             if given.get(name)]
+    if clash:
+        raise SettingsError(f"OPENQIO_STORAGE_CONNECTION_STRING names the account, its key and its blob URL: unset "
+                            f"{', '.join(clash)}")
+    account, key, url = remote.parse_connection_string(settings.storage_connection_string)
+    _check_account(account, key, "OPENQIO_STORAGE_CONNECTION_STRING")
+    return replace(settings, storage_account=account, storage_key=key, blob_url=url)
 
 
 def _convert(name: str, raw: str, kind: type) -> Any:
@@ -277,7 +335,7 @@ def write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def account_blob_url(blob_url: str, default_account: str, account: str) -> str:
+def account_blob_url(blob_url: str, default_account: str, account: str, where: str = "OPENQIO_BLOB_URL") -> str:
     """`blob_url` (the default account's URL) with `account` in place of `default_account`: in the path for
     path-style URLs (Azurite: `http://host:port/account`), in the host for host-style ones (`account.blob...`)."""
     parts = urlsplit(blob_url.rstrip("/"))
@@ -288,7 +346,7 @@ def account_blob_url(blob_url: str, default_account: str, account: str) -> str:
     if host.split(".")[0] == default_account and "." in host:
         netloc = parts.netloc.replace(host, account + host[len(default_account):], 1)
         return urlunsplit(parts._replace(netloc=netloc))
-    raise SettingsError(f"cannot derive account {account!r}'s blob URL from OPENQIO_BLOB_URL (it names no account "
+    raise SettingsError(f"cannot derive account {account!r}'s blob URL from {where} (it names no account "
                         f"{default_account!r}): give it in OPENQIO_WORKSPACE_STORAGE as ws=account:key@blob_url")
 
 
@@ -325,7 +383,7 @@ def _parse_workspace_storage(raw: str, settings: Settings) -> dict[str, StorageA
                 raise SettingsError(f"{where}: blob URL {url!r} is not an http(s) account URL")
         else:
             url = account_blob_url(settings.blob_url, settings.storage_account, name)
-        out[workspace] = StorageAccount(name, key, url.rstrip("/"))
+        out[workspace] = StorageAccount(name, key, url.rstrip("/"), settings.public_url_of(name))
     return out
 
 
@@ -364,7 +422,8 @@ def with_generated_storage(settings: Settings) -> Settings:
             changed = True
         account = kept[workspace]
         url = account_blob_url(settings.blob_url, settings.storage_account, account["name"])
-        storage[workspace] = StorageAccount(account["name"], account["key"], url)
+        public = settings.public_url_of(account["name"])
+        storage[workspace] = StorageAccount(account["name"], account["key"], url, public)
     if changed:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         write_private(path, json.dumps(kept, indent=2))

@@ -10,6 +10,13 @@ One `BlobStore` per storage account. `WorkspaceBlobs` holds one per account the 
 read and output write of that workspace goes through, so no SAS a workspace is handed is signed with another one's
 key. A URL naming another workspace's account is refused (ForeignAccount). A lone `BlobStore` answers
 `for_workspace` with itself.
+
+Credentials: the service's own calls use the account key, or with OPENQIO_STORAGE_AUTH=entra a Microsoft Entra ID
+token (azure-identity's DefaultAzureCredential: managed identity, workload identity, AZURE_CLIENT_* variables, a
+developer's `az login`; the identity needs "Storage Blob Data Contributor"). Every SAS is signed with the account key
+either way: `sasUri` must answer an account SAS (contract §3.6), and no Entra-signed (user delegation) SAS can create
+or inspect containers as the SDK's upload does. URLs handed to clients use the account's public URL
+(OPENQIO_PUBLIC_BLOB_URL), the service itself talks to its blob URL; both parse back to the same blobs.
 """
 from __future__ import annotations
 
@@ -93,9 +100,11 @@ class BlobStore:
     def __init__(self, settings: Settings, account: StorageAccount | None = None):
         self.settings = settings
         account = account or settings.default_storage
-        self.account_url = account.blob_url.rstrip("/")
+        self.account_url = account.blob_url.rstrip("/")  # where this service reaches the account
+        self.public_url = account.client_url.rstrip("/")  # where clients do: the base of every URL handed out
         self.account = account.name
         self._key = account.key
+        self._credential = None  # an azure-identity credential with OPENQIO_STORAGE_AUTH=entra
         # the other accounts this service knows: a URL naming one of them is another workspace's
         self._foreign = {a.name for a in (*settings.storage_accounts, settings.default_storage)} - {self.account}
         self._client: BlobServiceClient | None = None
@@ -104,9 +113,14 @@ class BlobStore:
         return self
 
     async def open(self) -> None:
+        credential: object = {"account_name": self.account, "account_key": self._key}
+        if self.settings.storage_auth == "entra":
+            from azure.identity.aio import DefaultAzureCredential  # the `entra` extra; checked by Settings
+
+            credential = self._credential = DefaultAzureCredential()
         self._client = BlobServiceClient(
             self.account_url,
-            credential={"account_name": self.account, "account_key": self._key},
+            credential=credential,
             # Short in-call retries (two, ~1 s apart): the SDK's default waits 15 s then 18 s, so one call to a storage
             # that is down took ~40 s. Callers (the dispatcher) retry StorageUnavailable with their own backoff.
             retry_policy=LinearRetry(backoff=1, retry_total=2, random_jitter_range=0.5),
@@ -123,6 +137,9 @@ class BlobStore:
         if self._client is not None:
             await self._client.close()
             self._client = None
+        if self._credential is not None:
+            await self._credential.close()
+            self._credential = None
 
     @property
     def client(self) -> BlobServiceClient:
@@ -136,10 +153,10 @@ class BlobStore:
         return datetime.now(timezone.utc) + timedelta(seconds=self.settings.sas_ttl_s)
 
     def container_url(self, container: str) -> str:
-        return f"{self.account_url}/{container}"
+        return f"{self.public_url}/{container}"
 
     def blob_url(self, container: str, blob: str) -> str:
-        return f"{self.account_url}/{container}/{blob}"
+        return f"{self.public_url}/{container}/{blob}"
 
     def container_sas_url(self, container: str) -> str:
         """An account SAS (ss=b, srt=co, sp=racw): the only kind Azurite accepts for the SDK's container calls
@@ -204,7 +221,13 @@ class BlobStore:
 
     def _own_segments(self, parts, segments: list[str]) -> list[str]:
         """The path below this account; ForeignAccount when the URL's path (path-style) or host (host-style) names
-        another account this service knows."""
+        another account this service knows. A URL below this account's public or own blob URL (whatever its path
+        prefix, e.g. a reverse proxy's) is this account's."""
+        for base in {self.public_url, self.account_url}:
+            known = urlsplit(base)
+            prefix = [unquote(s) for s in known.path.split("/") if s]
+            if parts.netloc.lower() == known.netloc.lower() and segments[:len(prefix)] == prefix:
+                return segments[len(prefix):]
         if segments and segments[0] == self.account:
             return segments[1:]
         named = segments[0] if segments and segments[0] in self._foreign else (parts.hostname or "").split(".")[0]

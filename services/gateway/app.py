@@ -5,7 +5,6 @@ exception is logged with its traceback and answered as a generic 500, never show
 """
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -19,8 +18,8 @@ from contracts.errors import ContractError
 from services.blobs import StorageUnavailable
 from services.config import Settings
 
-from . import stream, views
-from .keys import BLOBS, DISPATCHER, SETTINGS, STORE, WORKSPACE
+from . import auth, stream, views
+from .keys import BLOBS, DISPATCHER, SETTINGS, STORE
 from . import dashboard  # noqa: I001 - its own line: the dashboard's static page and summary endpoint
 
 log = logging.getLogger(__name__)
@@ -99,27 +98,6 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
         return error_response(500, errors.INTERNAL_ERROR, "internal error; the service log has the details")
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
-    """Bearer token → workspace. A token grants one workspace; paths naming another answer 404 (ids don't leak)."""
-    if request.path == "/healthz" or request.path in dashboard.PUBLIC_PATHS:  # no data behind these
-        return await handler(request)
-    settings: Settings = request.app[SETTINGS]
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    granted = None
-    if scheme.lower() == "bearer" and token:
-        presented = token.strip().encode()
-        for known, workspace in settings.tokens.items():
-            if hmac.compare_digest(presented, known.encode()):
-                granted = workspace
-    if granted is None:
-        return error_response(401, errors.UNAUTHORIZED, "missing or invalid bearer token",
-                              headers={"WWW-Authenticate": "Bearer"})
-    request[WORKSPACE] = granted
-    return await handler(request)
-
-
 class QuietMalformedRequests(logging.Filter):
     """aiohttp logs every request its parser refuses (bad request line, oversized or invalid header, bad chunk) at
     ERROR with a traceback and the offending bytes, which may hold an Authorization header: anyone could fill the log
@@ -143,7 +121,7 @@ def _quiet_aiohttp_server_log() -> None:
 def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> web.Application:
     _quiet_aiohttp_server_log()
     app = web.Application(client_max_size=settings.max_request_bytes,
-                          middlewares=[log_middleware, error_middleware, auth_middleware])
+                          middlewares=[log_middleware, error_middleware, auth.middleware(settings)])
     app[SETTINGS] = settings
     app[STORE] = store
     app[BLOBS] = blobs

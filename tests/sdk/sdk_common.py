@@ -45,6 +45,18 @@ def workspace_kwargs() -> dict[str, str]:
     }
 
 
+def solve_seed(ws: Any, name: str) -> Any:
+    """Submit the README's seed problem with SimulatedAnnealing (parameter-free), check the optimum, return the Job."""
+    from azure.quantum.optimization import Problem, ProblemType, SimulatedAnnealing, Term
+
+    problem = Problem(name=name, problem_type=ProblemType.ising)
+    problem.terms = [Term(c=c, indices=ids) for c, ids in SEED_TERMS]
+    job = SimulatedAnnealing(ws).submit(problem)
+    results = job.get_results(timeout_secs=60)
+    assert results["configuration"] == SEED_CONFIG and results["cost"] == SEED_COST, results
+    return job
+
+
 def require_environment() -> None:
     """Refuse to run without the variables that keep the SDK off the internet (contract §8)."""
     missing = [k for k in ("AZURE_QUANTUM_BASEURL", "AZURE_TENANT_ID", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE",

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from sdk_common import SEED_CONFIG, SEED_COST, SEED_TERMS, Checks, require_environment, workspace_kwargs
+from sdk_common import Checks, require_environment, solve_seed, workspace_kwargs
 
 require_environment()
 
 from azure.quantum import Workspace  # noqa: E402
-from azure.quantum.optimization import Problem, ProblemType, SimulatedAnnealing, Term  # noqa: E402
 
 checks = Checks()
 
@@ -23,11 +22,7 @@ def account_of(url: str | None) -> str | None:
 
 with checks.check("seed_flow") as d:
     ws = Workspace(**workspace_kwargs())  # credential=None: the SDK's chain reads AZURE_QUANTUM_TOKEN_FILE
-    problem = Problem(name="WorkspaceFlow", problem_type=ProblemType.ising)
-    problem.terms = [Term(c=c, indices=ids) for c, ids in SEED_TERMS]
-    job = SimulatedAnnealing(ws).submit(problem)
-    results = job.get_results(timeout_secs=60)
-    assert results["configuration"] == SEED_CONFIG and results["cost"] == SEED_COST, results
+    job = solve_seed(ws, "WorkspaceFlow")
     details = ws.get_job(job.id).details
     d["job_id"] = job.id
     d["workspace"] = ws.name

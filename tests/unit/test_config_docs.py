@@ -106,6 +106,8 @@ def test_table_defaults_match_the_code(field):
     value = field.default
     if name == "OPENQIO_STORAGE_KEY":
         assert value == config.AZURITE_KEY and "Azurite" in documented
+    elif value == "":  # an optional setting, off unless given
+        assert documented == "(none)", f"{name}: an empty default is documented as (none), not {documented!r}"
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         assert float(documented) == float(value), f"{name}: table says {documented}, code says {value}"
     elif value == "":

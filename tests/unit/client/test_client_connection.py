@@ -112,11 +112,9 @@ def test_ssl_context_trusts_the_local_ca_and_public_roots(tmp_path, monkeypatch)
     pytest.importorskip("cryptography")
     from services.gateway.tls import ensure_tls
 
-    class Settings:
-        tls_dir = tmp_path / "tls"
-        host = "127.0.0.1"
+    from services.config import Settings
 
-    files = ensure_tls(Settings())
+    files = ensure_tls(Settings(data_dir=tmp_path))
     monkeypatch.chdir(tmp_path)
     conn = resolve_connection("s", "r", "w", base_url="https://127.0.0.1:1", ca_file=str(files.ca_cert))
     context = conn.ssl_context()
@@ -129,11 +127,9 @@ def test_ssl_context_is_shared_until_the_ca_file_changes(tmp_path, monkeypatch):
     pytest.importorskip("cryptography")
     from services.gateway.tls import ensure_tls
 
-    class Settings:
-        tls_dir = tmp_path / "tls"
-        host = "127.0.0.1"
+    from services.config import Settings
 
-    ca = ensure_tls(Settings()).ca_cert
+    ca = ensure_tls(Settings(data_dir=tmp_path)).ca_cert
     monkeypatch.chdir(tmp_path)
 
     def context():

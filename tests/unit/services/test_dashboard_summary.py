@@ -19,7 +19,7 @@ from contracts.summary import summarize
 from services import __main__ as entry
 from services.config import Settings
 from services.gateway import app as gateway_app
-from services.gateway import dashboard
+from services.gateway import auth, dashboard
 from services.gateway.keys import BLOBS, SETTINGS, STORE
 from services.jobs.sqlite_store import SqliteJobStore
 
@@ -119,7 +119,7 @@ async def client(tmp_path):
     settings = Settings.from_env({}, data_dir=tmp_path, tokens={TOKEN: "openqio"})
     store = SqliteJobStore(tmp_path / "jobs.sqlite3")
     await store.open()
-    app = web.Application(middlewares=[gateway_app.error_middleware, gateway_app.auth_middleware])
+    app = web.Application(middlewares=[gateway_app.error_middleware, auth.middleware(settings)])
     app[SETTINGS], app[STORE], app[BLOBS] = settings, store, NoBlobs()
     dashboard.add_routes(app, gateway_app.PREFIX)
     async with TestClient(TestServer(app)) as c:

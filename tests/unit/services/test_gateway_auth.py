@@ -12,7 +12,7 @@ from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.config import Settings
-from services.gateway import app as gateway_app
+from services.gateway import auth
 from services.gateway.app import QuietMalformedRequests, create_app
 
 TOKENS = {f"token-{i}-0123456789abcdef": f"ws{i}" for i in range(4)}
@@ -47,7 +47,7 @@ async def test_every_token_is_compared_in_constant_time_without_stopping_early(t
                 calls.append((a, b))
                 return real(a, b)
 
-            with mock.patch.object(gateway_app.hmac, "compare_digest", side_effect=spy):
+            with mock.patch.object(auth.hmac, "compare_digest", side_effect=spy):
                 workspace = TOKENS.get(presented, "ws0")
                 resp = await client.get(_jobs(workspace), headers={"Authorization": f"Bearer {presented}"})
             assert resp.status == expect, await resp.text()
