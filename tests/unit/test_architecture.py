@@ -35,3 +35,40 @@ def test_layering(package: str) -> None:
         if bad:
             offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
     assert not offenders, "layering broken:\n" + "\n".join(offenders)
+
+
+def _absolute_imports(path: Path, package: str) -> set[str]:
+    """Every module `path` imports, relative imports resolved against `package` (the module's own package)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[: len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+SYNC_CLIENT = ("services.client.workspace", "services.client.job", "services.client.optimization",
+               "services.client._sync")
+
+
+def test_the_async_client_never_imports_the_sync_one() -> None:
+    """One direction, as azure-storage-blob: the sync client wraps the async one; the async client and the private
+    modules both share (services.client._optimization and friends) never import the sync public modules."""
+    offenders = []
+    client = ROOT / "services" / "client"
+    for path in sorted([*(client / "aio").rglob("*.py"), *(client / "_optimization").rglob("*.py")]):
+        rel = path.relative_to(ROOT).with_suffix("")
+        package = ".".join(rel.parts[:-1]) if rel.name != "__init__" else ".".join(rel.parts[:-1])
+        bad = {m for m in _absolute_imports(path, package) if m.startswith(SYNC_CLIENT)}
+        if bad:
+            offenders.append(f"{rel} imports {sorted(bad)}")
+    assert not offenders, "the async client imports the sync one:\n" + "\n".join(offenders)

@@ -1,6 +1,7 @@
 """Sync optimization API, shaped like azure.quantum.optimization (0.27): Problem, ProblemType, Term, SlcTerm and
-the Microsoft QIO solvers. The async flavour is services.client.aio.optimization."""
+the Microsoft QIO solvers. The async flavour is services.client.aio.optimization; this one wraps it."""
 from services.client._job_base import ContentType
+from services.client._optimization.term import GroupType, SlcTerm, Term, TermBase
 from services.client.optimization.problem import Problem, ProblemType
 from services.client.optimization.solvers import (
     HardwarePlatform,
@@ -13,7 +14,6 @@ from services.client.optimization.solvers import (
     SubstochasticMonteCarlo,
     Tabu,
 )
-from services.client.optimization.term import GroupType, SlcTerm, Term, TermBase
 
 __all__ = [
     "ContentType", "GroupType", "HardwarePlatform", "ParallelTempering", "PopulationAnnealing", "Problem",

@@ -1,7 +1,10 @@
 """Async optimization API, shaped like azure.quantum.aio.optimization: the same Problem/Term model as
-services.client.optimization, with `Problem.upload`, `Solver.submit` and `Solver.optimize` awaited."""
+services.client.optimization (both share services.client._optimization), with `Problem.upload`, `Solver.submit` and
+`Solver.optimize` awaited."""
+from services.client._optimization.term import GroupType, SlcTerm, Term, TermBase
 from services.client.aio.optimization.problem import ContentType, Problem, ProblemType
 from services.client.aio.optimization.solvers import (
+    HardwarePlatform,
     ParallelTempering,
     PopulationAnnealing,
     QuantumMonteCarlo,
@@ -11,8 +14,6 @@ from services.client.aio.optimization.solvers import (
     SubstochasticMonteCarlo,
     Tabu,
 )
-from services.client.optimization.solvers import HardwarePlatform
-from services.client.optimization.term import GroupType, SlcTerm, Term, TermBase
 
 __all__ = [
     "ContentType", "GroupType", "HardwarePlatform", "ParallelTempering", "PopulationAnnealing", "Problem",

@@ -1,18 +1,20 @@
-"""The async Problem: services.client.optimization.Problem with `upload` awaited (as azure.quantum.aio)."""
+"""The async Problem: the shared model (services.client._optimization.problem) with `upload` awaited."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.client.optimization.problem import ContentType, Problem as _SyncProblem, ProblemType
+from ..._optimization.problem import ContentType, Problem as _Problem, ProblemType
 
 if TYPE_CHECKING:
-    from services.client.aio.workspace import Workspace
+    from ..workspace import Workspace
 
 __all__ = ["ContentType", "Problem", "ProblemType"]
 
 
-class Problem(_SyncProblem):
-    async def upload(self, workspace: Workspace, container_name: str = "qio-problems",  # type: ignore[override]
+class Problem(_Problem):
+    __doc__ = _Problem.__doc__
+
+    async def upload(self, workspace: Workspace, container_name: str = "qio-problems",
                      blob_name: str = "inputData", container_uri: str | None = None) -> str:
         """Upload the problem to the workspace's storage; returns the blob URL (no SAS) to `solver.submit()`."""
         return await self._upload(workspace, container_name, blob_name, container_uri)
