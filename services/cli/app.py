@@ -24,6 +24,8 @@ from typing import Any, Optional
 
 import typer
 
+from contracts.events import EventKind
+
 from . import render
 from .formats import FORMAT_OPT, INSTANCE_OPT, convert_command, read_problem_file
 from .params import UsageError, parse_params, parse_since, resolve_target
@@ -255,7 +257,7 @@ def jobs_show(ctx: typer.Context, job_id: str = typer.Argument(..., metavar="ID"
             render.print_json(job.details.to_wire())
             return
         events = await ws.job_events(job_id)
-        last = next((e.get("data") for e in reversed(events) if e.get("kind") == "progress"), None)
+        last = next((e.get("data") for e in reversed(events) if e.get("kind") == EventKind.PROGRESS), None)
         render.out.print(render.job_table(job.details, last))
 
     _run(_with(ctx, action))

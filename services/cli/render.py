@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from contracts.events import TERMINAL_KINDS, EventKind
+
 from .params import short_name
 
 
@@ -148,9 +150,9 @@ class ProgressView:
 
     Use as a context manager and pass `on_event` as the `progress=` callback of wait_until_completed."""
 
-    _STATUS = {"submitted": "Waiting", "started": "Executing", "requeued": "Waiting (requeued)",
-               "cancel_requested": "Cancelling", "succeeded": "Succeeded", "failed": "Failed",
-               "cancelled": "Cancelled"}
+    _STATUS = {EventKind.SUBMITTED: "Waiting", EventKind.STARTED: "Executing",
+               EventKind.REQUEUED: "Waiting (requeued)", EventKind.CANCEL_REQUESTED: "Cancelling",
+               EventKind.SUCCEEDED: "Succeeded", EventKind.FAILED: "Failed", EventKind.CANCELLED: "Cancelled"}
 
     def __init__(self, job_id: str, console: Console = err, expected_s: float | None = None):
         self.job_id = job_id
@@ -184,7 +186,7 @@ class ProgressView:
 
     def on_event(self, event: Any) -> None:
         status = self._STATUS.get(event.kind)
-        if event.kind == "progress":
+        if event.kind == EventKind.PROGRESS:
             self.last = dict(event.data)
             sweeps = f"{int(event.data.get('sweeps_done') or 0):,}"
             best = format_cost(event.data.get("best_cost"))
@@ -200,7 +202,7 @@ class ProgressView:
         if status is None:
             return
         if self._progress is not None:
-            finished = event.kind in ("succeeded", "failed", "cancelled")
+            finished = event.kind in TERMINAL_KINDS
             total = self._progress.tasks[0].total or 1
             self._progress.update(self._task, status=status, **({"total": total, "completed": total} if finished else {}))
         else:

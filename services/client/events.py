@@ -1,8 +1,8 @@
 """Job events for clients: the `JobEvent` value and the reader of `GET jobs/{id}/stream` (server-sent events).
 
 The service writes each event as `id: <seq>`, `event: <kind>`, `data: <JSON {"seq", "kind", "data", "time"}>` and
-a blank line; lines starting with `:` are keep-alive comments. Kinds: submitted, started, progress (data:
-elapsed_s, sweeps_done, best_cost), cancel_requested, requeued, and the terminal succeeded, failed, cancelled.
+a blank line; lines starting with `:` are keep-alive comments. Kinds: contracts.events.EventKind (submitted, started,
+progress, cancel_requested, requeued, and the terminal succeeded, failed, cancelled).
 """
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from typing import Any
 
 import aiohttp
 
+from contracts.events import TERMINAL_KINDS, EventKind
+
 from .errors import ServiceConnectionError, error_from_response
-
-TERMINAL_KINDS = frozenset({"succeeded", "failed", "cancelled"})
-
 
 @dataclass(frozen=True)
 class JobEvent:
@@ -35,7 +34,7 @@ class JobEvent:
 
     @property
     def is_progress(self) -> bool:
-        return self.kind == "progress"
+        return self.kind == EventKind.PROGRESS
 
     @classmethod
     def from_wire(cls, item: dict[str, Any]) -> JobEvent:

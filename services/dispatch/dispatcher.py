@@ -38,6 +38,7 @@ from collections import OrderedDict
 from typing import Any, Protocol
 
 from contracts import errors
+from contracts.events import EventKind
 from contracts.jobs import ErrorData
 from contracts.results import encode_result
 from contracts.runner import Progress, RunOutcome, RunRequest
@@ -286,7 +287,7 @@ class Dispatcher:
             if current is None or current.status != JobStatus.EXECUTING:
                 return
             if current.is_cancelling:
-                await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING])
+                await self._end_cancelled(job_id, "cancelled before it started")
                 return
             threads = await self._threads_for(len(data))
             runner = self.pool.take_idle()
@@ -353,7 +354,7 @@ class Dispatcher:
                 last[0] = now
                 await self.store.add_event(
                     job_id,
-                    "progress",
+                    EventKind.PROGRESS,
                     {"elapsed_s": progress.elapsed_s, "sweeps_done": progress.sweeps_done, "best_cost": progress.best_cost},
                 )
 
@@ -428,11 +429,17 @@ class Dispatcher:
                 log.warning("job %s finished but was no longer Executing", job_id, extra={"job_id": job_id})
             # the store logs the transition itself (one line per status change, with the cost)
         elif outcome.status == RunOutcome.CANCELLED:
-            await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING],
-                                        summary=outcome.summary)
+            await self._end_cancelled(job_id, summary=outcome.summary)
         else:
             await self._finish_failed(job_id, outcome.error_code or errors.SOLVER_ERROR,
                                       outcome.error_message or "the solver failed", summary=outcome.summary)
+
+    async def _end_cancelled(self, job_id: str, reason: str | None = None,
+                             summary: dict[str, Any] | None = None) -> None:
+        """Every way an Executing job ends Cancelled (cancelled before its run, stopped by the solver, its runner
+        killed after the grace period, or its runner gone while a cancel was pending)."""
+        await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING], summary=summary,
+                                    event_data={"reason": reason} if reason else None)
 
     async def _finish_failed(self, job_id: str, code: str, message: str, summary: dict[str, Any] | None = None) -> None:
         # the store's transition line carries error_code and error_message
@@ -444,8 +451,7 @@ class Dispatcher:
     async def _after_kill(self, job_id: str) -> None:
         current = await self.store.get(None, job_id)
         if current is not None and current.is_cancelling:
-            await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING],
-                                        event_data={"reason": "runner killed after the cancel grace period"})
+            await self._end_cancelled(job_id, "runner killed after the cancel grace period")
         else:
             await self._finish_failed(job_id, errors.DEADLINE_EXCEEDED,
                                       "the job passed its hard deadline and its runner was stopped")
@@ -453,7 +459,7 @@ class Dispatcher:
     async def _requeue_or_fail(self, claimed: ClaimedJob, reason: str) -> None:
         job_id = claimed.details.id
         if claimed.details.is_cancelling:
-            await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING])
+            await self._end_cancelled(job_id, reason)
         elif claimed.attempts < self.max_attempts:
             log.warning("job %s: %s; requeued (attempt %d of %d)", job_id, reason, claimed.attempts, self.max_attempts,
                         extra={"job_id": job_id})

@@ -31,6 +31,7 @@ from aiohttp import web
 
 from contracts import errors
 from contracts.errors import ContractError
+from contracts.events import TERMINAL_KINDS
 from contracts.status import TERMINAL
 
 from .keys import SETTINGS, STORE
@@ -39,7 +40,6 @@ from .views import _find
 log = logging.getLogger(__name__)
 
 POLL_S = 0.2  # how often the hub looks for new events while streams are open (progress events come ≤ 1/s)
-TERMINAL_KINDS = frozenset({"succeeded", "failed", "cancelled"})
 _TERMINAL_VALUES = frozenset(s.value for s in TERMINAL)
 PAGE = 500  # events read per query while replaying
 TOO_MANY_STREAMS = "TooManyStreams"

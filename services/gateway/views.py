@@ -19,7 +19,7 @@ from contracts.status import JobStatus
 from services.blobs import InputError, StorageUnavailable
 from services.blobs.azure_store import OUTPUT_BLOB, ForeignAccount, InputProbe, InvalidName
 from services.jobs.sqlite_store import InvalidCursor
-from services.jobs.store import ContainerInUse, JobExists
+from services.jobs.store import CancelOutcome, ContainerInUse, JobExists
 
 from .keys import BLOBS, DISPATCHER, SETTINGS, STORE, WORKSPACE
 
@@ -247,19 +247,18 @@ async def get_job(request: web.Request) -> web.Response:
 
 
 async def delete_job(request: web.Request) -> web.Response:
-    workspace, job = await _find(request)
-    store = request.app[STORE]
-    if job.status == JobStatus.WAITING:
-        if await store.transition(job.id, JobStatus.CANCELLED, expected=[JobStatus.WAITING]) is not None:
-            return web.Response(status=204)
-        job = await store.get(workspace, job.id)  # claimed meanwhile: cancel it as an executing job
-    if job is not None and job.status == JobStatus.EXECUTING:
-        if await store.request_cancel(workspace, job.id) is not None:
-            await request.app[DISPATCHER].cancel(job.id)
-            return web.Response(status=204)
-        job = await store.get(workspace, job.id)
-    status = job.status.value if job is not None and job.status else "finished"
-    raise ContractError(errors.JOB_ALREADY_FINISHED, f"job {request.match_info['job_id']} has already finished ({status})")
+    """Cancel: the store decides in one transaction (JobStore.cancel); this maps its answer to HTTP."""
+    workspace = _workspace(request)
+    job_id = _job_id(request)
+    outcome, job = await request.app[STORE].cancel(workspace, job_id)
+    if outcome == CancelOutcome.NOT_FOUND:
+        raise ContractError(errors.JOB_NOT_FOUND, f"job {job_id} was not found")
+    if outcome == CancelOutcome.ALREADY_FINISHED:
+        assert job is not None
+        raise ContractError(errors.JOB_ALREADY_FINISHED, f"job {job_id} has already finished ({job.status.value})")
+    if outcome == CancelOutcome.CANCEL_REQUESTED:
+        await request.app[DISPATCHER].cancel(job_id)  # its runner stops between chunks, or is killed after the grace
+    return web.Response(status=204)
 
 
 def _tag_index(text: str, bound: int) -> int:

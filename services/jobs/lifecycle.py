@@ -2,7 +2,7 @@
 
 The table itself lives in `contracts.status.TRANSITIONS`; this module turns a target status into the guarded
 UPDATE's SET clause, so that every timestamp rule is in one place:
-- → Executing: begin_execution_time (set by claim_next).
+- → Executing (claim_next): begin_execution_time, and one more attempt.
 - → Succeeded / Failed: end_execution_time; is_cancelling cleared.
 - → Cancelled: cancellation_time; end_execution_time only if the job had begun executing; is_cancelling cleared.
 - → Waiting (requeue after a runner crash or a service restart): begin_execution_time cleared.
@@ -12,16 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from contracts.events import KIND_OF_STATUS, EventKind
 from contracts.jobs import ErrorData
 from contracts.status import JobStatus, sources_of
-
-_EVENT = {
-    JobStatus.WAITING: "requeued",
-    JobStatus.EXECUTING: "started",
-    JobStatus.SUCCEEDED: "succeeded",
-    JobStatus.FAILED: "failed",
-    JobStatus.CANCELLED: "cancelled",
-}
 
 
 def allowed_sources(to: JobStatus, expected: Iterable[JobStatus] | None) -> list[JobStatus]:
@@ -31,8 +24,8 @@ def allowed_sources(to: JobStatus, expected: Iterable[JobStatus] | None) -> list
     return sorted(allowed, key=lambda s: s.value)
 
 
-def event_kind(to: JobStatus) -> str:
-    return _EVENT[to]
+def event_kind(to: JobStatus) -> EventKind:
+    return KIND_OF_STATUS[to]
 
 
 def update_clause(
@@ -41,7 +34,7 @@ def update_clause(
     sets = ["status = ?"]
     params: list[Any] = [to.value]
     if to == JobStatus.EXECUTING:
-        sets.append("begin_execution_time = ?")
+        sets += ["begin_execution_time = ?", "attempts = attempts + 1"]
         params.append(now)
     elif to == JobStatus.WAITING:
         sets.append("begin_execution_time = NULL")

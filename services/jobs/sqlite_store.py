@@ -24,12 +24,13 @@ from typing import Any
 
 import aiosqlite
 
+from contracts.events import EventKind
 from contracts.jobs import ErrorData, JobDetails, format_time, parse_time, utcnow
 from contracts.status import TERMINAL, JobStatus
 
 from . import lifecycle
 from .schema import migrate
-from .store import ClaimedJob, ContainerInUse, JobEvent, JobExists, OutputRef, StoredOutput
+from .store import CancelOutcome, ClaimedJob, ContainerInUse, JobEvent, JobExists, OutputRef, StoredOutput
 
 log = logging.getLogger(__name__)
 
@@ -179,10 +180,10 @@ class SqliteJobStore:
             raise RuntimeError("job store is not open")
         return self._db
 
-    async def _event(self, job_id: str, kind: str, data: dict[str, Any] | None, now: str) -> int:
+    async def _event(self, job_id: str, kind: EventKind, data: dict[str, Any] | None, now: str) -> int:
         cur = await self.db.execute(
             "INSERT INTO job_events (job_id, kind, data, time) VALUES (?, ?, ?, ?)",
-            (job_id, kind, json.dumps(data or {}), now),
+            (job_id, EventKind(kind).value, json.dumps(data or {}), now),
         )
         return int(cur.lastrowid or 0)
 
@@ -215,7 +216,7 @@ class SqliteJobStore:
                     output_container, input_bytes,
                 ),
             ))
-            await self._event(job.id, "submitted", {"target": job.target}, now)
+            await self._event(job.id, EventKind.SUBMITTED, {"target": job.target}, now)
         if existing is not None:
             if existing["workspace"] != workspace:
                 raise JobExists(None)
@@ -244,73 +245,107 @@ class SqliteJobStore:
         if not sources:
             return None
         now = format_time(utcnow())
-        sets, params = lifecycle.update_clause(to, now, error=error, output_data_uri=output_data_uri)
-        if summary is not None:
-            sets += ", input_summary = ?"
-            params = [*params, json.dumps(summary)]
-        placeholders = ", ".join("?" * len(sources))
-        row = None
-        previous = sources[0] if len(sources) == 1 else None  # for the log line; read below when ambiguous
+        moved = None
         async with self._tx(durable=to in TERMINAL) as db:
-            if previous is None:
-                found = _first(await db.execute_fetchall("SELECT status FROM jobs WHERE id = ?", (job_id,)))
-                previous = JobStatus(found["status"]) if found is not None else None
-            row = _first(await db.execute_fetchall(
-                f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({placeholders}) RETURNING {_COLUMNS}",
-                (*params, job_id, *[s.value for s in sources]),
-            ))
-            if row is None:
+            moved = await self._set_status(db, "id = ?", (job_id,), to, sources, now, error=error,
+                                           output_data_uri=output_data_uri, event_data=event_data, summary=summary)
+            if moved is None:
                 raise _Rollback
             if output is not None:
                 await db.execute(
                     "INSERT OR REPLACE INTO job_outputs (job_id, data, content_type, written_at, checked) "
                     "VALUES (?, ?, ?, ?, ?)", (job_id, output.data, output.content_type, output.written_at,
                                                int(output.checked)))
-            data = dict(event_data or {})
-            if error is not None:
-                data.setdefault("error", error.to_wire())
-            await self._event(job_id, lifecycle.event_kind(to), data, now)
+        return self._moved(moved, to, event_data, error)
+
+    async def _set_status(self, db: aiosqlite.Connection, which: str, args: tuple, to: JobStatus,
+                          sources: list[JobStatus], now: str, *, error: ErrorData | None = None,
+                          output_data_uri: str | None = None, event_data: dict[str, Any] | None = None,
+                          summary: dict[str, Any] | None = None) -> tuple[aiosqlite.Row, JobStatus | None] | None:
+        """The one guarded status write (inside a transaction): `UPDATE ... WHERE <which> AND status IN (sources)
+        RETURNING`, with the SET clause of lifecycle.update_clause and the transition's event in the same
+        transaction. (the row, the status it left) or None when no job matched."""
+        sets, params = lifecycle.update_clause(to, now, error=error, output_data_uri=output_data_uri)
+        if summary is not None:
+            sets += ", input_summary = ?"
+            params = [*params, json.dumps(summary)]
+        previous = sources[0] if len(sources) == 1 else None  # for the log line; read below when ambiguous
+        if previous is None:
+            found = _first(await db.execute_fetchall(f"SELECT status FROM jobs WHERE {which}", args))
+            previous = JobStatus(found["status"]) if found is not None else None
+        placeholders = ", ".join("?" * len(sources))
+        row = _first(await db.execute_fetchall(
+            f"UPDATE jobs SET {sets} WHERE {which} AND status IN ({placeholders}) RETURNING {_COLUMNS}, input_bytes",
+            (*params, *args, *[s.value for s in sources]),
+        ))
         if row is None:
             return None
-        job = _row_to_job(row)
+        data = dict(event_data or {})
+        if error is not None:
+            data.setdefault("error", error.to_wire())
+        if to == JobStatus.EXECUTING:  # a claim: which run of the job this is
+            data.setdefault("attempt", int(row["attempts"]))
+        await self._event(row["id"], lifecycle.event_kind(to), data, now)
+        return row, previous
+
+    @staticmethod
+    def _moved(moved: tuple[aiosqlite.Row, JobStatus | None] | None, to: JobStatus,
+               event_data: dict[str, Any] | None = None, error: ErrorData | None = None) -> JobDetails | None:
+        """After the commit: the one log line of the transition, and the job as it is now."""
+        if moved is None:
+            return None
+        row, previous = moved
         details = dict(event_data or {})
         if error is not None:
             details.update(error_code=error.code, error_message=error.message)
-        _log_transition(job_id, previous, to, details)
-        return job
+        _log_transition(row["id"], previous, to, details)
+        return _row_to_job(row)
 
-    async def request_cancel(self, workspace: str, job_id: str) -> JobDetails | None:
+    async def cancel(self, workspace: str, job_id: str) -> tuple[CancelOutcome, JobDetails | None]:
+        """DELETE, as one transaction: a Waiting job becomes Cancelled; an Executing one gets is_cancelling (and one
+        `cancel_requested` event, the first time); a finished job is left as it is. Returns what happened and the job
+        (None: no such job in `workspace`)."""
         now = format_time(utcnow())
-        row = None
+        outcome, moved, row = CancelOutcome.NOT_FOUND, None, None
         async with self._tx(durable=True) as db:
             row = _first(await db.execute_fetchall(
-                f"UPDATE jobs SET is_cancelling = 1 WHERE id = ? AND workspace = ? AND status = ? RETURNING {_COLUMNS}",
-                (job_id, workspace, JobStatus.EXECUTING.value),
-            ))
+                f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND workspace = ?", (job_id, workspace)))
             if row is None:
                 raise _Rollback
-            await self._event(job_id, "cancel_requested", {}, now)
-        return _row_to_job(row) if row is not None else None
+            status = JobStatus(row["status"])
+            if status == JobStatus.WAITING:
+                outcome = CancelOutcome.CANCELLED
+                moved = await self._set_status(db, "id = ?", (job_id,), JobStatus.CANCELLED, [JobStatus.WAITING], now)
+            elif status == JobStatus.EXECUTING:
+                outcome = CancelOutcome.CANCEL_REQUESTED
+                if not row["is_cancelling"]:
+                    row = _first(await db.execute_fetchall(
+                        f"UPDATE jobs SET is_cancelling = 1 WHERE id = ? RETURNING {_COLUMNS}", (job_id,)))
+                    await self._event(job_id, EventKind.CANCEL_REQUESTED, {}, now)
+            else:
+                outcome = CancelOutcome.ALREADY_FINISHED
+                raise _Rollback
+        if moved is not None:
+            return outcome, self._moved(moved, JobStatus.CANCELLED)
+        return outcome, _row_to_job(row) if row is not None else None
 
     async def claim_next(self) -> ClaimedJob | None:
+        """The oldest Waiting job → Executing, through the same guarded write as every transition."""
         now = format_time(utcnow())
-        row = None
+        moved = None
         async with self._tx() as db:
-            row = _first(await db.execute_fetchall(
-                f"UPDATE jobs SET status = ?, begin_execution_time = ?, attempts = attempts + 1 "
-                f"WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY creation_time, id LIMIT 1) "
-                f"AND status = ? RETURNING {_COLUMNS}, input_bytes",
-                (JobStatus.EXECUTING.value, now, JobStatus.WAITING.value, JobStatus.WAITING.value),
-            ))
-            if row is None:
+            moved = await self._set_status(
+                db, "id = (SELECT id FROM jobs WHERE status = ? ORDER BY creation_time, id LIMIT 1)",
+                (JobStatus.WAITING.value,), JobStatus.EXECUTING, [JobStatus.WAITING], now)
+            if moved is None:
                 raise _Rollback
-            await self._event(row["id"], "started", {"attempt": row["attempts"]}, now)
-        if row is None:
+        if moved is None:
             return None
+        row, _ = moved
         _log_transition(row["id"], JobStatus.WAITING, JobStatus.EXECUTING, {"attempt": int(row["attempts"])})
         return _claimed(row)
 
-    async def add_event(self, job_id: str, kind: str, data: dict[str, Any] | None = None) -> int:
+    async def add_event(self, job_id: str, kind: EventKind, data: dict[str, Any] | None = None) -> int:
         async with self._write:
             return await self._event(job_id, kind, data, format_time(utcnow()))
 
@@ -361,7 +396,7 @@ class SqliteJobStore:
             "SELECT seq, job_id, kind, data, time FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (job_id, after, limit),
         )
-        return [JobEvent(seq=r["seq"], job_id=r["job_id"], kind=r["kind"], data=json.loads(r["data"]), time=r["time"])
+        return [JobEvent(seq=r["seq"], job_id=r["job_id"], kind=EventKind(r["kind"]), data=json.loads(r["data"]), time=r["time"])
                 for r in rows]
 
     async def events_since(self, after: int, limit: int = 1000) -> list[tuple[int, str]]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Protocol
 
+from contracts.events import EventKind
 from contracts.jobs import ErrorData, JobDetails
 from contracts.status import JobStatus
 
@@ -22,6 +24,15 @@ class JobExists(Exception):
     def __init__(self, existing: JobDetails | None):
         super().__init__("job exists")
         self.existing = existing
+
+
+class CancelOutcome(Enum):
+    """What `JobStore.cancel` did."""
+
+    CANCELLED = "cancelled"  # it was Waiting: now Cancelled
+    CANCEL_REQUESTED = "cancel_requested"  # it is Executing: its runner is asked to stop
+    ALREADY_FINISHED = "already_finished"  # Succeeded, Failed or Cancelled: nothing changed
+    NOT_FOUND = "not_found"
 
 
 class ContainerInUse(Exception):
@@ -61,7 +72,7 @@ class OutputRef:
 class JobEvent:
     seq: int
     job_id: str
-    kind: str  # submitted | started | progress | succeeded | failed | cancelled | cancel_requested | requeued
+    kind: EventKind
     data: dict[str, Any] = field(default_factory=dict)
     time: str = ""  # ISO-8601 UTC
 
@@ -110,8 +121,9 @@ class JobStore(Protocol):
         Executing), cancellation_time (→ Cancelled), clears is_cancelling on terminal states. → Waiting (requeue)
         clears begin_execution_time. Returns the updated job, or None on conflict or unknown id."""
 
-    async def request_cancel(self, workspace: str, job_id: str) -> JobDetails | None:
-        """Set is_cancelling on an Executing job (+ `cancel_requested` event); None if not Executing."""
+    async def cancel(self, workspace: str, job_id: str) -> tuple[CancelOutcome, JobDetails | None]:
+        """DELETE in one transaction: Waiting → Cancelled; Executing → is_cancelling (+ `cancel_requested` event);
+        finished jobs unchanged. The outcome, and the job as it is now (None when not found)."""
 
     async def claim_next(self) -> ClaimedJob | None:
         """Oldest Waiting job → Executing (attempts += 1, `started` event), or None."""
@@ -119,7 +131,7 @@ class JobStore(Protocol):
     async def executing(self) -> list[ClaimedJob]:
         """Jobs currently Executing (start-up sweep after a crash)."""
 
-    async def add_event(self, job_id: str, kind: str, data: dict[str, Any] | None = None) -> int: ...
+    async def add_event(self, job_id: str, kind: EventKind, data: dict[str, Any] | None = None) -> int: ...
 
     async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]: ...
 

@@ -219,7 +219,7 @@ class Job(JobBase):
         """The job's events as they happen, from the service's event stream (server-sent events):
 
             async for event in job.stream_events():
-                if event.kind == "progress":
+                if event.is_progress:
                     print(event.data["sweeps_done"], event.data["best_cost"])
 
         Starts after sequence number `after` (0: the whole history), ends after the terminal event (succeeded,

@@ -44,9 +44,9 @@ def test_event_kinds():
 NOW = "2024-01-01T00:00:00.000000Z"
 
 
-def test_executing_sets_begin_time():
+def test_executing_sets_begin_time_and_counts_the_attempt():
     sets, params = lifecycle.update_clause(E, NOW)
-    assert sets == "status = ?, begin_execution_time = ?" and params == ["Executing", NOW]
+    assert sets == "status = ?, begin_execution_time = ?, attempts = attempts + 1" and params == ["Executing", NOW]
 
 
 def test_requeue_clears_begin_time():

@@ -13,7 +13,7 @@ import pytest
 from contracts.jobs import ErrorData, JobDetails, format_time, parse_time
 from contracts.status import TERMINAL, JobStatus
 from services.jobs.sqlite_store import _COLUMNS, InvalidCursor, SqliteJobStore
-from services.jobs.store import JobExists
+from services.jobs.store import CancelOutcome, JobExists
 
 SA = "microsoft.simulatedannealing.cpu"
 W, E, S, F, C = (JobStatus.WAITING, JobStatus.EXECUTING, JobStatus.SUCCEEDED, JobStatus.FAILED,
@@ -158,7 +158,7 @@ async def test_cancel_waiting_has_no_end_time_cancel_executing_has(store: Sqlite
     assert cancelled.cancellation_time is not None and cancelled.end_execution_time is None
     await store.insert("ws", job("e"))
     await store.transition("e", E)
-    await store.request_cancel("ws", "e")
+    await store.cancel("ws", "e")
     cancelled = await store.transition("e", C)
     assert cancelled.cancellation_time is not None and cancelled.end_execution_time is not None
     assert cancelled.is_cancelling is False
@@ -180,7 +180,7 @@ async def test_terminal_jobs_never_change(store: SqliteJobStore, terminal: JobSt
     for to in JobStatus:
         assert await store.transition("a", to) is None, to
     assert await store.get("ws", "a") == final
-    assert await store.request_cancel("ws", "a") is None
+    assert await store.cancel("ws", "a") == (CancelOutcome.ALREADY_FINISHED, final)
     assert len(await store.events("a")) == 3  # no event for refused writes
 
 
@@ -233,17 +233,24 @@ async def test_transitions_are_logged_with_the_job_id(store: SqliteJobStore, cap
 
 # -- cancel requests, claims, the start-up sweep -----------------------------------------------------------------
 
-async def test_request_cancel_only_on_executing(store: SqliteJobStore):
+async def test_cancel_decides_in_one_transaction(store: SqliteJobStore):
+    """Waiting → Cancelled at once; Executing → is_cancelling (one event, however often asked); finished: nothing;
+    another workspace's job or no job: not found."""
+    await store.insert("ws", job("w"))
+    outcome, cancelled = await store.cancel("ws", "w")
+    assert outcome == CancelOutcome.CANCELLED and cancelled.status == C and cancelled.cancellation_time is not None
+    assert await kinds(store, "w") == ["submitted", "cancelled"]
     await store.insert("ws", job("a"))
-    assert await store.request_cancel("ws", "a") is None  # Waiting
     await store.transition("a", E)
-    assert await store.request_cancel("other", "a") is None  # another workspace
-    flagged = await store.request_cancel("ws", "a")
-    assert flagged.is_cancelling is True and flagged.status == E
-    assert (await store.get("ws", "a")).is_cancelling is True
+    assert await store.cancel("other", "a") == (CancelOutcome.NOT_FOUND, None)
+    assert await store.cancel("ws", "missing") == (CancelOutcome.NOT_FOUND, None)
+    for _ in range(2):
+        outcome, flagged = await store.cancel("ws", "a")
+        assert outcome == CancelOutcome.CANCEL_REQUESTED and flagged.is_cancelling is True and flagged.status == E
     assert await kinds(store, "a") == ["submitted", "started", "cancel_requested"]
     done = await store.transition("a", S, output_data_uri="http://x/job-a/rawOutputData")
     assert done.is_cancelling is False
+    assert await store.cancel("ws", "a") == (CancelOutcome.ALREADY_FINISHED, done)
 
 
 async def test_claim_next_is_fifo_and_counts_attempts(store: SqliteJobStore):
