@@ -5,6 +5,7 @@
 | OPENQIO_DATA_DIR | .openqio | state: SQLite file, TLS material, token, Azurite data, connection files |
 | OPENQIO_HOST | 127.0.0.1 | address the HTTPS gateway listens on |
 | OPENQIO_PORT | 8443 | HTTPS port (0: any free port; the real one goes to connection.json) |
+| OPENQIO_PUBLIC_URL | (https://HOST:PORT/) | the gateway's URL as clients reach it: connection.json, sdk.env and `nextLink` paging links are built from it, never from a request's Host header; HOST 0.0.0.0 or :: gives 127.0.0.1 |
 | OPENQIO_SUBSCRIPTION_ID | 00000000-0000-0000-0000-000000000000 | workspace identity in REST paths |
 | OPENQIO_RESOURCE_GROUP | openqio | 〃 |
 | OPENQIO_WORKSPACE | openqio | 〃 |
@@ -27,7 +28,7 @@
 | OPENQIO_LIST_PAGE_SIZE | 100 | jobs per `GET jobs` page |
 | OPENQIO_MAX_STREAMS | 100 | concurrent `jobs/{id}/stream` (server-sent events) connections; more get 503 |
 | OPENQIO_STREAM_KEEPALIVE_S | 15 | seconds between keep-alive comments on an idle event stream |
-| OPENQIO_LOG_LEVEL | INFO | logging level |
+| OPENQIO_LOG_LEVEL | INFO | level of openqio's own log lines; other libraries log WARNING and above unless named: `DEBUG,aiosqlite=DEBUG,azure=INFO` |
 | OPENQIO_LOG_FORMAT | text | `text` or `json` (one JSON object per line: ts, level, logger, msg, job_id, from, to...) |
 | OPENQIO_CONNECTION | .openqio/connection.json | client side, read by services/client: the connection file `Workspace()` and the CLI read (default: looked for in the working directory and its parents) |
 
@@ -47,6 +48,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from contracts.logformat import parse_level
 from contracts.problems import ProblemLimits
 
 AZURITE_ACCOUNT = "devstoreaccount1"
@@ -76,6 +78,7 @@ class Settings:
     data_dir: Path = Path(".openqio")
     host: str = "127.0.0.1"
     port: int = 8443
+    public_url: str = field(default_factory=str)  # "": derived from host and port (public_base_url)
     subscription_id: str = "00000000-0000-0000-0000-000000000000"
     resource_group: str = "openqio"
     workspace: str = "openqio"
@@ -134,6 +137,15 @@ class Settings:
             raise SettingsError("OPENQIO_PORT must be 0..65535")
         if self.log_format not in ("text", "json"):
             raise SettingsError("OPENQIO_LOG_FORMAT must be text or json")
+        try:
+            parse_level(self.log_level)
+        except ValueError as exc:
+            raise SettingsError(f"OPENQIO_LOG_LEVEL: {exc}") from None
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+                raise SettingsError(f"OPENQIO_PUBLIC_URL {self.public_url!r} is not an http(s) URL like "
+                                    "https://quantum.example.org:8443/")
         if self.list_page_size < 1 or self.max_attempts < 1:
             raise SettingsError("OPENQIO_LIST_PAGE_SIZE and OPENQIO_MAX_ATTEMPTS must be at least 1")
         if self.max_streams < 0 or not self.stream_keepalive_s > 0:
@@ -152,6 +164,14 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.data_dir / "jobs.sqlite3"
+
+    def public_base_url(self, port: int) -> str:
+        """The gateway's URL as clients reach it, ending in '/': OPENQIO_PUBLIC_URL, else https://HOST:`port`/ with
+        `port` the one really listened on (OPENQIO_PORT may be 0) and a wildcard HOST read as 127.0.0.1."""
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/"
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        return f"https://{f'[{host}]' if ':' in host else host}:{port}/"
 
     @property
     def tls_dir(self) -> Path:

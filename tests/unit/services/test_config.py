@@ -107,3 +107,16 @@ def test_default_token_needs_the_configured_workspace(tmp_path: Path):
 def test_invalid_settings(tmp_path: Path, env: dict, match: str):
     with pytest.raises(SettingsError, match=match):
         Settings.from_env(env, data_dir=tmp_path)
+
+
+def test_public_base_url_is_configured_or_derived_from_host_and_port():
+    """nextLink, connection.json and sdk.env are built from this URL, never from a request's Host header."""
+    tokens = {"t" * 16: "openqio"}
+    assert Settings.from_env({}, tokens=tokens).public_base_url(8443) == "https://127.0.0.1:8443/"
+    assert Settings.from_env({"OPENQIO_HOST": "0.0.0.0"}, tokens=tokens).public_base_url(9) == "https://127.0.0.1:9/"
+    assert Settings.from_env({"OPENQIO_HOST": "::1"}, tokens=tokens).public_base_url(9) == "https://[::1]:9/"
+    configured = Settings.from_env({"OPENQIO_PUBLIC_URL": "https://quantum.example.org"}, tokens=tokens)
+    assert configured.public_base_url(8443) == "https://quantum.example.org/"
+    for bad in ("quantum.example.org", "ftp://x/", "https://x/?a=1", "https:///path"):
+        with pytest.raises(SettingsError, match="OPENQIO_PUBLIC_URL"):
+            Settings.from_env({"OPENQIO_PUBLIC_URL": bad}, tokens=tokens)
