@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
+# What a client stores in a job beside its input (which lives in blob storage) goes out in every GET and list page,
+# so it is bounded at PUT and after every PATCH: 40 PATCHes under the request limit once grew a job to 36 000 tags
+# (36 MB per GET). A list page of OPENQIO_LIST_PAGE_SIZE jobs thus stays under page size × MAX_JOB_FIELDS_BYTES.
+MAX_NAME_CHARS = 1024
+MAX_TAGS = 1000
+MAX_JOB_FIELDS_BYTES = 64 * 1024  # name + metadata + tags, as UTF-8 JSON
+
 
 def _bad(message: str, code: str = errors.BAD_REQUEST) -> ContractError:
     return ContractError(code, message)
@@ -122,6 +129,25 @@ async def _find(request: web.Request) -> tuple[str, JobDetails]:
     return workspace, job
 
 
+def _fields_size(name: str, metadata: dict | None, tags: list[str]) -> int:
+    return len(json.dumps([name, metadata, tags], ensure_ascii=False).encode("utf-8"))
+
+
+def _check_job_size(name: str, metadata: dict | None, tags: list[str], before: JobDetails | None = None) -> None:
+    """413 PayloadTooLarge naming the bound a job's name, metadata or tags break. After a PATCH (`before`: the
+    job as stored) a job already past a bound (stored before the bounds existed) may keep its size or shrink."""
+    if len(name) > MAX_NAME_CHARS:
+        raise _bad(f"a job name has at most {MAX_NAME_CHARS} characters; this one has {len(name)}",
+                   errors.PAYLOAD_TOO_LARGE)
+    if len(tags) > MAX_TAGS and (before is None or len(tags) > len(before.tags)):
+        raise _bad(f"a job has at most {MAX_TAGS} tags; this one would have {len(tags)}", errors.PAYLOAD_TOO_LARGE)
+    size = _fields_size(name, metadata, tags)
+    grew = before is None or size > _fields_size(before.name or "", before.metadata, before.tags)
+    if size > MAX_JOB_FIELDS_BYTES and grew:
+        raise _bad(f"a job's name, metadata and tags take at most {MAX_JOB_FIELDS_BYTES} bytes as JSON; these would "
+                   f"take {size}", errors.PAYLOAD_TOO_LARGE)
+
+
 def _str_field(body: dict, key: str, required: bool = False, default: str | None = None) -> str | None:
     value = body.get(key)
     if value is None:
@@ -171,9 +197,10 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise _bad("tags must be a list of strings", errors.INVALID_JOB_DEFINITION)
     name = _str_field(body, "name", default="Optimization problem")
+    _check_job_size(name, metadata, tags)
     return JobDetails(
         id=job_id,
-        name=name[:1024],
+        name=name,
         container_uri=container_uri.split("?")[0],  # SAS tokens are not stored; fresh ones go out on every GET
         input_data_uri=input_uri.split("?")[0] if input_uri else None,
         input_data_format=input_format,
@@ -276,6 +303,7 @@ async def patch_job(request: web.Request) -> web.Response:
             raise  # already says what is wrong (ContractError is a ValueError: keep it out of the clause below)
         except (ValueError, IndexError):
             raise _bad(f"patch path {path!r} does not name an existing tag") from None
+    _check_job_size(job.name or "", job.metadata, tags, before=job)
     updated = await request.app[STORE].set_tags(workspace, job.id, tags)
     return web.json_response(_render(request, updated))
 
@@ -288,8 +316,19 @@ async def list_jobs(request: web.Request) -> web.Response:
         jobs, next_cursor = await request.app[STORE].list(workspace, limit=limit, after=cursor)
     except InvalidCursor as exc:
         raise _bad(str(exc)) from None
-    next_link = str(request.url.update_query({"cursor": next_cursor})) if next_cursor else None
+    next_link = None
+    if next_cursor:
+        # From the configured public URL: the Host header is the client's to choose, and a link built from it
+        # (Host: attacker.example) would carry the next request and its bearer token elsewhere.
+        base = request.app[SETTINGS].public_base_url(_listening_port(request))
+        next_link = base.rstrip("/") + str(request.rel_url.update_query({"cursor": next_cursor}))
     return web.json_response({"value": [_render(request, j) for j in jobs], "nextLink": next_link})
+
+
+def _listening_port(request: web.Request) -> int:
+    """The port this connection came in on: the real one when OPENQIO_PORT is 0."""
+    sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
+    return int(sockname[1]) if sockname else request.app[SETTINGS].port
 
 
 async def job_events(request: web.Request) -> web.Response:
