@@ -23,6 +23,9 @@ INTERNAL_ERROR = "InternalError"
 # Job errors (errorData of a Failed job)
 INVALID_INPUT_DATA = "InvalidInputData"
 INPUT_NOT_FOUND = "InputDataNotFound"
+INPUT_LOST = "InputDataLost"  # the input existed when the job was submitted; blob storage lost it since
+CONTAINER_IN_USE = "ContainerInUse"  # a job's container already holds another job's output
+JOB_NOT_SUCCEEDED = "JobNotSucceeded"  # a result was asked of a job that has none
 PROBLEM_TOO_LARGE = "ProblemTooLarge"
 RUNNER_CRASHED = "RunnerCrashed"
 DEADLINE_EXCEEDED = "DeadlineExceeded"

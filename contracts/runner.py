@@ -30,6 +30,7 @@ class RunOutcome:
     error_code: str | None = None
     error_message: str | None = None
     elapsed_s: float = 0.0
+    summary: dict[str, Any] | None = None  # contracts.summary of the input, once the runner tried to decode it
 
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -42,3 +43,4 @@ class Progress:
     elapsed_s: float
     sweeps_done: int
     best_cost: float | None
+    summary: dict[str, Any] | None = None  # the input's summary, on a job's first report (contracts.summary)

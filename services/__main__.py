@@ -1,15 +1,22 @@
 """`openqio serve` / `python -m services serve`: wire the gateway, the dispatcher and the runner pool, and run.
 The command line (flags included) is services.cli; this module is what `serve` runs.
 
-Start-up order: settings → TLS material → (Azurite, with --with-azurite) → SQLite store → blob store → runner
-pool → dispatcher (sweeps jobs a crash left Executing) → HTTPS site → connection files. Shutdown (Ctrl-C, SIGTERM)
-runs it backwards: stop accepting requests, let running jobs finish within the grace period (requeue the rest),
-stop runners, close SQLite and blob clients, stop Azurite. Nothing it started outlives it.
+Start-up order: settings → the data directory's lock (one service per data directory; what a crashed run left
+running is stopped) → TLS material → (Azurite, with --with-azurite) → SQLite store → blob store → output keeper
+(restores result blobs storage lost) → runner pool → dispatcher (sweeps jobs a crash left Executing) → HTTPS site →
+connection files. Shutdown (Ctrl-C, SIGTERM) runs it backwards: stop accepting requests, let running jobs finish
+within the grace period (requeue the rest), stop runners, close SQLite and blob clients, stop Azurite.
+
+Nothing it started outlives it, however it ends: Azurite and the runners get a signal from the kernel when the
+service dies (services/supervise.py, solver_runner/worker.py), and the next start stops anything a crash still left
+behind. While it runs, the service restarts a supervised Azurite that dies and has the output keeper put back what
+that Azurite lost (services/dispatch/outputs.py).
 """
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import logging
 import signal
@@ -51,9 +58,26 @@ class StartupError(RuntimeError):
 
 
 async def serve(settings: Settings, with_azurite: bool = False) -> None:
+    from services.supervise import Children, DataDirBusy, DataDirLock
+
+    data_dir = Path(settings.data_dir)
+    try:
+        lock = DataDirLock(data_dir).acquire()
+    except DataDirBusy as exc:
+        raise StartupError(str(exc)) from None
+    try:
+        children = Children(data_dir)
+        await asyncio.to_thread(children.stop_leftovers)
+        await _serve(settings, with_azurite, children)
+    finally:
+        lock.release()
+
+
+async def _serve(settings: Settings, with_azurite: bool, children) -> None:
     from services.blobs.azure_store import WorkspaceBlobs
     from services.config import with_generated_storage
     from services.dispatch.dispatcher import Dispatcher
+    from services.dispatch.outputs import OutputKeeper
     from services.dispatch.runner_pool import RunnerPool
     from services.gateway.app import create_app
     from services.gateway.tls import ensure_tls, server_ssl_context
@@ -66,24 +90,27 @@ async def serve(settings: Settings, with_azurite: bool = False) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    data_dir = Path(settings.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
     tls = ensure_tls(settings)
 
     azurite = None
     if with_azurite:
-        settings = with_generated_storage(settings)  # several workspaces: one storage account each
-        azurite = await asyncio.to_thread(_start_azurite, settings)
+        settings = with_generated_storage(settings)  # each workspace its own private storage account
+        azurite = await _start_azurite(settings, children)
     _warn_shared_storage(settings)
 
-    store = SqliteJobStore(settings.database_path)
+    store = SqliteJobStore(settings.database_path, synchronous=settings.sqlite_synchronous)
     blobs = WorkspaceBlobs(settings)
+    keeper = OutputKeeper(store, blobs, verify=settings.verifies_outputs(supervised_azurite=azurite is not None))
     pool = RunnerPool(settings.runners)
     dispatcher = None
     site_runner = None
+    watcher = None
     try:
         await store.open()
         await blobs.open()
+        await keeper.start()
+        if azurite is not None:
+            watcher = asyncio.create_task(_keep_azurite(azurite, keeper, children), name="azurite-supervisor")
         t0 = time.monotonic()
         await pool.start()
         log.info("%d runner(s) ready in %.1f s", settings.runners, time.monotonic() - t0)
@@ -116,32 +143,70 @@ async def serve(settings: Settings, with_azurite: bool = False) -> None:
         await pool.close()
         if site_runner is not None:
             await site_runner.cleanup()
+        await keeper.stop()
         await blobs.close()
         await store.close()
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         if azurite is not None:
             await asyncio.to_thread(azurite.stop)
+            children.forget("azurite")
         log.info("stopped")
 
 
-def _start_azurite(settings: Settings):
+async def _start_azurite(settings: Settings, children):
+    """Azurite with exactly the workspaces' private accounts (its public development account is off, so no one
+    holding its well-known key reaches any blob), data under DATA_DIR/azurite."""
     from urllib.parse import urlsplit
 
-    from services.azurite import Azurite, AzuriteError
+    from services.azurite import Azurite
 
     url = urlsplit(settings.blob_url)
-    # One workspace: Azurite's own development account. Several: exactly the workspaces' accounts (Azurite then
-    # turns its public development account off, so no one holding its well-known key reaches any blob).
-    accounts = None
-    if settings.workspace_storage:
-        accounts = {a.name: a.key for a in settings.storage_accounts}
     server = Azurite(location=str(Path(settings.data_dir) / "azurite"), host=url.hostname or "127.0.0.1",
-                     port=url.port or 10000, accounts=accounts)
-    try:
-        server.start()
-    except AzuriteError as exc:
-        raise StartupError(f"could not start Azurite on {settings.blob_url}: {exc}") from None
-    log.info("Azurite listening on %s (data in %s)", server.blob_url, server.location)
+                     port=url.port or 10000, accounts={a.name: a.key for a in settings.storage_accounts})
+    await _launch_azurite(server, children)
+    log.info("Azurite listening on %s (data in %s)", settings.blob_url.rsplit("/", 1)[0], server.location)
     return server
+
+
+async def _launch_azurite(server, children) -> None:
+    """Spawn on this (the main) thread, so Azurite gets SIGTERM when the service dies; wait for its port in a thread."""
+    from services.azurite import AzuriteError
+
+    server.spawn()
+    children.record("azurite", server.pid)
+    try:
+        await asyncio.to_thread(server.wait_listening)
+    except AzuriteError as exc:
+        children.forget("azurite")
+        raise StartupError(f"could not start Azurite on port {server.port}: {exc}") from None
+
+
+async def _keep_azurite(server, keeper, children) -> None:
+    """Restart the supervised Azurite whenever it dies (on its port, with its data), and have the output keeper
+    restore what it lost: Azurite saves its blob index only every 5 s, so a killed one loses recent writes."""
+    delay = 1.0
+    while True:
+        process = server.process
+        code = await asyncio.to_thread(process.wait)
+        died = time.time()
+        if server.process is not process:  # stopped on purpose (service shutdown)
+            return
+        log.error("Azurite exited unexpectedly (code %s); restarting it", code)
+        server.process = None
+        while True:
+            try:
+                await _launch_azurite(server, children)
+                break
+            except StartupError as exc:
+                log.error("%s; trying again in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        delay = 1.0
+        log.info("Azurite restarted (pid %s); checking the outputs it may have lost", server.pid)
+        keeper.storage_restarted(at=died)
 
 
 def _warn_shared_storage(settings: Settings) -> None:

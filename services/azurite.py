@@ -4,7 +4,13 @@ Azurite picks a free port (`--blobPort 0`); the real one is read from its start-
 fault tests take storage away and bring it back on the same port, with the same data when persistence is on disk.
 
 `accounts` ({name: base64 key}) starts Azurite with those storage accounts (AZURITE_ACCOUNTS); Azurite then serves
-only them: its public development account `devstoreaccount1` is off unless it is one of them.
+only them: its public development account `devstoreaccount1` is off unless it is one of them (and then only with
+the key given here, never the public one).
+
+Azurite runs in its own session (a Ctrl-C in the terminal must not stop it before the service has written its last
+outputs), and with `die_with_parent` it gets SIGTERM when the process that spawned it dies, even by SIGKILL: SIGTERM
+lets Azurite save its in-memory blob index before it exits. `spawn()` must run on the thread that lives as long as
+the service (the kernel signals the child when that *thread* ends); `start()` is spawn + wait_listening.
 """
 from __future__ import annotations
 
@@ -65,6 +71,17 @@ class Azurite:
     account_key = ACCOUNT_KEY
 
     def start(self, timeout: float = 60.0) -> Azurite:
+        self.spawn()
+        return self.wait_listening(timeout)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def spawn(self) -> None:
+        """Start the Azurite process (returns at once; `wait_listening` waits for its port)."""
+        from services.supervise import die_with_parent
+
         args = [azurite_binary(), "--blobHost", self.host, "--blobPort", str(self.port), "--skipApiVersionCheck",
                 "--disableTelemetry", "--loose"]
         if self.location:
@@ -81,8 +98,13 @@ class Azurite:
             env["AZURITE_ACCOUNTS"] = ";".join(f"{name}:{key}" for name, key in self.accounts.items())
         self.process = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            env=env,
+            env=env, preexec_fn=die_with_parent(signal.SIGTERM),
         )
+
+    def wait_listening(self, timeout: float = 60.0) -> Azurite:
+        """Read Azurite's output until it says where it listens; AzuriteError (with its output) if it exits first or
+        says nothing in `timeout` seconds."""
+        assert self.process is not None, "spawn() first"
         deadline = time.monotonic() + timeout
         seen = b""
         assert self.process.stdout is not None
@@ -98,8 +120,16 @@ class Azurite:
                 self.port = int(m.group(2))
                 self._drain()
                 return self
+        code = self.process.poll()
         self.stop()
-        raise AzuriteError(f"Azurite did not start within {timeout:.0f} s; output:\n{seen.decode(errors='replace')[-2000:]}")
+        output = seen.decode(errors="replace")[-2000:]
+        if code is not None:
+            hint = ""
+            if "EADDRINUSE" in output:
+                hint = (f" (port {self.port} is in use by another program: stop it, or give openqio another blob "
+                        "port with OPENQIO_BLOB_URL)")
+            raise AzuriteError(f"Azurite exited with code {code} at start-up{hint}; its output:\n{output}")
+        raise AzuriteError(f"Azurite did not start within {timeout:.0f} s; its output:\n{output}")
 
     def _drain(self) -> None:
         """Keep reading Azurite's output so its pipe never fills up."""

@@ -28,6 +28,8 @@
 | OPENQIO_LIST_PAGE_SIZE | 100 | jobs per `GET jobs` page |
 | OPENQIO_MAX_STREAMS | 100 | concurrent `jobs/{id}/stream` (server-sent events) connections; more get 503 |
 | OPENQIO_STREAM_KEEPALIVE_S | 15 | seconds between keep-alive comments on an idle event stream |
+| OPENQIO_SQLITE_SYNCHRONOUS | full | `full`: what the service acknowledges (new jobs, cancels, how each job ended, with its result) is fsynced before the answer, and survives a power loss; `normal`: no fsync (every process crash is still survived; a power loss or OS crash can lose the last seconds) |
+| OPENQIO_VERIFY_OUTPUTS | auto | `on`: each result blob is looked at once after blob storage should have saved it, and rewritten from the service's copy if it is gone; `off`: only after a storage outage or restart the service saw; `auto`: `off` for the Azurite that `--with-azurite` supervises, `on` otherwise |
 | OPENQIO_LOG_LEVEL | INFO | level of openqio's own log lines; other libraries log WARNING and above unless named: `DEBUG,aiosqlite=DEBUG,azure=INFO` |
 | OPENQIO_LOG_FORMAT | text | `text` or `json` (one JSON object per line: ts, level, logger, msg, job_id, from, to...) |
 | OPENQIO_CONNECTION | .openqio/connection.json | client side, read by services/client: the connection file `Workspace()` and the CLI read (default: looked for in the working directory and its parents) |
@@ -58,6 +60,7 @@ AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1
 
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 STORAGE_ACCOUNTS_FILE = "storage-accounts.json"
+AZURITE_DB_FILE = "__azurite_db_blob__.json"  # where Azurite keeps its blob index under --location
 
 
 class SettingsError(ValueError):
@@ -101,6 +104,8 @@ class Settings:
     list_page_size: int = 100
     max_streams: int = 100
     stream_keepalive_s: float = 15.0
+    sqlite_synchronous: str = "full"
+    verify_outputs: str = "auto"
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -137,6 +142,10 @@ class Settings:
             raise SettingsError("OPENQIO_PORT must be 0..65535")
         if self.log_format not in ("text", "json"):
             raise SettingsError("OPENQIO_LOG_FORMAT must be text or json")
+        if self.sqlite_synchronous not in ("full", "normal"):
+            raise SettingsError("OPENQIO_SQLITE_SYNCHRONOUS must be full or normal")
+        if self.verify_outputs not in ("auto", "on", "off"):
+            raise SettingsError("OPENQIO_VERIFY_OUTPUTS must be auto, on or off")
         try:
             parse_level(self.log_level)
         except ValueError as exc:
@@ -211,6 +220,12 @@ class Settings:
             account = self.storage_for(workspace)
             out.setdefault(account.name, account)
         return list(out.values())
+
+    def verifies_outputs(self, supervised_azurite: bool) -> bool:
+        """Whether every result blob is looked at once after it settled (services/dispatch/outputs.py)."""
+        if self.verify_outputs == "auto":
+            return not supervised_azurite
+        return self.verify_outputs == "on"
 
     # Names kept for the dispatcher's wording.
     @property
@@ -321,11 +336,12 @@ def _parse_workspace_storage(raw: str, settings: Settings) -> dict[str, StorageA
 
 
 def with_generated_storage(settings: Settings) -> Settings:
-    """For `--with-azurite` with several workspaces: every workspace without an OPENQIO_WORKSPACE_STORAGE account
-    gets its own generated one (name from the workspace + a random suffix, random 64-byte key), kept in
-    DATA_DIR/storage-accounts.json (mode 0600) so restarts find their blobs. One workspace: unchanged."""
-    if len(settings.workspaces) < 2:
-        return settings
+    """For `--with-azurite`: every workspace without an OPENQIO_WORKSPACE_STORAGE account gets its own generated one
+    (name from the workspace + a random suffix, random 64-byte key), kept in DATA_DIR/storage-accounts.json (mode
+    0600) so restarts find their blobs. Azurite then serves only these accounts: its public development account,
+    whose key everyone knows, is never served. A data directory whose Azurite already holds data from before this
+    rule keeps the development account's name for its default workspace, with a generated key, so its jobs' blobs
+    stay where they are."""
     path = Path(settings.data_dir) / STORAGE_ACCOUNTS_FILE
     kept: dict[str, dict[str, str]] = {}
     if path.exists():
@@ -338,12 +354,15 @@ def with_generated_storage(settings: Settings) -> Settings:
         for workspace, name, key in accounts:
             _check_account(name, key, f"{path} (workspace {workspace!r})")
     storage = dict(settings.workspace_storage)
-    taken = {a.name for a in storage.values()} | {a["name"] for a in kept.values()} | {settings.storage_account}
+    taken = {a.name for a in storage.values()} | {a["name"] for a in kept.values()}
+    legacy_data = (Path(settings.data_dir) / "azurite" / AZURITE_DB_FILE).exists()
     changed = False
     for workspace in sorted(settings.workspaces - set(storage)):
         if workspace not in kept:
             stem = re.sub(r"[^a-z0-9]", "", workspace.lower())[:16]
             name = stem + secrets.token_hex(4)
+            if legacy_data and workspace == settings.workspace and settings.storage_account not in taken:
+                name = settings.storage_account  # blobs written before accounts were generated for one workspace
             while name in taken:
                 name = stem + secrets.token_hex(4)
             taken.add(name)

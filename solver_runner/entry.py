@@ -26,6 +26,7 @@ from contracts.errors import ContractError
 from contracts.problems import decode_problem, encode_json, problem_document
 from contracts.results import make_result, solution_entry
 from contracts.runner import Progress, RunOutcome, RunRequest
+from contracts.summary import summarize, unavailable
 from solver_runner import params as P
 from solver_runner.kernels.common import energy, model_arrays
 from solver_runner.model import compile_problem
@@ -60,16 +61,24 @@ def init_worker() -> None:
 
 def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Callable[[Progress], None]) -> RunOutcome:
     started = time.monotonic()
+    summary: list[dict | None] = [None]  # the input's summary (contracts.summary), set once decoding was tried
 
     def outcome(status: str, **kw) -> RunOutcome:
-        return RunOutcome(job_id=request.job_id, status=status, elapsed_s=time.monotonic() - started, **kw)
+        return RunOutcome(job_id=request.job_id, status=status, elapsed_s=time.monotonic() - started,
+                          summary=summary[0], **kw)
 
     try:
         params = targets.validate_params(request.target, {"params": request.params})
         solver = SOLVERS.get(request.target)
         if solver is None:
             raise ContractError(errors.INVALID_TARGET, f"target {request.target} has no solver in this runner")
-        problem = decode_problem(request.input_data, request.content_type, request.limits)
+        try:
+            problem = decode_problem(request.input_data, request.content_type, request.limits)
+        except ContractError as exc:
+            summary[0] = unavailable(f"the input could not be decoded: {exc.message}",
+                                     inputBytes=len(request.input_data), contentType=request.content_type)
+            raise
+        summary[0] = summarize(problem, len(request.input_data), request.content_type)
         model = compile_problem(problem)
         numba.set_num_threads(max(1, min(request.threads, numba.config.NUMBA_NUM_THREADS)))
         timeout = params.get("timeout")
@@ -87,11 +96,16 @@ def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Call
 
         last = [0.0]
 
+        reported = [False]
+
         def report(sweeps_done: int, best: float) -> None:
             now = time.monotonic()
             if now - last[0] >= request.progress_interval_s:
                 last[0] = now
-                on_progress(Progress(request.job_id, now - solve_start, int(sweeps_done), float(best)))
+                # the first report also carries the input's summary, so a long job's shows while it runs
+                first = summary[0] if not reported[0] else None
+                reported[0] = True
+                on_progress(Progress(request.job_id, now - solve_start, int(sweeps_done), float(best), summary=first))
 
         if is_cancelled():
             return outcome(RunOutcome.CANCELLED)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote, urlsplit
 from urllib.request import getproxies
@@ -55,6 +56,15 @@ _CONTAINER = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 
 class InvalidName(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class InputProbe:
+    """What the submission-time check of an input found (BlobStore.probe_input)."""
+
+    size: int  # stored bytes
+    data: bytes | None  # the stored bytes, when they came with the first GET (up to FIRST_GET_BYTES)
+    content_type: str | None
 
 
 class ForeignAccount(InvalidName):
@@ -214,10 +224,7 @@ class BlobStore:
         checked against the blob's properties first, before anything is downloaded."""
         limit = self.settings.max_input_bytes if max_bytes is None else max_bytes
         try:
-            if input_data_uri:
-                container, blob = self.parse_blob_uri(input_data_uri)
-            else:
-                container, blob = self.parse_container_uri(container_uri), INPUT_BLOB
+            container, blob = self.input_location(input_data_uri, container_uri)
         except InvalidName as exc:
             raise InputError(errors.INVALID_INPUT_DATA, str(exc)) from None
         blob_client = self.client.get_blob_client(container, blob)
@@ -243,6 +250,53 @@ class BlobStore:
         except AzureError as exc:
             raise StorageUnavailable(str(exc).splitlines()[0]) from None
         return data, content_type
+
+    def input_location(self, input_data_uri: str | None, container_uri: str) -> tuple[str, str]:
+        """(container, blob) of a job's input: `inputDataUri` when given, else `inputData` in its container.
+        InvalidName for URLs that name none."""
+        if input_data_uri:
+            return self.parse_blob_uri(input_data_uri)
+        return self.parse_container_uri(container_uri), INPUT_BLOB
+
+    def output_location(self, output_data_uri: str | None, container_uri: str) -> tuple[str, str]:
+        """(container, blob) of a job's `rawOutputData`."""
+        if output_data_uri:
+            return self.parse_blob_uri(output_data_uri)
+        return self.parse_container_uri(container_uri), OUTPUT_BLOB
+
+    async def probe_input(self, input_data_uri: str | None, container_uri: str) -> InputProbe:
+        """Check a job's input at submission with one GET: its stored size, and its bytes when they fit in that GET
+        (FIRST_GET_BYTES), so the dispatcher can start the job without reading it again. InputError when it is
+        missing or unreadable; StorageUnavailable at once (no in-call retries: the submission must not wait)."""
+        try:
+            container, blob = self.input_location(input_data_uri, container_uri)
+        except InvalidName as exc:
+            raise InputError(errors.INVALID_INPUT_DATA, str(exc)) from None
+        try:
+            stream = await self.client.get_blob_client(container, blob).download_blob(
+                decompress=False, max_concurrency=1, retry_total=0)
+            size = stream.size
+            data = await stream.readall() if size <= FIRST_GET_BYTES else None  # no further request when it fits
+            return InputProbe(size=size, data=data, content_type=stream.properties.content_settings.content_type)
+        except ResourceNotFoundError:
+            raise InputError(errors.INPUT_NOT_FOUND, f"input blob {container}/{blob} does not exist") from None
+        except HttpResponseError as exc:
+            if exc.status_code is not None and exc.status_code >= 500:
+                raise StorageUnavailable(f"storage answered {exc.status_code}") from None
+            raise InputError(errors.INVALID_INPUT_DATA,
+                             f"input blob {container}/{blob} could not be read ({exc.status_code})") from None
+        except AzureError as exc:
+            raise StorageUnavailable(str(exc).splitlines()[0]) from None
+
+    async def blob_size(self, container: str, blob: str) -> int | None:
+        """The stored size of a blob, or None when it does not exist. StorageUnavailable when storage cannot say."""
+        try:
+            props = await self.client.get_blob_client(container, blob).get_blob_properties(retry_total=0)
+            return int(props.size)
+        except ResourceNotFoundError:
+            return None
+        except AzureError as exc:
+            raise StorageUnavailable(str(exc).splitlines()[0]) from None
 
     async def write_output(self, container: str, data: bytes) -> str:
         """Write `rawOutputData` (overwriting: a rerun after a crash replaces a partial answer). Returns its URL."""

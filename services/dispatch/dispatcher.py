@@ -18,6 +18,15 @@ each) are read in the background, without claiming them (they stay Waiting, and 
 Waiting). A runner that frees up then starts its next job without a storage round trip: for tiny jobs that round
 trip is most of the time a runner spends per job. A read ahead that failed, or whose job went elsewhere, is
 dropped, and the job's input is read again when it is claimed, with the usual limits and retries.
+
+Held inputs: the gateway checks every input when the job is submitted and hands small ones (the bytes came with that
+check) to `hold_input`; a job whose input is held starts without reading storage at all, and still runs if storage
+loses the blob meanwhile (Azurite keeps its index in memory for up to 5 s). Held inputs are bounded by
+HELD_INPUT_BYTES, oldest dropped first. A job whose input was checked at submission but is gone when it runs (and is
+not held) ends Failed `InputDataLost`, not `InputDataNotFound`: storage lost it.
+
+Results: a Succeeded job's result is kept in the store (fsynced) in the same transaction that marks it Succeeded, after
+the `rawOutputData` blob was written; services/dispatch/outputs.py restores the blob from there if storage loses it.
 """
 from __future__ import annotations
 
@@ -25,16 +34,18 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from typing import Any, Protocol
 
 from contracts import errors
 from contracts.jobs import ErrorData
 from contracts.results import encode_result
 from contracts.runner import Progress, RunOutcome, RunRequest
+from contracts.summary import unavailable
 from contracts.status import JobStatus
 from services.blobs import InputError, StorageUnavailable
 from services.blobs.azure_store import FIRST_GET_BYTES
-from services.jobs.store import ClaimedJob, JobStore
+from services.jobs.store import ClaimedJob, JobStore, StoredOutput
 
 from .runner_pool import RunnerCrashed, RunnerKilled, RunnerPool
 
@@ -44,6 +55,7 @@ log = logging.getLogger(__name__)
 # idle: their sweeps take microseconds, so waking a second thread, and sharing a core with the next job's runner,
 # cost more than they save (measured: runner CPU per tiny job doubled, paced latency up, in the service benchmark).
 PARALLEL_MIN_INPUT_BYTES = 16 * 1024
+HELD_INPUT_BYTES = 64 * 1024 * 1024  # inputs held from submission (hold_input), at most this many bytes in all
 
 
 class BlobAccess(Protocol):
@@ -109,6 +121,8 @@ class Dispatcher:
         self._prefetch_wake = asyncio.Event()
         self._prefetch_task: asyncio.Task | None = None
         self._starting = 0  # jobs claimed for a free runner that have not taken it yet (reading their input)
+        self._held: OrderedDict[str, tuple[bytes, str | None]] = OrderedDict()  # job id -> input from submission
+        self._held_bytes = 0
         self.progress: dict[str, Progress] = {}  # latest progress per running job (for streaming / dashboards)
 
     # -- the gateway's interface ----------------------------------------------------------------------------------
@@ -117,6 +131,23 @@ class Dispatcher:
         """A job was submitted (or a runner freed up): look for work now rather than at the next poll."""
         self._wake.set()
         self._prefetch_wake.set()
+
+    def hold_input(self, job_id: str, data: bytes, content_type: str | None) -> None:
+        """Keep a just-submitted job's input (read by the gateway's check) for its run; oldest dropped past
+        HELD_INPUT_BYTES. A dropped one is read from storage when the job runs, as without holding."""
+        if len(data) > HELD_INPUT_BYTES // 4 or job_id in self._held:
+            return
+        self._held[job_id] = (data, content_type)
+        self._held_bytes += len(data)
+        while self._held_bytes > HELD_INPUT_BYTES:
+            _, (dropped, _) = self._held.popitem(last=False)
+            self._held_bytes -= len(dropped)
+
+    def _take_held(self, job_id: str) -> tuple[bytes, str | None] | None:
+        held = self._held.pop(job_id, None)
+        if held is not None:
+            self._held_bytes -= len(held[0])
+        return held
 
     async def cancel(self, job_id: str) -> None:
         """Ask the runner of an Executing job to stop; it is killed after the grace period if it does not."""
@@ -205,7 +236,7 @@ class Dispatcher:
             for job_id in [j for j in self._prefetched if j not in wanted]:  # cancelled, or claimed meanwhile
                 self._prefetched.pop(job_id).cancel()
             for workspace, job in upcoming:
-                if job.id not in self._prefetched:
+                if job.id not in self._prefetched and job.id not in self._held:
                     read = asyncio.create_task(
                         self.blobs.for_workspace(workspace).read_input(job.input_data_uri, job.container_uri,
                                                                        max_bytes=FIRST_GET_BYTES),
@@ -213,13 +244,19 @@ class Dispatcher:
                     read.add_done_callback(_quiet)
                     self._prefetched[job.id] = read
 
-    async def _input_of(self, job: Any, workspace: str, ahead: asyncio.Task | None) -> tuple[bytes, str | None]:
-        """The job's input: from its read-ahead when that succeeded, else read now (limits, retries, errors)."""
+    async def _input_of(self, claimed: ClaimedJob, ahead: asyncio.Task | None) -> tuple[bytes, str | None]:
+        """The job's input: held from submission, else from its read-ahead when that succeeded, else read now
+        (limits, retries, errors)."""
+        held = self._take_held(claimed.details.id)
+        if held is not None:
+            if ahead is not None:
+                ahead.cancel()
+            return held
         if ahead is not None:
             await asyncio.wait({ahead})  # never raises: a failed or cancelled read-ahead just falls through
             if not ahead.cancelled() and ahead.exception() is None:
                 return ahead.result()
-        return await self._read_input(job, workspace)
+        return await self._read_input(claimed)
 
     async def _threads_for(self, input_bytes: int) -> int:
         """Threads for a job starting now: its own core, plus every idle runner's when no other job waits and the
@@ -240,9 +277,10 @@ class Dispatcher:
         starting = True
         try:
             try:
-                data, content_type = await self._input_of(job, claimed.workspace, ahead)
+                data, content_type = await self._input_of(claimed, ahead)
             except InputError as exc:
-                await self._finish_failed(job_id, exc.code, exc.message)
+                await self._finish_failed(job_id, exc.code, exc.message,
+                                          summary=unavailable(f"the input could not be read: {exc.message}"))
                 return
             current = await self.store.get(None, job_id)
             if current is None or current.status != JobStatus.EXECUTING:
@@ -307,6 +345,8 @@ class Dispatcher:
         last = [time.monotonic()]
 
         async def record(progress: Progress) -> None:
+            if progress.summary is not None:  # a long job's first report: its summary shows while it runs
+                await self.store.set_summary(job_id, progress.summary)
             self.progress[job_id] = progress
             now = time.monotonic()
             if now - last[0] >= self.progress_event_interval_s:
@@ -319,13 +359,20 @@ class Dispatcher:
 
         return record
 
-    async def _read_input(self, job: Any, workspace: str) -> tuple[bytes, str | None]:
-        blobs = self.blobs.for_workspace(workspace)  # the job's workspace's storage account
+    async def _read_input(self, claimed: ClaimedJob) -> tuple[bytes, str | None]:
+        job = claimed.details
+        blobs = self.blobs.for_workspace(claimed.workspace)  # the job's workspace's storage account
         waited = 0.0
         attempt = 0
         while True:
             try:
                 return await blobs.read_input(job.input_data_uri, job.container_uri)
+            except InputError as exc:
+                if exc.code == errors.INPUT_NOT_FOUND and claimed.input_bytes is not None:
+                    raise InputError(errors.INPUT_LOST, f"blob storage lost the job's input: {exc.message}, yet it "
+                                     f"held {claimed.input_bytes} bytes when the job was submitted; submit the job "
+                                     "again") from None
+                raise
             except StorageUnavailable as exc:
                 if waited >= self.storage_max_wait_s:
                     raise InputError(errors.STORAGE_UNAVAILABLE, f"blob storage unavailable: {exc}") from None
@@ -357,12 +404,16 @@ class Dispatcher:
                 waited += delay
 
     async def _record_outcome(self, job: Any, workspace: str, outcome: RunOutcome) -> None:
+        """Side effects before state: the output blob, then Succeeded with the result kept in the store (one durable
+        transaction), so a Succeeded job always has its result even if storage loses the blob."""
         job_id = job.id
         if outcome.status == RunOutcome.SUCCEEDED and outcome.result is not None:
+            body = encode_result(outcome.result)
             try:
-                url = await self._write_output(job, workspace, encode_result(outcome.result))
+                url = await self._write_output(job, workspace, body)
             except StorageUnavailable as exc:
-                await self._finish_failed(job_id, errors.STORAGE_UNAVAILABLE, f"could not write the output blob: {exc}")
+                await self._finish_failed(job_id, errors.STORAGE_UNAVAILABLE, f"could not write the output blob: {exc}",
+                                          summary=outcome.summary)
                 return
             done = await self.store.transition(
                 job_id,
@@ -370,19 +421,24 @@ class Dispatcher:
                 expected=[JobStatus.EXECUTING],
                 output_data_uri=url,
                 event_data={"cost": outcome.result.get("cost"), "elapsed_s": outcome.elapsed_s},
+                output=StoredOutput(body, "application/json", time.time()),
+                summary=outcome.summary,
             )
             if done is None:
                 log.warning("job %s finished but was no longer Executing", job_id, extra={"job_id": job_id})
             # the store logs the transition itself (one line per status change, with the cost)
         elif outcome.status == RunOutcome.CANCELLED:
-            await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING])
+            await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING],
+                                        summary=outcome.summary)
         else:
-            await self._finish_failed(job_id, outcome.error_code or errors.SOLVER_ERROR, outcome.error_message or "the solver failed")
+            await self._finish_failed(job_id, outcome.error_code or errors.SOLVER_ERROR,
+                                      outcome.error_message or "the solver failed", summary=outcome.summary)
 
-    async def _finish_failed(self, job_id: str, code: str, message: str) -> None:
+    async def _finish_failed(self, job_id: str, code: str, message: str, summary: dict[str, Any] | None = None) -> None:
         # the store's transition line carries error_code and error_message
         await self.store.transition(
-            job_id, JobStatus.FAILED, expected=[JobStatus.EXECUTING], error=ErrorData(code=code, message=message)
+            job_id, JobStatus.FAILED, expected=[JobStatus.EXECUTING], error=ErrorData(code=code, message=message),
+            summary=summary,
         )
 
     async def _after_kill(self, job_id: str) -> None:

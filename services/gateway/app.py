@@ -46,6 +46,8 @@ _CONTRACT_STATUS = {
     errors.NOT_FOUND: 404,
     errors.CONFLICT: 409,
     errors.JOB_ALREADY_FINISHED: 409,
+    errors.CONTAINER_IN_USE: 409,
+    errors.JOB_NOT_SUCCEEDED: 409,
     errors.PAYLOAD_TOO_LARGE: 413,
     errors.UNAUTHORIZED: 401,
 }
@@ -189,6 +191,7 @@ def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> w
     app.router.add_route("PATCH", PREFIX + "/jobs/{job_id}", views.patch_job)
     app.router.add_route("GET", PREFIX + "/jobs", views.list_jobs)
     app.router.add_route("GET", PREFIX + "/jobs/{job_id}/events", views.job_events)
+    app.router.add_route("GET", PREFIX + "/jobs/{job_id}/output", views.job_output)
     stream.setup(app, PREFIX)  # GET jobs/{job_id}/stream: server-sent events
     app.router.add_route("POST", PREFIX + "/storage/sasUri", views.sas_uri)
     app.router.add_route("GET", PREFIX + "/providerStatus", views.provider_status)

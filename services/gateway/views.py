@@ -16,9 +16,10 @@ from contracts import errors, targets
 from contracts.errors import ContractError
 from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT, JobDetails
 from contracts.status import JobStatus
-from services.blobs.azure_store import OUTPUT_BLOB, ForeignAccount, InvalidName
+from services.blobs import InputError, StorageUnavailable
+from services.blobs.azure_store import OUTPUT_BLOB, ForeignAccount, InputProbe, InvalidName
 from services.jobs.sqlite_store import InvalidCursor
-from services.jobs.store import JobExists
+from services.jobs.store import ContainerInUse, JobExists
 
 from .keys import BLOBS, DISPATCHER, SETTINGS, STORE, WORKSPACE
 
@@ -218,22 +219,53 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def put_job(request: web.Request) -> web.Response:
+    """Submit: validate, check the input (holding a small one for the run), bind the job's container to it (a
+    container holds one job's output), store the job Waiting (durably), wake the dispatcher. A re-PUT of the same
+    body answers the stored job (idempotent)."""
     workspace = _workspace(request)
     job_id = _job_id(request)
     job = parse_job(request, await _json_body(request), job_id)
     blobs = _blobs(request)
-    await _check_container_owner(request, workspace, blobs.parse_container_uri(job.container_uri), job_id)
+    container = blobs.parse_container_uri(job.container_uri)
+    await _check_container_owner(request, workspace, container, job_id)
     if job.input_data_uri:
         await _check_container_owner(request, workspace, blobs.parse_blob_uri(job.input_data_uri)[0], job_id)
+    store = request.app[STORE]
+    probe = await _probe_input(request, job)
     try:
-        stored = await request.app[STORE].insert(workspace, job)
+        stored = await store.insert(workspace, job, output_container=f"{blobs.account}/{container}",
+                                    input_bytes=probe.size if probe.size >= 0 else None)
     except JobExists as exc:
         if exc.existing is None:
             raise ContractError(errors.CONFLICT, f"job {job_id} already exists with a different definition") from None
         stored = exc.existing
+    except ContainerInUse as exc:
+        owner = f"job {exc.owner}" if exc.owner else "another job"
+        raise ContractError(errors.CONTAINER_IN_USE,
+                            f"container {container!r} already holds the output of {owner}; give each job a container "
+                            f"of its own (the SDK uses job-{{id}}: job-{job_id})") from None
     else:
+        if probe.data is not None:
+            request.app[DISPATCHER].hold_input(job_id, probe.data, probe.content_type)
         request.app[DISPATCHER].wake()  # the store logged the new job (one line per status change)
     return web.json_response(_render(request, stored), status=200)
+
+
+_UNCHECKED = InputProbe(size=-1, data=None, content_type=None)
+
+
+async def _probe_input(request: web.Request, job: JobDetails) -> InputProbe:
+    """The input as checked at submission (its size is kept, and the bytes of a small one are held for the run), or
+    `_UNCHECKED`: while storage does not answer (the input is read when the job runs, once storage is back), and
+    when the input is missing or unreadable (the job is taken and ends Failed with the reason, as QIO did)."""
+    try:
+        return await _blobs(request).probe_input(job.input_data_uri, job.container_uri)
+    except StorageUnavailable as exc:
+        log.warning("job %s: blob storage unavailable at submission (%s); its input is read when it runs", job.id,
+                    exc, extra={"job_id": job.id})
+    except InputError:
+        pass
+    return _UNCHECKED
 
 
 async def get_job(request: web.Request) -> web.Response:
@@ -323,6 +355,20 @@ async def list_jobs(request: web.Request) -> web.Response:
         base = request.app[SETTINGS].public_base_url(_listening_port(request))
         next_link = base.rstrip("/") + str(request.rel_url.update_query({"cursor": next_cursor}))
     return web.json_response({"value": [_render(request, j) for j in jobs], "nextLink": next_link})
+
+
+async def job_output(request: web.Request) -> web.Response:
+    """A Succeeded job's result, as the service keeps it (the same bytes as its `rawOutputData` blob): for the
+    dashboard, and for clients whose blob read found it missing (storage lost it; the output keeper restores it)."""
+    _, job = await _find(request)
+    kept = await request.app[STORE].output(request[WORKSPACE], job.id)
+    if kept is None:
+        if job.status == JobStatus.SUCCEEDED:  # from before results were kept: the blob is the only copy
+            raise ContractError(errors.NOT_FOUND, f"job {job.id} has no result kept by the service; download its "
+                                "outputDataUri")
+        raise ContractError(errors.JOB_NOT_SUCCEEDED, f"job {job.id} has no result: it is {job.status.value}")
+    return web.Response(body=kept.data, content_type=kept.content_type.split(";")[0],
+                        headers={"Cache-Control": "private, max-age=3600"})
 
 
 def _listening_port(request: web.Request) -> int:

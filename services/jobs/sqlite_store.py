@@ -1,7 +1,14 @@
 """JobStore on SQLite through aiosqlite (WAL mode): jobs plus a job_events outbox written in the same transactions.
 
 One connection, writes serialised by a lock; every status change is one guarded UPDATE ... RETURNING (see
-`transition`). The status CHECK constraint is generated from `contracts.status.JobStatus`.
+`transition`). The schema and its migrations are in schema.py; the status CHECK constraint is generated from
+`contracts.status.JobStatus`.
+
+Durability: what the service acknowledges to a client (a new job, a cancel, a tag change) and how a job ended (with
+its result, `job_outputs`) are committed with `PRAGMA synchronous=FULL` (`synchronous="full"`, the default): the WAL
+is fsynced before the commit returns, so they survive a power loss. Bookkeeping that a restart re-derives (claims,
+requeues, progress events) commits with NORMAL: it survives any process crash, and a power loss can only roll a
+job back to Waiting. `synchronous="normal"` makes every commit NORMAL (no fsync; process crashes still lose nothing).
 """
 from __future__ import annotations
 
@@ -18,51 +25,13 @@ from typing import Any
 import aiosqlite
 
 from contracts.jobs import ErrorData, JobDetails, format_time, parse_time, utcnow
-from contracts.status import JobStatus
+from contracts.status import TERMINAL, JobStatus
 
 from . import lifecycle
-from .store import ClaimedJob, JobEvent, JobExists
+from .schema import migrate
+from .store import ClaimedJob, ContainerInUse, JobEvent, JobExists, OutputRef, StoredOutput
 
 log = logging.getLogger(__name__)
-
-_STATUSES = ", ".join(f"'{s.value}'" for s in JobStatus)
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    workspace TEXT NOT NULL,
-    name TEXT,
-    container_uri TEXT NOT NULL,
-    input_data_uri TEXT,
-    input_data_format TEXT NOT NULL,
-    input_params TEXT,
-    provider_id TEXT NOT NULL,
-    target TEXT NOT NULL,
-    metadata TEXT,
-    output_data_uri TEXT,
-    output_data_format TEXT,
-    status TEXT NOT NULL CHECK (status IN ({_STATUSES})),
-    creation_time TEXT NOT NULL,
-    begin_execution_time TEXT,
-    end_execution_time TEXT,
-    cancellation_time TEXT,
-    error_code TEXT,
-    error_message TEXT,
-    tags TEXT NOT NULL DEFAULT '[]',
-    is_cancelling INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    body_hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_by_workspace ON jobs (workspace, creation_time, id);
-CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, creation_time, id);
-CREATE TABLE IF NOT EXISTS job_events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    data TEXT NOT NULL DEFAULT '{{}}',
-    time TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS job_events_by_job ON job_events (job_id, seq);
-"""
 
 _COLUMNS = (
     "id, workspace, name, container_uri, input_data_uri, input_data_format, input_params, provider_id, target, "
@@ -133,6 +102,11 @@ def _first(rows: Iterable[aiosqlite.Row]) -> aiosqlite.Row | None:
     return None
 
 
+def _claimed(row: aiosqlite.Row) -> ClaimedJob:
+    return ClaimedJob(details=_row_to_job(row), workspace=row["workspace"], attempts=int(row["attempts"]),
+                      input_bytes=row["input_bytes"])
+
+
 class InvalidCursor(ValueError):
     pass
 
@@ -148,16 +122,30 @@ def _log_transition(job_id: str, before: JobStatus | None, after: JobStatus, det
              extra={**extra, "job_id": job_id, "from": before.value if before else None, "to": after.value})
 
 
+SYNCHRONOUS_MODES = ("full", "normal")
+
+
 class SqliteJobStore:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, synchronous: str = "full"):
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}; got {synchronous!r}")
         self.path = Path(path)
+        self.synchronous = synchronous
         self._db: aiosqlite.Connection | None = None
         self._write = asyncio.Lock()  # one writer transaction at a time on the shared connection
+        self._sync_now = "NORMAL"  # the connection's current PRAGMA synchronous
+
+    async def _sync_level(self, level: str) -> None:
+        if self._sync_now != level:
+            await self.db.execute(f"PRAGMA synchronous={level}")
+            self._sync_now = level
 
     @contextlib.asynccontextmanager
-    async def _tx(self):
-        """BEGIN IMMEDIATE … COMMIT under the write lock; ROLLBACK on any error (or via `Rollback`)."""
+    async def _tx(self, durable: bool = False):
+        """BEGIN IMMEDIATE … COMMIT under the write lock; ROLLBACK on any error (or via `Rollback`). `durable`: the
+        commit is fsynced before it returns (see the module docstring)."""
         async with self._write:
+            await self._sync_level("FULL" if durable and self.synchronous == "full" else "NORMAL")
             await self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield self.db
@@ -175,9 +163,10 @@ class SqliteJobStore:
         self._db.row_factory = aiosqlite.Row
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
+        self._sync_now = "NORMAL"
         await self._db.execute("PRAGMA busy_timeout=5000")
         await self._db.execute("PRAGMA foreign_keys=ON")
-        await self._db.executescript(SCHEMA)
+        await migrate(self._db)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -199,22 +188,31 @@ class SqliteJobStore:
 
     # -- writes: each one transaction (aiosqlite runs them on its one thread, in order) -------------------------------
 
-    async def insert(self, workspace: str, job: JobDetails) -> JobDetails:
+    async def insert(self, workspace: str, job: JobDetails, *, output_container: str | None = None,
+                     input_bytes: int | None = None) -> JobDetails:
         now = format_time(utcnow())
         digest = body_hash(job)
-        existing = inserted = None
-        async with self._tx() as db:
+        existing = inserted = owner = None
+        async with self._tx(durable=True) as db:
             existing = _first(await db.execute_fetchall("SELECT workspace, body_hash FROM jobs WHERE id = ?",
                                                         (job.id,)))
             if existing is not None:
                 raise _Rollback
+            if output_container is not None:
+                owner = _first(await db.execute_fetchall(
+                    "SELECT id, workspace FROM jobs WHERE output_container = ? AND id != ? LIMIT 1",
+                    (output_container, job.id)))
+                if owner is not None:
+                    raise _Rollback
             inserted = _first(await db.execute_fetchall(
-                f"INSERT INTO jobs ({_COLUMNS}, body_hash) VALUES ({', '.join('?' * 23)}) RETURNING {_COLUMNS}",
+                f"INSERT INTO jobs ({_COLUMNS}, body_hash, output_container, input_bytes) "
+                f"VALUES ({', '.join('?' * 25)}) RETURNING {_COLUMNS}",
                 (
                     job.id, workspace, job.name, job.container_uri, job.input_data_uri, job.input_data_format,
                     json.dumps(job.input_params) if job.input_params is not None else None, job.provider_id, job.target,
                     json.dumps(job.metadata) if job.metadata is not None else None, None, job.output_data_format,
                     JobStatus.WAITING.value, now, None, None, None, None, None, json.dumps(job.tags or []), 0, 0, digest,
+                    output_container, input_bytes,
                 ),
             ))
             await self._event(job.id, "submitted", {"target": job.target}, now)
@@ -223,6 +221,8 @@ class SqliteJobStore:
                 raise JobExists(None)
             current = await self.get(workspace, job.id)
             raise JobExists(current if existing["body_hash"] == digest else None)
+        if owner is not None:
+            raise ContainerInUse(owner["id"] if owner["workspace"] == workspace else None)
         assert inserted is not None
         stored = _row_to_job(inserted)
         _log_transition(job.id, None, JobStatus.WAITING, {"target": job.target, "workspace": workspace})
@@ -237,16 +237,21 @@ class SqliteJobStore:
         error: ErrorData | None = None,
         output_data_uri: str | None = None,
         event_data: dict[str, Any] | None = None,
+        output: StoredOutput | None = None,
+        summary: dict[str, Any] | None = None,
     ) -> JobDetails | None:
         sources = lifecycle.allowed_sources(to, expected)
         if not sources:
             return None
         now = format_time(utcnow())
         sets, params = lifecycle.update_clause(to, now, error=error, output_data_uri=output_data_uri)
+        if summary is not None:
+            sets += ", input_summary = ?"
+            params = [*params, json.dumps(summary)]
         placeholders = ", ".join("?" * len(sources))
         row = None
         previous = sources[0] if len(sources) == 1 else None  # for the log line; read below when ambiguous
-        async with self._tx() as db:
+        async with self._tx(durable=to in TERMINAL) as db:
             if previous is None:
                 found = _first(await db.execute_fetchall("SELECT status FROM jobs WHERE id = ?", (job_id,)))
                 previous = JobStatus(found["status"]) if found is not None else None
@@ -256,6 +261,11 @@ class SqliteJobStore:
             ))
             if row is None:
                 raise _Rollback
+            if output is not None:
+                await db.execute(
+                    "INSERT OR REPLACE INTO job_outputs (job_id, data, content_type, written_at, checked) "
+                    "VALUES (?, ?, ?, ?, ?)", (job_id, output.data, output.content_type, output.written_at,
+                                               int(output.checked)))
             data = dict(event_data or {})
             if error is not None:
                 data.setdefault("error", error.to_wire())
@@ -272,7 +282,7 @@ class SqliteJobStore:
     async def request_cancel(self, workspace: str, job_id: str) -> JobDetails | None:
         now = format_time(utcnow())
         row = None
-        async with self._tx() as db:
+        async with self._tx(durable=True) as db:
             row = _first(await db.execute_fetchall(
                 f"UPDATE jobs SET is_cancelling = 1 WHERE id = ? AND workspace = ? AND status = ? RETURNING {_COLUMNS}",
                 (job_id, workspace, JobStatus.EXECUTING.value),
@@ -289,7 +299,7 @@ class SqliteJobStore:
             row = _first(await db.execute_fetchall(
                 f"UPDATE jobs SET status = ?, begin_execution_time = ?, attempts = attempts + 1 "
                 f"WHERE id = (SELECT id FROM jobs WHERE status = ? ORDER BY creation_time, id LIMIT 1) "
-                f"AND status = ? RETURNING {_COLUMNS}",
+                f"AND status = ? RETURNING {_COLUMNS}, input_bytes",
                 (JobStatus.EXECUTING.value, now, JobStatus.WAITING.value, JobStatus.WAITING.value),
             ))
             if row is None:
@@ -298,14 +308,14 @@ class SqliteJobStore:
         if row is None:
             return None
         _log_transition(row["id"], JobStatus.WAITING, JobStatus.EXECUTING, {"attempt": int(row["attempts"])})
-        return ClaimedJob(details=_row_to_job(row), workspace=row["workspace"], attempts=int(row["attempts"]))
+        return _claimed(row)
 
     async def add_event(self, job_id: str, kind: str, data: dict[str, Any] | None = None) -> int:
         async with self._write:
             return await self._event(job_id, kind, data, format_time(utcnow()))
 
     async def set_tags(self, workspace: str, job_id: str, tags: list[str]) -> JobDetails | None:
-        async with self._tx() as db:
+        async with self._tx(durable=True) as db:
             row = _first(await db.execute_fetchall(
                 f"UPDATE jobs SET tags = ? WHERE id = ? AND workspace = ? RETURNING {_COLUMNS}",
                 (json.dumps(tags), job_id, workspace),
@@ -341,9 +351,10 @@ class SqliteJobStore:
 
     async def executing(self) -> list[ClaimedJob]:
         rows = await self.db.execute_fetchall(
-            f"SELECT {_COLUMNS} FROM jobs WHERE status = ? ORDER BY creation_time, id", (JobStatus.EXECUTING.value,)
+            f"SELECT {_COLUMNS}, input_bytes FROM jobs WHERE status = ? ORDER BY creation_time, id",
+            (JobStatus.EXECUTING.value,)
         )
-        return [ClaimedJob(details=_row_to_job(r), workspace=r["workspace"], attempts=int(r["attempts"])) for r in rows]
+        return [_claimed(r) for r in rows]
 
     async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
         rows = await self.db.execute_fetchall(
@@ -388,3 +399,54 @@ class SqliteJobStore:
             (workspace,),
         ))
         return float(row["h"] or 0.0)
+
+    # -- results kept by the service (job_outputs) and input summaries ----------------------------------------------
+
+    async def output(self, workspace: str | None, job_id: str) -> StoredOutput | None:
+        """A Succeeded job's result as written to `rawOutputData`; None for other jobs (and jobs from before v2)."""
+        scope, args = ("AND j.workspace = ?", (job_id, workspace)) if workspace is not None else ("", (job_id,))
+        row = _first(await self.db.execute_fetchall(
+            "SELECT o.data, o.content_type, o.written_at, o.checked FROM job_outputs o JOIN jobs j ON j.id = o.job_id "
+            f"WHERE o.job_id = ? {scope}", args))
+        if row is None:
+            return None
+        return StoredOutput(bytes(row["data"]), row["content_type"], float(row["written_at"]), bool(row["checked"]))
+
+    async def outputs_to_check(self, *, written_before: float | None = None, written_since: float | None = None,
+                               limit: int = 500) -> list[OutputRef]:
+        """Outputs to compare with blob storage, oldest first: the unchecked ones written before `written_before`,
+        or every one written since `written_since` (after storage may have lost recent writes)."""
+        if written_since is not None:
+            where, args = "o.written_at >= ?", (written_since,)
+        else:
+            where, args = "o.checked = 0 AND o.written_at < ?", (written_before if written_before is not None
+                                                                  else float("inf"),)
+        rows = await self.db.execute_fetchall(
+            "SELECT o.job_id, j.workspace, j.container_uri, j.output_data_uri, o.written_at, length(o.data) AS size "
+            f"FROM job_outputs o JOIN jobs j ON j.id = o.job_id WHERE {where} ORDER BY o.written_at LIMIT ?",
+            (*args, limit))
+        return [OutputRef(r["job_id"], r["workspace"], r["container_uri"], r["output_data_uri"],
+                          float(r["written_at"]), int(r["size"])) for r in rows]
+
+    async def latest_output_time(self) -> float | None:
+        row = _first(await self.db.execute_fetchall("SELECT MAX(written_at) AS t FROM job_outputs"))
+        return float(row["t"]) if row is not None and row["t"] is not None else None
+
+    async def outputs_checked(self, job_ids: list[str]) -> None:
+        if job_ids:
+            async with self._tx() as db:
+                await db.executemany("UPDATE job_outputs SET checked = 1 WHERE job_id = ?", [(j,) for j in job_ids])
+
+    async def output_rewritten(self, job_id: str, written_at: float) -> None:
+        async with self._tx() as db:
+            await db.execute("UPDATE job_outputs SET written_at = ?, checked = 0 WHERE job_id = ?", (written_at, job_id))
+
+    async def set_summary(self, job_id: str, summary: dict[str, Any]) -> None:
+        async with self._tx() as db:
+            await db.execute("UPDATE jobs SET input_summary = ? WHERE id = ?", (json.dumps(summary), job_id))
+
+    async def summary(self, workspace: str, job_id: str) -> dict[str, Any] | None:
+        """The input summary the runner recorded for the job, or None (not run yet, or from before v2)."""
+        row = _first(await self.db.execute_fetchall(
+            "SELECT input_summary FROM jobs WHERE id = ? AND workspace = ?", (job_id, workspace)))
+        return json.loads(row["input_summary"]) if row is not None and row["input_summary"] else None

@@ -24,6 +24,39 @@ class JobExists(Exception):
         self.existing = existing
 
 
+class ContainerInUse(Exception):
+    """`insert` found another job bound to the container this job's output would be written to. `owner` is that
+    job's id when it is in the same workspace, else None (nothing about other workspaces leaks)."""
+
+    def __init__(self, owner: str | None):
+        super().__init__("container in use")
+        self.owner = owner
+
+
+@dataclass
+class StoredOutput:
+    """A job's result as the service keeps it: the exact `rawOutputData` bytes, durable in the store before the job
+    is Succeeded. `written_at` (epoch s) is when the blob copy was last written; `checked` once it was seen in blob
+    storage after the time storage needs to make it durable (services/dispatch/outputs.py)."""
+
+    data: bytes
+    content_type: str
+    written_at: float
+    checked: bool = False
+
+
+@dataclass
+class OutputRef:
+    """Where a kept output's blob copy lives (services/dispatch/outputs.py compares and restores it)."""
+
+    job_id: str
+    workspace: str
+    container_uri: str
+    output_data_uri: str | None
+    written_at: float
+    size: int  # bytes of the kept result
+
+
 @dataclass
 class JobEvent:
     seq: int
@@ -40,14 +73,18 @@ class ClaimedJob:
     details: JobDetails
     workspace: str
     attempts: int  # including this one
+    input_bytes: int | None = None  # the input's stored size as checked at submission; None: not checked then
 
 
 class JobStore(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
 
-    async def insert(self, workspace: str, job: JobDetails) -> JobDetails:
-        """Insert as Waiting with creation_time now and a `submitted` event. Raises JobExists."""
+    async def insert(self, workspace: str, job: JobDetails, *, output_container: str | None = None,
+                     input_bytes: int | None = None) -> JobDetails:
+        """Insert as Waiting with creation_time now and a `submitted` event, durably. `output_container`
+        (`account/container`) binds the container the job's output goes to: another job bound to it raises
+        ContainerInUse. `input_bytes`: the input's size as checked at submission. Raises JobExists."""
 
     async def get(self, workspace: str | None, job_id: str) -> JobDetails | None:
         """workspace None: any workspace (dispatcher use)."""
@@ -64,8 +101,11 @@ class JobStore(Protocol):
         error: ErrorData | None = None,
         output_data_uri: str | None = None,
         event_data: dict[str, Any] | None = None,
+        output: StoredOutput | None = None,
+        summary: dict[str, Any] | None = None,
     ) -> JobDetails | None:
-        """Compare-and-set. `expected` narrows the allowed sources (default: every status allowed to reach `to`).
+        """Compare-and-set; terminal transitions are durable (fsynced). `output` is kept with the job in the same
+        transaction (→ Succeeded), `summary` records the input summary. `expected` narrows the allowed sources (default: every status allowed to reach `to`).
         Sets begin_execution_time (→ Executing), end_execution_time (→ Succeeded/Failed, and → Cancelled from
         Executing), cancellation_time (→ Cancelled), clears is_cancelling on terminal states. → Waiting (requeue)
         clears begin_execution_time. Returns the updated job, or None on conflict or unknown id."""
@@ -100,3 +140,20 @@ class JobStore(Protocol):
 
     async def execution_hours(self, workspace: str) -> float:
         """Hours of execution time of finished jobs (the `combined_job_hours` quota's utilisation)."""
+
+    async def output(self, workspace: str | None, job_id: str) -> StoredOutput | None:
+        """A Succeeded job's kept result (workspace None: any workspace)."""
+
+    async def outputs_to_check(self, *, written_before: float | None = None, written_since: float | None = None,
+                               limit: int = 500) -> list[OutputRef]: ...
+
+    async def latest_output_time(self) -> float | None: ...
+
+    async def outputs_checked(self, job_ids: list[str]) -> None: ...
+
+    async def output_rewritten(self, job_id: str, written_at: float) -> None: ...
+
+    async def set_summary(self, job_id: str, summary: dict[str, Any]) -> None:
+        """Record the input summary of a running job (its first progress report carries it)."""
+
+    async def summary(self, workspace: str, job_id: str) -> dict[str, Any] | None: ...

@@ -48,9 +48,13 @@ class FakeDispatcher:
     def __init__(self) -> None:
         self.woken = 0
         self.cancelled: list[str] = []
+        self.held: dict[str, tuple[bytes, str | None]] = {}
 
     def wake(self) -> None:
         self.woken += 1
+
+    def hold_input(self, job_id: str, data: bytes, content_type: str | None) -> None:
+        self.held[job_id] = (data, content_type)
 
     async def cancel(self, job_id: str) -> None:
         self.cancelled.append(job_id)

@@ -248,3 +248,77 @@ async def test_a_tiny_lone_job_stays_on_one_thread(two_runners):
     assert pool.ran[0].threads == 1
     pool.gates.setdefault("tiny", asyncio.Event()).set()
     await until(lambda: not dispatcher._tasks)
+
+
+# -- inputs held from submission, inputs storage lost, results kept (issue 11) ------------------------------------
+
+
+class LosingBlobs(FakeBlobs):
+    """Storage that lost the inputs of `lost` (acknowledged uploads a killed Azurite never saved)."""
+
+    def __init__(self, lost):
+        super().__init__()
+        self.lost = set(lost)
+
+    async def read_input(self, input_data_uri, container_uri, max_bytes=None, workspace="?"):
+        job_id = container_uri.rsplit("/job-", 1)[1]
+        if job_id in self.lost:
+            self.reads.append((job_id, max_bytes))
+            from contracts import errors
+            from services.blobs import InputError
+
+            raise InputError(errors.INPUT_NOT_FOUND, f"input blob job-{job_id}/inputData does not exist")
+        return await super().read_input(input_data_uri, container_uri, max_bytes, workspace)
+
+
+@pytest.fixture
+async def losing(store):
+    pool = OneRunnerPool()
+    blobs = LosingBlobs({"held", "checked", "unchecked"})
+    dispatcher = Dispatcher(store, blobs, pool)
+    await dispatcher.start()
+    yield store, blobs, pool, dispatcher
+    for gate in pool.gates.values():
+        gate.set()
+    await dispatcher.stop()
+
+
+async def test_a_held_input_runs_even_when_storage_lost_it_and_the_result_is_kept(losing):
+    store, blobs, pool, dispatcher = losing
+    await store.insert("ws", job("held"), input_bytes=9)
+    dispatcher.hold_input("held", b"held body", "application/json")
+    dispatcher.wake()
+    await until(lambda: pool.ran)
+    assert pool.ran[0].input_data == b"held body" and blobs.reads_of("held") == []  # no storage read at all
+    pool.gates.setdefault("held", asyncio.Event()).set()
+    await until(lambda: not dispatcher._tasks)
+    assert await status(store, "held") == JobStatus.SUCCEEDED
+    kept = await store.output("ws", "held")
+    assert kept is not None and b'"cost": -1.0' in kept.data  # the same bytes the blob got
+
+
+async def test_an_input_checked_at_submission_and_lost_since_fails_as_lost(losing):
+    store, blobs, pool, dispatcher = losing
+    await store.insert("ws", job("checked"), input_bytes=120)
+    await store.insert("ws", job("unchecked"))
+    dispatcher.wake()
+    for _ in range(500):
+        checked, unchecked = await store.get(None, "checked"), await store.get(None, "unchecked")
+        if checked.status == unchecked.status == JobStatus.FAILED:
+            break
+        await asyncio.sleep(0.01)
+    assert checked.status == unchecked.status == JobStatus.FAILED
+    assert checked.error_data.code == "InputDataLost" and "120 bytes" in checked.error_data.message
+    assert unchecked.error_data.code == "InputDataNotFound"
+    summary = await store.summary("ws", "checked")
+    assert summary["available"] is False and "could not be read" in summary["reason"]
+
+
+def test_held_inputs_are_bounded(monkeypatch):
+    monkeypatch.setattr(dispatcher_module, "HELD_INPUT_BYTES", 100)
+    dispatcher = Dispatcher(None, None, OneRunnerPool())
+    for i in range(6):
+        dispatcher.hold_input(f"j{i}", b"x" * 20, None)
+    assert list(dispatcher._held) == ["j1", "j2", "j3", "j4", "j5"] and dispatcher._held_bytes == 100
+    dispatcher.hold_input("big", b"x" * 30, None)  # over a quarter of the bound: not held at all
+    assert "big" not in dispatcher._held

@@ -39,8 +39,25 @@ def test_one_workspace_keeps_the_configured_account(tmp_path: Path):
     assert s.workspace_storage == {}
     assert s.storage_for(s.workspace) == StorageAccount(AZURITE_ACCOUNT, s.storage_key, BASE)
     assert [a.name for a in s.storage_accounts] == [AZURITE_ACCOUNT]
-    assert with_generated_storage(s) is s  # nothing generated for a single workspace
-    assert not (tmp_path / STORAGE_ACCOUNTS_FILE).exists()
+
+
+def test_with_azurite_one_workspace_gets_a_private_account_never_the_public_one(tmp_path: Path):
+    """Issue 11 section 7: `make run` (one workspace) served Azurite's development account, whose key is public."""
+    s = with_generated_storage(Settings.from_env({}, data_dir=tmp_path))
+    account = s.storage_for(s.workspace)
+    assert account.name != AZURITE_ACCOUNT and account.key != s.storage_key
+    assert [a.name for a in s.storage_accounts] == [account.name]  # what Azurite is started with
+    assert (tmp_path / STORAGE_ACCOUNTS_FILE).stat().st_mode & 0o777 == 0o600
+    assert with_generated_storage(Settings.from_env({}, data_dir=tmp_path)).storage_for(s.workspace) == account
+
+
+def test_existing_azurite_data_keeps_its_account_name_with_a_new_key(tmp_path: Path):
+    """A data directory from before keeps `devstoreaccount1` (its jobs' blobs live there), but not the public key."""
+    (tmp_path / "azurite").mkdir()
+    (tmp_path / "azurite" / "__azurite_db_blob__.json").write_text("{}")
+    s = with_generated_storage(Settings.from_env({}, data_dir=tmp_path))
+    account = s.storage_for(s.workspace)
+    assert account.name == AZURITE_ACCOUNT and account.key != s.storage_key
 
 
 def test_workspace_storage_setting(tmp_path: Path):

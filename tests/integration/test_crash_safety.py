@@ -1,0 +1,263 @@
+"""Crash safety (issue 11) on real processes: a real Azurite SIGKILLed right after a burst of completions, the
+service SIGKILLed with jobs executing, a second service on the same data directory, leftovers of a crashed run, a
+job aiming at another job's container, and the dashboard summary while storage hangs.
+
+Every test here fails on the code before issue 11: lost result blobs stayed lost, a killed service left Azurite
+and its runners running (and the next start failed on Azurite's port), and a job could overwrite another's result.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from contracts import targets
+from contracts.problems import decode_problem, encode_json, problem_document, reference_cost
+from contracts.status import TERMINAL
+from services.azurite import Azurite
+from services.supervise import CHILDREN_FILE, start_time
+from tests.integration.rest import Rest, long_problem, seed_problem
+from tests.service import Service, serving
+
+pytestmark = pytest.mark.integration
+TERMINAL_KINDS = {s.value.lower() for s in TERMINAL}
+
+
+@contextlib.contextmanager
+def running(service: Service):
+    """The service started (a failed start fails the test with its log) and always stopped, also on failure."""
+    yield from serving(service)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def random_problem(seed: int) -> dict:
+    rng = random.Random(seed)
+    terms = [(rng.choice([-3, -2, -1, 1, 2, 3]), sorted(rng.sample(range(10), 2))) for _ in range(20)]
+    return problem_document("ising", terms + [(rng.choice([-1, 1]), [rng.randrange(10)])], name=f"p{seed}")
+
+
+async def burst(rest: Rest, count: int) -> dict[str, dict]:
+    """`count` small jobs submitted together and waited for: {job id: problem}."""
+    problems = {}
+    ids = await asyncio.gather(*(rest.submit(random_problem(i), targets.SA, {"sweeps": 50, "seed": i})
+                                 for i in range(count)))
+    for i, job_id in enumerate(ids):
+        problems[job_id] = random_problem(i)
+    for job_id in ids:
+        assert (await rest.wait(job_id, timeout=120))["status"] == "Succeeded"
+    return problems
+
+
+async def readable_outputs(rest: Rest, job_ids) -> dict[str, int]:
+    """HTTP status of each job's outputDataUri right now."""
+    out = {}
+    for job_id in job_ids:
+        job = await rest.get(job_id)
+        try:
+            async with rest.session.get(job["outputDataUri"]) as resp:
+                out[job_id] = resp.status
+        except aiohttp.ClientConnectionError:  # storage is not back yet
+            out[job_id] = 0
+    return out
+
+
+async def assert_every_result_is_back(rest: Rest, problems: dict[str, dict], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = await readable_outputs(rest, problems)
+        if all(code == 200 for code in statuses.values()):
+            break
+        assert time.monotonic() < deadline, f"outputs still missing: {statuses}"
+        await asyncio.sleep(1)
+    for job_id, problem in problems.items():
+        result = await rest.result(await rest.get(job_id))
+        assert result["cost"] == pytest.approx(reference_cost(decode_problem(encode_json(problem)),
+                                                              result["configuration"]))
+
+
+def kill_azurite_and_restart(storage: Azurite) -> None:
+    os.killpg(storage.process.pid, signal.SIGKILL)
+    storage.process.wait(10)
+    storage.process = None
+    storage.start()  # same port (the Azurite object kept it), same data directory
+
+
+async def test_results_survive_a_sigkill_of_an_azurite_the_service_does_not_supervise(tmp_path: Path):
+    """Azurite saves its blob index every 5 s: killed right after a burst, it forgets the newest result blobs. The
+    service (verify on: it does not supervise this Azurite) notices each missing one and rewrites it."""
+    storage = Azurite(location=str(tmp_path / "blobs")).start()
+    service = Service(data_dir=tmp_path / "svc", blob_url=storage.blob_url, runners=2)
+    try:
+        with running(service):
+            async with Rest(service) as rest:
+                problems = await burst(rest, 20)
+                kill_azurite_and_restart(storage)
+                missing = [j for j, code in (await readable_outputs(rest, problems)).items() if code != 200]
+                await assert_every_result_is_back(rest, problems, timeout=60)
+            assert service.tail(400).count("restored it from the store") >= len(missing)
+    finally:
+        storage.stop()
+
+
+async def test_the_supervised_azurite_is_restarted_and_what_it_lost_restored(tmp_path: Path):
+    """`--with-azurite`: the service sees its Azurite die, starts it again on its port, and audits at once."""
+    port = free_port()
+    service = Service(data_dir=tmp_path / "svc", blob_url=f"http://127.0.0.1:{port}/devstoreaccount1", runners=2,
+                      args=["--with-azurite"])
+    with running(service):
+        async with Rest(service) as rest:
+            problems = await burst(rest, 20)
+            azurite = json.loads((service.data_dir / CHILDREN_FILE).read_text())["azurite"]["pid"]
+            os.kill(azurite, signal.SIGKILL)
+            await assert_every_result_is_back(rest, problems, timeout=30)
+            job_id = await rest.submit(seed_problem(), targets.SA, {"sweeps": 50, "seed": 1})  # and it works on
+            assert (await rest.result(await rest.wait(job_id)))["cost"] == -17.0
+        assert "Azurite exited unexpectedly" in service.tail(400)
+        restarted = json.loads((service.data_dir / CHILDREN_FILE).read_text())["azurite"]["pid"]
+        assert restarted != azurite
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (from /proc), with its start time."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="walks /proc to find the service's processes")
+async def test_a_sigkill_of_the_service_leaves_no_process_and_a_restart_finishes_every_job_once(tmp_path: Path):
+    port = free_port()
+    service = Service(data_dir=tmp_path / "svc", blob_url=f"http://127.0.0.1:{port}/devstoreaccount1", runners=2,
+                      args=["--with-azurite"])
+    service.start()
+    try:
+        async with Rest(service) as rest:
+            ids = [await rest.submit(long_problem(seed=i), targets.SA, {"sweeps": 10**9, "restarts": 1})
+                   for i in range(2)]  # no timeout: nothing but the service's death stops them
+            ids += [await rest.submit(seed_problem(), targets.SA, {"sweeps": 50, "seed": i}) for i in range(3)]
+            for job_id in ids[:2]:
+                await rest.wait(job_id, until=frozenset({"Executing"}))
+        children = {pid: start_time(pid) for pid in descendants(service.process.pid)}
+        assert len(children) >= 3  # Azurite and two runners at least
+        os.kill(service.process.pid, signal.SIGKILL)  # the service alone, not its process group
+        service.process.wait(10)
+        deadline = time.monotonic() + 5
+        alive = children
+        while alive and time.monotonic() < deadline:
+            alive = {pid: t for pid, t in alive.items() if start_time(pid) == t and t is not None}
+            time.sleep(0.1)
+        assert not alive, f"left running 5 s after the service died: {sorted(alive)}"
+    finally:
+        service.stop(signal.SIGKILL)
+    service.start()  # `make run` again: comes up on the same ports
+    try:
+        async with Rest(service) as rest:
+            for job_id in ids[:2]:  # cancel the endless ones; the others simply run
+                await rest.wait(job_id, until=frozenset({"Executing"}))
+                status, _ = await rest.request("DELETE", f"jobs/{job_id}")
+                assert status == 204
+            for job_id in ids:
+                job = await rest.wait(job_id, timeout=120)
+                assert job["status"] in ("Succeeded", "Cancelled"), job
+                _, events = await rest.request("GET", f"jobs/{job_id}/events")
+                ended = [e["kind"] for e in events["value"] if e["kind"] in TERMINAL_KINDS]
+                assert len(ended) == 1, (job_id, ended)
+    finally:
+        service.stop()
+
+
+async def test_a_leftover_azurite_of_a_crashed_run_is_stopped_at_start(tmp_path: Path):
+    """What a run on a system without PR_SET_PDEATHSIG (or a crash in between) can leave: an Azurite on the
+    service's port. The next start stops it (it is recorded in DATA_DIR) instead of failing with EADDRINUSE."""
+    port = free_port()
+    data_dir = tmp_path / "svc"
+    data_dir.mkdir()
+    leftover = Azurite(location=str(tmp_path / "old"), port=port).start()
+    try:
+        (data_dir / CHILDREN_FILE).write_text(json.dumps(
+            {"azurite": {"pid": leftover.pid, "start": start_time(leftover.pid)}}))
+        service = Service(data_dir=data_dir, blob_url=f"http://127.0.0.1:{port}/devstoreaccount1", runners=1,
+                          args=["--with-azurite"])
+        with running(service):
+            assert leftover.process.wait(10) is not None
+            async with Rest(service) as rest:
+                job_id = await rest.submit(seed_problem(), targets.SA, {"sweeps": 50, "seed": 1})
+                assert (await rest.result(await rest.wait(job_id)))["cost"] == -17.0
+            assert "left running by an earlier openqio" in service.tail(400)
+    finally:
+        leftover.stop()
+
+
+async def test_a_second_service_on_the_same_data_directory_is_refused(openqio_service):
+    second = Service(data_dir=openqio_service.data_dir, blob_url="http://127.0.0.1:1/devstoreaccount1", runners=1)
+    second.connection_file.rename(second.connection_file.with_suffix(".kept"))  # start() removes it; keep it
+    try:
+        with pytest.raises(Exception, match="another openqio .pid \\d+. is running with data directory"):
+            second.start(timeout=60)
+    finally:
+        second.connection_file.with_suffix(".kept").rename(second.connection_file)
+        second.stop(signal.SIGKILL)
+
+
+async def test_a_job_cannot_take_over_another_jobs_container(openqio_service):
+    async with Rest(openqio_service) as rest:
+        first = await rest.submit(seed_problem(), targets.SA, {"sweeps": 50, "seed": 1})
+        done = await rest.wait(first)
+        assert (await rest.result(done))["cost"] == -17.0
+        thief = str(uuid.uuid1())
+        body = rest.job_body(thief, done["containerUri"], targets.SA, {"sweeps": 50})
+        status, answer = await rest.request("PUT", f"jobs/{thief}", json=body)
+        assert status == 409 and answer["error"]["code"] == "ContainerInUse", answer
+        assert first in answer["error"]["message"]
+        status, _ = await rest.request("GET", f"jobs/{thief}")
+        assert status == 404
+        assert (await rest.result(await rest.get(first)))["cost"] == -17.0
+        status, kept = await rest.request("GET", f"jobs/{first}/output")  # the service's own copy
+        assert status == 200 and kept["cost"] == -17.0
+
+
+async def test_the_summary_never_waits_on_storage(tmp_path: Path):
+    """SIGSTOP Azurite: the dashboard summary still answers at once (it reads what the runner recorded)."""
+    storage = Azurite(location=str(tmp_path / "blobs")).start()
+    try:
+        with running(Service(data_dir=tmp_path / "svc", blob_url=storage.blob_url, runners=1)) as service:
+            async with Rest(service) as rest:
+                job_id = await rest.submit(seed_problem(), targets.SA, {"sweeps": 50, "seed": 1})
+                await rest.wait(job_id)
+                os.killpg(storage.process.pid, signal.SIGSTOP)
+                try:
+                    status, summary = await asyncio.wait_for(rest.request("GET", f"jobs/{job_id}/summary"), 10)
+                    health, _ = await asyncio.wait_for(rest.request("GET", f"{rest.base}/healthz"), 10)
+                finally:
+                    os.killpg(storage.process.pid, signal.SIGCONT)
+            assert status == 200 and summary["available"] and summary["variables"] == 3, summary
+            assert health == 200
+    finally:
+        storage.stop()
