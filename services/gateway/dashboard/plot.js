@@ -66,11 +66,13 @@ export function renderPlot(plot, caption, points, note) {
     const text = !points.length ? note || "no progress reported yet"
       : `the run took ${formatDuration(tMax)}: too short to plot; best cost ${formatCost(last.cost)}`;
     plot.dataset.plotted = "false";
-    children.push(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "note" }, text));
+    plot.setAttribute("viewBox", `0 0 ${W} 56`); // a line of text, not an empty chart
+    children.push(svg("text", { x: W / 2, y: 33, "text-anchor": "middle", class: "note" }, text));
     plot.replaceChildren(...children);
     return false;
   }
   plot.dataset.plotted = "true";
+  plot.setAttribute("viewBox", `0 0 ${W} ${H}`);
   let yMin = Math.min(...points.map((p) => p.cost));
   let yMax = Math.max(...points.map((p) => p.cost));
   if (yMin === yMax) { yMin -= 1; yMax += 1; }
