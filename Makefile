@@ -12,7 +12,7 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,ocean]"
 	@touch $@
 
 node_modules/.bin/azurite-blob: package.json package-lock.json
@@ -38,7 +38,7 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 bench: install
-	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m pip install --quiet -e ".[test,ocean,bench]"
 	$(PY) -m benchmarks.solvers
 	$(PY) -m benchmarks.service
 

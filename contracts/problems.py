@@ -134,19 +134,10 @@ def decode_problem(data: bytes, content_type: str | None = None, limits: Problem
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ProblemFormatError(errors.AZQ_UNPARSABLE, "input data must be bytes")
     raw = _gunzip_bounded(bytes(data), limits.max_input_bytes)
-    if _is_tar(raw) or (content_type or "").split(";")[0].strip().lower() == PROTOBUF_CONTENT_TYPE:
+    is_tar = len(raw) > 262 and raw[257:262] == b"ustar"
+    if is_tar or (content_type or "").split(";")[0].strip().lower() == PROTOBUF_CONTENT_TYPE:
         return _decode_protobuf_tar(raw, limits)
     return decode_json_bytes(raw, limits)
-
-
-def _is_tar(raw: bytes) -> bool:
-    return len(raw) > 262 and raw[257:262] == b"ustar"
-
-
-def sniff_content_type(data: bytes, limits: ProblemLimits = DEFAULT_LIMITS) -> str:
-    """The Content-Type an input file is uploaded with: PROTOBUF_CONTENT_TYPE for a tar (of protobuf chunks), else
-    JSON_CONTENT_TYPE; gzip or not. For clients that upload files, since the service reads protobuf only with it."""
-    return PROTOBUF_CONTENT_TYPE if _is_tar(_gunzip_bounded(bytes(data), limits.max_input_bytes)) else JSON_CONTENT_TYPE
 
 
 def _gunzip_bounded(data: bytes, max_bytes: int) -> bytes:

@@ -14,6 +14,7 @@
 | OPENQIO_BLOB_URL | http://127.0.0.1:10000/devstoreaccount1 | blob service (Azurite) account URL, as clients reach it |
 | OPENQIO_STORAGE_ACCOUNT | devstoreaccount1 | storage account name |
 | OPENQIO_STORAGE_KEY | Azurite's public development key | storage account key |
+| OPENQIO_STORAGE_KEY_FILE | (none) | a file holding the storage account key (read at start; used when OPENQIO_STORAGE_KEY is not set), e.g. a Docker secret or the key docker/compose.yaml generates |
 | OPENQIO_WORKSPACE_STORAGE | (none) | `ws=account:key[@blob_url],...`: a workspace's own storage account (the URL defaults to BLOB_URL with the account swapped in); unlisted workspaces use STORAGE_ACCOUNT, or with `--with-azurite` and several workspaces, generated accounts kept in DATA_DIR/storage-accounts.json |
 | OPENQIO_SAS_TTL_S | 604800 | lifetime of SAS URLs handed out (seconds) |
 | OPENQIO_RUNNERS | number of cores | runner processes |
@@ -90,6 +91,7 @@ class Settings:
     blob_url: str = f"http://127.0.0.1:10000/{AZURITE_ACCOUNT}"
     storage_account: str = AZURITE_ACCOUNT
     storage_key: str = AZURITE_KEY
+    storage_key_file: str = ""
     workspace_storage: Mapping[str, StorageAccount] = field(default_factory=dict)  # workspace -> its own account
     sas_ttl_s: int = 7 * 24 * 3600
     runners: int = field(default_factory=lambda: os.cpu_count() or 1)
@@ -121,6 +123,8 @@ class Settings:
                 continue
             values[f.name] = _convert(f.name, raw, type(getattr(cls(), f.name)))
         values.update({k: v for k, v in overrides.items() if k not in ("tokens", "workspace_storage")})
+        if values.get("storage_key_file") and "storage_key" not in values:
+            values["storage_key"] = _read_key_file(values["storage_key_file"])
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
         settings = cls(**values)
@@ -246,6 +250,16 @@ def _convert(name: str, raw: str, kind: type) -> Any:
         return raw
     except ValueError:
         raise SettingsError(f"OPENQIO_{name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+
+
+def _read_key_file(path: str) -> str:
+    try:
+        key = Path(path).read_text().strip()
+    except OSError as exc:
+        raise SettingsError(f"OPENQIO_STORAGE_KEY_FILE: cannot read {path} ({exc.strerror})") from None
+    if not key:
+        raise SettingsError(f"OPENQIO_STORAGE_KEY_FILE: {path} is empty")
+    return key
 
 
 def _parse_tokens(raw: str, default_workspace: str) -> dict[str, str]:

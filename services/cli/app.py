@@ -3,6 +3,8 @@
     openqio serve [--with-azurite] ...             run the service (what `make run` starts)
     openqio submit PROBLEM.json[.gz] -t sa -p sweeps=1000     prints the job id
     openqio solve PROBLEM.json -t pt                submit, show live progress, print the result
+    openqio solve G11.txt [--format gset]           any format of services.formats (Gset, bqp, .qubo, ...)
+    openqio convert IN OUT                          between problem file formats (services/cli/formats.py)
     openqio jobs list [--status S] [--name RE] [--since 2h]
     openqio jobs show ID | openqio jobs cancel ID     (ID: a job id or a unique prefix of one)
     openqio results ID [--json] [--wait]
@@ -23,7 +25,8 @@ from typing import Any, Optional
 import typer
 
 from . import render
-from .params import UsageError, parse_params, parse_since, read_problem, resolve_target
+from .formats import FORMAT_OPT, INSTANCE_OPT, convert_command, read_problem_file
+from .params import UsageError, parse_params, parse_since, resolve_target
 from .serve import serve_command
 
 app = typer.Typer(name="openqio", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -32,6 +35,7 @@ app = typer.Typer(name="openqio", no_args_is_help=True, add_completion=False, pr
 jobs_app = typer.Typer(no_args_is_help=True, help="List, show and cancel jobs.")
 app.add_typer(jobs_app, name="jobs")
 app.command("serve", help="Run the HTTPS gateway, dispatcher and runner pool (what `make run` starts).")(serve_command)
+app.command("convert")(convert_command)
 
 STATUSES = ("Waiting", "Executing", "Succeeded", "Failed", "Cancelled")
 
@@ -130,8 +134,8 @@ async def _find_job(ws: Any, job_id: str) -> Any:
 # -- submit / solve --------------------------------------------------------------------------------------------
 
 PROBLEM_ARG = typer.Argument(..., metavar="PROBLEM", show_default=False,
-                             help="microsoft.qio.v2 problem file: JSON (.json, .json.gz) or a tar(.gz) of protobuf "
-                                  "chunks; examples in examples/problems/")
+                             help="problem file: QIO JSON (.json, .json.gz), protobuf (.tar.gz), Gset, OR-Library "
+                                  "bqp, qbsolv .qubo or dimod BQM JSON (see --format)")
 TARGET_OPT = typer.Option("sa", "--target", "-t",
                           help="solver: sa, sa-pf, pt, pt-pf, tabu, tabu-pf, qmc, pa, pa-pf, ssmc, ssmc-pf or a full id")
 PARAM_OPT = typer.Option(None, "--param", "-p", metavar="NAME=VALUE",
@@ -139,7 +143,8 @@ PARAM_OPT = typer.Option(None, "--param", "-p", metavar="NAME=VALUE",
 NAME_OPT = typer.Option(None, "--name", "-n", help="job name (default: the problem's name, else the file name)")
 
 
-async def _submit(workspace: Any, problem: Path, target: str, params: list[str] | None, name: str | None) -> Any:
+async def _submit(workspace: Any, problem: Path, target: str, params: list[str] | None, name: str | None,
+                  fmt: str | None = None, instance: int | None = None) -> Any:
     from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT
     from contracts.targets import PROVIDER_ID
     from services.client._job_base import ContentType
@@ -147,19 +152,20 @@ async def _submit(workspace: Any, problem: Path, target: str, params: list[str] 
 
     target_id = resolve_target(target)
     checked = parse_params(params or [], target_id)
-    body, decoded, content_type = await asyncio.to_thread(read_problem, problem)
-    job_name = name or decoded.name or problem.name.split(".")[0]
+    body, decoded = await asyncio.to_thread(read_problem_file, problem, fmt, instance)
+    job_name = name or decoded.name or problem.name.removesuffix(".gz").removesuffix(".json")
     return await Job.from_input_data(
-        workspace, name=job_name, target=target_id, input_data=body, content_type=ContentType(content_type),
+        workspace, name=job_name, target=target_id, input_data=body, content_type=ContentType.json,
         blob_name="inputData", encoding="gzip", provider_id=PROVIDER_ID, input_data_format=INPUT_FORMAT,
         output_data_format=OUTPUT_FORMAT, input_params={"params": checked})
 
 
 @app.command()
 def submit(ctx: typer.Context, problem: Path = PROBLEM_ARG, target: str = TARGET_OPT,
-           param: Optional[list[str]] = PARAM_OPT, name: Optional[str] = NAME_OPT) -> None:
+           param: Optional[list[str]] = PARAM_OPT, name: Optional[str] = NAME_OPT,
+           fmt: Optional[str] = FORMAT_OPT, instance: Optional[int] = INSTANCE_OPT) -> None:
     """Submit a problem; prints the job id (and nothing else, so `ID=$(openqio submit ...)` works)."""
-    job = _run(_with(ctx, lambda ws: _submit(ws, problem, target, param, name)))
+    job = _run(_with(ctx, lambda ws: _submit(ws, problem, target, param, name, fmt, instance)))
     render.out.print(job.id)
 
 
@@ -190,12 +196,13 @@ async def _finish(job: Any, as_json: bool) -> None:
 @app.command()
 def solve(ctx: typer.Context, problem: Path = PROBLEM_ARG, target: str = TARGET_OPT,
           param: Optional[list[str]] = PARAM_OPT, name: Optional[str] = NAME_OPT,
+          fmt: Optional[str] = FORMAT_OPT, instance: Optional[int] = INSTANCE_OPT,
           as_json: bool = typer.Option(False, "--json", help="print the result document as JSON"),
           timeout: Optional[float] = typer.Option(None, "--wait-timeout", metavar="SECONDS",
                                                   help="stop waiting after this long (the job keeps running)")) -> None:
     """Submit a problem, show live progress (elapsed, sweeps, best cost), then print the result."""
     async def action(ws: Any) -> None:
-        job = await _submit(ws, problem, target, param, name)
+        job = await _submit(ws, problem, target, param, name, fmt, instance)
         render.err.print(f"submitted job [bold]{job.id}[/] to {job.details.target}")
         try:
             await _wait(job, timeout)

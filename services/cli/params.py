@@ -12,7 +12,7 @@ from typing import Any
 
 from contracts import targets
 from contracts.errors import ContractError
-from contracts.problems import ProblemData, decode_problem, sniff_content_type
+from contracts.problems import ProblemData, decode_problem
 
 
 class UsageError(ValueError):
@@ -110,9 +110,8 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     return moment if moment.tzinfo else moment.astimezone()
 
 
-def read_problem(path: Path) -> tuple[bytes, ProblemData, str]:
-    """The file's bytes, gzip-compressed for upload, the decoded problem (checked as the service will) and the
-    Content-Type to upload it with: JSON, or protobuf for a tar(.gz) of protobuf chunks (README "Problem files")."""
+def read_problem(path: Path) -> tuple[bytes, ProblemData]:
+    """The file's bytes, gzip-compressed for upload, and the decoded problem (checked as the service will)."""
     import gzip
 
     try:
@@ -120,9 +119,8 @@ def read_problem(path: Path) -> tuple[bytes, ProblemData, str]:
     except OSError as exc:
         raise UsageError(f"cannot read problem file {path}: {exc.strerror or exc}") from None
     try:
-        problem = decode_problem(raw)
-        content_type = sniff_content_type(raw)
+        problem = decode_problem(raw, "application/json")
     except ContractError as exc:
         raise UsageError(f"{path} is not a microsoft.qio.v2 problem: {exc.message}") from None
     body = raw if raw[:2] == b"\x1f\x8b" else gzip.compress(raw, compresslevel=6)
-    return body, problem, content_type
+    return body, problem

@@ -104,6 +104,9 @@ class Workspace(WorkspaceIdentity):
     def job_events(self, job_id: str, after: int = 0) -> list[dict[str, Any]]:
         return self._run(self._aio.job_events(job_id, after))
 
+    def job_output(self, job_id: str) -> Any:
+        return self._run(self._aio.job_output(job_id))
+
     # -- targets, quotas, storage ------------------------------------------------------------------------------
 
     def get_targets(self, name: str | None = None, provider_id: str | None = None) -> Target | list[Target]:

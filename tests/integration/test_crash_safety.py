@@ -25,6 +25,7 @@ from contracts import targets
 from contracts.problems import decode_problem, encode_json, problem_document, reference_cost
 from contracts.status import TERMINAL
 from services.azurite import Azurite
+from services.client.aio import Workspace
 from services.supervise import CHILDREN_FILE, start_time
 from tests.integration.rest import Rest, long_problem, seed_problem
 from tests.service import Service, serving
@@ -108,6 +109,12 @@ async def test_results_survive_a_sigkill_of_an_azurite_the_service_does_not_supe
                 problems = await burst(rest, 20)
                 kill_azurite_and_restart(storage)
                 missing = [j for j, code in (await readable_outputs(rest, problems)).items() if code != 200]
+                print(f"{len(missing)} of {len(problems)} result blobs lost by the killed Azurite")
+                async with Workspace(connection_file=service.connection_file) as workspace:  # the native client
+                    for job_id in missing:  # reads the service's copy while the blob is still gone
+                        result = await (await workspace.get_job(job_id)).get_results()
+                        assert result["cost"] == pytest.approx(reference_cost(
+                            decode_problem(encode_json(problems[job_id])), result["configuration"]))
                 await assert_every_result_is_back(rest, problems, timeout=60)
             assert service.tail(400).count("restored it from the store") >= len(missing)
     finally:

@@ -108,6 +108,8 @@ def test_table_defaults_match_the_code(field):
         assert value == config.AZURITE_KEY and "Azurite" in documented
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         assert float(documented) == float(value), f"{name}: table says {documented}, code says {value}"
+    elif value == "":
+        assert documented == "(none)", f"{name}: an unset text setting is documented as (none)"
     else:
         assert documented == str(value), f"{name}: table says {documented!r}, code says {value!r}"
     # and the value is what from_env gives when the variable is unset

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.config import Settings
+from services.config import AZURITE_KEY, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
@@ -83,7 +83,7 @@ def test_compose_runs_openqio_beside_the_official_azurite_image(compose):
 
 def test_compose_keeps_sqlite_and_blobs_in_named_volumes(compose):
     declared = set(compose["volumes"])
-    assert declared == {"blobs", "state"}
+    assert declared == {"blobs", "state", "keys"}
     mounts = {name: dict(v.split(":", 1)[::-1] for v in svc["volumes"]) for name, svc in compose["services"].items()}
     # azurite's --location is its volume; openqio's data dir (SQLite, TLS, token) is its volume
     azurite_cmd = compose["services"]["azurite"]["command"]
@@ -112,9 +112,45 @@ def test_every_variable_set_for_the_container_is_a_real_setting_and_parses(compo
             assert name in SETTING_NAMES, f"{name} is not a setting in services/config.py"
     env = {**{k: v for k, v in image_env.items() if k.startswith("OPENQIO_")}, **compose_env}
     env["OPENQIO_DATA_DIR"] = str(tmp_path)  # where the generated token may be written in this test
+    (tmp_path / "storage-key").write_text("a2V5")  # what Azurite's entry point generates in the `keys` volume
+    env["OPENQIO_STORAGE_KEY_FILE"] = str(tmp_path / "storage-key")
     settings = Settings.from_env(env)
     assert (settings.host, settings.port, settings.runners, settings.log_format) == ("0.0.0.0", 8443, 2, "json")
-    assert settings.blob_url == "http://127.0.0.1:10000/devstoreaccount1"
+    assert settings.blob_url == "http://127.0.0.1:10000/openqio"
+
+
+def test_compose_serves_a_generated_private_account_never_the_public_key(compose, tmp_path):
+    """Issue 11 section 7: Azurite's entry point makes a key once (in the `keys` volume) and serves only the
+    `openqio` account with it; openqio reads the same key from that file. Run the entry point's script for real,
+    with `node`, `chown` and `azurite-blob` replaced by recorders."""
+    azurite, openqio = compose["services"]["azurite"], compose["services"]["openqio"]
+    entry = azurite["entrypoint"]
+    assert entry[:2] == ["/bin/sh", "-c"]
+    script = entry[2].replace("$$", "$").replace("/keys/", f"{tmp_path}/keys/")
+    (tmp_path / "keys").mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "node").write_text("#!/bin/sh\nprintf 'c2VjcmV0LWtleS1mb3ItdGVzdHM='\n")
+    (bin_dir / "chown").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "azurite-blob").write_text('#!/bin/sh\nprintf "%s" "$AZURITE_ACCOUNTS" > "$RECORD"\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "RECORD": str(tmp_path / "accounts")}
+    for _ in range(2):  # the second start keeps the first key
+        subprocess.run(["/bin/sh", "-c", script, entry[3], *azurite["command"]], env=env, check=True)
+        assert (tmp_path / "accounts").read_text() == "openqio:c2VjcmV0LWtleS1mb3ItdGVzdHM="
+        (bin_dir / "node").write_text("#!/bin/sh\nprintf 'b3RoZXI='\n")
+    assert oct((tmp_path / "keys" / "storage-key").stat().st_mode & 0o777) == "0o400"
+    env = {k: interpolate(v) for k, v in openqio["environment"].items()}
+    assert env["OPENQIO_STORAGE_ACCOUNT"] == "openqio" and env["OPENQIO_BLOB_URL"].endswith("/openqio")
+    key_file = env["OPENQIO_STORAGE_KEY_FILE"]
+    mounts = {name: dict(v.split(":", 2)[:2][::-1] for v in svc["volumes"]) for name, svc in
+              compose["services"].items()}
+    assert mounts["openqio"][str(Path(key_file).parent)] == mounts["azurite"]["/keys"] == "keys"
+    (tmp_path / "key").write_text("c2VjcmV0LWtleS1mb3ItdGVzdHM=\n")
+    settings = Settings.from_env({**env, "OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "key"),
+                                  "OPENQIO_DATA_DIR": str(tmp_path)})
+    assert settings.storage_key == "c2VjcmV0LWtleS1mb3ItdGVzdHM=" and settings.storage_key != AZURITE_KEY
 
 
 # ---- the entry point, with a fake `openqio` -------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlparse
 
+from azure.core.exceptions import ResourceNotFoundError
+
 from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT
 
 from .. import _storage
@@ -259,7 +261,12 @@ class Job(JobBase):
             await self.wait_until_completed(timeout_secs=timeout_secs)
         if self.details.status != "Succeeded":
             raise self._results_error()
-        payload = await self.download_data(self.details.output_data_uri)
+        try:
+            payload = await self.download_data(self.details.output_data_uri)
+        except ResourceNotFoundError:
+            # Blob storage lost the result (a killed Azurite forgets its last seconds of writes); the service kept it
+            # and is putting the blob back: read its copy meanwhile.
+            return await self.workspace.job_output(self.id)
         try:
             return json.loads(payload.decode("utf-8"))
         except ValueError:

@@ -169,6 +169,10 @@ class Workspace(WorkspaceIdentity):
         url = self.connection.url("jobs", job_id, "events", query=f"after={int(after)}")
         return list((await self._rest.request("GET", url) or {}).get("value") or [])
 
+    async def job_output(self, job_id: str) -> Any:
+        """A Succeeded job's result as the service keeps it (the same document as its `rawOutputData` blob)."""
+        return await self._rest.request("GET", self.connection.url("jobs", job_id, "output"))
+
     # -- targets and quotas ------------------------------------------------------------------------------------
 
     async def _get_target_status(self, name: str | None = None,

@@ -11,12 +11,16 @@ from __future__ import annotations
 import io
 import logging
 import tarfile
+from collections.abc import Hashable, Mapping
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contracts.problems import encode_json, encode_protobuf, problem_document
+from services.formats import TermModel, read_file, write_file
 
 from .._job_base import ContentType
+from . import ocean
 from .term import GroupType, SlcTerm, Term, TermBase
 
 if TYPE_CHECKING:
@@ -45,7 +49,10 @@ def _problem_type(value: ProblemType | str) -> ProblemType:
 
 class Problem:
     """A problem to submit: `name`, `terms` (Term and SlcTerm), `init_config` ({variable id: value}),
-    `problem_type` (ProblemType.ising by default) and `content_type` (JSON or protobuf upload)."""
+    `problem_type` (ProblemType.ising by default) and `content_type` (JSON or protobuf upload).
+
+    `labels` ({variable id: label}) is set by the conversions from dimod models and files whose variables are not
+    QIO ids (ints 0..2³¹−1): `to_labels(configuration)` maps a result back, `to_ids(sample)` the other way."""
 
     NUM_VARIABLES_LARGE = 2500
     NUM_TERMS_LARGE = 1e6
@@ -57,8 +64,11 @@ class Problem:
         init_config: dict[Any, int] | None = None,
         problem_type: ProblemType | str = ProblemType.ising,
         content_type: ContentType | str | None = ContentType.json,
+        *,
+        labels: dict[int, Hashable] | None = None,
     ):
         self.name = name or "Optimization problem"
+        self.labels = labels  # variable id → the user's label (from_bqm, from_polynomial, read); None: ids are labels
         self.problem_type = _problem_type(problem_type)
         self.init_config = init_config
         self.uploaded_blob_uri: str | None = None
@@ -137,7 +147,7 @@ class Problem:
         if self.init_config:
             init = {k: v for k, v in self.init_config.items() if int(k) not in fixed}
         return Problem(self.name, terms=new_terms, init_config=init, problem_type=self.problem_type,
-                       content_type=self.content_type)
+                       content_type=self.content_type, labels=self.labels)
 
     def is_large(self) -> bool:
         """At least NUM_VARIABLES_LARGE variables and NUM_TERMS_LARGE terms (counting SLC inner terms)."""
@@ -217,6 +227,56 @@ class Problem:
         if "initial_configuration" in cost:
             problem.init_config = cost["initial_configuration"]
         return problem
+
+    # -- Ocean (dimod) models, files and labels -------------------------------------------------------------------
+
+    @classmethod
+    def from_bqm(cls, bqm: Any, name: str | None = None) -> Problem:
+        """A problem with the cost of a dimod BinaryQuadraticModel: SPIN → ising, BINARY → pubo, its offset as a
+        constant term; labels that are not QIO ids are numbered 0..n−1 in `bqm.variables` order (`labels`)."""
+        return cls._from_model(ocean.model_from_bqm(bqm), name)
+
+    @classmethod
+    def from_polynomial(cls, poly: Mapping[Any, float], vartype: Any = None, name: str | None = None) -> Problem:
+        """A problem from a dimod BinaryPolynomial or a mapping {(u, v, ...): bias} (any degree). `vartype`
+        (SPIN/BINARY) is required for a plain mapping; given for a BinaryPolynomial of the other vartype, the
+        polynomial is rewritten exactly."""
+        return cls._from_model(ocean.model_from_polynomial(poly, vartype), name)
+
+    @classmethod
+    def read(cls, path: str | Path, format: str | None = None, instance: int | None = None) -> Problem:
+        """A problem from a file: QIO JSON (gz), protobuf, Gset, OR-Library bqp (`instance` of several), qbsolv
+        .qubo or dimod BQM JSON, by extension or `format` (services.formats). FormatError names file and line."""
+        return cls._from_model(read_file(path, format, instance=instance), None)
+
+    @classmethod
+    def _from_model(cls, model: TermModel, name: str | None) -> Problem:
+        return cls(name or model.name or "Optimization problem", terms=ocean.problem_terms(model),
+                   init_config=model.initial_configuration, problem_type=ProblemType[model.kind], labels=model.labels)
+
+    def to_bqm(self, vartype: Any = None) -> Any:
+        """The same cost as a dimod.BinaryQuadraticModel (labels restored, SLC terms expanded), in this problem's
+        vartype or `vartype`; ValueError for terms of degree > 2 (use to_polynomial). Needs dimod."""
+        return ocean.to_bqm(ocean.model_from_problem(self), vartype)
+
+    def to_polynomial(self, vartype: Any = None) -> Any:
+        """The same cost as a dimod.BinaryPolynomial (labels restored, SLC terms expanded). Needs dimod."""
+        return ocean.to_polynomial(ocean.model_from_problem(self), vartype)
+
+    def write(self, path: str | Path, format: str | None = None) -> str:
+        """Write the problem to a file (format by extension or `format`); returns the format written. A format
+        that cannot hold the problem (a cubic term in .qubo, ...) raises FormatError; nothing is dropped."""
+        return write_file(ocean.model_from_problem(self), path, format)
+
+    def to_labels(self, configuration: Mapping[Any, int]) -> dict[Hashable, int]:
+        """A result's configuration ({"id": value}) keyed by the user's labels."""
+        labels = self.labels or {}
+        return {labels.get(int(k), int(k)): int(v) for k, v in configuration.items()}
+
+    def to_ids(self, sample: Mapping[Hashable, int]) -> dict[int, int]:
+        """A sample keyed by labels ({label: value}) keyed by variable ids, e.g. for `init_config`."""
+        ids = {label: vid for vid, label in (self.labels or {}).items()}
+        return {ids[k] if k in ids else int(k): int(v) for k, v in sample.items()}
 
     # -- storage -----------------------------------------------------------------------------------------------
 

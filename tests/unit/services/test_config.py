@@ -109,6 +109,20 @@ def test_invalid_settings(tmp_path: Path, env: dict, match: str):
         Settings.from_env(env, data_dir=tmp_path)
 
 
+def test_the_storage_key_can_come_from_a_file(tmp_path):
+    (tmp_path / "key").write_text("c2VjcmV0\n")
+    settings = Settings.from_env({"OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "key")}, data_dir=tmp_path)
+    assert settings.storage_key == "c2VjcmV0"
+    given = Settings.from_env({"OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "key"), "OPENQIO_STORAGE_KEY": "a2V5"},
+                              data_dir=tmp_path)
+    assert given.storage_key == "a2V5"  # the variable itself wins
+    with pytest.raises(SettingsError, match="cannot read .*missing"):
+        Settings.from_env({"OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "missing")}, data_dir=tmp_path)
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(SettingsError, match="is empty"):
+        Settings.from_env({"OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "empty")}, data_dir=tmp_path)
+
+
 def test_public_base_url_is_configured_or_derived_from_host_and_port():
     """nextLink, connection.json and sdk.env are built from this URL, never from a request's Host header."""
     tokens = {"t" * 16: "openqio"}
