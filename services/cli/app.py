@@ -221,6 +221,7 @@ def solve(ctx: typer.Context, problem: Path = PROBLEM_ARG, target: str = TARGET_
 
 ID_ARG = typer.Argument(..., metavar="ID", help="a job id, or a unique prefix of one (e.g. its first 8 characters)")
 
+
 @app.command()
 def results(ctx: typer.Context, job_id: str = ID_ARG,
             as_json: bool = typer.Option(False, "--json", help="print the result document as JSON"),

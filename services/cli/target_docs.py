@@ -20,13 +20,12 @@ COMMON: dict[str, tuple[str, str]] = {
     "timeout": ("none", "seconds after which the best solution so far is returned"),
     "number_of_solutions": ("1", "distinct best solutions returned"),
 }
-_SWEEPS_MEANING = "passes over all variables, per restart"
 
 DOCS: dict[str, dict[str, tuple[str, str]]] = {
     targets.SA: {
         "beta_start": ("from the problem's β range", "inverse temperature of the first sweep (linear schedule)"),
         "beta_stop": ("from the problem's β range", "inverse temperature of the last sweep"),
-        "sweeps": ("1000", _SWEEPS_MEANING),
+        "sweeps": ("1000", "passes over all variables, per restart"),
         "restarts": ("max(8, threads)", "independent annealing runs"),
     },
     targets.PT: {

@@ -1,6 +1,6 @@
 // openqio dashboard: job list, job details, input summary, a best-cost plot and a finished job's result, from the
 // authenticated REST API. No framework, no build step, nothing loaded from elsewhere (the page's CSP allows only this
-// origin); plot.js and result.js are ES modules beside this one.
+// origin); api.js, plot.js and result.js are the ES modules beside this one.
 // The token comes from the URL fragment (#token=..., never sent to a server) or the form, and is kept in
 // sessionStorage for this tab only. A job is linked as #job=<id>. Data goes into the page with textContent only.
 "use strict";
