@@ -21,18 +21,12 @@ from services.blobs.azure_store import OUTPUT_BLOB, ForeignAccount, InputProbe, 
 from services.jobs.sqlite_store import InvalidCursor
 from services.jobs.store import ContainerInUse, JobExists
 
+from .bounds import check_job_size
 from .keys import BLOBS, DISPATCHER, SETTINGS, STORE, WORKSPACE
 
 log = logging.getLogger(__name__)
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-# What a client stores in a job beside its input (which lives in blob storage) goes out in every GET and list page,
-# so it is bounded at PUT and after every PATCH: 40 PATCHes under the request limit once grew a job to 36 000 tags
-# (36 MB per GET). A list page of OPENQIO_LIST_PAGE_SIZE jobs thus stays under page size × MAX_JOB_FIELDS_BYTES.
-MAX_NAME_CHARS = 1024
-MAX_TAGS = 1000
-MAX_JOB_FIELDS_BYTES = 64 * 1024  # name + metadata + tags, as UTF-8 JSON
 
 
 def _bad(message: str, code: str = errors.BAD_REQUEST) -> ContractError:
@@ -130,25 +124,6 @@ async def _find(request: web.Request) -> tuple[str, JobDetails]:
     return workspace, job
 
 
-def _fields_size(name: str, metadata: dict | None, tags: list[str]) -> int:
-    return len(json.dumps([name, metadata, tags], ensure_ascii=False).encode("utf-8"))
-
-
-def _check_job_size(name: str, metadata: dict | None, tags: list[str], before: JobDetails | None = None) -> None:
-    """413 PayloadTooLarge naming the bound a job's name, metadata or tags break. After a PATCH (`before`: the
-    job as stored) a job already past a bound (stored before the bounds existed) may keep its size or shrink."""
-    if len(name) > MAX_NAME_CHARS:
-        raise _bad(f"a job name has at most {MAX_NAME_CHARS} characters; this one has {len(name)}",
-                   errors.PAYLOAD_TOO_LARGE)
-    if len(tags) > MAX_TAGS and (before is None or len(tags) > len(before.tags)):
-        raise _bad(f"a job has at most {MAX_TAGS} tags; this one would have {len(tags)}", errors.PAYLOAD_TOO_LARGE)
-    size = _fields_size(name, metadata, tags)
-    grew = before is None or size > _fields_size(before.name or "", before.metadata, before.tags)
-    if size > MAX_JOB_FIELDS_BYTES and grew:
-        raise _bad(f"a job's name, metadata and tags take at most {MAX_JOB_FIELDS_BYTES} bytes as JSON; these would "
-                   f"take {size}", errors.PAYLOAD_TOO_LARGE)
-
-
 def _str_field(body: dict, key: str, required: bool = False, default: str | None = None) -> str | None:
     value = body.get(key)
     if value is None:
@@ -198,7 +173,7 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise _bad("tags must be a list of strings", errors.INVALID_JOB_DEFINITION)
     name = _str_field(body, "name", default="Optimization problem")
-    _check_job_size(name, metadata, tags)
+    check_job_size(name, metadata, tags)
     return JobDetails(
         id=job_id,
         name=name,
@@ -335,7 +310,7 @@ async def patch_job(request: web.Request) -> web.Response:
             raise  # already says what is wrong (ContractError is a ValueError: keep it out of the clause below)
         except (ValueError, IndexError):
             raise _bad(f"patch path {path!r} does not name an existing tag") from None
-    _check_job_size(job.name or "", job.metadata, tags, before=job)
+    check_job_size(job.name or "", job.metadata, tags, before=job)
     updated = await request.app[STORE].set_tags(workspace, job.id, tags)
     return web.json_response(_render(request, updated))
 

@@ -10,7 +10,7 @@ import pytest
 import yarl
 
 from services.gateway import app as gateway_app
-from services.gateway import views
+from services.gateway import bounds
 from tests.integration.test_gateway_api import (  # noqa: F401, F811 - gateway and http are fixtures
     PAGE,
     TOKEN,
@@ -42,13 +42,13 @@ async def test_the_40_patch_attack_is_refused(gateway: Gateway, http):
         if status == 413:
             refused += 1
             assert body["error"]["code"] == "PayloadTooLarge"
-            assert str(views.MAX_JOB_FIELDS_BYTES) in body["error"]["message"], body
+            assert str(bounds.MAX_JOB_FIELDS_BYTES) in body["error"]["message"], body
         else:
             assert status == 200, body
-    assert refused >= 40 - views.MAX_JOB_FIELDS_BYTES // (per_patch * len(tag))
+    assert refused >= 40 - bounds.MAX_JOB_FIELDS_BYTES // (per_patch * len(tag))
     status, got, resp = await call(http, "GET", url)
-    assert status == 200 and len(got["tags"]) * len(tag) <= views.MAX_JOB_FIELDS_BYTES
-    assert resp.content_length is None or resp.content_length < 2 * views.MAX_JOB_FIELDS_BYTES
+    assert status == 200 and len(got["tags"]) * len(tag) <= bounds.MAX_JOB_FIELDS_BYTES
+    assert resp.content_length is None or resp.content_length < 2 * bounds.MAX_JOB_FIELDS_BYTES
     # shrinking is always allowed, and so is growing again within the bound
     status, body, _ = await call(http, "PATCH", url, json=[{"op": "replace", "path": "/tags", "value": ["a"]}])
     assert status == 200 and body["tags"] == ["a"]
@@ -58,17 +58,17 @@ async def test_too_many_tags_in_small_patches_are_refused(gateway: Gateway, http
     job = await submit(http, gateway)
     url = f"{gateway.prefix()}/jobs/{job['id']}"
     status, body, _ = await call(http, "PATCH", url, json=[{"op": "replace", "path": "/tags",
-                                                            "value": ["x"] * views.MAX_TAGS}])
+                                                            "value": ["x"] * bounds.MAX_TAGS}])
     assert status == 200, body
     status, body, _ = await call(http, "PATCH", url, json=[{"op": "add", "path": "/tags/-", "value": "y"}])
-    assert status == 413 and f"at most {views.MAX_TAGS} tags" in body["error"]["message"], body
+    assert status == 413 and f"at most {bounds.MAX_TAGS} tags" in body["error"]["message"], body
     status, got, _ = await call(http, "GET", url)
-    assert len(got["tags"]) == views.MAX_TAGS
+    assert len(got["tags"]) == bounds.MAX_TAGS
 
 
 @pytest.mark.parametrize("field,value,fragment", [  # (the byte bound at PUT: tests/unit/services/test_job_bounds.py)
-    ("name", "n" * (views.MAX_NAME_CHARS + 1), f"at most {views.MAX_NAME_CHARS} characters"),
-    ("tags", ["t"] * (views.MAX_TAGS + 1), f"at most {views.MAX_TAGS} tags"),
+    ("name", "n" * (bounds.MAX_NAME_CHARS + 1), f"at most {bounds.MAX_NAME_CHARS} characters"),
+    ("tags", ["t"] * (bounds.MAX_TAGS + 1), f"at most {bounds.MAX_TAGS} tags"),
 ])
 async def test_put_refuses_a_job_over_a_bound(gateway: Gateway, http, field, value, fragment):
     job_id = new_id()

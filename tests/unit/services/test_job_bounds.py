@@ -6,18 +6,18 @@ import pytest
 from contracts import errors
 from contracts.errors import ContractError
 from contracts.jobs import JobDetails
-from services.gateway.views import MAX_JOB_FIELDS_BYTES, MAX_NAME_CHARS, MAX_TAGS, _check_job_size
+from services.gateway.bounds import MAX_JOB_FIELDS_BYTES, MAX_NAME_CHARS, MAX_TAGS, check_job_size
 
 
 def refused(*args, **kw) -> str:
     with pytest.raises(ContractError) as info:
-        _check_job_size(*args, **kw)
+        check_job_size(*args, **kw)
     assert info.value.code == errors.PAYLOAD_TOO_LARGE
     return info.value.message
 
 
 def test_bounds_at_put():
-    _check_job_size("n" * MAX_NAME_CHARS, {"k": "v"}, ["t"] * MAX_TAGS)
+    check_job_size("n" * MAX_NAME_CHARS, {"k": "v"}, ["t"] * MAX_TAGS)
     assert f"at most {MAX_NAME_CHARS} characters" in refused("n" * (MAX_NAME_CHARS + 1), None, [])
     assert f"at most {MAX_TAGS} tags" in refused("n", None, ["t"] * (MAX_TAGS + 1))
     metadata = {f"k{i}": "v" * 1000 for i in range(70)}
@@ -33,9 +33,9 @@ def stored(tags: list[str]) -> JobDetails:
 
 def test_a_patch_may_shrink_a_job_stored_before_the_bounds():
     legacy = stored(["t" * 1000] * 100)  # ~100 KB: over the byte bound
-    _check_job_size("n", None, ["t" * 1000] * 99, before=legacy)
-    _check_job_size("n", None, ["t" * 1000] * 100, before=legacy)
+    check_job_size("n", None, ["t" * 1000] * 99, before=legacy)
+    check_job_size("n", None, ["t" * 1000] * 100, before=legacy)
     assert "bytes" in refused("n", None, ["t" * 1000] * 101, before=legacy)
     many = stored(["t"] * (MAX_TAGS + 5))
-    _check_job_size("n", None, ["t"] * (MAX_TAGS + 4), before=many)
+    check_job_size("n", None, ["t"] * (MAX_TAGS + 4), before=many)
     assert "tags" in refused("n", None, ["t"] * (MAX_TAGS + 6), before=many)
