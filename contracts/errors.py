@@ -18,6 +18,7 @@ METHOD_NOT_ALLOWED = "MethodNotAllowed"
 CONFLICT = "Conflict"  # e.g. cancelling a finished job, id reused with another body
 JOB_ALREADY_FINISHED = "JobAlreadyFinished"
 PAYLOAD_TOO_LARGE = "PayloadTooLarge"
+REQUEST_TIMEOUT = "RequestTimeout"  # the request body did not arrive in time
 STORAGE_UNAVAILABLE = "StorageUnavailable"
 INTERNAL_ERROR = "InternalError"
 

@@ -54,22 +54,53 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc)
 
 
+OWN_LOGGERS = ("openqio", "services", "contracts", "solver_runner")
+_configured = "WARNING"  # the level spec `configure` was given, passed on to runner processes by `current`
+
+
+def parse_level(spec: str) -> tuple[str, dict[str, str]]:
+    """`LEVEL[,logger=LEVEL...]` → (openqio's level, {other logger: level}), names checked; ValueError otherwise.
+
+    `DEBUG` makes openqio's own loggers verbose and nothing else; `DEBUG,aiosqlite=DEBUG,azure=INFO` also opens
+    those libraries' loggers (aiosqlite at DEBUG logs every SQL statement with its parameters: gigabytes)."""
+    first, *rest = [part.strip() for part in spec.split(",")]
+    levels = logging.getLevelNamesMapping()
+    own = first.upper()
+    if own not in levels:
+        raise ValueError(f"log level {first!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    others: dict[str, str] = {}
+    for item in filter(None, rest):
+        name, sep, level = (x.strip() for x in item.partition("="))
+        if not sep or not name or level.upper() not in levels:
+            raise ValueError(f"log level entry {item!r} is not `logger=LEVEL` (e.g. aiosqlite=DEBUG)")
+        others[name] = level.upper()
+    return own, others
+
+
 def configure(level: str = "INFO", fmt: str = "text") -> None:
-    """Root logging to stderr, one line per record, in `fmt` ("text" or "json")."""
+    """Root logging to stderr, one line per record, in `fmt` ("text" or "json").
+
+    `level` (see `parse_level`) applies to openqio's own loggers; every other logger (aiosqlite, aiohttp, azure,
+    numba, ...) stays at WARNING unless the spec names it, so a DEBUG service log holds openqio's lines only."""
+    global _configured
+    own, others = parse_level(level)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for noisy in ("azure", "aiohttp.access", "numba"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    root.setLevel(logging.WARNING)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(own)
+    for name, other in others.items():
+        logging.getLogger(name).setLevel(other)
+    _configured = level
 
 
 def current() -> tuple[str, str]:
-    """(level, format) of the root logger as `configure` left it; ("WARNING", "text") if it never ran."""
+    """(level spec, format) as `configure` was given them; ("WARNING", "text") if it never ran."""
     root = logging.getLogger()
     fmt = "json" if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers) else "text"
-    return logging.getLevelName(root.level), fmt
+    return _configured, fmt
 
 
 def child_entry(log_level: str, log_format: str, entry_point: str, *args: Any) -> Any:

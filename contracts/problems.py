@@ -17,6 +17,7 @@ import gzip
 import io
 import json
 import math
+import re
 import struct
 import tarfile
 import zlib
@@ -195,11 +196,10 @@ def _is_number(value: Any) -> bool:
 
 
 def _as_id(value: Any, where: str, limits: ProblemLimits) -> int:
+    """A variable id: a JSON integer (never a float such as 1.0, -0.0 or 1e0, which QIO's typed parser refused)
+    in 0..MAX_VARIABLE_ID."""
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise ProblemFormatError(errors.AZQ_WRONG_TYPE, f"{where}: variable ids must be integers, got {value!r}")
+        raise ProblemFormatError(errors.AZQ_WRONG_TYPE, f"{where}: variable ids must be integers, got {value!r}")
     if value < 0 or value > MAX_VARIABLE_ID:
         raise ProblemFormatError(
             errors.AZQ_WRONG_TYPE, f"{where}: variable id {value} is outside 0..{MAX_VARIABLE_ID}"
@@ -210,7 +210,10 @@ def _as_id(value: Any, where: str, limits: ProblemLimits) -> int:
 def _as_coeff(value: Any, where: str) -> float:
     if not _is_number(value):
         raise ProblemFormatError(errors.AZQ_WRONG_TYPE, f"{where}: coefficient 'c' must be a number, got {value!r}")
-    c = float(value)
+    try:
+        c = float(value)
+    except OverflowError:  # a JSON integer such as 10**400: no float64 holds it
+        c = math.inf
     if not math.isfinite(c):
         raise ProblemFormatError(errors.AZQ_WRONG_TYPE, f"{where}: coefficient 'c' must be finite, got {value!r}")
     return c
@@ -301,6 +304,9 @@ def problem_from_json(doc: Any, limits: ProblemLimits = DEFAULT_LIMITS) -> Probl
     return problem
 
 
+_CANONICAL_ID = re.compile(r"0|-?[1-9][0-9]{0,18}", re.ASCII)
+
+
 def _parse_initial_configuration(value: Any, ising: bool, limits: ProblemLimits) -> dict[int, int] | None:
     if value is None:
         return None
@@ -309,12 +315,13 @@ def _parse_initial_configuration(value: Any, ising: bool, limits: ProblemLimits)
     allowed = (-1, 1) if ising else (0, 1)
     out: dict[int, int] = {}
     for key, v in value.items():
-        try:
-            vid = int(key)
-        except (TypeError, ValueError):
+        # Keys are decimal ids as str(int) writes them: int() alone would also take " 1 ", "1_0", "+1", "01" or
+        # non-ASCII digits, aliases of one variable that QIO refused.
+        if not _CANONICAL_ID.fullmatch(key):
             raise ProblemFormatError(
                 errors.AZQ_BAD_INITIAL_CONFIGURATION, f"initial_configuration key {key!r} is not a variable id"
-            ) from None
+            )
+        vid = int(key)
         if vid < 0 or vid > MAX_VARIABLE_ID:
             raise ProblemFormatError(errors.AZQ_BAD_INITIAL_CONFIGURATION, f"initial_configuration id {vid} is out of range")
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v not in allowed:
@@ -484,6 +491,9 @@ def _pb_struct_name(buf: bytes) -> str | None:
     return None
 
 
+_MAX_CHUNK_DIGITS = 18  # chunk numbers of a tar member name `..._<n>.pb`: 10**18 chunks is beyond any input limit
+
+
 def _decode_protobuf_tar(raw: bytes, limits: ProblemLimits) -> ProblemData:
     try:
         tar = tarfile.open(fileobj=io.BytesIO(raw), mode="r:*")
@@ -495,6 +505,9 @@ def _decode_protobuf_tar(raw: bytes, limits: ProblemLimits) -> ProblemData:
 
     def order(m: tarfile.TarInfo) -> tuple[int, str]:
         digits = "".join(ch for ch in m.name.rsplit("_", 1)[-1] if "0" <= ch <= "9")  # str.isdigit() takes '²'
+        if len(digits) > _MAX_CHUNK_DIGITS:  # int() of 4300+ digits raises, and no SDK writes such a chunk number
+            raise ProblemFormatError(errors.AZQ_UNPARSABLE, f"protobuf chunk name {m.name[:80]!r}... has a chunk "
+                                     f"number of {len(digits)} digits (at most {_MAX_CHUNK_DIGITS})")
         return (int(digits) if digits else 0, m.name)
 
     members.sort(key=order)

@@ -51,6 +51,7 @@ _COMMON = {
     "timeout": Param("number", min=0, min_exclusive=True, max=86_400),
     "number_of_solutions": Param("int", min=1, max=MAX_SOLUTIONS),
 }
+COMMON_PARAMS = _COMMON  # every target's parameters besides its own SCHEMAS entry
 _SWEEPS = Param("int", min=1, max=10**9)
 _COUNT = Param("int", min=1, max=100_000)
 

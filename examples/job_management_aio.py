@@ -2,6 +2,7 @@
 import asyncio
 
 from services.client.aio import Workspace
+from services.client.errors import ConflictError
 from services.client.aio.optimization import Problem, ProblemType, SimulatedAnnealing
 
 
@@ -18,8 +19,8 @@ async def main() -> None:
         print(job.details)
         try:
             await workspace.cancel_job(job)
-        except Exception as exc:  # noqa: BLE001
-            print(f"cancel_job: {exc}")
+        except ConflictError as exc:  # the job has finished: 409 JobAlreadyFinished
+            print(f"cancel_job: {exc.code}; the job stays {job.details.status.value}")
 
 
 asyncio.run(main())

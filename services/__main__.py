@@ -133,8 +133,7 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         site = web.TCPSite(site_runner, settings.host, settings.port, ssl_context=server_ssl_context(tls))
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
-        base_url = (settings.public_url.rstrip("/") + "/" if settings.public_url
-                    else f"https://{_url_host(settings.host)}:{port}/")
+        base_url = settings.public_base_url(port)
         _write_connection_files(settings, base_url, tls)
         _announce(settings, base_url)
         await stop.wait()
@@ -158,12 +157,6 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
             await asyncio.to_thread(azurite.stop)
             children.forget("azurite")
         log.info("stopped")
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", "", "::"):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
 
 
 async def _start_azurite(settings: Settings, children):

@@ -5,6 +5,7 @@
 | OPENQIO_DATA_DIR | .openqio | state: SQLite file, TLS material, token, Azurite data, connection files |
 | OPENQIO_HOST | 127.0.0.1 | address the HTTPS gateway listens on |
 | OPENQIO_PORT | 8443 | HTTPS port (0: any free port; the real one goes to connection.json) |
+| OPENQIO_PUBLIC_URL | (https://HOST:PORT/) | the gateway's URL as clients reach it (e.g. `https://qio.example.com:8443/`, behind a proxy or port mapping): connection.json, sdk.env and `nextLink` paging links are built from it, never from a request's Host header, and its host goes into the generated certificate; HOST 0.0.0.0 or :: gives 127.0.0.1 |
 | OPENQIO_SUBSCRIPTION_ID | 00000000-0000-0000-0000-000000000000 | workspace identity in REST paths |
 | OPENQIO_RESOURCE_GROUP | openqio | 〃 |
 | OPENQIO_WORKSPACE | openqio | 〃 |
@@ -18,7 +19,6 @@
 | OPENQIO_STORAGE_AUTH | key | how the service itself reads and writes blobs: `key` (the account key) or `entra` (Microsoft Entra ID through azure-identity's DefaultAzureCredential; install `openqio[entra]`) |
 | OPENQIO_PUBLIC_BLOB_URL | (none) | blob account URL handed to clients in SAS URLs, when they reach storage at another address than the service (default: BLOB_URL) |
 | OPENQIO_WORKSPACE_STORAGE | (none) | `ws=account:key[@blob_url],...`: a workspace's own storage account (the URL defaults to BLOB_URL with the account swapped in); unlisted workspaces use STORAGE_ACCOUNT, or with `--with-azurite` and several workspaces, generated accounts kept in DATA_DIR/storage-accounts.json |
-| OPENQIO_PUBLIC_URL | (none) | the gateway's base URL for clients (connection.json, sdk.env), e.g. `https://qio.example.com:8443/`; its host goes into the generated certificate (default: `https://HOST:PORT/`, 127.0.0.1 for a wildcard HOST) |
 | OPENQIO_TLS_NAMES | (none) | `name,address,...`: more DNS names and IP addresses for the generated certificate, so other machines can connect |
 | OPENQIO_TLS_CERT | (none) | your own certificate (PEM, leaf first, chain after) instead of the generated one; with OPENQIO_TLS_KEY |
 | OPENQIO_TLS_KEY | (none) | the private key (PEM, unencrypted) of OPENQIO_TLS_CERT |
@@ -42,7 +42,7 @@
 | OPENQIO_STREAM_KEEPALIVE_S | 15 | seconds between keep-alive comments on an idle event stream |
 | OPENQIO_SQLITE_SYNCHRONOUS | full | `full`: what the service acknowledges (new jobs, cancels, how each job ended, with its result) is fsynced before the answer, and survives a power loss; `normal`: no fsync (every process crash is still survived; a power loss or OS crash can lose the last seconds) |
 | OPENQIO_VERIFY_OUTPUTS | auto | `on`: each result blob is looked at once after blob storage should have saved it, and rewritten from the service's copy if it is gone; `off`: only after a storage outage or restart the service saw; `auto`: `off` for the Azurite that `--with-azurite` supervises, `on` otherwise |
-| OPENQIO_LOG_LEVEL | INFO | logging level |
+| OPENQIO_LOG_LEVEL | INFO | level of openqio's own log lines; other libraries log WARNING and above unless named: `DEBUG,aiosqlite=DEBUG,azure=INFO` |
 | OPENQIO_LOG_FORMAT | text | `text` or `json` (one JSON object per line: ts, level, logger, msg, job_id, from, to...) |
 | OPENQIO_CONNECTION | .openqio/connection.json | client side, read by services/client: the connection file `Workspace()` and the CLI read (default: looked for in the working directory and its parents) |
 
@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from contracts.logformat import parse_level
 from contracts.problems import ProblemLimits
 from services import remote_settings as remote
 from services.remote_settings import AZURITE_ACCOUNT, AZURITE_KEY, SettingsError
@@ -92,6 +93,7 @@ class Settings:
     data_dir: Path = Path(".openqio")
     host: str = "127.0.0.1"
     port: int = 8443
+    public_url: str = field(default_factory=str)  # "": derived from host and port (public_base_url)
     subscription_id: str = "00000000-0000-0000-0000-000000000000"
     resource_group: str = "openqio"
     workspace: str = "openqio"
@@ -105,7 +107,6 @@ class Settings:
     storage_auth: str = "key"
     public_blob_url: str = ""
     workspace_storage: Mapping[str, StorageAccount] = field(default_factory=dict)  # workspace -> its own account
-    public_url: str = ""
     tls_names: str = ""
     tls_cert: str = ""
     tls_key: str = ""
@@ -175,6 +176,10 @@ class Settings:
             raise SettingsError("OPENQIO_SQLITE_SYNCHRONOUS must be full or normal")
         if self.verify_outputs not in ("auto", "on", "off"):
             raise SettingsError("OPENQIO_VERIFY_OUTPUTS must be auto, on or off")
+        try:
+            parse_level(self.log_level)
+        except ValueError as exc:
+            raise SettingsError(f"OPENQIO_LOG_LEVEL: {exc}") from None
         if self.list_page_size < 1 or self.max_attempts < 1:
             raise SettingsError("OPENQIO_LIST_PAGE_SIZE and OPENQIO_MAX_ATTEMPTS must be at least 1")
         if self.max_streams < 0 or not self.stream_keepalive_s > 0:
@@ -194,6 +199,14 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.data_dir / "jobs.sqlite3"
+
+    def public_base_url(self, port: int) -> str:
+        """The gateway's URL as clients reach it, ending in '/': OPENQIO_PUBLIC_URL, else https://HOST:`port`/ with
+        `port` the one really listened on (OPENQIO_PORT may be 0) and a wildcard HOST read as 127.0.0.1."""
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/"
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        return f"https://{f'[{host}]' if ':' in host else host}:{port}/"
 
     @property
     def tls_dir(self) -> Path:

@@ -6,7 +6,7 @@
     openqio solve G11.txt [--format gset]           any format of services.formats (Gset, bqp, .qubo, ...)
     openqio convert IN OUT                          between problem file formats (services/cli/formats.py)
     openqio jobs list [--status S] [--name RE] [--since 2h]
-    openqio jobs show ID | openqio jobs cancel ID
+    openqio jobs show ID | openqio jobs cancel ID     (ID: a job id or a unique prefix of one)
     openqio results ID [--json] [--wait]
     openqio targets
 
@@ -108,6 +108,31 @@ async def _with(ctx: typer.Context, action) -> Any:
         return await action(workspace)
 
 
+MAX_CANDIDATES_SHOWN = 10
+
+
+async def _find_job(ws: Any, job_id: str) -> Any:
+    """The job with this id, or with this unique id prefix (`jobs show 30f87248`, as git takes commit ids): the
+    exact id is asked first; only when it is not found are the jobs listed. An ambiguous prefix lists the
+    candidates; no match re-raises the service's 404."""
+    from services.client.errors import JobNotFoundError
+
+    try:
+        return await ws.get_job(job_id)
+    except JobNotFoundError:
+        matches = [job for job in await ws.list_jobs() if job.id.startswith(job_id)]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise
+    matches.sort(key=lambda j: (j.details.creation_time is not None, j.details.creation_time), reverse=True)
+    lines = [f"  {j.id}  {_status(j):<9}  {render.local_time(j.details.creation_time)}  {j.details.name or ''}"
+             for j in matches[:MAX_CANDIDATES_SHOWN]]
+    more = len(matches) - MAX_CANDIDATES_SHOWN
+    raise CliFailure(f"job id prefix {job_id!r} is ambiguous: {len(matches)} jobs match; give more of the id\n"
+                     + "\n".join(lines) + (f"\n  … and {more} more" if more > 0 else ""))
+
+
 # -- submit / solve --------------------------------------------------------------------------------------------
 
 PROBLEM_ARG = typer.Argument(..., metavar="PROBLEM", show_default=False,
@@ -196,16 +221,19 @@ def solve(ctx: typer.Context, problem: Path = PROBLEM_ARG, target: str = TARGET_
 
 # -- results / jobs / targets ----------------------------------------------------------------------------------
 
+ID_ARG = typer.Argument(..., metavar="ID", help="a job id, or a unique prefix of one (e.g. its first 8 characters)")
+
+
 @app.command()
-def results(ctx: typer.Context, job_id: str = typer.Argument(..., metavar="ID"),
+def results(ctx: typer.Context, job_id: str = ID_ARG,
             as_json: bool = typer.Option(False, "--json", help="print the result document as JSON"),
             wait: bool = typer.Option(False, "--wait", help="wait (with live progress) if the job is not finished")) -> None:
     """Print a finished job's result (pretty, or the raw document with --json)."""
     async def action(ws: Any) -> None:
-        job = await ws.get_job(job_id)
+        job = await _find_job(ws, job_id)
         if not job.has_completed():
             if not wait:
-                raise CliFailure(f"job {job_id} is {_status(job)}; its result comes when it has finished "
+                raise CliFailure(f"job {job.id} is {_status(job)}; its result comes when it has finished "
                                  "(add --wait to wait for it)")
             await _wait(job, None)
         await _finish(job, as_json)
@@ -248,15 +276,15 @@ def jobs_list(ctx: typer.Context,
 
 
 @jobs_app.command("show")
-def jobs_show(ctx: typer.Context, job_id: str = typer.Argument(..., metavar="ID"),
+def jobs_show(ctx: typer.Context, job_id: str = ID_ARG,
               as_json: bool = typer.Option(False, "--json", help="print the job details as JSON")) -> None:
     """Show one job: status, parameters, times, error, and its last progress report."""
     async def action(ws: Any) -> None:
-        job = await ws.get_job(job_id)
+        job = await _find_job(ws, job_id)
         if as_json:
             render.print_json(job.details.to_wire())
             return
-        events = await ws.job_events(job_id)
+        events = await ws.job_events(job.id)
         last = next((e.get("data") for e in reversed(events) if e.get("kind") == EventKind.PROGRESS), None)
         render.out.print(render.job_table(job.details, last))
 
@@ -264,19 +292,20 @@ def jobs_show(ctx: typer.Context, job_id: str = typer.Argument(..., metavar="ID"
 
 
 @jobs_app.command("cancel")
-def jobs_cancel(ctx: typer.Context, job_id: str = typer.Argument(..., metavar="ID")) -> None:
+def jobs_cancel(ctx: typer.Context, job_id: str = ID_ARG) -> None:
     """Cancel a job: a waiting one at once, an executing one at its runner's next check."""
     from services.client.errors import ConflictError
 
     async def action(ws: Any) -> None:
+        full_id = (await _find_job(ws, job_id)).id
         try:
-            job = await ws.cancel_job(job_id)
+            job = await ws.cancel_job(full_id)
         except ConflictError as exc:
             raise CliFailure(exc.message) from None
         if _status(job) == "Cancelled":
-            render.out.print(f"job {job_id} cancelled")
+            render.out.print(f"job {full_id} cancelled")
         else:
-            render.out.print(f"job {job_id}: cancel requested; it stops at its runner's next check")
+            render.out.print(f"job {full_id}: cancel requested; it stops at its runner's next check")
 
     _run(_with(ctx, action))
 
@@ -284,28 +313,29 @@ def jobs_cancel(ctx: typer.Context, job_id: str = typer.Argument(..., metavar="I
 @app.command()
 def targets(ctx: typer.Context,
             as_json: bool = typer.Option(False, "--json", help="print the targets as JSON")) -> None:
-    """List the solvers (targets) the service offers, with short names and accepted parameters."""
+    """List the solvers (targets) the service offers: short names, and each parameter's type, default and meaning."""
     from contracts import targets as ids
-    from rich.table import Table
 
     from .params import short_name
+    from .target_docs import parameter_free_note, parameter_rows
 
     async def action(ws: Any) -> None:
         statuses = await ws._get_target_status()
         rows = []
         for provider, status in statuses:
-            schema = sorted({"seed", "timeout", "number_of_solutions", *ids.SCHEMAS.get(status.id, {})})
-            rows.append({"short": short_name(status.id), "id": status.id, "provider": provider,
-                         "availability": status.current_availability, "parameters": schema})
+            known = status.id in ids.SCHEMAS
+            row = {"short": short_name(status.id), "id": status.id, "provider": provider,
+                   "availability": status.current_availability,
+                   "parameters": sorted({*ids.COMMON_PARAMS, *ids.SCHEMAS.get(status.id, {})})}
+            if known and status.id in ids.PARAMETER_FREE:
+                row["accepts"] = parameter_free_note(status.id)
+            elif known:
+                row["parameter_details"] = parameter_rows(status.id)
+            rows.append(row)
         if as_json:
             render.print_json(rows)
             return
-        table = Table(header_style="bold")
-        for column in ("Short", "Target", "Availability", "Parameters"):
-            table.add_column(column, no_wrap=column != "Parameters")
-        for row in rows:
-            table.add_row(row["short"] or "", row["id"], row["availability"] or "", ", ".join(row["parameters"]))
-        render.out.print(table)
+        render.show_targets(rows)
 
     _run(_with(ctx, action))
 

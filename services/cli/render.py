@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -139,6 +140,32 @@ def show_results(results: Any, details: Any) -> None:
     solutions = results.get("solutions") or []
     if len(solutions) > 1:
         out.print(f"[bold]solutions[/] {len(solutions)}, costs " + ", ".join(format_cost(s.get("cost")) for s in solutions))
+
+
+TARGET_COLUMNS = (("name", "Parameter", 24), ("type", "Type", 24), ("default", "Default", 26))
+
+
+def show_targets(rows: list[dict[str, Any]]) -> None:
+    """Per target a title `short = id`, then a table of its parameters' type, default and meaning, or (parameter-free
+    targets) one line saying what it accepts. The tables share their column widths, so they read as one."""
+    details = [d for row in rows for d in row.get("parameter_details", [])]
+    widths = {key: min(cap, max([len(d[key]) for d in details] + [len(header)])) for key, header, cap in TARGET_COLUMNS}
+    roomy = out.width >= sum(widths.values()) + 13 + 40  # fixed widths (13: borders and padding) leave Meaning 40
+    for row in rows:
+        title = f"[bold]{row['short'] or row['id']}[/] = {row['id']}"
+        if row["availability"] != "Available":
+            title += f" ({row['availability']})"
+        if "accepts" in row:
+            out.print(title)
+            out.print(Padding(row["accepts"], (0, 0, 1, 2)))
+            continue
+        table = Table(title=title, title_justify="left", header_style="bold", expand=roomy)
+        for key, header, _ in TARGET_COLUMNS:
+            table.add_column(header, width=widths[key] if roomy else None, overflow="fold")
+        table.add_column("Meaning", ratio=1 if roomy else None)
+        for d in row.get("parameter_details", []):
+            table.add_row(d["name"], d["type"], d["default"], d["meaning"])
+        out.print(table)
 
 
 def print_json(document: Any) -> None:

@@ -23,7 +23,9 @@ def serve_command(
                                            help="blob service URL, e.g. http://127.0.0.1:10000/devstoreaccount1"),
     with_azurite: bool = typer.Option(False, "--with-azurite",
                                       help="start Azurite from node_modules with its data under DATA_DIR/azurite"),
-    log_level: Optional[str] = typer.Option(None, "--log-level", help="DEBUG, INFO (default), WARNING"),
+    log_level: Optional[str] = typer.Option(None, "--log-level",
+                                            help="openqio's level: DEBUG, INFO (default), WARNING; other libraries "
+                                                 "stay at WARNING unless named: DEBUG,aiosqlite=DEBUG"),
     log_format: Optional[LogFormat] = typer.Option(None, "--log-format", help="text (default) or json"),
 ) -> None:
     from services.__main__ import run

@@ -5,6 +5,7 @@ exception is logged with its traceback and answered as a generic 500, never show
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -98,6 +99,41 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
         return error_response(500, errors.INTERNAL_ERROR, "internal error; the service log has the details")
 
 
+BODY_READ_TIMEOUT_S = 30.0  # a whole request body (at most OPENQIO_MAX_REQUEST_BYTES) must arrive within this
+
+
+@web.middleware
+async def body_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    """Reads every request body here, once, before its handler (which then gets it from aiohttp's cache), so that:
+    a declared Content-Length over the limit is answered 413 before a byte is read; a body that does not arrive
+    within BODY_READ_TIMEOUT_S (a Content-Length larger than what is sent, a trickle) is answered 408 instead of
+    holding the connection; a client that goes away mid-body is one INFO line, not an ERROR with a traceback.
+    Runs after auth, so nobody without a token makes the gateway read anything."""
+    if not request.body_exists:
+        return await handler(request)
+    limit = request.app[SETTINGS].max_request_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return _close(error_response(413, errors.PAYLOAD_TOO_LARGE, f"request body is larger than {limit} bytes "
+                                     f"(Content-Length: {request.content_length})"))
+    try:
+        async with asyncio.timeout(BODY_READ_TIMEOUT_S):
+            await request.read()
+    except TimeoutError:
+        log.info("request body not received within %s s: %s %s", BODY_READ_TIMEOUT_S, request.method, request.path)
+        return _close(error_response(408, errors.REQUEST_TIMEOUT,
+                                     f"the request body did not arrive within {BODY_READ_TIMEOUT_S:g} s"))
+    except ConnectionResetError:
+        log.info("client disconnected before its request body was read: %s %s", request.method, request.path)
+        return _close(error_response(400, errors.BAD_REQUEST, "the connection closed before the body was read"))
+    return await handler(request)
+
+
+def _close(response: web.Response) -> web.Response:
+    """Answer and close: the unread rest of the body must not be taken for the next request on this connection."""
+    response.force_close()
+    return response
+
+
 class QuietMalformedRequests(logging.Filter):
     """aiohttp logs every request its parser refuses (bad request line, oversized or invalid header, bad chunk) at
     ERROR with a traceback and the offending bytes, which may hold an Authorization header: anyone could fill the log
@@ -121,7 +157,7 @@ def _quiet_aiohttp_server_log() -> None:
 def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> web.Application:
     _quiet_aiohttp_server_log()
     app = web.Application(client_max_size=settings.max_request_bytes,
-                          middlewares=[log_middleware, error_middleware, auth.middleware(settings)])
+                          middlewares=[log_middleware, error_middleware, auth.middleware(settings), body_middleware])
     app[SETTINGS] = settings
     app[STORE] = store
     app[BLOBS] = blobs

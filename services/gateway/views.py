@@ -21,6 +21,7 @@ from services.blobs.azure_store import OUTPUT_BLOB, ForeignAccount, InputProbe, 
 from services.jobs.sqlite_store import InvalidCursor
 from services.jobs.store import CancelOutcome, ContainerInUse, JobExists
 
+from .bounds import check_job_size
 from .keys import BLOBS, DISPATCHER, SETTINGS, STORE, WORKSPACE
 
 log = logging.getLogger(__name__)
@@ -172,9 +173,10 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise _bad("tags must be a list of strings", errors.INVALID_JOB_DEFINITION)
     name = _str_field(body, "name", default="Optimization problem")
+    check_job_size(name, metadata, tags)
     return JobDetails(
         id=job_id,
-        name=name[:1024],
+        name=name,
         container_uri=container_uri.split("?")[0],  # SAS tokens are not stored; fresh ones go out on every GET
         input_data_uri=input_uri.split("?")[0] if input_uri else None,
         input_data_format=input_format,
@@ -307,6 +309,7 @@ async def patch_job(request: web.Request) -> web.Response:
             raise  # already says what is wrong (ContractError is a ValueError: keep it out of the clause below)
         except (ValueError, IndexError):
             raise _bad(f"patch path {path!r} does not name an existing tag") from None
+    check_job_size(job.name or "", job.metadata, tags, before=job)
     updated = await request.app[STORE].set_tags(workspace, job.id, tags)
     return web.json_response(_render(request, updated))
 
@@ -319,7 +322,12 @@ async def list_jobs(request: web.Request) -> web.Response:
         jobs, next_cursor = await request.app[STORE].list(workspace, limit=limit, after=cursor)
     except InvalidCursor as exc:
         raise _bad(str(exc)) from None
-    next_link = str(request.url.update_query({"cursor": next_cursor})) if next_cursor else None
+    next_link = None
+    if next_cursor:
+        # From the configured public URL: the Host header is the client's to choose, and a link built from it
+        # (Host: attacker.example) would carry the next request and its bearer token elsewhere.
+        base = request.app[SETTINGS].public_base_url(_listening_port(request))
+        next_link = base.rstrip("/") + str(request.rel_url.update_query({"cursor": next_cursor}))
     return web.json_response({"value": [_render(request, j) for j in jobs], "nextLink": next_link})
 
 
@@ -335,6 +343,12 @@ async def job_output(request: web.Request) -> web.Response:
         raise ContractError(errors.JOB_NOT_SUCCEEDED, f"job {job.id} has no result: it is {job.status.value}")
     return web.Response(body=kept.data, content_type=kept.content_type.split(";")[0],
                         headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _listening_port(request: web.Request) -> int:
+    """The port this connection came in on: the real one when OPENQIO_PORT is 0."""
+    sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
+    return int(sockname[1]) if sockname else request.app[SETTINGS].port
 
 
 async def job_events(request: web.Request) -> web.Response:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from contracts import targets as ids
-from contracts.problems import problem_document
-from tests.integration.rest import SEED_TERMS
+from contracts.problems import encode_json, problem_document
+from tests.integration.rest import SEED_TERMS, Rest
 from tests.service import ROOT
 
 pytestmark = pytest.mark.integration
@@ -73,6 +73,30 @@ def test_targets_table_and_json(conn):
     assert {r["id"] for r in rows} == set(ids.ALL_TARGETS)
     sa = next(r for r in rows if r["short"] == "sa")
     assert sa["id"] == ids.SA and "sweeps" in sa["parameters"] and sa["availability"] == "Available"
+    # each parameter's type, default and meaning; parameter-free targets only what they accept
+    sweeps = next(p for p in sa["parameter_details"] if p["name"] == "sweeps")
+    assert (sweeps["type"], sweeps["default"]) == ("int 1..1e9", "1000") and "per restart" in sweeps["meaning"]
+    sa_pf = next(r for r in rows if r["short"] == "sa-pf")
+    assert "parameter_details" not in sa_pf and "held fixed" in sa_pf["accepts"] and "beta_start" in sa_pf["accepts"]
+    for text in ("Default", "Meaning", "max(8, threads)", "int 1..1e9", "held fixed", "schedule {type, initial"):
+        assert text in table.stdout, text
+
+
+# examples/problems/: what the README's "Problem files" table promises
+EXAMPLE_COSTS = {"ising.json": -17.0, "pubo.json": 7.5, "grouped.json": 1.0, "protobuf.tar.gz": -8.5}
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLE_COSTS))
+def test_example_problems_solve_as_the_readme_says(conn, name):
+    solved = cli("solve", f"examples/problems/{name}", "--target", "sa", "--json", connection=conn)
+    assert solved.returncode == 0, solved.stderr
+    assert json.loads(solved.stdout)["cost"] == EXAMPLE_COSTS[name]
+
+
+def test_the_first_command_a_user_types(conn):
+    solved = cli("solve", "examples/problems/ising.json", "--target", "sa", connection=conn)
+    assert solved.returncode == 0, solved.stderr
+    assert "cost -17" in solved.stdout and "0=+1 1=+1 2=-1" in solved.stdout and "Succeeded" in solved.stderr
 
 
 def test_submit_show_list_and_results(conn, seed_file, tmp_path):
@@ -174,3 +198,28 @@ def test_clear_errors_and_exit_codes(conn, seed_file, tmp_path, openqio_service)
     down.write_text(json.dumps({**json.loads(conn.read_text()), "base_url": "https://127.0.0.1:9/"}))
     unreachable = cli("targets", connection=down)
     assert unreachable.returncode == 1 and "cannot reach" in unreachable.stderr
+
+
+async def test_job_ids_by_unique_prefix(conn, openqio_service):
+    stem = uuid.uuid4().hex[:12]
+    job_ids = [f"{stem}0-{uuid.uuid4().hex[:8]}", f"{stem}1-{uuid.uuid4().hex[:8]}"]
+    async with Rest(openqio_service) as rest:
+        for job_id in job_ids:
+            uri = await rest.upload(job_id, encode_json(problem_document("ising", SEED_TERMS)))
+            status, body = await rest.request("PUT", f"jobs/{job_id}", json=rest.job_body(job_id, uri, ids.SA,
+                                                                                         {"sweeps": 20}))
+            assert status == 200, body
+        for job_id in job_ids:
+            await rest.wait(job_id)
+    shown = cli("jobs", "show", job_ids[0][:13], "--json", connection=conn)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["id"] == job_ids[0]
+    result = cli("results", job_ids[1][:13], "--json", connection=conn)
+    assert result.returncode == 0 and json.loads(result.stdout)["cost"] == -17.0, result.stderr
+    finished = cli("jobs", "cancel", job_ids[1][:13], connection=conn)
+    assert finished.returncode == 1 and job_ids[1] in finished.stderr and "already finished" in finished.stderr
+    ambiguous = cli("jobs", "show", stem, connection=conn)
+    assert ambiguous.returncode == 1 and "ambiguous: 2 jobs match" in ambiguous.stderr
+    assert job_ids[0] in ambiguous.stderr and job_ids[1] in ambiguous.stderr
+    unknown = cli("results", stem + "x", connection=conn)
+    assert unknown.returncode == 1 and "not found" in unknown.stderr

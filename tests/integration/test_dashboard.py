@@ -7,6 +7,7 @@ as for Azurite. The REST checks of the dashboard's endpoints run everywhere.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 from pathlib import Path
@@ -14,10 +15,14 @@ from pathlib import Path
 import pytest
 
 from contracts.problems import problem_document
+from contracts.status import JobStatus
 from tests.conftest import IN_CI
 from tests.integration.rest import Rest, long_problem, seed_problem
 from tests.service import Service, serving
 
+ROOT = Path(__file__).resolve().parents[2]
+# screenshots the browser tests keep (git-ignored): look at them after a run
+ARTIFACTS = Path(os.environ.get("OPENQIO_TEST_ARTIFACTS") or ROOT / "test-artifacts")
 SA = "microsoft.simulatedannealing.cpu"
 PT = "microsoft.paralleltempering.cpu"
 TERMINAL = {"Succeeded", "Failed", "Cancelled"}
@@ -181,17 +186,40 @@ async def browser():
         await browser.close()
 
 
-async def open_dashboard(browser, service, block_stream: bool = False):
+async def open_dashboard(browser, service, block_stream: bool = False, fragment: str = "", downloads: bool = False):
     # The service's certificate is signed by its own local CA, which this throwaway browser profile does not know.
-    context = await browser.new_context(ignore_https_errors=True)
+    # 1400 × 900: the width at which the job table once clipped its "Created" column.
+    context = await browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 900},
+                                        accept_downloads=downloads)
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # every console error and every failed request counts, except the stream this test itself refuses
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
+            and not msg.text.startswith("Failed to load resource") else None)  # (the response itself is below)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400
+            and not (block_stream and "/stream?" in r.url) else None)
     if block_stream:  # a gateway without the SSE endpoint: the page must fall back to polling /events
         await page.route("**/stream?*", lambda route: route.fulfill(status=404, content_type="application/json",
                                                                      body='{"error": {"code": "NotFound", "message": "x"}}'))
-    await page.goto(f"{service.base_url}dashboard#token={service.token}")
+    await page.goto(f"{service.base_url}dashboard#token={service.token}{fragment}")
     return context, page, errors
+
+
+async def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"dashboard-{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+async def inside(page, selector: str, container: str) -> bool:
+    """Whether every element matching `selector` is drawn within `container`'s box (nothing clipped or scrolled)."""
+    outer = await page.locator(container).bounding_box()
+    for box in [await el.bounding_box() for el in await page.locator(selector).all()]:
+        if box is None or box["x"] < outer["x"] - 0.5 or box["x"] + box["width"] > outer["x"] + outer["width"] + 0.5:
+            return False
+    return True
 
 
 async def until(check, what: str, timeout: float = 30.0):
@@ -254,7 +282,13 @@ async def test_dashboard_lists_jobs_and_shows_a_running_job(browser, service, jo
         assert await row_status(page, jobs["pubo"]) == "Succeeded"
         assert await row_status(page, jobs["broken"]) == "Failed"
         assert await row_status(page, jobs["long"]) == "Executing"
-        assert (await page.text_content(f'#jobs tr[data-job-id="{jobs["seed"]}"] td.col-target')) == SA
+        # compact cells (the whole value in the tooltip), so the table fits its panel at 1400 px
+        target_cell = f'#jobs tr[data-job-id="{jobs["seed"]}"] td.col-target'
+        assert (await page.text_content(target_cell), await page.get_attribute(target_cell, "title")) == ("sa", SA)
+        id_cell = f'#jobs tr[data-job-id="{jobs["seed"]}"] td.col-id'
+        assert (await page.text_content(id_cell), await page.get_attribute(id_cell, "title")) == (jobs["seed"][:8],
+                                                                                                   jobs["seed"])
+        assert await inside(page, "#jobs th", "#jobs-panel") and await inside(page, "#jobs td.col-created", "#jobs-panel")
 
         # a job submitted while the page is open appears by itself (auto-refresh reads on from the last page)
         async with Rest(service) as rest:
@@ -294,12 +328,18 @@ async def test_dashboard_lists_jobs_and_shows_a_running_job(browser, service, jo
         before = int(await page.get_attribute("#cost-plot", "data-points"))
         # live: more progress arrives without reloading or clicking
         await until(points_over(page, before), "a live plot point")
+        # readable axes: round ticks on both axes, drawn at least 12 px high, titled
+        ticks = page.locator("#cost-plot text.tick")
+        assert await ticks.count() >= 5
+        heights = [(await t.bounding_box())["height"] for t in await ticks.all()]
+        assert min(heights) >= 12, heights
+        assert "best cost" in await page.text_content("#cost-plot") and "e-" not in await page.text_content("#cost-plot")
+        assert await page.is_visible("#cancel-job")  # a running job can be cancelled from here
         async with Rest(service) as rest:  # with the gateway's SSE endpoint, the page follows the stream
             async with rest.session.get(f"{rest.prefix}/jobs/{jobs['long']}/stream", headers=rest.headers()) as resp:
                 has_stream = resp.status == 200 and resp.content_type == "text/event-stream"
         assert ("event stream" if has_stream else "polling") in await page.text_content("#live-note")
-        if os.environ.get("DASHBOARD_SCREENSHOT"):
-            await page.screenshot(path=os.environ["DASHBOARD_SCREENSHOT"], full_page=True)
+        await screenshot(page, "running-job")
         assert errors == [], errors
     finally:
         await context.close()
@@ -329,6 +369,64 @@ async def test_dashboard_works_with_polling_alone(browser, service, jobs):
         await until(text_is(page, "#detail-status", "Cancelled"), "the cancelled status")
         await until(points_over(page, 1), "the plot after the run")
         assert await page.locator("#cost-plot circle.pt").count() >= 2
+        assert errors == [], errors
+    finally:
+        await context.close()
+
+
+async def test_a_linked_finished_job_shows_its_result(browser, service, jobs):
+    """`#job=<id>` opens that job; a finished job shows its best cost, configuration and a download of its
+    rawOutputData; a run of a few milliseconds gets a sentence instead of a lone dot."""
+    async with Rest(service) as rest:
+        status, body = await rest.request("GET", f"jobs/{jobs['seed']}/events")
+        assert status == 200, body
+        finished = next(e["data"] for e in body["value"] if e["kind"] == "succeeded")
+    context, page, errors = await open_dashboard(browser, service, fragment=f"&job={jobs['seed']}", downloads=True)
+    try:
+        await until(text_is(page, "#detail-id", jobs["seed"]), "the linked job")
+        assert page.url.endswith(f"#job={jobs['seed']}") and "token" not in page.url  # a link to share, no token
+        await until(text_is(page, "#result-cost", "-17"), "the result")
+        assert await page.text_content("#result-configuration") == "0=+1 1=+1 2=-1"
+        assert await page.text_content("#result-variables") == "3"
+        assert json.loads(await page.text_content("#result-parameters"))["sweeps"] == 50
+        assert await page.is_hidden("#cancel-job")  # nothing to cancel on a finished job
+        async with page.expect_download() as info:
+            await page.click("#result-download")
+        download = await info.value
+        assert download.suggested_filename == f"{jobs['seed']}-rawOutputData.json"
+        document = json.loads(Path(await download.path()).read_text())
+        assert document["cost"] == -17.0 and document["configuration"] == {"0": 1, "1": 1, "2": -1}
+        if float(finished.get("elapsed_s") or 0) < 0.05:  # 50 sweeps of 3 spins: milliseconds
+            await until(text_has(page, "#cost-plot", "too short to plot"), "the short-run note")
+            assert await page.get_attribute("#cost-plot", "data-plotted") == "false"
+            assert await page.locator("#cost-plot circle").count() == 0
+        await screenshot(page, "finished-job")
+        # the address follows the selection, and a link typed into the same tab opens its job
+        await page.click(f'#jobs tbody tr[data-job-id="{jobs["pubo"]}"]')
+        await until(text_is(page, "#detail-id", jobs["pubo"]), "the PUBO job")
+        assert page.url.endswith(f"#job={jobs['pubo']}")
+        await page.goto(f"{service.base_url}dashboard#job={jobs['broken']}")
+        await until(text_is(page, "#detail-status", "Failed"), "the job of the changed link")
+        assert await page.is_hidden("#result")  # a failed job has no result
+        assert errors == [], errors
+    finally:
+        await context.close()
+
+
+async def test_a_running_job_is_cancelled_from_the_page(browser, service):
+    async with Rest(service) as rest:
+        job_id = await rest.submit(long_problem(1500, seed=3), SA, {"sweeps": 10**8, "seed": 2})
+        await rest.wait_status(job_id, JobStatus.EXECUTING)
+    context, page, errors = await open_dashboard(browser, service, fragment=f"&job={job_id}")
+    try:
+        await until(text_is(page, "#detail-status", "Executing"), "the running job")
+        page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await page.click("#cancel-job")
+        await until(text_is(page, "#detail-status", "Cancelled"), "the cancelled job", 60)
+        assert await page.is_hidden("#cancel-job")
+        await until(lambda: _eq(row_status(page, job_id), "Cancelled"), "the cancelled status in the list")
+        async with Rest(service) as rest:
+            assert (await rest.get(job_id))["status"] == "Cancelled"
         assert errors == [], errors
     finally:
         await context.close()

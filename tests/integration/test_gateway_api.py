@@ -457,8 +457,8 @@ async def test_request_body_limit_is_413(gateway: Gateway, http):
     status, _, _ = await call(http, "GET", f"{gateway.prefix()}/jobs/{job_id}")
     assert status == 404
     # a body just under the limit is accepted
-    body = job_body(gateway, job_id)
-    body["name"] = "y" * (MAX_BODY - len(json.dumps(body)) - 10)
+    body = job_body(gateway, job_id, metadata={"pad": ""})
+    body["metadata"]["pad"] = "y" * (MAX_BODY - len(json.dumps(body)) - 10)  # (a name is at most 1024 characters)
     status, answer, _ = await call(http, "PUT", f"{gateway.prefix()}/jobs/{job_id}", json=body)
     assert status == 200, answer
 

@@ -1,8 +1,9 @@
 """The dashboard: a static page served at GET /dashboard, and the two small JSON endpoints only it needs.
 
-The page (index.html, app.js, style.css beside this file; no build step, nothing from a CDN) is public: it holds
-no data. Everything it shows comes from the authenticated REST API, called with the bearer token the user pastes
-once (kept in sessionStorage) or passes in the URL fragment `#token=...`, which browsers never send to a server.
+The page (index.html, style.css and the ES modules app.js, api.js, plot.js, result.js beside this file; no build
+step, nothing from a CDN) is public: it holds no data. Everything it shows comes from the authenticated REST API,
+called with the bearer token the user pastes once (kept in sessionStorage) or passes in the URL fragment
+`#token=...`, which browsers never send to a server.
 
 - GET /dashboard/workspace (authenticated): the workspace the token grants and its REST prefix, so the page needs
   no configuration.
@@ -29,6 +30,9 @@ ASSETS = {
     "/dashboard": ("index.html", "text/html; charset=utf-8"),
     "/dashboard/": ("index.html", "text/html; charset=utf-8"),
     "/dashboard/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/dashboard/api.js": ("api.js", "text/javascript; charset=utf-8"),
+    "/dashboard/plot.js": ("plot.js", "text/javascript; charset=utf-8"),
+    "/dashboard/result.js": ("result.js", "text/javascript; charset=utf-8"),
     "/dashboard/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 PUBLIC_PATHS = frozenset(ASSETS)  # the auth middleware lets these through; they carry no data

@@ -1,8 +1,13 @@
-// openqio dashboard: job list, job details, input summary and a best-cost plot, from the authenticated REST API.
-// No framework, no build step, nothing loaded from elsewhere (the page's CSP allows only this origin).
+// openqio dashboard: job list, job details, input summary, a best-cost plot and a finished job's result, from the
+// authenticated REST API. No framework, no build step, nothing loaded from elsewhere (the page's CSP allows only this
+// origin); api.js, plot.js and result.js are the ES modules beside this one.
 // The token comes from the URL fragment (#token=..., never sent to a server) or the form, and is kept in
-// sessionStorage for this tab only. Data is put into the page with textContent, never as HTML.
+// sessionStorage for this tab only. A job is linked as #job=<id>. Data goes into the page with textContent only.
 "use strict";
+
+import { HttpError, api, apiJson, pollEvents, session, streamEvents } from "./api.js";
+import { formatCost, formatDuration, renderPlot } from "./plot.js";
+import { hideResult, showResult } from "./result.js";
 
 const TOKEN_KEY = "openqio.token";
 const TERMINAL = new Set(["Succeeded", "Failed", "Cancelled"]);
@@ -14,8 +19,6 @@ const MAX_JOBS = 1000;
 const MAX_STATUS_CHECKS = 20;
 
 const state = {
-  token: null,
-  prefix: null,
   jobs: new Map(), // id -> job (wire form)
   selected: null, // job id
   follow: 0, // generation counter: a newer selection stops the older follower
@@ -25,47 +28,31 @@ const state = {
   lastPage: null, // link of the last list page read: the next refresh starts there
   refreshing: false,
   streamAbort: null, // aborts the open event stream when another job is selected
+  download: null, // blob: URL of the shown result's download
+};
+
+// The CLI's short target names (services/cli/params.py SHORT_NAMES; a unit test keeps the two in step).
+const SHORT_TARGETS = {
+  simulatedannealing: "sa", paralleltempering: "pt", tabu: "tabu", qmc: "qmc", populationannealing: "pa",
+  substochasticmontecarlo: "ssmc",
 };
 
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-class HttpError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
-
-// ---- API ---------------------------------------------------------------------------------------------------------
-
-async function api(path, options = {}) {
-  const url = path.startsWith("https://") || path.startsWith("http://") ? path : path.startsWith("/") ? path : `${state.prefix}/${path}`;
-  const resp = await fetch(url, { ...options, headers: { Authorization: `Bearer ${state.token}`, ...(options.headers || {}) } });
-  if (!resp.ok) {
-    let message = `${resp.status} ${resp.statusText}`;
-    try {
-      const body = await resp.json();
-      if (body && body.error) message = `${body.error.code}: ${body.error.message}`;
-    } catch (_) { /* not JSON */ }
-    if (resp.status === 401) signOut("The token was refused (401). Paste a valid one.");
-    throw new HttpError(resp.status, message);
-  }
-  return resp;
-}
-
-async function apiJson(path) {
-  return (await api(path)).json();
-}
-
 // ---- token and start-up --------------------------------------------------------------------------------------------
 
+function fragment() {
+  return new URLSearchParams(window.location.hash.replace(/^#/, ""));
+}
+
 function tokenFromFragment() {
-  const params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+  const params = fragment();
   const token = params.get("token");
   if (token) {
-    // keep the token out of the address bar, history and bookmarks
-    history.replaceState(null, "", window.location.pathname + window.location.search);
+    // keep the token out of the address bar, history and bookmarks; a job link (#job=<id>) stays
+    const job = params.get("job");
+    history.replaceState(null, "", window.location.pathname + window.location.search + (job ? `#job=${encodeURIComponent(job)}` : ""));
   }
   return token;
 }
@@ -80,7 +67,7 @@ function showTokenPanel(message) {
 
 function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
-  state.token = null;
+  session.token = null;
   state.follow += 1;
   state.jobs = new Map();
   state.lastPage = null;
@@ -92,7 +79,7 @@ function signOut(message) {
 }
 
 async function connect(token) {
-  state.token = token;
+  session.token = token;
   let info;
   try {
     info = await apiJson("/dashboard/workspace");
@@ -101,19 +88,21 @@ async function connect(token) {
     return;
   }
   sessionStorage.setItem(TOKEN_KEY, token);
-  state.prefix = info.prefix;
+  session.prefix = info.prefix;
   $("workspace-name").textContent = `workspace ${info.workspace} · ${info.resourceGroup} · ${info.location}`;
   $("token-panel").hidden = true;
   $("main").hidden = false;
   $("sign-out").hidden = false;
   await refreshJobs();
   scheduleListRefresh();
+  const linked = fragment().get("job");
+  if (linked) selectJob(linked);
 }
 
 function scheduleListRefresh() {
   clearInterval(state.listTimer);
   state.listTimer = setInterval(() => {
-    if ($("auto-refresh").checked && state.token) refreshJobs();
+    if ($("auto-refresh").checked && session.token) refreshJobs();
   }, LIST_REFRESH_MS);
 }
 
@@ -178,6 +167,22 @@ function formatTime(value) {
   return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
 }
 
+// The list's compact time: the time of day for today's jobs, else the date and time, without seconds' decimals.
+function shortTime(value) {
+  const date = new Date(value || "");
+  if (Number.isNaN(date.getTime())) return value ? String(value) : "—";
+  const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  if (date.toDateString() === new Date().toDateString()) return time;
+  return `${date.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
+}
+
+// "microsoft.simulatedannealing-parameterfree.cpu" -> "sa-pf" (unknown ids are shown whole).
+function shortTarget(target) {
+  const match = /^microsoft\.([a-z]+)(-parameterfree)?\.cpu$/.exec(target || "");
+  const base = match && SHORT_TARGETS[match[1]];
+  return base ? base + (match[2] ? "-pf" : "") : target || "";
+}
+
 function renderJobs() {
   const body = $("jobs").querySelector("tbody");
   const jobs = newestFirst([...state.jobs.values()]);
@@ -186,10 +191,15 @@ function renderJobs() {
     tr.dataset.jobId = job.id;
     tr.dataset.status = job.status;
     if (job.id === state.selected) tr.className = "selected";
-    const cells = [job.name || "", null, job.target || "", formatTime(job.creationTime), job.id];
-    cells.forEach((text, i) => {
+    // compact cells, the whole value in the tooltip: the table fits its half of the page
+    const cells = [
+      [job.name || "", job.name || ""], [null, job.status], [shortTarget(job.target), job.target],
+      [shortTime(job.creationTime), formatTime(job.creationTime)], [String(job.id).slice(0, 8), job.id],
+    ];
+    cells.forEach(([text, full], i) => {
       const td = document.createElement("td");
       td.className = `col-${["name", "status", "target", "created", "id"][i]}`;
+      td.title = full || "";
       if (i === 1) td.append(statusBadge(job.status));
       else td.textContent = text;
       tr.append(td);
@@ -206,8 +216,13 @@ function renderJobs() {
 function renderDetails(job) {
   $("details").hidden = false;
   $("detail-id").textContent = job.id;
+  $("detail-link").href = `#job=${encodeURIComponent(job.id)}`;
   $("detail-name").textContent = job.name || "";
   $("detail-status").replaceWith(Object.assign(statusBadge(job.status), { id: "detail-status" }));
+  const cancelling = Boolean(job.isCancelling) && !TERMINAL.has(job.status);
+  $("cancel-job").hidden = TERMINAL.has(job.status) || !job.status;
+  $("cancel-job").disabled = cancelling;
+  $("cancel-job").textContent = cancelling ? "Cancelling…" : "Cancel job";
   $("detail-target").textContent = job.target || "";
   $("detail-created").textContent = formatTime(job.creationTime);
   $("detail-begin").textContent = formatTime(job.beginExecutionTime);
@@ -222,10 +237,13 @@ async function selectJob(jobId) {
   state.selected = jobId;
   const generation = ++state.follow;
   if (state.streamAbort) state.streamAbort.abort();
+  if (fragment().get("job") !== jobId) history.replaceState(null, "", `#job=${encodeURIComponent(jobId)}`);
   for (const tr of $("jobs").querySelectorAll("tbody tr")) tr.classList.toggle("selected", tr.dataset.jobId === jobId);
   state.points = [];
-  renderPlot();
+  drawPlot();
   $("detail-cost").textContent = "—";
+  $("live-note").textContent = "";
+  hideResult($);
   if (state.jobs.has(jobId)) renderDetails(state.jobs.get(jobId));
   loadSummary(jobId, generation);
   try {
@@ -235,10 +253,45 @@ async function selectJob(jobId) {
     renderDetails(job);
     renderJobs();
   } catch (err) {
+    if (generation !== state.follow) return;
+    $("details").hidden = false;
+    $("detail-id").textContent = jobId;
     $("live-note").textContent = `Could not load the job: ${err.message}`;
     return;
   }
   follow(jobId, generation);
+}
+
+async function cancelSelected() {
+  const jobId = state.selected;
+  if (!jobId || !window.confirm(`Cancel job ${jobId}?`)) return;
+  $("cancel-job").disabled = true;
+  try {
+    await api(`jobs/${encodeURIComponent(jobId)}`, { method: "DELETE" });
+    $("live-note").textContent = "cancel requested";
+  } catch (err) {
+    $("live-note").textContent = `Could not cancel: ${err.message}`;
+  }
+  try {
+    const job = await apiJson(`jobs/${encodeURIComponent(jobId)}`);
+    state.jobs.set(job.id, job);
+    if (state.selected === jobId) renderDetails(job);
+    renderJobs();
+  } catch (_) { /* the list refresh will catch up */ }
+}
+
+// A Succeeded job's rawOutputData, from the service's own copy.
+async function loadResult(jobId, generation) {
+  hideResult($, "loading the result…");
+  try {
+    const text = await (await api(`jobs/${encodeURIComponent(jobId)}/output`)).text();
+    if (generation !== state.follow) return;
+    state.download = showResult($, jobId, text, state.download);
+    const cost = JSON.parse(text).cost;
+    if (Number.isFinite(cost)) $("detail-cost").textContent = formatCost(cost);
+  } catch (err) {
+    if (generation === state.follow) hideResult($, `Could not load the result: ${err.message}`);
+  }
 }
 
 const SUMMARY_FIELDS = [
@@ -272,68 +325,13 @@ function applyEvent(event, jobId) {
     state.points = []; // a rerun (after a runner crash or a restart) starts a new series
   } else if (event.kind === "progress" && Number.isFinite(data.best_cost)) {
     state.points.push({ t: Number(data.elapsed_s) || 0, cost: data.best_cost, final: false });
+    $("detail-cost").textContent = `${formatCost(data.best_cost)} (after ${data.sweeps_done ?? "?"} sweeps, ${formatDuration(Number(data.elapsed_s))})`;
   } else if (event.kind === "succeeded" && Number.isFinite(data.cost)) {
     const last = state.points.length ? state.points[state.points.length - 1].t : 0;
     state.points.push({ t: Math.max(Number(data.elapsed_s) || 0, last), cost: data.cost, final: true });
-    $("detail-cost").textContent = String(data.cost);
+    $("detail-cost").textContent = formatCost(data.cost);
   }
-  if (event.kind === "progress" && Number.isFinite(data.best_cost)) {
-    $("detail-cost").textContent = `${data.best_cost} (after ${data.sweeps_done ?? "?"} sweeps, ${Number(data.elapsed_s).toFixed(1)} s)`;
-  }
-  if (state.selected === jobId) renderPlot();
-}
-
-async function pollEvents(jobId, after, generation, onEvent) {
-  // every event after `after`, in pages; returns the last sequence number seen
-  for (;;) {
-    const body = await apiJson(`jobs/${encodeURIComponent(jobId)}/events?after=${after}`);
-    if (generation !== state.follow) return after;
-    for (const event of body.value) {
-      after = Math.max(after, event.seq);
-      onEvent(event);
-    }
-    if (body.value.length < 1000) return after;
-  }
-}
-
-async function streamEvents(jobId, after, generation, onEvent) {
-  // Server-sent events read with fetch() (EventSource cannot send the Authorization header).
-  // Returns the last sequence number; throws when the server has no usable stream.
-  const controller = new AbortController();
-  state.streamAbort = controller;
-  const resp = await fetch(`${state.prefix}/jobs/${encodeURIComponent(jobId)}/stream?after=${after}`, {
-    headers: { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" },
-    signal: controller.signal,
-  });
-  const type = resp.headers.get("Content-Type") || "";
-  if (!resp.ok || !type.startsWith("text/event-stream") || !resp.body) {
-    controller.abort();
-    if (resp.status === 401) signOut("The token was refused (401). Paste a valid one.");
-    throw new HttpError(resp.status, `no event stream (${resp.status})`);
-  }
-  state.streamWorks = true;
-  const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done || generation !== state.follow) break;
-      buffer = (buffer + value).replace(/\r\n?/g, "\n");
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = block.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.slice(5).replace(/^ /, ""));
-        if (!data.length) continue; // a keep-alive comment
-        const event = JSON.parse(data.join("\n"));
-        after = Math.max(after, event.seq || 0);
-        onEvent(event);
-      }
-    }
-  } finally {
-    controller.abort();
-  }
-  return after;
+  if (state.selected === jobId) drawPlot();
 }
 
 async function follow(jobId, generation) {
@@ -345,12 +343,14 @@ async function follow(jobId, generation) {
   };
   const live = () => generation === state.follow;
   try {
-    after = await pollEvents(jobId, after, generation, onEvent);
+    after = await pollEvents(jobId, after, live, onEvent);
     while (live() && !finished && !TERMINAL.has(state.jobs.get(jobId)?.status)) {
       if (state.streamWorks !== false) {
         $("live-note").textContent = "live: following the job's event stream";
         try {
-          after = await streamEvents(jobId, after, generation, onEvent);
+          state.streamAbort = new AbortController();
+          after = await streamEvents(jobId, after, live, onEvent, state.streamAbort);
+          state.streamWorks = true;
         } catch (err) {
           if (err instanceof HttpError && err.status !== 401) state.streamWorks = false;
           else await sleep(EVENTS_POLL_MS);
@@ -359,91 +359,49 @@ async function follow(jobId, generation) {
         $("live-note").textContent = "live: polling the job's events";
         await sleep(EVENTS_POLL_MS);
         if (!live()) return;
-        after = await pollEvents(jobId, after, generation, onEvent);
+        after = await pollEvents(jobId, after, live, onEvent);
       }
     }
     if (!live()) return;
-    after = await pollEvents(jobId, after, generation, onEvent); // nothing missed between stream and end
+    after = await pollEvents(jobId, after, live, onEvent); // nothing missed between stream and end
     const job = await apiJson(`jobs/${encodeURIComponent(jobId)}`);
     if (!live()) return;
     state.jobs.set(job.id, job);
     renderDetails(job);
     renderJobs();
     $("live-note").textContent = "";
+    if (job.status === "Succeeded") await loadResult(jobId, generation);
   } catch (err) {
     if (live()) $("live-note").textContent = `Live updates stopped: ${err.message}`;
   }
 }
 
-// ---- plot: our own SVG, best cost (y) against seconds since the run started (x) -------------------------------------
+// ---- plot (plot.js) ----------------------------------------------------------------------------------------------
 
-const SVG_NS = "http://www.w3.org/2000/svg";
-
-function svg(name, attrs, text) {
-  const el = document.createElementNS(SVG_NS, name);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
-
-function niceNumber(value) {
-  if (!Number.isFinite(value)) return String(value);
-  if (Math.abs(value) >= 1e5 || (Math.abs(value) < 1e-2 && value !== 0)) return value.toExponential(2);
-  return String(Math.round(value * 100) / 100);
-}
-
-function renderPlot() {
-  const plot = $("cost-plot");
-  const points = state.points;
-  const [W, H, left, right, top, bottom] = [640, 240, 70, 16, 14, 34];
-  const children = [];
-  plot.dataset.points = String(points.length);
-  $("plot-caption").textContent = points.length ? `(${points.length} point${points.length === 1 ? "" : "s"})` : "";
-  if (!points.length) {
-    children.push(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "no progress reported yet"));
-    plot.replaceChildren(...children);
-    return;
-  }
-  const tMax = Math.max(...points.map((p) => p.t), 1e-9);
-  let yMin = Math.min(...points.map((p) => p.cost));
-  let yMax = Math.max(...points.map((p) => p.cost));
-  if (yMin === yMax) { yMin -= 1; yMax += 1; }
-  const x = (t) => left + (t / tMax) * (W - left - right);
-  const y = (c) => top + ((yMax - c) / (yMax - yMin)) * (H - top - bottom);
-  for (const frac of [0, 0.5, 1]) {
-    const value = yMin + frac * (yMax - yMin);
-    children.push(svg("line", { class: "grid", x1: left, x2: W - right, y1: y(value), y2: y(value) }));
-    children.push(svg("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end" }, niceNumber(value)));
-  }
-  children.push(svg("line", { class: "axis", x1: left, x2: left, y1: top, y2: H - bottom }));
-  children.push(svg("line", { class: "axis", x1: left, x2: W - right, y1: H - bottom, y2: H - bottom }));
-  children.push(svg("text", { x: left, y: H - bottom + 16, "text-anchor": "middle" }, "0"));
-  children.push(svg("text", { x: W - right, y: H - bottom + 16, "text-anchor": "end" }, `${niceNumber(tMax)} s`));
-  children.push(svg("text", { x: (left + W - right) / 2, y: H - 4, "text-anchor": "middle" }, "seconds since the run started"));
-  // best-so-far is a step function: it holds its value until the next improvement
-  let d = `M ${x(points[0].t)} ${y(points[0].cost)}`;
-  for (const p of points.slice(1)) d += ` H ${x(p.t)} V ${y(p.cost)}`;
-  children.push(svg("path", { class: "line", d }));
-  for (const p of points) {
-    const dot = svg("circle", { class: p.final ? "pt final" : "pt", cx: x(p.t), cy: y(p.cost), r: p.final ? 4 : 3 });
-    dot.append(svg("title", {}, `${niceNumber(p.t)} s: ${p.cost}${p.final ? " (final)" : ""}`));
-    children.push(dot);
-  }
-  plot.replaceChildren(...children);
+function drawPlot() {
+  const job = state.jobs.get(state.selected);
+  const waiting = job && (job.status === "Waiting" || !job.beginExecutionTime);
+  renderPlot($("cost-plot"), $("plot-caption"), state.points, waiting ? "the job has not started yet" : undefined);
 }
 
 // ---- wiring ----------------------------------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
+  session.onUnauthorized = () => signOut("The token was refused (401). Paste a valid one.");
   $("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const token = $("token-input").value.trim();
     $("token-input").value = "";
     if (token) connect(token);
   });
-  $("refresh").addEventListener("click", () => state.token && refreshJobs());
+  $("refresh").addEventListener("click", () => session.token && refreshJobs());
   $("sign-out").addEventListener("click", () => signOut(""));
-  renderPlot();
+  $("cancel-job").addEventListener("click", cancelSelected);
+  window.addEventListener("hashchange", () => {
+    const linked = fragment().get("job");
+    if (session.token && linked && linked !== state.selected) selectJob(linked);
+  });
+  drawPlot();
   const token = tokenFromFragment() || sessionStorage.getItem(TOKEN_KEY);
   if (token) connect(token);
   else showTokenPanel("");

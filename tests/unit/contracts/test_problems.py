@@ -87,6 +87,21 @@ BAD_INPUTS = [
     (b'{"cost_function": {"type": "ising", "terms": [], "initial_configuration": {"0": 0}}}', "AZQ104"),
     (b'{"cost_function": {"type": "pubo", "terms": [], "initial_configuration": {"x": 1}}}', "AZQ104"),
     (b'{"cost_function": {"type": "ising", "terms": [], "terms_slc": []}}', "AZQ103"),
+    # issue 11 §8: an integer no float64 holds is a bad coefficient (not a crash of the solver) ...
+    (b'{"cost_function": {"type": "pubo", "terms": [{"c": 1' + b"0" * 400 + b', "ids": [0]}]}}', "AZQ103"),
+    # ... ids are JSON integers, never floats that happen to be whole ...
+    (b'{"cost_function": {"type": "pubo", "terms": [{"c": 1, "ids": [0.0]}]}}', "AZQ103"),
+    (b'{"cost_function": {"type": "pubo", "terms": [{"c": 1, "ids": [-0.0]}]}}', "AZQ103"),
+    (b'{"cost_function": {"type": "pubo", "terms": [{"c": 1, "ids": [1e0]}]}}', "AZQ103"),
+    (b'{"cost_function": {"type": "pubo_grouped", "terms_slc": [{"c": 1, "terms": [{"c": 1, "ids": [2.0]}]}]}}', "AZQ103"),
+    # ... and initial_configuration keys are ids as str(int) writes them
+    (b'{"cost_function": {"type": "pubo", "terms": [], "initial_configuration": {" 1 ": 1}}}', "AZQ104"),
+    (b'{"cost_function": {"type": "pubo", "terms": [], "initial_configuration": {"1_0": 1}}}', "AZQ104"),
+    (b'{"cost_function": {"type": "pubo", "terms": [], "initial_configuration": {"+1": 1}}}', "AZQ104"),
+    (b'{"cost_function": {"type": "pubo", "terms": [], "initial_configuration": {"01": 1}}}', "AZQ104"),
+    (b'{"cost_function": {"type": "pubo", "terms": [], "initial_configuration": {"-0": 1}}}', "AZQ104"),
+    ('{"cost_function": {"type": "pubo", "terms": [], "initial_configuration": {"\u0661": 1}}}'.encode(), "AZQ104"),
+    (b'{"cost_function": {"type": "pubo", "terms": [], "initial_configuration": {"-1": 1}}}', "AZQ104"),
     (b'\x1f\x8b\x08\x00garbage', "AZQ105"),
     (b"[" * 100000 + b"]" * 100000, "AZQ105"),
     ('{"cost_function":{"version":"1.0","type":"ising",initial_configuration{"0": 1},"terms":[]}}'.encode(), "AZQ105"),
@@ -124,6 +139,27 @@ def test_bad_tar_member_is_a_format_error():
         tar.addfile(info, io.BytesIO(payload))
     with pytest.raises(ProblemFormatError, match="AZQ105"):
         decode_problem(buf.getvalue(), "application/x-protobuf")
+
+
+def test_protobuf_chunk_named_with_thousands_of_digits_is_bad_input():
+    """int() refuses strings of more than 4300 digits (ValueError): the member name must fail as input, AZQ105."""
+    buf = io.BytesIO()
+    payload = encode_protobuf("pubo", [(1.0, [0])], compress=False)
+    with tarfile.open(fileobj=io.BytesIO(payload)) as tar:
+        member = tar.getmembers()[0]
+        chunk = tar.extractfile(member).read()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("gzipinputfile_pb_" + "7" * 5000 + ".pb")
+        info.size = len(chunk)
+        tar.addfile(info, io.BytesIO(chunk))
+    with pytest.raises(ProblemFormatError) as info:
+        decode_problem(buf.getvalue(), "application/x-protobuf")
+    assert info.value.message.startswith("AZQ105") and "5000 digits" in info.value.message
+
+
+def test_canonical_initial_configuration_keys_are_kept():
+    doc = b'{"cost_function": {"type": "pubo", "terms": [], "initial_configuration": {"0": 1, "10": 0, "2147483647": 1}}}'
+    assert decode_problem(doc).initial_configuration == {0: 1, 10: 0, 2147483647: 1}
 
 
 terms_strategy = st.lists(

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from contracts import targets as ids
-from contracts.problems import problem_document
+from contracts.problems import decode_problem, problem_document, reference_cost
+from services.cli.formats import read_problem_file
 from services.cli.params import (
     UsageError,
     parse_params,
@@ -18,6 +21,8 @@ from services.cli.params import (
     resolve_target,
     short_name,
 )
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_target_names():
@@ -81,3 +86,27 @@ def test_problem_files(tmp_path):
         read_problem(bad)
     with pytest.raises(UsageError, match="cannot read problem file"):
         read_problem(tmp_path / "missing.json")
+
+
+# examples/problems/: file -> (problem type, variables, best cost by brute force), as the README's table says
+EXAMPLES = {
+    "ising.json": ("ising", 3, -17.0),
+    "pubo.json": ("pubo", 5, 7.5),
+    "grouped.json": ("pubo_grouped", 3, 1.0),
+    "protobuf.tar.gz": ("ising", 8, -8.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_problems_are_what_the_readme_says(name):
+    path = ROOT / "examples" / "problems" / name
+    body, problem = read_problem_file(path)
+    assert decode_problem(body).n_terms == problem.n_terms  # what goes up (protobuf as JSON) is the same problem
+    kind, variables, best = EXAMPLES[name]
+    ids = [int(i) for i in problem.variable_ids()]
+    values = (-1, 1) if problem.is_ising else (0, 1)
+    assert (problem.problem_type, len(ids)) == (kind, variables)
+    assert min(reference_cost(problem, dict(zip(ids, c))) for c in itertools.product(values, repeat=len(ids))) == best
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines() if f"`{name}`" in line)
+    assert f"{best:g}" in row.replace("−", "-"), row
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted(EXAMPLES)

@@ -121,3 +121,16 @@ def test_the_storage_key_can_come_from_a_file(tmp_path):
     (tmp_path / "empty").write_text("\n")
     with pytest.raises(SettingsError, match="is empty"):
         Settings.from_env({"OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "empty")}, data_dir=tmp_path)
+
+
+def test_public_base_url_is_configured_or_derived_from_host_and_port():
+    """nextLink, connection.json and sdk.env are built from this URL, never from a request's Host header."""
+    tokens = {"t" * 16: "openqio"}
+    assert Settings.from_env({}, tokens=tokens).public_base_url(8443) == "https://127.0.0.1:8443/"
+    assert Settings.from_env({"OPENQIO_HOST": "0.0.0.0"}, tokens=tokens).public_base_url(9) == "https://127.0.0.1:9/"
+    assert Settings.from_env({"OPENQIO_HOST": "::1"}, tokens=tokens).public_base_url(9) == "https://[::1]:9/"
+    configured = Settings.from_env({"OPENQIO_PUBLIC_URL": "https://quantum.example.org"}, tokens=tokens)
+    assert configured.public_base_url(8443) == "https://quantum.example.org/"
+    for bad in ("quantum.example.org", "ftp://x/", "https://x/?a=1", "https:///path"):
+        with pytest.raises(SettingsError, match="OPENQIO_PUBLIC_URL"):
+            Settings.from_env({"OPENQIO_PUBLIC_URL": bad}, tokens=tokens)

@@ -54,7 +54,7 @@ async def client(tmp_path: Path, issuer: LocalIssuer):
     app = create_app(entra_settings(tmp_path, issuer), Store(), object(), object())
     c = TestClient(TestServer(app))
     await c.start_server()
-    c.verifier = app.middlewares[-1].verifier
+    c.verifier = next(m.verifier for m in app.middlewares if hasattr(m, "verifier"))
     c.verifier.clock = c.clock = Clock()
     yield c
     await c.close()

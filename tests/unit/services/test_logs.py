@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from contracts.jobs import ErrorData
+from contracts.logformat import OWN_LOGGERS
 from contracts.status import JobStatus
 from services import logs
+from services.config import Settings, SettingsError
 from tests.unit.services.test_sqlite_store import job
 
 W, E, S, F, C = (JobStatus.WAITING, JobStatus.EXECUTING, JobStatus.SUCCEEDED, JobStatus.FAILED,
@@ -100,15 +102,52 @@ def test_json_lines_stringify_what_json_cannot_hold():
 
 def test_configure_picks_the_format():
     root = logging.getLogger()
-    saved = root.handlers[:], root.level
+    own = [logging.getLogger(name) for name in OWN_LOGGERS]
+    saved = root.handlers[:], root.level, [logger.level for logger in own]
     try:
         logs.configure("debug", "json")
-        assert isinstance(root.handlers[0].formatter, logs.JsonFormatter) and root.level == logging.DEBUG
+        assert isinstance(root.handlers[0].formatter, logs.JsonFormatter)
+        assert logging.getLogger("services.gateway.app").isEnabledFor(logging.DEBUG)
+        assert root.level == logging.WARNING  # everyone else's
         logs.configure("INFO", "text")
         assert isinstance(root.handlers[0].formatter, logs.TextFormatter)
     finally:
-        root.handlers[:], _ = saved
+        root.handlers[:], _, levels = saved
         root.setLevel(saved[1])
+        for logger, level in zip(own, levels):
+            logger.setLevel(level)
+
+
+_SQL_AT_DEBUG = """
+import asyncio, logging, sys
+import aiosqlite
+from contracts import logformat
+logformat.configure(sys.argv[1], "text")
+async def main():
+    async with aiosqlite.connect(":memory:") as db:
+        await db.execute("SELECT 'secret-parameter'")
+logging.getLogger("services.jobs").debug("our own debug line")
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("spec,aiosqlite_lines", [("DEBUG", False), ("DEBUG,aiosqlite=DEBUG", True)])
+def test_debug_opens_our_loggers_not_the_libraries(spec, aiosqlite_lines):
+    """Issue 11 §8: OPENQIO_LOG_LEVEL=DEBUG made aiosqlite log every statement with its parameters (2.4 GiB from 90
+    PATCHes). Third-party loggers stay at WARNING unless the spec names them."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _SQL_AT_DEBUG, spec], capture_output=True, text=True, timeout=60,
+                            check=True)
+    assert "our own debug line" in result.stderr
+    assert ("secret-parameter" in result.stderr) is aiosqlite_lines, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("spec", ["LOUD", "DEBUG,aiosqlite", "DEBUG,aiosqlite=CHATTY", "DEBUG,=INFO"])
+def test_a_bad_log_level_is_a_settings_error(spec):
+    with pytest.raises(SettingsError, match="OPENQIO_LOG_LEVEL"):
+        Settings.from_env({"OPENQIO_LOG_LEVEL": spec}, tokens={"t" * 16: "openqio"})
 
 
 def test_a_runner_process_logs_in_the_services_format():

@@ -1,0 +1,110 @@
+"""What `openqio targets` says about each solver parameter: its type (from contracts.targets' schema, so it cannot
+drift from what the service accepts), its default and its meaning (written here, from solver_runner's defaults).
+
+Defaults are the runner's (solver_runner/params.py and solver_runner/solvers/*: every run echoes the values it used
+in its result's `parameters`); "n" is the number of variables, "threads" the runner's threads, "β range" the
+inverse temperatures derived from the problem's coefficients (solver_runner.params.default_beta_range).
+tests/unit/services/test_target_docs.py checks that every parameter of every target has an entry, and the numbers
+against the runner's constants.
+"""
+from __future__ import annotations
+
+from contracts import targets
+from contracts.targets import Param
+
+from .params import short_name
+
+# name -> (default, meaning), per parameterised target; parameter-free targets tune their twin's parameters
+COMMON: dict[str, tuple[str, str]] = {
+    "seed": ("random", "makes the run reproducible; echoed in the result"),
+    "timeout": ("none", "seconds after which the best solution so far is returned"),
+    "number_of_solutions": ("1", "distinct best solutions returned"),
+}
+
+DOCS: dict[str, dict[str, tuple[str, str]]] = {
+    targets.SA: {
+        "beta_start": ("from the problem's β range", "inverse temperature of the first sweep (linear schedule)"),
+        "beta_stop": ("from the problem's β range", "inverse temperature of the last sweep"),
+        "sweeps": ("1000", "passes over all variables, per restart"),
+        "restarts": ("max(8, threads)", "independent annealing runs"),
+    },
+    targets.PT: {
+        "sweeps": ("1000", "steps: one sweep of every replica, then one round of exchanges"),
+        "replicas": ("max(threads, √n clamped to 8..32)", "temperatures; must equal the length of all_betas"),
+        "all_betas": ("geometric over the problem's β range", "inverse temperature of each replica"),
+    },
+    targets.TABU: {
+        "sweeps": ("10·n, clamped to 1000..20000", "moves per restart"),
+        "tabu_tenure": ("min(20, n/4)", "moves a flipped variable stays tabu"),
+        "restarts": ("max(8, threads)", "independent walkers"),
+        "disabled_features": ("none", "accepted for SDK compatibility; no effect"),
+    },
+    targets.QMC: {
+        "sweeps": ("1000", "cluster and local passes over all slices"),
+        "trotter_number": ("8", "imaginary-time slices per restart"),
+        "restarts": ("max(4, threads)", "independent runs"),
+        "beta_start": ("beta_stop, else from the problem's β range", "inverse temperature at the first sweep"),
+        "beta_stop": ("beta_start", "inverse temperature at the last sweep (QIO: constant β)"),
+        "transverse_field_start": ("atanh(0.99)·trotter_number/β", "transverse field Γ at the first sweep"),
+        "transverse_field_stop": ("0", "Γ at the last sweep"),
+        "transverse_field_high": ("= transverse_field_start", "the service's name of transverse_field_start"),
+        "transverse_field_low": ("= transverse_field_stop", "the service's name of transverse_field_stop"),
+    },
+    targets.PA: {
+        "alpha": ("2", "restart when fewer than alpha effective families remain"),
+        "population": ("max(64, threads)", "walkers"),
+        "sweeps": ("2·population", "annealing steps, shared by all restarts"),
+        "beta": ("geometric over the problem's β range", "the increasing β schedule"),
+        "beta_start": ("-", "with beta_stop and no beta: a linear schedule from here"),
+        "beta_stop": ("-", "the end of that linear schedule"),
+        "sweeps_per_replica": ("1", "sweeps of every walker per step"),
+        "culling_fraction": ("none: resample by weight", "fraction of walkers dropped per step (constant culling)"),
+        "constant_population": ("true", "resample to exactly `population` walkers"),
+    },
+    targets.SSMC: {
+        "steps_per_walker": ("1", "flip attempts of each walker per step"),
+        "target_population": ("max(64, threads)", "walkers"),
+        "step_limit": ("10000", "steps"),
+        "alpha": ("linear 1 → 0", "decreasing schedule: the probability of a walker's step"),
+        "beta": ("linear 0.001 → 5", "increasing schedule: the strength of the resampling"),
+    },
+}
+
+
+def type_text(spec: Param) -> str:
+    """`int 1..1e9`, `number > 0`, `list of numbers ≥ 0`, `bool`, `schedule {type, initial, final}`."""
+    kind = {"int": "int", "number": "number", "bool": "bool", "number_list": "list of numbers",
+            "int_list": "list of ints", "schedule": "schedule {type, initial, final}"}[spec.kind]
+    if spec.kind in ("bool", "schedule") or (spec.min is None and spec.max is None):
+        return kind + (f", {spec.direction}" if spec.direction else "")
+    low = _number(spec.min) if spec.min is not None else None
+    high = _number(spec.max) if spec.max is not None else None
+    if low is not None and high is not None and not spec.min_exclusive:
+        return f"{kind} {low}..{high}"
+    bound = f"> {low}" if spec.min_exclusive else (f"≥ {low}" if low is not None else "")
+    return f"{kind} {bound}" + (f", ≤ {high}" if high is not None else "")
+
+
+def _number(value: float) -> str:
+    """1000, 0.5, 1e9, 2⁶³−1: short, exact enough to type back."""
+    if value == 2**63 - 1:
+        return "2⁶³−1"
+    if float(value).is_integer() and abs(value) < 1e6:
+        return str(int(value))
+    return f"{value:.3g}".replace("e+0", "e").replace("e+", "e")
+
+
+def parameter_rows(target: str) -> list[dict[str, str]]:
+    """One row per parameter a parameterised target accepts: name, type, default, meaning."""
+    schema = {**targets.COMMON_PARAMS, **targets.SCHEMAS[target]}
+    docs = {**COMMON, **DOCS[target]}
+    return [{"name": name, "type": type_text(spec), "default": docs[name][0], "meaning": docs[name][1]}
+            for name, spec in sorted(schema.items())]
+
+
+def parameter_free_note(target: str) -> str:
+    """What a parameter-free target accepts: its twin's parameters, held fixed while the rest is tuned."""
+    twin = targets.parameterised_twin(target)
+    names = ", ".join(sorted({*targets.COMMON_PARAMS, *targets.SCHEMAS[twin]}))
+    return (f"tunes itself within `timeout` (default {targets.PARAMETER_FREE_DEFAULT_TIMEOUT_S:g} s); accepts {names} "
+            f"(as {short_name(twin) or twin} does), held fixed while the rest is tuned")
