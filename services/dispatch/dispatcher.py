@@ -35,7 +35,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from typing import Any, Protocol
+from typing import Any
 
 from contracts import errors
 from contracts.events import EventKind
@@ -44,7 +44,7 @@ from contracts.results import encode_result
 from contracts.runner import Progress, RunOutcome, RunRequest
 from contracts.summary import unavailable
 from contracts.status import JobStatus
-from services.blobs import InputError, StorageUnavailable
+from services.blobs import InputError, StorageUnavailable, WorkspaceStorage
 from services.blobs.azure_store import FIRST_GET_BYTES
 from services.jobs.store import ClaimedJob, JobStore, StoredOutput
 
@@ -59,32 +59,10 @@ PARALLEL_MIN_INPUT_BYTES = 16 * 1024
 HELD_INPUT_BYTES = 64 * 1024 * 1024  # inputs held from submission (hold_input), at most this many bytes in all
 
 
-class BlobAccess(Protocol):
-    """One storage account's reads and writes (services.blobs.azure_store.BlobStore)."""
-
-    async def read_input(self, input_data_uri: str | None, container_uri: str,
-                         max_bytes: int | None = None) -> tuple[bytes, str | None]: ...
-    async def write_output(self, container: str, data: bytes) -> str: ...
-
-
-class WorkspaceStorage(Protocol):
-    """Each workspace's storage account (services.blobs.azure_store.WorkspaceBlobs, or one BlobStore for all)."""
-
-    def for_workspace(self, workspace: str) -> BlobAccess: ...
-
-
 def _quiet(task: asyncio.Task) -> None:
     """Retrieve a read-ahead's exception, so a dropped one is not reported as 'never retrieved'."""
     if not task.cancelled():
         task.exception()
-
-
-def container_of(container_uri: str) -> str:
-    """`job-{id}` out of `http://host:port/account/job-{id}?sas` (path-style, as Azurite uses)."""
-    from urllib.parse import urlsplit
-
-    path = urlsplit(container_uri).path.strip("/").split("/")
-    return path[-1] if path else ""
 
 
 class Dispatcher:
@@ -389,7 +367,7 @@ class Dispatcher:
 
     async def _write_output(self, job: Any, workspace: str, body: bytes) -> str:
         blobs = self.blobs.for_workspace(workspace)
-        container = container_of(job.container_uri)
+        container, _ = blobs.output_location(None, job.container_uri)
         waited = 0.0
         attempt = 0
         while True:

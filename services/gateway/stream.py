@@ -35,7 +35,7 @@ from contracts.events import TERMINAL_KINDS
 from contracts.status import TERMINAL
 
 from .keys import SETTINGS, STORE
-from .views import _find
+from .request import find_job
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def format_event(event) -> bytes:
 
 
 async def job_stream(request: web.Request) -> web.StreamResponse:
-    _, job = await _find(request)  # 404 for unknown ids and other workspaces, before anything is streamed
+    _, job = await find_job(request)  # 404 for unknown ids and other workspaces, before anything is streamed
     after = _start_after(request)
     hub = request.app[HUB]
     if not hub.try_acquire():

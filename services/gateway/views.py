@@ -5,7 +5,6 @@ Every job answer carries fresh SAS URLs (container, input, and output once Succe
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
@@ -22,62 +21,14 @@ from services.jobs.sqlite_store import InvalidCursor
 from services.jobs.store import CancelOutcome, ContainerInUse, JobExists
 
 from .bounds import check_job_size
-from .keys import BLOBS, DISPATCHER, SETTINGS, STORE, WORKSPACE
+from .keys import DISPATCHER, SETTINGS, STORE, WORKSPACE
+from .request import bad, blobs_of, find_job, job_id_of, json_body, workspace_of
 
 log = logging.getLogger(__name__)
 
-_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-def _bad(message: str, code: str = errors.BAD_REQUEST) -> ContractError:
-    return ContractError(code, message)
-
-
-def _workspace(request: web.Request) -> str:
-    """The path's workspace, which must be the one the token grants (otherwise: not found, so nothing leaks)."""
-    settings = request.app[SETTINGS]
-    info = request.match_info
-    if (
-        info["sub"].lower() != settings.subscription_id.lower()
-        or info["rg"].lower() != settings.resource_group.lower()
-        or info["ws"] != request[WORKSPACE]
-    ):
-        raise ContractError(errors.NOT_FOUND, f"workspace {info['ws']!r} was not found")
-    return info["ws"]
-
-
-def _job_id(request: web.Request) -> str:
-    job_id = request.match_info["job_id"]
-    if not _JOB_ID.match(job_id):
-        raise _bad(f"invalid job id {job_id!r}: use up to 128 letters, digits, '.', '_' or '-'")
-    return job_id
-
-
-async def _json_body(request: web.Request) -> Any:
-    raw = await request.read()
-    if not raw:
-        raise _bad("the request needs a JSON body")
-    try:
-        body = json.loads(raw)
-        # "\ud800"-style escapes give lone surrogates: not text, and SQLite (or any UTF-8 encoder) fails on them later
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except RecursionError:
-        raise _bad("request JSON is nested too deeply") from None
-    except UnicodeEncodeError:
-        raise _bad("request JSON holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff), which is not text") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad(f"request body is not valid JSON: {exc}") from None
-    return body
-
-
-def _blobs(request: web.Request) -> Any:
-    """The blob store of the token's workspace (its own storage account, when it has one)."""
-    return request.app[BLOBS].for_workspace(request[WORKSPACE])
-
-
 def _render(request: web.Request, job: JobDetails) -> dict[str, Any]:
     """The wire form with fresh SAS URLs; SAS generation is local (no storage call)."""
-    blobs = _blobs(request)
+    blobs = blobs_of(request)
     wire = job.to_wire()
     try:
         container = blobs.parse_container_uri(job.container_uri)
@@ -115,36 +66,27 @@ async def _check_container_owner(request: web.Request, workspace: str, container
         raise ContractError(errors.NOT_FOUND, f"container {container!r} was not found")
 
 
-async def _find(request: web.Request) -> tuple[str, JobDetails]:
-    workspace = _workspace(request)
-    job_id = _job_id(request)
-    job = await request.app[STORE].get(workspace, job_id)
-    if job is None:
-        raise ContractError(errors.JOB_NOT_FOUND, f"job {job_id} was not found")
-    return workspace, job
-
-
 def _str_field(body: dict, key: str, required: bool = False, default: str | None = None) -> str | None:
     value = body.get(key)
     if value is None:
         if required:
-            raise _bad(f"field '{key}' is required", errors.INVALID_JOB_DEFINITION)
+            raise bad(f"field '{key}' is required", errors.INVALID_JOB_DEFINITION)
         return default
     if not isinstance(value, str):
-        raise _bad(f"field '{key}' must be a string; got {type(value).__name__}", errors.INVALID_JOB_DEFINITION)
+        raise bad(f"field '{key}' must be a string; got {type(value).__name__}", errors.INVALID_JOB_DEFINITION)
     return value
 
 
 def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
     if not isinstance(body, dict):
-        raise _bad("the job must be a JSON object", errors.INVALID_JOB_DEFINITION)
+        raise bad("the job must be a JSON object", errors.INVALID_JOB_DEFINITION)
     body_id = body.get("id", job_id)
     if body_id != job_id:
-        raise _bad(f"body id {body_id!r} does not match the path's job id {job_id!r}", errors.INVALID_JOB_DEFINITION)
+        raise bad(f"body id {body_id!r} does not match the path's job id {job_id!r}", errors.INVALID_JOB_DEFINITION)
     container_uri = _str_field(body, "containerUri", required=True)
     input_format = _str_field(body, "inputDataFormat", required=True)
     if input_format != INPUT_FORMAT:
-        raise _bad(f"inputDataFormat must be {INPUT_FORMAT!r}; got {input_format!r}", errors.INVALID_JOB_DEFINITION)
+        raise bad(f"inputDataFormat must be {INPUT_FORMAT!r}; got {input_format!r}", errors.INVALID_JOB_DEFINITION)
     provider = _str_field(body, "providerId", required=True)
     target = _str_field(body, "target", required=True)
     targets.check_target(target)
@@ -154,8 +96,8 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
     params = targets.validate_params(target, body.get("inputParams"))
     output_format = _str_field(body, "outputDataFormat", default=OUTPUT_FORMAT)
     if output_format != OUTPUT_FORMAT:
-        raise _bad(f"outputDataFormat must be {OUTPUT_FORMAT!r}; got {output_format!r}", errors.INVALID_JOB_DEFINITION)
-    blobs = _blobs(request)
+        raise bad(f"outputDataFormat must be {OUTPUT_FORMAT!r}; got {output_format!r}", errors.INVALID_JOB_DEFINITION)
+    blobs = blobs_of(request)
     input_uri = _str_field(body, "inputDataUri")
     try:
         blobs.parse_container_uri(container_uri)
@@ -164,14 +106,14 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
     except ForeignAccount as exc:  # another workspace's storage: 404, like another workspace's container
         raise ContractError(errors.NOT_FOUND, str(exc)) from None
     except InvalidName as exc:
-        raise _bad(str(exc), errors.INVALID_JOB_DEFINITION) from None
+        raise bad(str(exc), errors.INVALID_JOB_DEFINITION) from None
     metadata = body.get("metadata")
     if metadata is not None and (not isinstance(metadata, dict)
                                  or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
-        raise _bad("metadata must be an object of strings", errors.INVALID_JOB_DEFINITION)
+        raise bad("metadata must be an object of strings", errors.INVALID_JOB_DEFINITION)
     tags = body.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise _bad("tags must be a list of strings", errors.INVALID_JOB_DEFINITION)
+        raise bad("tags must be a list of strings", errors.INVALID_JOB_DEFINITION)
     name = _str_field(body, "name", default="Optimization problem")
     check_job_size(name, metadata, tags)
     return JobDetails(
@@ -197,10 +139,10 @@ async def put_job(request: web.Request) -> web.Response:
     """Submit: validate, check the input (holding a small one for the run), bind the job's container to it (a
     container holds one job's output), store the job Waiting (durably), wake the dispatcher. A re-PUT of the same
     body answers the stored job (idempotent)."""
-    workspace = _workspace(request)
-    job_id = _job_id(request)
-    job = parse_job(request, await _json_body(request), job_id)
-    blobs = _blobs(request)
+    workspace = workspace_of(request)
+    job_id = job_id_of(request)
+    job = parse_job(request, await json_body(request), job_id)
+    blobs = blobs_of(request)
     container = blobs.parse_container_uri(job.container_uri)
     await _check_container_owner(request, workspace, container, job_id)
     if job.input_data_uri:
@@ -234,7 +176,7 @@ async def _probe_input(request: web.Request, job: JobDetails) -> InputProbe:
     `_UNCHECKED`: while storage does not answer (the input is read when the job runs, once storage is back), and
     when the input is missing or unreadable (the job is taken and ends Failed with the reason, as QIO did)."""
     try:
-        return await _blobs(request).probe_input(job.input_data_uri, job.container_uri)
+        return await blobs_of(request).probe_input(job.input_data_uri, job.container_uri)
     except StorageUnavailable as exc:
         log.warning("job %s: blob storage unavailable at submission (%s); its input is read when it runs", job.id,
                     exc, extra={"job_id": job.id})
@@ -244,14 +186,14 @@ async def _probe_input(request: web.Request, job: JobDetails) -> InputProbe:
 
 
 async def get_job(request: web.Request) -> web.Response:
-    _, job = await _find(request)
+    _, job = await find_job(request)
     return web.json_response(_render(request, job))
 
 
 async def delete_job(request: web.Request) -> web.Response:
     """Cancel: the store decides in one transaction (JobStore.cancel); this maps its answer to HTTP."""
-    workspace = _workspace(request)
-    job_id = _job_id(request)
+    workspace = workspace_of(request)
+    job_id = job_id_of(request)
     outcome, job = await request.app[STORE].cancel(workspace, job_id)
     if outcome == CancelOutcome.NOT_FOUND:
         raise ContractError(errors.JOB_NOT_FOUND, f"job {job_id} was not found")
@@ -272,27 +214,27 @@ def _tag_index(text: str, bound: int) -> int:
 
 async def patch_job(request: web.Request) -> web.Response:
     """JSON Patch on `/tags` (add, remove, replace), the only field the API lets clients change."""
-    workspace, job = await _find(request)
-    ops = await _json_body(request)
+    workspace, job = await find_job(request)
+    ops = await json_body(request)
     if not isinstance(ops, list):
-        raise _bad("a PATCH body is a JSON Patch array of operations")
+        raise bad("a PATCH body is a JSON Patch array of operations")
     tags = list(job.tags)
     for op in ops:
         if not isinstance(op, dict) or op.get("op") not in ("add", "remove", "replace"):
-            raise _bad(f"unsupported patch operation {op!r}")
+            raise bad(f"unsupported patch operation {op!r}")
         path = op.get("path")
         if not isinstance(path, str) or not (path == "/tags" or path.startswith("/tags/")):
-            raise _bad(f"only /tags can be patched; got path {path!r}")
+            raise bad(f"only /tags can be patched; got path {path!r}")
         index_text = path[len("/tags/"):] if path.startswith("/tags/") else None
         value = op.get("value")
         try:
             if op["op"] == "replace" and index_text is None:
                 if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-                    raise _bad("replacing /tags needs a list of strings")
+                    raise bad("replacing /tags needs a list of strings")
                 tags = list(value)
             elif op["op"] == "add":
                 if not isinstance(value, str):
-                    raise _bad("a tag must be a string")
+                    raise bad("a tag must be a string")
                 if index_text in (None, "-"):
                     tags.append(value)
                 else:
@@ -301,27 +243,27 @@ async def patch_job(request: web.Request) -> web.Response:
                 del tags[_tag_index(index_text, len(tags))]
             elif op["op"] == "replace" and index_text is not None:
                 if not isinstance(value, str):
-                    raise _bad("a tag must be a string")
+                    raise bad("a tag must be a string")
                 tags[_tag_index(index_text, len(tags))] = value
             else:
-                raise _bad(f"unsupported patch operation {op!r}")
+                raise bad(f"unsupported patch operation {op!r}")
         except ContractError:
             raise  # already says what is wrong (ContractError is a ValueError: keep it out of the clause below)
         except (ValueError, IndexError):
-            raise _bad(f"patch path {path!r} does not name an existing tag") from None
+            raise bad(f"patch path {path!r} does not name an existing tag") from None
     check_job_size(job.name or "", job.metadata, tags, before=job)
     updated = await request.app[STORE].set_tags(workspace, job.id, tags)
     return web.json_response(_render(request, updated))
 
 
 async def list_jobs(request: web.Request) -> web.Response:
-    workspace = _workspace(request)
+    workspace = workspace_of(request)
     limit = request.app[SETTINGS].list_page_size
     cursor = request.query.get("cursor")
     try:
         jobs, next_cursor = await request.app[STORE].list(workspace, limit=limit, after=cursor)
     except InvalidCursor as exc:
-        raise _bad(str(exc)) from None
+        raise bad(str(exc)) from None
     next_link = None
     if next_cursor:
         # From the configured public URL: the Host header is the client's to choose, and a link built from it
@@ -334,7 +276,7 @@ async def list_jobs(request: web.Request) -> web.Response:
 async def job_output(request: web.Request) -> web.Response:
     """A Succeeded job's result, as the service keeps it (the same bytes as its `rawOutputData` blob): for the
     dashboard, and for clients whose blob read found it missing (storage lost it; the output keeper restores it)."""
-    _, job = await _find(request)
+    _, job = await find_job(request)
     kept = await request.app[STORE].output(request[WORKSPACE], job.id)
     if kept is None:
         if job.status == JobStatus.SUCCEEDED:  # from before results were kept: the blob is the only copy
@@ -353,13 +295,13 @@ def _listening_port(request: web.Request) -> int:
 
 async def job_events(request: web.Request) -> web.Response:
     """The job's event log (submitted, started, progress, ...), from `?after=<seq>`: progress for clients."""
-    _, job = await _find(request)
+    _, job = await find_job(request)
     try:
         after = int(request.query.get("after", "0"))
     except ValueError:
-        raise _bad("'after' must be an integer event sequence number") from None
+        raise bad("'after' must be an integer event sequence number") from None
     if not 0 <= after < 2**63:  # SQLite integers are 64-bit: a larger one would overflow in the driver
-        raise _bad(f"'after' must be an integer event sequence number from 0 to {2**63 - 1}")
+        raise bad(f"'after' must be an integer event sequence number from 0 to {2**63 - 1}")
     events = await request.app[STORE].events(job.id, after=after)
     return web.json_response({"value": [
         {"seq": e.seq, "kind": e.kind, "data": e.data, "time": e.time} for e in events
@@ -367,27 +309,27 @@ async def job_events(request: web.Request) -> web.Response:
 
 
 async def sas_uri(request: web.Request) -> web.Response:
-    workspace = _workspace(request)
-    body = await _json_body(request)
+    workspace = workspace_of(request)
+    body = await json_body(request)
     if not isinstance(body, dict):
-        raise _bad("the body must be a JSON object with 'containerName'")
+        raise bad("the body must be a JSON object with 'containerName'")
     container = body.get("containerName")
     blob = body.get("blobName")
     if not isinstance(container, str) or (blob is not None and not isinstance(blob, str)):
-        raise _bad("'containerName' (and 'blobName', if given) must be strings")
-    blobs = _blobs(request)
+        raise bad("'containerName' (and 'blobName', if given) must be strings")
+    blobs = blobs_of(request)
     try:
         # A blob SAS is for downloading (results, Problem.download): read only. The container answer must be the
         # account SAS the SDK's upload needs (contract §3.6); it is refused for another workspace's job container.
         url = blobs.blob_sas_url(container, blob, permission="r") if blob else blobs.container_sas_url(container)
     except InvalidName as exc:
-        raise _bad(str(exc)) from None
+        raise bad(str(exc)) from None
     await _check_container_owner(request, workspace, container)
     return web.json_response({"sasUri": url})
 
 
 async def provider_status(request: web.Request) -> web.Response:
-    _workspace(request)
+    workspace_of(request)
     return web.json_response({
         "value": [{
             "id": targets.PROVIDER_ID,
@@ -402,7 +344,7 @@ async def provider_status(request: web.Request) -> web.Response:
 
 
 async def quotas(request: web.Request) -> web.Response:
-    workspace = _workspace(request)
+    workspace = workspace_of(request)
     hours = await request.app[STORE].execution_hours(workspace)
     return web.json_response({
         "value": [{

@@ -23,6 +23,7 @@ from contracts.status import JobStatus
 from contracts.summary import unavailable
 
 from ..keys import SETTINGS, STORE, WORKSPACE
+from ..request import find_job
 
 STATIC = Path(__file__).resolve().parent
 # path -> (file beside this module, content type); the only files served, so no path ever reaches the file system
@@ -73,9 +74,8 @@ async def workspace_info(request: web.Request) -> web.Response:
 
 
 async def job_summary(request: web.Request) -> web.Response:
-    from ..views import _find  # the same workspace/id checks as every job route
 
-    workspace, job = await _find(request)
+    workspace, job = await find_job(request)
     summary = await request.app[STORE].summary(workspace, job.id)
     if summary is None:
         if job.status in (JobStatus.WAITING, JobStatus.EXECUTING):

@@ -61,6 +61,9 @@ class WorkspaceView:
     async def write_output(self, container, data):
         return await self.blobs.write_output(container, data, workspace=self.workspace)
 
+    def output_location(self, output_data_uri, container_uri):
+        return container_uri.rsplit("/", 1)[1], "rawOutputData"
+
 
 class OneRunnerPool:
     """One runner; `run` holds it until the test opens that job's gate."""
