@@ -22,7 +22,8 @@ import aiohttp
 import pytest
 
 from contracts import targets
-from contracts.problems import decode_problem, encode_json, problem_document, reference_cost
+from contracts.problems import decode_problem, encode_json, problem_document
+from tests.reference import reference_cost
 from contracts.status import TERMINAL
 from services.azurite import Azurite
 from services.client.aio import Workspace

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from benchmarks import exact, instances as I
-from contracts.problems import decode_problem, encode_json, reference_cost
+from contracts.problems import decode_problem, encode_json
+from tests.reference import reference_cost
 
 
 def decoded(inst: I.Instance):

@@ -11,7 +11,8 @@ import pytest
 from benchmarks.service.cpu import CpuMeter, machine_jiffies, process_cpu_s
 from benchmarks.service.problems import CostMismatch, TinyProblem, check_result, evaluate, tiny_problem
 from benchmarks.service.stats import percentile, rate, span_seconds, summarize, verdict
-from contracts.problems import decode_problem, reference_cost
+from contracts.problems import decode_problem
+from tests.reference import reference_cost
 
 
 @pytest.mark.parametrize("q", [0, 1, 25, 50, 90, 99, 100])

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from contracts.problems import decode_problem, reference_cost
+from contracts.problems import decode_problem
+from tests.reference import reference_cost
 from services.client.optimization import (
     ContentType,
     GroupType,

@@ -25,8 +25,8 @@ from contracts.problems import (
     encode_json,
     encode_protobuf,
     problem_document,
-    reference_cost,
 )
+from tests.reference import reference_cost
 from contracts.results import encode_result, make_result, solution_entry
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

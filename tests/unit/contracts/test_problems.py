@@ -19,8 +19,8 @@ from contracts.problems import (
     encode_json,
     encode_protobuf,
     problem_document,
-    reference_cost,
 )
+from tests.reference import reference_cost
 
 SEED_TERMS = [(-9, [0]), (-3, [1, 0]), (5, [2, 0])]
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from contracts import targets as ids
-from contracts.problems import decode_problem, problem_document, reference_cost
+from contracts.problems import decode_problem, problem_document
+from tests.reference import reference_cost
 from services.cli.formats import read_problem_file
 from services.cli.params import (
     UsageError,

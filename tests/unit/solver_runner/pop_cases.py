@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.problems import encode_json, reference_cost
+from contracts.problems import encode_json
+from tests.reference import reference_cost
 from contracts.runner import RunRequest
 from solver_runner import entry
 

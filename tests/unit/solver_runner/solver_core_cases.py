@@ -5,7 +5,8 @@ import itertools
 
 import numpy as np
 
-from contracts.problems import ProblemData, decode_problem, encode_json, problem_document, reference_cost
+from contracts.problems import ProblemData, decode_problem, encode_json, problem_document
+from tests.reference import reference_cost
 
 
 def random_document(kind: str, n: int, seed: int, *, higher: bool = False, slc: bool = False, constant: bool = True,

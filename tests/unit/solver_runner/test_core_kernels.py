@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from solver_core_cases import random_problem, values_of
 
-from contracts.problems import reference_cost
+from tests.reference import reference_cost
 from solver_runner.kernels.common import (
     apply_flip, delta, energies_of, energy, init_fields, keep_best, model_arrays, rand01, random_state, randint,
     rng_states,

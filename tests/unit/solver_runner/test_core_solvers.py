@@ -9,7 +9,8 @@ import pytest
 from solver_core_cases import all_costs, brute_force, random_document, rrg3_document
 
 from contracts import errors, targets
-from contracts.problems import decode_problem, encode_json, encode_protobuf, problem_document, reference_cost
+from contracts.problems import decode_problem, encode_json, encode_protobuf, problem_document
+from tests.reference import reference_cost
 from contracts.runner import Progress, RunOutcome, RunRequest
 from solver_runner import entry
 from solver_runner.model import compile_problem
