@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import logging
 import signal
@@ -85,8 +86,12 @@ async def serve(settings: Settings, with_azurite: bool = False) -> None:
         await store.open()
         await blobs.open()
         t0 = time.monotonic()
-        await pool.start()
-        log.info("%d runner(s) ready in %.1f s", settings.runners, time.monotonic() - t0)
+        if not await _unless_stopped(pool.start(), stop):  # a first start compiles for a minute: Ctrl-C works
+            return
+        if pool.health() is None:
+            log.info("%d runner(s) ready in %.1f s", settings.runners, time.monotonic() - t0)
+        else:  # it still starts, so GET /healthz can answer why it cannot solve
+            log.error("starting unhealthy: %s", pool.health())
         dispatcher = Dispatcher(
             store,
             blobs,
@@ -121,6 +126,22 @@ async def serve(settings: Settings, with_azurite: bool = False) -> None:
         if azurite is not None:
             await asyncio.to_thread(azurite.stop)
         log.info("stopped")
+
+
+async def _unless_stopped(work: Any, stop: asyncio.Event) -> bool:
+    """Await `work` unless `stop` is set first (then cancel it and return False)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    log.info("stopped during start-up")
+    return False
 
 
 def _url_host(host: str) -> str:
