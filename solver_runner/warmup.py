@@ -1,6 +1,6 @@
 """Compile every numba kernel into the on-disk cache once, saying what it does, so no job pays JIT time.
 
-A cold compile costs about a minute of one core (measured in the README); loading the cache takes under a second.
+A cold compile costs about 30 s of one core (measured in the README); loading the cache takes about a second.
 Three callers:
 - the service: the runner pool runs `warm_up` in one spawned process before it starts any runner
   (services.dispatch.runner_pool), so N runners never compile the same kernels in parallel, and the log says
@@ -44,7 +44,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("substochastic Monte Carlo", (targets.SSMC, targets.SSMC_PF)),
     ("quantum Monte Carlo", (targets.QMC,)),
 )
-COLD_ESTIMATE = "about 1 min on an idle core"  # what `warm` cost from cold on the 2-core development VM
+COLD_ESTIMATE = "about 40 s of one core"  # `warm` from cold: 30-32 s of CPU on the 2-core development VM
 
 WARM_PROBLEMS = (
     problem_document("ising", [(1.0, [0, 1]), (-1.0, [1]), (0.5, [0, 1, 2])]),

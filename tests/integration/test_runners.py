@@ -108,6 +108,9 @@ def test_a_service_whose_runners_cannot_start_is_unhealthy_and_says_why(azurite,
         status, body = service.health()
         assert status == 503 and body["status"] == "unhealthy", body
         assert "runner 0 failed" in body["reason"] and "Number of threads specified must be > 0" in body["reason"]
+        check = subprocess.run([sys.executable, "-m", "services.healthcheck"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=60, env={**os.environ, "OPENQIO_DATA_DIR": str(service.data_dir)})
+        assert check.returncode == 1 and "answered 503: 1 of 1 runner(s) cannot start" in check.stderr, check.stderr
         deadline = time.monotonic() + 60
         while "next try in 2 s" not in service.tail(200):
             assert time.monotonic() < deadline, service.tail()
