@@ -59,7 +59,7 @@ def _check_entry(path: str) -> None:
         raise ValueError(f"entry point {path!r}: no module {module!r} (want 'package.module:function')")
 
 
-def exit_text(code: int | None) -> str:
+def _exit_text(code: int | None) -> str:
     """A process exit code in words: 'exit code 3', 'killed by SIGKILL'."""
     if code is not None and code < 0:
         with contextlib.suppress(ValueError):
@@ -137,16 +137,19 @@ class RunnerPool:
         """Run the warm-up process to its end. A failure is logged, not fatal: the runners then compile for
         themselves, and a runner whose solvers fail refuses to start (the service reports itself unhealthy)."""
         t0 = time.monotonic()
-        self._warmup = self._child("openqio-warmup", self.warmup_entry)
-        log.info("solver warm-up started (pid %s)", self._warmup.pid)
+        self._warmup = process = self._child("openqio-warmup", self.warmup_entry)
+        log.info("solver warm-up started (pid %s)", process.pid)
         try:
-            await asyncio.to_thread(self._warmup.join)
-            code = self._warmup.exitcode
+            await asyncio.to_thread(process.join)
+        except asyncio.CancelledError:  # the service stops during its start-up
+            process.kill()
+            raise
         finally:
             self._warmup = None
+        code = process.exitcode
         if code != 0 and not self._closed:
             log.error("solver warm-up failed (%s) after %.1f s; each runner compiles the solvers it needs itself",
-                      exit_text(code), time.monotonic() - t0)
+                      _exit_text(code), time.monotonic() - t0)
 
     def _spawn(self, index: int) -> _Runner:
         parent, child = self._ctx.Pipe(duplex=True)
@@ -163,7 +166,7 @@ class RunnerPool:
             kind, payload = await asyncio.to_thread(runner.conn.recv)
         except (EOFError, OSError):
             await asyncio.to_thread(runner.process.join, 5.0)
-            code = exit_text(runner.process.exitcode)
+            code = _exit_text(runner.process.exitcode)
             kind, payload = "died", f"the runner process ended during its warm-up ({code})"
         if self._closed or self._runners[runner.index] is not runner:
             return
@@ -283,7 +286,7 @@ class RunnerPool:
                     if runner.killed:
                         raise RunnerKilled("runner passed the job's hard deadline and was killed") from None
                     await asyncio.to_thread(runner.process.join, 2.0)  # reap it, so the exit code is known
-                    raise RunnerCrashed(f"runner process exited unexpectedly ({exit_text(runner.process.exitcode)})"
+                    raise RunnerCrashed(f"runner process exited unexpectedly ({_exit_text(runner.process.exitcode)})"
                                         ) from None
                 if kind == "progress":
                     if on_progress is not None:

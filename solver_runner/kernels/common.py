@@ -44,6 +44,8 @@ Functions (all @njit(cache=True, nogil=True)):
 - `metropolis_sweep(...)` / `any_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M)`: one in-order Metropolis
   pass over all variables at inverse temperature beta, returns the energy change; `any_sweep` picks the fastest
   specialisation (sparse quadratic, dense quadratic, general).
+- `start_state(s, f, L, initial, ising, st, k, constant, M)`: the given or a random start state, its caches and
+  energy (every kernel's walker initialisation).
 - `copy_into(dst, src)`: dst[:] = src (1-D, same length) without numba's slice-assignment error path.
 - `keep_best(e, s, BE, BS)`: insert state s of energy e into a walker's best-k set (distinct states, best first).
 - `energies_of(S, constant, M)`: exact costs of the rows of S.
@@ -308,6 +310,18 @@ def any_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M):
             return sweep_sparse_quadratic(s, f, beta, True, st, k, M[1], M[2], M[3])
         return sweep_sparse_quadratic(s, f, beta, False, st, k, M[1], M[2], M[3])
     return metropolis_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def start_state(s, f, L, initial, ising, st, k, constant, M):
+    """A walker's start: `initial` when it has n entries, else a uniform random state from RNG stream k; fills the
+    cached fields f and L and returns the state's energy (constant included)."""
+    if initial.shape[0] == s.shape[0]:
+        copy_into(s, initial)
+    else:
+        random_state(s, ising, st, k)
+    init_fields(s, f, L, M)
+    return energy(s, constant, M)
 
 
 @njit(cache=True, nogil=True, inline="always")

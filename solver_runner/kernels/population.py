@@ -25,9 +25,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from solver_runner.kernels.common import (
-    any_sweep, copy_into, energy, init_fields, keep_best, rand01, random_state,
-)
+from solver_runner.kernels.common import any_sweep, copy_into, keep_best, rand01, start_state
 from solver_runner.kernels.rng import RNG_STRIDE
 
 
@@ -219,12 +217,7 @@ def init_walkers(R, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, isin
     """Fresh random (or given) walkers in slots 0..R−1, each its own family. Serial: one energy per walker, at the
     start and after a collapse; a parallel twin cost 3 s of compile time at every cold start."""
     for i in range(R):
-        if initial.shape[0] == S.shape[1]:
-            copy_into(S[i], initial)
-        else:
-            random_state(S[i], ising, rng, i * RNG_STRIDE)
-        init_fields(S[i], F[i], Lg[i], M)
-        E[i] = energy(S[i], constant, M)
+        E[i] = start_state(S[i], F[i], Lg[i], initial, ising, rng, i * RNG_STRIDE, constant, M)
         fam[i] = i
         if E[i] < bestE[i]:
             bestE[i] = E[i]

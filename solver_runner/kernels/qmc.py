@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from solver_runner.kernels.common import (
-    accept_uphill, apply_flip, copy_into, delta, energy, init_fields, keep_best, model_arrays, rand01, random_state,
+    accept_uphill, apply_flip, delta, energy, keep_best, model_arrays, rand01, start_state,
 )
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.model import CompiledModel
@@ -49,12 +49,7 @@ def init_slices(S, F, Lg, E, topS, topE, rng, initial, constant, ising, M):
     P = S.shape[1]
     for r in range(R):
         for k in range(P):
-            if initial.shape[0] == S.shape[2]:
-                copy_into(S[r, k], initial)
-            else:
-                random_state(S[r, k], ising, rng, r * RNG_STRIDE)
-            init_fields(S[r, k], F[r, k], Lg[r, k], M)
-            E[r, k] = energy(S[r, k], constant, M)
+            E[r, k] = start_state(S[r, k], F[r, k], Lg[r, k], initial, ising, rng, r * RNG_STRIDE, constant, M)
             keep_best(E[r, k], S[r, k], topE[r], topS[r])
 
 

@@ -16,9 +16,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from solver_runner.kernels.common import (
-    any_sweep, copy_into, energies_of, energy, init_fields, keep_best, model_arrays, random_state,
-)
+from solver_runner.kernels.common import any_sweep, energies_of, keep_best, model_arrays, start_state
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.model import CompiledModel
 
@@ -29,12 +27,7 @@ def init_restarts(S, F, Lg, E, topS, topE, rng, initial, constant, ising, M):
     Serial: it costs one energy per row, and a parallel region would double its compile time."""
     R = S.shape[0]
     for r in range(R):
-        if initial.shape[0] == S.shape[1]:
-            copy_into(S[r], initial)
-        else:
-            random_state(S[r], ising, rng, r * RNG_STRIDE)
-        init_fields(S[r], F[r], Lg[r], M)
-        E[r] = energy(S[r], constant, M)
+        E[r] = start_state(S[r], F[r], Lg[r], initial, ising, rng, r * RNG_STRIDE, constant, M)
         keep_best(E[r], S[r], topE[r], topS[r])
 
 

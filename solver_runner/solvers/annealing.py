@@ -12,9 +12,9 @@ u < exp((E_a − E_b)(β_a − β_b)); `sweeps` counts steps. Defaults: all_beta
 model's β range with replicas = the given `replicas` or max(threads, clamp(√n, 8, 32)); sweeps 1000. `all_betas`
 is echoed as given.
 
-Both advance in timed chunks (solvers.base.run_steps), so cancellation and timeouts are noticed between chunks. Every walker keeps
-its `number_of_solutions` best distinct states (at sweep ends); the result holds the best distinct ones over all
-walkers, with exact costs (`exact_best`).
+Both advance in timed chunks (solvers.base.run_steps), so cancellation and timeouts are noticed between chunks.
+Every walker keeps its `number_of_solutions` best distinct states (at sweep ends); the result holds the best
+distinct ones over all walkers, with exact costs (`exact_best`).
 """
 from __future__ import annotations
 

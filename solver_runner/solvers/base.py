@@ -28,7 +28,6 @@ import numpy as np
 from contracts import errors
 from contracts.errors import ContractError
 from solver_runner.kernels.common import energies_of, model_arrays
-from solver_runner.kernels.rng import RNG_STRIDE
 from solver_runner.model import CompiledModel
 
 
@@ -156,16 +155,6 @@ class KernelSteps:
         if self._finish is not None:
             self._finish(self.steps_done)
         self.steps_done += 1
-
-
-def walker_rows(lo: int, hi: int, *arrays: np.ndarray) -> list[np.ndarray]:
-    """Views of rows lo..hi−1 of walker arrays (contiguous, so kernels keep their compiled signature)."""
-    return [a[lo:hi] for a in arrays]
-
-
-def rng_rows(rng: np.ndarray, lo: int) -> np.ndarray:
-    """A padded RNG array (kernels.rng) seen from stream lo: row r of a walker view draws from stream lo + r."""
-    return rng[lo * RNG_STRIDE:]
 
 
 class Chunker:

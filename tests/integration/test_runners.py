@@ -47,7 +47,7 @@ async def test_jobs_of_solvers_missing_from_a_half_filled_cache_succeed_with_one
         async with Rest(service) as rest:
             for target, params in ((targets.QMC, {"sweeps": 20, "seed": 1}),
                                    (targets.SSMC, {"step_limit": 50, "seed": 1})):
-                job = await rest.wait(await rest.submit(seed_problem(), target, params), timeout=600)
+                job = await rest.wait(await rest.submit(seed_problem(), target, params), timeout=240)
                 assert job["status"] == "Succeeded", job
                 assert (await rest.result(job))["cost"] == -17.0
     for prefix in NOT_CACHED:  # compiled into the source-keyed directory, not wherever the environment pointed
@@ -88,7 +88,7 @@ def test_a_runner_compiles_with_its_own_thread_count_into_the_keyed_cache(tmp_pa
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
     env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba")
     result = subprocess.run([sys.executable, "-c", POOL_SCRIPT, str((os.cpu_count() or 1) + 1)], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=600)
+                            capture_output=True, text=True, timeout=280)
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.splitlines()[-1])
     assert out["health"] is None, out
@@ -142,6 +142,26 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except OSError:
         return False
+
+
+def test_ctrl_c_during_the_first_compile_stops_the_service(azurite, tmp_path):
+    """A first start compiles for a while; Ctrl-C (SIGINT) then stops the service and its warm-up process at once
+    instead of after the compile and the runners' start."""
+    service = Service(data_dir=tmp_path / "svc", blob_url=azurite.blob_url, runners=1,
+                      extra_env={"NUMBA_CACHE_DIR": str(tmp_path / "empty-cache")})
+    process = service.launch()
+    try:
+        deadline = time.monotonic() + 120
+        while "compiling solvers (first start only" not in service.tail():
+            assert process.poll() is None and time.monotonic() < deadline, service.tail()
+            time.sleep(0.1)
+        warm_up_pid = int(service.tail().split("solver warm-up started (pid ")[1].split(")")[0])
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0, service.tail()
+        assert "stopped during start-up" in service.tail() and "runner 0 started" not in service.tail()
+        assert not _alive(warm_up_pid)
+    finally:
+        service.stop(signal.SIGKILL)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
