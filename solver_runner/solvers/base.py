@@ -113,6 +113,8 @@ def exact_best(model: CompiledModel, states: np.ndarray, k: int) -> tuple[list[n
 
 CHUNK_TARGET_S = 0.025
 CHUNK_LIMIT = 100_000
+SECONDS_PER_ENTRY = 1e-9  # CompiledModel.sweep_entries → seconds (27 ms measured where it predicts 20 ms)
+ESTIMATE_MARGIN = 32  # a unit may be this much dearer than one sweep per walker (QMC: 2 passes × P slices)
 
 
 class Advancing(Protocol):
@@ -163,19 +165,25 @@ class Chunker:
     `deadline` (0 when not even one unit would end before it: stop rather than overshoot; for a split unit the same
     rule holds per walker group)."""
 
-    def __init__(self, deadline: float | None = None, target_s: float = CHUNK_TARGET_S, limit: int = CHUNK_LIMIT):
+    def __init__(self, deadline: float | None = None, target_s: float = CHUNK_TARGET_S, limit: int = CHUNK_LIMIT,
+                 estimate_s: float | None = None):
+        """`estimate_s`: an upper estimate of a unit's seconds; when a chunk holds many such units, the first chunk
+        is sized by it (a tiny job then runs in one call); otherwise the first call does one unit, split."""
         self.deadline = deadline
         self.target_s = target_s
         self.limit = limit
         self.size = 1
-        self.unit_s: float | None = None  # seconds per unit, last call
+        self.unit_s: float | None = None  # seconds per unit, last call (or the estimate before the first)
+        if estimate_s is not None and 0 < estimate_s * 4 <= target_s:
+            self.unit_s = estimate_s
+            self.size = int(min(limit, target_s / estimate_s))
         self.piece_s: float | None = None  # seconds of the last walker group of a split unit
         self._t0 = 0.0
         self._k = 0
 
     def pieces(self) -> int:
-        """Walker groups a unit should be split into to keep each kernel call near target_s (1: no split); before
-        the first measurement as many as possible (a split unit costs a few µs more, an unsplit one can take
+        """Walker groups a unit should be split into to keep each kernel call near target_s (1: no split); with
+        nothing measured or estimated, as many as possible (a split unit costs some µs more, an unsplit one can take
         seconds: a PA step of 64 walkers on the input of issue 11 takes 1.7 s)."""
         return CHUNK_LIMIT if self.unit_s is None else max(1, math.ceil(self.unit_s / self.target_s))
 
@@ -204,7 +212,9 @@ class Chunker:
 def run_steps(ctx: SolveContext, run: Advancing, total: int, report_offset: int = 0) -> tuple[int, bool]:
     """Advance `run` to `total` units in timed chunks (Chunker), checking ctx.should_stop() before each chunk (and
     between the walker groups of a split unit) and reporting after each. Returns (units done, stopped early)."""
-    chunker = Chunker(ctx.deadline)
+    walkers = getattr(run, "walkers", 0)
+    estimate = ctx.model.sweep_entries * SECONDS_PER_ENTRY * max(1, walkers) * ESTIMATE_MARGIN
+    chunker = Chunker(ctx.deadline, estimate_s=estimate)
     while run.steps_done < total:
         if ctx.should_stop():
             return run.steps_done, True

@@ -97,3 +97,16 @@ def test_a_split_unit_gives_the_same_result(monkeypatch, target):
     whole = solve()
     monkeypatch.setattr(base.Chunker, "pieces", lambda self: base.CHUNK_LIMIT)
     assert solve() == whole
+
+
+def test_the_first_chunk_is_sized_by_the_estimate_or_split():
+    """Before anything is timed: a unit estimated far below a chunk starts with a full chunk in one call (tiny jobs
+    cost what they did), anything else with one unit split as far as it goes; past the deadline nothing starts."""
+    from solver_runner.solvers.base import CHUNK_LIMIT, CHUNK_TARGET_S, Chunker
+
+    tiny = Chunker(estimate_s=CHUNK_TARGET_S / 1000)
+    assert tiny.pieces() == 1 and tiny.start(10**9) == 1000
+    for estimate in (None, CHUNK_TARGET_S / 2, 30.0):
+        unknown = Chunker(estimate_s=estimate)
+        assert unknown.pieces() == CHUNK_LIMIT and unknown.start(10**9) == 1
+    assert Chunker(deadline=time.monotonic() - 1.0, estimate_s=CHUNK_TARGET_S / 1000).start(10) == 0
