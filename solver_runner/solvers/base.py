@@ -17,9 +17,10 @@ cost is known. What cannot be split (an SSMC step, one walker's sweep) bounds ho
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -209,18 +210,33 @@ class Chunker:
         self.size = int(max(1, min(self.limit, 4 * self.size, max(self.size / 4, wanted))))
 
 
+_split_all = False
+
+
+@contextlib.contextmanager
+def splitting_every_unit() -> Iterator[None]:
+    """run_steps splits every unit it can, as it does on heavy inputs: the warm-up compiles those calls with it."""
+    global _split_all
+    _split_all = True
+    try:
+        yield
+    finally:
+        _split_all = False
+
+
 def run_steps(ctx: SolveContext, run: Advancing, total: int, report_offset: int = 0) -> tuple[int, bool]:
     """Advance `run` to `total` units in timed chunks (Chunker), checking ctx.should_stop() before each chunk (and
     between the walker groups of a split unit) and reporting after each. Returns (units done, stopped early)."""
     walkers = getattr(run, "walkers", 0)
-    estimate = ctx.model.sweep_entries * SECONDS_PER_ENTRY * max(1, walkers) * ESTIMATE_MARGIN
+    estimate = None if _split_all else ctx.model.sweep_entries * SECONDS_PER_ENTRY * max(1, walkers) * ESTIMATE_MARGIN
     chunker = Chunker(ctx.deadline, estimate_s=estimate)
     while run.steps_done < total:
         if ctx.should_stop():
             return run.steps_done, True
         walkers = getattr(run, "walkers", 0)
         # groups of at least ctx.threads walkers, so a split unit still uses every thread it may
-        pieces = min(chunker.pieces(), walkers // max(1, ctx.threads)) if walkers > 1 else 1
+        wanted = CHUNK_LIMIT if _split_all else chunker.pieces()
+        pieces = min(wanted, walkers // max(1, ctx.threads)) if walkers > 1 else 1
         k = chunker.start(1 if pieces > 1 else total - run.steps_done, fit=pieces <= 1)
         if k == 0:
             return run.steps_done, True
