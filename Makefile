@@ -30,11 +30,15 @@ sdk-env: $(SDK_STAMP)
 $(SDK_STAMP): tests/sdk/requirements.txt | $(PY)
 	bash scripts/sdk_env.sh
 
+# The solver cache is warmed once, with a progress line, before pytest: tests then start services that only load
+# it (a cold compile takes about a minute of one core, several on a busy machine).
 test: install sdk-env
 	bash scripts/ensure_chromium.sh
+	$(PY) -m solver_runner.warmup
 	$(PY) -m pytest -q
 
 test-unit: $(STAMP)
+	$(PY) -m solver_runner.warmup
 	$(PY) -m pytest -q tests/unit
 
 bench: install

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from contracts.lifeline import die_with_parent
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
 
@@ -103,8 +105,11 @@ def current() -> tuple[str, str]:
     return _configured, fmt
 
 
-def child_entry(log_level: str, log_format: str, entry_point: str, *args: Any) -> Any:
-    """A spawned process's first call: log like the parent, then run `module:function`(*args)."""
+def child_entry(log_level: str, log_format: str, entry_point: str, *args: Any, parent_pid: int | None = None) -> Any:
+    """A spawned process's first call: die with `parent_pid` when given (contracts.lifeline), log like the parent,
+    then run `module:function`(*args)."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     configure(log_level, log_format)
     module, _, name = entry_point.partition(":")
     target: Callable[..., Any] = getattr(importlib.import_module(module), name)

@@ -104,7 +104,7 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
     store = SqliteJobStore(settings.database_path, synchronous=settings.sqlite_synchronous)
     blobs = WorkspaceBlobs(settings)
     keeper = OutputKeeper(store, blobs, verify=settings.verifies_outputs(supervised_azurite=azurite is not None))
-    pool = RunnerPool(settings.runners)
+    pool = RunnerPool(settings.runners, on_child=children.record)
     dispatcher = None
     site_runner = None
     watcher = None
@@ -115,8 +115,12 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         if azurite is not None:
             watcher = asyncio.create_task(_keep_azurite(azurite, keeper, children), name="azurite-supervisor")
         t0 = time.monotonic()
-        await pool.start()
-        log.info("%d runner(s) ready in %.1f s", settings.runners, time.monotonic() - t0)
+        if not await _unless_stopped(pool.start(), stop):  # a first start compiles for a minute: Ctrl-C works
+            return
+        if pool.health() is None:
+            log.info("%d runner(s) ready in %.1f s", settings.runners, time.monotonic() - t0)
+        else:  # it still starts, so GET /healthz can answer why it cannot solve
+            log.error("starting unhealthy: %s", pool.health())
         dispatcher = Dispatcher(
             store,
             blobs,
@@ -157,6 +161,22 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
             await asyncio.to_thread(azurite.stop)
             children.forget("azurite")
         log.info("stopped")
+
+
+async def _unless_stopped(work: Any, stop: asyncio.Event) -> bool:
+    """Await `work` unless `stop` is set first (then cancel it and return False)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    log.info("stopped during start-up")
+    return False
 
 
 async def _start_azurite(settings: Settings, children):

@@ -38,11 +38,20 @@ def check(timeout_s: float = 4.0) -> str:
         context = ssl.create_default_context(cafile=ca_file)
         with urllib.request.urlopen(url, context=context, timeout=timeout_s) as resp:
             body = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:  # 503 {"status": "unhealthy", "reason": ...}
+        raise RuntimeError(f"{url} answered {exc.code}: {_reason(exc)}") from None
     except (OSError, ValueError, ssl.SSLError) as exc:  # URLError and timeouts are OSErrors
         raise RuntimeError(f"{url}: {exc}") from None
     if body.get("status") != "ok":
         raise RuntimeError(f"{url} answered {body!r}")
     return f"ok: {url}"
+
+
+def _reason(exc: urllib.error.HTTPError) -> str:
+    try:
+        return str(json.loads(exc.read()).get("reason") or exc.reason)
+    except (OSError, ValueError, AttributeError):
+        return str(exc.reason)
 
 
 def main() -> int:

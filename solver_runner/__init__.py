@@ -4,17 +4,29 @@ Numba's on-disk cache (`@njit(cache=True)`) is invalidated by the timestamp of e
 only, yet kernels inline functions from other files (`kernels/common.py` into every sweep). An edit to common.py
 would leave the cached machine code of sa.py, qmc.py, ... running the old version (seen: a sweep change measured in
 a fresh function but not through `anneal`). So the cache directory is keyed by a digest of every source file of
-this package: `$NUMBA_CACHE_DIR/openqio-<digest>` when NUMBA_CACHE_DIR is set (the Docker image warms one there at
-build time), else `solver_runner/__pycache__/numba-<digest>`. Importing this package sets numba's CACHE_DIR, which
-numba reads when each cached function is decorated, so it must stay the first thing the kernels import.
+this package: `<base>/openqio-<digest>`, base = $NUMBA_CACHE_DIR when set (the Docker image warms one there at
+build time), else `solver_runner/__pycache__`.
+
+Importing this package does not import numba. It writes the keyed directory into the environment
+(NUMBA_CACHE_DIR) before numba is imported, for two reasons:
+- numba's compiler calls `config.reload_config()` on every compilation, which re-reads all NUMBA_* variables
+  whenever one changed since numba was imported; a value set only on `numba.config` is then silently replaced by
+  the environment's;
+- a runner sets NUMBA_NUM_THREADS (solver_runner.worker) before its first numba import; importing numba earlier
+  would launch its thread pool with another count, and the next compilation would fail with "Cannot set
+  NUMBA_NUM_THREADS to a different value once the threads have been launched".
+Spawned children inherit the keyed directory; `cache_dir()` recognises it and keys its base again, never nesting.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import sys
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
+_KEYED = re.compile(r"openqio-[0-9a-f]{16}")
 
 
 def _source_digest() -> str:
@@ -25,17 +37,23 @@ def _source_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def _numba_cache_dir() -> Path:
-    base = os.environ.get("NUMBA_CACHE_DIR")
-    if base:
-        return Path(base) / f"openqio-{_source_digest()}"
-    return _PACKAGE / "__pycache__" / f"numba-{_source_digest()}"
+def cache_dir(numba_cache_dir: str | None) -> Path:
+    """The keyed cache directory for a NUMBA_CACHE_DIR value (None or "": the package's __pycache__). A value that
+    already is a keyed directory (inherited from the process that spawned this one) counts as its parent."""
+    if not numba_cache_dir:
+        return _PACKAGE / "__pycache__" / f"openqio-{_source_digest()}"
+    base = Path(numba_cache_dir)
+    if _KEYED.fullmatch(base.name):
+        base = base.parent
+    return base / f"openqio-{_source_digest()}"
 
 
 def _use_source_keyed_cache() -> None:
-    import numba
+    os.environ["NUMBA_CACHE_DIR"] = str(cache_dir(os.environ.get("NUMBA_CACHE_DIR")))
+    if "numba" in sys.modules:  # imported before us (a benchmark, a test): make it read the variable now
+        from numba.core import config
 
-    numba.config.CACHE_DIR = str(_numba_cache_dir())
+        config.reload_config()
 
 
 _use_source_keyed_cache()

@@ -23,7 +23,7 @@ import numpy as np
 
 from contracts import errors, targets
 from contracts.errors import ContractError
-from contracts.problems import decode_problem, encode_json, problem_document
+from contracts.problems import decode_problem
 from contracts.results import make_result, solution_entry
 from contracts.runner import Progress, RunOutcome, RunRequest
 from contracts.summary import summarize, unavailable
@@ -31,32 +31,16 @@ from solver_runner import params as P
 from solver_runner.kernels.common import energy, model_arrays
 from solver_runner.model import compile_problem
 from solver_runner.solvers import SOLVERS, SolveContext
-from solver_runner.solvers.annealing import run_tempering
 
 log = logging.getLogger(__name__)
 
 
 def init_worker() -> None:
-    """Compile (or load from numba's cache) every kernel on tiny problems, so the first job pays no JIT time."""
-    warm = [
-        problem_document("ising", [(1.0, [0, 1]), (-1.0, [1]), (0.5, [0, 1, 2])]),
-        problem_document("pubo", [(1.0, [0, 1]), (-1.0, [1])], slc_terms=[(1.0, [(1.0, [0]), (-1.0, [])])]),
-        problem_document("pubo", [(1.0, [i, j]) for i in range(4) for j in range(i + 1, 4)]),
-    ]
-    for doc in warm:
-        for target in SOLVERS:
-            request = RunRequest(job_id="warm-up", target=target, params={"seed": 1, "sweeps": 2}
-                                 if "parameterfree" not in target else {"seed": 1, "timeout": 0.01},
-                                 input_data=encode_json(doc, compress=False))
-            if target == targets.SSMC:
-                request.params = {"seed": 1, "step_limit": 2}
-            outcome = run(request, lambda: False, lambda p: None)
-            if outcome.status == RunOutcome.FAILED and outcome.error_code == errors.SOLVER_ERROR:
-                log.warning("warm-up of %s failed: %s", target, outcome.error_message)
-    # kernels that the tiny problems above do not reach (every model has the same kernel signature, so one call each)
-    model = compile_problem(decode_problem(encode_json(warm[0], compress=False)))
-    ctx = SolveContext(model, {}, 1, 1, 1, None, lambda: False, lambda done, best: None)
-    run_tempering(ctx, [0.5, 1.0], 2, parallel=True)
+    """Compile (or load from numba's cache) every kernel on tiny problems, so the first job pays no JIT time.
+    Raises solver_runner.warmup.WarmUpError when a solver fails there: such a runner cannot solve."""
+    from solver_runner import warmup  # it runs jobs through this module
+
+    warmup.warm()
 
 
 def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Callable[[Progress], None]) -> RunOutcome:
@@ -123,6 +107,7 @@ def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Call
             timeout_s=None if timeout is None else float(timeout),
             should_stop=should_stop,
             report=report,
+            deadline=deadline,
         )
         solved = solver(ctx)
         if cancelled[0]:

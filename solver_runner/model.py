@@ -17,6 +17,7 @@ each v_i (outside the SLC squares), ΔE = d·(h_i + Σ_j J_ij v_j + Σ_{t∋i} h
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -69,6 +70,15 @@ class CompiledModel:
     def max_degree(self) -> int:
         deg = np.diff(self.adj_ptr)
         return int(deg.max()) if deg.size else 0
+
+    @cached_property
+    def sweep_entries(self) -> int:
+        """Coefficient entries one sweep of one walker touches: per variable itself, its quadratic neighbours (its
+        dense row), every variable of each of its degree ≥ 3 terms, its SLC groups. ~1 ns each: what sizes a run's
+        first chunk (solver_runner.solvers.base) before any sweep has been timed."""
+        degrees = np.diff(self.hterm_ptr).astype(np.int64)
+        dense = self.n * self.n if self.dense is not None else 0
+        return int(self.n + self.adj_idx.shape[0] + int(np.dot(degrees, degrees)) + self.sinc_group.shape[0] + dense)
 
     def configuration(self, state: np.ndarray) -> dict[str, int]:
         """The wire form of a state: original ids as strings → ±1 or 0/1."""

@@ -1,31 +1,155 @@
-"""`python -m solver_runner.warmup`: compile every numba kernel into the on-disk cache, so no job pays JIT time.
+"""Compile every numba kernel into the on-disk cache once, saying what it does, so no job pays JIT time.
 
-The Docker image runs this at build time with NUMBA_CACHE_DIR set (docker/Dockerfile); runner processes run the
-same warm-up (`entry.init_worker`) when they start, which then only loads the cache. Prints where the cache is and
-how many cached functions it holds; exits 1 when nothing was cached (a cache directory that cannot be written).
+A cold compile costs about 30 s of one core (measured in the README); loading the cache takes about a second.
+Three callers:
+- the service: the runner pool runs `warm_up` in one spawned process before it starts any runner
+  (services.dispatch.runner_pool), so N runners never compile the same kernels in parallel, and the log says
+  "compiling solvers (first start only, ...)" with one line per solver group while it does;
+- `python -m solver_runner.warmup`: the same with progress lines on stdout (`make test`, the Docker build);
+- every runner (`entry.init_worker` → `warm`) before it reports ready: then it only loads the cache, and a runner
+  whose solvers fail on the warm-up problems refuses to start (WarmUpError) instead of failing every job.
+
+`warm` runs every target on three tiny problems (ising with a degree-3 term; pubo with a grouped term; a dense
+pubo), which reach every kernel signature a job reaches: every model has the same array types, and the flags
+`ising`, `has_higher`, `has_slc` are plain booleans; the first again with every unit split into walker groups (what
+heavy inputs do, solvers.base.run_steps). A marker file in the cache directory (per numba version)
+records a complete warm-up: its absence is how a first start is recognised.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numba
 
+from contracts import targets
+from contracts.problems import decode_problem, encode_json, problem_document
+from contracts.runner import RunOutcome, RunRequest
 from solver_runner import entry
+from solver_runner.model import compile_problem
+from solver_runner.solvers import SOLVERS, SolveContext
+from solver_runner.solvers.annealing import run_tempering
+from solver_runner.solvers.base import splitting_every_unit
+
+log = logging.getLogger(__name__)
+
+# Solver groups in the order they are compiled; one progress line each. Parameter-free targets reuse their
+# parameterised kernels, so they cost nothing once their group is compiled.
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("simulated annealing", (targets.SA, targets.SA_PF)),
+    ("parallel tempering", (targets.PT, targets.PT_PF)),
+    ("tabu search", (targets.TABU, targets.TABU_PF)),
+    ("population annealing", (targets.PA, targets.PA_PF)),
+    ("substochastic Monte Carlo", (targets.SSMC, targets.SSMC_PF)),
+    ("quantum Monte Carlo", (targets.QMC,)),
+)
+COLD_ESTIMATE = "about 30 s of one core"  # `warm` from cold: 29-30 s of CPU on the 2-core development VM
+
+WARM_PROBLEMS = (
+    problem_document("ising", [(1.0, [0, 1]), (-1.0, [1]), (0.5, [0, 1, 2])]),
+    problem_document("pubo", [(1.0, [0, 1]), (-1.0, [1])], slc_terms=[(1.0, [(1.0, [0]), (-1.0, [])])]),
+    problem_document("pubo", [(1.0, [i, j]) for i in range(4) for j in range(i + 1, 4)]),
+)
 
 
-def cached_functions(cache_dir: Path) -> int:
+class WarmUpError(RuntimeError):
+    """A solver failed on the warm-up problems: a runner in this state cannot solve (message: which, and why)."""
+
+
+def cache_dir() -> Path:
+    return Path(numba.config.CACHE_DIR)
+
+
+def _marker() -> Path:
+    return cache_dir() / f"warmed-numba-{numba.__version__}"
+
+
+def is_warm() -> bool:
+    """True once a warm-up completed into this cache directory (same sources, same numba)."""
+    return _marker().is_file()
+
+
+def cached_functions(directory: Path) -> int:
     """Numba writes one index file (*.nbi) per cached function."""
-    return sum(1 for _ in cache_dir.rglob("*.nbi")) if cache_dir.is_dir() else 0
+    return sum(1 for _ in directory.rglob("*.nbi")) if directory.is_dir() else 0
+
+
+def _warm_params(target: str) -> dict:
+    if target in targets.PARAMETER_FREE:
+        return {"seed": 1, "timeout": 0.01}
+    if target == targets.SSMC:
+        return {"seed": 1, "step_limit": 2}
+    return {"seed": 1, "sweeps": 2}
+
+
+def warm(progress: Callable[[int, int, str, float], None] | None = None) -> None:
+    """Run every solver on the warm-up problems (compiling, or loading from the cache, every kernel);
+    progress(index, total, group, seconds) after each group. Raises WarmUpError naming every failure."""
+    assert {t for _, group in GROUPS for t in group} == set(SOLVERS), "a solver is missing from GROUPS"
+    failures = []
+    for index, (name, group) in enumerate(GROUPS, 1):
+        started = time.perf_counter()
+        for target in group:
+            for doc, split in [(doc, False) for doc in WARM_PROBLEMS] + [(WARM_PROBLEMS[0], True)]:
+                request = RunRequest(job_id="warm-up", target=target, params=_warm_params(target),
+                                     input_data=encode_json(doc, compress=False))
+                with splitting_every_unit() if split else contextlib.nullcontext():  # heavy inputs split units
+                    outcome = entry.run(request, lambda: False, lambda p: None)
+                if outcome.status != RunOutcome.SUCCEEDED:
+                    failures.append(f"{target}: {outcome.error_code}: {outcome.error_message}")
+                    break
+        if targets.PT in group:  # the parallel replica kernel: the tiny problems are below its work threshold
+            model = compile_problem(decode_problem(encode_json(WARM_PROBLEMS[0], compress=False)))
+            ctx = SolveContext(model, {}, 1, 1, 1, None, lambda: False, lambda done, best: None)
+            run_tempering(ctx, [0.5, 1.0], 2, parallel=True)
+        if progress is not None:
+            progress(index, len(GROUPS), name, time.perf_counter() - started)
+    if failures:
+        raise WarmUpError("; ".join(failures))
+    _marker().touch()
+
+
+def warm_up() -> None:
+    """The runner pool's warm-up process: `warm` with log lines (a first start says so, and reports each group)."""
+    cold = not is_warm()
+    if cold:
+        log.info("compiling solvers (first start only, %s); numba cache: %s", COLD_ESTIMATE, cache_dir())
+    started = time.perf_counter()
+
+    def progress(index: int, total: int, name: str, seconds: float) -> None:
+        log.log(logging.INFO if cold else logging.DEBUG, "solvers %d/%d compiled: %s (%.1f s)", index, total, name,
+                seconds)
+
+    try:
+        warm(progress)
+    except WarmUpError as exc:
+        log.error("solver warm-up failed: %s", exc)
+        sys.exit(1)
+    log.info("solvers ready in %.1f s%s", time.perf_counter() - started, " (compiled)" if cold else " (cached)")
 
 
 def main() -> int:
+    """`python -m solver_runner.warmup`: prints progress and where the cache is; 1 when a solver failed or nothing
+    was cached (a cache directory that cannot be written)."""
     started = time.perf_counter()
-    entry.init_worker()
-    cache_dir = Path(numba.config.CACHE_DIR)
-    count = cached_functions(cache_dir)
-    print(f"numba cache warmed: {count} cached functions in {cache_dir} ({time.perf_counter() - started:.1f} s)")
+    cold = not is_warm()
+    if cold:
+        print(f"compiling solvers (first start only, {COLD_ESTIMATE}) into {cache_dir()}", flush=True)
+
+    def progress(index: int, total: int, name: str, seconds: float) -> None:
+        print(f"  {index}/{total} {name} ({seconds:.1f} s)", flush=True)
+
+    try:
+        warm(progress if cold else None)
+    except WarmUpError as exc:
+        print(f"solver warm-up failed: {exc}", file=sys.stderr)
+        return 1
+    count = cached_functions(cache_dir())
+    print(f"numba cache warmed: {count} cached functions in {cache_dir()} ({time.perf_counter() - started:.1f} s)")
     return 0 if count else 1
 
 

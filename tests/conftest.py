@@ -13,12 +13,39 @@ from pathlib import Path
 import pytest
 
 from services.azurite import ACCOUNT, ACCOUNT_KEY, Azurite, AzuriteError, azurite_binary
-from tests.service import Service, serving
+from tests.service import Service, serving, stop_all
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Storage accounts the session's Azurite serves besides its development account: one per workspace for the
 # workspace-isolation tests (OPENQIO_WORKSPACE_STORAGE), with keys made for this session.
 WORKSPACE_ACCOUNTS = ("isolationa", "isolationb")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_service_outlives_the_session():
+    """A service a test started and did not stop (a bug in that test) is stopped here, not left running."""
+    yield
+    stop_all()
+
+
+_reported_start_failures: set[int] = set()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """One clear failure per service that did not start: the first test that needed it reports the failure (with
+    the service's log); the others, which pytest would fail with the same cached error, are reported skipped."""
+    outcome = yield
+    failure = call.excinfo.value if call.excinfo is not None else None
+    if call.when != "setup" or not getattr(failure, "openqio_start_failure", False):
+        return
+    if id(failure) in _reported_start_failures:
+        report = outcome.get_result()
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0,
+                           "Skipped: the openqio service this test needs failed to start (reported once, above)")
+    else:
+        _reported_start_failures.add(id(failure))
 
 
 def _unavailable(reason: str) -> None:

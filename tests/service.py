@@ -2,21 +2,34 @@
 
 The service is started exactly as `openqio serve` starts it, on a free port, against a given Azurite, with its
 state in a temporary data directory; readiness is the appearance of `connection.json`, which the service writes
-only once the HTTPS site is listening.
+only once the HTTPS site is listening, and then a healthy GET /healthz (unless `start(healthy=False)`).
+
+Readiness waits up to START_TIMEOUT_S: a first start compiles the solvers (about 30 s of one core, two to four times
+that on a loaded machine; `make test` warms the cache before pytest, so normally it only loads it). A start that fails or
+times out raises ServiceError with the service's last log lines, and leaves no process behind.
+
+Nothing a test starts may outlive it: use `with Service(...) as service:` (or `serving()` in a fixture), which
+stops the service whatever the test does; `stop_all()` (run by tests/conftest.py at the end of the session) stops
+any service still running.
 """
 from __future__ import annotations
 
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 240.0  # within pytest's 300 s per test (pyproject.toml), which includes fixture set-up
+_LIVE: dict[int, "Service"] = {}  # id → every started, not yet stopped Service
 
 
 class ServiceError(RuntimeError):
@@ -57,7 +70,28 @@ class Service:
                 env[key.strip()] = value.strip().strip('"').strip("'")
         return env
 
-    def start(self, timeout: float = 120.0) -> Service:
+    def __enter__(self) -> Service:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self, timeout: float = START_TIMEOUT_S, healthy: bool = True) -> Service:
+        """Start the service and wait until it listens (and, with `healthy`, answers GET /healthz with 200)."""
+        self.launch()
+        try:
+            self._wait_ready(timeout)
+            if healthy:
+                status, body = self.health()
+                if status != 200:
+                    raise ServiceError(f"openqio started unhealthy ({status} {body}):\n{self.tail()}")
+        except BaseException:
+            self.stop(signal.SIGKILL)
+            raise
+        return self
+
+    def launch(self) -> subprocess.Popen:
+        """Start the service process without waiting for it (start() waits)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.connection_file.exists():
             self.connection_file.unlink()
@@ -81,19 +115,32 @@ class Service:
             start_new_session=True,
         )
         log.close()
+        _LIVE[id(self)] = self
+        return self.process
+
+    def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        assert self.process is not None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ServiceError(f"openqio exited with {self.process.returncode} during start-up:\n{self.tail()}")
             if self.connection_file.exists():
                 try:
                     self.connection = json.loads(self.connection_file.read_text())
-                    return self
+                    return
                 except json.JSONDecodeError:
                     pass
             time.sleep(0.1)
-        self.stop(signal.SIGKILL)
         raise ServiceError(f"openqio did not become ready within {timeout:.0f} s:\n{self.tail()}")
+
+    def health(self) -> tuple[int, dict]:
+        """(status, body) of GET /healthz."""
+        context = ssl.create_default_context(cafile=self.connection["ca_file"])
+        try:
+            with urllib.request.urlopen(self.connection["base_url"] + "healthz", context=context, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
         """Send `sig` to the whole process group (service + runners) and wait for the service to exit."""
@@ -118,6 +165,7 @@ class Service:
             except ProcessLookupError:
                 pass
         self.process = None
+        _LIVE.pop(id(self), None)
         return code
 
     def tail(self, lines: int = 60) -> str:
@@ -127,15 +175,26 @@ class Service:
             return "(no log)"
 
 
+def stop_all() -> None:
+    """Stop every service still running (a test that forgot, or was interrupted)."""
+    for service in list(_LIVE.values()):
+        service.stop(signal.SIGKILL)
+
+
 def serving(service: Service) -> Iterator[Service]:
     """Body of a fixture: start `service` (a failed start fails the test with the service's log, never skips it),
-    yield it, stop it. Use as `yield from serving(Service(...))`."""
+    yield it, stop it. Use as `yield from serving(Service(...))`. The failure is marked `openqio_start_failure`:
+    tests/conftest.py reports it once, and every other test that needed the same service as skipped."""
     import pytest  # here, not at the top: the service benchmark imports this module without pytest
 
     try:
         service.start()
     except Exception as exc:  # noqa: BLE001 - reported with the service's own log
-        pytest.fail(f"openqio service failed to start: {exc}", pytrace=False)
+        try:
+            pytest.fail(f"openqio service failed to start: {exc}", pytrace=False)
+        except pytest.fail.Exception as failure:
+            failure.openqio_start_failure = True  # type: ignore[attr-defined]
+            raise
     try:
         yield service
     finally:

@@ -1,21 +1,33 @@
 """The runner pool: the only bridge between the async service and the runner processes.
 
-Each runner is a `spawn`-started process running `solver_runner.worker.worker_main` (named by a dotted path in the
-settings, so `services` never imports `solver_runner`), connected by a duplex pipe and a cancel event.
+Each runner is a `spawn`-started process running `solver_runner.worker.worker_main` (named by a dotted path, so
+`services` never imports `solver_runner`: the entry point is checked with importlib.util.find_spec, and numba and
+the kernels are only ever imported in child processes), connected by a duplex pipe and a cancel event.
 
+- `start()` first runs the solver warm-up (`solver_runner.warmup.warm_up`) in one process, so a first start
+  compiles the numba kernels once, with progress in the log, instead of in every runner at the same time; runners
+  then only load the cache.
 - `run(request, on_progress, deadline_s)` hands a request to an idle runner and awaits its outcome.
 - `cancel(job_id)` sets that runner's cancel event; the solver notices between bounded chunks.
 - A runner that outlives its hard deadline (a solver ignoring its timeout or a cancel) is killed and replaced; the
   caller gets `RunnerKilled`. A runner that dies by itself (SIGKILL, segfault, OOM) gives `RunnerCrashed`.
+- A runner that cannot start (its warm-up fails, or it dies before it is ready) is started again after a backoff
+  that doubles from FIRST_BACKOFF_S to MAX_BACKOFF_S; meanwhile `health()` says why the service cannot solve
+  (GET /healthz answers 503 with that reason) and the log says it at every failed start.
+- Every child dies with the service, also on SIGKILL (contracts.lifeline: parent-death signal and a watchdog).
+  Children are started only from the event loop's thread, because Linux sends the parent-death signal when the
+  *thread* that started a child ends.
 Blocking pipe reads happen in threads (`asyncio.to_thread`), so the event loop never waits on a runner.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
+import importlib.util
 import logging
 import multiprocessing as mp
+import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +38,11 @@ from contracts.runner import Progress, RunOutcome, RunRequest
 
 log = logging.getLogger(__name__)
 
+RUNNER_ENTRY = "solver_runner.worker:worker_main"
+WARMUP_ENTRY = "solver_runner.warmup:warm_up"
+FIRST_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 60.0
+
 
 class RunnerCrashed(Exception):
     """The runner process died while running the job."""
@@ -35,9 +52,19 @@ class RunnerKilled(Exception):
     """The runner passed its hard deadline and was killed by the pool."""
 
 
-def _resolve(path: str) -> Callable[..., Any]:
+def _check_entry(path: str) -> None:
+    """Fail in the service, at once, on an entry point whose module does not exist, without importing it."""
     module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
+    if not name or importlib.util.find_spec(module) is None:
+        raise ValueError(f"entry point {path!r}: no module {module!r} (want 'package.module:function')")
+
+
+def _exit_text(code: int | None) -> str:
+    """A process exit code in words: 'exit code 3', 'killed by SIGKILL'."""
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
 
 
 @dataclass
@@ -48,27 +75,51 @@ class _Runner:
     cancel_event: Any
     job_id: str | None = None
     killed: bool = False
-    ready: asyncio.Future | None = None
     started_at: float = field(default_factory=time.monotonic)
 
 
+@dataclass
+class _Slot:
+    """Start-up health of one runner position: consecutive failed starts and the last reason."""
+
+    failures: int = 0
+    error: str | None = None
+    retry: asyncio.TimerHandle | None = None
+
+
 class RunnerPool:
-    def __init__(self, size: int, entry_point: str = "solver_runner.worker:worker_main", threads_per_runner: int | None = None):
+    def __init__(self, size: int, entry_point: str = RUNNER_ENTRY, threads_per_runner: int | None = None,
+                 warmup_entry: str | None = None, on_child: Callable[[str, int], Any] | None = None):
+        """`warmup_entry`: run once before the runners start (default: the solver warm-up when `entry_point` is the
+        solver runner, none otherwise; "" for none). `on_child(name, pid)` is told of every process started (the
+        service records them, so a start after a crash stops what is left: services/supervise.py)."""
         if size < 1:
             raise ValueError("a runner pool needs at least one runner")
         self.size = size
         self.entry_point = entry_point
+        if warmup_entry is None:
+            warmup_entry = WARMUP_ENTRY if entry_point == RUNNER_ENTRY else ""
+        self.warmup_entry = warmup_entry
         self.threads_per_runner = threads_per_runner or size
         self._ctx = mp.get_context("spawn")
         self._runners: list[_Runner] = []
+        self._slots = [_Slot() for _ in range(size)]
         self._idle: asyncio.Queue[_Runner] | None = None
         self._by_job: dict[str, _Runner] = {}
+        self._warmup: Any = None
         self._closed = False
+        self._on_child = on_child
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
     async def start(self, wait_ready: bool = True) -> None:
+        """Warm the solver cache (one process), then start the runners; with `wait_ready`, return once every runner
+        is ready or has failed its first start (the service then runs, unhealthy, and says why)."""
+        _check_entry(self.entry_point)
         self._idle = asyncio.Queue()
+        if self.warmup_entry:
+            _check_entry(self.warmup_entry)
+            await self._warm_up()
         self._runners = [self._spawn(i) for i in range(self.size)]
         if wait_ready:
             await asyncio.gather(*(self._await_ready(r) for r in self._runners))
@@ -76,33 +127,81 @@ class RunnerPool:
             for r in self._runners:
                 asyncio.ensure_future(self._await_ready(r))
 
+    def _child(self, name: str, entry_point: str, *args: Any) -> Any:
+        """Start a child process running `entry_point`(*args), logging like the service and dying with it."""
+        level, fmt = logformat.current()  # the child logs in the service's format (json lines stay parseable)
+        process = self._ctx.Process(target=logformat.child_entry, args=(level, fmt, entry_point, *args),
+                                    kwargs={"parent_pid": os.getpid()}, name=name, daemon=True)
+        process.start()
+        if self._on_child is not None:
+            self._on_child(name, process.pid)
+        return process
+
+    async def _warm_up(self) -> None:
+        """Run the warm-up process to its end. A failure is logged, not fatal: the runners then compile for
+        themselves, and a runner whose solvers fail refuses to start (the service reports itself unhealthy)."""
+        t0 = time.monotonic()
+        self._warmup = process = self._child("openqio-warmup", self.warmup_entry)
+        log.info("solver warm-up started (pid %s)", process.pid)
+        try:
+            await asyncio.to_thread(process.join)
+        except asyncio.CancelledError:  # the service stops during its start-up
+            process.kill()
+            raise
+        finally:
+            self._warmup = None
+        code = process.exitcode
+        if code != 0 and not self._closed:
+            log.error("solver warm-up failed (%s) after %.1f s; each runner compiles the solvers it needs itself",
+                      _exit_text(code), time.monotonic() - t0)
+
     def _spawn(self, index: int) -> _Runner:
         parent, child = self._ctx.Pipe(duplex=True)
         cancel_event = self._ctx.Event()
-        _resolve(self.entry_point)  # fail here, in the service, on a bad entry point
-        level, fmt = logformat.current()  # the runner logs in the service's format (json lines stay parseable)
-        process = self._ctx.Process(
-            target=logformat.child_entry, args=(level, fmt, self.entry_point, child, cancel_event, self.threads_per_runner),
-            name=f"openqio-runner-{index}", daemon=True,
-        )
-        process.start()
+        process = self._child(f"openqio-runner-{index}", self.entry_point, child, cancel_event,
+                              self.threads_per_runner)
         child.close()
         log.info("runner %d started (pid %s)", index, process.pid)
         return _Runner(index=index, process=process, conn=parent, cancel_event=cancel_event)
 
     async def _await_ready(self, runner: _Runner) -> None:
+        """Wait for the runner's ("ready", pid); anything else is a failed start (see _start_failed)."""
         try:
-            kind, _ = await asyncio.to_thread(runner.conn.recv)
-            if kind != "ready":
-                raise RunnerCrashed(f"runner {runner.index} sent {kind!r} before ready")
-        except (EOFError, OSError) as exc:
-            log.error("runner %d failed to start: %s", runner.index, exc)
-            if not self._closed:
-                await asyncio.sleep(1.0)
-                self._replace(runner)
+            kind, payload = await asyncio.to_thread(runner.conn.recv)
+        except (EOFError, OSError):
+            await asyncio.to_thread(runner.process.join, 5.0)
+            code = _exit_text(runner.process.exitcode)
+            kind, payload = "died", f"the runner process ended during its warm-up ({code})"
+        if self._closed or self._runners[runner.index] is not runner:
             return
+        if kind != "ready":
+            self._start_failed(runner, payload if kind in ("failed", "died") else f"it sent {kind!r} before 'ready'")
+            return
+        slot = self._slots[runner.index]
+        if slot.failures:
+            log.info("runner %d ready after %d failed start(s)", runner.index, slot.failures)
+        slot.failures, slot.error = 0, None
         assert self._idle is not None
         self._idle.put_nowait(runner)
+
+    def _start_failed(self, runner: _Runner, reason: str) -> None:
+        """Count a failed start, say why, and start the runner again after the slot's backoff."""
+        slot = self._slots[runner.index]
+        slot.failures += 1
+        slot.error = reason
+        delay = min(MAX_BACKOFF_S, FIRST_BACKOFF_S * 2 ** (slot.failures - 1))
+        log.error("runner %d cannot start (%d failed start(s) in a row): %s; next try in %.0f s",
+                  runner.index, slot.failures, reason, delay)
+        slot.retry = asyncio.get_running_loop().call_later(delay, self._replace, runner)
+
+    def health(self) -> str | None:
+        """None while every runner can run jobs; otherwise why not (what GET /healthz answers with its 503)."""
+        failing = [(i, slot) for i, slot in enumerate(self._slots) if slot.failures]
+        if not failing:
+            return None
+        index, slot = failing[0]
+        return (f"{len(failing)} of {self.size} runner(s) cannot start; runner {index} failed {slot.failures} "
+                f"time(s) in a row: {slot.error}")
 
     def _replace(self, runner: _Runner) -> None:
         with contextlib.suppress(Exception):
@@ -110,6 +209,7 @@ class RunnerPool:
         if runner.process.is_alive():
             runner.process.kill()
         runner.process.join(timeout=5)
+        self._slots[runner.index].retry = None
         if self._closed:
             return
         fresh = self._spawn(runner.index)
@@ -118,6 +218,11 @@ class RunnerPool:
 
     async def close(self, timeout: float = 5.0) -> None:
         self._closed = True
+        for slot in self._slots:
+            if slot.retry is not None:
+                slot.retry.cancel()
+        if self._warmup is not None and self._warmup.is_alive():
+            self._warmup.kill()
         for r in self._runners:
             r.cancel_event.set()
             with contextlib.suppress(Exception):
@@ -185,8 +290,8 @@ class RunnerPool:
                     if runner.killed:
                         raise RunnerKilled("runner passed the job's hard deadline and was killed") from None
                     await asyncio.to_thread(runner.process.join, 2.0)  # reap it, so the exit code is known
-                    code = runner.process.exitcode
-                    raise RunnerCrashed(f"runner process exited unexpectedly (exit code {code})") from None
+                    raise RunnerCrashed(f"runner process exited unexpectedly ({_exit_text(runner.process.exitcode)})"
+                                        ) from None
                 if kind == "progress":
                     if on_progress is not None:
                         with contextlib.suppress(Exception):

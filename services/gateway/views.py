@@ -132,6 +132,11 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
 
 
 async def health(request: web.Request) -> web.Response:
+    """200 {"status": "ok"}, or 503 {"status": "unhealthy", "reason"} while runners cannot start (the pool says why)."""
+    pool = getattr(request.app[DISPATCHER], "pool", None)
+    reason = pool.health() if pool is not None else None
+    if reason:
+        return web.json_response({"status": "unhealthy", "reason": reason}, status=503)
     return web.json_response({"status": "ok"})
 
 

@@ -44,6 +44,9 @@ Functions (all @njit(cache=True, nogil=True)):
 - `metropolis_sweep(...)` / `any_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M)`: one in-order Metropolis
   pass over all variables at inverse temperature beta, returns the energy change; `any_sweep` picks the fastest
   specialisation (sparse quadratic, dense quadratic, general).
+- `start_state(s, f, L, initial, ising, st, k, constant, M)`: the given or a random start state, its caches and
+  energy (every kernel's walker initialisation).
+- `copy_into(dst, src)`: dst[:] = src (1-D, same length) without numba's slice-assignment error path.
 - `keep_best(e, s, BE, BS)`: insert state s of energy e into a walker's best-k set (distinct states, best first).
 - `energies_of(S, constant, M)`: exact costs of the rows of S.
 Per-variable primitives (`delta`, `apply_flip`, `higher_field`, `slc_delta`) are inline="always": call them from
@@ -309,6 +312,26 @@ def any_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M):
     return metropolis_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def start_state(s, f, L, initial, ising, st, k, constant, M):
+    """A walker's start: `initial` when it has n entries, else a uniform random state from RNG stream k; fills the
+    cached fields f and L and returns the state's energy (constant included)."""
+    if initial.shape[0] == s.shape[0]:
+        copy_into(s, initial)
+    else:
+        random_state(s, ising, st, k)
+    init_fields(s, f, L, M)
+    return energy(s, constant, M)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def copy_into(dst, src):
+    """dst[:] = src for 1-D arrays of the same length, as a plain loop: slice assignment compiles numba's
+    shape-mismatch error path (message formatting included), ~3 s of every cold start for nothing."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
 @njit(cache=True, nogil=True)
 def keep_best(e, s, BE, BS):
     """Offer state s (energy e) to a walker's best-k set: BE float64 [k] ascending (+inf = empty slot), BS int8 [k, n].
@@ -335,10 +358,10 @@ def keep_best(e, s, BE, BS):
     pos = k - 1
     while pos > 0 and BE[pos - 1] > e:
         BE[pos] = BE[pos - 1]
-        BS[pos, :] = BS[pos - 1]
+        copy_into(BS[pos], BS[pos - 1])
         pos -= 1
     BE[pos] = e
-    BS[pos, :] = s
+    copy_into(BS[pos], s)
     return True
 
 

@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from solver_runner.kernels.common import any_sweep, energy, init_fields, keep_best, rand01, random_state
+from solver_runner.kernels.common import any_sweep, copy_into, keep_best, rand01, start_state
 from solver_runner.kernels.rng import RNG_STRIDE
 
 
@@ -123,19 +123,22 @@ def counts_floor_residual(tau, R, target, counts, st, k):
                 total += 1
                 point += 1.0
     if total != target:
-        # rounding left a copy unassigned (or one too many): settle it on the heaviest walkers
-        heaviest = np.argsort(-tau[:R])
-        j = 0
-        while total < target:
-            counts[heaviest[j % R]] += 1
-            total += 1
-            j += 1
-        while total > target:
-            i = heaviest[j % R]
-            if counts[i] > 0:
-                counts[i] -= 1
-                total -= 1
-            j += 1
+        # rounding left a copy unassigned (or one too many): settle it on the heaviest walkers, one each in turn
+        # (a linear scan per copy, and there are one or two: no sort routine to compile for this rare path)
+        used = np.zeros(R, np.bool_)
+        while total != target:
+            add = total < target
+            best = -1
+            for i in range(R):
+                if not used[i] and (add or counts[i] > 0) and (best < 0 or tau[i] > tau[best]):
+                    best = i
+            if best < 0:  # every walker had its turn: another round
+                for i in range(R):
+                    used[i] = False
+                continue
+            used[best] = True
+            counts[best] += 1 if add else -1
+            total += 1 if add else -1
     return total
 
 
@@ -168,9 +171,9 @@ def plan_moves(counts, R, T, src, dst):
 def _copy_one(j, src, dst, S, F, Lg, E, fam):
     a = src[j]
     b = dst[j]
-    S[b, :] = S[a]
-    F[b, :] = F[a]
-    Lg[b, :] = Lg[a]
+    copy_into(S[b], S[a])
+    copy_into(F[b], F[a])
+    copy_into(Lg[b], Lg[a])
     E[b] = E[a]
     fam[b] = fam[a]
 
@@ -209,31 +212,16 @@ def apply_counts(counts, R, S, F, Lg, E, fam, parallel=False):
 # Population annealing
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _init_one(i, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M):
-    if initial.shape[0] == S.shape[1]:
-        S[i, :] = initial
-    else:
-        random_state(S[i], ising, rng, i * RNG_STRIDE)
-    init_fields(S[i], F[i], Lg[i], M)
-    E[i] = energy(S[i], constant, M)
-    fam[i] = i
-    if E[i] < bestE[i]:
-        bestE[i] = E[i]
-        bestS[i, :] = S[i]
-
-
 @njit(cache=True, nogil=True)
 def init_walkers(R, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M):
-    """Fresh random (or given) walkers in slots 0..R−1, each its own family."""
+    """Fresh random (or given) walkers in slots 0..R−1, each its own family. Serial: one energy per walker, at the
+    start and after a collapse; a parallel twin cost 3 s of compile time at every cold start."""
     for i in range(R):
-        _init_one(i, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def init_walkers_parallel(R, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M):
-    for i in prange(R):
-        _init_one(i, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M)
+        E[i] = start_state(S[i], F[i], Lg[i], initial, ising, rng, i * RNG_STRIDE, constant, M)
+        fam[i] = i
+        if E[i] < bestE[i]:
+            bestE[i] = E[i]
+            copy_into(bestS[i], S[i])
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -242,7 +230,7 @@ def _sweep_one(i, S, F, Lg, E, bestS, bestE, rng, beta, sweeps, ising, has_highe
         E[i] += any_sweep(S[i], F[i], Lg[i], beta, ising, has_higher, has_slc, rng, i * RNG_STRIDE, M)
         if E[i] < bestE[i] - 1e-12:
             bestE[i] = E[i]
-            bestS[i, :] = S[i]
+            copy_into(bestS[i], S[i])
 
 
 @njit(cache=True, nogil=True)
@@ -278,7 +266,7 @@ def pa_chunk(steps, ctl, kind, beta0, beta1, count, target, alpha, constant_popu
        exp(−Δβ·(E_i − E_min)) to the target size (Poisson copies, or floor + residual when constant_population);
     3. if fewer than `alpha` effective families remain (R/ρ < alpha, ρ = Σ_f size_f²/R) or all costs are equal,
        restart: fresh random walkers at τ = 0; otherwise τ += 1.
-    `parallel`: sweep, copy and re-initialise walkers in parallel regions (worth it for large populations × n).
+    `parallel`: sweep and copy walkers in parallel regions (worth it for large populations × n).
     """
     cap = S.shape[0]
     master = cap * RNG_STRIDE
@@ -336,10 +324,7 @@ def pa_chunk(steps, ctl, kind, beta0, beta1, count, target, alpha, constant_popu
             effective = R / rho
         # (a population smaller than alpha can never hold alpha families: the family rule is off then)
         if (effective < alpha and target > alpha) or flat:
-            if parallel:
-                init_walkers_parallel(target, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M)
-            else:
-                init_walkers(target, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M)
+            init_walkers(target, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M)
             ctl[CTL_R] = target
             ctl[CTL_POS] = 0
             ctl[CTL_RESTARTS] += 1

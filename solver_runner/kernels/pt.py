@@ -6,13 +6,13 @@ fields and energies instead of their temperatures, so row r of the state arrays 
 Arrays are those of `kernels.sa.AnnealState` (rows = replicas; padded RNG: stream r at word r·RNG_STRIDE drives
 row r, the spare stream R drives exchanges).
 
-`pt_chunk` runs `steps` whole steps in one call; `pt_chunk_parallel` is the same with the replica sweeps spread
-over threads (one parallel region per step, worth it only when a sweep is long enough to amortise it).
+`pt_chunk` runs `steps` whole steps in one call. With threads, a step is `kernels.sa.sweep_each_chunk` (the replica
+sweeps in one parallel region, worth it only when a sweep is long enough to amortise it) and then `exchange`.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from solver_runner.kernels.common import any_sweep, keep_best, rand01
 from solver_runner.kernels.rng import RNG_STRIDE
@@ -58,19 +58,6 @@ def pt_chunk(S, F, Lg, E, topS, topE, rng, betas, first_step, steps, ising, has_
     accepted = 0
     for step in range(first_step, first_step + steps):
         for r in range(R):
-            E[r] += any_sweep(S[r], F[r], Lg[r], betas[r], ising, has_higher, has_slc, rng, r * RNG_STRIDE, M)
-            keep_best(E[r], S[r], topE[r], topS[r])
-        accepted += exchange(S, F, Lg, E, betas, step, rng, R * RNG_STRIDE)
-    return accepted
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def pt_chunk_parallel(S, F, Lg, E, topS, topE, rng, betas, first_step, steps, ising, has_higher, has_slc, M):
-    """`pt_chunk` with the replica sweeps of each step run in parallel."""
-    R = S.shape[0]
-    accepted = 0
-    for step in range(first_step, first_step + steps):
-        for r in prange(R):
             E[r] += any_sweep(S[r], F[r], Lg[r], betas[r], ising, has_higher, has_slc, rng, r * RNG_STRIDE, M)
             keep_best(E[r], S[r], topE[r], topS[r])
         accepted += exchange(S, F, Lg, E, betas, step, rng, R * RNG_STRIDE)

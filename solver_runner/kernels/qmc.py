@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from solver_runner.kernels.common import (
-    accept_uphill, apply_flip, delta, energy, init_fields, keep_best, model_arrays, rand01, random_state,
+    accept_uphill, apply_flip, delta, energy, keep_best, model_arrays, rand01, start_state,
 )
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.model import CompiledModel
@@ -49,12 +49,7 @@ def init_slices(S, F, Lg, E, topS, topE, rng, initial, constant, ising, M):
     P = S.shape[1]
     for r in range(R):
         for k in range(P):
-            if initial.shape[0] == S.shape[2]:
-                S[r, k, :] = initial
-            else:
-                random_state(S[r, k], ising, rng, r * RNG_STRIDE)
-            init_fields(S[r, k], F[r, k], Lg[r, k], M)
-            E[r, k] = energy(S[r, k], constant, M)
+            E[r, k] = start_state(S[r, k], F[r, k], Lg[r, k], initial, ising, rng, r * RNG_STRIDE, constant, M)
             keep_best(E[r, k], S[r, k], topE[r], topS[r])
 
 
@@ -254,17 +249,20 @@ class QmcState:
         ok = np.isfinite(self.topE.reshape(-1))
         return np.concatenate([self.topS.reshape(-1, self.model.n)[ok], self.S.reshape(-1, self.model.n)])
 
-    def sweep_schedule(self, betas: np.ndarray, gammas: np.ndarray, local: bool = False) -> None:
-        """len(gammas) sweeps (cluster pass, plus a local-move pass if `local`); sweep t at inverse temperature
-        betas[t] and transverse field gammas[t]."""
+    def sweep_schedule(self, betas: np.ndarray, gammas: np.ndarray, local: bool = False, lo: int = 0,
+                       hi: int | None = None) -> None:
+        """len(gammas) sweeps (cluster pass, plus a local-move pass if `local`) of restarts lo..hi−1 (default:
+        all; views keep each restart's RNG stream); sweep t at inverse temperature betas[t], transverse field
+        gammas[t]."""
         betas = np.asarray(betas, np.float64)
         gammas = np.asarray(gammas, np.float64)
         P = self.trotter
         bps = betas / P
         bond_ps = np.array([bond_probability(b, g, P) for b, g in zip(betas, gammas)], np.float64)
-        qmc_chunk(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, bps, bond_ps,
-                  log_tanh(betas, gammas, P), local, self.model.ising, self.model.has_higher, self.model.has_slc,
-                  self.M)
+        r = slice(lo, self.S.shape[0] if hi is None else hi)
+        qmc_chunk(self.S[r], self.F[r], self.L[r], self.E[r], self.topS[r], self.topE[r], self.rng[lo * RNG_STRIDE:],
+                  bps, bond_ps, log_tanh(betas, gammas, P), local, self.model.ising, self.model.has_higher,
+                  self.model.has_slc, self.M)
 
     def sweep(self, gammas: np.ndarray, local: bool = False) -> None:
         """len(gammas) sweeps at the state's fixed β."""

@@ -16,24 +16,18 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from solver_runner.kernels.common import (
-    any_sweep, energies_of, energy, init_fields, keep_best, model_arrays, random_state,
-)
+from solver_runner.kernels.common import any_sweep, energies_of, keep_best, model_arrays, start_state
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.model import CompiledModel
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def init_restarts(S, F, Lg, E, topS, topE, rng, initial, constant, ising, M):
-    """Random (or given) start states for every row, their fields and energies; each row's best-k = {start}."""
+    """Random (or given) start states for every row, their fields and energies; each row's best-k = {start}.
+    Serial: it costs one energy per row, and a parallel region would double its compile time."""
     R = S.shape[0]
-    for r in prange(R):
-        if initial.shape[0] == S.shape[1]:
-            S[r, :] = initial
-        else:
-            random_state(S[r], ising, rng, r * RNG_STRIDE)
-        init_fields(S[r], F[r], Lg[r], M)
-        E[r] = energy(S[r], constant, M)
+    for r in range(R):
+        E[r] = start_state(S[r], F[r], Lg[r], initial, ising, rng, r * RNG_STRIDE, constant, M)
         keep_best(E[r], S[r], topE[r], topS[r])
 
 
@@ -101,17 +95,23 @@ class AnnealState:
         ok = np.isfinite(E)
         return S[ok], E[ok]
 
-    def sweep(self, betas: np.ndarray) -> None:
-        """len(betas) sweeps of every row, sweep t at betas[t] (SA)."""
-        anneal_chunk(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng,
-                     np.ascontiguousarray(betas, dtype=np.float64), self.model.ising, self.model.has_higher,
-                     self.model.has_slc, self.M)
+    def rows(self, lo: int, hi: int | None) -> tuple:
+        """(S, F, L, E, topS, topE, rng) of rows lo..hi−1 (views: contiguous, so the kernels' signatures stay; row r
+        of the views draws from RNG stream lo + r, as it would in the whole)."""
+        hi = self.S.shape[0] if hi is None else hi
+        return (self.S[lo:hi], self.F[lo:hi], self.L[lo:hi], self.E[lo:hi], self.topS[lo:hi], self.topE[lo:hi],
+                self.rng[lo * RNG_STRIDE:])
 
-    def sweep_each(self, betas: np.ndarray) -> None:
-        """One sweep of every row r at betas[r] (PT)."""
-        sweep_each_chunk(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng,
-                         np.ascontiguousarray(betas, dtype=np.float64), self.model.ising, self.model.has_higher,
-                         self.model.has_slc, self.M)
+    def sweep(self, betas: np.ndarray, lo: int = 0, hi: int | None = None) -> None:
+        """len(betas) sweeps of rows lo..hi−1 (default: every row), sweep t at betas[t] (SA)."""
+        anneal_chunk(*self.rows(lo, hi), np.ascontiguousarray(betas, dtype=np.float64), self.model.ising,
+                     self.model.has_higher, self.model.has_slc, self.M)
+
+    def sweep_each(self, betas: np.ndarray, lo: int = 0, hi: int | None = None) -> None:
+        """One sweep of each row r in lo..hi−1 at betas[r] (default: every row; the PT step before exchanges)."""
+        hi = self.S.shape[0] if hi is None else hi
+        sweep_each_chunk(*self.rows(lo, hi), np.ascontiguousarray(betas[lo:hi], dtype=np.float64), self.model.ising,
+                         self.model.has_higher, self.model.has_slc, self.M)
 
 
 def anneal(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, threads: int = 1

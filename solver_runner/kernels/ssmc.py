@@ -15,7 +15,7 @@ import math
 
 from numba import njit, prange
 
-from solver_runner.kernels.common import apply_flip, delta, keep_best, rand01, randint
+from solver_runner.kernels.common import apply_flip, copy_into, delta, keep_best, rand01, randint
 from solver_runner.kernels.population import apply_counts, counts_floor_residual, sched_value
 from solver_runner.kernels.rng import RNG_STRIDE
 
@@ -35,7 +35,7 @@ def _walk_one(i, S, F, Lg, E, bestS, bestE, rng, p_step, steps_per_walker, ising
             apply_flip(s, f, L, v, ising, has_slc, M)
             if e < bestE[i] - 1e-12:
                 bestE[i] = e
-                bestS[i, :] = s
+                copy_into(bestS[i], s)
     E[i] = e
 
 

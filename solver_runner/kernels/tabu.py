@@ -20,10 +20,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from solver_runner.kernels.common import (
-    apply_flip, delta, energy, init_fields, keep_best, model_arrays, random_state, randint,
-)
+from solver_runner.kernels.common import apply_flip, delta, keep_best, model_arrays, randint
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
+from solver_runner.kernels.sa import init_restarts
 from solver_runner.model import CompiledModel
 
 
@@ -84,20 +83,6 @@ def tabu_move(s, f, L, e, best_e, tabu_until, t, tenure, ising, has_higher, has_
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def tabu_init(S, F, Lg, E, topS, topE, tabu_until, rng, initial, constant, ising, M):
-    R = S.shape[0]
-    for r in prange(R):
-        if initial.shape[0] == S.shape[1]:
-            S[r, :] = initial
-        else:
-            random_state(S[r], ising, rng, r * RNG_STRIDE)
-        init_fields(S[r], F[r], Lg[r], M)
-        E[r] = energy(S[r], constant, M)
-        tabu_until[r, :] = -1
-        keep_best(E[r], S[r], topE[r], topS[r])
-
-
-@njit(cache=True, nogil=True, parallel=True)
 def tabu_chunk(S, F, Lg, E, topS, topE, tabu_until, moves, tenures, rng, count, ising, has_higher, has_slc, M, eps):
     """Advance every walker by `count` moves; offer each move's result to the walker's best-k set."""
     R = S.shape[0]
@@ -140,8 +125,9 @@ class TabuState:
         self.tenures = np.broadcast_to(np.asarray(tenures, np.int64), (restarts,)).copy()
         self.rng = padded_rng_states(seed, restarts, stream)
         initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
-        tabu_init(self.S, self.F, self.L, self.E, self.topS, self.topE, self.tabu_until, self.rng, initial,
-                  model.constant, model.ising, self.M)
+        init_restarts(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
+                      model.ising, self.M)  # start states exactly as SA's restarts (one kernel less to compile)
+        self.tabu_until.fill(-1)
 
     @property
     def bestS(self) -> np.ndarray:
@@ -157,7 +143,9 @@ class TabuState:
         ok = np.isfinite(E)
         return S[ok], E[ok]
 
-    def step(self, count: int) -> None:
-        """`count` moves of every walker."""
-        tabu_chunk(self.S, self.F, self.L, self.E, self.topS, self.topE, self.tabu_until, self.moves, self.tenures,
-                   self.rng, int(count), self.model.ising, self.model.has_higher, self.model.has_slc, self.M, self.eps)
+    def step(self, count: int, lo: int = 0, hi: int | None = None) -> None:
+        """`count` moves of walkers lo..hi−1 (default: every walker; views keep each walker's RNG stream)."""
+        w = slice(lo, self.S.shape[0] if hi is None else hi)
+        tabu_chunk(self.S[w], self.F[w], self.L[w], self.E[w], self.topS[w], self.topE[w], self.tabu_until[w],
+                   self.moves[w], self.tenures[w], self.rng[lo * RNG_STRIDE:], int(count), self.model.ising,
+                   self.model.has_higher, self.model.has_slc, self.M, self.eps)

@@ -12,9 +12,9 @@ u < exp((E_a − E_b)(β_a − β_b)); `sweeps` counts steps. Defaults: all_beta
 model's β range with replicas = the given `replicas` or max(threads, clamp(√n, 8, 32)); sweeps 1000. `all_betas`
 is echoed as given.
 
-Both advance in chunks so cancellation and timeouts are noticed within tens of milliseconds. Every walker keeps
-its `number_of_solutions` best distinct states (at sweep ends); the result holds the best distinct ones over all
-walkers, with exact costs (`exact_best`).
+Both advance in timed chunks (solvers.base.run_steps), so cancellation and timeouts are noticed between chunks.
+Every walker keeps its `number_of_solutions` best distinct states (at sweep ends); the result holds the best
+distinct ones over all walkers, with exact costs (`exact_best`).
 """
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ import numpy as np
 
 from contracts import targets
 from solver_runner import params as P
-from solver_runner.kernels.pt import pt_chunk, pt_chunk_parallel
+from solver_runner.kernels.pt import exchange, pt_chunk
+from solver_runner.kernels.rng import RNG_STRIDE
 from solver_runner.kernels.sa import AnnealState
 from solver_runner.solvers.base import (
-    SolveContext, SolveResult, check_walker_memory, chunk_sweeps, exact_best, register,
+    KernelSteps, SolveContext, SolveResult, check_walker_memory, exact_best, register, run_steps,
 )
 
 
@@ -43,22 +44,28 @@ def sa_parameters(ctx: SolveContext) -> dict:
     }
 
 
+def run_anneal(ctx: SolveContext, restarts: int, sweeps: int, beta_start: float, beta_stop: float, seed: int,
+               keep: int) -> tuple[AnnealState, int, bool]:
+    """SA restarts along the linear β schedule, in timed chunks (or until ctx.should_stop()); returns (state,
+    sweeps done, stopped early). Also used by the parameter-free SA tuner."""
+    state = AnnealState(ctx.model, restarts, seed, keep=keep)
+
+    def betas(first: int, count: int) -> np.ndarray:
+        return P.linear_betas(beta_start, beta_stop, sweeps, first, first + count)
+
+    run = KernelSteps(lambda first, k: state.sweep(betas(first, k)), lambda: float(state.bestE.min()), restarts,
+                      piece=lambda unit, lo, hi: state.sweep(betas(unit, 1), lo, hi))
+    done, stopped = run_steps(ctx, run, sweeps)
+    return state, done, stopped
+
+
 @register(targets.SA)
 def simulated_annealing(ctx: SolveContext) -> SolveResult:
     eff = sa_parameters(ctx)
     sweeps, restarts = eff["sweeps"], eff["restarts"]
     check_walker_memory(ctx.model, restarts, ctx.number_of_solutions, "restarts")
-    state = AnnealState(ctx.model, restarts, ctx.seed, keep=ctx.number_of_solutions)
-    chunk = chunk_sweeps(ctx.model.n, restarts, ctx.threads)
-    done = 0
-    stopped = False
-    while done < sweeps:
-        if ctx.should_stop():
-            stopped = True
-            break
-        state.sweep(P.linear_betas(eff["beta_start"], eff["beta_stop"], sweeps, done, done + chunk))
-        done = min(sweeps, done + chunk)
-        ctx.report(done, float(state.bestE.min()))
+    state, done, stopped = run_anneal(ctx, restarts, sweeps, eff["beta_start"], eff["beta_stop"], ctx.seed,
+                                      ctx.number_of_solutions)
     states, costs = exact_best(ctx.model, state.candidates()[0], ctx.number_of_solutions)
     parameters = {**eff, "seed": ctx.seed}
     if "timeout" in ctx.params:
@@ -89,19 +96,22 @@ def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream
     per_step = max(1, model.n) * R
     if parallel is None:
         parallel = ctx.threads > 1 and per_step >= PARALLEL_MIN_STEP_ATTEMPTS
-    kernel = pt_chunk_parallel if parallel else pt_chunk
-    chunk = chunk_sweeps(model.n, R, ctx.threads if kernel is pt_chunk_parallel else 1)
-    done = 0
-    stopped = False
-    while done < sweeps:
-        if ctx.should_stop():
-            stopped = True
-            break
-        steps = min(chunk, sweeps - done)
-        kernel(state.S, state.F, state.L, state.E, state.topS, state.topE, state.rng, betas, done, steps,
-               model.ising, model.has_higher, model.has_slc, state.M)
-        done += steps
-        ctx.report(done, float(state.bestE.min()))
+
+    def exchanges(step: int) -> None:
+        exchange(state.S, state.F, state.L, state.E, betas, step, state.rng, R * RNG_STRIDE)
+
+    def steps(first: int, count: int) -> None:
+        if not parallel:
+            pt_chunk(state.S, state.F, state.L, state.E, state.topS, state.topE, state.rng, betas, first, count,
+                     model.ising, model.has_higher, model.has_slc, state.M)
+            return
+        for step in range(first, first + count):  # one parallel region per step (a kernel call: ~µs, steps ≥ ms)
+            state.sweep_each(betas)
+            exchanges(step)
+
+    run = KernelSteps(steps, lambda: float(state.bestE.min()), R,
+                      piece=lambda step, lo, hi: state.sweep_each(betas, lo, hi), finish=exchanges)
+    done, stopped = run_steps(ctx, run, sweeps)
     return state, done, stopped
 
 

@@ -33,10 +33,9 @@ import numpy as np
 from contracts import targets
 from solver_runner import params as P
 from solver_runner.kernels.rng import splitmix64
-from solver_runner.kernels.sa import AnnealState
-from solver_runner.solvers.base import SolveContext, SolveResult, best_distinct, chunk_sweeps, exact_best, register
-from solver_runner.solvers.population import PopulationRun, pa_parameters, run_steps
-from solver_runner.solvers.annealing import run_tempering
+from solver_runner.solvers.annealing import run_anneal, run_tempering
+from solver_runner.solvers.base import SolveContext, SolveResult, best_distinct, exact_best, register, run_steps
+from solver_runner.solvers.population import PopulationRun, pa_parameters
 from solver_runner.solvers.ssmc import DEFAULT_POPULATION as SSMC_DEFAULT_POPULATION, SsmcRun, ssmc_parameters
 from solver_runner.solvers.tabu import run_tabu
 
@@ -202,22 +201,6 @@ class Tuner:
                            stopped_early=stopped)
 
 
-def _run_anneal(sub: SolveContext, restarts: int, sweeps: int, beta_start: float, beta_stop: float, seed: int,
-                keep: int) -> tuple[AnnealState, int]:
-    """An SA run exactly as the parameterised SA target does it (chunked, stop checks between chunks)."""
-    state = AnnealState(sub.model, restarts, seed, keep=keep)
-    chunk = chunk_sweeps(sub.model.n, restarts, sub.threads)
-    done = 0
-    while done < sweeps:
-        if sub.should_stop():
-            break
-        end = min(sweeps, done + chunk)
-        state.sweep(P.linear_betas(beta_start, beta_stop, sweeps, done, end))
-        done = end
-        sub.report(done, float(state.bestE.min()))
-    return state, done
-
-
 def _walkers(threads: int, minimum: int = 8) -> int:
     return max(minimum, 2 * threads)
 
@@ -233,7 +216,7 @@ def simulated_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
     tuner = Tuner(ctx)
 
     def make_run(sweeps: int, seed: int, sub: SolveContext) -> Run:
-        state, done = _run_anneal(sub, restarts, sweeps, beta_start, beta_stop, seed, ctx.number_of_solutions)
+        state, done, _ = run_anneal(sub, restarts, sweeps, beta_start, beta_stop, seed, ctx.number_of_solutions)
         params = {"beta_start": beta_start, "beta_stop": beta_stop, "restarts": restarts, "seed": seed,
                   "sweeps": sweeps}
         return Run(state.candidates()[0], params, float(sweeps * restarts), done == sweeps, done)

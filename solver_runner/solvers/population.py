@@ -24,7 +24,6 @@ steps: no restart, best-known cut 11624); anneals much longer than ~2 × populat
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
@@ -33,13 +32,14 @@ from contracts.errors import ContractError
 from solver_runner import params as P
 from solver_runner.kernels import population as K
 from solver_runner.kernels.common import model_arrays
-from solver_runner.kernels.rng import padded_rng_states
+from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.model import CompiledModel
-from solver_runner.solvers.base import SolveContext, SolveResult, check_walker_memory, exact_best, register
+from solver_runner.solvers.base import (
+    SolveContext, SolveResult, check_walker_memory, exact_best, register, run_steps,
+)
 
 DEFAULT_POPULATION = 64
 DEFAULT_ALPHA = 2.0
-CHUNK_TARGET_S = 0.025
 # A parallel region costs ~20 µs to start: below this much work per step (≈ ns), walkers run on one thread.
 PARALLEL_MIN_STEP_WORK = 50_000
 
@@ -83,25 +83,6 @@ def use_parallel(threads: int, step_work: float) -> bool:
 
 def linear_schedule(initial: float, final: float) -> dict:
     return {"type": "linear", "initial": float(initial), "final": float(final)}
-
-
-class Chunker:
-    """Chunk sizes (in steps) that keep each kernel call near CHUNK_TARGET_S, so stop checks stay responsive."""
-
-    def __init__(self, first: int = 1, target_s: float = CHUNK_TARGET_S, limit: int = 100_000):
-        self.size = max(1, first)
-        self.target_s = target_s
-        self.limit = limit
-        self._t0 = 0.0
-
-    def start(self) -> int:
-        self._t0 = time.perf_counter()
-        return self.size
-
-    def done(self) -> None:
-        elapsed = time.perf_counter() - self._t0
-        factor = 4.0 if elapsed <= 0 else min(4.0, max(0.25, self.target_s / elapsed))
-        self.size = int(max(1, min(self.limit, self.size * factor)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -200,9 +181,8 @@ class Walkers:
         self.tau = np.zeros(capacity, np.float64)
         self.rng = padded_rng_states(seed, capacity + 1, stream)
         self.initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
-        init = K.init_walkers_parallel if parallel else K.init_walkers
-        init(size, self.S, self.F, self.L, self.E, self.fam, self.bestS, self.bestE, self.rng, self.initial,
-             model.constant, model.ising, self.M)
+        K.init_walkers(size, self.S, self.F, self.L, self.E, self.fam, self.bestS, self.bestE, self.rng,
+                       self.initial, model.constant, model.ising, self.M)
 
     def size(self) -> int:
         return self.S.shape[0]
@@ -260,34 +240,41 @@ class PopulationRun(Walkers):
                    self.archE, self.rng, self.counts, self.tau, self.initial, m.constant, m.ising, m.has_higher,
                    m.has_slc, self.M, self.parallel)
 
+    @property
+    def walkers(self) -> int:
+        return self.size()  # run_steps may split a long step's sweeps by walkers (piece, then finish)
+
+    def piece(self, lo: int, hi: int) -> None:
+        """The sweeps of the current step for walkers lo..hi−1 (views: each keeps its slot's RNG stream)."""
+        m = self.model
+        sweep = K.sweep_walkers_parallel if self.parallel else K.sweep_walkers
+        if self.culling is None:
+            beta = K.sched_value(self.kind, self.beta0, self.beta1, self.sweeps, int(self.ctl[K.CTL_POS]))
+        else:
+            beta = self.cur_beta
+        w = slice(lo, hi)
+        sweep(hi - lo, self.S[w], self.F[w], self.L[w], self.E[w], self.bestS[w], self.bestE[w],
+              self.rng[lo * RNG_STRIDE:], beta, self.spr, m.ising, m.has_higher, m.has_slc, self.M)
+
+    def finish(self) -> None:
+        """The rest of the step once every walker swept: archive, resampling, restart rule (a kernel step with no
+        sweeps); with culling, Δβ from the swept costs first."""
+        if self.culling is None:
+            self._kernel_steps(1, self.kind, self.beta0, self.beta1, self.sweeps, 0)
+            return
+        R = int(self.ctl[K.CTL_R])
+        nxt = min(self.beta_final, self.cur_beta + culling_delta_beta(self.E[:R], self.culling))
+        self.ctl[K.CTL_POS] = 0
+        self._kernel_steps(1, K.LINEAR, self.cur_beta, nxt, 2, 0)
+        self.cur_beta = self.beta_initial if self.ctl[K.CTL_POS] == 0 else nxt
+
     def advance(self, steps: int) -> None:
         if self.culling is None:
             self._kernel_steps(steps, self.kind, self.beta0, self.beta1, self.sweeps, self.spr)
             return
-        m = self.model
-        sweep = K.sweep_walkers_parallel if self.parallel else K.sweep_walkers
-        for _ in range(steps):
-            # constant culling: sweep, pick Δβ from the costs, then a kernel step (no sweeps) on a 2-point schedule
-            R = int(self.ctl[K.CTL_R])
-            sweep(R, self.S, self.F, self.L, self.E, self.bestS, self.bestE, self.rng, self.cur_beta, self.spr,
-                  m.ising, m.has_higher, m.has_slc, self.M)
-            nxt = min(self.beta_final, self.cur_beta + culling_delta_beta(self.E[:R], self.culling))
-            self.ctl[K.CTL_POS] = 0
-            self._kernel_steps(1, K.LINEAR, self.cur_beta, nxt, 2, 0)
-            self.cur_beta = self.beta_initial if self.ctl[K.CTL_POS] == 0 else nxt
-
-
-def run_steps(ctx: SolveContext, run, total: int, report_offset: int = 0) -> tuple[int, bool]:
-    """Advance `run` (advance(k), best_cost(), steps_done) to `total` steps in timed chunks. Returns (done, stopped)."""
-    chunker = Chunker()
-    while run.steps_done < total:
-        if ctx.should_stop():
-            return run.steps_done, True
-        k = min(chunker.start(), total - run.steps_done)
-        run.advance(k)
-        chunker.done()
-        ctx.report(report_offset + run.steps_done, run.best_cost())
-    return run.steps_done, False
+        for _ in range(steps):  # constant culling: Δβ is chosen from the costs after each step's sweeps
+            self.piece(0, self.size())
+            self.finish()
 
 
 @register(targets.PA)

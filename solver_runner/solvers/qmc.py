@@ -27,8 +27,10 @@ from contracts.errors import ContractError
 from solver_runner import params as P
 from solver_runner.kernels.qmc import QmcState, bond_probability
 from solver_runner.model import CompiledModel
-from solver_runner.solvers.base import SolveContext, SolveResult, check_walker_memory, exact_best, register
-from solver_runner.solvers.population import linear_schedule, run_steps, schedule_values
+from solver_runner.solvers.base import (
+    SolveContext, SolveResult, check_walker_memory, exact_best, register, run_steps,
+)
+from solver_runner.solvers.population import linear_schedule, schedule_values
 
 DEFAULT_TROTTER = 8
 LOCAL_MOVES = True
@@ -87,11 +89,24 @@ class QmcRun:
                               stream, keep=keep)
         self.steps_done = 0
 
+    @property
+    def walkers(self) -> int:
+        return self.state.S.shape[0]  # restarts: run_steps may split a long sweep by restarts
+
+    def _sweeps(self, first: int, end: int, lo: int = 0, hi: int | None = None) -> None:
+        self.state.sweep_schedule(schedule_values(self.beta, self.sweeps, first, end),
+                                  schedule_values(self.gamma, self.sweeps, first, end), LOCAL_MOVES, lo, hi)
+
     def advance(self, steps: int) -> None:
         end = min(self.sweeps, self.steps_done + steps)
-        self.state.sweep_schedule(schedule_values(self.beta, self.sweeps, self.steps_done, end),
-                                  schedule_values(self.gamma, self.sweeps, self.steps_done, end), LOCAL_MOVES)
+        self._sweeps(self.steps_done, end)
         self.steps_done = end
+
+    def piece(self, lo: int, hi: int) -> None:
+        self._sweeps(self.steps_done, self.steps_done + 1, lo, hi)
+
+    def finish(self) -> None:
+        self.steps_done += 1
 
     def best_cost(self) -> float:
         return float(self.state.bestE.min())

@@ -16,10 +16,8 @@ from __future__ import annotations
 from contracts import targets
 from solver_runner.kernels import ssmc as K
 from solver_runner.model import CompiledModel
-from solver_runner.solvers.base import SolveContext, SolveResult, exact_best, register
-from solver_runner.solvers.population import (
-    Walkers, flip_work, linear_schedule, run_steps, schedule_kind, use_parallel,
-)
+from solver_runner.solvers.base import SolveContext, SolveResult, exact_best, register, run_steps
+from solver_runner.solvers.population import Walkers, flip_work, linear_schedule, schedule_kind, use_parallel
 
 DEFAULT_STEP_LIMIT = 10_000
 DEFAULT_POPULATION = 64

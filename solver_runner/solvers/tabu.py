@@ -10,7 +10,7 @@ from contracts import targets
 from solver_runner import params as P
 from solver_runner.kernels.tabu import TabuState
 from solver_runner.solvers.base import (
-    SolveContext, SolveResult, check_walker_memory, chunk_sweeps, exact_best, register,
+    KernelSteps, SolveContext, SolveResult, check_walker_memory, exact_best, register, run_steps,
 )
 
 
@@ -37,18 +37,9 @@ def run_tabu(ctx: SolveContext, restarts: int, sweeps: int, tenures, stream: int
     keep = ctx.number_of_solutions if keep is None else keep
     check_walker_memory(model, restarts, keep, "restarts", extra_per_variable=8)
     state = TabuState(model, restarts, ctx.seed, tenures, P.flip_tolerance(model), stream, keep=keep)
-    # a move scans n variables; budget chunks like sweeps
-    chunk = chunk_sweeps(model.n, restarts, ctx.threads)
-    done = 0
-    stopped = False
-    while done < sweeps:
-        if ctx.should_stop():
-            stopped = True
-            break
-        count = min(chunk, sweeps - done)
-        state.step(count)
-        done += count
-        ctx.report(done, float(state.bestE.min()))
+    run = KernelSteps(lambda first, k: state.step(k), lambda: float(state.bestE.min()), restarts,
+                      piece=lambda move, lo, hi: state.step(1, lo, hi))
+    done, stopped = run_steps(ctx, run, sweeps)
     return state, done, stopped
 
 

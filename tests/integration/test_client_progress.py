@@ -14,7 +14,7 @@ from services.client import aio
 from services.client.aio.optimization import Problem as AioProblem
 from services.client.aio.optimization import SimulatedAnnealing as AioSA
 from services.client.optimization import Problem, ProblemType, SimulatedAnnealing
-from tests.service import Service
+from tests.service import Service, serving
 
 pytestmark = pytest.mark.integration
 
@@ -114,11 +114,8 @@ def test_sync_wait_with_progress_callback_and_generator(openqio_service):
 @pytest.fixture(scope="module")
 def no_stream_service(azurite, tmp_path_factory):
     """A service that allows no event streams at all (OPENQIO_MAX_STREAMS=0): clients must fall back to polling."""
-    service = Service(data_dir=Path(tmp_path_factory.mktemp("openqio-nostream")), blob_url=azurite.blob_url,
-                      runners=1, extra_env={"OPENQIO_MAX_STREAMS": "0"})
-    service.start()
-    yield service
-    service.stop()
+    yield from serving(Service(data_dir=Path(tmp_path_factory.mktemp("openqio-nostream")), blob_url=azurite.blob_url,
+                               runners=1, extra_env={"OPENQIO_MAX_STREAMS": "0"}))
 
 
 async def test_progress_falls_back_to_polling_when_streams_are_refused(no_stream_service):

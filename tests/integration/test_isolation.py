@@ -318,8 +318,7 @@ async def test_with_azurite_makes_one_account_per_workspace_and_keeps_them(tmp_p
                   extra_env={"OPENQIO_TOKENS": f"wsa={TOKEN_A},wsb={TOKEN_B}", "OPENQIO_WORKSPACE": "wsa"},
                   args=["--with-azurite"])
     accounts_file = svc.data_dir / "storage-accounts.json"
-    svc.start()
-    try:
+    with svc:
         assert stat.S_IMODE(accounts_file.stat().st_mode) == 0o600
         generated = json.loads(accounts_file.read_text())
         name_a, name_b = generated["wsa"]["name"], generated["wsb"]["name"]
@@ -339,17 +338,12 @@ async def test_with_azurite_makes_one_account_per_workspace_and_keeps_them(tmp_p
         async with BlobServiceClient(f"http://127.0.0.1:{port}/devstoreaccount1", credential={
                 "account_name": "devstoreaccount1", "account_key": AZURITE_KEY}) as dev:
             assert await _refused(dev.get_account_information()) != 200
-    finally:
-        svc.stop()
-    svc.start()  # a restart: the same accounts, and A's blobs are still A's
-    try:
+    with svc:  # a restart: the same accounts, and A's blobs are still A's
         assert json.loads(accounts_file.read_text()) == generated
         async with client(svc, TOKEN_A) as a:
             again = await a.get(job["id"])
             assert again["containerUri"].startswith(f"{base_a}/job-{job['id']}?")
             assert (await a.result(again))["cost"] == -17.0
-    finally:
-        svc.stop()
     text = svc.log_file.read_text(errors="replace")
     assert generated["wsa"]["key"] not in text and generated["wsb"]["key"] not in text
 

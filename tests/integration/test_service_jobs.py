@@ -102,9 +102,7 @@ async def test_cancel_waiting_and_executing_jobs(openqio_service):
 
 async def test_restart_completes_waiting_job(azurite, tmp_path: Path):
     """Stop the service with a job executing and one waiting; a new service finishes both, each once."""
-    service = Service(data_dir=tmp_path / "svc", blob_url=azurite.blob_url, runners=1)
-    service.start()
-    try:
+    with Service(data_dir=tmp_path / "svc", blob_url=azurite.blob_url, runners=1) as service:
         async with Rest(service) as rest:
             busy = await rest.submit(long_problem(seed=5), targets.SA, {"sweeps": 10**9, "restarts": 1, "timeout": 3})
             await rest.wait_status(busy, JobStatus.EXECUTING)
@@ -123,8 +121,6 @@ async def test_restart_completes_waiting_job(azurite, tmp_path: Path):
             status, listing = await rest.request("GET", "jobs")
             ids = [j["id"] for j in listing["value"]]
             assert sorted(ids) == sorted({busy, queued})
-    finally:
-        service.stop()
 
 
 async def test_service_keeps_serving_after_bad_input(openqio_service):
@@ -147,10 +143,8 @@ async def test_runner_killed_mid_job_is_retried_then_failed(azurite, tmp_path: P
     """SIGKILL the runner of an executing job: it is requeued onto a fresh runner; past max attempts it Fails."""
     import os
 
-    service = Service(data_dir=tmp_path / "svc", blob_url=azurite.blob_url, runners=1,
-                      extra_env={"OPENQIO_MAX_ATTEMPTS": "2"})
-    service.start()
-    try:
+    with Service(data_dir=tmp_path / "svc", blob_url=azurite.blob_url, runners=1,
+                 extra_env={"OPENQIO_MAX_ATTEMPTS": "2"}) as service:
         async with Rest(service) as rest:
             job_id = await rest.submit(long_problem(seed=9), targets.SA, {"sweeps": 10**9, "restarts": 1, "timeout": 60})
             for attempt in range(2):
@@ -172,5 +166,3 @@ async def test_runner_killed_mid_job_is_retried_then_failed(azurite, tmp_path: P
             # the service still runs jobs on its replacement runner
             ok = await rest.submit(seed_problem(), targets.SA, {"sweeps": 50})
             assert (await rest.wait(ok, timeout=60))["status"] == "Succeeded"
-    finally:
-        service.stop()

@@ -11,7 +11,7 @@ import pytest
 
 from contracts.status import JobStatus
 from tests.integration.rest import Rest, long_problem, seed_problem
-from tests.service import Service
+from tests.service import Service, serving
 
 pytestmark = pytest.mark.integration
 
@@ -145,9 +145,7 @@ def small_service(azurite, tmp_path_factory):
     service = Service(data_dir=Path(tmp_path_factory.mktemp("openqio-streams")), blob_url=azurite.blob_url, runners=1,
                       extra_env={"OPENQIO_MAX_STREAMS": "1", "OPENQIO_STREAM_KEEPALIVE_S": "0.3",
                                  "OPENQIO_SHUTDOWN_GRACE_S": "1"})
-    service.start()
-    yield service
-    service.stop()
+    yield from serving(service)
 
 
 async def test_keepalive_stream_limit_and_sigterm_ends_streams(small_service):

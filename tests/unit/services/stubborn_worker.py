@@ -19,3 +19,29 @@ def stubborn_main(conn, cancel_event, threads):
         if request.params.get("mode") == "ignore-cancel":
             time.sleep(3600)
         conn.send(("outcome", RunOutcome(job_id=request.job_id, status=RunOutcome.SUCCEEDED, result={"cost": 0})))
+
+
+def failing_main(conn, cancel_event, threads):
+    """A runner whose warm-up fails (what solver_runner.worker does then)."""
+    conn.send(("failed", "WarmUpError: no solver today"))
+    raise SystemExit(1)
+
+
+def dying_main(conn, cancel_event, threads):
+    """A runner that dies before it is ready (an import error, a segfault in the warm-up)."""
+    os._exit(5)
+
+
+FLAKY_FILE = "OPENQIO_TEST_FLAKY_FILE"
+
+
+def flaky_main(conn, cancel_event, threads):
+    """Fails its warm-up while the file named by $OPENQIO_TEST_FLAKY_FILE exists, then works as stubborn_main."""
+    if os.path.exists(os.environ[FLAKY_FILE]):
+        failing_main(conn, cancel_event, threads)
+    stubborn_main(conn, cancel_event, threads)
+
+
+def failing_warm_up():
+    """A warm-up process that fails."""
+    raise SystemExit(3)

@@ -1,12 +1,16 @@
-"""The runner pool with real spawned processes: hard deadlines kill and replace runners, crashes are reported."""
+"""The runner pool with real spawned processes: hard deadlines kill and replace runners, crashes are reported, runners
+that cannot start make the pool unhealthy (with the reason) and are started again with a growing backoff."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 
 import pytest
 
 from contracts.runner import RunRequest
 from services.dispatch.runner_pool import RunnerCrashed, RunnerKilled, RunnerPool
+from tests.unit.services import stubborn_worker
 
 ENTRY = "tests.unit.services.stubborn_worker:stubborn_main"
 
@@ -43,3 +47,68 @@ async def test_pool_runs_kills_and_replaces():
         assert (await pool.run(runner, request("ok"))).status == "succeeded"
     finally:
         await pool.close()
+
+
+async def _until(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_runner_that_cannot_start_makes_the_pool_unhealthy_and_backs_off(caplog):
+    caplog.set_level(logging.ERROR, logger="services.dispatch.runner_pool")
+    pool = RunnerPool(1, entry_point="tests.unit.services.stubborn_worker:failing_main")
+    await pool.start()  # returns once the runner has failed its first start
+    try:
+        assert pool.health() == ("1 of 1 runner(s) cannot start; runner 0 failed 1 time(s) in a row: "
+                                 "WarmUpError: no solver today")
+        await _until(lambda: "failed 3 time(s)" in (pool.health() or ""))
+        delays = [m.split("next try in ")[1] for m in caplog.messages if "cannot start" in m]
+        assert delays[:3] == ["1 s", "2 s", "4 s"]  # doubling, not a respawn every few seconds for ever
+        assert pool.idle_count == 0
+    finally:
+        await pool.close()
+
+
+async def test_a_runner_that_dies_before_it_is_ready_says_how():
+    pool = RunnerPool(1, entry_point="tests.unit.services.stubborn_worker:dying_main")
+    await pool.start()
+    try:
+        assert "ended during its warm-up (exit code 5)" in (pool.health() or "")
+    finally:
+        await pool.close()
+
+
+async def test_a_runner_that_starts_again_makes_the_pool_healthy(tmp_path, monkeypatch):
+    flag = tmp_path / "fail"
+    flag.touch()
+    monkeypatch.setenv(stubborn_worker.FLAKY_FILE, str(flag))
+    pool = RunnerPool(1, entry_point="tests.unit.services.stubborn_worker:flaky_main")
+    await pool.start()
+    try:
+        assert pool.health()
+        flag.unlink()
+        await _until(lambda: pool.health() is None)
+        runner = await asyncio.wait_for(pool.acquire(), timeout=30)
+        assert (await pool.run(runner, request("ok"))).status == "succeeded"
+    finally:
+        await pool.close()
+
+
+async def test_a_failed_warm_up_is_logged_and_the_runners_still_start(caplog):
+    caplog.set_level(logging.INFO, logger="services.dispatch.runner_pool")
+    pool = RunnerPool(1, entry_point=ENTRY, warmup_entry="tests.unit.services.stubborn_worker:failing_warm_up")
+    await pool.start()
+    try:
+        assert any("solver warm-up failed (exit code 3)" in m for m in caplog.messages)
+        assert pool.health() is None
+        runner = await asyncio.wait_for(pool.acquire(), timeout=30)
+        assert (await pool.run(runner, request("ok"))).status == "succeeded"
+    finally:
+        await pool.close()
+
+
+def test_a_missing_entry_point_fails_in_the_service_without_importing_anything():
+    with pytest.raises(ValueError, match="no module"):
+        asyncio.run(RunnerPool(1, entry_point="tests.unit.services.no_such_module:main").start())

@@ -1,0 +1,40 @@
+"""solver_runner.warmup: after it, no job compiles anything (split units and two threads included); a solver that
+fails on the warm-up problems fails the warm-up, naming it (a runner then refuses to start)."""
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from numba.core import event
+
+from contracts import targets
+from contracts.problems import encode_json, problem_document
+from contracts.runner import RunRequest
+from solver_runner import entry, warmup
+from solver_runner.solvers import SOLVERS
+from solver_runner.solvers.base import splitting_every_unit
+
+
+def test_no_job_compiles_anything_after_the_warm_up():
+    warmup.warm()
+    recorder = event.RecordingListener()
+    event.register("numba:compile", recorder)
+    try:
+        doc = problem_document("pubo", [(1.0, [0, 1, 2]), (-2.0, [1, 3]), (0.5, [2]), (1.5, [0, 3])])
+        for target in SOLVERS:
+            for threads, split in ((1, False), (2, False), (1, True), (2, True)):
+                request = RunRequest("job", target, warmup._warm_params(target), encode_json(doc), threads=threads)
+                with splitting_every_unit() if split else contextlib.nullcontext():
+                    assert entry.run(request, lambda: False, lambda p: None).status == "succeeded", target
+    finally:
+        event.unregister("numba:compile", recorder)
+    assert sorted({e.data["dispatcher"].py_func.__qualname__ for _, e in recorder.buffer}) == []
+
+
+def test_a_solver_that_fails_fails_the_warm_up(monkeypatch):
+    def broken(ctx):
+        raise RuntimeError("no kernels today")
+
+    monkeypatch.setitem(SOLVERS, targets.QMC, broken)
+    with pytest.raises(warmup.WarmUpError, match="microsoft.qmc.cpu: SolverError: .*no kernels today"):
+        warmup.warm()
