@@ -149,7 +149,7 @@ def compiled(raw: bytes):
 
 
 def run_ours_sa(model, betas: np.ndarray, reads: int, seed: int) -> Run:
-    from solver_runner.kernels.sa import anneal
+    from solver_runner.solvers.walkers import anneal
     t0 = time.perf_counter()
     _, energies = anneal(model, np.ascontiguousarray(betas, np.float64), reads, seed, threads=1)
     return Run(time.perf_counter() - t0, np.asarray(energies, np.float64))
@@ -157,7 +157,7 @@ def run_ours_sa(model, betas: np.ndarray, reads: int, seed: int) -> Run:
 
 def run_ours_sqa(model, beta: float, gammas: np.ndarray, trotter: int, reads: int, seed: int) -> Run:
     """Our discrete-time SQA (local moves); energies = the best slice of each restart."""
-    from solver_runner.kernels.qmc import sqa_sweeps
+    from solver_runner.solvers.walkers import sqa_sweeps
     t0 = time.perf_counter()
     out = sqa_sweeps(model, trotter, beta, np.ascontiguousarray(gammas, np.float64), seed, restarts=reads, threads=1)
     seconds = time.perf_counter() - t0

@@ -2,13 +2,13 @@
 
 Prints ONE table (all rows from this run) and writes it to .bench/solvers.json. Sections:
 
-1. SA speed: ns per spin-flip attempt, our kernel (solver_runner.kernels.sa.anneal) vs dwave-samplers
+1. SA speed: ns per spin-flip attempt, our kernel (solver_runner.solvers.walkers.anneal) vs dwave-samplers
    SimulatedAnnealingSampler vs openjij SASampler (sparse; SK also dense), one thread each, same instance, same
    1000 sweeps × 10 reads and the *same β per sweep* for all three (passed as a custom schedule), for two schedules:
    `lin` = QIO's linear schedule over our model-derived β range (what our SA runs), `geo` = geometric over
    dwave-samplers' default β range (what dwave runs by default). Medians over repeats; ratios lib/ours of the
    medians; E/N = median over repeats of the best-of-10 final energy per spin.
-2. SQA speed: ns per spin·slice update, our kernels.qmc.sqa_sweeps vs openjij SQASampler (P = 8, openjij's own
+2. SQA speed: ns per spin·slice update, our solver_runner.solvers.walkers.sqa_sweeps vs openjij SQASampler (P = 8, openjij's own
    sparse BQM; SK also dense), β = 5, Γ = 1 (openjij's defaults); openjij anneals H = s·H_p + Γ(1−s)·X with its
    quartic s-schedule, ours keeps β and lowers Γ(t) = Γ·(1 − f(s)) with the same quartic f. Schedules are not
    equivalent, so compare E/N loosely.
@@ -136,9 +136,9 @@ def quartic(sweeps: int) -> np.ndarray:
 
 def section_sqa(table: Table, repeats: int) -> None:
     try:
-        from solver_runner.kernels import qmc
-        ours_ok = hasattr(qmc, "sqa_sweeps")
-        ours_reason = None if ours_ok else "solver_runner.kernels.qmc.sqa_sweeps not present"
+        from solver_runner.solvers import walkers
+        ours_ok = hasattr(walkers, "sqa_sweeps")
+        ours_reason = None if ours_ok else "solver_runner.solvers.walkers.sqa_sweeps not present"
     except Exception as exc:  # noqa: BLE001
         ours_ok, ours_reason = False, f"{type(exc).__name__}: {exc}"
     for name, (sweeps, reads) in SQA_RUNS.items():

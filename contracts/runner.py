@@ -14,7 +14,7 @@ from .problems import DEFAULT_LIMITS, ProblemLimits
 class RunRequest:
     job_id: str
     target: str
-    params: dict[str, Any]  # validated by contracts.targets.validate_params (inputParams["params"])
+    params: dict[str, Any]  # the solver's parameters, flat: contracts.targets.validate_params of the job's inputParams
     input_data: bytes  # the input blob as read (gzip or not; JSON or protobuf tar)
     content_type: str | None = None
     threads: int = 1  # cores this job may use (numba threads inside the runner)

@@ -194,6 +194,16 @@ def _check_one(name: str, value: Any, spec: Param) -> Any:
     raise AssertionError(spec.kind)
 
 
+def effective_timeout(target: str, params: dict[str, Any]) -> float | None:
+    """The wall-clock limit of a job's solve, in seconds (validated `params`): its `timeout`; else
+    PARAMETER_FREE_DEFAULT_TIMEOUT_S for a parameter-free target; else None (it runs to its end). The one rule: the
+    runner stops its solver there, and the dispatcher's hard deadline (after which the runner is killed) follows it."""
+    timeout = params.get("timeout")
+    if timeout is not None:
+        return float(timeout)
+    return PARAMETER_FREE_DEFAULT_TIMEOUT_S if target in PARAMETER_FREE else None
+
+
 def validate_params(target: str, input_params: Any) -> dict[str, Any]:
     """Check `inputParams` for `target`; returns the normalised `params` dict (no defaults added).
 

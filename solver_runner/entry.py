@@ -28,7 +28,8 @@ from contracts.results import make_result, solution_entry
 from contracts.runner import Progress, RunOutcome, RunRequest
 from contracts.summary import summarize, unavailable
 from solver_runner import params as P
-from solver_runner.kernels.common import energy, model_arrays
+from solver_runner.kernels.common import energy
+from solver_runner.model import model_arrays
 from solver_runner.model import compile_problem
 from solver_runner.solvers import SOLVERS, SolveContext
 
@@ -52,7 +53,7 @@ def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Call
                           summary=summary[0], **kw)
 
     try:
-        params = targets.validate_params(request.target, {"params": request.params})
+        params = request.params  # validated and normalised by the service (contracts.targets.validate_params)
         solver = SOLVERS.get(request.target)
         if solver is None:
             raise ContractError(errors.INVALID_TARGET, f"target {request.target} has no solver in this runner")
@@ -65,9 +66,7 @@ def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Call
         summary[0] = summarize(problem, len(request.input_data), request.content_type)
         model = compile_problem(problem)
         numba.set_num_threads(max(1, min(request.threads, numba.config.NUMBA_NUM_THREADS)))
-        timeout = params.get("timeout")
-        if timeout is None and request.target in targets.PARAMETER_FREE:
-            timeout = targets.PARAMETER_FREE_DEFAULT_TIMEOUT_S
+        timeout = targets.effective_timeout(request.target, params)
         solve_start = time.monotonic()
         deadline = None if timeout is None else solve_start + float(timeout)
         cancelled = [False]

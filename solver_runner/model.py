@@ -187,3 +187,14 @@ def compile_problem(problem: ProblemData, dense: bool | None = None) -> Compiled
         sinc_w=sinc_w,
         initial_state=initial_state,
     )
+
+
+def model_arrays(model: CompiledModel) -> tuple:
+    """The fixed-order tuple of arrays every kernel takes as `M` (solver_runner/kernels/common.py documents it)."""
+    dense = model.dense if model.dense is not None else np.zeros((0, 0), np.float64)
+    return (
+        model.h, model.adj_ptr, model.adj_idx, model.adj_w, dense,
+        model.hterm_c, model.hterm_ptr, model.hterm_vars, model.hinc_ptr, model.hinc_term,
+        model.slc_c, model.slc_const, model.slc_ptr, model.slc_vars, model.slc_w,
+        model.sinc_ptr, model.sinc_group, model.sinc_w,
+    )

@@ -6,7 +6,8 @@ the start) and β_stop = −ln(1e−4)/(ΔE_min + 0.001·(ΔE_max − ΔE_min)) 
 end), with ΔE_max/ΔE_min estimated from the coefficient magnitudes around each variable (`flip_scales`; ΔE_min
 is floored at a tenth of the typical field so continuous couplings do not freeze most of the schedule).
 
-Defaults of the parameterised core solvers (effective values are echoed in each result's `parameters`):
+Every solver's defaults live here (`sa_parameters` ... `ssmc_parameters`: effective values, echoed in each result's
+`parameters`); the parameter-free solvers start from them. Defaults of the core solvers:
 - SA: beta_start/beta_stop as above, sweeps 1000, restarts max(8, threads).
 - PT: all_betas = geometric ladder from beta_start to beta_stop with replicas = `replicas` or
   max(threads, clamp(√n, 8, 32)) (larger systems need closer temperatures for exchanges to pass); sweeps 1000.
@@ -17,10 +18,16 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from contracts import errors
+from contracts.errors import ContractError
 from solver_runner.model import CompiledModel
+
+if TYPE_CHECKING:
+    from solver_runner.solvers.base import SolveContext
 
 DEFAULT_SWEEPS = 1000  # SA: sweeps (one sweep = one pass over all variables per restart)
 DEFAULT_RESTARTS = 8  # SA and Tabu: restarts = max(DEFAULT_RESTARTS, threads)
@@ -144,3 +151,155 @@ def flip_tolerance(model: CompiledModel) -> float:
     """Energy differences below this are rounding noise (tabu aspiration/descent use it to avoid flip-flopping)."""
     largest, _ = flip_scales(model)
     return 1e-11 * max(largest, abs(model.constant) * 1e-3, 1e-300)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Each solver's effective parameters: what the user gave, defaults for the rest (echoed in the result). The
+# solvers' module docstrings say why each default is what it is.
+
+QMC_DEFAULT_TROTTER = 8
+QMC_MIN_RESTARTS = 4
+QMC_INITIAL_BOND_PROBABILITY = 0.01
+PA_DEFAULT_POPULATION = 64
+PA_DEFAULT_ALPHA = 2.0
+SSMC_DEFAULT_STEP_LIMIT = 10_000
+SSMC_DEFAULT_POPULATION = 64
+SSMC_DEFAULT_ALPHA = (1.0, 0.0)
+SSMC_DEFAULT_BETA = (0.001, 5.0)
+
+
+def linear_schedule(initial: float, final: float) -> dict:
+    return {"type": "linear", "initial": float(initial), "final": float(final)}
+
+
+def sa_parameters(ctx: SolveContext) -> dict:
+    """Effective SA parameters: given values, defaults for the rest."""
+    p = ctx.params
+    default = default_beta_range(ctx.model)
+    beta_start = float(p.get("beta_start", default.beta_start))
+    beta_stop = float(p.get("beta_stop", max(default.beta_stop, beta_start)))
+    return {
+        "beta_start": beta_start,
+        "beta_stop": beta_stop,
+        "restarts": int(p.get("restarts", max(DEFAULT_RESTARTS, ctx.threads))),
+        "sweeps": int(p.get("sweeps", DEFAULT_SWEEPS)),
+    }
+
+
+def pt_parameters(ctx: SolveContext) -> dict:
+    p = ctx.params
+    if "all_betas" in p:
+        all_betas = [float(b) for b in p["all_betas"]]
+    else:
+        replicas = int(p.get("replicas", default_pt_replicas(ctx.model.n, ctx.threads)))
+        all_betas = default_all_betas(ctx.model, replicas)
+    return {"all_betas": all_betas, "replicas": len(all_betas), "sweeps": int(p.get("sweeps", DEFAULT_PT_SWEEPS))}
+
+
+def tabu_parameters(ctx: SolveContext) -> dict:
+    p = ctx.params
+    n = ctx.model.n
+    eff = {
+        "restarts": int(p.get("restarts", max(DEFAULT_RESTARTS, ctx.threads))),
+        "sweeps": int(p.get("sweeps", default_tabu_sweeps(n))),
+        "tabu_tenure": int(p.get("tabu_tenure", default_tabu_tenure(n))),
+    }
+    if "disabled_features" in p:
+        eff["disabled_features"] = list(p["disabled_features"])
+    return eff
+
+
+def _param(p: dict, *names: str):
+    for name in names:
+        if name in p:
+            return p[name]
+    return None
+
+
+def qmc_parameters(ctx: SolveContext) -> dict:
+    """The effective parameters (defaults applied), with the service's names."""
+    p = ctx.params
+    trotter = int(p.get("trotter_number", QMC_DEFAULT_TROTTER))
+    restarts = int(p.get("restarts", max(QMC_MIN_RESTARTS, ctx.threads)))
+    sweeps = int(p.get("sweeps", DEFAULT_SWEEPS))
+    default_beta = default_beta_range(ctx.model).beta_stop
+    beta_start = p.get("beta_start")
+    beta_stop = p.get("beta_stop")
+    if beta_start is None and beta_stop is None:
+        beta_start = beta_stop = default_beta
+    elif beta_start is None:
+        beta_start = beta_stop
+    elif beta_stop is None:
+        beta_stop = beta_start
+    high = _param(p, "transverse_field_high", "transverse_field_start")
+    low = _param(p, "transverse_field_low", "transverse_field_stop")
+    if low is None:
+        low = 0.0
+    if high is None:
+        high = math.atanh(1.0 - QMC_INITIAL_BOND_PROBABILITY) * trotter / float(beta_start)
+    return {
+        "beta_start": float(beta_start),
+        "beta_stop": float(beta_stop),
+        "restarts": restarts,
+        "seed": ctx.seed,
+        "sweeps": sweeps,
+        "transverse_field_high": float(high),
+        "transverse_field_low": float(low),
+        "trotter_number": trotter,
+    }
+
+
+def default_pa_beta(model: CompiledModel) -> dict:
+    """Geometric from the model's SA β_start to its β_stop (see the module docstring)."""
+    rng = default_beta_range(model)
+    return {"type": "geometric", "initial": float(rng.beta_start), "final": float(rng.beta_stop)}
+
+
+def pa_parameters(ctx: SolveContext, sweeps: int | None = None) -> dict:
+    """Effective PA parameters: given values, defaults for the rest (`sweeps` overrides the default run length)."""
+    p = ctx.params
+    population = int(p.get("population", max(PA_DEFAULT_POPULATION, ctx.threads)))
+    sweeps = int(p.get("sweeps", sweeps if sweeps is not None else 2 * population))
+    if "beta" in p:
+        beta = dict(p["beta"])
+    elif "beta_start" in p or "beta_stop" in p:
+        start = float(p.get("beta_start", 0.0))
+        stop = float(p.get("beta_stop", max(default_beta_range(ctx.model).beta_stop, start)))
+        if stop < start:
+            raise ContractError(errors.INVALID_PARAMETERS,
+                                f"{errors.AZQ_INVALID_PARAMETER}: parameter 'beta_stop' must be at least beta_start "
+                                f"({start}); got {stop}")
+        beta = linear_schedule(start, stop)
+    else:
+        beta = default_pa_beta(ctx.model)
+    out = {
+        "alpha": float(p.get("alpha", PA_DEFAULT_ALPHA)),
+        "beta": beta,
+        "beta_start": float(beta["initial"]),
+        "beta_stop": float(beta["final"]),
+        "constant_population": bool(p.get("constant_population", True)),
+        "population": population,
+        "seed": ctx.seed,
+        "sweeps": sweeps,
+        "sweeps_per_replica": int(p.get("sweeps_per_replica", 1)),
+    }
+    if "culling_fraction" in p:
+        out["culling_fraction"] = float(p["culling_fraction"])
+    if "timeout" in p:
+        out["timeout"] = p["timeout"]
+    return out
+
+
+def ssmc_parameters(ctx: SolveContext) -> dict:
+    p = ctx.params
+    out = {
+        "alpha": dict(p["alpha"]) if "alpha" in p else linear_schedule(*SSMC_DEFAULT_ALPHA),
+        "beta": dict(p["beta"]) if "beta" in p else linear_schedule(*SSMC_DEFAULT_BETA),
+        "seed": ctx.seed,
+        "step_limit": int(p.get("step_limit", SSMC_DEFAULT_STEP_LIMIT)),
+        "steps_per_walker": int(p.get("steps_per_walker", 1)),
+        "target_population": int(p.get("target_population", max(SSMC_DEFAULT_POPULATION, ctx.threads))),
+    }
+    if "timeout" in p:
+        out["timeout"] = p["timeout"]
+    return out

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from services.supervise import die_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 240.0  # within pytest's 300 s per test (pyproject.toml), which includes fixture set-up
 _LIVE: dict[int, "Service"] = {}  # id → every started, not yet stopped Service
@@ -113,6 +115,8 @@ class Service:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            # a test run that is itself killed (Ctrl-C twice, CI's timeout) must not leave services behind
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
         log.close()
         _LIVE[id(self)] = self

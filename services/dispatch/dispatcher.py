@@ -37,7 +37,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from contracts import errors
+from contracts import errors, targets
+from contracts.errors import ContractError
 from contracts.events import EventKind
 from contracts.jobs import ErrorData
 from contracts.results import encode_result
@@ -267,13 +268,17 @@ class Dispatcher:
             if current.is_cancelling:
                 await self._end_cancelled(job_id, "cancelled before it started")
                 return
+            try:  # the solver's flat, normalised params (stored valid; a newer rule may still refuse them)
+                params = targets.validate_params(job.target, job.input_params)
+            except ContractError as exc:
+                await self._finish_failed(job_id, exc.code, exc.message)
+                return
             threads = await self._threads_for(len(data))
             runner = self.pool.take_idle()
             self._starting -= 1
             starting = False
             if runner is None:  # the promised runner died meanwhile: wait for its replacement (or another)
                 runner = await self.pool.acquire()
-            params = dict((job.input_params or {}).get("params") or {}) if isinstance(job.input_params, dict) else {}
             request = RunRequest(
                 job_id=job_id,
                 target=job.target,
@@ -283,7 +288,7 @@ class Dispatcher:
                 threads=threads,
                 **({"limits": self.limits} if self.limits is not None else {}),
             )
-            deadline = self._hard_deadline(params)
+            deadline = self._hard_deadline(job.target, params)
             log.info("job %s running on runner %d with %d thread(s)", job_id, runner.index, threads, extra=extra)
             try:
                 outcome = await self.pool.run(runner, request, self._progress_recorder(job_id), deadline)
@@ -312,10 +317,12 @@ class Dispatcher:
                 self._starting -= 1
             self.wake()
 
-    def _hard_deadline(self, params: dict[str, Any]) -> float | None:
-        timeout = params.get("timeout")
-        if isinstance(timeout, (int, float)) and timeout > 0:
-            return float(timeout) * 1.1 + self.hard_deadline_grace_s + 30.0  # decode/compile time is not in timeout
+    def _hard_deadline(self, target: str, params: dict[str, Any]) -> float | None:
+        """When the runner is killed if it has not answered: the job's effective timeout (the limit its solver stops
+        at) plus 10 %, the grace period and 30 s for decoding and compiling; OPENQIO_MAX_JOB_SECONDS without one."""
+        timeout = targets.effective_timeout(target, params)
+        if timeout is not None and timeout > 0:
+            return timeout * 1.1 + self.hard_deadline_grace_s + 30.0
         return self.max_job_seconds
 
     def _progress_recorder(self, job_id: str):

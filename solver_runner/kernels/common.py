@@ -52,28 +52,16 @@ Functions (all @njit(cache=True, nogil=True)):
 Per-variable primitives (`delta`, `apply_flip`, `higher_field`, `slc_delta`) are inline="always": call them from
 a loop inside a function that receives M, never through an intermediate non-inlined per-variable function
 (see the performance rule below `flip_step`).
-RNG (re-exported from kernels.rng): `rng_states`, `next_u64`, `rand01`, `randint`, `splitmix64`.
+RNG: solver_runner.kernels.rng.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from solver_runner.kernels.rng import next_u64, rand01, randint, rng_states, splitmix64  # noqa: F401  (re-exported)
-from solver_runner.model import CompiledModel
+from solver_runner.kernels.rng import next_u64, rand01
 
 N_ARRAYS = 18
-
-
-def model_arrays(model: CompiledModel) -> tuple:
-    """The fixed-order tuple every kernel takes (see module docstring)."""
-    dense = model.dense if model.dense is not None else np.zeros((0, 0), np.float64)
-    return (
-        model.h, model.adj_ptr, model.adj_idx, model.adj_w, dense,
-        model.hterm_c, model.hterm_ptr, model.hterm_vars, model.hinc_ptr, model.hinc_term,
-        model.slc_c, model.slc_const, model.slc_ptr, model.slc_vars, model.slc_w,
-        model.sinc_ptr, model.sinc_group, model.sinc_w,
-    )
 
 
 @njit(cache=True, nogil=True)
@@ -141,44 +129,11 @@ def energy(s, constant, M):
     return e
 
 
-@njit(cache=True, nogil=True, inline="always")
-def flip_step(s, ising, i):
-    return -2 * s[i] if ising else 1 - 2 * s[i]
-
-
 # Performance rule for everything below (measured, numba 0.68): a *non-inlined* call per variable that receives
 # M (or several arrays) costs 30-100 ns, from copying the array structs and NRT reference counting, versus ~1 ns
 # of real work. So per-variable primitives are inline="always" and unpack M unconditionally at their top (no
 # calls that take arrays inside branches); absent term kinds cost nothing because their CSR ranges are empty.
 # Hot loops belong in sweep-level functions that take M once per call.
-
-
-@njit(cache=True, nogil=True, inline="always")
-def higher_field(s, i, M):
-    """Σ over degree≥3 terms containing i of c_t Π_{j≠i} s_j."""
-    hterm_c, hterm_ptr, hterm_vars, hinc_ptr, hinc_term = M[5], M[6], M[7], M[8], M[9]
-    acc = 0.0
-    for p in range(hinc_ptr[i], hinc_ptr[i + 1]):
-        t = hinc_term[p]
-        prod = hterm_c[t]
-        for q in range(hterm_ptr[t], hterm_ptr[t + 1]):
-            j = hterm_vars[q]
-            if j != i:
-                prod *= s[j]
-        acc += prod
-    return acc
-
-
-@njit(cache=True, nogil=True, inline="always")
-def slc_delta(i, d, L, M):
-    """Σ over SLC groups containing i of C_g (2 L_g w d + w² d²): the groups' share of ΔE for step d."""
-    slc_c, sinc_ptr, sinc_group, sinc_w = M[10], M[15], M[16], M[17]
-    acc = 0.0
-    for p in range(sinc_ptr[i], sinc_ptr[i + 1]):
-        g = sinc_group[p]
-        w = sinc_w[p] * d
-        acc += slc_c[g] * (2.0 * L[g] * w + w * w)
-    return acc
 
 
 @njit(cache=True, nogil=True, inline="always")

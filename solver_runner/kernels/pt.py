@@ -3,7 +3,7 @@ exchanges between neighbouring temperatures (even pairs on even steps, odd pairs
 
 Replica r always sits at betas[r] (sorted ascending); an accepted exchange swaps the two replicas' states,
 fields and energies instead of their temperatures, so row r of the state arrays is "the state at betas[r]".
-Arrays are those of `kernels.sa.AnnealState` (rows = replicas; padded RNG: stream r at word r·RNG_STRIDE drives
+Arrays are those of `solvers.walkers.AnnealState` (rows = replicas; padded RNG: stream r at word r·RNG_STRIDE drives
 row r, the spare stream R drives exchanges).
 
 `pt_chunk` runs `steps` whole steps in one call. With threads, a step is `kernels.sa.sweep_each_chunk` (the replica
@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from solver_runner.kernels.common import any_sweep, keep_best, rand01
+from solver_runner.kernels.common import any_sweep, keep_best
+from solver_runner.kernels.rng import rand01
 from solver_runner.kernels.rng import RNG_STRIDE
 
 

@@ -21,18 +21,13 @@ state that the shared primitives of `kernels.common` work on).
 """
 from __future__ import annotations
 
-import math
-import time
-
-import numba
 import numpy as np
 from numba import njit, prange
 
 from solver_runner.kernels.common import (
-    accept_uphill, apply_flip, delta, energy, keep_best, model_arrays, rand01, start_state,
+    accept_uphill, apply_flip, delta, energy, keep_best, start_state,
 )
-from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
-from solver_runner.model import CompiledModel
+from solver_runner.kernels.rng import RNG_STRIDE, rand01
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -196,80 +191,6 @@ def qmc_chunk(S, F, Lg, E, topS, topE, rng, bps, bond_ps, log_ts, local, ising, 
                 keep_best(Er[k], Sr[k], topE[r], topS[r])
 
 
-def log_tanh(betas: np.ndarray, gammas: np.ndarray, trotter: int) -> np.ndarray:
-    """ln tanh(βΓ/P) per sweep (−inf at Γ = 0: slices locked; 0 when P = 1: no coupling), for local moves."""
-    if trotter <= 1:
-        return np.zeros(np.shape(gammas), np.float64)
-    with np.errstate(divide="ignore"):
-        return np.log(np.tanh(np.asarray(betas, np.float64) * np.asarray(gammas, np.float64) / trotter))
-
-
-def bond_probability(beta: float, gamma: float, trotter: int) -> float:
-    """1 − tanh(βΓ/P): the probability of keeping a ring bond between aligned neighbouring slices."""
-    if trotter <= 1:
-        return 0.0
-    return 1.0 - math.tanh(beta * gamma / trotter)
-
-
-class QmcState:
-    """Arrays of R restarts × P slices, advanced in chunks of sweeps by `sweep(gammas)`."""
-
-    def __init__(self, model: CompiledModel, restarts: int, trotter: int, beta: float, seed: int, stream: int = 0,
-                 keep: int = 1):
-        n = model.n
-        self.model = model
-        self.M = model_arrays(model)
-        self.trotter = trotter
-        self.beta = float(beta)
-        G = model.slc_c.shape[0]
-        self.S = np.empty((restarts, trotter, n), np.int8)
-        self.F = np.empty((restarts, trotter, n), np.float64)
-        self.L = np.empty((restarts, trotter, G), np.float64)
-        self.E = np.empty((restarts, trotter), np.float64)
-        self.keep = max(1, int(keep))
-        self.topS = np.zeros((restarts, self.keep, n), np.int8)
-        self.topE = np.full((restarts, self.keep), np.inf, np.float64)
-        self.rng = padded_rng_states(seed, restarts, stream)
-        initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
-        init_slices(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
-                    model.ising, self.M)
-
-    @property
-    def bestS(self) -> np.ndarray:
-        """int8 [R, n]: each restart's best slice state so far."""
-        return self.topS[:, 0, :]
-
-    @property
-    def bestE(self) -> np.ndarray:
-        """float64 [R]: each restart's best (incremental) energy so far."""
-        return self.topE[:, 0]
-
-    def candidates(self) -> np.ndarray:
-        """Every kept best state and every current slice, int8 [·, n]."""
-        ok = np.isfinite(self.topE.reshape(-1))
-        return np.concatenate([self.topS.reshape(-1, self.model.n)[ok], self.S.reshape(-1, self.model.n)])
-
-    def sweep_schedule(self, betas: np.ndarray, gammas: np.ndarray, local: bool = False, lo: int = 0,
-                       hi: int | None = None) -> None:
-        """len(gammas) sweeps (cluster pass, plus a local-move pass if `local`) of restarts lo..hi−1 (default:
-        all; views keep each restart's RNG stream); sweep t at inverse temperature betas[t], transverse field
-        gammas[t]."""
-        betas = np.asarray(betas, np.float64)
-        gammas = np.asarray(gammas, np.float64)
-        P = self.trotter
-        bps = betas / P
-        bond_ps = np.array([bond_probability(b, g, P) for b, g in zip(betas, gammas)], np.float64)
-        r = slice(lo, self.S.shape[0] if hi is None else hi)
-        qmc_chunk(self.S[r], self.F[r], self.L[r], self.E[r], self.topS[r], self.topE[r], self.rng[lo * RNG_STRIDE:],
-                  bps, bond_ps, log_tanh(betas, gammas, P), local, self.model.ising, self.model.has_higher,
-                  self.model.has_slc, self.M)
-
-    def sweep(self, gammas: np.ndarray, local: bool = False) -> None:
-        """len(gammas) sweeps at the state's fixed β."""
-        gammas = np.asarray(gammas, np.float64)
-        self.sweep_schedule(np.full(gammas.shape[0], self.beta), gammas, local)
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Benchmark kernel: exactly one Metropolis update per spin·slice per sweep.
 
@@ -346,46 +267,11 @@ def sqa_chunk(S, F, Lg, rng, bp, log_ts, ising, has_higher, has_slc, sparse_quad
 
 
 @njit(cache=True, nogil=True)
-def _energies(S, constant, M):
+def slice_energies(S, constant, M):
+    """Exact energy of every slice of every restart, float64 [R, P]."""
     R, P = S.shape[0], S.shape[1]
     out = np.empty((R, P), np.float64)
     for r in range(R):
         for k in range(P):
             out[r, k] = energy(S[r, k], constant, M)
     return out
-
-
-def sqa_sweeps(model: CompiledModel, P: int, beta: float, gammas: np.ndarray, seed: int, restarts: int = 1,
-               threads: int = 1, initial: np.ndarray | None = None) -> dict:
-    """Discrete-time simulated quantum annealing with local moves only: exactly len(gammas) sweeps.
-
-    One *update* is one Metropolis attempt on one spin i in one Trotter slice k: ΔE_k from slice k's cached local
-    field, the inter-slice factor tᵐ with t = tanh(β·Γ/P) and m = σ_iᵏ(σ_iᵏ⁻¹ + σ_iᵏ⁺¹), acceptance
-    min(1, exp(−(β/P)·ΔE_k)·tᵐ) (one uniform drawn only when that is < 1), and on acceptance the flip plus the
-    update of the cached fields of i's neighbours in slice k. One *sweep* = P·n updates (slice by slice, variables
-    in order); sweep t uses Γ = gammas[t]. Updates performed = len(gammas)·restarts·P·n.
-
-    Returns {"states": int8 [restarts, P, n] final slices, "energies": float64 [restarts, P] (exact),
-    "accepted": int64 [restarts], "seconds": kernel wall time (excludes set-up and JIT), "updates": int}.
-    """
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    gammas = np.asarray(gammas, np.float64)
-    n = model.n
-    M = model_arrays(model)
-    S = np.empty((restarts, P, n), np.int8)
-    F = np.empty((restarts, P, n), np.float64)
-    Lg = np.empty((restarts, P, model.slc_c.shape[0]), np.float64)
-    E = np.empty((restarts, P), np.float64)
-    topS = np.zeros((restarts, 1, n), np.int8)
-    topE = np.full((restarts, 1), np.inf)
-    rng = padded_rng_states(seed, restarts, 0)
-    init = np.ascontiguousarray(initial, np.int8) if initial is not None else np.zeros(0, np.int8)
-    init_slices(S, F, Lg, E, topS, topE, rng, init, model.constant, model.ising, M)
-    log_ts = log_tanh(np.full(gammas.shape[0], beta), gammas, P)
-    sparse_quadratic = model.dense is None and not model.has_higher and not model.has_slc
-    t0 = time.perf_counter()
-    acc = sqa_chunk(S, F, Lg, rng, beta / P, log_ts, model.ising, model.has_higher, model.has_slc,
-                    sparse_quadratic, M)
-    seconds = time.perf_counter() - t0
-    return {"states": S, "energies": _energies(S, model.constant, M), "accepted": acc, "seconds": seconds,
-            "updates": int(gammas.shape[0]) * restarts * P * n}

@@ -11,7 +11,7 @@ A variable flipped by move t (steps 2 or 3; not by the descent) is tabu for move
 least one move is always allowed (a larger tenure would only stall the walker; tenure 0 = no tabu list).
 
 Cost per move: O(n) delta evaluations (O(1) each for quadratic terms) plus the flip's field update.
-Arrays: those of `kernels.sa.AnnealState` plus `tabu_until` int64 [R, n], `moves` int64 [R] (each walker's move
+Arrays: those of `solvers.walkers.AnnealState` plus `tabu_until` int64 [R, n], `moves` int64 [R] (each walker's move
 counter) and `tenures` int64 [R] (per-walker tenure, so a tuner can spread tenures over walkers). RNG: padded
 streams (walker r draws from word r·RNG_STRIDE), used only to break ties between equally good moves.
 """
@@ -20,10 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from solver_runner.kernels.common import apply_flip, delta, keep_best, model_arrays, randint
-from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
-from solver_runner.kernels.sa import init_restarts
-from solver_runner.model import CompiledModel
+from solver_runner.kernels.common import apply_flip, delta, keep_best
+from solver_runner.kernels.rng import RNG_STRIDE, randint
 
 
 @njit(cache=True, nogil=True)
@@ -102,50 +100,3 @@ def tabu_chunk(S, F, Lg, E, topS, topE, tabu_until, moves, tenures, rng, count, 
             t += 1
         E[r] = e
         moves[r] = t
-
-
-class TabuState:
-    """Arrays of R tabu walkers; `bestS`/`bestE`/`candidates()` as in `kernels.sa.AnnealState`."""
-
-    def __init__(self, model: CompiledModel, restarts: int, seed: int, tenures, eps: float, stream: int = 0,
-                 keep: int = 1):
-        n = model.n
-        self.model = model
-        self.M = model_arrays(model)
-        self.eps = float(eps)
-        self.S = np.empty((restarts, n), np.int8)
-        self.F = np.empty((restarts, n), np.float64)
-        self.L = np.empty((restarts, model.slc_c.shape[0]), np.float64)
-        self.E = np.empty(restarts, np.float64)
-        self.keep = max(1, int(keep))
-        self.topS = np.zeros((restarts, self.keep, n), np.int8)
-        self.topE = np.full((restarts, self.keep), np.inf, np.float64)
-        self.tabu_until = np.empty((restarts, n), np.int64)
-        self.moves = np.zeros(restarts, np.int64)
-        self.tenures = np.broadcast_to(np.asarray(tenures, np.int64), (restarts,)).copy()
-        self.rng = padded_rng_states(seed, restarts, stream)
-        initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
-        init_restarts(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
-                      model.ising, self.M)  # start states exactly as SA's restarts (one kernel less to compile)
-        self.tabu_until.fill(-1)
-
-    @property
-    def bestS(self) -> np.ndarray:
-        return self.topS[:, 0, :]
-
-    @property
-    def bestE(self) -> np.ndarray:
-        return self.topE[:, 0]
-
-    def candidates(self) -> tuple[np.ndarray, np.ndarray]:
-        S = self.topS.reshape(self.topS.shape[0] * self.topS.shape[1], self.model.n)
-        E = self.topE.reshape(-1)
-        ok = np.isfinite(E)
-        return S[ok], E[ok]
-
-    def step(self, count: int, lo: int = 0, hi: int | None = None) -> None:
-        """`count` moves of walkers lo..hi−1 (default: every walker; views keep each walker's RNG stream)."""
-        w = slice(lo, self.S.shape[0] if hi is None else hi)
-        tabu_chunk(self.S[w], self.F[w], self.L[w], self.E[w], self.topS[w], self.topE[w], self.tabu_until[w],
-                   self.moves[w], self.tenures[w], self.rng[lo * RNG_STRIDE:], int(count), self.model.ising,
-                   self.model.has_higher, self.model.has_slc, self.M, self.eps)

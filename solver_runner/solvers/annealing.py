@@ -24,24 +24,10 @@ from contracts import targets
 from solver_runner import params as P
 from solver_runner.kernels.pt import exchange, pt_chunk
 from solver_runner.kernels.rng import RNG_STRIDE
-from solver_runner.kernels.sa import AnnealState
+from solver_runner.solvers.walkers import AnnealState
 from solver_runner.solvers.base import (
     KernelSteps, SolveContext, SolveResult, check_walker_memory, exact_best, register, run_steps,
 )
-
-
-def sa_parameters(ctx: SolveContext) -> dict:
-    """Effective SA parameters: given values, defaults for the rest."""
-    p = ctx.params
-    default = P.default_beta_range(ctx.model)
-    beta_start = float(p.get("beta_start", default.beta_start))
-    beta_stop = float(p.get("beta_stop", max(default.beta_stop, beta_start)))
-    return {
-        "beta_start": beta_start,
-        "beta_stop": beta_stop,
-        "restarts": int(p.get("restarts", max(P.DEFAULT_RESTARTS, ctx.threads))),
-        "sweeps": int(p.get("sweeps", P.DEFAULT_SWEEPS)),
-    }
 
 
 def run_anneal(ctx: SolveContext, restarts: int, sweeps: int, beta_start: float, beta_stop: float, seed: int,
@@ -61,7 +47,7 @@ def run_anneal(ctx: SolveContext, restarts: int, sweeps: int, beta_start: float,
 
 @register(targets.SA)
 def simulated_annealing(ctx: SolveContext) -> SolveResult:
-    eff = sa_parameters(ctx)
+    eff = P.sa_parameters(ctx)
     sweeps, restarts = eff["sweeps"], eff["restarts"]
     check_walker_memory(ctx.model, restarts, ctx.number_of_solutions, "restarts")
     state, done, stopped = run_anneal(ctx, restarts, sweeps, eff["beta_start"], eff["beta_stop"], ctx.seed,
@@ -115,19 +101,9 @@ def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream
     return state, done, stopped
 
 
-def pt_parameters(ctx: SolveContext) -> dict:
-    p = ctx.params
-    if "all_betas" in p:
-        all_betas = [float(b) for b in p["all_betas"]]
-    else:
-        replicas = int(p.get("replicas", P.default_pt_replicas(ctx.model.n, ctx.threads)))
-        all_betas = P.default_all_betas(ctx.model, replicas)
-    return {"all_betas": all_betas, "replicas": len(all_betas), "sweeps": int(p.get("sweeps", P.DEFAULT_PT_SWEEPS))}
-
-
 @register(targets.PT)
 def parallel_tempering(ctx: SolveContext) -> SolveResult:
-    eff = pt_parameters(ctx)
+    eff = P.pt_parameters(ctx)
     state, done, stopped = run_tempering(ctx, eff["all_betas"], eff["sweeps"])
     states, costs = exact_best(ctx.model, state.candidates()[0], ctx.number_of_solutions)
     parameters = {**eff, "seed": ctx.seed}

@@ -35,8 +35,8 @@ from solver_runner import params as P
 from solver_runner.kernels.rng import splitmix64
 from solver_runner.solvers.annealing import run_anneal, run_tempering
 from solver_runner.solvers.base import SolveContext, SolveResult, best_distinct, exact_best, register, run_steps
-from solver_runner.solvers.population import PopulationRun, pa_parameters
-from solver_runner.solvers.ssmc import DEFAULT_POPULATION as SSMC_DEFAULT_POPULATION, SsmcRun, ssmc_parameters
+from solver_runner.solvers.population import PopulationRun
+from solver_runner.solvers.ssmc import SsmcRun
 from solver_runner.solvers.tabu import run_tabu
 
 PATIENCE = 8
@@ -297,7 +297,7 @@ def population_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
         return int(fixed_population) if fixed_population is not None else max(64, 4 * ctx.threads, sweeps // 2)
 
     def make_run(sweeps: int, seed: int, sub: SolveContext) -> Run:
-        params = pa_parameters(dataclasses.replace(sub, params={**p, "population": population_for(sweeps)}), sweeps)
+        params = P.pa_parameters(dataclasses.replace(sub, params={**p, "population": population_for(sweeps)}), sweeps)
         params.pop("timeout", None)
         params["seed"] = seed
         run = PopulationRun(sub.model, params, seed, keep=ctx.number_of_solutions, threads=ctx.threads)
@@ -315,11 +315,11 @@ def substochastic_monte_carlo_parameter_free(ctx: SolveContext) -> SolveResult:
     parameters take the parameterised SSMC's defaults unless given, with target_population ≥ 4·threads."""
     p = ctx.params
     n = ctx.model.n
-    population = int(p.get("target_population", max(SSMC_DEFAULT_POPULATION, 4 * ctx.threads)))
+    population = int(p.get("target_population", max(P.SSMC_DEFAULT_POPULATION, 4 * ctx.threads)))
     tuner = Tuner(ctx)
 
     def make_run(steps: int, seed: int, sub: SolveContext) -> Run:
-        params = ssmc_parameters(dataclasses.replace(sub, params={**p, "target_population": population,
+        params = P.ssmc_parameters(dataclasses.replace(sub, params={**p, "target_population": population,
                                                                   "step_limit": steps}))
         params.pop("timeout", None)
         run = SsmcRun(sub.model, params, seed, keep=ctx.number_of_solutions, threads=ctx.threads)

@@ -27,19 +27,16 @@ import math
 
 import numpy as np
 
-from contracts import errors, targets
-from contracts.errors import ContractError
+from contracts import targets
 from solver_runner import params as P
 from solver_runner.kernels import population as K
-from solver_runner.kernels.common import model_arrays
+from solver_runner.model import model_arrays
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.model import CompiledModel
 from solver_runner.solvers.base import (
     SolveContext, SolveResult, check_walker_memory, exact_best, register, run_steps,
 )
 
-DEFAULT_POPULATION = 64
-DEFAULT_ALPHA = 2.0
 # A parallel region costs ~20 µs to start: below this much work per step (≈ ns), walkers run on one thread.
 PARALLEL_MIN_STEP_WORK = 50_000
 
@@ -81,53 +78,8 @@ def use_parallel(threads: int, step_work: float) -> bool:
     return threads > 1 and step_work >= PARALLEL_MIN_STEP_WORK
 
 
-def linear_schedule(initial: float, final: float) -> dict:
-    return {"type": "linear", "initial": float(initial), "final": float(final)}
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Population annealing
-
-
-def default_pa_beta(model: CompiledModel) -> dict:
-    """Geometric from the model's SA β_start to its β_stop (see the module docstring)."""
-    rng = P.default_beta_range(model)
-    return {"type": "geometric", "initial": float(rng.beta_start), "final": float(rng.beta_stop)}
-
-
-def pa_parameters(ctx: SolveContext, sweeps: int | None = None) -> dict:
-    """Effective PA parameters: given values, defaults for the rest (`sweeps` overrides the default run length)."""
-    p = ctx.params
-    population = int(p.get("population", max(DEFAULT_POPULATION, ctx.threads)))
-    sweeps = int(p.get("sweeps", sweeps if sweeps is not None else 2 * population))
-    if "beta" in p:
-        beta = dict(p["beta"])
-    elif "beta_start" in p or "beta_stop" in p:
-        start = float(p.get("beta_start", 0.0))
-        stop = float(p.get("beta_stop", max(P.default_beta_range(ctx.model).beta_stop, start)))
-        if stop < start:
-            raise ContractError(errors.INVALID_PARAMETERS,
-                                f"{errors.AZQ_INVALID_PARAMETER}: parameter 'beta_stop' must be at least beta_start "
-                                f"({start}); got {stop}")
-        beta = linear_schedule(start, stop)
-    else:
-        beta = default_pa_beta(ctx.model)
-    out = {
-        "alpha": float(p.get("alpha", DEFAULT_ALPHA)),
-        "beta": beta,
-        "beta_start": float(beta["initial"]),
-        "beta_stop": float(beta["final"]),
-        "constant_population": bool(p.get("constant_population", True)),
-        "population": population,
-        "seed": ctx.seed,
-        "sweeps": sweeps,
-        "sweeps_per_replica": int(p.get("sweeps_per_replica", 1)),
-    }
-    if "culling_fraction" in p:
-        out["culling_fraction"] = float(p["culling_fraction"])
-    if "timeout" in p:
-        out["timeout"] = p["timeout"]
-    return out
 
 
 def culling_delta_beta(E: np.ndarray, fraction: float) -> float:
@@ -279,7 +231,7 @@ class PopulationRun(Walkers):
 
 @register(targets.PA)
 def population_annealing(ctx: SolveContext) -> SolveResult:
-    params = pa_parameters(ctx)
+    params = P.pa_parameters(ctx)
     run = PopulationRun(ctx.model, params, ctx.seed, keep=ctx.number_of_solutions, threads=ctx.threads)
     done, stopped = run_steps(ctx, run, params["sweeps"])
     states, costs = exact_best(ctx.model, run.candidates(), ctx.number_of_solutions)

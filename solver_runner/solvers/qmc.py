@@ -20,71 +20,25 @@ Defaults (echoed in `parameters`), all in the problem's own cost units:
 """
 from __future__ import annotations
 
-import math
-
 from contracts import errors, targets
 from contracts.errors import ContractError
 from solver_runner import params as P
-from solver_runner.kernels.qmc import QmcState, bond_probability
+from solver_runner.solvers.walkers import QmcState, bond_probability
 from solver_runner.model import CompiledModel
 from solver_runner.solvers.base import (
     SolveContext, SolveResult, check_walker_memory, exact_best, register, run_steps,
 )
-from solver_runner.solvers.population import linear_schedule, schedule_values
+from solver_runner.solvers.population import schedule_values
 
-DEFAULT_TROTTER = 8
-LOCAL_MOVES = True
-DEFAULT_MIN_RESTARTS = 4
-INITIAL_BOND_PROBABILITY = 0.01
-
-
-def _param(p: dict, *names: str):
-    for name in names:
-        if name in p:
-            return p[name]
-    return None
-
-
-def qmc_parameters(ctx: SolveContext) -> dict:
-    """The effective parameters (defaults applied), with the service's names."""
-    p = ctx.params
-    trotter = int(p.get("trotter_number", DEFAULT_TROTTER))
-    restarts = int(p.get("restarts", max(DEFAULT_MIN_RESTARTS, ctx.threads)))
-    sweeps = int(p.get("sweeps", P.DEFAULT_SWEEPS))
-    default_beta = P.default_beta_range(ctx.model).beta_stop
-    beta_start = p.get("beta_start")
-    beta_stop = p.get("beta_stop")
-    if beta_start is None and beta_stop is None:
-        beta_start = beta_stop = default_beta
-    elif beta_start is None:
-        beta_start = beta_stop
-    elif beta_stop is None:
-        beta_stop = beta_start
-    high = _param(p, "transverse_field_high", "transverse_field_start")
-    low = _param(p, "transverse_field_low", "transverse_field_stop")
-    if low is None:
-        low = 0.0
-    if high is None:
-        high = math.atanh(1.0 - INITIAL_BOND_PROBABILITY) * trotter / float(beta_start)
-    return {
-        "beta_start": float(beta_start),
-        "beta_stop": float(beta_stop),
-        "restarts": restarts,
-        "seed": ctx.seed,
-        "sweeps": sweeps,
-        "transverse_field_high": float(high),
-        "transverse_field_low": float(low),
-        "trotter_number": trotter,
-    }
-
+LOCAL_MOVES = True  # a local-move pass after each cluster pass
 
 class QmcRun:
     """A QMC run advanced sweep by sweep along its β and Γ schedules (for run_steps' timed chunks)."""
 
     def __init__(self, model: CompiledModel, params: dict, seed: int, keep: int = 1, stream: int = 0):
         self.sweeps = params["sweeps"]
-        self.beta = linear_schedule(params["beta_start"], params["beta_stop"])
-        self.gamma = linear_schedule(params["transverse_field_high"], params["transverse_field_low"])
+        self.beta = P.linear_schedule(params["beta_start"], params["beta_stop"])
+        self.gamma = P.linear_schedule(params["transverse_field_high"], params["transverse_field_low"])
         self.state = QmcState(model, params["restarts"], params["trotter_number"], params["beta_start"], seed,
                               stream, keep=keep)
         self.steps_done = 0
@@ -114,7 +68,7 @@ class QmcRun:
 
 @register(targets.QMC)
 def quantum_monte_carlo(ctx: SolveContext) -> SolveResult:
-    params = qmc_parameters(ctx)
+    params = P.qmc_parameters(ctx)
     model = ctx.model
     check_walker_memory(model, params["restarts"] * params["trotter_number"], keep=ctx.number_of_solutions,
                         what="slices (restarts × trotter_number)")
@@ -128,4 +82,4 @@ def quantum_monte_carlo(ctx: SolveContext) -> SolveResult:
     return SolveResult(states=states, costs=costs, parameters=params, sweeps_done=done, stopped_early=stopped)
 
 
-__all__ = ["quantum_monte_carlo", "qmc_parameters", "bond_probability"]
+__all__ = ["quantum_monte_carlo", "bond_probability"]

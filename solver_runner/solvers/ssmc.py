@@ -14,31 +14,11 @@ its docs recommend ≥ 8, "10–100 works best").
 from __future__ import annotations
 
 from contracts import targets
+from solver_runner import params as P
 from solver_runner.kernels import ssmc as K
 from solver_runner.model import CompiledModel
 from solver_runner.solvers.base import SolveContext, SolveResult, exact_best, register, run_steps
-from solver_runner.solvers.population import Walkers, flip_work, linear_schedule, schedule_kind, use_parallel
-
-DEFAULT_STEP_LIMIT = 10_000
-DEFAULT_POPULATION = 64
-DEFAULT_ALPHA = (1.0, 0.0)
-DEFAULT_BETA = (0.001, 5.0)
-
-
-def ssmc_parameters(ctx: SolveContext) -> dict:
-    p = ctx.params
-    out = {
-        "alpha": dict(p["alpha"]) if "alpha" in p else linear_schedule(*DEFAULT_ALPHA),
-        "beta": dict(p["beta"]) if "beta" in p else linear_schedule(*DEFAULT_BETA),
-        "seed": ctx.seed,
-        "step_limit": int(p.get("step_limit", DEFAULT_STEP_LIMIT)),
-        "steps_per_walker": int(p.get("steps_per_walker", 1)),
-        "target_population": int(p.get("target_population", max(DEFAULT_POPULATION, ctx.threads))),
-    }
-    if "timeout" in p:
-        out["timeout"] = p["timeout"]
-    return out
-
+from solver_runner.solvers.population import Walkers, flip_work, schedule_kind, use_parallel
 
 class SsmcRun(Walkers):
     """An SSMC run advanced step by step (used by SSMC and parameter-free SSMC)."""
@@ -67,7 +47,7 @@ class SsmcRun(Walkers):
 
 @register(targets.SSMC)
 def substochastic_monte_carlo(ctx: SolveContext) -> SolveResult:
-    params = ssmc_parameters(ctx)
+    params = P.ssmc_parameters(ctx)
     run = SsmcRun(ctx.model, params, ctx.seed, keep=ctx.number_of_solutions, threads=ctx.threads)
     done, stopped = run_steps(ctx, run, params["step_limit"])
     states, costs = exact_best(ctx.model, run.candidates(), ctx.number_of_solutions)

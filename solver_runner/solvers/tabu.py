@@ -8,23 +8,10 @@ from __future__ import annotations
 
 from contracts import targets
 from solver_runner import params as P
-from solver_runner.kernels.tabu import TabuState
+from solver_runner.solvers.walkers import TabuState
 from solver_runner.solvers.base import (
     KernelSteps, SolveContext, SolveResult, check_walker_memory, exact_best, register, run_steps,
 )
-
-
-def tabu_parameters(ctx: SolveContext) -> dict:
-    p = ctx.params
-    n = ctx.model.n
-    eff = {
-        "restarts": int(p.get("restarts", max(P.DEFAULT_RESTARTS, ctx.threads))),
-        "sweeps": int(p.get("sweeps", P.default_tabu_sweeps(n))),
-        "tabu_tenure": int(p.get("tabu_tenure", P.default_tabu_tenure(n))),
-    }
-    if "disabled_features" in p:
-        eff["disabled_features"] = list(p["disabled_features"])
-    return eff
 
 
 def run_tabu(ctx: SolveContext, restarts: int, sweeps: int, tenures, stream: int = 0, keep: int | None = None
@@ -45,7 +32,7 @@ def run_tabu(ctx: SolveContext, restarts: int, sweeps: int, tenures, stream: int
 
 @register(targets.TABU)
 def tabu_search(ctx: SolveContext) -> SolveResult:
-    eff = tabu_parameters(ctx)
+    eff = P.tabu_parameters(ctx)
     state, done, stopped = run_tabu(ctx, eff["restarts"], eff["sweeps"], eff["tabu_tenure"])
     states, costs = exact_best(ctx.model, state.candidates()[0], ctx.number_of_solutions)
     parameters = {**eff, "seed": ctx.seed}

@@ -77,3 +77,12 @@ def test_job_details_round_trip_camel_case():
     assert wire["errorData"] == {"code": "InvalidInputData", "message": "AZQ105: bad"}
     back = JobDetails.from_wire(wire)
     assert back == job
+
+
+def test_one_rule_for_a_jobs_timeout():
+    """The runner stops at it and the dispatcher's hard deadline follows it (issue 13: a parameter-free job
+    without `timeout` stopped itself at 5 s while its hard deadline was 86 400 s)."""
+    assert targets.effective_timeout(targets.SA_PF, {}) == targets.PARAMETER_FREE_DEFAULT_TIMEOUT_S
+    assert targets.effective_timeout(targets.SA_PF, {"timeout": 2}) == 2.0
+    assert targets.effective_timeout(targets.SA, {"sweeps": 10}) is None
+    assert targets.effective_timeout(targets.SA, {"timeout": 7}) == 7.0

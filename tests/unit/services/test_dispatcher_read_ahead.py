@@ -75,6 +75,7 @@ class OneRunnerPool:
         self._idle.put_nowait("runner-0")
         self.gates: dict[str, asyncio.Event] = {}
         self.ran: list[RunRequest] = []
+        self.deadlines: dict[str, float | None] = {}
 
     @property
     def idle_count(self):
@@ -94,6 +95,7 @@ class OneRunnerPool:
 
     async def run(self, runner, request, on_progress=None, deadline_s=None):
         self.ran.append(request)
+        self.deadlines[request.job_id] = deadline_s
         try:
             await self.gates.setdefault(request.job_id, asyncio.Event()).wait()
             return RunOutcome(job_id=request.job_id, status=RunOutcome.SUCCEEDED,
@@ -325,3 +327,32 @@ def test_held_inputs_are_bounded(monkeypatch):
     assert list(dispatcher._held) == ["j1", "j2", "j3", "j4", "j5"] and dispatcher._held_bytes == 100
     dispatcher.hold_input("big", b"x" * 30, None)  # over a quarter of the bound: not held at all
     assert "big" not in dispatcher._held
+
+
+async def test_runners_get_flat_params_and_a_hard_deadline_from_the_effective_timeout(stack):
+    store, blobs, pool, dispatcher = stack
+    pf = job("pf")
+    pf.target, pf.input_params = "microsoft.simulatedannealing-parameterfree.cpu", {"params": {"seed": 3}}
+    await store.insert("ws", pf)
+    dispatcher.wake()
+    await until(lambda: pool.ran)
+    assert pool.ran[0].params == {"seed": 3}  # flat: what the solver reads, validated once by the service
+    assert pool.deadlines["pf"] == pytest.approx(5.0 * 1.1 + dispatcher.hard_deadline_grace_s + 30.0)
+    pool.gates.setdefault("pf", asyncio.Event()).set()
+    await until(lambda: not dispatcher._tasks)
+
+
+async def test_parameters_a_newer_rule_refuses_fail_the_job_without_taking_a_runner(stack):
+    store, blobs, pool, dispatcher = stack
+    bad = job("bad")
+    bad.input_params = {"params": {"sweeps": 0}}  # stored by a version that allowed it, say
+    await store.insert("ws", bad)
+    dispatcher.wake()
+    await until(lambda: not dispatcher._tasks and blobs.reads_of("bad"))
+    for _ in range(200):
+        failed = await store.get(None, "bad")
+        if failed.status == JobStatus.FAILED:
+            break
+        await asyncio.sleep(0.01)
+    assert failed.error_data.code == "InvalidParameters" and "'sweeps'" in failed.error_data.message
+    assert pool.ran == [] and pool.idle_count == 1

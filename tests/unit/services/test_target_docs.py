@@ -6,7 +6,6 @@ import pytest
 from contracts import targets
 from services.cli.target_docs import DOCS, parameter_free_note, parameter_rows, type_text
 from solver_runner import params as P
-from solver_runner.solvers import population, qmc, ssmc
 
 PARAMETERISED = [t for t in targets.ALL_TARGETS if t not in targets.PARAMETER_FREE]
 
@@ -38,14 +37,14 @@ def test_defaults_are_the_runners():
     assert default(targets.PT, "sweeps") == str(P.DEFAULT_PT_SWEEPS)
     assert f"{P.DEFAULT_PT_REPLICAS}..{P.MAX_DEFAULT_PT_REPLICAS}" in default(targets.PT, "replicas")
     assert f"{P.TABU_MIN_SWEEPS}..{P.TABU_MAX_SWEEPS}" in default(targets.TABU, "sweeps")
-    assert default(targets.QMC, "trotter_number") == str(qmc.DEFAULT_TROTTER)
-    assert default(targets.QMC, "restarts") == f"max({qmc.DEFAULT_MIN_RESTARTS}, threads)"
-    assert default(targets.PA, "population") == f"max({population.DEFAULT_POPULATION}, threads)"
-    assert default(targets.PA, "alpha") == f"{population.DEFAULT_ALPHA:g}"
-    assert default(targets.SSMC, "step_limit") == str(ssmc.DEFAULT_STEP_LIMIT)
-    assert default(targets.SSMC, "target_population") == f"max({ssmc.DEFAULT_POPULATION}, threads)"
-    assert default(targets.SSMC, "alpha") == "linear {:g} → {:g}".format(*ssmc.DEFAULT_ALPHA)
-    assert default(targets.SSMC, "beta") == "linear {:g} → {:g}".format(*ssmc.DEFAULT_BETA)
+    assert default(targets.QMC, "trotter_number") == str(P.QMC_DEFAULT_TROTTER)
+    assert default(targets.QMC, "restarts") == f"max({P.QMC_MIN_RESTARTS}, threads)"
+    assert default(targets.PA, "population") == f"max({P.PA_DEFAULT_POPULATION}, threads)"
+    assert default(targets.PA, "alpha") == f"{P.PA_DEFAULT_ALPHA:g}"
+    assert default(targets.SSMC, "step_limit") == str(P.SSMC_DEFAULT_STEP_LIMIT)
+    assert default(targets.SSMC, "target_population") == f"max({P.SSMC_DEFAULT_POPULATION}, threads)"
+    assert default(targets.SSMC, "alpha") == "linear {:g} → {:g}".format(*P.SSMC_DEFAULT_ALPHA)
+    assert default(targets.SSMC, "beta") == "linear {:g} → {:g}".format(*P.SSMC_DEFAULT_BETA)
 
 
 def test_types_come_from_the_schema():

@@ -4,7 +4,8 @@ import math
 import numpy as np
 from numba import njit
 
-from solver_runner.kernels.common import accept_uphill, rand01
+from solver_runner.kernels.common import accept_uphill
+from solver_runner.kernels.rng import rand01
 from solver_runner.kernels.rng import rng_states
 
 

@@ -7,13 +7,11 @@ import numpy as np
 import pytest
 from solver_core_cases import random_problem, values_of
 
+from solver_runner.kernels.common import apply_flip, delta, energies_of, energy, init_fields, keep_best, random_state
+from solver_runner.kernels.rng import rand01, randint, rng_states
+from solver_runner.model import compile_problem, model_arrays
+from solver_runner.solvers.walkers import AnnealState
 from tests.reference import reference_cost
-from solver_runner.kernels.common import (
-    apply_flip, delta, energies_of, energy, init_fields, keep_best, model_arrays, rand01, random_state, randint,
-    rng_states,
-)
-from solver_runner.kernels.sa import AnnealState
-from solver_runner.model import compile_problem
 
 CASES = [
     # kind, n, options
@@ -145,7 +143,7 @@ def test_pt_exchange_swaps_favourable_neighbours_on_the_step_parity():
 
 
 def test_tabu_walkers_handle_tenure_beyond_n_and_single_variables():
-    from solver_runner.kernels.tabu import TabuState
+    from solver_runner.solvers.walkers import TabuState
     from solver_runner.params import flip_tolerance
 
     for kind, n in (("ising", 1), ("pubo", 1), ("ising", 6)):

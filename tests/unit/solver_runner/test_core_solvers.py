@@ -9,6 +9,7 @@ import pytest
 from solver_core_cases import all_costs, brute_force, random_document, rrg3_document
 
 from contracts import errors, targets
+from contracts.errors import ContractError
 from contracts.problems import decode_problem, encode_json, encode_protobuf, problem_document
 from tests.reference import reference_cost
 from contracts.runner import Progress, RunOutcome, RunRequest
@@ -139,10 +140,12 @@ def test_progress_is_reported():
     (targets.SA, {"number_of_solutions": 11}, "number_of_solutions"),
 ])
 def test_invalid_parameters_fail_naming_the_parameter(target, params, name):
-    out = solve(target, random_document("ising", 4, seed=1), params)
-    assert out.status == RunOutcome.FAILED
-    assert out.error_code == errors.INVALID_PARAMETERS
-    assert f"'{name}'" in out.error_message and "\n" not in out.error_message
+    """The service validates parameters once (contracts.targets.validate_params, at submission and when the dispatcher
+    hands a job to a runner); the runner gets them flat and valid."""
+    with pytest.raises(ContractError) as info:
+        targets.validate_params(target, {"params": params})
+    assert info.value.code == errors.INVALID_PARAMETERS
+    assert f"'{name}'" in info.value.message and "\n" not in info.value.message
 
 
 def test_bad_input_and_unknown_target_fail_cleanly():
@@ -215,7 +218,7 @@ def test_protobuf_input_end_to_end():
 
 
 def test_anneal_benchmark_entry_point():
-    from solver_runner.kernels.sa import anneal
+    from solver_runner.solvers.walkers import anneal
 
     model = compile_problem(decode_problem(encode_json(rrg3_document(300, seed=9))))
     betas = np.linspace(0.1, 3.0, 200)

@@ -1,0 +1,257 @@
+"""The walkers' state: the arrays a multi-walker run owns (SA restarts, PT replicas, tabu walkers, QMC restarts ×
+Trotter slices), made from a compiled model, and advanced by the numba kernels (solver_runner/kernels/, which take
+arrays and scalars only). Also the benchmarks' entry points `anneal` and `sqa_sweeps`: one kernel call each, no
+chunking or stop checks.
+
+Every class keeps each walker's best-k distinct states (`topS`/`topE`), gives views of rows lo..hi−1 that keep each
+row's RNG stream (so a run split into walker groups gives the same results), and `candidates()` for the solver's
+final choice.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numba
+import numpy as np
+
+from solver_runner.kernels.common import energies_of
+from solver_runner.kernels.qmc import init_slices, qmc_chunk, slice_energies, sqa_chunk
+from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
+from solver_runner.kernels.sa import anneal_chunk, init_restarts, sweep_each_chunk
+from solver_runner.kernels.tabu import tabu_chunk
+from solver_runner.model import CompiledModel, model_arrays
+
+
+class AnnealState:
+    """Arrays of a multi-walker Metropolis run (SA restarts; PT replicas, where row r sits at betas[r]).
+
+    `rng` has restarts + 1 streams, padded (stream k at word k·RNG_STRIDE, so threads never share a cache line of
+    generator state): stream r drives row r, the spare last stream R drives PT exchanges.
+    """
+
+    def __init__(self, model: CompiledModel, restarts: int, seed: int, stream: int = 0, keep: int = 1):
+        n = model.n
+        self.model = model
+        self.M = model_arrays(model)
+        self.S = np.empty((restarts, n), np.int8)
+        self.F = np.empty((restarts, n), np.float64)
+        self.L = np.empty((restarts, model.slc_c.shape[0]), np.float64)
+        self.E = np.empty(restarts, np.float64)
+        self.keep = max(1, int(keep))
+        self.topS = np.zeros((restarts, self.keep, n), np.int8)
+        self.topE = np.full((restarts, self.keep), np.inf, np.float64)
+        self.rng = padded_rng_states(seed, restarts + 1, stream)
+        initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
+        init_restarts(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
+                     model.ising, self.M)
+
+    @property
+    def bestS(self) -> np.ndarray:
+        """int8 [R, n]: each row's best state so far (a view)."""
+        return self.topS[:, 0, :]
+
+    @property
+    def bestE(self) -> np.ndarray:
+        """float64 [R]: each row's best (incremental) energy so far (a view)."""
+        return self.topE[:, 0]
+
+    def candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """All kept states of all rows as (int8 [R·k, n], float64 [R·k]), empty slots dropped."""
+        S = self.topS.reshape(self.topS.shape[0] * self.topS.shape[1], self.model.n)
+        E = self.topE.reshape(-1)
+        ok = np.isfinite(E)
+        return S[ok], E[ok]
+
+    def rows(self, lo: int, hi: int | None) -> tuple:
+        """(S, F, L, E, topS, topE, rng) of rows lo..hi−1 (views: contiguous, so the kernels' signatures stay; row r
+        of the views draws from RNG stream lo + r, as it would in the whole)."""
+        hi = self.S.shape[0] if hi is None else hi
+        return (self.S[lo:hi], self.F[lo:hi], self.L[lo:hi], self.E[lo:hi], self.topS[lo:hi], self.topE[lo:hi],
+                self.rng[lo * RNG_STRIDE:])
+
+    def sweep(self, betas: np.ndarray, lo: int = 0, hi: int | None = None) -> None:
+        """len(betas) sweeps of rows lo..hi−1 (default: every row), sweep t at betas[t] (SA)."""
+        anneal_chunk(*self.rows(lo, hi), np.ascontiguousarray(betas, dtype=np.float64), self.model.ising,
+                     self.model.has_higher, self.model.has_slc, self.M)
+
+    def sweep_each(self, betas: np.ndarray, lo: int = 0, hi: int | None = None) -> None:
+        """One sweep of each row r in lo..hi−1 at betas[r] (default: every row; the PT step before exchanges)."""
+        hi = self.S.shape[0] if hi is None else hi
+        sweep_each_chunk(*self.rows(lo, hi), np.ascontiguousarray(betas[lo:hi], dtype=np.float64), self.model.ising,
+                         self.model.has_higher, self.model.has_slc, self.M)
+
+
+def anneal(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, threads: int = 1
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Benchmark entry point: exactly len(betas) Metropolis sweeps (sweep t at betas[t]) for `restarts` restarts.
+
+    One kernel call, no chunking or stop checks. Restarts start from random states (or the model's
+    initial_state), use RNG streams derived from (seed, restart index), and run in parallel on `threads` numba
+    threads (capped at NUMBA_NUM_THREADS; results do not depend on it). Returns each restart's best state seen at
+    a sweep end, int8 [restarts, n] (at the end of a cold schedule this is almost always the final state), and
+    its exact cost, float64 [restarts] (constant included). Spin-flip attempts = len(betas)·restarts·n.
+    The first call per process pays JIT compilation (or the on-disk cache load): warm up before timing.
+    """
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    state = AnnealState(model, restarts, seed)
+    state.sweep(betas)
+    best = np.ascontiguousarray(state.bestS)
+    return best, energies_of(best, float(model.constant), state.M)
+
+
+class TabuState:
+    """Arrays of R tabu walkers; `bestS`/`bestE`/`candidates()` as in `AnnealState`."""
+
+    def __init__(self, model: CompiledModel, restarts: int, seed: int, tenures, eps: float, stream: int = 0,
+                 keep: int = 1):
+        n = model.n
+        self.model = model
+        self.M = model_arrays(model)
+        self.eps = float(eps)
+        self.S = np.empty((restarts, n), np.int8)
+        self.F = np.empty((restarts, n), np.float64)
+        self.L = np.empty((restarts, model.slc_c.shape[0]), np.float64)
+        self.E = np.empty(restarts, np.float64)
+        self.keep = max(1, int(keep))
+        self.topS = np.zeros((restarts, self.keep, n), np.int8)
+        self.topE = np.full((restarts, self.keep), np.inf, np.float64)
+        self.tabu_until = np.empty((restarts, n), np.int64)
+        self.moves = np.zeros(restarts, np.int64)
+        self.tenures = np.broadcast_to(np.asarray(tenures, np.int64), (restarts,)).copy()
+        self.rng = padded_rng_states(seed, restarts, stream)
+        initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
+        init_restarts(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
+                      model.ising, self.M)  # start states exactly as SA's restarts (one kernel less to compile)
+        self.tabu_until.fill(-1)
+
+    @property
+    def bestS(self) -> np.ndarray:
+        return self.topS[:, 0, :]
+
+    @property
+    def bestE(self) -> np.ndarray:
+        return self.topE[:, 0]
+
+    def candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        S = self.topS.reshape(self.topS.shape[0] * self.topS.shape[1], self.model.n)
+        E = self.topE.reshape(-1)
+        ok = np.isfinite(E)
+        return S[ok], E[ok]
+
+    def step(self, count: int, lo: int = 0, hi: int | None = None) -> None:
+        """`count` moves of walkers lo..hi−1 (default: every walker; views keep each walker's RNG stream)."""
+        w = slice(lo, self.S.shape[0] if hi is None else hi)
+        tabu_chunk(self.S[w], self.F[w], self.L[w], self.E[w], self.topS[w], self.topE[w], self.tabu_until[w],
+                   self.moves[w], self.tenures[w], self.rng[lo * RNG_STRIDE:], int(count), self.model.ising,
+                   self.model.has_higher, self.model.has_slc, self.M, self.eps)
+
+
+def log_tanh(betas: np.ndarray, gammas: np.ndarray, trotter: int) -> np.ndarray:
+    """ln tanh(βΓ/P) per sweep (−inf at Γ = 0: slices locked; 0 when P = 1: no coupling), for local moves."""
+    if trotter <= 1:
+        return np.zeros(np.shape(gammas), np.float64)
+    with np.errstate(divide="ignore"):
+        return np.log(np.tanh(np.asarray(betas, np.float64) * np.asarray(gammas, np.float64) / trotter))
+
+
+def bond_probability(beta: float, gamma: float, trotter: int) -> float:
+    """1 − tanh(βΓ/P): the probability of keeping a ring bond between aligned neighbouring slices."""
+    if trotter <= 1:
+        return 0.0
+    return 1.0 - math.tanh(beta * gamma / trotter)
+
+
+class QmcState:
+    """Arrays of R restarts × P slices, advanced in chunks of sweeps by `sweep(gammas)`."""
+
+    def __init__(self, model: CompiledModel, restarts: int, trotter: int, beta: float, seed: int, stream: int = 0,
+                 keep: int = 1):
+        n = model.n
+        self.model = model
+        self.M = model_arrays(model)
+        self.trotter = trotter
+        self.beta = float(beta)
+        G = model.slc_c.shape[0]
+        self.S = np.empty((restarts, trotter, n), np.int8)
+        self.F = np.empty((restarts, trotter, n), np.float64)
+        self.L = np.empty((restarts, trotter, G), np.float64)
+        self.E = np.empty((restarts, trotter), np.float64)
+        self.keep = max(1, int(keep))
+        self.topS = np.zeros((restarts, self.keep, n), np.int8)
+        self.topE = np.full((restarts, self.keep), np.inf, np.float64)
+        self.rng = padded_rng_states(seed, restarts, stream)
+        initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
+        init_slices(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
+                    model.ising, self.M)
+
+    @property
+    def bestS(self) -> np.ndarray:
+        """int8 [R, n]: each restart's best slice state so far."""
+        return self.topS[:, 0, :]
+
+    @property
+    def bestE(self) -> np.ndarray:
+        """float64 [R]: each restart's best (incremental) energy so far."""
+        return self.topE[:, 0]
+
+    def candidates(self) -> np.ndarray:
+        """Every kept best state and every current slice, int8 [·, n]."""
+        ok = np.isfinite(self.topE.reshape(-1))
+        return np.concatenate([self.topS.reshape(-1, self.model.n)[ok], self.S.reshape(-1, self.model.n)])
+
+    def sweep_schedule(self, betas: np.ndarray, gammas: np.ndarray, local: bool = False, lo: int = 0,
+                       hi: int | None = None) -> None:
+        """len(gammas) sweeps (cluster pass, plus a local-move pass if `local`) of restarts lo..hi−1 (default:
+        all; views keep each restart's RNG stream); sweep t at inverse temperature betas[t], transverse field
+        gammas[t]."""
+        betas = np.asarray(betas, np.float64)
+        gammas = np.asarray(gammas, np.float64)
+        P = self.trotter
+        bps = betas / P
+        bond_ps = np.array([bond_probability(b, g, P) for b, g in zip(betas, gammas)], np.float64)
+        r = slice(lo, self.S.shape[0] if hi is None else hi)
+        qmc_chunk(self.S[r], self.F[r], self.L[r], self.E[r], self.topS[r], self.topE[r], self.rng[lo * RNG_STRIDE:],
+                  bps, bond_ps, log_tanh(betas, gammas, P), local, self.model.ising, self.model.has_higher,
+                  self.model.has_slc, self.M)
+
+    def sweep(self, gammas: np.ndarray, local: bool = False) -> None:
+        """len(gammas) sweeps at the state's fixed β."""
+        gammas = np.asarray(gammas, np.float64)
+        self.sweep_schedule(np.full(gammas.shape[0], self.beta), gammas, local)
+
+
+def sqa_sweeps(model: CompiledModel, P: int, beta: float, gammas: np.ndarray, seed: int, restarts: int = 1,
+               threads: int = 1, initial: np.ndarray | None = None) -> dict:
+    """Discrete-time simulated quantum annealing with local moves only: exactly len(gammas) sweeps.
+
+    One *update* is one Metropolis attempt on one spin i in one Trotter slice k: ΔE_k from slice k's cached local
+    field, the inter-slice factor tᵐ with t = tanh(β·Γ/P) and m = σ_iᵏ(σ_iᵏ⁻¹ + σ_iᵏ⁺¹), acceptance
+    min(1, exp(−(β/P)·ΔE_k)·tᵐ) (one uniform drawn only when that is < 1), and on acceptance the flip plus the
+    update of the cached fields of i's neighbours in slice k. One *sweep* = P·n updates (slice by slice, variables
+    in order); sweep t uses Γ = gammas[t]. Updates performed = len(gammas)·restarts·P·n.
+
+    Returns {"states": int8 [restarts, P, n] final slices, "energies": float64 [restarts, P] (exact),
+    "accepted": int64 [restarts], "seconds": kernel wall time (excludes set-up and JIT), "updates": int}.
+    """
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    gammas = np.asarray(gammas, np.float64)
+    n = model.n
+    M = model_arrays(model)
+    S = np.empty((restarts, P, n), np.int8)
+    F = np.empty((restarts, P, n), np.float64)
+    Lg = np.empty((restarts, P, model.slc_c.shape[0]), np.float64)
+    E = np.empty((restarts, P), np.float64)
+    topS = np.zeros((restarts, 1, n), np.int8)
+    topE = np.full((restarts, 1), np.inf)
+    rng = padded_rng_states(seed, restarts, 0)
+    init = np.ascontiguousarray(initial, np.int8) if initial is not None else np.zeros(0, np.int8)
+    init_slices(S, F, Lg, E, topS, topE, rng, init, model.constant, model.ising, M)
+    log_ts = log_tanh(np.full(gammas.shape[0], beta), gammas, P)
+    sparse_quadratic = model.dense is None and not model.has_higher and not model.has_slc
+    t0 = time.perf_counter()
+    acc = sqa_chunk(S, F, Lg, rng, beta / P, log_ts, model.ising, model.has_higher, model.has_slc,
+                    sparse_quadratic, M)
+    seconds = time.perf_counter() - t0
+    return {"states": S, "energies": slice_energies(S, model.constant, M), "accepted": acc, "seconds": seconds,
+            "updates": int(gammas.shape[0]) * restarts * P * n}
