@@ -188,7 +188,7 @@ def section_sqa(table: Table, repeats: int) -> None:
 
 def _entry_run(target: str, raw: bytes, budget: float, name: str):
     from contracts.runner import RunOutcome, RunRequest
-    from solver_runner import entry
+    from solver_runner import entry, warmup
     request = RunRequest(job_id=f"bench-{name}", target=target, params={"timeout": budget, "seed": 1},
                          input_data=raw, threads=1)
     outcome = entry.run(request, lambda: False, lambda p: None)
@@ -201,11 +201,11 @@ def _entry_run(target: str, raw: bytes, budget: float, name: str):
 
 def section_quality(table: Table, manifest: dict, budget: float, names) -> None:
     from contracts import targets
-    from solver_runner import entry
+    from solver_runner import entry, warmup
     from solver_runner.solvers import SOLVERS
     t0 = time.perf_counter()
-    entry.init_worker()
-    log(f"runner warm-up (init_worker) {time.perf_counter() - t0:.1f} s")
+    warmup.warm()
+    log(f"runner warm-up (warmup.warm) {time.perf_counter() - t0:.1f} s")
     contenders = [("ours SA-PF", targets.SA_PF), ("ours Tabu-PF", targets.TABU_PF)]
     for name in names:
         meta = manifest[name]

@@ -1,4 +1,4 @@
-"""The runner's entry points: `init_worker()` once per process, then `run(request, is_cancelled, on_progress)` per job.
+"""The runner's entry point `run(request, is_cancelled, on_progress)`, once per job (solver_runner.warmup.warm runs first, once per process).
 
 `run`: decode (contracts.problems.decode_problem) → re-validate params (contracts.targets.validate_params) →
 compile (solver_runner.model) → resolve the seed (given, else random) → set numba threads
@@ -34,14 +34,6 @@ from solver_runner.model import compile_problem
 from solver_runner.solvers import SOLVERS, SolveContext
 
 log = logging.getLogger(__name__)
-
-
-def init_worker() -> None:
-    """Compile (or load from numba's cache) every kernel on tiny problems, so the first job pays no JIT time.
-    Raises solver_runner.warmup.WarmUpError when a solver fails there: such a runner cannot solve."""
-    from solver_runner import warmup  # it runs jobs through this module
-
-    warmup.warm()
 
 
 def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Callable[[Progress], None]) -> RunOutcome:

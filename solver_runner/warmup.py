@@ -6,7 +6,7 @@ Three callers:
   (services.dispatch.runner_pool), so N runners never compile the same kernels in parallel, and the log says
   "compiling solvers (first start only, ...)" with one line per solver group while it does;
 - `python -m solver_runner.warmup`: the same with progress lines on stdout (`make test`, the Docker build);
-- every runner (`entry.init_worker` → `warm`) before it reports ready: then it only loads the cache, and a runner
+- every runner (`worker.worker_main` → `warm`) before it reports ready: then it only loads the cache, and a runner
   whose solvers fail on the warm-up problems refuses to start (WarmUpError) instead of failing every job.
 
 `warm` runs every target on three tiny problems (ising with a degree-3 term; pubo with a grouped term; a dense

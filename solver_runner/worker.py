@@ -30,9 +30,9 @@ def worker_main(conn: Connection, cancel_event: Any, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("NUMBA_NUM_THREADS", str(max(1, threads)))
     try:
-        from solver_runner import entry  # the first numba import of this process: after NUMBA_NUM_THREADS is set
+        from solver_runner import entry, warmup  # the first numba import of this process: after NUMBA_NUM_THREADS
 
-        entry.init_worker()
+        warmup.warm()  # compile, or load from the cache, every kernel: the first job pays no JIT time
     except Exception as exc:  # noqa: BLE001 - reported to the pool, which marks the service unhealthy
         log.exception("runner %d: warm-up failed", os.getpid())
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:1000]

@@ -28,7 +28,7 @@ def serve_command(
                                                  "stay at WARNING unless named: DEBUG,aiosqlite=DEBUG"),
     log_format: Optional[LogFormat] = typer.Option(None, "--log-format", help="text (default) or json"),
 ) -> None:
-    from services.__main__ import run
+    from services.server import run
     from services.config import SettingsError
 
     overrides = {"data_dir": data_dir, "host": host, "port": port, "runners": runners, "blob_url": blob_url,

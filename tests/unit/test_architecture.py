@@ -72,3 +72,64 @@ def test_the_async_client_never_imports_the_sync_one() -> None:
         if bad:
             offenders.append(f"{rel} imports {sorted(bad)}")
     assert not offenders, "the async client imports the sync one:\n" + "\n".join(offenders)
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def _imports_of(path: Path, modules: set[str]) -> set[str]:
+    """First-party modules `path` imports, anywhere in it (a function's import is an edge too: calling it imports);
+    imports under `if TYPE_CHECKING:` never run and do not count."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(), filename=str(path))
+    typing_only = {id(sub) for node in ast.walk(tree)
+                   if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+                   for sub in ast.walk(node)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            targets = [module] + [f"{module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    """Issue 13: `services/__main__` ↔ the CLI, the sync ↔ async client, the runner's entry ↔ warm-up: modules that
+    import each other, even lazily inside a function, are one idea split badly. (A submodule importing its own
+    package's __init__ is not counted.)"""
+    paths = [p for package in FORBIDDEN for p in (ROOT / package).rglob("*.py")]
+    modules = {_module_name(p) for p in paths}
+    graph = {_module_name(p): _imports_of(p, modules) for p in paths}
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the stack, 2: done
+
+    def visit(module: str, stack: list[str]) -> None:
+        state[module] = 1
+        for dep in sorted(graph.get(module, ())):
+            parent_init = module.startswith(dep + ".")  # a submodule importing its own package's __init__
+            if state.get(dep) == 1 and not parent_init:
+                cycles.append(stack[stack.index(dep):] + [dep])
+            elif dep not in state:
+                visit(dep, stack + [dep])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)

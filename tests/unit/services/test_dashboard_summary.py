@@ -16,7 +16,7 @@ from contracts.problems import decode_problem, encode_json, problem_document
 from contracts.runner import RunRequest
 from contracts.status import JobStatus
 from contracts.summary import summarize
-from services import __main__ as entry
+from services import server as entry
 from services.config import Settings
 from services.gateway import app as gateway_app
 from services.gateway import auth, dashboard

@@ -178,7 +178,7 @@ def test_a_lone_store_serves_every_workspace(tmp_path: Path):
 
 
 def test_serve_warns_when_workspaces_share_an_account(tmp_path: Path, caplog):
-    from services.__main__ import _warn_shared_storage
+    from services.server import _warn_shared_storage
 
     with caplog.at_level(logging.INFO, logger="openqio"):
         _warn_shared_storage(settings(tmp_path))

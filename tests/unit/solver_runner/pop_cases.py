@@ -8,7 +8,7 @@ import pytest
 from contracts.problems import encode_json
 from tests.reference import reference_cost
 from contracts.runner import RunRequest
-from solver_runner import entry
+from solver_runner import entry, warmup
 
 MASK64 = (1 << 64) - 1
 
@@ -29,7 +29,7 @@ PROBLEM_CASES = [
 def warm_kernels():
     """Compile (or load) every kernel first, as a runner does at start (import this fixture into a test module to
     use it): the tests time short budgets, and a cold numba cache would spend them compiling."""
-    entry.init_worker()
+    warmup.warm()
 
 
 def solve(target, doc, params=None, *, threads=1, is_cancelled=lambda: False, progress=None):

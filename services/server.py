@@ -1,0 +1,307 @@
+"""What `openqio serve` runs: wire the gateway, the dispatcher and the runner pool, and run until stopped.
+The command line (flags included) is services.cli (services/cli/serve.py calls `run`).
+
+Start-up order: settings → the data directory's lock (one service per data directory; what a crashed run left
+running is stopped) → TLS material → (Azurite, with --with-azurite) → SQLite store → blob store → output keeper
+(restores result blobs storage lost) → runner pool → dispatcher (sweeps jobs a crash left Executing) → HTTPS site →
+connection files. Shutdown (Ctrl-C, SIGTERM) runs it backwards: stop accepting requests, let running jobs finish
+within the grace period (requeue the rest), stop runners, close SQLite and blob clients, stop Azurite.
+
+Nothing it started outlives it, however it ends: Azurite and the runners get a signal from the kernel when the
+service dies (services/supervise.py, solver_runner/worker.py), and the next start stops anything a crash still left
+behind. While it runs, the service restarts a supervised Azurite that dies and has the output keeper put back what
+that Azurite lost (services/dispatch/outputs.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from services import logs
+from services.config import Settings, write_private
+from services.remote_settings import storage_exposure
+
+log = logging.getLogger("openqio")
+
+
+def run(overrides: dict[str, Any], with_azurite: bool = False) -> int:
+    """Run the service until Ctrl-C / SIGTERM with settings from the environment plus `overrides` (what the
+    `openqio serve` flags set); 0 after a clean stop, 1 when start-up failed (the reason is logged)."""
+    settings = Settings.from_env(**{key: value for key, value in overrides.items() if value is not None})
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        asyncio.run(serve(settings, with_azurite=with_azurite))
+    except StartupError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+class StartupError(RuntimeError):
+    pass
+
+
+async def serve(settings: Settings, with_azurite: bool = False) -> None:
+    from services.supervise import Children, DataDirBusy, DataDirLock
+
+    data_dir = Path(settings.data_dir)
+    try:
+        lock = DataDirLock(data_dir).acquire()
+    except DataDirBusy as exc:
+        raise StartupError(str(exc)) from None
+    try:
+        children = Children(data_dir)
+        await asyncio.to_thread(children.stop_leftovers)
+        await _serve(settings, with_azurite, children)
+    finally:
+        lock.release()
+
+
+async def _serve(settings: Settings, with_azurite: bool, children) -> None:
+    from services.blobs.azure_store import WorkspaceBlobs
+    from services.config import with_generated_storage
+    from services.dispatch.dispatcher import Dispatcher
+    from services.dispatch.outputs import OutputKeeper
+    from services.dispatch.runner_pool import RunnerPool
+    from services.gateway.app import create_app
+    from services.gateway.tls import ensure_tls, server_ssl_context
+    from services.jobs.sqlite_store import SqliteJobStore
+
+    loop = asyncio.get_running_loop()
+    # Pipe reads from runners and aiosqlite-free blocking calls run in threads; size the pool so runners never starve it.
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=max(8, 2 * settings.runners + 4)))
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    tls = ensure_tls(settings)
+
+    azurite = None
+    if with_azurite:
+        settings = with_generated_storage(settings)  # each workspace its own private storage account
+        azurite = await _start_azurite(settings, children)
+    _warn_shared_storage(settings)
+    for warning in storage_exposure(settings):
+        log.warning("%s", warning)
+
+    store = SqliteJobStore(settings.database_path, synchronous=settings.sqlite_synchronous)
+    blobs = WorkspaceBlobs(settings)
+    keeper = OutputKeeper(store, blobs, verify=settings.verifies_outputs(supervised_azurite=azurite is not None))
+    pool = RunnerPool(settings.runners, on_child=children.record)
+    dispatcher = None
+    site_runner = None
+    watcher = None
+    try:
+        await store.open()
+        await blobs.open()
+        await keeper.start()
+        if azurite is not None:
+            watcher = asyncio.create_task(_keep_azurite(azurite, keeper, children), name="azurite-supervisor")
+        t0 = time.monotonic()
+        if not await _unless_stopped(pool.start(), stop):  # a first start compiles for a minute: Ctrl-C works
+            return
+        if pool.health() is None:
+            log.info("%d runner(s) ready in %.1f s", settings.runners, time.monotonic() - t0)
+        else:  # it still starts, so GET /healthz can answer why it cannot solve
+            log.error("starting unhealthy: %s", pool.health())
+        dispatcher = Dispatcher(
+            store,
+            blobs,
+            pool,
+            limits=settings.problem_limits,
+            max_attempts=settings.max_attempts,
+            hard_deadline_grace_s=settings.job_hard_deadline_grace_s,
+            max_job_seconds=settings.max_job_seconds,
+        )
+        await dispatcher.start()
+        app = create_app(settings, store, blobs, dispatcher)
+        site_runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await site_runner.setup()
+        site = web.TCPSite(site_runner, settings.host, settings.port, ssl_context=server_ssl_context(tls))
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
+        base_url = settings.public_base_url(port)
+        _write_connection_files(settings, base_url, tls)
+        _announce(settings, base_url)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        if site_runner is not None:
+            await site_runner.shutdown()
+        if dispatcher is not None:
+            await dispatcher.stop(grace_s=settings.shutdown_grace_s)
+        await pool.close()
+        if site_runner is not None:
+            await site_runner.cleanup()
+        await keeper.stop()
+        await blobs.close()
+        await store.close()
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        if azurite is not None:
+            await asyncio.to_thread(azurite.stop)
+            children.forget("azurite")
+        log.info("stopped")
+
+
+async def _unless_stopped(work: Any, stop: asyncio.Event) -> bool:
+    """Await `work` unless `stop` is set first (then cancel it and return False)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    log.info("stopped during start-up")
+    return False
+
+
+async def _start_azurite(settings: Settings, children):
+    """Azurite with exactly the workspaces' private accounts (its public development account is off, so no one
+    holding its well-known key reaches any blob), data under DATA_DIR/azurite."""
+    from urllib.parse import urlsplit
+
+    from services.azurite import Azurite
+
+    url = urlsplit(settings.blob_url)
+    server = Azurite(location=str(Path(settings.data_dir) / "azurite"), host=url.hostname or "127.0.0.1",
+                     port=url.port or 10000, accounts={a.name: a.key for a in settings.storage_accounts})
+    await _launch_azurite(server, children)
+    log.info("Azurite listening on %s (data in %s)", settings.blob_url.rsplit("/", 1)[0], server.location)
+    return server
+
+
+async def _launch_azurite(server, children) -> None:
+    """Spawn on this (the main) thread, so Azurite gets SIGTERM when the service dies; wait for its port in a thread."""
+    from services.azurite import AzuriteError
+
+    server.spawn()
+    children.record("azurite", server.pid)
+    try:
+        await asyncio.to_thread(server.wait_listening)
+    except AzuriteError as exc:
+        children.forget("azurite")
+        raise StartupError(f"could not start Azurite on port {server.port}: {exc}") from None
+
+
+async def _keep_azurite(server, keeper, children) -> None:
+    """Restart the supervised Azurite whenever it dies (on its port, with its data), and have the output keeper
+    restore what it lost: Azurite saves its blob index only every 5 s, so a killed one loses recent writes."""
+    delay = 1.0
+    while True:
+        process = server.process
+        code = await asyncio.to_thread(process.wait)
+        died = time.time()
+        if server.process is not process:  # stopped on purpose (service shutdown)
+            return
+        log.error("Azurite exited unexpectedly (code %s); restarting it", code)
+        server.process = None
+        while True:
+            try:
+                await _launch_azurite(server, children)
+                break
+            except StartupError as exc:
+                log.error("%s; trying again in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        delay = 1.0
+        log.info("Azurite restarted (pid %s); checking the outputs it may have lost", server.pid)
+        keeper.storage_restarted(at=died)
+
+
+def _warn_shared_storage(settings: Settings) -> None:
+    """Workspaces sharing a storage account can reach each other's blobs with a `sasUri` account SAS: say so."""
+    sharing: dict[str, list[str]] = {}
+    for workspace in sorted(settings.workspaces):
+        sharing.setdefault(settings.storage_for(workspace).name, []).append(workspace)
+    for account, workspaces in sharing.items():
+        if len(workspaces) > 1:
+            log.warning("workspaces %s share storage account %s: a sasUri answer of one reaches the others' blobs; "
+                        "give each its own with OPENQIO_WORKSPACE_STORAGE (or use --with-azurite)",
+                        ", ".join(workspaces), account)
+    for workspace in sorted(settings.workspace_storage):
+        log.info("workspace %s: storage account %s", workspace, settings.storage_for(workspace).name)
+
+
+def _write_connection_files(settings: Settings, base_url: str, tls) -> None:
+    """connection.json for the native client; sdk.env + token file for the unmodified azure-quantum SDK."""
+    data_dir = Path(settings.data_dir).resolve()
+    token = settings.default_token
+    connection = {
+        "base_url": base_url,
+        "ca_file": str(Path(tls.ca_cert).resolve()),
+        "ca_bundle": str(Path(tls.ca_bundle).resolve()),
+        "token": token,
+        "subscription_id": settings.subscription_id,
+        "resource_group": settings.resource_group,
+        "workspace": settings.workspace,
+        "location": settings.location,
+    }
+    token_file = data_dir / "sdk-token.json"
+    write_private(token_file, json.dumps({"access_token": token, "expires_on": int((time.time() + 10 * 365 * 86400) * 1000)}))
+    sdk_env = "\n".join(
+        [
+            f"# Point the unmodified azure-quantum SDK at openqio: `set -a; source {data_dir / 'sdk.env'}; set +a`",
+            f"AZURE_QUANTUM_BASEURL={base_url}",
+            f"REQUESTS_CA_BUNDLE={Path(tls.ca_bundle).resolve()}",
+            f"SSL_CERT_FILE={Path(tls.ca_bundle).resolve()}",
+            f"AZURE_QUANTUM_TOKEN_FILE={token_file}",
+            "AZURE_TENANT_ID=00000000-0000-0000-0000-000000000000",
+            f"OPENQIO_SUBSCRIPTION_ID={settings.subscription_id}",
+            f"OPENQIO_RESOURCE_GROUP={settings.resource_group}",
+            f"OPENQIO_WORKSPACE={settings.workspace}",
+            f"OPENQIO_LOCATION={settings.location}",
+            "",
+        ]
+    )
+    write_private(data_dir / "sdk.env", sdk_env)
+    # connection.json last: its appearance means "ready" to scripts and tests.
+    write_private(data_dir / "connection.json", json.dumps(connection, indent=2))
+
+
+def _dashboard_url(settings: Settings, base_url: str) -> str:
+    """The dashboard with the token in the URL fragment (browsers never send fragments to servers) when a person is
+    watching this terminal; otherwise (output captured to a log file) without it, so no log ever holds the token."""
+    url = f"{base_url}dashboard"
+    if sys.stderr.isatty():
+        return f"{url}#token={settings.default_token}"
+    return (f"{url}  (paste the bearer token: {Path(settings.data_dir) / 'token'} unless OPENQIO_TOKENS sets it; "
+            "or open the URL with #token=<token>)")
+
+
+def _announce(settings: Settings, base_url: str) -> None:
+    data_dir = Path(settings.data_dir)
+    if settings.log_format == "json":  # machines read this output: one JSON log line, no free text
+        log.info("openqio is running at %s", base_url, extra={
+            "base_url": base_url, "dashboard_url": f"{base_url}dashboard", "runners": settings.runners,
+            "blob_url": settings.blob_url, "connection_file": str(data_dir / "connection.json"),
+            "workspace": settings.workspace})
+        return
+    lines = [
+        "",
+        f"openqio is running at {base_url} ({settings.runners} runner(s), blobs at {settings.blob_url})",
+        f"  native client:  Workspace() reads {data_dir / 'connection.json'}",
+        f"  azure-quantum:  set -a; source {data_dir / 'sdk.env'}; set +a",
+        f"  dashboard:      {_dashboard_url(settings, base_url)}",
+        f"  workspace:      subscription_id={settings.subscription_id} resource_group={settings.resource_group} "
+        f"name={settings.workspace} location={settings.location}",
+        "  Ctrl-C stops the service and everything it started.",
+        "",
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)
