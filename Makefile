@@ -5,14 +5,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SDK_STAMP := .venv-sdk/.installed
 
-.PHONY: run test test-unit bench install sdk-env clean
+.PHONY: run test test-unit lint bench install sdk-env clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test,ocean]"
+	$(PY) -m pip install --quiet -e ".[test,ocean,lint]"
 	@touch $@
 
 node_modules/.bin/azurite-blob: package.json package-lock.json
@@ -30,9 +30,13 @@ sdk-env: $(SDK_STAMP)
 $(SDK_STAMP): tests/sdk/requirements.txt | $(PY)
 	bash scripts/sdk_env.sh
 
+# ruff (lint and import order) and mypy, with the settings in pyproject.toml; `make test` runs it first.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
 # The solver cache is warmed once, with a progress line, before pytest: tests then start services that only load
 # it (a cold compile takes about a minute of one core, several on a busy machine).
-test: install sdk-env
+test: install sdk-env lint
 	bash scripts/ensure_chromium.sh
 	$(PY) -m solver_runner.warmup
 	$(PY) -m pytest -q

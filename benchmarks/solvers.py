@@ -146,8 +146,8 @@ def section_sqa(table: Table, repeats: int) -> None:
         model = L.compiled(I.read_bytes(name))
         gammas = np.maximum(SQA_GAMMA * (1.0 - quartic(sweeps)), 1e-3 * SQA_GAMMA)
         contenders = []
-        contenders.append(("ours SQA", "ours", (lambda b, g: lambda sw, r, s: L.run_ours_sqa(model, b, g[:sw], SQA_P, r, s))(
-            SQA_BETA, gammas) if ours_ok else None))
+        contenders.append(("ours SQA", "ours", (lambda m, b, g: lambda sw, r, s: L.run_ours_sqa(m, b, g[:sw], SQA_P, r, s))(
+            model, SQA_BETA, gammas) if ours_ok else None))
         if L.unavailable("openjij") is None:
             for sparse in ((True, False) if inst.family == "sk" else (True,)):
                 bqm = L.openjij_bqm(inst, sparse)
@@ -188,7 +188,7 @@ def section_sqa(table: Table, repeats: int) -> None:
 
 def _entry_run(target: str, raw: bytes, budget: float, name: str):
     from contracts.runner import RunOutcome, RunRequest
-    from solver_runner import entry, warmup
+    from solver_runner import entry
     request = RunRequest(job_id=f"bench-{name}", target=target, params={"timeout": budget, "seed": 1},
                          input_data=raw, threads=1)
     outcome = entry.run(request, lambda: False, lambda p: None)
@@ -201,7 +201,7 @@ def _entry_run(target: str, raw: bytes, budget: float, name: str):
 
 def section_quality(table: Table, manifest: dict, budget: float, names) -> None:
     from contracts import targets
-    from solver_runner import entry, warmup
+    from solver_runner import warmup
     from solver_runner.solvers import SOLVERS
     t0 = time.perf_counter()
     warmup.warm()

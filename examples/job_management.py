@@ -2,7 +2,7 @@
 changed. Run it with `make run` going in another shell: `.venv/bin/python examples/job_management.py`."""
 from services.client import Workspace
 from services.client.errors import ConflictError
-from services.client.optimization import Problem, ProblemType, Term, ParallelTempering, SimulatedAnnealing
+from services.client.optimization import Problem, ProblemType, SimulatedAnnealing
 
 workspace = Workspace()          # connects through .openqio/connection.json written by `make run`
 print([job.id for job in workspace.list_jobs()])

@@ -2,8 +2,8 @@
 import asyncio
 
 from services.client.aio import Workspace
-from services.client.errors import ConflictError
 from services.client.aio.optimization import Problem, ProblemType, SimulatedAnnealing
+from services.client.errors import ConflictError
 
 
 async def main() -> None:

@@ -67,7 +67,6 @@ from contracts.problems import ProblemLimits
 from services import remote_settings as remote
 from services.remote_settings import AZURITE_ACCOUNT, AZURITE_KEY, SettingsError
 
-
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 STORAGE_ACCOUNTS_FILE = "storage-accounts.json"
 AZURITE_DB_FILE = "__azurite_db_blob__.json"  # where Azurite keeps its blob index under --location

@@ -10,7 +10,6 @@ import re
 from urllib.parse import urlsplit
 
 
-
 class SettingsError(ValueError):
     """A setting that cannot work: the message names the variable and says what to change."""
 

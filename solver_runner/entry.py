@@ -29,8 +29,7 @@ from contracts.runner import Progress, RunOutcome, RunRequest
 from contracts.summary import summarize, unavailable
 from solver_runner import params as P
 from solver_runner.kernels.common import energy
-from solver_runner.model import model_arrays
-from solver_runner.model import compile_problem
+from solver_runner.model import compile_problem, model_arrays
 from solver_runner.solvers import SOLVERS, SolveContext
 
 log = logging.getLogger(__name__)

@@ -23,15 +23,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from services.supervise import die_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 240.0  # within pytest's 300 s per test (pyproject.toml), which includes fixture set-up
-_LIVE: dict[int, "Service"] = {}  # id → every started, not yet stopped Service
+_LIVE: dict[int, Service] = {}  # id → every started, not yet stopped Service
 
 
 class ServiceError(RuntimeError):

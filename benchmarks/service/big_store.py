@@ -12,7 +12,7 @@ import json
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ async def fill(db_path: Path, count: int, workspace: str, blob_url: str) -> list
     await store.open()
     ids: list[str] = []
     rows = []
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     try:
         for k in range(count):
             job_id = f"bench-{k:07d}"

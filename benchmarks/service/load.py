@@ -16,7 +16,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from contracts.status import JobStatus
@@ -272,7 +272,7 @@ async def cancels(connection_file: str, trials: int, poll_s: float = 0.005) -> C
                     raise BenchFailure(f"long job {job.id} reported no progress within 120 s")
                 await asyncio.sleep(0.05)
             await asyncio.sleep(random.Random(t).uniform(0.0, 0.3))  # cancel at a random point of a chunk
-            sent_wall = datetime.now(timezone.utc)
+            sent_wall = datetime.now(UTC)
             sent = time.monotonic()
             await ws._rest.request("DELETE", ws.connection.url("jobs", job.id), expect=(204,))
             delete_s.append(time.monotonic() - sent)

@@ -26,6 +26,7 @@ from .model import (
     _TermBuilder,
 )
 
+
 def decode_json_bytes(raw: bytes, limits: ProblemLimits = DEFAULT_LIMITS) -> ProblemData:
     try:
         text = raw.decode("utf-8-sig")

@@ -62,6 +62,7 @@ def _fields(buf: bytes):
         num, wt = key >> 3, key & 7
         if num == 0:
             raise _PbError("field number 0")
+        value: int | bytes
         if wt == 0:
             value, pos = _varint(buf, pos)
         elif wt == 1:

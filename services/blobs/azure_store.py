@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 from urllib.request import getproxies
 
@@ -48,8 +48,8 @@ from azure.storage.blob import (
 from azure.storage.blob.aio import BlobServiceClient, LinearRetry
 
 from contracts import errors
-from services.config import Settings, StorageAccount
 from services.blobs import InputError, StorageUnavailable
+from services.config import Settings, StorageAccount
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class BlobStore:
     # -- SAS URLs handed to clients --------------------------------------------------------------------------------
 
     def _expiry(self) -> datetime:
-        return datetime.now(timezone.utc) + timedelta(seconds=self.settings.sas_ttl_s)
+        return datetime.now(UTC) + timedelta(seconds=self.settings.sas_ttl_s)
 
     def container_url(self, container: str) -> str:
         return f"{self.public_url}/{container}"
@@ -169,7 +169,7 @@ class BlobStore:
             resource_types=ResourceTypes(container=True, object=True),
             permission=AccountSasPermissions(read=True, add=True, create=True, write=True),
             expiry=self._expiry(),
-            start=datetime.now(timezone.utc) - timedelta(minutes=5),
+            start=datetime.now(UTC) - timedelta(minutes=5),
         )
         return f"{self.container_url(container)}?{sas}"
 
@@ -182,7 +182,7 @@ class BlobStore:
             account_key=self._key,
             permission=ContainerSasPermissions(read=True, list=True),
             expiry=self._expiry(),
-            start=datetime.now(timezone.utc) - timedelta(minutes=5),
+            start=datetime.now(UTC) - timedelta(minutes=5),
         )
         return f"{self.container_url(container)}?{sas}"
 
@@ -196,7 +196,7 @@ class BlobStore:
             account_key=self._key,
             permission=BlobSasPermissions.from_string(permission),
             expiry=self._expiry(),
-            start=datetime.now(timezone.utc) - timedelta(minutes=5),
+            start=datetime.now(UTC) - timedelta(minutes=5),
         )
         return f"{self.blob_url(container, blob)}?{sas}"
 

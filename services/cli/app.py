@@ -20,7 +20,7 @@ import asyncio
 import re
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -50,7 +50,7 @@ class CliFailure(Exception):
 
 @app.callback()
 def _root(ctx: typer.Context,
-          connection: Optional[Path] = typer.Option(
+          connection: Path | None = typer.Option(
               None, "--connection", "-c", metavar="PATH",
               help="connection.json to use (default: $OPENQIO_CONNECTION, else .openqio/connection.json here or "
                    "in a parent folder)")) -> None:
@@ -164,8 +164,8 @@ async def _submit(workspace: Any, problem: Path, target: str, params: list[str] 
 
 @app.command()
 def submit(ctx: typer.Context, problem: Path = PROBLEM_ARG, target: str = TARGET_OPT,
-           param: Optional[list[str]] = PARAM_OPT, name: Optional[str] = NAME_OPT,
-           fmt: Optional[str] = FORMAT_OPT, instance: Optional[int] = INSTANCE_OPT) -> None:
+           param: list[str] | None = PARAM_OPT, name: str | None = NAME_OPT,
+           fmt: str | None = FORMAT_OPT, instance: int | None = INSTANCE_OPT) -> None:
     """Submit a problem; prints the job id (and nothing else, so `ID=$(openqio submit ...)` works)."""
     job = _run(_with(ctx, lambda ws: _submit(ws, problem, target, param, name, fmt, instance)))
     render.out.print(job.id)
@@ -197,10 +197,10 @@ async def _finish(job: Any, as_json: bool) -> None:
 
 @app.command()
 def solve(ctx: typer.Context, problem: Path = PROBLEM_ARG, target: str = TARGET_OPT,
-          param: Optional[list[str]] = PARAM_OPT, name: Optional[str] = NAME_OPT,
-          fmt: Optional[str] = FORMAT_OPT, instance: Optional[int] = INSTANCE_OPT,
+          param: list[str] | None = PARAM_OPT, name: str | None = NAME_OPT,
+          fmt: str | None = FORMAT_OPT, instance: int | None = INSTANCE_OPT,
           as_json: bool = typer.Option(False, "--json", help="print the result document as JSON"),
-          timeout: Optional[float] = typer.Option(None, "--wait-timeout", metavar="SECONDS",
+          timeout: float | None = typer.Option(None, "--wait-timeout", metavar="SECONDS",
                                                   help="stop waiting after this long (the job keeps running)")) -> None:
     """Submit a problem, show live progress (elapsed, sweeps, best cost), then print the result."""
     async def action(ws: Any) -> None:
@@ -243,10 +243,10 @@ def results(ctx: typer.Context, job_id: str = ID_ARG,
 
 @jobs_app.command("list")
 def jobs_list(ctx: typer.Context,
-              status: Optional[str] = typer.Option(None, "--status", "-s", help="only jobs in this status: "
+              status: str | None = typer.Option(None, "--status", "-s", help="only jobs in this status: "
                                                    + ", ".join(STATUSES)),
-              name: Optional[str] = typer.Option(None, "--name", "-n", help="only names matching this regex"),
-              since: Optional[str] = typer.Option(None, "--since", help="created since: 30m, 2h, 7d, today or a date"),
+              name: str | None = typer.Option(None, "--name", "-n", help="only names matching this regex"),
+              since: str | None = typer.Option(None, "--since", help="created since: 30m, 2h, 7d, today or a date"),
               limit: int = typer.Option(50, "--limit", min=1, help="show the newest N"),
               as_json: bool = typer.Option(False, "--json", help="print the jobs as a JSON array")) -> None:
     """List jobs, newest first."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -68,11 +67,11 @@ def convert_command(
     source: Path = typer.Argument(..., metavar="IN", help="problem file to read", show_default=False),
     target: Path = typer.Argument(..., metavar="OUT", help="file to write (gzip when the name ends .gz)",
                                   show_default=False),
-    from_format: Optional[str] = typer.Option(None, "--from", metavar="FORMAT",
+    from_format: str | None = typer.Option(None, "--from", metavar="FORMAT",
                                               help=f"format of IN: {FORMAT_NAMES} (default: from its name)"),
-    to_format: Optional[str] = typer.Option(None, "--to", metavar="FORMAT",
+    to_format: str | None = typer.Option(None, "--to", metavar="FORMAT",
                                             help=f"format of OUT: {FORMAT_NAMES} (default: from its name)"),
-    instance: Optional[int] = INSTANCE_OPT,
+    instance: int | None = INSTANCE_OPT,
 ) -> None:
     """Convert a problem file: QIO JSON (gz), protobuf, Gset, OR-Library bqp, qbsolv .qubo, dimod BQM JSON.
 

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -21,7 +21,6 @@ from rich.table import Table
 from contracts.events import TERMINAL_KINDS, EventKind
 
 from .params import short_name
-
 
 
 def _pipe_width() -> int | None:
@@ -50,7 +49,7 @@ def local_time(moment: datetime | None) -> str:
     if moment is None:
         return "-"
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -59,7 +58,7 @@ def duration(details: Any) -> str:
     if begin is None:
         return "-"
     if end is None:
-        end = datetime.now(timezone.utc).replace(tzinfo=begin.tzinfo)
+        end = datetime.now(UTC).replace(tzinfo=begin.tzinfo)
     return f"{(end - begin).total_seconds():.1f} s"
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,22 +13,22 @@ class LogFormat(str, Enum):
 
 
 def serve_command(
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="state directory (default .openqio; env OPENQIO_DATA_DIR)"),
-    host: Optional[str] = typer.Option(None, "--host", help="address to listen on (env OPENQIO_HOST)"),
-    port: Optional[int] = typer.Option(None, "--port", help="HTTPS port, 0 = any free port (env OPENQIO_PORT)"),
-    runners: Optional[int] = typer.Option(None, "--runners",
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="state directory (default .openqio; env OPENQIO_DATA_DIR)"),
+    host: str | None = typer.Option(None, "--host", help="address to listen on (env OPENQIO_HOST)"),
+    port: int | None = typer.Option(None, "--port", help="HTTPS port, 0 = any free port (env OPENQIO_PORT)"),
+    runners: int | None = typer.Option(None, "--runners",
                                           help="runner processes (env OPENQIO_RUNNERS; default: one per core)"),
-    blob_url: Optional[str] = typer.Option(None, "--blob-url",
+    blob_url: str | None = typer.Option(None, "--blob-url",
                                            help="blob service URL, e.g. http://127.0.0.1:10000/devstoreaccount1"),
     with_azurite: bool = typer.Option(False, "--with-azurite",
                                       help="start Azurite from node_modules with its data under DATA_DIR/azurite"),
-    log_level: Optional[str] = typer.Option(None, "--log-level",
+    log_level: str | None = typer.Option(None, "--log-level",
                                             help="openqio's level: DEBUG, INFO (default), WARNING; other libraries "
                                                  "stay at WARNING unless named: DEBUG,aiosqlite=DEBUG"),
-    log_format: Optional[LogFormat] = typer.Option(None, "--log-format", help="text (default) or json"),
+    log_format: LogFormat | None = typer.Option(None, "--log-format", help="text (default) or json"),
 ) -> None:
-    from services.server import run
     from services.config import SettingsError
+    from services.server import run
 
     overrides = {"data_dir": data_dir, "host": host, "port": port, "runners": runners, "blob_url": blob_url,
                  "log_level": log_level, "log_format": log_format.value if log_format is not None else None}

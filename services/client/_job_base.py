@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
@@ -52,7 +52,7 @@ class JobBase:
                 created_after = datetime(created_after.year, created_after.month, created_after.day)
             if created_after.tzinfo is None:
                 created_after = created_after.astimezone()
-            if details.creation_time is None or details.creation_time.replace(tzinfo=timezone.utc) < created_after:
+            if details.creation_time is None or details.creation_time.replace(tzinfo=UTC) < created_after:
                 return False
         return True
 

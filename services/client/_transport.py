@@ -99,7 +99,7 @@ class RestClient:
                     async with session.request(method, url, data=data, headers=headers) as resp:
                         raw = await resp.read()
                         status, reason, retry_after = resp.status, resp.reason or "", resp.headers.get("Retry-After")
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, aiohttp.ClientError) as exc:
                     connect_failed = isinstance(exc, aiohttp.ClientConnectorError)
                     if attempt < self.RETRY_TOTAL and (connect_failed or method in IDEMPOTENT):
                         await asyncio.sleep(self._backoff(attempt))

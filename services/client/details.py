@@ -37,8 +37,8 @@ class JobDetails(_WireDetails):
         unknown_status = status is not None and status not in _STATUSES
         details = super().from_wire({k: v for k, v in data.items() if not (unknown_status and k == "status")})
         if unknown_status:
-            details.status = status  # type: ignore[assignment]
-        details.additional_properties = {k: v for k, v in data.items() if k not in SDK_KEYS}
+            details.status = status
+        details.additional_properties = {k: v for k, v in data.items() if k not in SDK_KEYS}  # type: ignore[attr-defined]
         return details  # type: ignore[return-value]
 
     def to_wire(self) -> dict[str, Any]:

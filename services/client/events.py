@@ -6,7 +6,6 @@ progress, cancel_requested, requeued, and the terminal succeeded, failed, cancel
 """
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import aiohttp
 from contracts.events import TERMINAL_KINDS, EventKind
 
 from .errors import ServiceConnectionError, error_from_response
+
 
 @dataclass(frozen=True)
 class JobEvent:
@@ -103,5 +103,5 @@ async def read_stream(rest: Any, url: str, after: int = 0, idle_timeout: float =
                     for frame in parse_sse(lines):
                         yield event_from_frame(frame)
                     lines = []
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         raise ServiceConnectionError(f"event stream from {url} broke ({type(exc).__name__}: {exc})", error=exc) from exc

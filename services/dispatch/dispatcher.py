@@ -43,8 +43,8 @@ from contracts.events import EventKind
 from contracts.jobs import ErrorData
 from contracts.results import encode_result
 from contracts.runner import Progress, RunOutcome, RunRequest
-from contracts.summary import unavailable
 from contracts.status import JobStatus
+from contracts.summary import unavailable
 from services.blobs import InputError, StorageUnavailable, WorkspaceStorage
 from services.blobs.azure_store import FIRST_GET_BYTES
 from services.jobs.store import ClaimedJob, JobStore, StoredOutput

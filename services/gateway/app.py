@@ -19,9 +19,13 @@ from contracts.errors import ContractError
 from services.blobs import StorageUnavailable
 from services.config import Settings
 
-from . import auth, stream, views
+from . import (
+    auth,
+    dashboard,  # noqa: I001 - its own line: the dashboard's static page and summary endpoint
+    stream,
+    views,
+)
 from .keys import BLOBS, DISPATCHER, SETTINGS, STORE
-from . import dashboard  # noqa: I001 - its own line: the dashboard's static page and summary endpoint
 
 log = logging.getLogger(__name__)
 

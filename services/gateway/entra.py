@@ -147,7 +147,7 @@ class EntraVerifier:
             self._attempted_at = self.clock()
             try:
                 issuers, keys = await self._fetch()
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError, TypeError) as exc:
+            except (TimeoutError, aiohttp.ClientError, ValueError, KeyError, TypeError) as exc:
                 log.warning("Entra ID: cannot fetch tenant %s's signing keys (%s: %s); keeping %d known key(s)",
                             self.tenant, type(exc).__name__, exc, len(self._keys))
                 return

@@ -185,7 +185,7 @@ async def _stream(request: web.Request, hub: EventHub, job_id: str, was_terminal
                 remaining = keepalive_s - (time.monotonic() - last_write)
                 try:
                     await asyncio.wait_for(waker.wait(), min(max(remaining, 0.0), CLIENT_CHECK_S))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     if time.monotonic() - last_write < keepalive_s:
                         continue
                     await response.write(b": keep-alive\n\n")

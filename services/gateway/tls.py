@@ -115,7 +115,7 @@ def ensure_tls(settings) -> TlsFiles:
         return _own_certificate(settings, folder)
     files = TlsFiles(folder / "ca.pem", folder / "ca.key", folder / "server.pem", folder / "server.key",
                      folder / "ca-bundle.pem")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     if files.ca_cert.exists() and files.ca_key.exists():
         ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
         ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
@@ -207,7 +207,7 @@ def _own_certificate(settings, folder: Path) -> TlsFiles:
             serialization.Encoding.DER, public):
         raise SettingsError(f"OPENQIO_TLS_KEY {key_path} is not the key of OPENQIO_TLS_CERT {cert_path} "
                             "(its first certificate must be the gateway's own)")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     if leaf.not_valid_after_utc <= now or leaf.not_valid_before_utc > now:
         raise SettingsError(f"OPENQIO_TLS_CERT {cert_path} is valid only from {leaf.not_valid_before_utc:%Y-%m-%d} "
                             f"to {leaf.not_valid_after_utc:%Y-%m-%d}")

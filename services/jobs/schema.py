@@ -6,7 +6,7 @@ column the code reads. Add a step; never edit one that has shipped.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import unquote, urlsplit
 
 import aiosqlite
@@ -96,7 +96,7 @@ async def _outputs(db: aiosqlite.Connection) -> None:
         await db.execute(statement)
 
 
-MIGRATIONS: list[Callable[[aiosqlite.Connection], object]] = [_bind_containers, _outputs]
+MIGRATIONS: list[Callable[[aiosqlite.Connection], Awaitable[None]]] = [_bind_containers, _outputs]
 LATEST = len(MIGRATIONS)
 
 

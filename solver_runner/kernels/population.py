@@ -26,9 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from solver_runner.kernels.common import any_sweep, copy_into, keep_best, start_state
-from solver_runner.kernels.rng import rand01
-from solver_runner.kernels.rng import RNG_STRIDE
-
+from solver_runner.kernels.rng import RNG_STRIDE, rand01
 
 # ---------------------------------------------------------------------------------------------------------------
 # Schedules

@@ -15,8 +15,7 @@ import numpy as np
 from numba import njit
 
 from solver_runner.kernels.common import any_sweep, keep_best
-from solver_runner.kernels.rng import rand01
-from solver_runner.kernels.rng import RNG_STRIDE
+from solver_runner.kernels.rng import RNG_STRIDE, rand01
 
 
 @njit(cache=True, nogil=True)

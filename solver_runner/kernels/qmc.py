@@ -25,7 +25,12 @@ import numpy as np
 from numba import njit, prange
 
 from solver_runner.kernels.common import (
-    accept_uphill, apply_flip, delta, energy, keep_best, start_state,
+    accept_uphill,
+    apply_flip,
+    delta,
+    energy,
+    keep_best,
+    start_state,
 )
 from solver_runner.kernels.rng import RNG_STRIDE, rand01
 

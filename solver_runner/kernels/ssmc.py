@@ -16,9 +16,8 @@ import math
 from numba import njit, prange
 
 from solver_runner.kernels.common import apply_flip, copy_into, delta, keep_best
-from solver_runner.kernels.rng import rand01, randint
 from solver_runner.kernels.population import apply_counts, counts_floor_residual, sched_value
-from solver_runner.kernels.rng import RNG_STRIDE
+from solver_runner.kernels.rng import RNG_STRIDE, rand01, randint
 
 
 @njit(cache=True, nogil=True, inline="always")

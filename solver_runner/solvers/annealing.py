@@ -24,10 +24,16 @@ from contracts import targets
 from solver_runner import params as P
 from solver_runner.kernels.pt import exchange, pt_chunk
 from solver_runner.kernels.rng import RNG_STRIDE
-from solver_runner.solvers.walkers import AnnealState
 from solver_runner.solvers.base import (
-    KernelSteps, SolveContext, SolveResult, check_walker_memory, exact_best, register, run_steps,
+    KernelSteps,
+    SolveContext,
+    SolveResult,
+    check_walker_memory,
+    exact_best,
+    register,
+    run_steps,
 )
+from solver_runner.solvers.walkers import AnnealState
 
 
 def run_anneal(ctx: SolveContext, restarts: int, sweeps: int, beta_start: float, beta_stop: float, seed: int,

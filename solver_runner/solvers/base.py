@@ -29,8 +29,7 @@ import numpy as np
 from contracts import errors
 from contracts.errors import ContractError
 from solver_runner.kernels.common import energies_of
-from solver_runner.model import model_arrays
-from solver_runner.model import CompiledModel
+from solver_runner.model import CompiledModel, model_arrays
 
 
 @dataclass

@@ -30,11 +30,15 @@ import numpy as np
 from contracts import targets
 from solver_runner import params as P
 from solver_runner.kernels import population as K
-from solver_runner.model import model_arrays
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
-from solver_runner.model import CompiledModel
+from solver_runner.model import CompiledModel, model_arrays
 from solver_runner.solvers.base import (
-    SolveContext, SolveResult, check_walker_memory, exact_best, register, run_steps,
+    SolveContext,
+    SolveResult,
+    check_walker_memory,
+    exact_best,
+    register,
+    run_steps,
 )
 
 # A parallel region costs ~20 µs to start: below this much work per step (≈ ns), walkers run on one thread.

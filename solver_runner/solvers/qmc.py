@@ -23,12 +23,17 @@ from __future__ import annotations
 from contracts import errors, targets
 from contracts.errors import ContractError
 from solver_runner import params as P
-from solver_runner.solvers.walkers import QmcState, bond_probability
 from solver_runner.model import CompiledModel
 from solver_runner.solvers.base import (
-    SolveContext, SolveResult, check_walker_memory, exact_best, register, run_steps,
+    SolveContext,
+    SolveResult,
+    check_walker_memory,
+    exact_best,
+    register,
+    run_steps,
 )
 from solver_runner.solvers.population import schedule_values
+from solver_runner.solvers.walkers import QmcState, bond_probability
 
 LOCAL_MOVES = True  # a local-move pass after each cluster pass
 

@@ -20,6 +20,7 @@ from solver_runner.model import CompiledModel
 from solver_runner.solvers.base import SolveContext, SolveResult, exact_best, register, run_steps
 from solver_runner.solvers.population import Walkers, flip_work, schedule_kind, use_parallel
 
+
 class SsmcRun(Walkers):
     """An SSMC run advanced step by step (used by SSMC and parameter-free SSMC)."""
 

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from contracts import targets
 from solver_runner import params as P
-from solver_runner.solvers.walkers import TabuState
 from solver_runner.solvers.base import (
-    KernelSteps, SolveContext, SolveResult, check_walker_memory, exact_best, register, run_steps,
+    KernelSteps,
+    SolveContext,
+    SolveResult,
+    check_walker_memory,
+    exact_best,
+    register,
+    run_steps,
 )
+from solver_runner.solvers.walkers import TabuState
 
 
 def run_tabu(ctx: SolveContext, restarts: int, sweeps: int, tenures, stream: int = 0, keep: int | None = None

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.client import JobDetails, JobEvent, JobNotFoundError, Workspace
-from services.client import aio
+from services.client import JobDetails, JobEvent, JobNotFoundError, Workspace, aio
 from services.client.aio.optimization import Problem as AioProblem
 from services.client.aio.optimization import SimulatedAnnealing as AioSA
 from services.client.optimization import Problem, ProblemType, SimulatedAnnealing

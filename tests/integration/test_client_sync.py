@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.core.exceptions import ResourceExistsError
@@ -56,7 +56,7 @@ def test_the_briefs_usage_verbatim(openqio_service, monkeypatch):
     assert (d.input_data_format, d.output_data_format) == ("microsoft.qio.v2", "microsoft.qio-results.v2")
     assert d.input_params == {"params": {}} and d.status == JobStatus.SUCCEEDED and "rawOutputData" in d.output_data_uri
     assert d.creation_time <= d.begin_execution_time <= d.end_execution_time
-    assert all(t.tzinfo == timezone.utc for t in (d.creation_time, d.begin_execution_time, d.end_execution_time))
+    assert all(t.tzinfo == UTC for t in (d.creation_time, d.begin_execution_time, d.end_execution_time))
     assert d.cancellation_time is None and d.error_data is None and d.additional_properties == {"isCancelling": False}
     with pytest.raises(ConflictError) as info:
         workspace.cancel_job(job)
@@ -126,7 +126,7 @@ def test_missing_input_fails_the_job_with_error_data(workspace):
 
 def test_list_filters_tags_targets_quotas_and_errors(workspace, openqio_service):
     marker = f"listed-{uuid.uuid4().hex[:8]}"
-    before = datetime.now(timezone.utc) - timedelta(seconds=1)
+    before = datetime.now(UTC) - timedelta(seconds=1)
     jobs = [SimulatedAnnealing(workspace, sweeps=10, seed=i).submit(reference_problem(f"{marker}-{i}"))
             for i in range(6)]  # more than one page (the fixture's page size is 5)
     for job in jobs:
@@ -135,7 +135,7 @@ def test_list_filters_tags_targets_quotas_and_errors(workspace, openqio_service)
     assert sorted(j.id for j in listed) == sorted(j.id for j in jobs)
     assert len(workspace.list_jobs(name_match=marker, status=JobStatus.SUCCEEDED, created_after=before)) == 6
     assert workspace.list_jobs(name_match=marker, status="Failed") == []
-    assert workspace.list_jobs(name_match=marker, created_after=datetime.now(timezone.utc) + timedelta(hours=1)) == []
+    assert workspace.list_jobs(name_match=marker, created_after=datetime.now(UTC) + timedelta(hours=1)) == []
 
     tagged = workspace.set_job_tags(jobs[0], ["a", "b"])
     assert tagged.details.tags == ["a", "b"]

@@ -23,12 +23,12 @@ import pytest
 
 from contracts import targets
 from contracts.problems import decode_problem, encode_json, problem_document
-from tests.reference import reference_cost
 from contracts.status import TERMINAL
 from services.azurite import Azurite
 from services.client.aio import Workspace
 from services.supervise import CHILDREN_FILE, start_time
 from tests.integration.rest import Rest, long_problem, seed_problem
+from tests.reference import reference_cost
 from tests.service import Service, serving
 
 pytestmark = pytest.mark.integration

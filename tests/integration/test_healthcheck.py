@@ -2,6 +2,7 @@
 real service: healthy over verified TLS, unhealthy with a reason when nothing listens, and no side effects."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -34,7 +35,7 @@ def test_unhealthy_when_nothing_listens(tmp_path, openqio_service):
     assert not (tmp_path / "token").exists()  # the check never creates the service's token
     # a connection file naming a port nobody listens on
     (tmp_path / "connection.json").write_text(
-        '{"base_url": "https://127.0.0.1:9/", "ca_file": "%s"}' % openqio_service.ca_file)
+        json.dumps({"base_url": "https://127.0.0.1:9/", "ca_file": openqio_service.ca_file}))
     result = run([sys.executable, "-m", "services.healthcheck"], tmp_path)
     assert result.returncode == 1 and result.stderr.startswith("unhealthy: https://127.0.0.1:9/healthz")
 
@@ -44,6 +45,6 @@ def test_unhealthy_when_the_certificate_is_not_the_services(tmp_path, openqio_se
     import certifi
 
     (tmp_path / "connection.json").write_text(
-        '{"base_url": "%s", "ca_file": "%s"}' % (openqio_service.base_url, certifi.where()))
+        json.dumps({"base_url": openqio_service.base_url, "ca_file": certifi.where()}))
     result = run([sys.executable, "-m", "services.healthcheck"], tmp_path)
     assert result.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in result.stderr

@@ -21,9 +21,9 @@ import socket
 import ssl
 import stat
 import uuid
-from types import SimpleNamespace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,8 +33,8 @@ from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClien
 
 from contracts import errors, targets
 from services.client.aio import Workspace
-from services.config import AZURITE_KEY
 from services.client.aio.optimization import Problem, ProblemType, SimulatedAnnealing
+from services.config import AZURITE_KEY
 from tests.conftest import WORKSPACE_ACCOUNTS
 from tests.integration.rest import Rest, seed_problem
 from tests.sdk.harness import assert_check, run_sdk_script
@@ -350,7 +350,7 @@ async def test_with_azurite_makes_one_account_per_workspace_and_keeps_them(tmp_p
 
 def _assert_expiry(q: dict[str, str], ttl_s: int) -> None:
     expiry = datetime.fromisoformat(q["se"].replace("Z", "+00:00"))
-    expected = datetime.now(timezone.utc) + timedelta(seconds=ttl_s)
+    expected = datetime.now(UTC) + timedelta(seconds=ttl_s)
     assert abs((expiry - expected).total_seconds()) < 120, (q["se"], expected)
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from services.azurite import Azurite, AzuriteError, azurite_binary
 from services.client import Workspace
-from services.client.optimization import Problem, ProblemType, SimulatedAnnealing, Term
+from services.client.optimization import Problem, ProblemType, SimulatedAnnealing
 from services.config import Settings
 from services.gateway.tls import ensure_tls, server_ssl_context
 from tests.conftest import _unavailable

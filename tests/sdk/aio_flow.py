@@ -15,11 +15,22 @@ import json
 import random
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sdk_common import (
-    RUN_ID, SDK_TEST_CONFIG, SDK_TEST_COST, SDK_TEST_TERMS, SEED_CONFIG, SEED_COST, SEED_TERMS, Checks,
-    error_summary, evaluate, require_environment, token_from_file, workspace_kwargs,
+    RUN_ID,
+    SDK_TEST_CONFIG,
+    SDK_TEST_COST,
+    SDK_TEST_TERMS,
+    SEED_CONFIG,
+    SEED_COST,
+    SEED_TERMS,
+    Checks,
+    error_summary,
+    evaluate,
+    require_environment,
+    token_from_file,
+    workspace_kwargs,
 )
 
 require_environment()
@@ -30,8 +41,14 @@ from azure.quantum._client.models import JobStatus, JsonPatchDocument  # noqa: E
 from azure.quantum.aio import Workspace  # noqa: E402
 from azure.quantum.aio.optimization import OnlineProblem, Problem, StreamingProblem  # noqa: E402
 from azure.quantum.aio.target import (  # noqa: E402
-    ParallelTempering, PopulationAnnealing, QuantumMonteCarlo, SimulatedAnnealing, SimulatedBifurcationMachine,
-    SubstochasticMonteCarlo, Tabu, TabuSearch,
+    ParallelTempering,
+    PopulationAnnealing,
+    QuantumMonteCarlo,
+    SimulatedAnnealing,
+    SimulatedBifurcationMachine,
+    SubstochasticMonteCarlo,
+    Tabu,
+    TabuSearch,
 )
 from azure.quantum.job.base_job import ContentType  # noqa: E402
 from azure.quantum.optimization import ProblemType, RangeSchedule, SlcTerm, Term  # noqa: E402
@@ -211,7 +228,7 @@ async def seed_and_jobs() -> None:
         assert {j.id for j in await ws.list_jobs(name_match=RUN_ID, status=JobStatus.SUCCEEDED)} == ids
         assert {j.id for j in await ws.list_jobs(name_match=f"AioLong-{RUN_ID}", status=JobStatus.CANCELLED)} == {
             j.id for j in long_jobs}
-        today = datetime.now(timezone.utc).date()
+        today = datetime.now(UTC).date()
         assert {j.id for j in await ws.list_jobs(name_match=RUN_ID, created_after=today - timedelta(days=1))} >= ids
         assert await ws.list_jobs(name_match=RUN_ID, created_after=today + timedelta(days=1)) == []
         client = ws._create_client()
@@ -327,7 +344,7 @@ async def solvers_and_problems() -> None:
         online = await SOLVERS["tabu"][0]().submit(OnlineProblem(name=f"AioOnline-{RUN_ID}", blob_uri=uri))
         return job, online
 
-    with checks.check("aio_upload_and_online_problem") as d:
+    with checks.check("aio_upload_and_online_problem"):
         job, online = await upload_and_online()
         for j in (job, online):
             results = await j.get_results(timeout_secs=60)

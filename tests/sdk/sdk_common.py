@@ -16,8 +16,9 @@ import sys
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 RESULT_MARKER = "SDK-RESULT "

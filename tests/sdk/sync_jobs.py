@@ -12,11 +12,20 @@ import json
 import random
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sdk_common import (
-    RUN_ID, SDK_TEST_TERMS, SEED_CONFIG, SEED_COST, SEED_TERMS, Checks, error_summary, require_environment,
-    sas_query, wait_for, workspace_kwargs,
+    RUN_ID,
+    SDK_TEST_TERMS,
+    SEED_CONFIG,
+    SEED_COST,
+    SEED_TERMS,
+    Checks,
+    error_summary,
+    require_environment,
+    sas_query,
+    wait_for,
+    workspace_kwargs,
 )
 
 require_environment()
@@ -104,7 +113,7 @@ with checks.check("output_uri_and_fresh_sas") as d:
     second = raw_get(seed_job.id)
     d["first"] = {k: first.get(k) for k in ("containerUri", "inputDataUri", "outputDataUri")}
     d["second"] = {k: second.get(k) for k in ("containerUri", "inputDataUri", "outputDataUri")}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for key in ("containerUri", "inputDataUri", "outputDataUri"):
         q1, q2 = sas_query(first[key]), sas_query(second[key])
         assert "sig" in q1 and "se" in q1, f"{key} has no SAS: {first[key]}"
@@ -184,7 +193,7 @@ with checks.check("long_jobs_start") as d:
         job = solver.submit(problem)
         long_jobs.append(job)
         try:
-            wait_for(lambda: ws.get_job(job.id).details.status == "Executing", timeout=6, interval=0.1,
+            wait_for(lambda job=job: ws.get_job(job.id).details.status == "Executing", timeout=6, interval=0.1,
                      what=f"job {job.id} Executing")
         except TimeoutError:
             if ws.get_job(job.id).details.status == "Waiting":
@@ -242,7 +251,7 @@ with checks.check("cancel_cleanup") as d:
         ws.cancel_job(job)
     statuses = {}
     for job in long_jobs:
-        statuses[job.id] = wait_for(lambda: (lambda s: s if s in ("Cancelled", "Failed", "Succeeded") else None)(
+        statuses[job.id] = wait_for(lambda job=job: (lambda s: s if s in ("Cancelled", "Failed", "Succeeded") else None)(
             ws.get_job(job.id).details.status), timeout=45, interval=0.2, what="cancelled")
     d["statuses"] = statuses
     assert set(statuses.values()) == {"Cancelled"}, statuses
@@ -273,11 +282,11 @@ with checks.check("list_jobs_filters") as d:
     cancelled = {j.id for j in ws.list_jobs(name_match=f"SdkLong-{RUN_ID}", status=JobStatus.CANCELLED)}
     assert cancelled == {j.id for j in long_jobs}, cancelled
     # created_after: the SDK truncates any datetime to midnight (datetime is a date subclass), so days are the unit.
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     after_yesterday = {j.id for j in ws.list_jobs(name_match=f"SdkList-{RUN_ID}", created_after=today - timedelta(days=1))}
     after_tomorrow = ws.list_jobs(name_match=f"SdkList-{RUN_ID}", created_after=today + timedelta(days=1))
     assert after_yesterday == set(list_ids) and after_tomorrow == [], (after_yesterday, after_tomorrow)
-    aware = ws.list_jobs(name_match=f"SdkList-{RUN_ID}", created_after=datetime.now(timezone.utc) + timedelta(days=2))
+    aware = ws.list_jobs(name_match=f"SdkList-{RUN_ID}", created_after=datetime.now(UTC) + timedelta(days=2))
     assert aware == [], aware
     for job in ws.list_jobs(name_match=f"SdkList-{RUN_ID}"):
         assert job.details.creation_time is not None and job.details.name

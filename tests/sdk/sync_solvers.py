@@ -13,7 +13,14 @@ import itertools
 import time
 
 from sdk_common import (
-    RUN_ID, SDK_TEST_CONFIG, SDK_TEST_COST, SDK_TEST_TERMS, Checks, evaluate, require_environment, workspace_kwargs,
+    RUN_ID,
+    SDK_TEST_CONFIG,
+    SDK_TEST_COST,
+    SDK_TEST_TERMS,
+    Checks,
+    evaluate,
+    require_environment,
+    workspace_kwargs,
 )
 
 require_environment()
@@ -22,8 +29,19 @@ from azure.core.exceptions import ResourceExistsError  # noqa: E402
 from azure.quantum import Workspace  # noqa: E402
 from azure.quantum.job.base_job import ContentType  # noqa: E402
 from azure.quantum.optimization import (  # noqa: E402
-    OnlineProblem, ParallelTempering, PopulationAnnealing, Problem, ProblemType, QuantumMonteCarlo, RangeSchedule,
-    SimulatedAnnealing, SlcTerm, StreamingProblem, SubstochasticMonteCarlo, Tabu, Term,
+    OnlineProblem,
+    ParallelTempering,
+    PopulationAnnealing,
+    Problem,
+    ProblemType,
+    QuantumMonteCarlo,
+    RangeSchedule,
+    SimulatedAnnealing,
+    SlcTerm,
+    StreamingProblem,
+    SubstochasticMonteCarlo,
+    Tabu,
+    Term,
 )
 
 checks = Checks()

@@ -41,7 +41,7 @@ class TermBase:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
 
-    __hash__ = None  # mutable, compared by value
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value: unhashable, as the SDK's
 
 
 class Term(TermBase):

@@ -18,11 +18,11 @@ from azure.core.pipeline.transport import AioHttpTransport
 
 from contracts.status import JobStatus
 
+from .. import _storage
 from .._transport import RestClient
 from ..connection import Connection, WorkspaceIdentity, resolve_connection
 from ..details import JobDetails
 from ..target import Target, TargetStatus, targets_from_status
-from .. import _storage
 from .job import Job
 
 __all__ = ["Workspace"]

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._optimization.problem import ContentType, Problem as _Problem, ProblemType
+from .._optimization.problem import ContentType, ProblemType
+from .._optimization.problem import Problem as _Problem
 
 if TYPE_CHECKING:
     from ..workspace import Workspace

@@ -6,7 +6,8 @@ import itertools
 import numpy as np
 import pytest
 
-from benchmarks import exact, instances as I
+from benchmarks import exact
+from benchmarks import instances as I
 from contracts.problems import decode_problem, encode_json
 from tests.reference import reference_cost
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -54,7 +54,7 @@ def test_rate_and_span():
     assert rate(100, 10.0, 12.0) == 50.0
     with pytest.raises(ValueError):
         rate(1, 5.0, 5.0)
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     assert span_seconds(t0, t0 + timedelta(milliseconds=1500)) == 1.5
 
 

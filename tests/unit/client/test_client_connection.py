@@ -110,9 +110,8 @@ def test_plain_http_is_allowed_on_loopback_only(tmp_path, monkeypatch):
 
 def test_ssl_context_trusts_the_local_ca_and_public_roots(tmp_path, monkeypatch):
     pytest.importorskip("cryptography")
-    from services.gateway.tls import ensure_tls
-
     from services.config import Settings
+    from services.gateway.tls import ensure_tls
 
     files = ensure_tls(Settings(data_dir=tmp_path))
     monkeypatch.chdir(tmp_path)
@@ -125,9 +124,8 @@ def test_ssl_context_trusts_the_local_ca_and_public_roots(tmp_path, monkeypatch)
 
 def test_ssl_context_is_shared_until_the_ca_file_changes(tmp_path, monkeypatch):
     pytest.importorskip("cryptography")
-    from services.gateway.tls import ensure_tls
-
     from services.config import Settings
+    from services.gateway.tls import ensure_tls
 
     ca = ensure_tls(Settings(data_dir=tmp_path)).ca_cert
     monkeypatch.chdir(tmp_path)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from contracts.problems import decode_problem
-from tests.reference import reference_cost
 from services.client.optimization import (
     ContentType,
     GroupType,
@@ -17,6 +16,7 @@ from services.client.optimization import (
     SlcTerm,
     Term,
 )
+from tests.reference import reference_cost
 
 REFERENCE = [(-3, [1, 0]), (5, [2, 0]), (9, [2, 1]), (2, [3, 0]), (-4, [3, 1]), (4, [3, 2])]  # SDK test_job.py
 

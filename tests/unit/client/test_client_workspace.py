@@ -7,7 +7,7 @@ import gzip
 import json
 import threading
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, ResourceExistsError, ResourceNotFoundError
@@ -147,7 +147,7 @@ async def test_cancel_and_errors(fake, connection_file):
 
 
 async def test_list_jobs_pages_and_filters(fake, connection_file):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for i in range(7):
         fake.jobs[f"j{i}"] = job_wire(f"j{i}", "Succeeded" if i % 2 else "Waiting", name=f"name-{i}",
                                       creationTime=(now - timedelta(days=i)).isoformat())
@@ -171,8 +171,8 @@ async def test_job_details_for_users(fake, connection_file):
         odd = await ws.get_job("odd")
     assert isinstance(details, JobDetails)
     assert details.additional_properties == {"isCancelling": True, "itemType": "Job"}
-    assert details.creation_time == datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc)
-    assert details.begin_execution_time.tzinfo == timezone.utc and details.end_execution_time is None
+    assert details.creation_time == datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
+    assert details.begin_execution_time.tzinfo == UTC and details.end_execution_time is None
     assert details.input_params == {"params": {}} and details.provider_id == "Microsoft"
     assert repr(details).startswith("JobDetails(id='x'") and "additional_properties={'isCancelling': True" in repr(details)
     assert odd.details.status == "Cancelling" and not odd.has_completed()  # unknown status: keep polling

@@ -26,8 +26,8 @@ from contracts.problems import (
     encode_protobuf,
     problem_document,
 )
-from tests.reference import reference_cost
 from contracts.results import encode_result, make_result, solution_entry
+from tests.reference import reference_cost
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -104,7 +104,7 @@ BAD_INPUTS = [
     (b'{"cost_function": {"type": "pubo", "terms": [], "initial_configuration": {"-1": 1}}}', "AZQ104"),
     (b'\x1f\x8b\x08\x00garbage', "AZQ105"),
     (b"[" * 100000 + b"]" * 100000, "AZQ105"),
-    ('{"cost_function":{"version":"1.0","type":"ising",initial_configuration{"0": 1},"terms":[]}}'.encode(), "AZQ105"),
+    (b'{"cost_function":{"version":"1.0","type":"ising",initial_configuration{"0": 1},"terms":[]}}', "AZQ105"),
 ]
 
 

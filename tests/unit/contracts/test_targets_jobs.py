@@ -1,7 +1,7 @@
 """Parameter validation per target, and the JobDetails wire model."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -67,7 +67,7 @@ def test_transitions_never_leave_a_terminal_state():
 
 
 def test_job_details_round_trip_camel_case():
-    now = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+    now = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
     job = JobDetails(id="j1", container_uri="http://c", input_data_format="microsoft.qio.v2", provider_id="Microsoft",
                      target=targets.SA, status=JobStatus.FAILED, creation_time=now,
                      error_data=ErrorData("InvalidInputData", "AZQ105: bad"), is_cancelling=False)

@@ -90,4 +90,4 @@ def test_blob_sas(blobs: BlobStore):
 
 def test_store_refuses_storage_calls_before_open(blobs: BlobStore):
     with pytest.raises(RuntimeError, match="not open"):
-        blobs.client
+        _ = blobs.client

@@ -4,14 +4,13 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from contracts import targets as ids
 from contracts.problems import decode_problem, problem_document
-from tests.reference import reference_cost
 from services.cli.formats import read_problem_file
 from services.cli.params import (
     UsageError,
@@ -22,6 +21,7 @@ from services.cli.params import (
     resolve_target,
     short_name,
 )
+from tests.reference import reference_cost
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -60,11 +60,11 @@ def test_params_are_checked_against_the_target():
 
 
 def test_since():
-    now = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     assert parse_since("2h", now) == now - timedelta(hours=2)
     assert parse_since("30m", now) == now - timedelta(minutes=30)
     assert parse_since("1.5d", now) == now - timedelta(days=1.5)
-    assert parse_since("2026-02-01T10:00+00:00") == datetime(2026, 2, 1, 10, tzinfo=timezone.utc)
+    assert parse_since("2026-02-01T10:00+00:00") == datetime(2026, 2, 1, 10, tzinfo=UTC)
     assert parse_since("2026-02-01").tzinfo is not None  # local midnight, made aware
     assert parse_since("today", now) <= now
     with pytest.raises(UsageError, match="30m, 2h"):

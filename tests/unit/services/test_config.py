@@ -89,7 +89,7 @@ def test_tokens_override(tmp_path: Path):
 def test_default_token_needs_the_configured_workspace(tmp_path: Path):
     s = Settings.from_env({"OPENQIO_TOKENS": "other=" + "x" * 20}, data_dir=tmp_path)
     with pytest.raises(SettingsError, match="no token"):
-        s.default_token
+        _ = s.default_token
 
 
 @pytest.mark.parametrize(

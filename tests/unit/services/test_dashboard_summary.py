@@ -50,7 +50,7 @@ def test_an_empty_problem():
 
 
 def test_assets_exist_and_only_they_are_public():
-    for path, (name, content_type) in dashboard.ASSETS.items():
+    for path, (name, _content_type) in dashboard.ASSETS.items():
         assert (dashboard.STATIC / name).is_file(), path
         assert path == "/dashboard" or path.startswith("/dashboard/")
     assert dashboard.PUBLIC_PATHS == frozenset(dashboard.ASSETS)

@@ -43,7 +43,7 @@ async def test_every_token_is_compared_in_constant_time_without_stopping_early(t
                                   ("token-0-0123456789abcdeX", 401), ("x", 401)]:
             calls: list[tuple[bytes, bytes]] = []
 
-            def spy(a, b):
+            def spy(a, b, calls=calls):
                 calls.append((a, b))
                 return real(a, b)
 

@@ -13,6 +13,7 @@ from contracts.logformat import OWN_LOGGERS
 from contracts.status import JobStatus
 from services import logs
 from services.config import Settings, SettingsError
+from services.jobs.store import JobExists
 from tests.unit.services.test_sqlite_store import job
 
 W, E, S, F, C = (JobStatus.WAITING, JobStatus.EXECUTING, JobStatus.SUCCEEDED, JobStatus.FAILED,
@@ -78,7 +79,7 @@ async def test_failed_and_cancelled_lines_carry_their_reason(store, json_lines):
 
 async def test_resubmitting_the_same_job_logs_nothing(store, json_lines):
     await store.insert("ws", job("same"))
-    with pytest.raises(Exception):
+    with pytest.raises(JobExists):
         await store.insert("ws", job("same"))
     assert transitions(json_lines(), "same") == [(None, "Waiting")]
 

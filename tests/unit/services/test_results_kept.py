@@ -16,7 +16,6 @@ from services.dispatch.outputs import OutputKeeper
 from services.jobs import schema
 from services.jobs.sqlite_store import SqliteJobStore
 from services.jobs.store import ContainerInUse, StoredOutput
-
 from tests.unit.services.test_sqlite_store import job
 
 S = JobStatus.SUCCEEDED

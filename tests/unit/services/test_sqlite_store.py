@@ -5,7 +5,7 @@ import asyncio
 import json
 import logging
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -368,7 +368,7 @@ async def test_list_rejects_bad_cursors(store: SqliteJobStore, cursor: str):
 async def test_hundred_thousand_jobs(store: SqliteJobStore):
     """Scale sanity (no timing asserts): listing, get and claims use the indexes and stay correct at 100k jobs."""
     statuses = [W, E, S, F, C]
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     rows = []
     for i in range(100_000):
         created = format_time(start + timedelta(milliseconds=i))

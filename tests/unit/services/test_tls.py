@@ -127,7 +127,7 @@ def _own_pki(folder: Path, names=("qio.example.com",), days=30, encrypt=False) -
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import NameOID
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
 
     def build(subject, issuer, public, signer, ca: bool, start, end, san=None):
         b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from contracts.problems import encode_json
-from tests.reference import reference_cost
 from contracts.runner import RunRequest
 from solver_runner import entry, warmup
+from tests.reference import reference_cost
 
 MASK64 = (1 << 64) - 1
 

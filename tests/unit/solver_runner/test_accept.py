@@ -5,8 +5,7 @@ import numpy as np
 from numba import njit
 
 from solver_runner.kernels.common import accept_uphill
-from solver_runner.kernels.rng import rand01
-from solver_runner.kernels.rng import rng_states
+from solver_runner.kernels.rng import rand01, rng_states
 
 
 @njit(cache=False)

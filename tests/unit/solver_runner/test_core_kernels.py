@@ -143,8 +143,8 @@ def test_pt_exchange_swaps_favourable_neighbours_on_the_step_parity():
 
 
 def test_tabu_walkers_handle_tenure_beyond_n_and_single_variables():
-    from solver_runner.solvers.walkers import TabuState
     from solver_runner.params import flip_tolerance
+    from solver_runner.solvers.walkers import TabuState
 
     for kind, n in (("ising", 1), ("pubo", 1), ("ising", 6)):
         problem = random_problem(kind, n, seed=3, constant=False)

@@ -11,11 +11,11 @@ from solver_core_cases import all_costs, brute_force, random_document, rrg3_docu
 from contracts import errors, targets
 from contracts.errors import ContractError
 from contracts.problems import decode_problem, encode_json, encode_protobuf, problem_document
-from tests.reference import reference_cost
 from contracts.runner import Progress, RunOutcome, RunRequest
 from solver_runner import entry
 from solver_runner.model import compile_problem
 from solver_runner.solvers import SOLVERS
+from tests.reference import reference_cost
 
 CORE = [targets.SA, targets.PT, targets.TABU]
 

@@ -13,8 +13,7 @@ from contracts import targets
 from contracts.problems import decode_problem, encode_json
 from contracts.runner import RunOutcome
 from solver_runner.kernels.common import energies_of
-from solver_runner.model import model_arrays
-from solver_runner.model import compile_problem
+from solver_runner.model import compile_problem, model_arrays
 from solver_runner.solvers import parameter_free as PF
 from solver_runner.solvers.base import SolveContext
 

@@ -15,12 +15,11 @@ from contracts import targets
 from contracts.problems import decode_problem, encode_json, problem_document
 from contracts.runner import RunOutcome
 from solver_runner.kernels.common import energies_of
-from solver_runner.model import model_arrays
 from solver_runner.kernels.rng import padded_rng_states
-from solver_runner.solvers.walkers import QmcState, bond_probability, sqa_sweeps
-from solver_runner.model import compile_problem
+from solver_runner.model import compile_problem, model_arrays
 from solver_runner.solvers.base import SolveContext
 from solver_runner.solvers.qmc import quantum_monte_carlo
+from solver_runner.solvers.walkers import QmcState, bond_probability, sqa_sweeps
 
 
 def model_of(doc, dense=None):

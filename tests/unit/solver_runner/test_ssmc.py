@@ -14,11 +14,10 @@ from contracts.problems import decode_problem, encode_json
 from contracts.runner import RunOutcome
 from solver_runner.kernels import ssmc as K
 from solver_runner.kernels.common import energies_of
-from solver_runner.model import model_arrays
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
-from solver_runner.model import compile_problem
-from solver_runner.solvers.base import SolveContext
+from solver_runner.model import compile_problem, model_arrays
 from solver_runner.params import ssmc_parameters
+from solver_runner.solvers.base import SolveContext
 from solver_runner.solvers.ssmc import SsmcRun, substochastic_monte_carlo
 
 
