@@ -78,7 +78,6 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
     from services.config import with_generated_storage
     from services.dispatch.dispatcher import Dispatcher
     from services.dispatch.outputs import OutputKeeper
-    from services.dispatch.runner_pool import RunnerPool
     from services.gateway.app import create_app
     from services.gateway.tls import ensure_tls, server_ssl_context
     from services.jobs.sqlite_store import SqliteJobStore
@@ -101,7 +100,7 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
     store = SqliteJobStore(settings.database_path, synchronous=settings.sqlite_synchronous)
     blobs = WorkspaceBlobs(settings)
     keeper = OutputKeeper(store, blobs, verify=settings.verifies_outputs(supervised_azurite=azurite is not None))
-    pool = RunnerPool(settings.runners)
+    pool = _make_pool(settings)
     dispatcher = None
     site_runner = None
     watcher = None
@@ -112,8 +111,8 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         if azurite is not None:
             watcher = asyncio.create_task(_keep_azurite(azurite, keeper, children), name="azurite-supervisor")
         t0 = time.monotonic()
-        await pool.start()
-        log.info("%d runner(s) ready in %.1f s", settings.runners, time.monotonic() - t0)
+        await _start_pool(settings, pool)
+        log.info("%s ready in %.1f s", _describe_pool(settings, pool), time.monotonic() - t0)
         dispatcher = Dispatcher(
             store,
             blobs,
@@ -132,7 +131,7 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
         base_url = f"https://{_url_host(settings.host)}:{port}/"
         _write_connection_files(settings, base_url, tls)
-        _announce(settings, base_url)
+        _announce(settings, base_url, _describe_pool(settings, pool))
         await stop.wait()
         log.info("shutting down")
     finally:
@@ -154,6 +153,39 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
             await asyncio.to_thread(azurite.stop)
             children.forget("azurite")
         log.info("stopped")
+
+
+def _make_pool(settings: Settings):
+    """The runner pool OPENQIO_EXECUTOR names: local runner processes, or tasks on a Ray cluster (services/dispatch/
+    ray_pool, imported only then: the embedded default never imports ray)."""
+    if settings.executor == "ray":
+        try:
+            from services.dispatch.ray_pool import RayPool
+        except ImportError as exc:
+            raise StartupError(f"OPENQIO_EXECUTOR=ray needs Ray: pip install 'openqio[ray]' ({exc})") from None
+        return RayPool(settings.ray_address, local_cpus=settings.runners)
+    from services.dispatch.runner_pool import RunnerPool
+
+    return RunnerPool(settings.runners)
+
+
+async def _start_pool(settings: Settings, pool) -> None:
+    """Start the pool; a Ray cluster that cannot be reached stops the start-up with its one-line reason."""
+    if settings.executor != "ray":
+        await pool.start()
+        return
+    from services.dispatch.ray_pool import RayUnavailable
+
+    try:
+        await pool.start()
+    except RayUnavailable as exc:
+        raise StartupError(str(exc)) from None
+
+
+def _describe_pool(settings: Settings, pool) -> str:
+    if settings.executor == "ray":
+        return f"Ray executor ({pool.size} CPU(s) at {settings.ray_address or 'a local Ray'})"
+    return f"{settings.runners} runner(s)"
 
 
 def _url_host(host: str) -> str:
@@ -275,7 +307,7 @@ def _dashboard_url(settings: Settings, base_url: str) -> str:
             "or open the URL with #token=<token>)")
 
 
-def _announce(settings: Settings, base_url: str) -> None:
+def _announce(settings: Settings, base_url: str, workers: str) -> None:
     data_dir = Path(settings.data_dir)
     if settings.log_format == "json":  # machines read this output: one JSON log line, no free text
         log.info("openqio is running at %s", base_url, extra={
@@ -285,7 +317,7 @@ def _announce(settings: Settings, base_url: str) -> None:
         return
     lines = [
         "",
-        f"openqio is running at {base_url} ({settings.runners} runner(s), blobs at {settings.blob_url})",
+        f"openqio is running at {base_url} ({workers}, blobs at {settings.blob_url})",
         f"  native client:  Workspace() reads {data_dir / 'connection.json'}",
         f"  azure-quantum:  set -a; source {data_dir / 'sdk.env'}; set +a",
         f"  dashboard:      {_dashboard_url(settings, base_url)}",

@@ -16,7 +16,9 @@
 | OPENQIO_STORAGE_KEY_FILE | (none) | a file holding the storage account key (read at start; used when OPENQIO_STORAGE_KEY is not set), e.g. a Docker secret or the key docker/compose.yaml generates |
 | OPENQIO_WORKSPACE_STORAGE | (none) | `ws=account:key[@blob_url],...`: a workspace's own storage account (the URL defaults to BLOB_URL with the account swapped in); unlisted workspaces use STORAGE_ACCOUNT, or with `--with-azurite` and several workspaces, generated accounts kept in DATA_DIR/storage-accounts.json |
 | OPENQIO_SAS_TTL_S | 604800 | lifetime of SAS URLs handed out (seconds) |
-| OPENQIO_RUNNERS | number of cores | runner processes |
+| OPENQIO_RUNNERS | number of cores | runner processes (with `OPENQIO_EXECUTOR=ray` and an empty OPENQIO_RAY_ADDRESS: the CPUs of the local Ray the service starts) |
+| OPENQIO_EXECUTOR | local | where jobs run: `local` (runner processes of this service) or `ray` (tasks on a Ray cluster; needs the `ray` extra) |
+| OPENQIO_RAY_ADDRESS | (none) | with `OPENQIO_EXECUTOR=ray`: `auto` (the cluster this machine is a node of), `host:6379` (its head's GCS, with a Ray node on this machine), `ray://host:10001` (Ray Client), or empty to start a local Ray |
 | OPENQIO_MAX_ATTEMPTS | 3 | runs of a job whose runner crashed before it is Failed |
 | OPENQIO_HARD_DEADLINE_GRACE_S | 10 | after a cancel (or a job's timeout), seconds before its runner is killed |
 | OPENQIO_MAX_JOB_SECONDS | 86400 | hard limit for a job without `timeout` |
@@ -92,6 +94,8 @@ class Settings:
     workspace_storage: Mapping[str, StorageAccount] = field(default_factory=dict)  # workspace -> its own account
     sas_ttl_s: int = 7 * 24 * 3600
     runners: int = field(default_factory=lambda: os.cpu_count() or 1)
+    executor: str = "local"
+    ray_address: str = ""
     max_attempts: int = 3
     hard_deadline_grace_s: float = 10.0
     max_job_seconds: float = 86_400.0
@@ -143,6 +147,8 @@ class Settings:
             raise SettingsError("OPENQIO_PORT must be 0..65535")
         if self.log_format not in ("text", "json"):
             raise SettingsError("OPENQIO_LOG_FORMAT must be text or json")
+        if self.executor not in ("local", "ray"):
+            raise SettingsError("OPENQIO_EXECUTOR must be local or ray")
         if self.sqlite_synchronous not in ("full", "normal"):
             raise SettingsError("OPENQIO_SQLITE_SYNCHRONOUS must be full or normal")
         if self.verify_outputs not in ("auto", "on", "off"):
