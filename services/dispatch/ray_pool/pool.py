@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 HEALTH_S = 2.0  # the head is probed, and the cluster's CPUs are counted, this often (seconds)
 PROBE_TIMEOUT_S = 2.0  # a head that does not accept a TCP connection within this is unreachable
 WARM_TIMEOUT_S = 900.0  # a node's first warm-up may compile every kernel (about a minute on one core; slow disks more)
+HEAD_RESOURCE = "node:__internal_head__"
 CRASHES = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError,
            ray.exceptions.OwnerDiedError, ray.exceptions.LocalRayletDiedError, ray.exceptions.RaySystemError,
            ray.exceptions.ActorDiedError, ray.exceptions.OutOfMemoryError)
@@ -60,6 +61,7 @@ class _Slot:
     index: int
     cpus: int = 1
     job_id: str | None = None
+    key: str | None = None  # this run's name on the job board: job id and slot index
     ref: Any = None
     node_id: str | None = None
     pid: int | None = None
@@ -123,6 +125,8 @@ class RayPool:
                 raise RayUnavailable(f"cannot reach the Ray head at {self.address} ({why}): start it (ray start "
                                      "--head) or correct OPENQIO_RAY_ADDRESS")
         await asyncio.to_thread(self._connect)
+        log.info("connected to Ray at %s (this service's Ray node: %s)", self.address or "a new local Ray",
+                 ray.get_runtime_context().get_node_id())
         self._healthy = True
         await self._refresh()
         warming = self._warm_new_nodes()
@@ -132,7 +136,11 @@ class RayPool:
                             asyncio.create_task(self._progress_loop(), name="ray-progress")]
 
     def _connect(self) -> None:
-        """ray.init (blocking: run in a thread) and the job board. Ray's own log lines stay at WARNING and above."""
+        """ray.init and the job board. Runs in a thread: on the main thread ray.init would replace the service's
+        SIGTERM handler. Ray's own log lines stay at WARNING and above."""
+        # A driver that loses the head ends its process after this long (Ray's default: 60 s); the pool notices the
+        # loss itself, hands the jobs back and reconnects, so the service must outlive the head.
+        os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(10 * 365 * 86400))
         options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False,
                                    "namespace": "openqio", "ignore_reinit_error": True}
         if self.address:
@@ -147,11 +155,9 @@ class RayPool:
             raise RayUnavailable(f"cannot connect to Ray at {self.address or 'a new local Ray'}: {detail}") from None
         if self._probe is None and not self.address.startswith("ray://"):
             self._probe = _hostport(ray.get_runtime_context().gcs_address)
-        strategy: Any = "DEFAULT"
-        with contextlib.suppress(Exception):  # pinned to this service's node: it lives and dies with the service
-            strategy = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
-        self._board = ray.remote(num_cpus=0, max_restarts=-1)(remote.JobBoard).options(
-            scheduling_strategy=strategy).remote()
+        # On the head node (Ray's own `node:__internal_head__` resource): the one node whose loss is the cluster's.
+        self._board = ray.remote(num_cpus=0, max_restarts=-1, resources={HEAD_RESOURCE: 0.001})(
+            remote.JobBoard).remote()
         self._run_job = ray.remote(max_retries=0)(remote.run_job)
 
     async def close(self, timeout: float = 5.0) -> None:
@@ -246,13 +252,13 @@ class RayPool:
         slot.cpus += extra
         if request.threads != slot.cpus:
             request = replace(request, threads=slot.cpus)
-        slot.job_id, slot.on_progress = request.job_id, on_progress
+        slot.job_id, slot.key, slot.on_progress = request.job_id, f"{request.job_id}/{slot.index}", on_progress
         slot.lost = asyncio.get_running_loop().create_future()
         self._by_job[request.job_id] = slot
         watchdog = asyncio.ensure_future(self._watchdog(slot, request.job_id, deadline_s)) if deadline_s else None
         try:
             task = self._run_job.options(num_cpus=slot.cpus, name=f"openqio-job-{request.job_id}")
-            slot.ref = task.remote(request, self._board, self.entry_point)
+            slot.ref = task.remote(request, self._board, self.entry_point, slot.key)
             result = asyncio.wrap_future(slot.ref.future())
             await asyncio.wait({result, slot.lost}, return_when=asyncio.FIRST_COMPLETED)
             if not result.done():
@@ -268,8 +274,7 @@ class RayPool:
                     raise RunnerKilled("the job passed its hard deadline and its Ray task was stopped") from None
                 return RunOutcome(job_id=request.job_id, status=RunOutcome.CANCELLED)
             except CRASHES as exc:
-                where = f" on Ray node {slot.node_id}" if slot.node_id else ""
-                raise RunnerCrashed(f"the Ray worker running the job died{where} ({type(exc).__name__})") from None
+                raise await self._crashed(slot, exc) from None
             except ray.exceptions.RayTaskError as exc:  # the task itself failed (e.g. the node lacks the solvers)
                 detail = " ".join(str(exc.cause if exc.cause is not None else exc).split())[:300]
                 return RunOutcome(job_id=request.job_id, status=RunOutcome.FAILED, error_code="SolverError",
@@ -280,6 +285,21 @@ class RayPool:
             self._by_job.pop(request.job_id, None)
             slot.job_id = slot.ref = slot.on_progress = None
             self.release(slot)
+
+    async def _crashed(self, slot: _Slot, exc: Exception) -> RunnerCrashed:
+        """What a lost task means: its worker or node died, or (this service's own raylet died, or the head does not
+        answer now) the head is gone, and then every running job goes back to the queue at once and no job starts
+        until it answers, rather than each burning its attempts on a cluster that is not there."""
+        if self._healthy:
+            why = "its raylet died" if isinstance(exc, ray.exceptions.LocalRayletDiedError) else None
+            if why is None and self._probe is not None:
+                why = await asyncio.to_thread(_reachable, self._probe)
+            if why is not None:
+                self._head_lost(why)
+        if not self._healthy:
+            return RunnerCrashed("lost the Ray head while the job ran")
+        where = f" on Ray node {slot.node_id}" if slot.node_id else ""
+        return RunnerCrashed(f"the Ray worker running the job died{where} ({type(exc).__name__})")
 
     async def _watchdog(self, slot: _Slot, job_id: str, deadline_s: float) -> None:
         await asyncio.sleep(deadline_s)
@@ -302,7 +322,7 @@ class RayPool:
             return False
         slot.cancelled = True
         with contextlib.suppress(Exception):
-            self._board.cancel.remote(job_id)
+            self._board.cancel.remote(slot.key)
         if hard_deadline_s is not None:
             asyncio.ensure_future(self._watchdog(slot, job_id, hard_deadline_s))
         return True
@@ -330,16 +350,17 @@ class RayPool:
             await asyncio.sleep(remote.POLL_S)
             if not self._by_job or not self._healthy:
                 continue
-            cancelled = [job_id for job_id, slot in self._by_job.items() if slot.cancelled]
+            cancelled = [slot.key for slot in self._by_job.values() if slot.cancelled]
             try:
                 reports = await asyncio.wait_for(
                     asyncio.wrap_future(self._board.collect.remote(cancelled).future()), remote.BOARD_CALL_TIMEOUT_S)
             except Exception as exc:  # noqa: BLE001 - progress is best effort; cancels are re-sent next round
                 log.debug("job board unavailable: %s", exc)
                 continue
-            for job_id, (node_id, pid, progress) in reports.items():
+            for key, (node_id, pid, progress) in reports.items():
+                job_id = key.rpartition("/")[0]
                 slot = self._by_job.get(job_id)
-                if slot is None:
+                if slot is None or slot.key != key:  # a run that ended (or an earlier run of the job)
                     continue
                 if slot.node_id is None:
                     slot.node_id, slot.pid = node_id, pid

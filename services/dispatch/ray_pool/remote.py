@@ -34,19 +34,20 @@ def _resolve(path: str) -> Callable[..., Any]:
 
 
 class JobBoard:
-    """Latest progress per running job (from the tasks) and the cancelled jobs (from the pool). Never blocks."""
+    """Latest progress per running job (from the tasks) and the cancelled runs (from the pool). Never blocks.
+    Runs are named by the key the pool gave each task (run_job)."""
 
     def __init__(self) -> None:
-        self._reports: dict[str, tuple[str, int, Progress | None]] = {}  # job id -> (node id, worker pid, progress)
+        self._reports: dict[str, tuple[str, int, Progress | None]] = {}  # run key -> (node id, worker pid, progress)
         self._cancelled: set[str] = set()
 
-    def report(self, job_id: str, node_id: str, pid: int, progress: Progress | None) -> bool:
-        """A task's report; answers whether the job was cancelled."""
-        self._reports[job_id] = (node_id, pid, progress)
-        return job_id in self._cancelled
+    def report(self, key: str, node_id: str, pid: int, progress: Progress | None) -> bool:
+        """A task's report; answers whether its run was cancelled."""
+        self._reports[key] = (node_id, pid, progress)
+        return key in self._cancelled
 
-    def cancel(self, job_id: str) -> None:
-        self._cancelled.add(job_id)
+    def cancel(self, key: str) -> None:
+        self._cancelled.add(key)
 
     def collect(self, cancelled: list[str]) -> dict[str, tuple[str, int, Progress | None]]:
         """The reports since the last collection; `cancelled` (the pool's whole list) replaces the board's."""
@@ -55,10 +56,12 @@ class JobBoard:
         return reports
 
 
-def run_job(request: RunRequest, board: Any, entry_point: str) -> tuple[RunOutcome, str]:
+def run_job(request: RunRequest, board: Any, entry_point: str, key: str) -> tuple[RunOutcome, str]:
     """One job on a Ray worker: the solver (`entry_point`, e.g. `solver_runner.entry:run`) with a cancel flag and a
     progress sink that a reporter thread exchanges with the job board every POLL_S. Returns the outcome and the id
-    of the node it ran on. Never raises for a job's own failure: the solver turns those into a RunOutcome."""
+    of the node it ran on. `key` names this run on the board (a job that is run again gets another key, so a late
+    report of an earlier run is never taken for the new one). Never raises for a job's own failure: the solver turns
+    those into a RunOutcome."""
     solve = _resolve(entry_point)
     node_id = ray.get_runtime_context().get_node_id()
     pid = os.getpid()
@@ -79,7 +82,7 @@ def run_job(request: RunRequest, board: Any, entry_point: str) -> tuple[RunOutco
             if progress is not None and summary[0] is not None:
                 progress, summary[0] = replace(progress, summary=summary[0]), None
             try:
-                if ray.get(board.report.remote(request.job_id, node_id, pid, progress if progress is not sent else None),
+                if ray.get(board.report.remote(key, node_id, pid, progress if progress is not sent else None),
                            timeout=BOARD_CALL_TIMEOUT_S):
                     cancelled.set()
                 sent = latest[0]
