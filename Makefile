@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SDK_STAMP := .venv-sdk/.installed
+RAY_STAMP := $(VENV)/.ray-installed
 
-.PHONY: run test test-unit bench install sdk-env clean
+.PHONY: run test test-unit bench install sdk-env ray-extra clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +28,17 @@ run: install
 
 sdk-env: $(SDK_STAMP)
 
+# The `ray` extra (OPENQIO_EXECUTOR=ray): the tests run the Ray executor on a real local cluster; `make run` needs none.
+ray-extra: $(RAY_STAMP)
+
+$(RAY_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test,ocean,ray]"
+	@touch $@
+
 $(SDK_STAMP): tests/sdk/requirements.txt | $(PY)
 	bash scripts/sdk_env.sh
 
-test: install sdk-env
+test: install sdk-env ray-extra
 	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest -q
 
@@ -38,7 +46,7 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 bench: install
-	$(PY) -m pip install --quiet -e ".[test,ocean,bench]"
+	$(PY) -m pip install --quiet -e ".[test,ocean,bench,ray]"
 	$(PY) -m benchmarks.solvers
 	$(PY) -m benchmarks.service
 
