@@ -80,11 +80,16 @@ class RayCluster:
     head_cpus: int = 0
     base: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="oqr-")))  # short: Ray's socket paths
     port: int = field(default_factory=free_port)
+    client_port: int = field(default_factory=free_port)  # the head's Ray Client server (ray://)
     nodes: list[RayNode] = field(default_factory=list)
 
     @property
     def address(self) -> str:
         return f"{NODE_IP}:{self.port}"
+
+    @property
+    def client_address(self) -> str:
+        return f"ray://{NODE_IP}:{self.client_port}"
 
     @property
     def workers(self) -> list[RayNode]:
@@ -108,7 +113,7 @@ class RayCluster:
                   "--metrics-export-port", str(free_port()), "--runtime-env-agent-port", str(free_port())]
         if node.head:
             args = ["--head", "--port", str(self.port), "--include-dashboard=false",
-                    "--dashboard-port", str(free_port()), "--ray-client-server-port", str(free_port()),
+                    "--dashboard-port", str(free_port()), "--ray-client-server-port", str(self.client_port),
                     "--temp-dir", str(self.base / "ray")]
         else:
             args = ["--address", self.address]

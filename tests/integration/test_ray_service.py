@@ -17,6 +17,7 @@ from contracts import targets
 from contracts.status import JobStatus
 from tests.integration.rest import Rest, long_problem, seed_problem
 from tests.sdk.harness import assert_check, run_sdk_script
+from tests.service import Service, serving
 
 pytestmark = pytest.mark.integration
 
@@ -115,3 +116,18 @@ async def test_node_holding_a_job_killed_three_times_fails_it_with_a_clear_code(
         # the cluster (both nodes back) still runs jobs
         ok = await rest.submit(seed_problem(), targets.SA, {"sweeps": 50})
         assert (await rest.wait(ok, timeout=60))["status"] == JobStatus.SUCCEEDED.value
+
+
+async def test_ray_client_address(azurite, ray_cluster, tmp_path):
+    """OPENQIO_RAY_ADDRESS=ray://head:port (Ray Client, what docker/compose.ray.yaml uses): the service is no Ray
+    node; jobs, progress and cancel go through the head's client server."""
+    service = Service(data_dir=tmp_path, blob_url=azurite.blob_url, args=["--executor", "ray"],
+                      extra_env={"OPENQIO_RAY_ADDRESS": ray_cluster.client_address})
+    for running in serving(service):
+        async with Rest(running) as rest:
+            job_id = await rest.submit(seed_problem(), targets.SA, {"sweeps": 100, "seed": 3})
+            job = await rest.wait(job_id)
+            assert job["status"] == "Succeeded", job
+            assert (await rest.result(job))["cost"] == -17.0
+        result = await load.cancels(str(running.connection_file), trials=1)
+        assert result.failures == [] and result.server.n == 1

@@ -71,6 +71,11 @@ class _Slot:
     on_progress: Callable[[Progress], Any] | None = None
 
 
+def _quiet_sigterm_notice(record: logging.LogRecord) -> bool:
+    """Drop Ray's notice that ray.init, run in a thread on purpose (RayPool._connect), set no SIGTERM handler."""
+    return "SIGTERM handler is not set" not in record.getMessage()
+
+
 def _hostport(address: str) -> tuple[str, int] | None:
     """(host, port) to probe for a Ray address: `host:port` or `ray://host:port`; None for `auto` / empty."""
     if not address or address == "auto":
@@ -141,6 +146,7 @@ class RayPool:
         # A driver that loses the head ends its process after this long (Ray's default: 60 s); the pool notices the
         # loss itself, hands the jobs back and reconnects, so the service must outlive the head.
         os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(10 * 365 * 86400))
+        logging.getLogger("ray._private.worker").addFilter(_quiet_sigterm_notice)
         options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False,
                                    "namespace": "openqio", "ignore_reinit_error": True}
         if self.address:
@@ -282,6 +288,9 @@ class RayPool:
         finally:
             if watchdog is not None:
                 watchdog.cancel()
+            if slot.lost.done():  # the head was lost after the task had ended by itself: nothing more to say
+                slot.lost.exception()
+            slot.lost.cancel()
             self._by_job.pop(request.job_id, None)
             slot.job_id = slot.ref = slot.on_progress = None
             self.release(slot)
