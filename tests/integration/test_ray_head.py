@@ -4,7 +4,6 @@ at the address again, the service reconnects and runs them. The second case kill
 cluster of its own (one node, the head with one CPU), not the session's."""
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 

@@ -22,36 +22,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from contracts import errors
 from contracts.runner import Progress, RunOutcome, RunRequest
 from services.dispatch.runner_pool import RunnerCrashed, RunnerKilled
 
-from . import remote
+from . import link, remote
+from .link import RayUnavailable, hostport, reachable
 
 log = logging.getLogger(__name__)
 
 HEALTH_S = 2.0  # the head is probed, and the cluster's CPUs are counted, this often (seconds)
-PROBE_TIMEOUT_S = 2.0  # a head that does not accept a TCP connection within this is unreachable
 WARM_TIMEOUT_S = 900.0  # a node's first warm-up may compile every kernel (about a minute on one core; slow disks more)
-HEAD_RESOURCE = "node:__internal_head__"
 CRASHES = (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError,
            ray.exceptions.OwnerDiedError, ray.exceptions.LocalRayletDiedError, ray.exceptions.RaySystemError,
            ray.exceptions.ActorDiedError, ray.exceptions.OutOfMemoryError)
-
-
-class RayUnavailable(RuntimeError):
-    """The Ray cluster cannot be reached or used: the message is one line for the operator."""
 
 
 @dataclass
@@ -69,28 +62,6 @@ class _Slot:
     killed: bool = False
     lost: asyncio.Future | None = None  # set with an exception when the head is lost
     on_progress: Callable[[Progress], Any] | None = None
-
-
-def _quiet_sigterm_notice(record: logging.LogRecord) -> bool:
-    """Drop Ray's notice that ray.init, run in a thread on purpose (RayPool._connect), set no SIGTERM handler."""
-    return "SIGTERM handler is not set" not in record.getMessage()
-
-
-def _hostport(address: str) -> tuple[str, int] | None:
-    """(host, port) to probe for a Ray address: `host:port` or `ray://host:port`; None for `auto` / empty."""
-    if not address or address == "auto":
-        return None
-    parts = urlsplit(address if "://" in address else f"gcs://{address}")
-    return (parts.hostname or "127.0.0.1", parts.port or (10001 if parts.scheme == "ray" else 6379))
-
-
-def _reachable(hostport: tuple[str, int]) -> str | None:
-    """None when a TCP connection to `hostport` opens, else why not (one short phrase)."""
-    try:
-        with socket.create_connection(hostport, timeout=PROBE_TIMEOUT_S):
-            return None
-    except OSError as exc:
-        return exc.strerror or type(exc).__name__
 
 
 class RayPool:
@@ -123,9 +94,9 @@ class RayPool:
     async def start(self, wait_ready: bool = True) -> None:
         """Connect, put the job board on this service's node, warm every node's numba cache, count the CPUs.
         RayUnavailable (one line) when the cluster cannot be reached."""
-        self._probe = _hostport(self.address)
+        self._probe = hostport(self.address)
         if self._probe is not None:
-            why = await asyncio.to_thread(_reachable, self._probe)
+            why = await asyncio.to_thread(reachable, self._probe)
             if why is not None:
                 raise RayUnavailable(f"cannot reach the Ray head at {self.address} ({why}): start it (ray start "
                                      "--head) or correct OPENQIO_RAY_ADDRESS")
@@ -141,30 +112,9 @@ class RayPool:
                             asyncio.create_task(self._progress_loop(), name="ray-progress")]
 
     def _connect(self) -> None:
-        """ray.init and the job board. Runs in a thread: on the main thread ray.init would replace the service's
-        SIGTERM handler. Ray's own log lines stay at WARNING and above."""
-        # A driver that loses the head ends its process after this long (Ray's default: 60 s); the pool notices the
-        # loss itself, hands the jobs back and reconnects, so the service must outlive the head.
-        os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(10 * 365 * 86400))
-        logging.getLogger("ray._private.worker").addFilter(_quiet_sigterm_notice)
-        options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False,
-                                   "namespace": "openqio", "ignore_reinit_error": True}
-        if self.address:
-            options["address"] = self.address
-        else:  # a local Ray for this service alone: lean, no dashboard, no usage report
-            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-            options.update(num_cpus=self.local_cpus, include_dashboard=False)
-        try:
-            ray.init(**options)
-        except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError...: all one line
-            detail = " ".join(str(exc).split())[:300]
-            raise RayUnavailable(f"cannot connect to Ray at {self.address or 'a new local Ray'}: {detail}") from None
-        if self._probe is None and not self.address.startswith("ray://"):
-            self._probe = _hostport(ray.get_runtime_context().gcs_address)
-        # On the head node (Ray's own `node:__internal_head__` resource): the one node whose loss is the cluster's.
-        self._board = ray.remote(num_cpus=0, max_restarts=-1, resources={HEAD_RESOURCE: 0.001})(
-            remote.JobBoard).remote()
-        self._run_job = ray.remote(max_retries=0)(remote.run_job)
+        """Connect (link.connect, blocking: run in a thread) and keep what it made."""
+        self._board, self._run_job, probe = link.connect(self.address, self.local_cpus)
+        self._probe = self._probe or probe
 
     async def close(self, timeout: float = 5.0) -> None:
         self._closed = True
@@ -262,30 +212,20 @@ class RayPool:
         slot.lost = asyncio.get_running_loop().create_future()
         self._by_job[request.job_id] = slot
         watchdog = asyncio.ensure_future(self._watchdog(slot, request.job_id, deadline_s)) if deadline_s else None
+        result: asyncio.Future | None = None
         try:
             task = self._run_job.options(num_cpus=slot.cpus, name=f"openqio-job-{request.job_id}")
             slot.ref = task.remote(request, self._board, self.entry_point, slot.key)
             result = asyncio.wrap_future(slot.ref.future())
             await asyncio.wait({result, slot.lost}, return_when=asyncio.FIRST_COMPLETED)
             if not result.done():
-                result.cancel()
-                self._cancel_ref(slot, force=True)
                 raise RunnerCrashed(str(slot.lost.exception()))
-            try:
-                outcome, node_id = result.result()
-                self.jobs_by_node[node_id] += 1
-                return outcome
-            except ray.exceptions.TaskCancelledError:
-                if slot.killed:
-                    raise RunnerKilled("the job passed its hard deadline and its Ray task was stopped") from None
-                return RunOutcome(job_id=request.job_id, status=RunOutcome.CANCELLED)
-            except CRASHES as exc:
-                raise await self._crashed(slot, exc) from None
-            except ray.exceptions.RayTaskError as exc:  # the task itself failed (e.g. the node lacks the solvers)
-                detail = " ".join(str(exc.cause if exc.cause is not None else exc).split())[:300]
-                return RunOutcome(job_id=request.job_id, status=RunOutcome.FAILED, error_code="SolverError",
-                                  error_message=f"the Ray task failed: {detail}")
+            return await self._outcome(slot, request.job_id, result)
         finally:
+            if result is None or not result.done():  # handed back (head lost, service stopping): stop the task too
+                self._cancel_ref(slot, force=True)
+                if result is not None:
+                    result.cancel()
             if watchdog is not None:
                 watchdog.cancel()
             if slot.lost.done():  # the head was lost after the task had ended by itself: nothing more to say
@@ -295,6 +235,23 @@ class RayPool:
             slot.job_id = slot.ref = slot.on_progress = None
             self.release(slot)
 
+    async def _outcome(self, slot: _Slot, job_id: str, result: asyncio.Future) -> RunOutcome:
+        """The finished task's outcome; RunnerKilled / RunnerCrashed for a task stopped by force or lost."""
+        try:
+            outcome, node_id = result.result()
+        except ray.exceptions.TaskCancelledError:
+            if slot.killed:
+                raise RunnerKilled("the job passed its hard deadline and its Ray task was stopped") from None
+            return RunOutcome(job_id=job_id, status=RunOutcome.CANCELLED)
+        except ray.exceptions.RayTaskError as exc:  # the task itself failed (e.g. a node without the solvers)
+            detail = " ".join(str(exc.cause if exc.cause is not None else exc).split())[:300]
+            return RunOutcome(job_id=job_id, status=RunOutcome.FAILED, error_code=errors.SOLVER_ERROR,
+                              error_message=f"the Ray task failed: {detail}")
+        except (*CRASHES, ray.exceptions.RayError) as exc:
+            raise await self._crashed(slot, exc) from None
+        self.jobs_by_node[node_id] += 1
+        return outcome
+
     async def _crashed(self, slot: _Slot, exc: Exception) -> RunnerCrashed:
         """What a lost task means: its worker or node died, or (this service's own raylet died, or the head does not
         answer now) the head is gone, and then every running job goes back to the queue at once and no job starts
@@ -302,7 +259,7 @@ class RayPool:
         if self._healthy:
             why = "its raylet died" if isinstance(exc, ray.exceptions.LocalRayletDiedError) else None
             if why is None and self._probe is not None:
-                why = await asyncio.to_thread(_reachable, self._probe)
+                why = await asyncio.to_thread(reachable, self._probe)
             if why is not None:
                 self._head_lost(why)
         if not self._healthy:
@@ -387,7 +344,7 @@ class RayPool:
         failures = 0
         while True:
             await asyncio.sleep(HEALTH_S)
-            why = await asyncio.to_thread(_reachable, self._probe) if self._probe is not None else None
+            why = await asyncio.to_thread(reachable, self._probe) if self._probe is not None else None
             if why is None and self._healthy:
                 failures = 0
                 with contextlib.suppress(Exception):
@@ -412,11 +369,15 @@ class RayPool:
         log.info("Ray jobs finished per node since start: %s",
                  ", ".join(f"{node}={n}" for node, n in sorted(self.jobs_by_node.items())))
 
+    @property
+    def _head(self) -> str:
+        return "%s:%d" % self._probe if self._probe is not None else (self.address or "the local Ray")
+
     def _head_lost(self, why: str) -> None:
         self._healthy = False
         running = list(self._by_job)
-        log.error("lost the Ray head at %s:%d (%s): %d running job(s) handed back to the queue; no job starts "
-                  "until the head answers again", *self._probe, why, len(running))
+        log.error("lost the Ray head at %s (%s): %d running job(s) handed back to the queue; no job starts until "
+                  "the head answers again", self._head, why, len(running))
         for job_id in running:
             slot = self._by_job[job_id]
             if slot.lost is not None and not slot.lost.done():
@@ -424,7 +385,7 @@ class RayPool:
 
     async def _reconnect(self) -> None:
         """The head answers again: a new connection (the old driver state died with the head), board and warm-ups."""
-        log.info("the Ray head at %s:%d answers again; reconnecting", *self._probe)
+        log.info("the Ray head at %s answers again; reconnecting", self._head)
         try:
             await asyncio.wait_for(asyncio.to_thread(ray.shutdown), 30)
             await asyncio.to_thread(self._connect)

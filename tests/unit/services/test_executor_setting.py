@@ -40,9 +40,9 @@ def test_the_local_executor_never_imports_ray(tmp_path: Path):
 
 def test_ray_addresses_name_the_port_to_probe():
     pytest.importorskip("ray")
-    from services.dispatch.ray_pool.pool import _hostport
+    from services.dispatch.ray_pool.link import hostport
 
-    assert _hostport("10.1.2.3:6379") == ("10.1.2.3", 6379)
-    assert _hostport("ray://head:10001") == ("head", 10001)
-    assert _hostport("ray://head") == ("head", 10001) and _hostport("head") == ("head", 6379)
-    assert _hostport("auto") is None and _hostport("") is None
+    assert hostport("10.1.2.3:6379") == ("10.1.2.3", 6379)
+    assert hostport("ray://head:10001") == ("head", 10001)
+    assert hostport("ray://head") == ("head", 10001) and hostport("head") == ("head", 6379)
+    assert hostport("auto") is None and hostport("") is None
