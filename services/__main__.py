@@ -131,7 +131,7 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
         base_url = f"https://{_url_host(settings.host)}:{port}/"
         _write_connection_files(settings, base_url, tls)
-        _announce(settings, base_url, _describe_pool(settings, pool))
+        _announce(settings, base_url)
         await stop.wait()
         log.info("shutting down")
     finally:
@@ -153,39 +153,6 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
             await asyncio.to_thread(azurite.stop)
             children.forget("azurite")
         log.info("stopped")
-
-
-def _make_pool(settings: Settings):
-    """The runner pool OPENQIO_EXECUTOR names: local runner processes, or tasks on a Ray cluster (services/dispatch/
-    ray_pool, imported only then: the embedded default never imports ray)."""
-    if settings.executor == "ray":
-        try:
-            from services.dispatch.ray_pool import RayPool
-        except ImportError as exc:
-            raise StartupError(f"OPENQIO_EXECUTOR=ray needs Ray: pip install 'openqio[ray]' ({exc})") from None
-        return RayPool(settings.ray_address, local_cpus=settings.runners)
-    from services.dispatch.runner_pool import RunnerPool
-
-    return RunnerPool(settings.runners)
-
-
-async def _start_pool(settings: Settings, pool) -> None:
-    """Start the pool; a Ray cluster that cannot be reached stops the start-up with its one-line reason."""
-    if settings.executor != "ray":
-        await pool.start()
-        return
-    from services.dispatch.ray_pool import RayUnavailable
-
-    try:
-        await pool.start()
-    except RayUnavailable as exc:
-        raise StartupError(str(exc)) from None
-
-
-def _describe_pool(settings: Settings, pool) -> str:
-    if settings.executor == "ray":
-        return f"Ray executor ({pool.size} CPU(s) at {settings.ray_address or 'a local Ray'})"
-    return f"{settings.runners} runner(s)"
 
 
 def _url_host(host: str) -> str:
@@ -245,6 +212,40 @@ async def _keep_azurite(server, keeper, children) -> None:
         delay = 1.0
         log.info("Azurite restarted (pid %s); checking the outputs it may have lost", server.pid)
         keeper.storage_restarted(at=died)
+
+
+def _make_pool(settings: Settings):
+    """The runner pool OPENQIO_EXECUTOR names: local runner processes, or tasks on a Ray cluster (services/dispatch/
+    ray_pool, imported only then: the embedded default never imports ray)."""
+    if settings.executor == "ray":
+        try:
+            from services.dispatch.ray_pool import RayPool
+        except ImportError as exc:
+            raise StartupError(f"OPENQIO_EXECUTOR=ray needs Ray: pip install 'openqio[ray]' ({exc})") from None
+        return RayPool(settings.ray_address, local_cpus=settings.runners)
+    from services.dispatch.runner_pool import RunnerPool
+
+    return RunnerPool(settings.runners)
+
+
+async def _start_pool(settings: Settings, pool) -> None:
+    """Start the pool; a Ray cluster that cannot be reached stops the start-up with its one-line reason."""
+    if settings.executor != "ray":
+        await pool.start()
+        return
+    from services.dispatch.ray_pool import RayUnavailable
+
+    try:
+        await pool.start()
+    except RayUnavailable as exc:
+        raise StartupError(str(exc)) from None
+
+
+def _describe_pool(settings: Settings, pool=None) -> str:
+    if settings.executor == "ray":
+        cpus = f"{pool.size} CPU(s) " if pool is not None else ""
+        return f"Ray executor ({cpus}at {settings.ray_address or 'a local Ray'})"
+    return f"{settings.runners} runner(s)"
 
 
 def _warn_shared_storage(settings: Settings) -> None:
@@ -307,7 +308,7 @@ def _dashboard_url(settings: Settings, base_url: str) -> str:
             "or open the URL with #token=<token>)")
 
 
-def _announce(settings: Settings, base_url: str, workers: str) -> None:
+def _announce(settings: Settings, base_url: str) -> None:
     data_dir = Path(settings.data_dir)
     if settings.log_format == "json":  # machines read this output: one JSON log line, no free text
         log.info("openqio is running at %s", base_url, extra={
@@ -317,7 +318,7 @@ def _announce(settings: Settings, base_url: str, workers: str) -> None:
         return
     lines = [
         "",
-        f"openqio is running at {base_url} ({workers}, blobs at {settings.blob_url})",
+        f"openqio is running at {base_url} ({_describe_pool(settings)}, blobs at {settings.blob_url})",
         f"  native client:  Workspace() reads {data_dir / 'connection.json'}",
         f"  azure-quantum:  set -a; source {data_dir / 'sdk.env'}; set +a",
         f"  dashboard:      {_dashboard_url(settings, base_url)}",

@@ -305,7 +305,7 @@ def test_compose_ray_nodes_and_openqio_share_one_image_with_the_ray_extra(compos
     extras = re.search(r"(?ms)^ray = \[(.*?)^\]", (ROOT / "pyproject.toml").read_text())
     assert extras and "ray[client]" in extras.group(1)
     assert any(i == "ARG" and a.startswith("EXTRAS") for i, a in dockerfile_instructions())
-    assert any(i == "RUN" and "pip install \"/src${EXTRAS:+[$EXTRAS]}\"" in a for i, a in dockerfile_instructions())
+    assert any(i == "RUN" and "pip install" in a and "$EXTRAS" in a for i, a in dockerfile_instructions())
 
 
 def test_compose_ray_openqio_settings_parse_and_point_at_the_head(compose_ray, tmp_path):
