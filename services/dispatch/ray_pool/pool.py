@@ -85,14 +85,13 @@ class RayPool:
         self._healthy = False
         self._warmed: set[str] = set()
         self._background: list[asyncio.Task] = []
-        self._closed = False
         self.jobs_by_node: Counter[str] = Counter()  # jobs each node finished since start (logged, see _health_loop)
         self._logged_counts: tuple[Counter[str], float] = (Counter(), 0.0)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
     async def start(self, wait_ready: bool = True) -> None:
-        """Connect, put the job board on this service's node, warm every node's numba cache, count the CPUs.
+        """Connect (with the job board on the head node), count the CPUs, warm every node's numba cache.
         RayUnavailable (one line) when the cluster cannot be reached."""
         self._probe = hostport(self.address)
         if self._probe is not None:
@@ -117,7 +116,6 @@ class RayPool:
         self._probe = self._probe or probe
 
     async def close(self, timeout: float = 5.0) -> None:
-        self._closed = True
         for task in self._background:
             task.cancel()
         for slot in list(self._by_job.values()):
