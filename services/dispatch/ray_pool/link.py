@@ -33,14 +33,13 @@ def hostport(address: str) -> tuple[str, int] | None:
     return (parts.hostname or "127.0.0.1", parts.port or (10001 if parts.scheme == "ray" else 6379))
 
 
-def reachable(hostport: tuple[str, int]) -> str | None:
-    """None when a TCP connection to `hostport` opens, else why not (one short phrase)."""
+def reachable(where: tuple[str, int]) -> str | None:
+    """None when a TCP connection to `where` (host, port) opens, else why not (one short phrase)."""
     try:
-        with socket.create_connection(hostport, timeout=PROBE_TIMEOUT_S):
+        with socket.create_connection(where, timeout=PROBE_TIMEOUT_S):
             return None
     except OSError as exc:
         return exc.strerror or type(exc).__name__
-
 
 
 def connect(address: str, local_cpus: int | None) -> tuple[Any, Any, tuple[str, int] | None]:

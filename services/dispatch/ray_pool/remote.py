@@ -4,7 +4,7 @@ Imported by Ray workers (by module path, when they unpickle a task), so it impor
 `contracts`; the solver is named by a dotted path (`solver_runner.entry:run`) and resolved on the worker, as the
 local runner pool does, so `services` never imports `solver_runner`.
 
-The job board is one small actor per service, pinned to the service's own Ray node: running tasks report their
+The job board is one small actor per service, on the head node (link.connect): running tasks report their
 latest progress to it and learn from it whether they were cancelled (one call every POLL_S, only once a job has run
 that long: a tiny job never calls it); the pool collects the reports and sends the set of cancelled jobs with each
 collection, so a board that was restarted knows them again. Job state is never kept here: the service's SQLite is
