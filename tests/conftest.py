@@ -86,4 +86,5 @@ def ray_service(azurite, ray_cluster, tmp_path_factory):
         extra_env={"OPENQIO_RAY_ADDRESS": ray_cluster.address},
         args=["--executor", "ray"],
     )
-    yield from serving(service)
+    # a cold numba cache (a fresh clone running only these tests) is compiled by the start's warm-up on each node
+    yield from serving(service, timeout=600)

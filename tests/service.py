@@ -127,13 +127,13 @@ class Service:
             return "(no log)"
 
 
-def serving(service: Service) -> Iterator[Service]:
+def serving(service: Service, timeout: float = 120.0) -> Iterator[Service]:
     """Body of a fixture: start `service` (a failed start fails the test with the service's log, never skips it),
     yield it, stop it. Use as `yield from serving(Service(...))`."""
     import pytest  # here, not at the top: the service benchmark imports this module without pytest
 
     try:
-        service.start()
+        service.start(timeout)
     except Exception as exc:  # noqa: BLE001 - reported with the service's own log
         pytest.fail(f"openqio service failed to start: {exc}", pytrace=False)
     try:
