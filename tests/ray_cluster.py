@@ -5,6 +5,7 @@ Lean on purpose (the test machine has 2 cores): no dashboard, small object store
 127.0.0.2, a loopback address (Ray turns 127.0.0.1 into the machine's network address, and traffic must stay on
 loopback). Nodes are started one at a time (two `ray start` at once on one host can hang). Killing a node kills
 its `ray start` process group (raylet, agents) and its worker processes, which Ray puts in groups of their own.
+Each `ray start --block` gets SIGTERM from the kernel if the test process dies, and then stops its node.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from services.supervise import die_with_parent
 
 NODE_IP = "127.0.0.2"
 OBJECT_STORE_BYTES = 80 * 1024 * 1024  # Ray's minimum is 75 MiB
@@ -121,7 +124,8 @@ class RayCluster:
         with open(node.log, "ab") as out:
             node.process = subprocess.Popen([str(Path(sys.executable).parent / "ray"), "start", *args, *common],
                                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            env=ray_env(), start_new_session=True)
+                                            env=ray_env(), start_new_session=True,
+                                            preexec_fn=die_with_parent(signal.SIGTERM))
         deadline = time.monotonic() + timeout
         while READY_LINE not in node.log.read_text(errors="replace"):
             if node.process.poll() is not None or time.monotonic() > deadline:
