@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SDK_STAMP := .venv-sdk/.installed
+RAY_STAMP := $(VENV)/.ray-installed
 
-.PHONY: run test test-unit lint bench install sdk-env clean
+.PHONY: run test test-unit lint bench install sdk-env ray-extra clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,13 @@ run: install
 
 sdk-env: $(SDK_STAMP)
 
+# The `ray` extra (OPENQIO_EXECUTOR=ray): the tests run the Ray executor on a real local cluster; `make run` needs none.
+ray-extra: $(RAY_STAMP)
+
+$(RAY_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test,ocean,ray]"
+	@touch $@
+
 $(SDK_STAMP): tests/sdk/requirements.txt | $(PY)
 	bash scripts/sdk_env.sh
 
@@ -36,7 +44,7 @@ lint: $(STAMP)
 
 # The solver cache is warmed once, with a progress line, before pytest: tests then start services that only load
 # it (a cold compile takes about a minute of one core, several on a busy machine).
-test: install sdk-env lint
+test: install sdk-env ray-extra lint
 	bash scripts/ensure_chromium.sh
 	$(PY) -m solver_runner.warmup
 	$(PY) -m pytest -q
@@ -46,7 +54,7 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 bench: install
-	$(PY) -m pip install --quiet -e ".[test,ocean,bench]"
+	$(PY) -m pip install --quiet -e ".[test,ocean,bench,ray]"
 	$(PY) -m benchmarks.solvers
 	$(PY) -m benchmarks.service
 

@@ -28,7 +28,9 @@
 | OPENQIO_ENTRA_AUDIENCE | https://quantum.microsoft.com | the `aud` an Entra token must carry (the azure-quantum SDK asks for this one) |
 | OPENQIO_ENTRA_AUTHORITY | https://login.microsoftonline.com | where the tenant's OpenID configuration and signing keys are fetched |
 | OPENQIO_SAS_TTL_S | 604800 | lifetime of SAS URLs handed out (seconds) |
-| OPENQIO_RUNNERS | number of cores | runner processes |
+| OPENQIO_RUNNERS | number of cores | runner processes (with `OPENQIO_EXECUTOR=ray` and an empty OPENQIO_RAY_ADDRESS: the CPUs of the local Ray the service starts) |
+| OPENQIO_EXECUTOR | local | where jobs run: `local` (runner processes of this service) or `ray` (tasks on a Ray cluster; needs the `ray` extra) |
+| OPENQIO_RAY_ADDRESS | (none) | with `OPENQIO_EXECUTOR=ray`: `auto` (the cluster this machine is a node of), `host:6379` (its head's GCS, with a Ray node on this machine), `ray://host:10001` (Ray Client), or empty to start a local Ray |
 | OPENQIO_MAX_ATTEMPTS | 3 | runs of a job whose runner crashed before it is Failed |
 | OPENQIO_HARD_DEADLINE_GRACE_S | 10 | after a cancel (or a job's timeout), seconds before its runner is killed |
 | OPENQIO_MAX_JOB_SECONDS | 86400 | hard limit for a job without `timeout` |
@@ -116,6 +118,8 @@ class Settings:
     entra_authority: str = "https://login.microsoftonline.com"
     sas_ttl_s: int = 7 * 24 * 3600
     runners: int = field(default_factory=lambda: os.cpu_count() or 1)
+    executor: str = "local"
+    ray_address: str = ""
     max_attempts: int = 3
     hard_deadline_grace_s: float = 10.0
     max_job_seconds: float = 86_400.0
@@ -171,6 +175,8 @@ class Settings:
             raise SettingsError("OPENQIO_PORT must be 0..65535")
         if self.log_format not in ("text", "json"):
             raise SettingsError("OPENQIO_LOG_FORMAT must be text or json")
+        if self.executor not in ("local", "ray"):
+            raise SettingsError("OPENQIO_EXECUTOR must be local or ray")
         if self.sqlite_synchronous not in ("full", "normal"):
             raise SettingsError("OPENQIO_SQLITE_SYNCHRONOUS must be full or normal")
         if self.verify_outputs not in ("auto", "on", "off"):

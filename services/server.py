@@ -72,7 +72,6 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
     from services.config import with_generated_storage
     from services.dispatch.dispatcher import Dispatcher
     from services.dispatch.outputs import OutputKeeper
-    from services.dispatch.runner_pool import RunnerPool
     from services.gateway.app import create_app
     from services.gateway.tls import ensure_tls, server_ssl_context
     from services.jobs.sqlite_store import SqliteJobStore
@@ -97,7 +96,7 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
     store = SqliteJobStore(settings.database_path, synchronous=settings.sqlite_synchronous)
     blobs = WorkspaceBlobs(settings)
     keeper = OutputKeeper(store, blobs, verify=settings.verifies_outputs(supervised_azurite=azurite is not None))
-    pool = RunnerPool(settings.runners, on_child=children.record)
+    pool = _make_pool(settings, children)
     dispatcher = None
     site_runner = None
     watcher = None
@@ -108,10 +107,10 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         if azurite is not None:
             watcher = asyncio.create_task(_keep_azurite(azurite, keeper, children), name="azurite-supervisor")
         t0 = time.monotonic()
-        if not await _unless_stopped(pool.start(), stop):  # a first start compiles for a minute: Ctrl-C works
+        if not await _unless_stopped(_start_pool(settings, pool), stop):  # a first start compiles: Ctrl-C works
             return
         if pool.health() is None:
-            log.info("%d runner(s) ready in %.1f s", settings.runners, time.monotonic() - t0)
+            log.info("%s ready in %.1f s", _describe_pool(settings, pool), time.monotonic() - t0)
         else:  # it still starts, so GET /healthz can answer why it cannot solve
             log.error("starting unhealthy: %s", pool.health())
         dispatcher = Dispatcher(
@@ -225,6 +224,40 @@ async def _keep_azurite(server, keeper, children) -> None:
         keeper.storage_restarted(at=died)
 
 
+def _make_pool(settings: Settings, children):
+    """The runner pool OPENQIO_EXECUTOR names: local runner processes (recorded in DATA_DIR/children.json), or tasks
+    on a Ray cluster (services/dispatch/ray_pool, imported only then: the embedded default never imports ray)."""
+    if settings.executor == "ray":
+        try:
+            from services.dispatch.ray_pool import RayPool
+        except ImportError as exc:
+            raise StartupError(f"OPENQIO_EXECUTOR=ray needs Ray: pip install 'openqio[ray]' ({exc})") from None
+        return RayPool(settings.ray_address, local_cpus=settings.runners)
+    from services.dispatch.runner_pool import RunnerPool
+
+    return RunnerPool(settings.runners, on_child=children.record)
+
+
+async def _start_pool(settings: Settings, pool) -> None:
+    """Start the pool; a Ray cluster that cannot be reached stops the start-up with its one-line reason."""
+    if settings.executor != "ray":
+        await pool.start()
+        return
+    from services.dispatch.ray_pool import RayUnavailable
+
+    try:
+        await pool.start()
+    except RayUnavailable as exc:
+        raise StartupError(str(exc)) from None
+
+
+def _describe_pool(settings: Settings, pool=None) -> str:
+    if settings.executor == "ray":
+        cpus = f"{pool.size} CPU(s) " if pool is not None else ""
+        return f"Ray executor ({cpus}at {settings.ray_address or 'a local Ray'})"
+    return f"{settings.runners} runner(s)"
+
+
 def _warn_shared_storage(settings: Settings) -> None:
     """Workspaces sharing a storage account can reach each other's blobs with a `sasUri` account SAS: say so."""
     sharing: dict[str, list[str]] = {}
@@ -295,7 +328,7 @@ def _announce(settings: Settings, base_url: str) -> None:
         return
     lines = [
         "",
-        f"openqio is running at {base_url} ({settings.runners} runner(s), blobs at {settings.blob_url})",
+        f"openqio is running at {base_url} ({_describe_pool(settings)}, blobs at {settings.blob_url})",
         f"  native client:  Workspace() reads {data_dir / 'connection.json'}",
         f"  azure-quantum:  set -a; source {data_dir / 'sdk.env'}; set +a",
         f"  dashboard:      {_dashboard_url(settings, base_url)}",

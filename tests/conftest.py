@@ -81,3 +81,37 @@ def openqio_service(azurite, tmp_path_factory):
         extra_env={"OPENQIO_LIST_PAGE_SIZE": "5"},
     )
     yield from serving(service)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One real multi-node Ray cluster for the whole session (tests/ray_cluster.py): a head without CPUs (GCS, and
+    the node the service's driver attaches to) and two worker nodes of one CPU each; stopped however the run ends."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        _unavailable("Ray is not installed (pip install -e '.[ray]'; make test installs it)")
+    from tests.ray_cluster import RayCluster, RayClusterError
+
+    cluster = RayCluster(worker_cpus=(1, 1))
+    try:
+        cluster.start()
+    except RayClusterError as exc:
+        _unavailable(f"the Ray test cluster failed to start: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_service(azurite, ray_cluster, tmp_path_factory):
+    """The whole service with `--executor ray` on the session's Ray cluster."""
+    service = Service(
+        data_dir=Path(tmp_path_factory.mktemp("openqio-ray")),
+        blob_url=azurite.blob_url,
+        extra_env={"OPENQIO_RAY_ADDRESS": ray_cluster.address},
+        args=["--executor", "ray"],
+    )
+    # a cold numba cache (a fresh clone running only these tests) is compiled by the start's warm-up on each node
+    yield from serving(service, timeout=600)

@@ -186,14 +186,14 @@ def stop_all() -> None:
         service.stop(signal.SIGKILL)
 
 
-def serving(service: Service) -> Iterator[Service]:
+def serving(service: Service, timeout: float | None = None) -> Iterator[Service]:
     """Body of a fixture: start `service` (a failed start fails the test with the service's log, never skips it),
     yield it, stop it. Use as `yield from serving(Service(...))`. The failure is marked `openqio_start_failure`:
     tests/conftest.py reports it once, and every other test that needed the same service as skipped."""
     import pytest  # here, not at the top: the service benchmark imports this module without pytest
 
     try:
-        service.start()
+        service.start(timeout) if timeout is not None else service.start()
     except Exception as exc:  # noqa: BLE001 - reported with the service's own log
         try:
             pytest.fail(f"openqio service failed to start: {exc}", pytrace=False)

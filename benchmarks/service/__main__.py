@@ -56,8 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cancels", type=int, help="cancel trials (default 20; 5 with --quick)")
     parser.add_argument("--stored", type=int, help="jobs in the big store (default 100000; 10000 with --quick)")
     parser.add_argument("--runners", type=int, default=os.cpu_count() or 1, help="runner processes (default: cores)")
-    parser.add_argument("--out", type=Path, default=ROOT / ".bench" / "service.json")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="ray: the Ray executor against the local pool on a Ray cluster started here "
+                             "(benchmarks/service/ray_bench.py; needs the ray extra)")
+    parser.add_argument("--out", type=Path, help="where the figures go (default .bench/service.json, "
+                                                  ".bench/service-ray.json with --executor ray)")
     args = parser.parse_args(argv)
+    if args.executor == "ray":
+        return _main_ray(args)
+    args.out = args.out or ROOT / ".bench" / "service.json"
     jobs = args.jobs or (200 if args.quick else 1000)
     paced_s = args.paced_seconds or (3.0 if args.quick else 10.0)
     trials = args.cancels or (5 if args.quick else 20)
@@ -142,20 +149,42 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, default=str))
 
-    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
-    header = ("measure", "value", "goal", "")
-    widths = [max(w, len(h)) for w, h in zip(widths, header)]
     print(f"\nopenqio service benchmark: {report['machine']['cpus']} cores, {args.runners} runners, "
           f"load average at start {report['machine']['load_average_at_start'][0]:.2f}, "
           f"at end {report['load_average_at_end'][0]:.2f}")
-    for row in (header, *rows):
-        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
+    _print_table(rows)
     if failures:
         print(f"\n{len(failures)} correctness failure(s):")
         for f in failures[:20]:
             print(f"  - {f}")
     print(f"\nwritten to {args.out}")
     return 1 if failures or b.verified != jobs else 0
+
+
+def _print_table(rows: list) -> None:
+    header = ("measure", "value", "goal", "")
+    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(4)]
+    for row in (header, *rows):
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+def _main_ray(args: argparse.Namespace) -> int:
+    """`--executor ray`: benchmarks/service/ray_bench.py, printed and written like the main run."""
+    from . import ray_bench
+
+    out = args.out or ROOT / ".bench" / "service-ray.json"
+    with tempfile.TemporaryDirectory(prefix="openqio-bench-") as tmp, stack.azurite() as blob:
+        report = {"machine": _machine(), **ray_bench.run(Path(tmp), blob, args, _log)}
+    report["load_average_at_end"] = os.getloadavg()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\nopenqio service benchmark, Ray executor: {report['machine']['cpus']} cores, load average at start "
+          f"{report['machine']['load_average_at_start'][0]:.2f}, at end {report['load_average_at_end'][0]:.2f}")
+    _print_table(report["table"])
+    for failure in report["failures"][:20]:
+        print(f"  - {failure}")
+    print(f"\nwritten to {out}")
+    return 1 if report["failures"] else 0
 
 
 if __name__ == "__main__":

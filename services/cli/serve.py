@@ -7,6 +7,11 @@ from pathlib import Path
 import typer
 
 
+class Executor(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 class LogFormat(str, Enum):
     text = "text"
     json = "json"
@@ -18,6 +23,12 @@ def serve_command(
     port: int | None = typer.Option(None, "--port", help="HTTPS port, 0 = any free port (env OPENQIO_PORT)"),
     runners: int | None = typer.Option(None, "--runners",
                                           help="runner processes (env OPENQIO_RUNNERS; default: one per core)"),
+    executor: Executor | None = typer.Option(None, "--executor",
+                                                help="where jobs run: local runner processes (default) or a Ray "
+                                                     "cluster (env OPENQIO_EXECUTOR)"),
+    ray_address: str | None = typer.Option(None, "--ray-address",
+                                              help="with --executor ray: auto, host:6379 or ray://host:10001; empty "
+                                                   "starts a local Ray (env OPENQIO_RAY_ADDRESS)"),
     blob_url: str | None = typer.Option(None, "--blob-url",
                                            help="blob service URL, e.g. http://127.0.0.1:10000/devstoreaccount1"),
     with_azurite: bool = typer.Option(False, "--with-azurite",
@@ -31,6 +42,7 @@ def serve_command(
     from services.server import run
 
     overrides = {"data_dir": data_dir, "host": host, "port": port, "runners": runners, "blob_url": blob_url,
+                 "executor": executor.value if executor is not None else None, "ray_address": ray_address,
                  "log_level": log_level, "log_format": log_format.value if log_format is not None else None}
     try:
         code = run(overrides, with_azurite=with_azurite)

@@ -260,3 +260,66 @@ def test_the_warm_up_module_runs_and_fills_the_cache():
     match = re.search(r"numba cache warmed: (\d+) cached functions in (\S+)", result.stdout)
     assert match, result.stdout
     assert int(match.group(1)) > 0 and Path(match.group(2)).is_dir()
+
+
+# ---- compose.ray.yaml ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def compose_ray() -> dict:
+    return yaml.safe_load((DOCKER / "compose.ray.yaml").read_text())
+
+
+def _argv(service: dict) -> list[str]:
+    """A Ray node's command line: its entrypoint, or the command inside `sh -c` (variables left as written)."""
+    entry = service["entrypoint"]
+    return shlex.split(entry[2]) if entry[:2] == ["/bin/sh", "-c"] else list(entry)
+
+
+def _flag(argv: list[str], name: str) -> str:
+    value = next(a.split("=", 1)[1] for a in argv if a.startswith(f"{name}="))
+    return interpolate(value.replace("$$", "$"))
+
+
+def test_compose_ray_runs_a_head_workers_openqio_and_azurite(compose_ray, compose):
+    services = compose_ray["services"]
+    assert set(services) == {"azurite", "ray-head", "ray-worker", "openqio"}
+    assert services["azurite"] == compose["services"]["azurite"]  # the same private-account Azurite, tested above
+    head, worker = _argv(services["ray-head"]), _argv(services["ray-worker"])
+    assert head[:3] == ["ray", "start", "--head"] and "--block" in head
+    assert _flag(head, "--num-cpus") == "0"  # solvers run on the workers only
+    assert _flag(head, "--include-dashboard") == "false" and "--disable-usage-stats" in head
+    assert worker[:3] == ["exec", "ray", "start"] and "--block" in worker
+    assert _flag(worker, "--address") == f"ray-head:{_flag(head, '--port')}"
+    assert _flag(worker, "--num-cpus") == "2" and interpolate(services["ray-worker"]["deploy"]["replicas"]) == "2"
+    assert services["ray-worker"]["depends_on"]["ray-head"]["condition"] == "service_healthy"
+    for name in ("ray-head", "ray-worker"):
+        assert services[name]["shm_size"]  # Ray's object store needs more than Docker's 64 MB of /dev/shm
+
+
+def test_compose_ray_nodes_and_openqio_share_one_image_with_the_ray_extra(compose_ray):
+    services = compose_ray["services"]
+    builds = {name: (services[name]["build"], services[name]["image"]) for name in ("ray-head", "ray-worker", "openqio")}
+    assert len({json.dumps(b, sort_keys=True) for b in builds.values()}) == 1
+    build, _ = builds["openqio"]
+    assert (DOCKER / build["context"]).resolve() == ROOT and build["args"]["EXTRAS"] == "ray"
+    extras = re.search(r"(?ms)^ray = \[(.*?)^\]", (ROOT / "pyproject.toml").read_text())
+    assert extras and "ray[client]" in extras.group(1)
+    assert any(i == "ARG" and a.startswith("EXTRAS") for i, a in dockerfile_instructions())
+    assert any(i == "RUN" and "pip install" in a and "$EXTRAS" in a for i, a in dockerfile_instructions())
+
+
+def test_compose_ray_openqio_settings_parse_and_point_at_the_head(compose_ray, tmp_path):
+    services = compose_ray["services"]
+    env = {k: interpolate(v) for k, v in services["openqio"]["environment"].items()}
+    for name in env:
+        assert not name.startswith("OPENQIO_") or name in SETTING_NAMES, f"{name} is not a setting"
+    (tmp_path / "key").write_text("a2V5")
+    settings = Settings.from_env({**env, "OPENQIO_DATA_DIR": str(tmp_path),
+                                  "OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "key")})
+    assert settings.executor == "ray"
+    head = _argv(services["ray-head"])
+    assert settings.ray_address == f"ray://ray-head:{_flag(head, '--ray-client-server-port')}"
+    assert services["openqio"]["depends_on"]["ray-head"]["condition"] == "service_healthy"
+    check = services["ray-head"]["healthcheck"]["test"]
+    assert check[0] == "CMD" and _flag(head, "--ray-client-server-port") in check[-1]
+    assert services["openqio"]["healthcheck"]["test"][1:] == ["openqio-entrypoint", "healthcheck"]

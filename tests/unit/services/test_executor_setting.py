@@ -1,0 +1,48 @@
+"""OPENQIO_EXECUTOR / OPENQIO_RAY_ADDRESS: read and checked by Settings; the pool they choose; the default never
+imports ray (make run needs no Ray)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services.config import Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_executor_defaults_to_the_local_pool(tmp_path: Path):
+    settings = Settings.from_env({}, data_dir=tmp_path)
+    assert (settings.executor, settings.ray_address) == ("local", "")
+
+
+def test_executor_and_ray_address_are_read(tmp_path: Path):
+    env = {"OPENQIO_EXECUTOR": "ray", "OPENQIO_RAY_ADDRESS": "ray://head:10001", "OPENQIO_DATA_DIR": str(tmp_path)}
+    settings = Settings.from_env(env)
+    assert (settings.executor, settings.ray_address) == ("ray", "ray://head:10001")
+    assert Settings.from_env(env, executor="local").executor == "local"  # `openqio serve --executor` wins
+
+
+def test_an_unknown_executor_is_refused(tmp_path: Path):
+    with pytest.raises(SettingsError, match="OPENQIO_EXECUTOR must be local or ray"):
+        Settings.from_env({"OPENQIO_EXECUTOR": "dask"}, data_dir=tmp_path)
+
+
+def test_the_local_executor_never_imports_ray(tmp_path: Path):
+    code = ("import sys; from services.__main__ import _make_pool; from services.config import Settings; "
+            f"pool = _make_pool(Settings.from_env({{}}, data_dir={str(tmp_path)!r}, runners=1)); "
+            "print(type(pool).__name__, 'ray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["RunnerPool", "False"]
+
+
+def test_ray_addresses_name_the_port_to_probe():
+    pytest.importorskip("ray")
+    from services.dispatch.ray_pool.link import hostport
+
+    assert hostport("10.1.2.3:6379") == ("10.1.2.3", 6379)
+    assert hostport("ray://head:10001") == ("head", 10001)
+    assert hostport("ray://head") == ("head", 10001) and hostport("head") == ("head", 6379)
+    assert hostport("auto") is None and hostport("") is None
