@@ -310,7 +310,7 @@ def ssmc_parameters(ctx: SolveContext) -> dict:
 # Toshiba SQBM+ and 1QBit (solvers/sbm.py, qbit.py, pticm.py): the providers' documented defaults, and our rules
 # for the values they computed from the problem (echoed by 1QBit with a " (COMPUTED)" mark).
 
-SB_AUTO_STEPS = 1000  # `steps` 0: the first loop's steps; doubled per later loop that did not improve
+SB_AUTO_STEPS = 1000  # `steps` 0: the first loop's steps, doubled for each next loop (up to SB_MAX_AUTO_STEPS)
 SB_MAX_AUTO_STEPS = 100_000
 QBIT_WALKERS = DEFAULT_RESTARTS  # 1QBit tabu: independent walkers = max(QBIT_WALKERS, threads)
 PR_STALE_REBUILDS = 2  # path relinking without `timeout`: stop after this many reference-set rebuilds in a row

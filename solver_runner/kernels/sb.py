@@ -15,14 +15,17 @@ threads. One step t of T (a(t) = a0·(t+1)/T, the pump rising linearly to a0), f
     x_i ← x_i + a0·y_i·dt
     |x_i| > 1  ⇒  x_i ← sgn(x_i), y_i ← 0      (the inelastic walls of bSB/dSB)
 
-(symplectic Euler, as in the 2021 paper). `S` holds sgn(X) for dSB, kept up to date by the update. Steps are done
+(symplectic Euler, as in the 2021 paper). `S` (float32) and `S8` (int8) hold sgn(X) for dSB, kept up to date by
+the update; when every coupling is an integer in −127..127 and every row's |sum| fits int16, the solver passes int8
+copies `w8` / `dense8` and discrete SB sums in int16 (else they have length 0). Steps are done
 for trajectories r0..r1−1 only, so a run can be split into trajectory groups with the same result (every
 trajectory's arithmetic is the same in any split and with any thread count); each thread takes a block of
 trajectories through all the steps of a call.
 
 Functions (all @njit(cache=True, nogil=True)):
-- `sb_init(X, Y, S, rng)`: x, y uniform in [−0.1, 0.1) per trajectory from its padded RNG stream, S = sgn(X).
-- `sb_steps(X, Y, S, F, ptr, idx, w, dense, a0, c0, dt, first, count, total, discrete, r0, r1, threads)`: steps
+- `sb_init(X, Y, S, S8, rng)`: x, y uniform in [−0.1, 0.1) per trajectory from its padded RNG stream, S = S8 = sgn(X).
+- `sb_steps(X, Y, S, S8, F, ptr, idx, w, w8, dense, dense8, a0, c0, dt, first, count, total, discrete, r0, r1,
+  threads)`: steps
   first..first+count−1 of `total`, trajectories r0..r1−1 (parallel over blocks of trajectories).
 - `sb_spins(X, out, gauge)`: the spins of every trajectory, int8 [R, n] (n = N − 1 with `gauge`: the last spin
   carries the fields, and every spin is read relative to it; n = N without).
@@ -40,7 +43,7 @@ from solver_runner.kernels.rng import RNG_STRIDE, rand01
 
 
 @njit(cache=True, nogil=True)
-def sb_init(X, Y, S, rng):
+def sb_init(X, Y, S, S8, rng):
     N, R = X.shape
     for r in range(R):
         k = r * RNG_STRIDE
@@ -48,57 +51,91 @@ def sb_init(X, Y, S, rng):
             X[i, r] = np.float32(0.2 * rand01(rng, k) - 0.1)
             Y[i, r] = np.float32(0.2 * rand01(rng, k) - 0.1)
             S[i, r] = np.float32(1.0) if X[i, r] >= 0 else np.float32(-1.0)
+            S8[i, r] = 1 if X[i, r] >= 0 else -1
 
 
 @njit(cache=True, nogil=True)
-def _steps(X, Y, S, F, ptr, idx, w, dense, a0, c0, dt, first, count, total, discrete, r0, r1):
-    """`sb_steps` for one block of trajectories, serially."""
+def _steps(X, Y, S, S8, F, ptr, idx, w, w8, dense, dense8, a0, c0, dt, first, count, total, discrete, r0, r1):
+    """`sb_steps` for one block of trajectories, serially. Row slices and a fresh accumulator let LLVM vectorise
+    the loop over trajectories (it cannot prove that F and Z do not overlap: 6× slower without). Discrete SB on
+    integer couplings (w8 / dense8 given) sums int8 signs × int8 couplings in int16: twice as many lanes as float32
+    (1.6× faster on G1), and exact."""
     N = X.shape[0]
+    m = r1 - r0
     is_dense = dense.shape[0] == N and N > 0
+    integral = discrete and (w8.shape[0] > 0 or (dense8.shape[0] == N and N > 0))
     a0f = np.float32(a0)
     c0f = np.float32(c0)
     dtf = np.float32(dt)
     one = np.float32(1.0)
     zero = np.float32(0.0)
+    acc = np.zeros(m, np.float32)
+    counts = np.zeros(m, np.int16)
     for t in range(first, first + count):
         pump = np.float32(a0 - a0 * (t + 1) / total)  # a0 − a(t)
         Z = S if discrete else X
         for i in range(N):
-            for r in range(r0, r1):
-                F[i, r] = zero
+            fi = F[i, r0:r1]
+            if integral:
+                for q in range(m):
+                    counts[q] = 0
+                if is_dense:
+                    row8 = dense8[i]
+                    for j in range(N):
+                        k8 = np.int16(row8[j])
+                        if k8 != 0:
+                            sj = S8[j, r0:r1]
+                            for q in range(m):
+                                counts[q] += k8 * sj[q]
+                else:
+                    for p in range(ptr[i], ptr[i + 1]):
+                        sj = S8[idx[p], r0:r1]
+                        k8 = np.int16(w8[p])
+                        for q in range(m):
+                            counts[q] += k8 * sj[q]
+                for q in range(m):
+                    fi[q] = counts[q]
+                continue
+            for q in range(m):
+                acc[q] = zero
             if is_dense:
                 row = dense[i]
                 for j in range(N):
                     kij = row[j]
                     if kij != 0:
-                        for r in range(r0, r1):
-                            F[i, r] += kij * Z[j, r]
+                        zj = Z[j, r0:r1]
+                        for q in range(m):
+                            acc[q] += kij * zj[q]
             else:
                 for p in range(ptr[i], ptr[i + 1]):
-                    j = idx[p]
+                    zj = Z[idx[p], r0:r1]
                     kij = w[p]
-                    for r in range(r0, r1):
-                        F[i, r] += kij * Z[j, r]
+                    for q in range(m):
+                        acc[q] += kij * zj[q]
+            for q in range(m):
+                fi[q] = acc[q]
         for i in range(N):
-            for r in range(r0, r1):
-                y = Y[i, r] + (c0f * F[i, r] - pump * X[i, r]) * dtf
-                x = X[i, r] + a0f * y * dtf
-                if x > one:
-                    x = one
-                    y = zero
-                elif x < -one:
-                    x = -one
-                    y = zero
-                X[i, r] = x
-                Y[i, r] = y
-                S[i, r] = one if x >= zero else -one
+            xi = X[i, r0:r1]
+            yi = Y[i, r0:r1]
+            si = S[i, r0:r1]
+            s8 = S8[i, r0:r1]
+            fi = F[i, r0:r1]
+            for q in range(m):  # branch-free (selects), so it vectorises too
+                y = yi[q] + (c0f * fi[q] - pump * xi[q]) * dtf
+                x = xi[q] + a0f * y * dtf
+                yi[q] = zero if abs(x) > one else y
+                x = min(one, max(-one, x))
+                xi[q] = x
+                si[q] = one if x >= zero else -one
+                s8[q] = 1 if x >= zero else -1
 
 
 BLOCK = 16  # trajectories per cache line of float32: blocks of threads never share one
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def sb_steps(X, Y, S, F, ptr, idx, w, dense, a0, c0, dt, first, count, total, discrete, r0, r1, threads):
+def sb_steps(X, Y, S, S8, F, ptr, idx, w, w8, dense, dense8, a0, c0, dt, first, count, total, discrete, r0, r1,
+             threads):
     """Each of `threads` threads advances its own block of trajectories through all `count` steps: trajectories are independent,
     so there is no barrier per step (on a busy machine, one per step let a descheduled thread stall every step)."""
     blocks = (r1 - r0 + BLOCK - 1) // BLOCK
@@ -106,7 +143,7 @@ def sb_steps(X, Y, S, F, ptr, idx, w, dense, a0, c0, dt, first, count, total, di
     for g in prange(parts):
         lo = r0 + (blocks * g // parts) * BLOCK
         hi = min(r1, r0 + (blocks * (g + 1) // parts) * BLOCK)
-        _steps(X, Y, S, F, ptr, idx, w, dense, a0, c0, dt, first, count, total, discrete, lo, hi)
+        _steps(X, Y, S, S8, F, ptr, idx, w, w8, dense, dense8, a0, c0, dt, first, count, total, discrete, lo, hi)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -126,24 +163,27 @@ def sign_energies(X, F, ptr, idx, w, dense, E):
     N, R = X.shape
     is_dense = dense.shape[0] == N and N > 0
     for i in prange(N):
-        for r in range(R):
-            F[i, r] = 0.0
+        acc = np.zeros(R, np.float64)  # a fresh row: the loop over trajectories vectorises (see _steps)
         if is_dense:
             row = dense[i]
             for j in range(N):
                 if row[j] != 0:
+                    xj = X[j]
                     for r in range(R):
-                        F[i, r] += row[j] if X[j, r] >= 0 else -row[j]
+                        acc[r] += row[j] if xj[r] >= 0 else -row[j]
         else:
             for p in range(ptr[i], ptr[i + 1]):
-                j = idx[p]
+                xj = X[idx[p]]
                 for r in range(R):
-                    F[i, r] += w[p] if X[j, r] >= 0 else -w[p]
+                    acc[r] += w[p] if xj[r] >= 0 else -w[p]
+        fi = F[i]
+        for r in range(R):
+            fi[r] = acc[r]
     for r in prange(R):
-        acc = 0.0
+        total = 0.0
         for i in range(N):
-            acc += F[i, r] if X[i, r] >= 0 else -F[i, r]
-        E[r] = -0.5 * acc
+            total += F[i, r] if X[i, r] >= 0 else -F[i, r]
+        E[r] = -0.5 * total
 
 
 @njit(cache=True, nogil=True, parallel=True)

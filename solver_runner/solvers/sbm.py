@@ -13,9 +13,14 @@ evaluations' time) the trajectories' sign states are scored (one force evaluatio
 joins the candidates, so `target` and progress are noticed mid-loop; at a loop's end its best states do (those of an
 interrupted loop too). `runs` counts completed trajectories.
 
-Defaults (solver_runner.params.sbm_parameters): `steps` 0 = automatic (AUTO_STEPS for the first loop, doubled for
-each later loop that did not improve the best cost, up to MAX_AUTO_STEPS), `loops` 1, `maxout` 1, `dt` 1,
-`C` 0 = ξ0 from the couplings (kernels/sb.py: 0.5/(√N·σ_J), Goto et al. 2021), `algo` "2.0". `auto` true: each
+Defaults (solver_runner.params.sbm_parameters): `steps` 0 = automatic (SB_AUTO_STEPS for the first loop, doubled
+for each next one, up to SB_MAX_AUTO_STEPS: runs of every length get their share of the time, none more than about
+half of it, whichever length suits the problem; on G1 2000 steps hit the best cut most often per second, on G11
+1000 do), `loops` 1, `maxout` 1, `dt` 1,
+`C` 0 = ξ0 from the couplings (0.5/(√N·σ_K), Goto et al. 2021), `algo` "2.0". `dt` is the time step as a fraction
+of the largest step that stays stable for these couplings, √(1.5 / (a0·(a0 + ξ0·ρ(K)))) with ρ the spectral radius
+(power iteration): with ξ0 from σ_K alone, matrices with a large outlying eigenvalue (G1's 49 against a bulk of 14)
+make any fixed step of 1 blow up, and SQBM+'s dt ∈ (0, 1] reads as a fraction the same way. `auto` true: each
 (algo, dt) of AUTO_CANDIDATES runs one probe loop, then the best of them (lowest cost, then lowest mean) loops until
 `timeout` or `target`; the output adds `dt`, `algo` and `total_time`, and `time` is when the best was found.
 `seed` (an openqio extension; SQBM+ has none) makes a run reproducible: trajectory r of loop k starts from RNG
@@ -35,12 +40,20 @@ from solver_runner.kernels.rng import padded_rng_states
 from solver_runner.kernels.sb import energies_parallel, sb_init, sb_spins, sb_steps, sign_energies
 from solver_runner.model import CompiledModel, model_arrays
 from solver_runner.solvers.base import KernelSteps, SolveContext, SolveResult, check_walker_memory, register, run_steps
-from solver_runner.solvers.quadratic import SolutionPool, auto_c0, require_quadratic, sb_couplings
+from solver_runner.solvers.quadratic import (
+    SolutionPool,
+    auto_c0,
+    integer_couplings,
+    require_quadratic,
+    sb_couplings,
+    spectral_radius,
+)
 
 RUNS_PER_LOOP = 160
 EVAL_INTERVAL_S = 0.1
 AUTO_CANDIDATES = (("2.0", 1.0), ("2.0", 0.5), ("1.5", 1.0), ("1.5", 0.5))
 A0 = 1.0
+STABLE_MOVE = 1.5
 
 
 class Bifurcation:
@@ -52,7 +65,15 @@ class Bifurcation:
         self.ptr, self.idx, self.w, self.dense, self.gauge = sb_couplings(model)
         N = self.ptr.shape[0] - 1
         self.c0 = float(c0) if c0 else auto_c0(self.w, self.dense, N)
+        # `dt` is a fraction of the largest safe step: from a wall (x = ±1, y = 0) one step moves x by at most
+        # dt²·(a0 + ξ0·ρ(K))·a0, which must stay below 2 or whole groups of spins flip from wall to wall every
+        # step (seen on G1: dt 1 with ξ0 = 0.072, ρ = 49 ended every run in the highest-energy state). 1.5
+        # leaves a margin (measured on G1: 1.0 hits less often per step, 2.0 does not reach the best cut).
+        self.max_dt = float(np.sqrt(STABLE_MOVE / (A0 * (A0 + self.c0 * spectral_radius(self.ptr, self.idx, self.w,
+                                                                                          self.dense)))))
+        self.w8, self.dense8 = integer_couplings(self.ptr, self.w, self.dense)
         self.X, self.Y, self.S, self.F = (np.zeros((N, RUNS_PER_LOOP), np.float32) for _ in range(4))
+        self.S8 = np.zeros((N, RUNS_PER_LOOP), np.int8)
         self.E = np.zeros(RUNS_PER_LOOP, np.float64)
         self.eval_s = 0.0
         self.spins = np.zeros((RUNS_PER_LOOP, model.n), np.int8)
@@ -81,16 +102,17 @@ class Bifurcation:
         end's evaluation is kept inside the deadline: the steps stop two evaluations' time before it."""
         rng = padded_rng_states(self.seed, RUNS_PER_LOOP, stream=self.loops_started)
         self.loops_started += 1
-        sb_init(self.X, self.Y, self.S, rng)
+        sb_init(self.X, self.Y, self.S, self.S8, rng)
         self.score()
         if ctx.deadline is not None:
             end, stop = ctx.deadline - 2 * self.eval_s, ctx.should_stop
             ctx = dataclasses.replace(ctx, deadline=end, should_stop=lambda: stop() or time.monotonic() >= end)
         discrete = algo == "2.0"
+        step = dt * self.max_dt
 
         def advance(first: int, count: int, lo: int = 0, hi: int = RUNS_PER_LOOP) -> None:
-            sb_steps(self.X, self.Y, self.S, self.F, self.ptr, self.idx, self.w, self.dense, A0, self.c0, dt, first,
-                     count, steps, discrete, lo, hi, numba.get_num_threads())
+            sb_steps(self.X, self.Y, self.S, self.S8, self.F, self.ptr, self.idx, self.w, self.w8, self.dense,
+                     self.dense8, A0, self.c0, step, first, count, steps, discrete, lo, hi, numba.get_num_threads())
 
         last = [time.monotonic()]
 
@@ -112,7 +134,7 @@ def simulated_bifurcation(ctx: SolveContext) -> SolveResult:
     require_quadratic(model, targets.SBM)
     eff = P.sbm_parameters(ctx)
     keep = 1 if eff["auto"] else eff["maxout"]
-    check_walker_memory(model, RUNS_PER_LOOP, keep, "runs", extra_per_variable=15)
+    check_walker_memory(model, RUNS_PER_LOOP, keep, "runs", extra_per_variable=16)
     sb = Bifurcation(model, eff["C"], ctx.seed, keep)
     target = eff.get("target")
     reached = [False]
@@ -152,10 +174,9 @@ def simulated_bifurcation(ctx: SolveContext) -> SolveResult:
     loops = 0 if eff["auto"] else eff["loops"]
     k = 0
     while not stopped and (loops == 0 or k < loops):
-        before = sb.pool.best
         stopped = not one_loop(algo, dt, steps)
         k += 1
-        if not eff["steps"] and sb.pool.best >= before:  # automatic steps: longer runs once shorter ones stall
+        if not eff["steps"]:  # automatic: each loop's runs twice as long as the last's
             steps = min(2 * steps, P.SB_MAX_AUTO_STEPS)
     elapsed = time.monotonic() - started
     message = "reached" if hit() else ("timeout" if stopped else "finished")

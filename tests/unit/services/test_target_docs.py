@@ -48,7 +48,7 @@ def test_defaults_are_the_runners():
 
 
 def test_catalog_defaults_are_the_runners():
-    assert default(targets.SBM, "steps") == f"0: {P.SB_AUTO_STEPS}, doubled per loop without a better cost, ≤ {P.SB_MAX_AUTO_STEPS}"
+    assert default(targets.SBM, "steps") == f"0: {P.SB_AUTO_STEPS}, doubled every loop, ≤ {P.SB_MAX_AUTO_STEPS}"
     assert default(targets.SBM, "timeout") == f"{targets.TOSHIBA_DEFAULT_TIMEOUT_S:g}"
     assert "160 runs" in next(r["meaning"] for r in parameter_rows(targets.SBM) if r["name"] == "loops")
     from solver_runner.solvers.sbm import RUNS_PER_LOOP

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 from solver_core_cases import random_problem
 
+from contracts.problems import decode_problem, encode_json, problem_document
 from solver_runner.kernels.common import energy, init_fields
 from solver_runner.kernels.pticm import houdayer_move
 from solver_runner.kernels.qbit import relink, tabu_move
 from solver_runner.kernels.rng import padded_rng_states, rng_states
 from solver_runner.kernels.sb import sb_init, sb_spins, sb_steps, sign_energies
 from solver_runner.model import compile_problem, model_arrays
-from solver_runner.solvers.quadratic import auto_c0, ising_form, sb_couplings
+from solver_runner.solvers.quadratic import auto_c0, integer_couplings, ising_form, sb_couplings, spectral_radius
 from tests.reference import reference_cost
 
 QUADRATIC = [("ising", 9, 0.5), ("pubo", 9, 0.5), ("ising", 12, 1.0), ("pubo", 11, 0.2)]
@@ -61,26 +62,62 @@ def test_one_sb_step_matches_the_reference(case, discrete):
         assert gauge and (D.shape[0] > 0) == dense
         N, R = n + 1, 37
         X, Y, S, F = (np.zeros((N, R), np.float32) for _ in range(4))
-        sb_init(X, Y, S, padded_rng_states(5, R))
-        assert np.all(np.abs(X) <= 0.1) and np.array_equal(S, np.where(X >= 0, 1, -1))
+        S8 = np.zeros((N, R), np.int8)
+        sb_init(X, Y, S, S8, padded_rng_states(5, R))
+        assert np.all(np.abs(X) <= 0.1) and np.array_equal(S, np.where(X >= 0, 1, -1)) and np.array_equal(S8, S)
+        no8 = np.zeros(0, np.int8), np.zeros((0, 0), np.int8)
         for t in range(3):  # three steps, each against the reference from the same state
             want_x, want_y = reference_sb_step(X, Y, K, 1.0, 0.3, 0.7, t, 5, discrete)
-            sb_steps(X, Y, S, F, ptr, idx, w, D, 1.0, 0.3, 0.7, t, 1, 5, discrete, 0, R, 2)
+            sb_steps(X, Y, S, S8, F, ptr, idx, w, no8[0], D, no8[1], 1.0, 0.3, 0.7, t, 1, 5, discrete, 0, R, 2)
             assert np.allclose(X, want_x, atol=1e-5) and np.allclose(Y, want_y, atol=1e-5)
-            assert np.array_equal(S, np.where(X >= 0, 1, -1))
+            assert np.array_equal(S, np.where(X >= 0, 1, -1)) and np.array_equal(S8, S)
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_integer_couplings_give_the_same_discrete_steps(dense):
+    """±J couplings with a field: discrete SB summed in int16 (int8 signs × int8 couplings) equals the float path."""
+    rng = np.random.default_rng(4)
+    n = 30
+    pairs = [(int(a), int(b)) for a in range(n) for b in range(a + 1, n) if rng.random() < 0.3]
+    doc = problem_document("ising", [(float(rng.choice([-2, -1, 1, 3])), [a, b]) for a, b in pairs] + [(2.0, [0])])
+    ptr, idx, w, D, _ = sb_couplings(compile_problem(decode_problem(encode_json(doc)), dense=dense))
+    w8, D8 = integer_couplings(ptr, w, D)
+    assert (D8.shape[0] > 0) if dense else (w8.shape[0] > 0)
+    N, R = ptr.shape[0] - 1, 48
+    c0 = auto_c0(w, D, N)
+    runs = []
+    for couplings in ((w8, D8), (np.zeros(0, np.int8), np.zeros((0, 0), np.int8))):
+        X, Y, S, F = (np.zeros((N, R), np.float32) for _ in range(4))
+        S8 = np.zeros((N, R), np.int8)
+        sb_init(X, Y, S, S8, padded_rng_states(2, R))
+        sb_steps(X, Y, S, S8, F, ptr, idx, w, couplings[0], D, couplings[1], 1.0, c0, 0.5, 0, 50, 50, True, 0, R, 2)
+        runs.append(X)
+    assert np.array_equal(*runs)
+    half = integer_couplings(ptr, w / 2, D / 2)  # non-integers: no int8 copies
+    assert half[0].shape[0] == 0 and half[1].shape[0] == 0
+
+
+def test_spectral_radius_matches_the_eigenvalues():
+    model = compile_problem(random_problem("ising", 40, seed=8, density=0.3))
+    ptr, idx, w, D, _ = sb_couplings(model)
+    K = coupling_matrix(model)
+    assert spectral_radius(ptr, idx, w, D) == pytest.approx(np.abs(np.linalg.eigvalsh(K)).max(), rel=0.05)
 
 
 def test_sb_steps_do_not_depend_on_split_or_threads():
     model = compile_problem(random_problem("ising", 20, seed=3))
     ptr, idx, w, D, _ = sb_couplings(model)
     N, R = ptr.shape[0] - 1, 70
+    no8 = np.zeros(0, np.int8), np.zeros((0, 0), np.int8)
 
     def run(pieces, threads):
         X, Y, S, F = (np.zeros((N, R), np.float32) for _ in range(4))
-        sb_init(X, Y, S, padded_rng_states(9, R))
+        S8 = np.zeros((N, R), np.int8)
+        sb_init(X, Y, S, S8, padded_rng_states(9, R))
         for t in range(20):
             for lo, hi in pieces:
-                sb_steps(X, Y, S, F, ptr, idx, w, D, 1.0, auto_c0(w, D, N), 1.0, t, 1, 20, True, lo, hi, threads)
+                sb_steps(X, Y, S, S8, F, ptr, idx, w, no8[0], D, no8[1], 1.0, auto_c0(w, D, N), 1.0, t, 1, 20, True,
+                         lo, hi, threads)
         return X
 
     whole = run([(0, R)], 1)
