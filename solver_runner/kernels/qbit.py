@@ -39,6 +39,25 @@ def start_walkers(S, F, Lg, E, topS, topE, BE, rng, randomise, ising, constant, 
         keep_best(E[w], S[w], topE[w], topS[w])
 
 
+@njit(cache=True, nogil=True, inline="always")
+def flip_delta(s, f, i, ising):
+    """ΔE of flipping i in a quadratic model: d·f_i."""
+    return (-2.0 * s[i] if ising else 1.0 - 2.0 * s[i]) * f[i]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def lower(de, q, best_de, best_q, ties, st, k, eps):
+    """Keep the lowest ΔE seen (within eps, ties broken uniformly at random: reservoir sampling over the tied).
+    Returns (best ΔE, its index, how many tie with it)."""
+    if de < best_de - eps:
+        return de, q, 1
+    if de <= best_de + eps:
+        ties += 1
+        if randint(st, k, ties) == 0:
+            return best_de, q, ties
+    return best_de, best_q, ties
+
+
 @njit(cache=True, nogil=True)
 def tabu_move(s, f, L, e, best_e, tu, t, tenure, rand_max, ising, st, k, M, tol, eps):
     """Move t of one walker; returns the new cost."""
@@ -47,23 +66,13 @@ def tabu_move(s, f, L, e, best_e, tu, t, tenure, rand_max, ising, st, k, M, tol,
     bde = np.inf
     ties = 0
     for i in range(n):
-        si = s[i]
-        d = -2.0 * si if ising else 1.0 - 2.0 * si
-        de = d * f[i]
+        de = flip_delta(s, f, i, ising)
         if tu[i] >= t and not e + de < best_e - tol:
             continue
-        if de < bde - eps:
-            bde = de
-            bi = i
-            ties = 1
-        elif de <= bde + eps:
-            ties += 1
-            if randint(st, k, ties) == 0:
-                bi = i
+        bde, bi, ties = lower(de, i, bde, bi, ties, st, k, eps)
     if bi < 0:
         return e
-    si = s[bi]
-    de = (-2.0 * si if ising else 1.0 - 2.0 * si) * f[bi]
+    de = flip_delta(s, f, bi, ising)
     apply_flip(s, f, L, bi, ising, False, M)
     extra = randint(st, k, rand_max) if rand_max > 1 else 0
     tu[bi] = t + min(tenure + extra, n - 1)
@@ -122,22 +131,13 @@ def relink(x, guide, f, L, order, greedy, distance_scale, ising, st, k, M, eps):
             bde = np.inf
             ties = 0
             for q in range(step - 1, dist):
-                i = order[q]
-                de = (-2.0 * x[i] if ising else 1.0 - 2.0 * x[i]) * f[i]
-                if de < bde - eps:
-                    bde = de
-                    pick = q
-                    ties = 1
-                elif de <= bde + eps:
-                    ties += 1
-                    if randint(st, k, ties) == 0:
-                        pick = q
+                bde, pick, ties = lower(flip_delta(x, f, order[q], ising), q, bde, pick, ties, st, k, eps)
         else:
             pick = step - 1 + randint(st, k, left)
         i = order[pick]
         order[pick] = order[step - 1]
         order[step - 1] = i
-        e += (-2.0 * x[i] if ising else 1.0 - 2.0 * x[i]) * f[i]
+        e += flip_delta(x, f, i, ising)
         apply_flip(x, f, L, i, ising, False, M)
         if dmin <= step <= dist - dmin and e < best_e:
             best_e = e
