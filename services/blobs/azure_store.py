@@ -24,6 +24,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import getproxies
 
@@ -104,7 +105,7 @@ class BlobStore:
         self.public_url = account.client_url.rstrip("/")  # where clients do: the base of every URL handed out
         self.account = account.name
         self._key = account.key
-        self._credential = None  # an azure-identity credential with OPENQIO_STORAGE_AUTH=entra
+        self._credential: Any = None  # an azure-identity credential with OPENQIO_STORAGE_AUTH=entra
         # the other accounts this service knows: a URL naming one of them is another workspace's
         self._foreign = {a.name for a in (*settings.storage_accounts, settings.default_storage)} - {self.account}
         self._client: BlobServiceClient | None = None
@@ -113,7 +114,7 @@ class BlobStore:
         return self
 
     async def open(self) -> None:
-        credential: object = {"account_name": self.account, "account_key": self._key}
+        credential: Any = {"account_name": self.account, "account_key": self._key}
         if self.settings.storage_auth == "entra":
             from azure.identity.aio import DefaultAzureCredential  # the `entra` extra; checked by Settings
 
@@ -123,7 +124,7 @@ class BlobStore:
             credential=credential,
             # Short in-call retries (two, ~1 s apart): the SDK's default waits 15 s then 18 s, so one call to a storage
             # that is down took ~40 s. Callers (the dispatcher) retry StorageUnavailable with their own backoff.
-            retry_policy=LinearRetry(backoff=1, retry_total=2, random_jitter_range=0.5),
+            retry_policy=LinearRetry(backoff=1, retry_total=2, random_jitter_range=0.5),  # type: ignore[arg-type]
             connection_timeout=5,
             read_timeout=60,
             max_single_get_size=FIRST_GET_BYTES,
