@@ -130,20 +130,45 @@ def _steps(X, Y, S, S8, F, ptr, idx, w, w8, dense, dense8, a0, c0, dt, first, co
                 s8[q] = 1 if x >= zero else -1
 
 
-BLOCK = 16  # trajectories per cache line of float32: blocks of threads never share one
+BLOCK = 16  # trajectories per thread are a multiple of this (one cache line of float32 state)
+
+
+@njit(cache=True, nogil=True)
+def _private_steps(X, Y, S, S8, F, ptr, idx, w, w8, dense, dense8, a0, c0, dt, first, count, total, discrete, r0,
+                   r1):
+    """`_steps` on private copies of trajectories r0..r1−1, written back at the end. The shared arrays' rows are
+    160 trajectories long and not cache-line aligned, so threads working on neighbouring column ranges wrote to the
+    same cache lines every step (S8's 80-byte halves above all), and two threads on G1 were no faster than one;
+    the copies cost N·(r1−r0)·17 bytes per call, against `count` steps of nnz·(r1−r0) work."""
+    m = r1 - r0
+    Xb = X[:, r0:r1].copy()
+    Yb = Y[:, r0:r1].copy()
+    Sb = S[:, r0:r1].copy()
+    S8b = S8[:, r0:r1].copy()
+    Fb = np.empty((X.shape[0], m), np.float32)
+    _steps(Xb, Yb, Sb, S8b, Fb, ptr, idx, w, w8, dense, dense8, a0, c0, dt, first, count, total, discrete, 0, m)
+    X[:, r0:r1] = Xb
+    Y[:, r0:r1] = Yb
+    S[:, r0:r1] = Sb
+    S8[:, r0:r1] = S8b
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def sb_steps(X, Y, S, S8, F, ptr, idx, w, w8, dense, dense8, a0, c0, dt, first, count, total, discrete, r0, r1,
              threads):
-    """Each of `threads` threads advances its own block of trajectories through all `count` steps: trajectories are independent,
-    so there is no barrier per step (on a busy machine, one per step let a descheduled thread stall every step)."""
+    """Each of `threads` threads advances its own block of trajectories through all `count` steps: trajectories are
+    independent, so there is no barrier per step (on a busy machine, one per step let a descheduled thread stall
+    every step). With more than one thread, each works on private copies of its block (`_private_steps`)."""
     blocks = (r1 - r0 + BLOCK - 1) // BLOCK
     parts = max(1, min(threads, blocks))
+    if parts == 1:
+        _steps(X, Y, S, S8, F, ptr, idx, w, w8, dense, dense8, a0, c0, dt, first, count, total, discrete, r0, r1)
+        return
     for g in prange(parts):
         lo = r0 + (blocks * g // parts) * BLOCK
         hi = min(r1, r0 + (blocks * (g + 1) // parts) * BLOCK)
-        _steps(X, Y, S, S8, F, ptr, idx, w, w8, dense, dense8, a0, c0, dt, first, count, total, discrete, lo, hi)
+        _private_steps(X, Y, S, S8, F, ptr, idx, w, w8, dense, dense8, a0, c0, dt, first, count, total, discrete, lo,
+                       hi)
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -134,7 +134,8 @@ def simulated_bifurcation(ctx: SolveContext) -> SolveResult:
     require_quadratic(model, targets.SBM)
     eff = P.sbm_parameters(ctx)
     keep = 1 if eff["auto"] else eff["maxout"]
-    check_walker_memory(model, RUNS_PER_LOOP, keep, "runs", extra_per_variable=16)
+    # X, Y, S, F float32 (16 bytes) and, with threads, private copies of X, Y, S, S8 and F (17 bytes)
+    check_walker_memory(model, RUNS_PER_LOOP, keep, "runs", extra_per_variable=33)
     sb = Bifurcation(model, eff["C"], ctx.seed, keep)
     target = eff.get("target")
     reached = [False]
