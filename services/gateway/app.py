@@ -20,6 +20,7 @@ from services.blobs import StorageUnavailable
 from services.config import Settings
 
 from . import auth, stream, views
+from .job_urls import SAS_CACHE, SasCache
 from .keys import BLOBS, DISPATCHER, SETTINGS, STORE
 from . import dashboard  # noqa: I001 - its own line: the dashboard's static page and summary endpoint
 
@@ -162,6 +163,7 @@ def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> w
     app[STORE] = store
     app[BLOBS] = blobs
     app[DISPATCHER] = dispatcher
+    app[SAS_CACHE] = SasCache(settings.sas_ttl_s)
     app.router.add_get("/healthz", views.health)
     app.router.add_route("PUT", PREFIX + "/jobs/{job_id}", views.put_job)
     app.router.add_route("GET", PREFIX + "/jobs/{job_id}", views.get_job)
