@@ -20,8 +20,9 @@ from services.blobs import StorageUnavailable
 from services.config import Settings
 
 from . import auth, stream, views
+from .admission import Admission
 from .job_urls import SAS_CACHE, SasCache
-from .keys import BLOBS, DISPATCHER, SETTINGS, STORE
+from .keys import ADMISSION, BLOBS, DISPATCHER, SETTINGS, STORE
 from . import dashboard  # noqa: I001 - its own line: the dashboard's static page and summary endpoint
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> w
     app[BLOBS] = blobs
     app[DISPATCHER] = dispatcher
     app[SAS_CACHE] = SasCache(settings.sas_ttl_s)
+    app[ADMISSION] = Admission(lambda: store.backlog(), settings.max_waiting, settings.max_queue_delay_s)
     app.router.add_get("/healthz", views.health)
     app.router.add_route("PUT", PREFIX + "/jobs/{job_id}", views.put_job)
     app.router.add_route("GET", PREFIX + "/jobs/{job_id}", views.get_job)

@@ -23,7 +23,8 @@ from services.jobs.store import CancelOutcome, ContainerInUse, JobExists
 
 from .bounds import check_job_size
 from .job_urls import render_job
-from .keys import DISPATCHER, SETTINGS, STORE, WORKSPACE
+from .admission import PUT_HEADROOM
+from .keys import ADMISSION, DISPATCHER, SETTINGS, STORE, WORKSPACE
 from .request import bad, blobs_of, find_job, job_id_of, json_body, workspace_of
 
 log = logging.getLogger(__name__)
@@ -119,12 +120,15 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def put_job(request: web.Request) -> web.Response:
-    """Submit: validate, check the input (holding a small one for the run), bind the job's container to it (a
+    """Submit: validate, admit (429 past the backlog limits, services/gateway/admission.py), check the input (holding a small one for the run), bind the job's container to it (a
     container holds one job's output), store the job Waiting (durably), wake the dispatcher. A re-PUT of the same
     body answers the stored job (idempotent)."""
     workspace = workspace_of(request)
     job_id = job_id_of(request)
     job = parse_job(request, await json_body(request), job_id)
+    refusal = request.app[ADMISSION].check(headroom=PUT_HEADROOM)
+    if refusal is not None and await request.app[STORE].get(workspace, job_id) is None:  # a re-PUT is answered
+        return refusal.response()
     blobs = blobs_of(request)
     container = blobs.parse_container_uri(job.container_uri)
     await _check_container_owner(request, workspace, container, job_id)
@@ -300,6 +304,10 @@ async def sas_uri(request: web.Request) -> web.Response:
     blob = body.get("blobName")
     if not isinstance(container, str) or (blob is not None and not isinstance(blob, str)):
         raise bad("'containerName' (and 'blobName', if given) must be strings")
+    if not blob:  # a container for new work (every submission starts here): refused while at capacity
+        refusal = request.app[ADMISSION].check()
+        if refusal is not None:
+            return refusal.response()
     blobs = blobs_of(request)
     try:
         # A blob SAS is for downloading (results, Problem.download): read only. The container answer must be the

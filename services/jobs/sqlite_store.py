@@ -194,7 +194,7 @@ class SqliteJobStore:
             if to == JobStatus.WAITING:
                 self._waiting.add(row["id"], row["creation_time"])
             elif to == JobStatus.EXECUTING:
-                self._waiting.started += 1
+                self._waiting.start()
             _log_transition(row["id"], previous, to, details or {})
         return moved
 
