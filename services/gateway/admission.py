@@ -3,8 +3,9 @@
 admitted to wait minutes while its client polls (every poll costs the client, the gateway and TLS).
 
 Where: at `POST storage/sasUri` for a container (the first call of every SDK and native-client submission, before any
-upload, so refused work costs one small request) and at `PUT jobs/{id}` (for clients that skip sasUri), with
-PUT_HEADROOM more room there, so a submission let in at sasUri is not refused at its PUT after it uploaded its input.
+upload, so refused work costs one small request) and at `PUT jobs/{id}` (for clients that skip sasUri), with a
+quarter more room there (PUT_HEADROOM), so a submission let in at sasUri a few milliseconds earlier is not refused at
+its PUT after it uploaded its input.
 A re-PUT of a job that exists is never refused (it is answered as stored). Reads, cancels and downloads never are.
 
 The queueing delay is the larger of two measures: how long the oldest Waiting job has waited (exact, but it lags: at
@@ -35,7 +36,7 @@ from services.jobs.backlog import Backlog
 
 log = logging.getLogger(__name__)
 
-PUT_HEADROOM = 1.5  # PUT jobs/{id} refuses only past this multiple of the limits (its sasUri was admitted)
+PUT_HEADROOM = 1.25  # PUT jobs/{id} refuses only past this multiple of the limits (its sasUri was admitted)
 LOG_EVERY_S = 10.0  # while refusing, one log line this often (not one per refusal)
 
 

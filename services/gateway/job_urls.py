@@ -76,9 +76,13 @@ def render_job(request: web.Request, job: JobDetails) -> dict[str, Any]:
             pass
     if job.status == JobStatus.SUCCEEDED:
         # Never null once Succeeded (the SDK crashes on urlparse(None)): fall back to the conventional blob name.
-        if job.output_data_uri:
-            out = blobs.parse_blob_uri(job.output_data_uri)
-        else:
-            out = (blobs.parse_container_uri(job.container_uri), OUTPUT_BLOB)
-        wire["outputDataUri"] = cache.url((account, "blob", *out), lambda: blobs.blob_sas_url(*out, permission="r"))
+        try:
+            if job.output_data_uri:
+                out = blobs.parse_blob_uri(job.output_data_uri)
+            else:
+                out = (blobs.parse_container_uri(job.container_uri), OUTPUT_BLOB)
+            wire["outputDataUri"] = cache.url((account, "blob", *out), lambda: blobs.blob_sas_url(*out,
+                                                                                                permission="r"))
+        except InvalidName:  # a URL of storage this service no longer serves: as stored, rather than a 500
+            pass
     return wire

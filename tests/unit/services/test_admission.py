@@ -41,12 +41,12 @@ def test_no_limits_admit_everything():
 
 
 def test_past_the_backlog_limit_new_work_is_refused_and_told_when_to_come_back():
-    state = {"b": backlog(2)}
-    gate = Admission(lambda: state["b"], max_waiting=3, clock=Clock())
-    assert gate.check() is None  # the third job may wait
-    state["b"] = backlog(3, peak=10)
+    state = {"b": backlog(3)}
+    gate = Admission(lambda: state["b"], max_waiting=4, clock=Clock())
+    assert gate.check() is None  # the fourth job may wait
+    state["b"] = backlog(4, peak=10)
     refusal = gate.check()
-    assert refusal is not None and 1 <= refusal.retry_after_s <= 60 and "3 job(s) waiting" in refusal.message
+    assert refusal is not None and 1 <= refusal.retry_after_s <= 60 and "4 job(s) waiting" in refusal.message
     assert gate.check(headroom=PUT_HEADROOM) is None  # a PUT whose sasUri was admitted still gets in
     assert gate.refused == 1
 
