@@ -87,8 +87,10 @@ class Azurite:
         """Start the Azurite process (returns at once; `wait_listening` waits for its port)."""
         from services.supervise import die_with_parent
 
+        # --silent: no access log line per request (nobody reads it, and writing it and draining the pipe cost
+        # Azurite and this process CPU on every blob request)
         args = [azurite_binary(), "--blobHost", self.host, "--blobPort", str(self.port), "--skipApiVersionCheck",
-                "--disableTelemetry", "--loose"]
+                "--disableTelemetry", "--loose", "--silent"]
         if self.location:
             Path(self.location).mkdir(parents=True, exist_ok=True)
             args += ["--location", self.location]
