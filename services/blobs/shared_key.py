@@ -28,6 +28,10 @@ import aiohttp
 from services.blobs import StorageUnavailable
 
 API_VERSION = "2021-12-02"  # served by Azure Storage and by every Azurite 3.x openqio starts
+KEEPALIVE_S = 4.0  # an idle connection is kept this long (Azurite closes its side after 5 s)
+# What a request on a kept-alive connection the server has just closed fails with: it was not processed, and the
+# calls made here (GET, HEAD, PUT that overwrites) may be sent again.
+STALE_CONNECTION = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
 _SIMPLE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")  # names that need no escaping in a URL
 _STANDARD = ("content-encoding", "content-language", "content-length", "content-md5", "content-type", "date",
              "if-modified-since", "if-match", "if-none-match", "if-unmodified-since", "range")
@@ -59,6 +63,8 @@ class SharedKeyBlobs:
 
     async def open(self) -> None:
         self._session = aiohttp.ClientSession(
+            # idle connections are dropped before Azurite's keep-alive timeout (5 s) closes them under our feet
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S),
             timeout=aiohttp.ClientTimeout(total=60, sock_connect=5),
             auto_decompress=False,  # inputs are read as stored (gzip stays gzip: the codec bounds its expansion)
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -76,15 +82,20 @@ class SharedKeyBlobs:
         if self._session is None:
             raise RuntimeError("blob client is not open")
         url = f"{self.account_url}/{container}/{blob}"
-        sent = {"x-ms-date": formatdate(usegmt=True), "x-ms-version": API_VERSION, **(headers or {})}
-        if data is not None:  # (aiohttp would add this Content-Type itself, after signing)
-            sent.update({"content-length": str(len(data)), "content-type": "application/octet-stream"})
-        signature = hmac.new(self._key, string_to_sign(method, self.account, urlsplit(url).path, sent, {}).encode(),
-                             hashlib.sha256).digest()
-        sent["authorization"] = f"SharedKey {self.account}:{base64.b64encode(signature).decode()}"
-        try:
-            async with self._session.request(method, url, headers=sent, data=data) as resp:
-                body = await resp.read()
-                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, body
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise StorageUnavailable(f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
+        for attempt in (1, 2):
+            sent = {"x-ms-date": formatdate(usegmt=True), "x-ms-version": API_VERSION, **(headers or {})}
+            if data is not None:  # (aiohttp would add this Content-Type itself, after signing)
+                sent.update({"content-length": str(len(data)), "content-type": "application/octet-stream"})
+            signature = hmac.new(self._key, string_to_sign(method, self.account, urlsplit(url).path, sent,
+                                                           {}).encode(), hashlib.sha256).digest()
+            sent["authorization"] = f"SharedKey {self.account}:{base64.b64encode(signature).decode()}"
+            try:
+                async with self._session.request(method, url, headers=sent, data=data) as resp:
+                    body = await resp.read()
+                    return resp.status, {k.lower(): v for k, v in resp.headers.items()}, body
+            except STALE_CONNECTION:
+                if attempt == 2:  # a kept-alive connection storage had closed: once more, on a new one
+                    raise StorageUnavailable(f"{method} {container}/{blob}: the connection closed twice") from None
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise StorageUnavailable(f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
+        raise AssertionError("unreachable")

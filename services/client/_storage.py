@@ -68,13 +68,23 @@ def _with_path(url: str, suffix: str, query: str = "") -> str:
 
 async def _plain(plain: tuple[aiohttp.ClientSession, Any], method: str, url: str, headers: dict[str, str],
                  data: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body). A kept-alive connection storage closed meanwhile (Azurite: after 5 s idle) fails
+    before the request is processed: it is sent once more, on a new connection; its status then has `retried`."""
     session, tls = plain
-    try:
-        async with session.request(method, url, data=data, ssl=tls, headers={"x-ms-version": API_VERSION,
-                                                                                  **headers}) as resp:
-            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, await resp.read()
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise ServiceRequestError(f"{type(exc).__name__}: {exc}", error=exc) from exc
+    for attempt in (1, 2):
+        try:
+            async with session.request(method, url, data=data, ssl=tls, headers={"x-ms-version": API_VERSION,
+                                                                                      **headers}) as resp:
+                answer = {k.lower(): v for k, v in resp.headers.items()}
+                if attempt == 2:
+                    answer["retried"] = "1"
+                return resp.status, answer, await resp.read()
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            if attempt == 2:
+                raise ServiceRequestError(f"{type(exc).__name__}: {exc}", error=exc) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ServiceRequestError(f"{type(exc).__name__}: {exc}", error=exc) from exc
+    raise AssertionError("unreachable")
 
 
 def _raise_for(status: int, headers: dict[str, str], what: str) -> None:
@@ -111,6 +121,8 @@ async def upload_blob(container_uri: str, blob_name: str, data: bytes, content_t
         if content_encoding:
             headers["x-ms-blob-content-encoding"] = content_encoding
         status, answer, _ = await _plain(plain, "PUT", _with_path(container_uri, f"/{blob_name}"), headers, data)
+        if status == 409 and answer.get("retried"):  # the first try was written after all (its answer was lost)
+            status = 201
         if status != 201:
             _raise_for(status, answer, f"upload {blob_name}")
         return remove_sas(container_uri).rstrip("/") + f"/{blob_name}"

@@ -92,8 +92,10 @@ class Workspace(WorkspaceIdentity):
         await self._rest.open()
         if self._storage_session is None or self._storage_session.closed:
             # as azure-core makes its own (raw bytes: the storage client undoes gzip itself)
+            # idle connections are dropped before Azurite's keep-alive timeout (5 s) closes them under our feet
             self._storage_session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-                                                          trust_env=_USE_ENV_SETTINGS)
+                                                          trust_env=_USE_ENV_SETTINGS,
+                                                          connector=aiohttp.TCPConnector(keepalive_timeout=4.0))
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
