@@ -13,11 +13,11 @@ on one of them (one thread), and the OS shares the cores until one ends. (Taking
 the lone job's whole run instead made every later job wait behind a long one.) When jobs queue, each gets one
 thread, so many small jobs run side by side.
 
-Read-ahead: while every runner is busy, the inputs of the next `prefetch` Waiting jobs (up to FIRST_GET_BYTES
-each) are read in the background, without claiming them (they stay Waiting, and a cancel still finds them
-Waiting). A runner that frees up then starts its next job without a storage round trip: for tiny jobs that round
-trip is most of the time a runner spends per job. A read ahead that failed, or whose job went elsewhere, is
-dropped, and the job's input is read again when it is claimed, with the usual limits and retries.
+Read-ahead: while every runner is busy, the inputs of the next `prefetch` Waiting jobs (up to FIRST_GET_BYTES each)
+are read in the background, without claiming them (they stay Waiting, and a cancel still finds them Waiting). A job claimed
+later then starts without a storage round trip: for tiny jobs that round trip is most of the time a runner spends
+per job. A read ahead that failed, or whose job went elsewhere, is dropped, and the job's input is read again when
+it is claimed, with the usual limits and retries.
 
 Held inputs: the gateway checks every input when the job is submitted and hands small ones (the bytes came with that
 check) to `hold_input`; a job whose input is held starts without reading storage at all, and still runs if storage
@@ -100,6 +100,7 @@ class Dispatcher:
         self._prefetch_wake = asyncio.Event()
         self._prefetch_task: asyncio.Task | None = None
         self._starting = 0  # jobs claimed for a free runner that have not taken it yet (reading their input)
+        self._cancelled: set[str] = set()  # claimed jobs cancelled before they reached a runner
         self._held: OrderedDict[str, tuple[bytes, str | None]] = OrderedDict()  # job id -> input from submission
         self._held_bytes = 0
         self.progress: dict[str, Progress] = {}  # latest progress per running job (for streaming / dashboards)
@@ -131,8 +132,10 @@ class Dispatcher:
     async def cancel(self, job_id: str) -> None:
         """Ask the runner of an Executing job to stop; it is killed after the grace period if it does not."""
         if not self.pool.cancel(job_id, hard_deadline_s=self.hard_deadline_grace_s):
-            # Claimed but not yet on a runner (reading input), or the runner just finished: the run loop checks
-            # is_cancelling before and after running, so the job still ends Cancelled.
+            # Claimed but not on a runner yet (reading its input), or its runner just finished: a job about to take
+            # a runner looks here first and ends Cancelled instead (only a DELETE, through here, can cancel a
+            # claimed job, so this replaces reading the job back from the store before every run).
+            self._cancelled.add(job_id)
             log.info("cancel for job %s: not on a runner yet", job_id, extra={"job_id": job_id})
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
@@ -172,10 +175,10 @@ class Dispatcher:
     async def _run_loop(self) -> None:
         """Claim a Waiting job whenever a runner is free and not yet promised to another claimed job, and start it.
 
-        A claimed job reads its input and checks its status before it takes its runner (_execute), so a runner is
-        busy only while it solves: holding it through the storage round trip and the event loop's queue made a
-        runner's time per tiny job several times its solve time, and with one runner per core that, not the CPU,
-        capped throughput (the service benchmark kept a backlog with 20 % of the cores idle)."""
+        A claimed job reads its input before it takes its runner (_execute), so a runner is busy only while it
+        solves: holding it through the storage round trip and the event loop's queue made a runner's time per tiny
+        job several times its solve time, and with one runner per core that, not the CPU, capped throughput (the
+        service benchmark kept a backlog with 20 % of the cores idle)."""
         while not self._stopping:
             self._wake.clear()  # before looking: a submission or a freed runner during the claim sets it again
             claimed = None
@@ -198,6 +201,7 @@ class Dispatcher:
     def _free_runners(self) -> int:
         """Idle runners not promised to a claimed job that is still reading its input."""
         return self.pool.idle_count - self._starting
+
 
     async def _prefetch_loop(self) -> None:
         """Keep the inputs of the next Waiting jobs read while no runner is idle (see the module docstring)."""
@@ -261,18 +265,15 @@ class Dispatcher:
                 await self._finish_failed(job_id, exc.code, exc.message,
                                           summary=unavailable(f"the input could not be read: {exc.message}"))
                 return
-            current = await self.store.get(None, job_id)
-            if current is None or current.status != JobStatus.EXECUTING:
-                return
-            if current.is_cancelling:
-                await self._end_cancelled(job_id, "cancelled before it started")
-                return
             threads = await self._threads_for(len(data))
-            runner = self.pool.take_idle()
+            runner = self.pool.take_idle() or await self.pool.acquire()  # (the promised one died: its replacement)
             self._starting -= 1
             starting = False
-            if runner is None:  # the promised runner died meanwhile: wait for its replacement (or another)
-                runner = await self.pool.acquire()
+            if job_id in self._cancelled:  # a DELETE came after the claim: only this dispatcher moves the job on
+                self._cancelled.discard(job_id)
+                self.pool.release(runner)
+                await self._end_cancelled(job_id, "cancelled before it started")
+                return
             params = dict((job.input_params or {}).get("params") or {}) if isinstance(job.input_params, dict) else {}
             request = RunRequest(
                 job_id=job_id,
@@ -310,6 +311,7 @@ class Dispatcher:
         finally:
             if starting:
                 self._starting -= 1
+            self._cancelled.discard(job_id)
             self.wake()
 
     def _hard_deadline(self, params: dict[str, Any]) -> float | None:

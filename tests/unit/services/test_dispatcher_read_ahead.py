@@ -325,3 +325,34 @@ def test_held_inputs_are_bounded(monkeypatch):
     assert list(dispatcher._held) == ["j1", "j2", "j3", "j4", "j5"] and dispatcher._held_bytes == 100
     dispatcher.hold_input("big", b"x" * 30, None)  # over a quarter of the bound: not held at all
     assert "big" not in dispatcher._held
+
+
+class SlowBlobs(FakeBlobs):
+    """Storage whose reads wait for `release`."""
+
+    def __init__(self):
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def read_input(self, input_data_uri, container_uri, max_bytes=None, workspace="?"):
+        await self.release.wait()
+        return await super().read_input(input_data_uri, container_uri, max_bytes, workspace)
+
+
+async def test_a_job_cancelled_while_it_reads_its_input_never_runs(store):
+    """Claimed (Executing), still reading its input, then DELETEd: it ends Cancelled without taking the runner (the
+    dispatcher learns it from its own cancel call, not by reading the job back)."""
+    pool, blobs = OneRunnerPool(), SlowBlobs()
+    dispatcher = Dispatcher(store, blobs, pool)
+    await dispatcher.start()
+    try:
+        await submit(store, dispatcher, "slow")
+        await until(lambda: dispatcher._starting == 1)
+        outcome, _ = await store.cancel("ws", "slow")  # what DELETE does: the store, then the dispatcher
+        await dispatcher.cancel("slow")
+        blobs.release.set()
+        await until(lambda: not dispatcher._tasks)
+        assert pool.ran == [] and await status(store, "slow") == JobStatus.CANCELLED
+        assert pool.idle_count == 1 and not dispatcher._cancelled
+    finally:
+        await dispatcher.stop()
