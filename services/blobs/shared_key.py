@@ -14,7 +14,6 @@ azure-storage-blob policy's own string for the same request.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -96,6 +95,6 @@ class SharedKeyBlobs:
             except STALE_CONNECTION:
                 if attempt == 2:  # a kept-alive connection storage had closed: once more, on a new one
                     raise StorageUnavailable(f"{method} {container}/{blob}: the connection closed twice") from None
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 raise StorageUnavailable(f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
         raise AssertionError("unreachable")

@@ -27,7 +27,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -76,7 +76,7 @@ class Admission:
         peak = backlog.peak_starts_per_s
         waited = 0.0
         if backlog.oldest_created is not None:
-            waited = max(0.0, (datetime.now(timezone.utc) - backlog.oldest_created).total_seconds())
+            waited = max(0.0, (datetime.now(UTC) - backlog.oldest_created).total_seconds())
         delay = max(waited, backlog.waiting / peak if peak else 0.0)
         over_count = backlog.waiting + 1 - self.max_waiting * headroom if self.max_waiting else 0.0
         over_delay = delay - self.max_queue_delay_s * headroom if self.max_queue_delay_s else 0.0

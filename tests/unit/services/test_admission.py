@@ -3,7 +3,7 @@
 test_backpressure.py floods a real service)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ class Clock:
 
 
 def backlog(waiting: int, waited_s: float = 0.0, peak: float = 0.0) -> Backlog:
-    oldest = datetime.now(timezone.utc) - timedelta(seconds=waited_s) if waiting else None
+    oldest = datetime.now(UTC) - timedelta(seconds=waited_s) if waiting else None
     return Backlog(waiting=waiting, oldest_created=oldest, started=0, peak_starts_per_s=peak)
 
 

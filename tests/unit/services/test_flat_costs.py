@@ -4,7 +4,7 @@ signatures, with 10 and with 10 000 jobs Waiting. Never timed."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,7 +64,7 @@ class Meter:
 async def _store_with_waiting(path: Path, waiting: int) -> SqliteJobStore:
     store = SqliteJobStore(path)
     await store.open()
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     rows = []
     for i in range(waiting + 1):  # job-000000 is the one polled; it and all the others wait
         job_id = f"job-{i:06d}"
