@@ -193,10 +193,13 @@ class Dispatcher:
                 continue
             self._starting += 1
             ahead = self._prefetched.pop(claimed.details.id, None)
-            task = asyncio.create_task(self._execute(claimed, ahead), name=f"job-{claimed.details.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._track(asyncio.create_task(self._execute(claimed, ahead), name=f"job-{claimed.details.id}"))
             self._prefetch_wake.set()
+
+    def _track(self, task: asyncio.Task) -> None:
+        """Keep a job's task (runs and outcome recordings) until it ends: stop() waits for, or cancels, them."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _free_runners(self) -> int:
         """Idle runners not promised to a claimed job that is still reading its input."""
@@ -252,8 +255,39 @@ class Dispatcher:
     async def _others_waiting(self) -> bool:
         return await self.store.has_waiting()
 
-    async def _execute(self, claimed: ClaimedJob, ahead: asyncio.Task | None = None) -> None:
-        """Read the input and check the job, then take the runner promised to it (see _run_loop) and run."""
+    async def _execute(self, claimed: ClaimedJob | None, ahead: asyncio.Task | None = None) -> None:
+        """Run the claimed job; then, while Waiting jobs are there for the runner it freed, claim and run the next one
+        in this same task, and record each outcome (output write, store) in a task of its own.
+
+        Why the chain: between two jobs a runner waits for every turn of the event loop its next job needs (wake the
+        run loop, claim, start a task, hand the request over). When the loop is busy with requests (a flood of
+        submissions, clients polling), each turn takes milliseconds, and with tiny jobs the runners spent most of
+        their time waiting: completed throughput fell to a third of capacity under overload. Claiming straight from
+        here, and the outcome off the runner's path, halves the turns per job."""
+        while claimed is not None:
+            freed = await self._execute_one(claimed, ahead)
+            claimed, ahead = await self._claim_for_freed_runner() if freed else (None, None)
+
+    async def _claim_for_freed_runner(self) -> tuple[ClaimedJob | None, asyncio.Task | None]:
+        """The next Waiting job, claimed for the runner just freed, and its read-ahead if any (None when no job
+        waits or no runner is free)."""
+        if self._stopping or self._free_runners() <= 0 or not self.store.backlog().waiting:
+            return None, None
+        self._starting += 1
+        try:
+            claimed = await self.store.claim_next()
+        except Exception:  # noqa: BLE001 - the run loop claims again at its next turn
+            log.exception("claiming a job failed")
+            claimed = None
+        if claimed is None:
+            self._starting -= 1
+            return None, None
+        self._prefetch_wake.set()
+        return claimed, self._prefetched.pop(claimed.details.id, None)
+
+    async def _execute_one(self, claimed: ClaimedJob, ahead: asyncio.Task | None = None) -> bool:
+        """Read the input and check the job, then take the runner promised to it (see _run_loop) and run. True when
+        the job ran and its runner is free (its outcome is being recorded by a task of its own)."""
         job = claimed.details
         job_id = job.id
         extra = {"job_id": job_id}
@@ -264,7 +298,7 @@ class Dispatcher:
             except InputError as exc:
                 await self._finish_failed(job_id, exc.code, exc.message,
                                           summary=unavailable(f"the input could not be read: {exc.message}"))
-                return
+                return False
             threads = await self._threads_for(len(data))
             runner = self.pool.take_idle() or await self.pool.acquire()  # (the promised one died: its replacement)
             self._starting -= 1
@@ -273,7 +307,7 @@ class Dispatcher:
                 self._cancelled.discard(job_id)
                 self.pool.release(runner)
                 await self._end_cancelled(job_id, "cancelled before it started")
-                return
+                return False
             params = dict((job.input_params or {}).get("params") or {}) if isinstance(job.input_params, dict) else {}
             request = RunRequest(
                 job_id=job_id,
@@ -290,14 +324,16 @@ class Dispatcher:
                 outcome = await self.pool.run(runner, request, self._progress_recorder(job_id), deadline)
             except RunnerKilled:
                 await self._after_kill(job_id)
-                return
+                return False
             except RunnerCrashed as exc:
                 await self._requeue_or_fail(claimed, str(exc))
-                return
+                return False
             finally:
                 self.progress.pop(job_id, None)
-                self.wake()  # the runner is free again: the next job need not wait for this one's output write
-            await self._record_outcome(job, claimed.workspace, outcome)
+            # the runner is free again: the next job need not wait for this one's output write
+            self._track(asyncio.create_task(self._record_outcome(job, claimed.workspace, outcome),
+                                            name=f"outcome-{job_id}"))
+            return True
         except asyncio.CancelledError:
             # Service shutdown with the job unfinished: hand it back to the queue for the next start.
             with contextlib.suppress(Exception):
