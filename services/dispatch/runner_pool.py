@@ -27,12 +27,12 @@ import contextlib
 import importlib.util
 import logging
 import multiprocessing as mp
-from multiprocessing.reduction import ForkingPickler
 import os
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from contracts import logformat
