@@ -49,7 +49,9 @@ def blob_names(blob_url: str) -> tuple[str, str]:
 def _session_of(client_kwargs: dict[str, Any]) -> tuple[aiohttp.ClientSession, Any] | None:
     """The kept-alive session (and its TLS setting) when the caller shares one, else None."""
     transport = client_kwargs.get("transport")
-    session = getattr(transport, "session", None) if isinstance(transport, AioHttpTransport) else None
+    if not isinstance(transport, AioHttpTransport):
+        return None
+    session = getattr(transport, "session", None)
     if session is None or session.closed:
         return None
     verify = transport.connection_config.verify
@@ -93,7 +95,7 @@ def _raise_for(status: int, headers: dict[str, str], what: str) -> None:
     kind = {404: ResourceNotFoundError, 409: ResourceExistsError, 401: ClientAuthenticationError,
             403: ClientAuthenticationError}.get(status, HttpResponseError)
     error = kind(message=message)
-    error.status_code, error.error_code = status, code or None
+    error.status_code = status
     raise error
 
 

@@ -344,6 +344,7 @@ class Dispatcher:
         except Exception as exc:  # never leave a job Executing because of a bug here
             log.exception("job %s: unexpected dispatcher error", job_id, extra=extra)
             await self._finish_failed(job_id, errors.INTERNAL_ERROR, f"internal error while running the job ({type(exc).__name__})")
+            return False
         finally:
             if starting:
                 self._starting -= 1
