@@ -1,7 +1,8 @@
 """Request handlers for the Azure Quantum REST API v1.0 (see shared/reference/azure-quantum-contract.md).
 
 Validation happens here, once, at the boundary; handlers then talk to the store, the blob store and the dispatcher.
-Every job answer carries fresh SAS URLs (container, input, and output once Succeeded), as the real service did.
+Every job answer carries SAS URLs (container, input, and output once Succeeded), as the real service did
+(services/gateway/job_urls.py).
 """
 from __future__ import annotations
 
@@ -16,39 +17,17 @@ from contracts.errors import ContractError
 from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT, JobDetails
 from contracts.status import JobStatus
 from services.blobs import InputError, StorageUnavailable
-from services.blobs.azure_store import OUTPUT_BLOB, ForeignAccount, InputProbe, InvalidName
+from services.blobs.azure_store import ForeignAccount, InputProbe, InvalidName
 from services.jobs.sqlite_store import InvalidCursor
 from services.jobs.store import CancelOutcome, ContainerInUse, JobExists
 
+from .admission import PUT_HEADROOM
 from .bounds import check_job_size
-from .keys import DISPATCHER, SETTINGS, STORE, WORKSPACE
+from .job_urls import render_job
+from .keys import ADMISSION, DISPATCHER, SETTINGS, STORE, WORKSPACE
 from .request import bad, blobs_of, find_job, job_id_of, json_body, workspace_of
 
 log = logging.getLogger(__name__)
-
-def _render(request: web.Request, job: JobDetails) -> dict[str, Any]:
-    """The wire form with fresh SAS URLs; SAS generation is local (no storage call)."""
-    blobs = blobs_of(request)
-    wire = job.to_wire()
-    try:
-        container = blobs.parse_container_uri(job.container_uri)
-        wire["containerUri"] = blobs.job_container_sas_url(container)  # bound to the job's container, read + list
-    except InvalidName:
-        pass
-    if job.input_data_uri:
-        try:
-            wire["inputDataUri"] = blobs.blob_sas_url(*blobs.parse_blob_uri(job.input_data_uri), permission="r")
-        except InvalidName:
-            pass
-    if job.status == JobStatus.SUCCEEDED:
-        # Never null once Succeeded (the SDK crashes on urlparse(None)): fall back to the conventional blob name.
-        if job.output_data_uri:
-            where = blobs.parse_blob_uri(job.output_data_uri)
-        else:
-            where = (blobs.parse_container_uri(job.container_uri), OUTPUT_BLOB)
-        wire["outputDataUri"] = blobs.blob_sas_url(*where, permission="r")
-    return wire
-
 
 _JOB_CONTAINER = re.compile(r"^job-(.+)$")
 
@@ -141,12 +120,15 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def put_job(request: web.Request) -> web.Response:
-    """Submit: validate, check the input (holding a small one for the run), bind the job's container to it (a
+    """Submit: validate, admit (429 past the backlog limits, services/gateway/admission.py), check the input (holding a small one for the run), bind the job's container to it (a
     container holds one job's output), store the job Waiting (durably), wake the dispatcher. A re-PUT of the same
     body answers the stored job (idempotent)."""
     workspace = workspace_of(request)
     job_id = job_id_of(request)
     job = parse_job(request, await json_body(request), job_id)
+    refusal = request.app[ADMISSION].check(headroom=PUT_HEADROOM)
+    if refusal is not None and await request.app[STORE].get(workspace, job_id) is None:  # a re-PUT is answered
+        return refusal.response()
     blobs = blobs_of(request)
     container = blobs.parse_container_uri(job.container_uri)
     await _check_container_owner(request, workspace, container, job_id)
@@ -170,7 +152,7 @@ async def put_job(request: web.Request) -> web.Response:
         if probe.data is not None:
             request.app[DISPATCHER].hold_input(job_id, probe.data, probe.content_type)
         request.app[DISPATCHER].wake()  # the store logged the new job (one line per status change)
-    return web.json_response(_render(request, stored), status=200)
+    return web.json_response(render_job(request, stored), status=200)
 
 
 _UNCHECKED = InputProbe(size=-1, data=None, content_type=None)
@@ -192,7 +174,7 @@ async def _probe_input(request: web.Request, job: JobDetails) -> InputProbe:
 
 async def get_job(request: web.Request) -> web.Response:
     _, job = await find_job(request)
-    return web.json_response(_render(request, job))
+    return web.json_response(render_job(request, job))
 
 
 async def delete_job(request: web.Request) -> web.Response:
@@ -258,7 +240,7 @@ async def patch_job(request: web.Request) -> web.Response:
             raise bad(f"patch path {path!r} does not name an existing tag") from None
     check_job_size(job.name or "", job.metadata, tags, before=job)
     updated = await request.app[STORE].set_tags(workspace, job.id, tags)
-    return web.json_response(_render(request, updated))
+    return web.json_response(render_job(request, updated))
 
 
 async def list_jobs(request: web.Request) -> web.Response:
@@ -275,7 +257,7 @@ async def list_jobs(request: web.Request) -> web.Response:
         # (Host: attacker.example) would carry the next request and its bearer token elsewhere.
         base = request.app[SETTINGS].public_base_url(_listening_port(request))
         next_link = base.rstrip("/") + str(request.rel_url.update_query({"cursor": next_cursor}))
-    return web.json_response({"value": [_render(request, j) for j in jobs], "nextLink": next_link})
+    return web.json_response({"value": [render_job(request, j) for j in jobs], "nextLink": next_link})
 
 
 async def job_output(request: web.Request) -> web.Response:
@@ -322,6 +304,10 @@ async def sas_uri(request: web.Request) -> web.Response:
     blob = body.get("blobName")
     if not isinstance(container, str) or (blob is not None and not isinstance(blob, str)):
         raise bad("'containerName' (and 'blobName', if given) must be strings")
+    if not blob:  # a container for new work (every submission starts here): refused while at capacity
+        refusal = request.app[ADMISSION].check()
+        if refusal is not None:
+            return refusal.response()
     blobs = blobs_of(request)
     try:
         # A blob SAS is for downloading (results, Problem.download): read only. The container answer must be the
