@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, overload
 
 from aiohttp import web
 
@@ -45,14 +45,23 @@ async def _check_container_owner(request: web.Request, workspace: str, container
         raise ContractError(errors.NOT_FOUND, f"container {container!r} was not found")
 
 
-def _str_field(body: dict, key: str, required: bool = False, default: str | None = None) -> str | None:
+@overload
+def _str_field(body: dict, key: str, default: str) -> str: ...
+@overload
+def _str_field(body: dict, key: str, default: None = None) -> str | None: ...
+def _str_field(body: dict, key: str, default: str | None = None) -> str | None:
     value = body.get(key)
     if value is None:
-        if required:
-            raise bad(f"field '{key}' is required", errors.INVALID_JOB_DEFINITION)
         return default
     if not isinstance(value, str):
         raise bad(f"field '{key}' must be a string; got {type(value).__name__}", errors.INVALID_JOB_DEFINITION)
+    return value
+
+
+def _required_str(body: dict, key: str) -> str:
+    value = _str_field(body, key)
+    if value is None:
+        raise bad(f"field '{key}' is required", errors.INVALID_JOB_DEFINITION)
     return value
 
 
@@ -62,12 +71,12 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
     body_id = body.get("id", job_id)
     if body_id != job_id:
         raise bad(f"body id {body_id!r} does not match the path's job id {job_id!r}", errors.INVALID_JOB_DEFINITION)
-    container_uri = _str_field(body, "containerUri", required=True)
-    input_format = _str_field(body, "inputDataFormat", required=True)
+    container_uri = _required_str(body, "containerUri")
+    input_format = _required_str(body, "inputDataFormat")
     if input_format != INPUT_FORMAT:
         raise bad(f"inputDataFormat must be {INPUT_FORMAT!r}; got {input_format!r}", errors.INVALID_JOB_DEFINITION)
-    provider = _str_field(body, "providerId", required=True)
-    target = _str_field(body, "target", required=True)
+    provider = _required_str(body, "providerId")
+    target = _required_str(body, "target")
     targets.check_target(target)
     if provider.lower() != targets.PROVIDER_ID.lower():
         raise ContractError(errors.INVALID_TARGET,
@@ -185,7 +194,7 @@ async def delete_job(request: web.Request) -> web.Response:
     if outcome == CancelOutcome.NOT_FOUND:
         raise ContractError(errors.JOB_NOT_FOUND, f"job {job_id} was not found")
     if outcome == CancelOutcome.ALREADY_FINISHED:
-        assert job is not None
+        assert job is not None and job.status is not None  # a stored job always has a status
         raise ContractError(errors.JOB_ALREADY_FINISHED, f"job {job_id} has already finished ({job.status.value})")
     if outcome == CancelOutcome.CANCEL_REQUESTED:
         await request.app[DISPATCHER].cancel(job_id)  # its runner stops between chunks, or is killed after the grace
@@ -240,6 +249,8 @@ async def patch_job(request: web.Request) -> web.Response:
             raise bad(f"patch path {path!r} does not name an existing tag") from None
     check_job_size(job.name or "", job.metadata, tags, before=job)
     updated = await request.app[STORE].set_tags(workspace, job.id, tags)
+    if updated is None:
+        raise ContractError(errors.JOB_NOT_FOUND, f"job {job.id} was not found")
     return web.json_response(render_job(request, updated))
 
 
@@ -269,6 +280,7 @@ async def job_output(request: web.Request) -> web.Response:
         if job.status == JobStatus.SUCCEEDED:  # from before results were kept: the blob is the only copy
             raise ContractError(errors.NOT_FOUND, f"job {job.id} has no result kept by the service; download its "
                                 "outputDataUri")
+        assert job.status is not None  # a stored job always has a status
         raise ContractError(errors.JOB_NOT_SUCCEEDED, f"job {job.id} has no result: it is {job.status.value}")
     return web.Response(body=kept.data, content_type=kept.content_type.split(";")[0],
                         headers={"Cache-Control": "private, max-age=3600"})

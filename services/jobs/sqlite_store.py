@@ -18,6 +18,7 @@ started jobs), updated as transitions commit, for admission control.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import logging
 from collections.abc import Iterable
@@ -82,6 +83,13 @@ def _decode_cursor(cursor: str) -> tuple[str, str] | None:
     except (ValueError, TypeError):
         pass
     return None
+
+
+def _one(rows: Iterable[aiosqlite.Row]) -> aiosqlite.Row:
+    """The row of a query that always answers one (an aggregate)."""
+    row = _first(rows)
+    assert row is not None
+    return row
 
 
 def _first(rows: Iterable[aiosqlite.Row]) -> aiosqlite.Row | None:
@@ -267,10 +275,10 @@ class SqliteJobStore:
     # -- reads --------------------------------------------------------------------------------------------------------
 
     async def get(self, workspace: str | None, job_id: str) -> JobDetails | None:
-        if workspace is None:
-            sql, args = f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)
-        else:
-            sql, args = f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND workspace = ?", (job_id, workspace)
+        sql = f"SELECT {_COLUMNS} FROM jobs WHERE id = ?"
+        args: tuple[str, ...] = (job_id,)
+        if workspace is not None:
+            sql, args = sql + " AND workspace = ?", (job_id, workspace)
         row = _first(await self.db.execute_fetchall(sql, args))
         return _row_to_job(row) if row is not None else None
 
@@ -291,14 +299,14 @@ class SqliteJobStore:
         next_cursor = _encode_cursor(rows[-1]["creation_time"], rows[-1]["id"]) if more and rows else None
         return [_row_to_job(r) for r in rows], next_cursor
 
-    async def executing(self) -> list[ClaimedJob]:
+    async def executing(self) -> builtins.list[ClaimedJob]:
         rows = await self.db.execute_fetchall(
             f"SELECT {_COLUMNS}, input_bytes FROM jobs WHERE status = ? ORDER BY creation_time, id",
             (JobStatus.EXECUTING.value,)
         )
         return [_claimed(r) for r in rows]
 
-    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
+    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> builtins.list[JobEvent]:
         rows = await self.db.execute_fetchall(
             "SELECT seq, job_id, kind, data, time FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (job_id, after, limit),
@@ -306,7 +314,7 @@ class SqliteJobStore:
         return [JobEvent(seq=r["seq"], job_id=r["job_id"], kind=EventKind(r["kind"]), data=json.loads(r["data"]), time=r["time"])
                 for r in rows]
 
-    async def events_since(self, after: int, limit: int = 1000) -> list[tuple[int, str]]:
+    async def events_since(self, after: int, limit: int = 1000) -> builtins.list[tuple[int, str]]:
         """(seq, job_id) of every job's events after `after`, oldest first: lets streams learn which jobs moved
         with one indexed query per tick instead of one per stream."""
         rows = await self.db.execute_fetchall(
@@ -315,7 +323,7 @@ class SqliteJobStore:
         return [(int(r["seq"]), r["job_id"]) for r in rows]
 
     async def last_event_seq(self) -> int:
-        row = _first(await self.db.execute_fetchall("SELECT COALESCE(MAX(seq), 0) AS s FROM job_events"))
+        row = _one(await self.db.execute_fetchall("SELECT COALESCE(MAX(seq), 0) AS s FROM job_events"))
         return int(row["s"])
 
     async def count_by_status(self) -> dict[JobStatus, int]:
@@ -326,7 +334,7 @@ class SqliteJobStore:
         return bool(await self.db.execute_fetchall("SELECT 1 FROM jobs WHERE status = ? LIMIT 1",
                                                    (JobStatus.WAITING.value,)))
 
-    async def next_waiting(self, limit: int) -> list[tuple[str, JobDetails]]:
+    async def next_waiting(self, limit: int) -> builtins.list[tuple[str, JobDetails]]:
         """(workspace, job) of the Waiting jobs `claim_next` would take next, in that order (nothing is claimed)."""
         rows = await self.db.execute_fetchall(
             f"SELECT {_COLUMNS} FROM jobs WHERE status = ? ORDER BY creation_time, id LIMIT ?",
@@ -335,7 +343,7 @@ class SqliteJobStore:
         return [(r["workspace"], _row_to_job(r)) for r in rows]
 
     async def execution_hours(self, workspace: str) -> float:
-        row = _first(await self.db.execute_fetchall(
+        row = _one(await self.db.execute_fetchall(
             "SELECT COALESCE(SUM((julianday(end_execution_time) - julianday(begin_execution_time)) * 24.0), 0) AS h "
             "FROM jobs WHERE workspace = ? AND begin_execution_time IS NOT NULL AND end_execution_time IS NOT NULL",
             (workspace,),
@@ -355,7 +363,7 @@ class SqliteJobStore:
         return StoredOutput(bytes(row["data"]), row["content_type"], float(row["written_at"]), bool(row["checked"]))
 
     async def outputs_to_check(self, *, written_before: float | None = None, written_since: float | None = None,
-                               limit: int = 500) -> list[OutputRef]:
+                               limit: int = 500) -> builtins.list[OutputRef]:
         """Outputs to compare with blob storage, oldest first: the unchecked ones written before `written_before`,
         or every one written since `written_since` (after storage may have lost recent writes)."""
         if written_since is not None:
@@ -374,7 +382,7 @@ class SqliteJobStore:
         row = _first(await self.db.execute_fetchall("SELECT MAX(written_at) AS t FROM job_outputs"))
         return float(row["t"]) if row is not None and row["t"] is not None else None
 
-    async def outputs_checked(self, job_ids: list[str]) -> None:
+    async def outputs_checked(self, job_ids: builtins.list[str]) -> None:
         if job_ids:
             await self.commits.run(partial(writes.execute_many, sql="UPDATE job_outputs SET checked = 1 WHERE job_id = ?",
                                            rows=[(j,) for j in job_ids]))
@@ -387,7 +395,7 @@ class SqliteJobStore:
         await self.commits.run(partial(writes.execute, sql="UPDATE jobs SET input_summary = ? WHERE id = ?",
                                        args=(json.dumps(summary), job_id)))
 
-    async def write(self, sql: str, rows: list[tuple]) -> None:
+    async def write(self, sql: str, rows: builtins.list[tuple]) -> None:
         """One statement for many rows, in one transaction (bulk loads: benchmarks, tests)."""
         await self.commits.run(partial(writes.execute_many, sql=sql, rows=rows))
 
