@@ -57,6 +57,7 @@ test-unit: $(STAMP)
 bench: install
 	$(PY) -m pip install --quiet -e ".[test,ocean,bench,ray]"
 	$(PY) -m benchmarks.solvers
+	$(PY) -m benchmarks.catalog
 	$(PY) -m benchmarks.service
 
 clean:

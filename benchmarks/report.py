@@ -40,22 +40,24 @@ def _cell(value: Any, fmt: str) -> str:
 class Table:
     rows: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    columns: tuple[tuple[str, str, str], ...] = COLUMNS  # another benchmark's own (key, header, format) set
 
     def add(self, **row: Any) -> dict[str, Any]:
-        unknown = set(row) - {k for k, _, _ in COLUMNS}
+        unknown = set(row) - {k for k, _, _ in self.columns}
         if unknown:
             raise KeyError(f"unknown columns {sorted(unknown)}")
         self.rows.append(row)
         return row
 
     def render(self) -> str:
-        cells = [[h for _, h, _ in COLUMNS]] + [[_cell(r.get(k), f) for k, _, f in COLUMNS] for r in self.rows]
-        widths = [max(len(row[c]) for row in cells) for c in range(len(COLUMNS))]
-        numeric = {k for k, _, f in COLUMNS if f != "{}"}
+        columns = self.columns
+        cells = [[h for _, h, _ in columns]] + [[_cell(r.get(k), f) for k, _, f in columns] for r in self.rows]
+        widths = [max(len(row[c]) for row in cells) for c in range(len(columns))]
+        numeric = {k for k, _, f in columns if f != "{}"}
 
         def line(row: list[str]) -> str:
             parts = []
-            for c, (key, _, _) in enumerate(COLUMNS):
+            for c, (key, _, _) in enumerate(columns):
                 parts.append(row[c].rjust(widths[c]) if key in numeric else row[c].ljust(widths[c]))
             return "| " + " | ".join(parts) + " |"
 
@@ -65,7 +67,7 @@ class Table:
 
     def write_json(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        columns = [{"key": k, "header": h} for k, h, _ in COLUMNS]
+        columns = [{"key": k, "header": h} for k, h, _ in self.columns]
         path.write_text(json.dumps({"meta": self.meta, "columns": columns, "rows": self.rows}, indent=1,
                                    default=_plain))
 

@@ -85,8 +85,7 @@ def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Call
             return outcome(RunOutcome.CANCELLED)
         if model.n == 0:
             cost = float(model.constant)
-            echoed = {k: v for k, v in params.items() if k != "number_of_solutions"}
-            result = make_result([solution_entry({}, cost)], {**echoed, "seed": P.resolve_seed(params)})
+            result = make_result([solution_entry({}, cost)], P.trivial_parameters(request.target, params))
             return outcome(RunOutcome.SUCCEEDED, result=result)
         ctx = SolveContext(
             model=model,

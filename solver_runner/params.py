@@ -6,7 +6,8 @@ the start) and β_stop = −ln(1e−4)/(ΔE_min + 0.001·(ΔE_max − ΔE_min)) 
 end), with ΔE_max/ΔE_min estimated from the coefficient magnitudes around each variable (`flip_scales`; ΔE_min
 is floored at a tenth of the typical field so continuous couplings do not freeze most of the schedule).
 
-Every solver's defaults live here (`sa_parameters` ... `ssmc_parameters`: effective values, echoed in each result's
+Every solver's defaults live here (`sa_parameters` ... `ssmc_parameters`, and for the Toshiba and 1QBit targets
+`sbm_parameters`, `qbit_tabu_parameters`, `pticm_parameters`: effective values, echoed in each result's
 `parameters`); the parameter-free solvers start from them. Defaults of the core solvers:
 - SA: beta_start/beta_stop as above, sweeps 1000, restarts max(8, threads).
 - PT: all_betas = geometric ladder from beta_start to beta_stop with replicas = `replicas` or
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from contracts import errors
+from contracts import errors, targets
 from contracts.errors import ContractError
 from solver_runner.model import CompiledModel
 
@@ -298,3 +299,87 @@ def ssmc_parameters(ctx: SolveContext) -> dict:
     if "timeout" in p:
         out["timeout"] = p["timeout"]
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Toshiba SQBM+ and 1QBit (solvers/sbm.py, qbit.py, pticm.py): the providers' documented defaults, and our rules
+# for the values they computed from the problem (echoed by 1QBit with a " (COMPUTED)" mark).
+
+SB_AUTO_STEPS = 1000  # `steps` 0: the first loop's steps, doubled for each next loop (up to SB_MAX_AUTO_STEPS)
+SB_MAX_AUTO_STEPS = 100_000
+QBIT_WALKERS = DEFAULT_RESTARTS  # 1QBit tabu: independent walkers = max(QBIT_WALKERS, threads)
+PR_STALE_REBUILDS = 2  # path relinking without `timeout`: stop after this many reference-set rebuilds in a row
+PTICM_DEFAULTS = {  # 1QBit's documentation (PticmSolver); max_total_sweeps defaults to 10 runs
+    "auto_set_temperatures": True, "elite_threshold": 0.3, "frac_icm_thermal_layers": 0.5,
+    "frac_sweeps_fixing": 0.15, "frac_sweeps_idle": 1.0, "frac_sweeps_stagnation": 1.0, "goal": "OPTIMIZE",
+    "high_temp": 2.0, "low_temp": 0.2, "max_samples_per_layer": 10, "num_elite_temps": 4, "num_replicas": 2,
+    "num_sweeps_per_run": 100, "num_temps": 30, "scaling_type": "MEDIAN", "var_fixing_type": "NO_FIXING",
+}
+
+
+SOLVER_NAMES = {targets.QBIT_TABU: "Tabu", targets.QBIT_PR: "PathRelinking", targets.QBIT_PTICM: "PTICM"}
+
+
+def trivial_parameters(target: str, params: dict) -> dict:
+    """What a problem without variables echoes (nothing is solved: its cost is its constant), in the shape its
+    target's results take: SQBM+'s run record, 1QBit's echo with solver_name, else the parameters and seed."""
+    if target == targets.SBM:
+        return {"runs": 0, "message": "finished", "time": 0.0}
+    echoed = {k: v for k, v in params.items() if k not in ("number_of_solutions", "seed")}
+    if target in SOLVER_NAMES:
+        seed_key = "seed" if "seed" in params else "seed (GENERATED)"
+        return {**echoed, seed_key: resolve_seed(params), "solver_name": SOLVER_NAMES[target]}
+    return {**echoed, "seed": resolve_seed(params)}
+
+
+def sbm_parameters(ctx: SolveContext) -> dict:
+    """SQBM+'s defaults: steps 0 (automatic), loops 1, maxout 1 (or number_of_solutions), dt 1, C 0 (from the
+    couplings), algo "2.0", auto false; `target` None when not given."""
+    p = ctx.params
+    return {"steps": int(p.get("steps", 0)), "loops": int(p.get("loops", 1)),
+            "maxout": int(p.get("maxout", p.get("number_of_solutions", 1))), "dt": float(p.get("dt", 1.0)),
+            "C": float(p.get("C", 0.0)), "algo": str(p.get("algo", "2.0")), "auto": bool(p.get("auto", False)),
+            "target": p.get("target")}
+
+
+def qbit_tabu_computed(n: int) -> dict:
+    """Tenure n/100 (at least 1) plus a random 0..rand_max−1 per flip (Wang et al. 2012: n/100 + rand(10)), rand_max
+    min(10, n/2); a walker stops after max(1000, 10·n) moves without improving its best."""
+    return {"tabu_tenure": max(1, n // 100), "tabu_tenure_rand_max": max(1, min(10, n // 2)),
+            "improvement_cutoff": max(1000, 10 * n)}
+
+
+def qbit_echo(ctx: SolveContext, effective: dict, target: str, computed: tuple[str, ...] = ()) -> dict:
+    """1QBit's `input_params` echo: the effective values, those named in `computed` (worked out from the problem)
+    marked " (COMPUTED)", the seed as "seed" (given) or "seed (GENERATED)", and the target's solver_name."""
+    out = {(f"{k} (COMPUTED)" if k in computed else k): v for k, v in effective.items()}
+    out["seed" if "seed" in ctx.params else "seed (GENERATED)"] = ctx.seed
+    out["solver_name"] = SOLVER_NAMES[target]
+    return out
+
+
+def qbit_tabu_parameters(ctx: SolveContext) -> dict:
+    p = ctx.params
+    computed = qbit_tabu_computed(ctx.model.n)
+    eff = {k: int(p.get(k, 0)) or computed[k] for k in computed}
+    eff["improvement_tolerance"] = float(p.get("improvement_tolerance", 1e-9))
+    if "timeout" in p:
+        eff["timeout"] = int(p["timeout"])
+    return eff
+
+
+def pticm_parameters(ctx: SolveContext) -> dict:
+    """PTICM_DEFAULTS for what is not given; max_total_sweeps = 10 runs; temperatures given by the user are used
+    whatever auto_set_temperatures says (then it is echoed false)."""
+    p = ctx.params
+    eff = {k: p.get(k, v) for k, v in PTICM_DEFAULTS.items()}
+    eff["max_total_sweeps"] = int(p.get("max_total_sweeps", 10 * eff["num_sweeps_per_run"]))
+    manual = p.get("manual_temperatures")
+    if manual is not None:
+        eff["num_temps"] = len(manual)
+    if manual is not None or "low_temp" in p or "high_temp" in p:
+        eff["auto_set_temperatures"] = False
+    eff["manual_temperatures"] = list(manual) if manual is not None else ""
+    if "timeout" in p:
+        eff["timeout"] = int(p["timeout"])
+    return eff

@@ -1,6 +1,6 @@
 """Compile every numba kernel into the on-disk cache once, saying what it does, so no job pays JIT time.
 
-A cold compile costs about 30 s of one core (measured in the README); loading the cache takes about a second.
+A cold compile costs about 50 s of one core (measured in the README); loading the cache takes about a second.
 Three callers:
 - the service: the runner pool runs `warm_up` in one spawned process before it starts any runner
   (services.dispatch.runner_pool), so N runners never compile the same kernels in parallel, and the log says
@@ -10,7 +10,8 @@ Three callers:
   whose solvers fail on the warm-up problems refuses to start (WarmUpError) instead of failing every job.
 
 `warm` runs every target on three tiny problems (ising with a degree-3 term; pubo with a grouped term; a dense
-pubo), which reach every kernel signature a job reaches: every model has the same array types, and the flags
+pubo; for the quadratic-only Toshiba and 1QBit targets: ising with a field, sparse and dense pubo), which reach
+every kernel signature a job reaches: every model has the same array types, and the flags
 `ising`, `has_higher`, `has_slc` are plain booleans; the first again with every unit split into walker groups (what
 heavy inputs do, solvers.base.run_steps). A marker file in the cache directory (per numba version)
 records a complete warm-up: its absence is how a first start is recognised.
@@ -46,14 +47,24 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("population annealing", (targets.PA, targets.PA_PF)),
     ("substochastic Monte Carlo", (targets.SSMC, targets.SSMC_PF)),
     ("quantum Monte Carlo", (targets.QMC,)),
+    ("simulated bifurcation", (targets.SBM,)),
+    ("1QBit tabu and path relinking", (targets.QBIT_TABU, targets.QBIT_PR)),
+    ("1QBit PTICM", (targets.QBIT_PTICM,)),
 )
-COLD_ESTIMATE = "about 30 s of one core"  # `warm` from cold: 29-30 s of CPU on the 2-core development VM
+COLD_ESTIMATE = "about 50 s of one core"  # `warm` from cold: 48 s of CPU on the 2-core development VM
 
 WARM_PROBLEMS = (
     problem_document("ising", [(1.0, [0, 1]), (-1.0, [1]), (0.5, [0, 1, 2])]),
     problem_document("pubo", [(1.0, [0, 1]), (-1.0, [1])], slc_terms=[(1.0, [(1.0, [0]), (-1.0, [])])]),
     problem_document("pubo", [(1.0, [i, j]) for i in range(4) for j in range(i + 1, 4)]),
 )
+# The Toshiba and 1QBit targets take quadratic problems only: ising with a field, sparse pubo, dense pubo.
+QUADRATIC_WARM_PROBLEMS = (
+    problem_document("ising", [(1.0, [0, 1]), (-1.0, [1]), (0.5, [1, 2])]),
+    problem_document("pubo", [(1.0, [0, 1]), (-1.0, [1]), (2.0, [2, 3])]),
+    WARM_PROBLEMS[2],
+)
+QUADRATIC_ONLY = frozenset(targets.TOSHIBA_TARGETS + targets.ONEQBIT_TARGETS)
 
 
 class WarmUpError(RuntimeError):
@@ -78,12 +89,26 @@ def cached_functions(directory: Path) -> int:
     return sum(1 for _ in directory.rglob("*.nbi")) if directory.is_dir() else 0
 
 
+def warm_problems(target: str) -> tuple[dict, ...]:
+    """The warm-up problems of `target` (every kernel signature its jobs reach)."""
+    return QUADRATIC_WARM_PROBLEMS if target in QUADRATIC_ONLY else WARM_PROBLEMS
+
+
+_SHORT_RUNS = {
+    targets.SSMC: {"step_limit": 2},
+    targets.SBM: {"steps": 2},
+    targets.QBIT_TABU: {"improvement_cutoff": 2},
+    targets.QBIT_PR: {"ref_set_count": 2},
+    targets.QBIT_PTICM: {"max_total_sweeps": 4, "num_sweeps_per_run": 2, "num_temps": 2},
+}
+
+
 def _warm_params(target: str) -> dict:
+    """A short run's parameters, validated as the service would (1QBit's arrive as text)."""
     if target in targets.PARAMETER_FREE:
         return {"seed": 1, "timeout": 0.01}
-    if target == targets.SSMC:
-        return {"seed": 1, "step_limit": 2}
-    return {"seed": 1, "sweeps": 2}
+    params = {"seed": 1, **_SHORT_RUNS.get(target, {"sweeps": 2})}
+    return targets.validate_params(target, targets.input_params_body(target, params))
 
 
 def warm(progress: Callable[[int, int, str, float], None] | None = None) -> None:
@@ -94,7 +119,8 @@ def warm(progress: Callable[[int, int, str, float], None] | None = None) -> None
     for index, (name, group) in enumerate(GROUPS, 1):
         started = time.perf_counter()
         for target in group:
-            for doc, split in [(doc, False) for doc in WARM_PROBLEMS] + [(WARM_PROBLEMS[0], True)]:
+            problems = warm_problems(target)
+            for doc, split in [(doc, False) for doc in problems] + [(problems[0], True)]:
                 request = RunRequest(job_id="warm-up", target=target, params=_warm_params(target),
                                      input_data=encode_json(doc, compress=False))
                 with splitting_every_unit() if split else contextlib.nullcontext():  # heavy inputs split units

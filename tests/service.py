@@ -4,7 +4,7 @@ The service is started exactly as `openqio serve` starts it, on a free port, aga
 state in a temporary data directory; readiness is the appearance of `connection.json`, which the service writes
 only once the HTTPS site is listening, and then a healthy GET /healthz (unless `start(healthy=False)`).
 
-Readiness waits up to START_TIMEOUT_S: a first start compiles the solvers (about 30 s of one core, two to four times
+Readiness waits up to START_TIMEOUT_S: a first start compiles the solvers (about 50 s of one core, two to four times
 that on a loaded machine; `make test` warms the cache before pytest, so normally it only loads it). A start that fails or
 times out raises ServiceError with the service's last log lines, and leaves no process behind.
 

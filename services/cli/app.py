@@ -146,7 +146,8 @@ PROBLEM_ARG = typer.Argument(..., metavar="PROBLEM", show_default=False,
                              help="problem file: QIO JSON (.json, .json.gz), protobuf (.tar.gz), Gset, OR-Library "
                                   "bqp, qbsolv .qubo or dimod BQM JSON (see --format)")
 TARGET_OPT = typer.Option("sa", "--target", "-t",
-                          help="solver: sa, sa-pf, pt, pt-pf, tabu, tabu-pf, qmc, pa, pa-pf, ssmc, ssmc-pf or a full id")
+                          help="solver: sa, sa-pf, pt, pt-pf, tabu, tabu-pf, qmc, pa, pa-pf, ssmc, ssmc-pf, sbm, "
+                               "1qbit-tabu, pr, pticm or a full id")
 PARAM_OPT = typer.Option(None, "--param", "-p", metavar="NAME=VALUE",
                          help="solver parameter, repeatable: sweeps=1000, timeout=5, all_betas=[0.1,1]")
 NAME_OPT = typer.Option(None, "--name", "-n", help="job name (default: the problem's name, else the file name)")
@@ -154,8 +155,8 @@ NAME_OPT = typer.Option(None, "--name", "-n", help="job name (default: the probl
 
 async def _submit(workspace: Any, problem: Path, target: str, params: list[str] | None, name: str | None,
                   fmt: str | None = None, instance: int | None = None) -> Any:
-    from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT
-    from contracts.targets import PROVIDER_ID
+    from contracts import targets as ids
+    from contracts.jobs import INPUT_FORMAT
     from services.client._job_base import ContentType
     from services.client.aio import Job
 
@@ -165,8 +166,9 @@ async def _submit(workspace: Any, problem: Path, target: str, params: list[str] 
     job_name = name or decoded.name or problem.name.removesuffix(".gz").removesuffix(".json")
     return await Job.from_input_data(
         workspace, name=job_name, target=target_id, input_data=body, content_type=ContentType.json,
-        blob_name="inputData", encoding="gzip", provider_id=PROVIDER_ID, input_data_format=INPUT_FORMAT,
-        output_data_format=OUTPUT_FORMAT, input_params={"params": checked})
+        blob_name="inputData", encoding="gzip", provider_id=ids.family_of(target_id).provider_id,
+        input_data_format=INPUT_FORMAT, output_data_format=ids.family_of(target_id).output_format,
+        input_params=ids.input_params_body(target_id, checked))
 
 
 @app.command()
@@ -179,8 +181,14 @@ def submit(ctx: typer.Context, problem: Path = PROBLEM_ARG, target: str = TARGET
 
 
 async def _wait(job: Any, timeout: float | None) -> None:
-    params = (job.details.input_params or {}).get("params") or {} if isinstance(job.details.input_params, dict) else {}
-    expected = params.get("timeout") if isinstance(params.get("timeout"), (int, float)) else None
+    from contracts import targets as ids
+    from contracts.errors import ContractError
+
+    try:  # the job's time limit in seconds, whatever its target's parameters look like
+        expected = ids.effective_timeout(job.details.target, ids.validate_params(job.details.target,
+                                                                                 job.details.input_params))
+    except ContractError:
+        expected = None
     with render.ProgressView(job.id, expected_s=expected) as view:
         await job.wait_until_completed(timeout_secs=timeout, progress=view.on_event)
 
@@ -333,7 +341,7 @@ def targets(ctx: typer.Context,
             known = status.id in ids.SCHEMAS
             row = {"short": short_name(status.id), "id": status.id, "provider": provider,
                    "availability": status.current_availability,
-                   "parameters": sorted({*ids.COMMON_PARAMS, *ids.SCHEMAS.get(status.id, {})})}
+                   "parameters": sorted(ids.accepted_params(status.id)) if known else []}
             if known and status.id in ids.PARAMETER_FREE:
                 row["accepts"] = parameter_free_note(status.id)
             elif known:

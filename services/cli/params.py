@@ -31,9 +31,14 @@ SHORT_NAMES: dict[str, str] = {
     "pa-pf": targets.PA_PF,
     "ssmc": targets.SSMC,
     "ssmc-pf": targets.SSMC_PF,
+    "sbm": targets.SBM,
+    "1qbit-tabu": targets.QBIT_TABU,
+    "pr": targets.QBIT_PR,
+    "pticm": targets.QBIT_PTICM,
 }
 _ALIASES = {"simulatedannealing": "sa", "paralleltempering": "pt", "populationannealing": "pa",
-            "substochasticmontecarlo": "ssmc"}
+            "substochasticmontecarlo": "ssmc", "simulatedbifurcation": "sbm", "toshiba": "sbm",
+            "pathrelinking": "pr", "1qbittabu": "1qbit-tabu"}
 
 
 def short_name(target_id: str) -> str | None:
@@ -46,8 +51,9 @@ def resolve_target(name: str) -> str:
     if key in targets.SCHEMAS:
         return key
     key = key.replace("_", "-").replace("-parameterfree", "-pf")
-    base, dash, pf = key.partition("-")
-    key = _ALIASES.get(base, base) + dash + pf
+    if key not in SHORT_NAMES:
+        base, dash, pf = key.partition("-")
+        key = _ALIASES.get(base, base) + dash + pf
     if key in SHORT_NAMES:
         return SHORT_NAMES[key]
     raise UsageError(f"unknown target {name!r}; use one of {', '.join(SHORT_NAMES)} or a full id "
@@ -75,7 +81,8 @@ def parse_value(text: str) -> Any:
 
 def parse_params(items: list[str], target: str) -> dict[str, Any]:
     """`["sweeps=100", "beta_start=0.1"]` → typed values, checked against the target's schema (the same check
-    the service makes), so a typo fails here with the list of accepted names instead of after the upload."""
+    the service makes), so a typo fails here with the list of accepted names instead of after the upload. The job
+    sends them as `contracts.targets.input_params_body` writes them (nested, flat, or flat text for 1QBit)."""
     params: dict[str, Any] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -84,7 +91,7 @@ def parse_params(items: list[str], target: str) -> dict[str, Any]:
             raise UsageError(f"--param {item!r} must look like NAME=VALUE, e.g. --param sweeps=1000")
         params[name] = parse_value(value)
     try:
-        return targets.validate_params(target, {"params": params})
+        return targets.validate_params(target, targets.input_params_body(target, params))
     except ContractError as exc:
         raise UsageError(exc.message) from None
 

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from contracts.events import TERMINAL_KINDS, EventKind
+from contracts.results import best_of
 
 from .params import short_name
 
@@ -125,12 +126,13 @@ def show_results(results: Any, details: Any) -> None:
     if not isinstance(results, dict):
         out.print(results)
         return
-    out.print(f"[bold]cost[/] {format_cost(results.get('cost'))}   [bold]target[/] {target_label(details.target)}"
+    cost, configuration = best_of(results)  # Microsoft's, Toshiba's or 1QBit's result format
+    out.print(f"[bold]cost[/] {format_cost(cost)}   [bold]target[/] {target_label(details.target)}"
               f"   [bold]job[/] {details.id}")
-    parameters = results.get("parameters")
+    solutions = results.get("solutions") or [{}]
+    parameters = results.get("parameters") or results.get("input_params") or solutions[0].get("parameters")
     if parameters:
         out.print(f"[bold]parameters[/] {json.dumps(parameters)}")
-    configuration = results.get("configuration") or {}
     items = sorted(configuration.items(), key=lambda kv: int(kv[0]) if str(kv[0]).lstrip("-").isdigit() else 0)
     shown = " ".join(f"{k}={v:+d}" if isinstance(v, int) else f"{k}={v}" for k, v in items[:MAX_CONFIGURATION_SHOWN])
     more = len(items) - MAX_CONFIGURATION_SHOWN

@@ -68,13 +68,71 @@ DOCS: dict[str, dict[str, tuple[str, str]]] = {
         "alpha": ("linear 1 → 0", "decreasing schedule: the probability of a walker's step"),
         "beta": ("linear 0.001 → 5", "increasing schedule: the strength of the resampling"),
     },
+    targets.SBM: {
+        "steps": ("0: 1000, doubled every loop, ≤ 100000", "steps of each run"),
+        "loops": ("1", "loops of 160 runs each; 0: until timeout or target"),
+        "target": ("none", "stop once a solution costs at most this (message 'reached')"),
+        "maxout": ("1", "distinct best solutions returned"),
+        "timeout": ("10", "seconds; the best so far is returned (message 'timeout')"),
+        "dt": ("1", "time per step, as a fraction of the largest stable one"),
+        "C": ("0: 0.5/(√N·σ) of the couplings", "ξ0, the strength of the couplings"),
+        "algo": ('"2.0"', '"2.0": discrete SB, "1.5": ballistic SB'),
+        "auto": ("false", "tune dt and algo within timeout; the output adds dt, algo, total_time"),
+    },
+    targets.QBIT_TABU: {
+        "improvement_cutoff": ("0: max(1000, 10·n)", "moves without improvement after which a walker stops"),
+        "improvement_tolerance": ("1e-09", "the least cost drop that counts as an improvement"),
+        "tabu_tenure": ("0: max(1, n/100)", "moves a flipped variable stays tabu ..."),
+        "tabu_tenure_rand_max": ("0: min(10, n/2)", "... plus a random 0..this−1"),
+        "timeout": ("0: none", "milliseconds"),
+    },
+    targets.QBIT_PR: {
+        "distance_scale": ("0.33", "path solutions this fraction of the ends' distance from both are candidates"),
+        "greedy_path_relinking": ("false", "the path: greedy (true) or random (false)"),
+        "ref_set_count": ("10", "elite solutions relinked pairwise"),
+        "timeout": ("0: until 2 rebuilds find nothing better", "milliseconds"),
+    },
+    targets.QBIT_PTICM: {
+        "auto_set_temperatures": ("true", "temperatures from the problem (unless some are given)"),
+        "elite_threshold": ("0.3", "SPVAR: the fraction of best replicas whose agreement fixes variables"),
+        "frac_icm_thermal_layers": ("0.5", "coldest fraction of temperatures doing Houdayer cluster moves"),
+        "frac_sweeps_fixing": ("0.15", "fraction of sweeps observed before fixing variables"),
+        "frac_sweeps_idle": ("1", "fraction of sweeps before that observation starts"),
+        "frac_sweeps_stagnation": ("1", "fraction of sweeps without improvement that restarts every replica"),
+        "goal": ("OPTIMIZE", "OPTIMIZE: best solutions; SAMPLE: samples of the coldest replicas"),
+        "high_temp": ("2 (auto: from the problem)", "hottest temperature, in scaled units"),
+        "low_temp": ("0.2 (auto: from the problem)", "coldest temperature, in scaled units"),
+        "max_samples_per_layer": ("10", "SAMPLE: samples kept per replica"),
+        "max_total_sweeps": ("10·num_sweeps_per_run", "sweeps in all"),
+        "manual_temperatures": ("none", "the temperatures themselves"),
+        "num_elite_temps": ("4", "PERSISTENCY: coldest temperatures whose replicas must agree"),
+        "num_replicas": ("2", "replicas per temperature (Houdayer moves pair them)"),
+        "num_sweeps_per_run": ("100", "sweeps per run (samples, restarts and fixing are decided between runs)"),
+        "num_temps": ("30", "temperatures, geometric from high_temp to low_temp"),
+        "perform_icm": ("true", "deprecated in the SDK; false turns cluster moves off"),
+        "scaling_type": ("MEDIAN", "MEDIAN: temperatures in units of the median coefficient; NO_SCALING"),
+        "var_fixing_type": ("NO_FIXING", "PERSISTENCY or SPVAR: fix variables the coldest replicas agree on"),
+        "timeout": ("0: none", "milliseconds (an openqio extension)"),
+    },
+}
+# Common parameters that read differently for a provider's targets
+COMMON_BY_PROVIDER: dict[str, dict[str, tuple[str, str]]] = {
+    targets.TOSHIBA_PROVIDER_ID: {
+        "seed": ("random", "makes the run reproducible (an openqio extension)"),
+        "number_of_solutions": ("1", "as maxout, when maxout is not given"),
+    },
+    targets.ONEQBIT_PROVIDER_ID: {
+        "seed": ("random", "makes the run reproducible; echoed as seed, or seed (GENERATED)"),
+    },
 }
 
 
 def type_text(spec: Param) -> str:
     """`int 1..1e9`, `number > 0`, `list of numbers ≥ 0`, `bool`, `schedule {type, initial, final}`."""
     kind = {"int": "int", "number": "number", "bool": "bool", "number_list": "list of numbers",
-            "int_list": "list of ints", "schedule": "schedule {type, initial, final}"}[spec.kind]
+            "int_list": "list of ints", "schedule": "schedule {type, initial, final}", "choice": "one of"}[spec.kind]
+    if spec.kind == "choice":
+        return f"{kind} {', '.join(spec.choices)}"
     if spec.kind in ("bool", "schedule") or (spec.min is None and spec.max is None):
         return kind + (f", {spec.direction}" if spec.direction else "")
     low = _number(spec.min) if spec.min is not None else None
@@ -96,8 +154,8 @@ def _number(value: float) -> str:
 
 def parameter_rows(target: str) -> list[dict[str, str]]:
     """One row per parameter a parameterised target accepts: name, type, default, meaning."""
-    schema = {**targets.COMMON_PARAMS, **targets.SCHEMAS[target]}
-    docs = {**COMMON, **DOCS[target]}
+    schema = targets.accepted_params(target)
+    docs = {**COMMON, **COMMON_BY_PROVIDER.get(targets.family_of(target).provider_id, {}), **DOCS[target]}
     return [{"name": name, "type": type_text(spec), "default": docs[name][0], "meaning": docs[name][1]}
             for name, spec in sorted(schema.items())]
 

@@ -433,7 +433,7 @@ class Dispatcher:
         transaction), so a Succeeded job always has its result even if storage loses the blob."""
         job_id = job.id
         if outcome.status == RunOutcome.SUCCEEDED and outcome.result is not None:
-            body = encode_result(outcome.result)
+            body = encode_result(outcome.result, job)  # in the target's output format (contracts.results)
             try:
                 url = await self._write_output(job, workspace, body)
             except StorageUnavailable as exc:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from contracts import errors, targets
 from contracts.errors import ContractError
-from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT, JobDetails
+from contracts.jobs import INPUT_FORMAT, JobDetails
 from contracts.status import JobStatus
 from services.blobs import InputError, StorageUnavailable
 from services.blobs.azure_store import ForeignAccount, InputProbe, InvalidName
@@ -77,14 +77,15 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
         raise bad(f"inputDataFormat must be {INPUT_FORMAT!r}; got {input_format!r}", errors.INVALID_JOB_DEFINITION)
     provider = _required_str(body, "providerId")
     target = _required_str(body, "target")
-    targets.check_target(target)
-    if provider.lower() != targets.PROVIDER_ID.lower():
+    family = targets.family_of(target)
+    if provider.lower() != family.provider_id.lower():  # the SDK sends "Microsoft", "toshiba", "1qbit"
         raise ContractError(errors.INVALID_TARGET,
-                            f"provider {provider!r} is not offered; this service runs the {targets.PROVIDER_ID} solvers")
+                            f"provider {provider!r} does not offer {target}; its provider is {family.provider_id!r}")
     params = targets.validate_params(target, body.get("inputParams"))
-    output_format = _str_field(body, "outputDataFormat", default=OUTPUT_FORMAT)
-    if output_format != OUTPUT_FORMAT:
-        raise bad(f"outputDataFormat must be {OUTPUT_FORMAT!r}; got {output_format!r}", errors.INVALID_JOB_DEFINITION)
+    output_format = _str_field(body, "outputDataFormat", default=family.output_format)
+    if output_format != family.output_format:
+        raise bad(f"outputDataFormat of {target} must be {family.output_format!r}; got {output_format!r}",
+                  errors.INVALID_JOB_DEFINITION)
     blobs = blobs_of(request)
     input_uri = _str_field(body, "inputDataUri")
     try:
@@ -110,7 +111,7 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
         container_uri=container_uri.split("?")[0],  # SAS tokens are not stored; fresh ones go out on every GET
         input_data_uri=input_uri.split("?")[0] if input_uri else None,
         input_data_format=input_format,
-        input_params={"params": params},
+        input_params=targets.stored_input_params(target, body.get("inputParams"), params),
         provider_id=provider,
         target=target,
         metadata=metadata,
@@ -332,16 +333,20 @@ async def sas_uri(request: web.Request) -> web.Response:
 
 
 async def provider_status(request: web.Request) -> web.Response:
+    """The three providers of azure-quantum 0.27's QIO targets (Microsoft, toshiba, 1qbit), every target Available:
+    `get_targets()` builds each target's SDK class from its id and provider."""
     workspace_of(request)
+    providers = [(targets.PROVIDER_ID, targets.MICROSOFT_TARGETS), (targets.TOSHIBA_PROVIDER_ID, targets.TOSHIBA_TARGETS),
+                 (targets.ONEQBIT_PROVIDER_ID, targets.ONEQBIT_TARGETS)]
     return web.json_response({
         "value": [{
-            "id": targets.PROVIDER_ID,
+            "id": provider,
             "currentAvailability": "Available",
             "targets": [
                 {"id": t, "currentAvailability": "Available", "averageQueueTime": 0, "statusPage": None}
-                for t in targets.ALL_TARGETS
+                for t in ids
             ],
-        }],
+        } for provider, ids in providers],
         "nextLink": None,
     })
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.problems import problem_document
+from contracts.problems import encode_json, problem_document
 from contracts.status import JobStatus
 from tests.conftest import IN_CI
 from tests.integration.rest import Rest, long_problem, seed_problem
@@ -408,6 +408,29 @@ async def test_a_linked_finished_job_shows_its_result(browser, service, jobs):
         await page.goto(f"{service.base_url}dashboard#job={jobs['broken']}")
         await until(text_is(page, "#detail-status", "Failed"), "the job of the changed link")
         assert await page.is_hidden("#result")  # a failed job has no result
+        assert errors == [], errors
+    finally:
+        await context.close()
+
+
+async def test_a_1qbit_jobs_result_shows_its_best_solution(browser, service):
+    """1QBit's format (microsoft.qio-results.v1) has no root cost and text values: the page shows its best solution,
+    its echoed parameters, and the target's short name."""
+    async with Rest(service) as rest:
+        job_id = "catalog-pticm"
+        uri = await rest.upload(job_id, encode_json(seed_problem()))
+        body = rest.job_body(job_id, uri, "1qbit.pticm", inputParams={"seed": "2"}, providerId="1qbit",
+                             outputDataFormat="microsoft.qio-results.v1")
+        status, answer = await rest.request("PUT", f"jobs/{job_id}", json=body)
+        assert status == 200, answer
+        assert (await rest.wait(job_id))["status"] == "Succeeded"
+    context, page, errors = await open_dashboard(browser, service, fragment=f"&job={job_id}")
+    try:
+        await until(text_is(page, "#result-cost", "-17"), "the 1QBit result")
+        assert await page.text_content("#result-configuration") == "0=+1 1=+1 2=-1"
+        assert json.loads(await page.text_content("#result-parameters"))["solver_name"] == "PTICM"
+        assert await page.text_content(f'#jobs tbody tr[data-job-id="{job_id}"]') and "pticm" in \
+            await page.text_content(f'#jobs tbody tr[data-job-id="{job_id}"]')
         assert errors == [], errors
     finally:
         await context.close()

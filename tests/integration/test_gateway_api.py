@@ -381,7 +381,13 @@ BAD_BODIES = [
     ("input format", {"inputDataFormat": "microsoft.qio.v1"}, "InvalidJobDefinition"),
     ("output format", {"outputDataFormat": "microsoft.qio-results.v1"}, "InvalidJobDefinition"),
     ("provider", {"providerId": "toshiba"}, "InvalidTarget"),
-    ("unknown target", {"target": "toshiba.sbm.ising"}, "InvalidTarget"),
+    ("unknown target", {"target": "ionq.qpu"}, "InvalidTarget"),
+    ("provider of another target", {"target": "toshiba.sbm.ising", "inputParams": {}}, "InvalidTarget"),
+    ("1qbit output format", {"target": "1qbit.tabu", "providerId": "1qbit", "inputParams": {}}, "InvalidJobDefinition"),
+    ("nested toshiba params", {"target": "toshiba.sbm.ising", "providerId": "toshiba",
+                               "inputParams": {"params": {"loops": 1}}}, "InvalidParameters"),
+    ("1qbit param text", {"target": "1qbit.tabu", "providerId": "1qbit", "outputDataFormat": "microsoft.qio-results.v1",
+                          "inputParams": {"tabu_tenure": "two"}}, "InvalidParameters"),
     ("retired fpga target", {"target": "microsoft.simulatedannealing.fpga"}, "InvalidTarget"),
     ("target not a string", {"target": ["x"]}, "InvalidJobDefinition"),
     ("sweeps zero", {"target": targets.SA, "inputParams": {"params": {"sweeps": 0}}}, "InvalidParameters"),
@@ -440,6 +446,19 @@ async def test_params_are_normalised_and_parameterfree_keeps_tuning_values(gatew
                                                "population": 8.0, "seed": None}})
     assert job["inputParams"] == {"params": {"beta": {"type": "linear", "initial": 0.0, "final": 5.0},
                                              "population": 8}}
+
+
+async def test_toshiba_and_1qbit_jobs_keep_their_flat_parameters(gateway: Gateway, http):
+    """As the SDK sends them (contract §6) and the real service echoed them: flat, 1QBit's as strings."""
+    sbm = await submit(http, gateway, target=targets.SBM, providerId="toshiba", inputParams={"loops": 10, "dt": None})
+    assert sbm["inputParams"] == {"loops": 10} and sbm["providerId"] == "toshiba" and sbm["status"] == "Waiting"
+    assert sbm["outputDataFormat"] == "microsoft.qio-results.v2"
+    pticm = await submit(http, gateway, target=targets.QBIT_PTICM, providerId="1qbit",
+                         outputDataFormat="microsoft.qio-results.v1", inputParams={"num_sweeps_per_run": "99"})
+    assert pticm["inputParams"] == {"num_sweeps_per_run": "99"} and pticm["providerId"] == "1qbit"
+    tabu = await submit(http, gateway, target=targets.QBIT_TABU, providerId="1QBit", outputDataFormat=...,
+                        inputParams=...)
+    assert tabu["outputDataFormat"] == "microsoft.qio-results.v1" and tabu["inputParams"] == {}
 
 
 async def test_request_body_limit_is_413(gateway: Gateway, http):
@@ -665,12 +684,15 @@ async def test_sas_uri_rejects_bad_names(gateway: Gateway, http, body):
 async def test_provider_status(gateway: Gateway, http):
     status, body, _ = await call(http, "GET", f"{gateway.prefix()}/providerStatus")
     assert status == 200 and body["nextLink"] is None
-    [provider] = body["value"]
-    assert provider["id"] == "Microsoft" and provider["currentAvailability"] == "Available"
-    assert [t["id"] for t in provider["targets"]] == list(targets.ALL_TARGETS)
-    for target in provider["targets"]:
-        assert target == {"id": target["id"], "currentAvailability": "Available", "averageQueueTime": 0,
-                          "statusPage": None}
+    assert [(p["id"], p["currentAvailability"]) for p in body["value"]] == \
+        [("Microsoft", "Available"), ("toshiba", "Available"), ("1qbit", "Available")]
+    by_provider = {p["id"]: [t["id"] for t in p["targets"]] for p in body["value"]}
+    assert by_provider == {"Microsoft": list(targets.MICROSOFT_TARGETS), "toshiba": ["toshiba.sbm.ising"],
+                           "1qbit": ["1qbit.tabu", "1qbit.pathrelinking", "1qbit.pticm"]}
+    for provider in body["value"]:
+        for target in provider["targets"]:
+            assert target == {"id": target["id"], "currentAvailability": "Available", "averageQueueTime": 0,
+                              "statusPage": None}
 
 
 async def test_quotas_report_execution_hours(gateway: Gateway, http):

@@ -18,8 +18,6 @@ CHECKS = [
     "aio_cancel_executing",
     "aio_list_jobs",
     "aio_get_targets_and_quotas",
-    "aio_unsupported_toshiba",
-    "aio_unsupported_1qbit",
     *(f"aio_solver_{s}" for s in SOLVERS),
     "aio_grouped_pa",
     "aio_grouped_ssmc",

@@ -26,8 +26,6 @@ CHECKS = [
     "list_jobs_paging",             # more than one page (OPENQIO_LIST_PAGE_SIZE=5), nextLink followed
     "get_targets",                  # all offered targets; the SDK drops -parameterfree ids
     "get_quotas",                   # snake_case quota dicts
-    "unsupported_toshiba",          # toshiba.sbm.ising -> 400 naming the offered targets
-    "unsupported_1qbit",            # 1qbit.tabu -> 400 naming the offered targets
 ]
 
 

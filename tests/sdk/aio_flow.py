@@ -5,8 +5,8 @@ The aio client trusts the service's CA through SSL_CERT_FILE, and gets an explic
 token-file path is broken in 0.27 (the coroutine that reads AZURE_QUANTUM_TOKEN_FILE is never awaited).
 Covers: the seed flow, job.details, get_job, jobs.patch, 404/409, cancel of Waiting and Executing jobs (isCancelling),
 list_jobs filters and paging, get_targets, get_quotas, every solver parameterised and parameter-free, grouped and
-protobuf problems, Problem.upload/OnlineProblem/StreamingProblem, the StreamingProblem init_config failure, and the
-400 for Toshiba/1QBit targets.
+protobuf problems, Problem.upload/OnlineProblem/StreamingProblem and the StreamingProblem init_config failure. The
+Toshiba and 1QBit targets: catalog_flow.py.
 """
 from __future__ import annotations
 
@@ -26,17 +26,16 @@ from sdk_common import (
     SEED_COST,
     SEED_TERMS,
     Checks,
+    TokenFileCredential,
     error_summary,
     evaluate,
     require_environment,
-    token_from_file,
     workspace_kwargs,
 )
 
 require_environment()
 
-from azure.core.credentials import AccessToken  # noqa: E402
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError  # noqa: E402
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError  # noqa: E402
 from azure.quantum._client.models import JobStatus, JsonPatchDocument  # noqa: E402
 from azure.quantum.aio import Workspace  # noqa: E402
 from azure.quantum.aio.optimization import OnlineProblem, Problem, StreamingProblem  # noqa: E402
@@ -45,31 +44,11 @@ from azure.quantum.aio.target import (  # noqa: E402
     PopulationAnnealing,
     QuantumMonteCarlo,
     SimulatedAnnealing,
-    SimulatedBifurcationMachine,
     SubstochasticMonteCarlo,
     Tabu,
-    TabuSearch,
 )
 from azure.quantum.job.base_job import ContentType  # noqa: E402
 from azure.quantum.optimization import ProblemType, RangeSchedule, SlcTerm, Term  # noqa: E402
-
-
-class TokenFileCredential:
-    """An async credential reading the token file the service writes (`expires_on` in epoch milliseconds)."""
-
-    async def get_token(self, *scopes: str, **kwargs) -> AccessToken:
-        token, expires_on = token_from_file()
-        return AccessToken(token, expires_on)
-
-    async def close(self) -> None:
-        pass
-
-    async def __aenter__(self):
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        pass
-
 
 checks = Checks()
 ws = Workspace(**workspace_kwargs(), credential=TokenFileCredential())
@@ -247,24 +226,12 @@ async def seed_and_jobs() -> None:
         targets = await ws.get_targets()
         d["targets"] = {t.name: type(t).__name__ for t in targets}
         assert set(d["targets"].values()) == {"SimulatedAnnealing", "ParallelTempering", "Tabu", "QuantumMonteCarlo",
-                                              "PopulationAnnealing", "SubstochasticMonteCarlo"}, d["targets"]
+                                              "PopulationAnnealing", "SubstochasticMonteCarlo",
+                                              "SimulatedBifurcationMachine", "TabuSearch", "PathRelinkingSolver",
+                                              "PticmSolver"}, d["targets"]
         quotas = await ws.get_quotas()
         d["quotas"] = quotas
         assert quotas and all("dimension" in q and "limit" in q for q in quotas)
-
-    for name, make, target_id in (
-        ("aio_unsupported_toshiba", lambda: SimulatedBifurcationMachine(ws, loops=10), "toshiba.sbm.ising"),
-        ("aio_unsupported_1qbit", lambda: TabuSearch(ws, seed=1), "1qbit.tabu"),
-    ):
-        with checks.check(name) as d:
-            try:
-                await make().submit(sdk_problem(f"AioUnsupported-{RUN_ID}"))
-            except HttpResponseError as exc:
-                d["error"] = error_summary(exc)
-                assert exc.status_code == 400 and target_id in str(exc), d["error"]
-                assert "microsoft.simulatedannealing.cpu" in str(exc), d["error"]
-            else:
-                raise AssertionError(f"{target_id} must be refused with 400")
 
 
 SOLVERS = {

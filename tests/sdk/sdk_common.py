@@ -73,6 +73,26 @@ def token_from_file() -> tuple[str, int]:
     return data["access_token"], int(data["expires_on"]) // 1000
 
 
+class TokenFileCredential:
+    """An async credential reading the token file the service writes (`expires_on` in epoch milliseconds): the aio
+    SDK's own token-file path is broken in 0.27 (the coroutine that reads AZURE_QUANTUM_TOKEN_FILE is never awaited)."""
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        token, expires_on = token_from_file()
+        return AccessToken(token, expires_on)
+
+    async def close(self) -> None:
+        pass
+
+    async def __aenter__(self) -> TokenFileCredential:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        pass
+
+
 def evaluate(terms: list[tuple[float, list[int]]], config: dict[str, int]) -> float:
     """Cost of a configuration: sum of c * prod(x_i) (a repeated index counts once per occurrence)."""
     total = 0.0

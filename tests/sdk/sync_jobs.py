@@ -3,7 +3,7 @@
 Run inside .venv-sdk with the service's sdk.env in the environment; prints `SDK-RESULT <json>` last.
 Covers: the README seed flow with credential=None (token file), job.details, get_job, fresh SAS URLs, outputDataUri,
 jobs.patch (tags), 404/409 errors, cancel of Waiting and Executing jobs (isCancelling), list_jobs filters and paging,
-get_targets, get_quotas, and the 400 for the Toshiba/1QBit targets openqio does not offer.
+get_targets (Microsoft, Toshiba and 1QBit classes) and get_quotas. The Toshiba and 1QBit targets: catalog_flow.py.
 """
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 
 from sdk_common import (
     RUN_ID,
-    SDK_TEST_TERMS,
     SEED_CONFIG,
     SEED_COST,
     SEED_TERMS,
@@ -34,8 +33,6 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.quantum import Workspace  # noqa: E402
 from azure.quantum._client.models import JobStatus, JsonPatchDocument  # noqa: E402
 from azure.quantum.optimization import Problem, ProblemType, SimulatedAnnealing, Term  # noqa: E402
-from azure.quantum.target.oneqbit import TabuSearch  # noqa: E402
-from azure.quantum.target.toshiba import SimulatedBifurcationMachine  # noqa: E402
 
 PF_TARGETS = {"microsoft.simulatedannealing-parameterfree.cpu", "microsoft.paralleltempering-parameterfree.cpu",
               "microsoft.tabu-parameterfree.cpu", "microsoft.populationannealing-parameterfree.cpu",
@@ -43,6 +40,8 @@ PF_TARGETS = {"microsoft.simulatedannealing-parameterfree.cpu", "microsoft.paral
 PARAMETERISED_TARGETS = {"microsoft.simulatedannealing.cpu", "microsoft.paralleltempering.cpu", "microsoft.tabu.cpu",
                          "microsoft.qmc.cpu", "microsoft.populationannealing.cpu",
                          "microsoft.substochasticmontecarlo.cpu"}
+CATALOG_TARGETS = {"toshiba.sbm.ising": "SimulatedBifurcationMachine", "1qbit.tabu": "TabuSearch",
+                   "1qbit.pathrelinking": "PathRelinkingSolver", "1qbit.pticm": "PticmSolver"}
 
 checks = Checks()
 ws = Workspace(**workspace_kwargs())  # credential=None: the SDK's chain reads AZURE_QUANTUM_TOKEN_FILE
@@ -317,38 +316,23 @@ with checks.check("get_targets") as d:
         "microsoft.qmc.cpu": "QuantumMonteCarlo",
         "microsoft.populationannealing.cpu": "PopulationAnnealing",
         "microsoft.substochasticmontecarlo.cpu": "SubstochasticMonteCarlo",
+        **CATALOG_TARGETS,
     }, d["targets"]
     statuses = ws._get_target_status(None, None)
     d["all_ids"] = sorted(s.id for _, s in statuses)
-    assert set(d["all_ids"]) == PARAMETERISED_TARGETS | PF_TARGETS, d["all_ids"]
+    assert set(d["all_ids"]) == PARAMETERISED_TARGETS | PF_TARGETS | set(CATALOG_TARGETS), d["all_ids"]
     assert all(s.current_availability == "Available" for _, s in statuses)
     single = ws.get_targets(name="microsoft.tabu.cpu")
     assert type(single).__name__ == "Tabu", single
-    assert ws.get_targets(provider_id="toshiba") == []
+    toshiba = ws.get_targets(provider_id="toshiba")
+    assert type(toshiba).__name__ == "SimulatedBifurcationMachine" and toshiba.provider_id == "toshiba", toshiba
+    oneqbit = ws.get_targets(provider_id="1qbit")
+    assert sorted(type(t).__name__ for t in oneqbit) == ["PathRelinkingSolver", "PticmSolver", "TabuSearch"]
 
 with checks.check("get_quotas") as d:
     quotas = ws.get_quotas()
     d["quotas"] = quotas
     assert quotas and all({"dimension", "scope", "provider_id", "utilization", "limit", "period"} <= set(q) for q in quotas)
     assert all(q["scope"] in ("Workspace", "Subscription") for q in quotas)
-
-# ---------------------------------------------------------------- providers openqio does not run
-for check_name, make_solver, target_id in (
-    ("unsupported_toshiba", lambda: SimulatedBifurcationMachine(ws, loops=10), "toshiba.sbm.ising"),
-    ("unsupported_1qbit", lambda: TabuSearch(ws, seed=1), "1qbit.tabu"),
-):
-    with checks.check(check_name) as d:
-        problem = Problem(name=f"SdkUnsupported-{RUN_ID}", problem_type=ProblemType.pubo,
-                          terms=[Term(c=c, indices=ids) for c, ids in SDK_TEST_TERMS])
-        try:
-            make_solver().submit(problem)
-        except HttpResponseError as exc:
-            d["error"] = error_summary(exc)
-            assert exc.status_code == 400, d["error"]
-            assert target_id in str(exc), d["error"]
-            assert "microsoft.simulatedannealing.cpu" in str(exc), "the message must name the offered targets"
-        else:
-            raise AssertionError(f"{target_id} must be refused with 400")
-        assert ws.list_jobs(name_match=f"SdkUnsupported-{RUN_ID}") == []
 
 checks.emit()

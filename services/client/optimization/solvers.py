@@ -15,7 +15,8 @@ from ..target import target_classes
 log = logging.getLogger(__name__)
 
 __all__ = ["HardwarePlatform", "RangeSchedule", "Solver", "SimulatedAnnealing", "ParallelTempering", "Tabu",
-           "QuantumMonteCarlo", "PopulationAnnealing", "SubstochasticMonteCarlo", "TARGET_CLASSES"]
+           "QuantumMonteCarlo", "PopulationAnnealing", "SubstochasticMonteCarlo", "SimulatedBifurcationMachine",
+           "TabuSearch", "PticmSolver", "PathRelinkingSolver", "TARGET_CLASSES"]
 
 
 class Solver(_optimization.solvers.Solver):
@@ -62,5 +63,22 @@ class SubstochasticMonteCarlo(Solver, _optimization.solvers.SubstochasticMonteCa
     __doc__ = _optimization.solvers.SubstochasticMonteCarlo.__doc__
 
 
+class SimulatedBifurcationMachine(Solver, _optimization.catalog.SimulatedBifurcationMachine):
+    __doc__ = _optimization.catalog.SimulatedBifurcationMachine.__doc__
+
+
+class TabuSearch(Solver, _optimization.catalog.TabuSearch):
+    __doc__ = _optimization.catalog.TabuSearch.__doc__
+
+
+class PticmSolver(Solver, _optimization.catalog.PticmSolver):
+    __doc__ = _optimization.catalog.PticmSolver.__doc__
+
+
+class PathRelinkingSolver(Solver, _optimization.catalog.PathRelinkingSolver):
+    __doc__ = _optimization.catalog.PathRelinkingSolver.__doc__
+
+
 TARGET_CLASSES = target_classes(SimulatedAnnealing, ParallelTempering, Tabu, QuantumMonteCarlo, PopulationAnnealing,
-                                SubstochasticMonteCarlo)
+                                SubstochasticMonteCarlo, SimulatedBifurcationMachine, TabuSearch, PticmSolver,
+                                PathRelinkingSolver)

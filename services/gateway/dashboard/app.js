@@ -36,6 +36,9 @@ const SHORT_TARGETS = {
   simulatedannealing: "sa", paralleltempering: "pt", tabu: "tabu", qmc: "qmc", populationannealing: "pa",
   substochasticmontecarlo: "ssmc",
 };
+const CATALOG_TARGETS = {
+  "toshiba.sbm.ising": "sbm", "1qbit.tabu": "1qbit-tabu", "1qbit.pathrelinking": "pr", "1qbit.pticm": "pticm",
+};
 
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -176,8 +179,9 @@ function shortTime(value) {
   return `${date.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
 }
 
-// "microsoft.simulatedannealing-parameterfree.cpu" -> "sa-pf" (unknown ids are shown whole).
+// "microsoft.simulatedannealing-parameterfree.cpu" -> "sa-pf", "1qbit.pticm" -> "pticm" (unknown ids are shown whole).
 function shortTarget(target) {
+  if (CATALOG_TARGETS[target]) return CATALOG_TARGETS[target];
   const match = /^microsoft\.([a-z]+)(-parameterfree)?\.cpu$/.exec(target || "");
   const base = match && SHORT_TARGETS[match[1]];
   return base ? base + (match[2] ? "-pf" : "") : target || "";

@@ -24,14 +24,16 @@ export function configurationText(configuration) {
 export function showResult($, jobId, text, old) {
   if (old) URL.revokeObjectURL(old);
   const doc = JSON.parse(text);
-  const { count, text: shown } = configurationText(doc.configuration);
-  $("result-cost").textContent = formatCost(Number(doc.cost));
+  const solutions = Array.isArray(doc.solutions) ? doc.solutions : [];
+  // Toshiba's and 1QBit's formats have no root cost: their best solution comes first
+  const best = "cost" in doc ? doc : solutions[0] || {};
+  const { count, text: shown } = configurationText(best.configuration);
+  $("result-cost").textContent = formatCost(Number(best.cost));
   $("result-variables").textContent = count.toLocaleString("en-US");
   $("result-configuration").textContent = shown || "—";
-  const solutions = Array.isArray(doc.solutions) ? doc.solutions : [];
   $("result-solutions").textContent = solutions.length > 1
     ? `${solutions.length}: costs ${solutions.map((s) => formatCost(Number(s.cost))).join(", ")}` : String(solutions.length || 1);
-  $("result-parameters").textContent = JSON.stringify(doc.parameters || {});
+  $("result-parameters").textContent = JSON.stringify(doc.parameters || doc.input_params || best.parameters || {});
   const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
   const link = $("result-download");
   link.href = url;

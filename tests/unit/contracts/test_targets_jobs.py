@@ -19,7 +19,7 @@ def test_every_target_has_a_schema_and_twins_map():
 
 def test_unknown_target_lists_offered_targets():
     with pytest.raises(ContractError) as info:
-        targets.check_target("toshiba.sbm.ising")
+        targets.check_target("ionq.qpu")
     assert info.value.code == "InvalidTarget" and targets.SA in info.value.message
 
 
@@ -86,3 +86,8 @@ def test_one_rule_for_a_jobs_timeout():
     assert targets.effective_timeout(targets.SA_PF, {"timeout": 2}) == 2.0
     assert targets.effective_timeout(targets.SA, {"sweeps": 10}) is None
     assert targets.effective_timeout(targets.SA, {"timeout": 7}) == 7.0
+    assert targets.effective_timeout(targets.SBM, {}) == targets.TOSHIBA_DEFAULT_TIMEOUT_S  # SQBM+: 10 s
+    assert targets.effective_timeout(targets.SBM, {"timeout": 2.5}) == 2.5
+    assert targets.effective_timeout(targets.QBIT_TABU, {"timeout": 1500}) == 1.5  # 1QBit: milliseconds
+    assert targets.effective_timeout(targets.QBIT_PR, {"timeout": 0}) is None  # 0: no timeout
+    assert targets.effective_timeout(targets.QBIT_PTICM, {}) is None

@@ -34,6 +34,10 @@ def test_target_names():
     assert {resolve_target(short_name(t)) for t in ids.ALL_TARGETS} == set(ids.ALL_TARGETS)  # every target has one
     with pytest.raises(UsageError, match="unknown target 'annealer'.*sa, sa-pf"):
         resolve_target("annealer")
+    assert resolve_target("sbm") == ids.SBM and resolve_target("toshiba") == ids.SBM
+    assert resolve_target("1qbit-tabu") == ids.QBIT_TABU and resolve_target("1QBit_Tabu") == ids.QBIT_TABU
+    assert resolve_target("pr") == ids.QBIT_PR and resolve_target("pathrelinking") == ids.QBIT_PR
+    assert resolve_target("pticm") == ids.QBIT_PTICM and resolve_target("1qbit.pticm") == ids.QBIT_PTICM
 
 
 def test_values_are_typed():
@@ -57,6 +61,12 @@ def test_params_are_checked_against_the_target():
         parse_params(["sweeps"], ids.SA)
     with pytest.raises(UsageError, match="NAME=VALUE"):
         parse_params(["=3"], ids.SA)
+    assert parse_params(["loops=10", "algo=1.5", "auto=true"], ids.SBM) == {"loops": 10, "algo": "1.5", "auto": True}
+    assert parse_params(["goal=sample", "manual_temperatures=[2, 1]"], ids.QBIT_PTICM) == \
+        {"goal": "SAMPLE", "manual_temperatures": [2.0, 1.0]}
+    assert parse_params(["timeout=500", "seed=1"], ids.QBIT_TABU) == {"timeout": 500, "seed": 1}
+    with pytest.raises(UsageError, match="'distance_scale' must be at most 0.5"):
+        parse_params(["distance_scale=0.9"], ids.QBIT_PR)
 
 
 def test_since():

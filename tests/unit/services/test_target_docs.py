@@ -13,7 +13,7 @@ PARAMETERISED = [t for t in targets.ALL_TARGETS if t not in targets.PARAMETER_FR
 @pytest.mark.parametrize("target", PARAMETERISED)
 def test_every_parameter_has_a_type_a_default_and_a_meaning(target):
     rows = parameter_rows(target)
-    assert [r["name"] for r in rows] == sorted({*targets.COMMON_PARAMS, *targets.SCHEMAS[target]})
+    assert [r["name"] for r in rows] == sorted(targets.accepted_params(target))
     for row in rows:
         assert row["type"] and row["default"] and row["meaning"], row
     assert set(DOCS[target]) == set(targets.SCHEMAS[target])  # nothing documented that the service refuses
@@ -47,6 +47,24 @@ def test_defaults_are_the_runners():
     assert default(targets.SSMC, "beta") == "linear {:g} → {:g}".format(*P.SSMC_DEFAULT_BETA)
 
 
+def test_catalog_defaults_are_the_runners():
+    assert default(targets.SBM, "steps") == f"0: {P.SB_AUTO_STEPS}, doubled every loop, ≤ {P.SB_MAX_AUTO_STEPS}"
+    assert default(targets.SBM, "timeout") == f"{targets.TOSHIBA_DEFAULT_TIMEOUT_S:g}"
+    assert "160 runs" in next(r["meaning"] for r in parameter_rows(targets.SBM) if r["name"] == "loops")
+    from solver_runner.solvers.sbm import RUNS_PER_LOOP
+
+    assert RUNS_PER_LOOP == 160
+    computed = P.qbit_tabu_computed(1000)
+    assert computed == {"tabu_tenure": 10, "tabu_tenure_rand_max": 10, "improvement_cutoff": 10_000}
+    assert default(targets.QBIT_TABU, "tabu_tenure") == "0: max(1, n/100)"
+    assert default(targets.QBIT_TABU, "improvement_cutoff") == "0: max(1000, 10·n)"
+    assert default(targets.QBIT_PR, "timeout") == f"0: until {P.PR_STALE_REBUILDS} rebuilds find nothing better"
+    for name, value in P.PTICM_DEFAULTS.items():
+        text = default(targets.QBIT_PTICM, name)
+        assert text.split(" ")[0] == (str(value).lower() if isinstance(value, bool) else f"{value:g}"
+                                      if isinstance(value, float) else str(value)), name
+
+
 def test_types_come_from_the_schema():
     assert type_text(targets.SCHEMAS[targets.SA]["sweeps"]) == "int 1..1e9"
     assert type_text(targets.COMMON_PARAMS["timeout"]) == "number > 0, ≤ 86400"
@@ -55,3 +73,5 @@ def test_types_come_from_the_schema():
     assert type_text(targets.SCHEMAS[targets.PT]["all_betas"]) == "list of numbers ≥ 0"
     assert type_text(targets.SCHEMAS[targets.PA]["constant_population"]) == "bool"
     assert type_text(targets.SCHEMAS[targets.PA]["beta"]) == "schedule {type, initial, final}, increasing"
+    assert type_text(targets.SCHEMAS[targets.SBM]["algo"]) == "one of 1.5, 2.0"
+    assert type_text(targets.SCHEMAS[targets.SBM]["timeout"]) == "number 0.001..3600"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from contracts.problems import ProblemData, decode_problem, encode_json, problem_document
 from tests.reference import reference_cost
@@ -79,3 +80,18 @@ def rrg3_document(n: int, seed: int) -> dict:
         if np.all(a != b) and np.unique(a * n + b).shape[0] == a.shape[0]:
             break
     return problem_document("ising", [(float(rng.choice([-1, 1])), [int(x), int(y)]) for x, y in zip(a, b)])
+
+
+def assert_consistent(problem, result):
+    """Root = solutions[0]; each cost is the reference cost of its configuration; sorted; distinct."""
+    sols = result["solutions"]
+    assert result["configuration"] == sols[0]["configuration"] and result["cost"] == sols[0]["cost"]
+    costs = [s["cost"] for s in sols]
+    assert costs == sorted(costs)
+    seen = set()
+    for s in sols:
+        assert set(s["configuration"]) == {str(int(i)) for i in problem.variable_ids()}
+        assert s["cost"] == pytest.approx(reference_cost(problem, s["configuration"]), abs=1e-9)
+        key = tuple(sorted(s["configuration"].items()))
+        assert key not in seen
+        seen.add(key)

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from solver_core_cases import all_costs, brute_force, random_document, rrg3_document
+from solver_core_cases import all_costs, assert_consistent, brute_force, random_document, rrg3_document
 
 from contracts import errors, targets
 from contracts.errors import ContractError
@@ -26,21 +26,6 @@ def solve(target, doc, params=None, *, threads=1, is_cancelled=lambda: False, pr
     request = RunRequest("job-1", target, dict(params or {}), data, content_type=content_type, threads=threads,
                          progress_interval_s=0.0)
     return entry.run(request, is_cancelled, progress.append if progress is not None else (lambda p: None))
-
-
-def assert_consistent(problem, result):
-    """Root = solutions[0]; each cost is the reference cost of its configuration; sorted; distinct."""
-    sols = result["solutions"]
-    assert result["configuration"] == sols[0]["configuration"] and result["cost"] == sols[0]["cost"]
-    costs = [s["cost"] for s in sols]
-    assert costs == sorted(costs)
-    seen = set()
-    for s in sols:
-        assert set(s["configuration"]) == {str(int(i)) for i in problem.variable_ids()}
-        assert s["cost"] == pytest.approx(reference_cost(problem, s["configuration"]), abs=1e-9)
-        key = tuple(sorted(s["configuration"].items()))
-        assert key not in seen
-        seen.add(key)
 
 
 def test_registry_has_the_core_targets():

@@ -6,17 +6,22 @@ from services.client.aio.optimization.problem import ContentType, Problem, Probl
 from services.client.aio.optimization.solvers import (
     HardwarePlatform,
     ParallelTempering,
+    PathRelinkingSolver,
     PopulationAnnealing,
+    PticmSolver,
     QuantumMonteCarlo,
     RangeSchedule,
     SimulatedAnnealing,
+    SimulatedBifurcationMachine,
     Solver,
     SubstochasticMonteCarlo,
     Tabu,
+    TabuSearch,
 )
 
 __all__ = [
-    "ContentType", "GroupType", "HardwarePlatform", "ParallelTempering", "PopulationAnnealing", "Problem",
-    "ProblemType", "QuantumMonteCarlo", "RangeSchedule", "SimulatedAnnealing", "SlcTerm", "Solver",
-    "SubstochasticMonteCarlo", "Tabu", "Term", "TermBase",
+    "ContentType", "GroupType", "HardwarePlatform", "ParallelTempering", "PathRelinkingSolver", "PopulationAnnealing",
+    "PticmSolver", "Problem", "ProblemType", "QuantumMonteCarlo", "RangeSchedule", "SimulatedAnnealing",
+    "SimulatedBifurcationMachine", "SlcTerm", "Solver", "SubstochasticMonteCarlo", "Tabu", "TabuSearch", "Term",
+    "TermBase",
 ]
