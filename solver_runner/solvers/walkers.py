@@ -56,6 +56,17 @@ class AnnealState:
         """float64 [R]: each row's best (incremental) energy so far (a view)."""
         return self.topE[:, 0]
 
+    @property
+    def groups(self) -> int:
+        """Independent walker groups a sweep can be split into (solvers.base.run_steps): the rows."""
+        return self.S.shape[0]
+
+    def best_cost(self) -> float:
+        return float(self.bestE.min())
+
+    def finish(self) -> None:
+        """Nothing to do: best states are kept at every sweep end (the lane and multi-spin states need this)."""
+
     def candidates(self) -> tuple[np.ndarray, np.ndarray]:
         """All kept states of all rows as (int8 [R·k, n], float64 [R·k]), empty slots dropped."""
         S = self.topS.reshape(self.topS.shape[0] * self.topS.shape[1], self.model.n)
