@@ -35,7 +35,7 @@ from solver_runner import params as P
 from solver_runner.kernels.rng import splitmix64
 from solver_runner.solvers.annealing import run_anneal, run_tempering
 from solver_runner.solvers.base import SolveContext, SolveResult, best_distinct, exact_best, register, run_steps
-from solver_runner.solvers.population import PopulationRun
+from solver_runner.solvers.population import population_run
 from solver_runner.solvers.ssmc import SsmcRun
 from solver_runner.solvers.tabu import run_tabu
 
@@ -300,7 +300,7 @@ def population_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
         params = P.pa_parameters(dataclasses.replace(sub, params={**p, "population": population_for(sweeps)}), sweeps)
         params.pop("timeout", None)
         params["seed"] = seed
-        run = PopulationRun(sub.model, params, seed, keep=ctx.number_of_solutions, threads=ctx.threads)
+        run = population_run(sub.model, params, seed, ctx.number_of_solutions, ctx.threads)
         done, stopped = run_steps(sub, run, sweeps)
         walkers = params["population"] * params["sweeps_per_replica"]
         return Run(run.candidates(), params, float(sweeps * walkers), done == sweeps, done)

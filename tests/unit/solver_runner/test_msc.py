@@ -219,7 +219,8 @@ def test_every_kernel_reaches_the_brute_force_optimum(kernel, case):
 
 @pytest.mark.parametrize("target", ["microsoft.simulatedannealing.cpu", "microsoft.paralleltempering.cpu",
                                     "microsoft.simulatedannealing-parameterfree.cpu",
-                                    "microsoft.paralleltempering-parameterfree.cpu"])
+                                    "microsoft.paralleltempering-parameterfree.cpu", "microsoft.populationannealing.cpu",
+                                    "microsoft.populationannealing-parameterfree.cpu"])
 @pytest.mark.parametrize("case", range(len(CASES)))
 def test_solvers_on_integer_inputs_reach_the_brute_force_optimum(target, case):
     kind, n, weights = CASES[case]
