@@ -182,14 +182,6 @@ def lanes_anneal_blocks(S, F, E, st, bestS, bestE, beta, dm, ud, betas, active, 
                      adj_ptr, adj_idx, adj_w, dense, dt)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def lanes_sweep_blocks(S, F, E, st, bestS, bestE, beta, dm, ud, active, ising, adj_ptr, adj_idx, adj_w, dense, dt):
-    """One sweep of every block at its lanes' own β (the PT step), best states kept; blocks in parallel."""
-    for b in prange(S.shape[0]):
-        lanes_sweep(S[b], F[b], E[b], st[b], beta[b], ising, adj_ptr, adj_idx, adj_w, dense, dm[b], ud[b], dt)
-        lanes_keep_best(S[b], E[b], bestS[b], bestE[b], active[b])
-
-
 @njit(cache=True, nogil=True)
 def to_lanes(rows, S, F, h, adj_ptr, adj_idx, adj_w, dense):
     """Load int8 states rows [W, n] into lane block S [n, W] and compute the fields F (in S's dtype)."""

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from solver_runner.kernels.common import keep_best
-from solver_runner.kernels.lanes import _draw, lanes_keep_best, lanes_sweep
+from solver_runner.kernels.lanes import _draw, lanes_keep_best, lanes_sweep, to_lanes
 from solver_runner.kernels.population import (
     CTL_POS,
     CTL_R,
@@ -31,38 +31,32 @@ from solver_runner.kernels.population import (
 
 
 @njit(cache=True, nogil=True)
-def lane_restart(R, S, F, E, bestS, bestE, fam, st, ising, h, adj_ptr, adj_idx, adj_w, dense, constant):
-    """Fresh uniform random walkers in slots 0..R−1 (each its own family; bit 63 of one draw of the slot's
-    generator per variable), their fields and exact energies E = C + ½·Σ_i s_i·(f_i + h_i)."""
+def lane_restart(S, F, E, bestS, bestE, fam, st, rows, ising, h, adj_ptr, adj_idx, adj_w, dense, constant):
+    """Fresh uniform random walkers in every slot (each its own family; bit 63 of one draw of the slot's generator
+    per variable), their fields (kernels.lanes.to_lanes) and exact energies E = C + ½·Σ_i s_i·(f_i + h_i).
+    rows: int8 [W, n] scratch."""
     B, n, W = S.shape
-    for k in range(R):
-        b = k // W
-        w = k % W
+    for b in range(B):
         lane_st = st[b * W:(b + 1) * W]
-        for i in range(n):
-            bit = _draw(lane_st, w) >> np.uint64(63)
-            S[b, i, w] = (1.0 if bit else -1.0) if ising else float(bit)
-        fam[k] = k
-    is_dense = dense.shape[0] == n and n > 0
-    for k in range(R):
-        b = k // W
-        w = k % W
-        e = 0.0
-        for i in range(n):
-            f = float(h[i])
-            if is_dense:
-                for j in range(n):
-                    f += float(dense[i, j]) * float(S[b, j, w])
-            else:
-                for p in range(adj_ptr[i], adj_ptr[i + 1]):
-                    f += float(adj_w[p]) * float(S[b, adj_idx[p], w])
-            F[b, i, w] = f
-            e += float(S[b, i, w]) * (f + float(h[i]))
-        E[k] = constant + 0.5 * e
-        if E[k] < bestE[k]:
-            bestE[k] = E[k]
+        for w in range(W):
             for i in range(n):
-                bestS[b, i, w] = S[b, i, w]
+                bit = np.int8(_draw(lane_st, w) >> np.uint64(63))
+                rows[w, i] = 2 * bit - 1 if ising else bit
+        to_lanes(rows, S[b], F[b], h, adj_ptr, adj_idx, adj_w, dense)
+        e = E[b * W:(b + 1) * W]
+        for w in range(W):
+            e[w] = 0.0
+        for i in range(n):
+            for w in range(W):
+                e[w] += float(S[b, i, w]) * float(F[b, i, w] + h[i])
+        for w in range(W):
+            k = b * W + w
+            E[k] = constant + 0.5 * E[k]
+            fam[k] = k
+            if E[k] < bestE[k]:
+                bestE[k] = E[k]
+                for i in range(n):
+                    bestS[b, i, w] = S[b, i, w]
 
 
 @njit(cache=True, nogil=True)
@@ -99,10 +93,11 @@ def lane_sweeps(R, S, F, E, st, bestS, bestE, beta, dm, ud, value, sweeps, ising
 
 @njit(cache=True, nogil=True)
 def lane_pa_chunk(steps, ctl, kind, beta0, beta1, count, target, alpha, constant_population, sweeps_per_replica,
-                  S, F, E, fam, bestS, bestE, archS, archE, st, xst, counts, tau, row, beta, dm, ud, constant, ising, h,
-                  adj_ptr, adj_idx, adj_w, dense, dt):
+                  S, F, E, fam, bestS, bestE, archS, archE, st, xst, counts, tau, row, rows, beta, dm, ud, constant, ising,
+                  h, adj_ptr, adj_idx, adj_w, dense, dt):
     """`steps` population-annealing steps (kernels.population.pa_chunk's rules; `sweeps_per_replica` 0 runs only
-    the end of a step, for callers that swept the walkers themselves); xst [1]: the resampler's generator."""
+    the end of a step, for callers that swept the walkers themselves); xst [1]: the resampler's generator; row int8
+    [n] and rows int8 [W, n]: scratch. After a collapse every slot restarts (slots past the target are unused)."""
     B, n, W = S.shape
     cap = B * W
     fam_size = np.zeros(cap, np.int64)
@@ -157,7 +152,7 @@ def lane_pa_chunk(steps, ctl, kind, beta0, beta1, count, target, alpha, constant
                     fam_size[f] = 0
             effective = R / (rho / R)
         if (effective < alpha and target > alpha) or flat:
-            lane_restart(target, S, F, E, bestS, bestE, fam, st, ising, h, adj_ptr, adj_idx, adj_w, dense, constant)
+            lane_restart(S, F, E, bestS, bestE, fam, st, rows, ising, h, adj_ptr, adj_idx, adj_w, dense, constant)
             ctl[CTL_R] = target
             ctl[CTL_POS] = 0
             ctl[CTL_RESTARTS] += 1

@@ -98,7 +98,6 @@ def simulated_annealing(ctx: SolveContext) -> SolveResult:
 # each step ends in a barrier, and with shorter steps one descheduled thread (a busy machine, other runners)
 # stalls all of them (measured: 32 replicas × N=1000 on 2 busy cores ran 8× slower in parallel than serially).
 PARALLEL_MIN_STEP_ATTEMPTS = 250_000
-LANES_PARALLEL_FACTOR = 8  # lanes do an attempt ~8× faster, so a step needs 8× the attempts to be worth a barrier
 
 
 def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream: int = 0,
@@ -119,21 +118,12 @@ def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream
     per_step = max(1, model.n) * R
     kind = choose_kernel(model, R, allow_msc=False)[0] if kernel is None else kernel
     if kind == "lanes" and not (model.has_higher or model.has_slc):
-        if parallel is None:
-            parallel = ctx.threads > 1 and per_step >= PARALLEL_MIN_STEP_ATTEMPTS * LANES_PARALLEL_FACTOR
-        lanes = LaneState(model, R, ctx.seed, stream, threads=ctx.threads if parallel else 1)
+        # one thread: a step's lanes sweep ~8× faster than scalar replicas, which therefore need ~8× more work per
+        # step than PARALLEL_MIN_STEP_ATTEMPTS before a barrier per step pays; a parallel lane step would also
+        # cost every first start ~4 s more compile time for the rare input that large
+        lanes = LaneState(model, R, ctx.seed, stream)
         lanes.start_tempering(betas)
-
-        def lane_steps(first: int, count: int) -> None:
-            if not parallel:
-                lanes.pt_steps(first, count)
-                return
-            for step in range(first, first + count):
-                lanes.pt_sweep()
-                lanes.exchanges(step)
-
-        run = KernelSteps(lane_steps, lanes.best_cost, lanes.blocks, piece=lambda step, lo, hi: lanes.pt_sweep(lo, hi),
-                          finish=lanes.exchanges)
+        run = KernelSteps(lambda first, count: lanes.pt_steps(first, count), lanes.best_cost)
         done, stopped = run_steps(ctx, run, sweeps)
         return lanes, done, stopped
     state = AnnealState(ctx.model, R, ctx.seed, stream, keep=keep)

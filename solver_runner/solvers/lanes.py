@@ -168,10 +168,5 @@ class LaneState:
         return K.lanes_pt_chunk(self.S, self.F, self.E, self.st, self.bestS, self.bestE, self.beta, self.dm, self.ud,
                                 self.active, self.lane_of, self.ladder, self.xst, first, count, *self._kernel_args())
 
-    def pt_sweep(self, lo: int = 0, hi: int | None = None) -> None:
-        """One sweep of blocks lo..hi−1 at their lanes' β, blocks in parallel (a PT step before its exchanges)."""
-        b = slice(lo, self.blocks if hi is None else hi)
-        K.lanes_sweep_blocks(*self._blocks(lo, hi), self.active[b], *self._kernel_args())
-
     def exchanges(self, step: int) -> int:
         return K.exchange_lanes(self.E, self.beta, self.lane_of, self.ladder, step, self.xst)

@@ -47,7 +47,7 @@ from solver_runner.solvers.base import (
     register,
     run_steps,
 )
-from solver_runner.solvers.lanes import LANE_BLOCK, choose_kernel, float32_exact
+from solver_runner.solvers.lanes import LANE_BLOCK, choose_kernel
 
 # A parallel region costs ~20 µs to start: below this much work per step (≈ ns), walkers run on one thread.
 PARALLEL_MIN_STEP_WORK = 50_000
@@ -243,7 +243,7 @@ class PopulationRun(Walkers):
 
 class LanePopulationRun(PopulationRun):
     """PopulationRun with its walkers in SIMD lanes (kernels.lanes_population): same start, same rules; S, F,
-    bestS dt [B, n, W], E, bestE, fam flat [B·W] (slot k = lane k mod W of block k // W)."""
+    bestS float64 [B, n, W], E, bestE, fam flat [B·W] (slot k = lane k mod W of block k // W)."""
 
     def __init__(self, model: CompiledModel, params: dict, seed: int, stream: int = 0, keep: int = 1,
                  threads: int = 1):
@@ -251,7 +251,7 @@ class LanePopulationRun(PopulationRun):
         cap, n = self.S.shape
         B = math.ceil(cap / LANE_BLOCK)
         W = math.ceil(cap / B)
-        self.capacity, self.dt = cap, np.float32 if float32_exact(model) else np.float64
+        self.capacity, self.dt = cap, np.float64  # float32 lanes would save ~20 %, and cost ~5 s of first-start compile
         rows = np.concatenate([self.S, np.repeat(self.S[:1], B * W - cap, axis=0)])
         self.h = model.h.astype(self.dt)
         self.adj_w = model.adj_w.astype(self.dt)
@@ -272,6 +272,7 @@ class LanePopulationRun(PopulationRun):
         self.dm = np.zeros(W, self.dt)
         self.ud = np.zeros(W, self.dt)
         self.row = np.zeros(n, np.int8)
+        self.rows = np.zeros((W, n), np.int8)
         self.L = None
 
     def _kernel_steps(self, steps: int, kind: int, beta0: float, beta1: float, count: int, sweeps_per_replica: int
@@ -279,7 +280,7 @@ class LanePopulationRun(PopulationRun):
         m = self.model
         LPK.lane_pa_chunk(steps, self.ctl, kind, beta0, beta1, count, self.target, self.alpha, self.constant,
                           sweeps_per_replica, self.S, self.F, self.E, self.fam, self.bestS, self.bestE, self.archS,
-                          self.archE, self.st, self.xst, self.counts, self.tau, self.row, self.beta_lanes, self.dm,
+                          self.archE, self.st, self.xst, self.counts, self.tau, self.row, self.rows, self.beta_lanes, self.dm,
                           self.ud, float(m.constant), m.ising, self.h, m.adj_ptr, m.adj_idx, self.adj_w, self.dense,
                           self.dt)
 

@@ -20,12 +20,18 @@ def test_no_job_compiles_anything_after_the_warm_up():
     recorder = event.RecordingListener()
     event.register("numba:compile", recorder)
     try:
-        doc = problem_document("pubo", [(1.0, [0, 1, 2]), (-2.0, [1, 3]), (0.5, [2]), (1.5, [0, 3])])
-        for target in SOLVERS:
-            for threads, split in ((1, False), (2, False), (1, True), (2, True)):
-                request = RunRequest("job", target, warmup._warm_params(target), encode_json(doc), threads=threads)
-                with splitting_every_unit() if split else contextlib.nullcontext():
-                    assert entry.run(request, lambda: False, lambda p: None).status == "succeeded", target
+        docs = [problem_document("pubo", [(1.0, [0, 1, 2]), (-2.0, [1, 3]), (0.5, [2]), (1.5, [0, 3])]),
+                # sparse and quadratic (a ring with one chord): the multi-spin and the float32 / float64 lane kernels
+                problem_document("pubo", [(float(i % 3 - 1 or 2), [i, (i + 1) % 15]) for i in range(15)]
+                                 + [(-1.0, [0, 7]), (2.0, [3])]),
+                problem_document("ising", [(0.3 * i - 1.1, [i, (i + 1) % 15]) for i in range(15)] + [(0.7, [4])])]
+        for doc in docs:
+            for target in SOLVERS:
+                for threads, split in ((1, False), (2, False), (1, True), (2, True)):
+                    request = RunRequest("job", target, warmup._warm_params(target), encode_json(doc),
+                                         threads=threads)
+                    with splitting_every_unit() if split else contextlib.nullcontext():
+                        assert entry.run(request, lambda: False, lambda p: None).status == "succeeded", target
     finally:
         event.unregister("numba:compile", recorder)
     assert sorted({e.data["dispatcher"].py_func.__qualname__ for _, e in recorder.buffer}) == []
