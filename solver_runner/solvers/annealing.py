@@ -30,8 +30,6 @@ from contracts import targets
 from solver_runner import params as P
 from solver_runner.kernels.pt import exchange, pt_chunk
 from solver_runner.kernels.rng import RNG_STRIDE
-from solver_runner.model import CompiledModel
-from solver_runner.solvers import msc
 from solver_runner.solvers.base import (
     KernelSteps,
     SolveContext,
@@ -43,25 +41,7 @@ from solver_runner.solvers.base import (
 )
 from solver_runner.solvers.lanes import LaneState, choose_kernel
 from solver_runner.solvers.msc import MscAnneal
-from solver_runner.solvers.walkers import AnnealState
-
-
-def anneal_state(model: CompiledModel, restarts: int, seed: int, keep: int = 1, threads: int = 1,
-                 kernel: str | None = None) -> AnnealState | LaneState | MscAnneal:
-    """SA restarts on the kernel `choose_kernel` picks (or `kernel`: "scalar", "lanes", "msc"; an input that does
-    not qualify for "msc" gets "lanes", for "lanes" gets "scalar"). All three offer sweep(betas, lo, hi) over
-    `groups` independent walker groups, best_cost(), bestE, candidates() and finish()."""
-    kind, mm = choose_kernel(model, restarts) if kernel is None else (kernel, None)
-    if kind == "msc":
-        mm = mm or msc.prepare(model)[0]
-        kind = "msc" if mm is not None else "lanes"
-    if kind == "lanes" and (model.has_higher or model.has_slc):
-        kind = "scalar"
-    if kind == "msc":
-        return MscAnneal(model, mm, restarts, seed)
-    if kind == "lanes":
-        return LaneState(model, restarts, seed, threads=threads)
-    return AnnealState(model, restarts, seed, keep=keep)
+from solver_runner.solvers.walkers import AnnealState, anneal_state
 
 
 def run_anneal(ctx: SolveContext, restarts: int, sweeps: int, beta_start: float, beta_stop: float, seed: int,

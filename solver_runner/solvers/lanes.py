@@ -19,10 +19,10 @@ import math
 import numpy as np
 
 from solver_runner.kernels import lanes as K
-from solver_runner.kernels.rng import rng_states
-from solver_runner.model import CompiledModel
+from solver_runner.kernels.rng import padded_rng_states, rng_states
+from solver_runner.kernels.sa import init_restarts
+from solver_runner.model import CompiledModel, model_arrays
 from solver_runner.solvers import msc
-from solver_runner.solvers.walkers import AnnealState
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,28 @@ def lane_blocks(walkers: int, threads: int) -> tuple[int, int]:
     return blocks, math.ceil(walkers / blocks)
 
 
+class _Start:
+    S: np.ndarray
+    E: np.ndarray
+
+
+def start_states(model: CompiledModel, walkers: int, seed: int, stream: int) -> _Start:
+    """The start states and exact energies solvers.walkers.AnnealState(model, walkers, seed, stream) starts from
+    (kernels.sa.init_restarts on the same padded streams), without keeping its arrays."""
+    n = model.n
+    out = _Start()
+    out.S = np.empty((walkers, n), np.int8)
+    out.E = np.empty(walkers)
+    F = np.empty((walkers, n))
+    L = np.empty((walkers, model.slc_c.shape[0]))
+    topS = np.zeros((walkers, 1, n), np.int8)
+    topE = np.full((walkers, 1), np.inf)
+    initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
+    init_restarts(out.S, F, L, out.E, topS, topE, padded_rng_states(seed, walkers + 1, stream), initial,
+                  model.constant, model.ising, model_arrays(model))
+    return out
+
+
 class LaneState:
     """R walkers in B lane blocks of W lanes (B·W ≥ R; lanes past R run but are never reported), started exactly as
     solvers.walkers.AnnealState starts R restarts (same seed, same states), then swept by kernels.lanes.
@@ -89,7 +111,7 @@ class LaneState:
         B, W = lane_blocks(self.walkers, threads)
         self.dt = np.float32 if float32_exact(model) else np.float64
         n = model.n
-        start = AnnealState(model, B * W, seed, stream)
+        start = start_states(model, B * W, seed, stream)
         self.adj_w = model.adj_w.astype(self.dt)
         self.dense = (model.dense if model.dense is not None else np.zeros((0, 0))).astype(self.dt)
         self.S = np.empty((B, n, W), self.dt)
@@ -97,7 +119,7 @@ class LaneState:
         for b in range(B):
             K.to_lanes(start.S[b * W:(b + 1) * W], self.S[b], self.F[b], model.h.astype(self.dt), model.adj_ptr,
                        model.adj_idx, self.adj_w, self.dense)
-        self.E = start.E.reshape(B, W).copy()
+        self.E = start.E.reshape(B, W)
         self.bestS = self.S.copy()
         self.bestE = self.E.copy()
         self.st = rng_states(seed, B * W, stream + _STREAM).reshape(B, W)

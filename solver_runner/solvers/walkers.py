@@ -21,6 +21,9 @@ from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.kernels.sa import anneal_chunk, init_restarts, sweep_each_chunk
 from solver_runner.kernels.tabu import tabu_chunk
 from solver_runner.model import CompiledModel, model_arrays
+from solver_runner.solvers import msc
+from solver_runner.solvers.lanes import LaneState, choose_kernel
+from solver_runner.solvers.msc import MscAnneal
 
 
 class AnnealState:
@@ -93,22 +96,53 @@ class AnnealState:
                          self.model.has_higher, self.model.has_slc, self.M)
 
 
-def anneal(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, threads: int = 1
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Benchmark entry point: exactly len(betas) Metropolis sweeps (sweep t at betas[t]) for `restarts` restarts.
+def anneal_state(model: CompiledModel, restarts: int, seed: int, keep: int = 1, threads: int = 1,
+                 kernel: str | None = None) -> AnnealState | LaneState | MscAnneal:
+    """SA restarts on the kernel `choose_kernel` picks (or `kernel`: "scalar", "lanes", "msc"; an input that does
+    not qualify for "msc" gets "lanes", one that does not qualify for "lanes" gets "scalar"). All three offer
+    sweep(betas, lo, hi) over `groups` independent walker groups, best_cost(), bestE, candidates() and finish()."""
+    kind, mm = choose_kernel(model, restarts) if kernel is None else (kernel, None)
+    if kind == "msc":
+        mm = mm or msc.prepare(model)[0]
+        kind = "msc" if mm is not None else "lanes"
+    if kind == "lanes" and (model.has_higher or model.has_slc or model.n == 0):
+        kind = "scalar"
+    if kind == "msc":
+        return MscAnneal(model, mm, restarts, seed)
+    if kind == "lanes":
+        return LaneState(model, restarts, seed, threads=threads)
+    return AnnealState(model, restarts, seed, keep=keep)
 
-    One kernel call, no chunking or stop checks. Restarts start from random states (or the model's
-    initial_state), use RNG streams derived from (seed, restart index), and run in parallel on `threads` numba
-    threads (capped at NUMBA_NUM_THREADS; results do not depend on it). Returns each restart's best state seen at
-    a sweep end, int8 [restarts, n] (at the end of a cold schedule this is almost always the final state), and
-    its exact cost, float64 [restarts] (constant included). Spin-flip attempts = len(betas)·restarts·n.
-    The first call per process pays JIT compilation (or the on-disk cache load): warm up before timing.
-    """
+
+def anneal_run(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, threads: int = 1,
+               kernel: str | None = None) -> dict:
+    """Benchmark entry point: exactly len(betas) Metropolis sweeps (sweep t at betas[t]) for `restarts` restarts
+    on the kernel `anneal_state` picks (or `kernel`), in one kernel call, no chunking or stop checks.
+
+    Restarts start from random states (or the model's initial_state) and run on `threads` numba threads (capped at
+    NUMBA_NUM_THREADS; results do not depend on it). Returns {"states": each restart's best state, int8
+    [restarts, n], "energies": their exact costs (constant included), "seconds": wall time of the algorithm
+    (start states, sweeps, final costs; not the model's preparation or the result's copy), "kernel": the state's
+    class}. Spin-flip attempts = len(betas)·restarts·n. The first call per process pays JIT compilation (or the
+    on-disk cache load): warm up before timing."""
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    state = AnnealState(model, restarts, seed)
+    betas = np.ascontiguousarray(betas, dtype=np.float64)
+    t0 = time.perf_counter()
+    state = anneal_state(model, restarts, seed, threads=threads, kernel=kernel)
     state.sweep(betas)
-    best = np.ascontiguousarray(state.bestS)
-    return best, energies_of(best, float(model.constant), state.M)
+    state.finish()
+    seconds = time.perf_counter() - t0
+    S, E = state.candidates()
+    best = np.ascontiguousarray(S[:restarts])  # every kernel lists each restart's best state first
+    return {"states": best, "energies": energies_of(best, float(model.constant), model_arrays(model)),
+            "seconds": seconds, "kernel": type(state).__name__}
+
+
+def anneal(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, threads: int = 1,
+           kernel: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`anneal_run`'s (states, energies)."""
+    out = anneal_run(model, betas, restarts, seed, threads, kernel)
+    return out["states"], out["energies"]
 
 
 class TabuState:
