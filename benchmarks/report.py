@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,22 +42,24 @@ def _cell(value: Any, fmt: str) -> str:
 class Table:
     rows: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    columns: tuple[tuple[str, str, str], ...] = COLUMNS
 
     def add(self, **row: Any) -> dict[str, Any]:
-        unknown = set(row) - {k for k, _, _ in COLUMNS}
+        unknown = set(row) - {k for k, _, _ in self.columns}
         if unknown:
             raise KeyError(f"unknown columns {sorted(unknown)}")
         self.rows.append(row)
         return row
 
     def render(self) -> str:
-        cells = [[h for _, h, _ in COLUMNS]] + [[_cell(r.get(k), f) for k, _, f in COLUMNS] for r in self.rows]
-        widths = [max(len(row[c]) for row in cells) for c in range(len(COLUMNS))]
-        numeric = {k for k, _, f in COLUMNS if f != "{}"}
+        cols = self.columns
+        cells = [[h for _, h, _ in cols]] + [[_cell(r.get(k), f) for k, _, f in cols] for r in self.rows]
+        widths = [max(len(row[c]) for row in cells) for c in range(len(cols))]
+        numeric = {k for k, _, f in cols if f != "{}"}
 
         def line(row: list[str]) -> str:
             parts = []
-            for c, (key, _, _) in enumerate(COLUMNS):
+            for c, (key, _, _) in enumerate(cols):
                 parts.append(row[c].rjust(widths[c]) if key in numeric else row[c].ljust(widths[c]))
             return "| " + " | ".join(parts) + " |"
 
@@ -65,7 +69,7 @@ class Table:
 
     def write_json(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        columns = [{"key": k, "header": h} for k, h, _ in COLUMNS]
+        columns = [{"key": k, "header": h} for k, h, _ in self.columns]
         path.write_text(json.dumps({"meta": self.meta, "columns": columns, "rows": self.rows}, indent=1,
                                    default=_plain))
 
@@ -75,3 +79,27 @@ def _plain(value: Any) -> Any:
         return value.item()  # numpy scalars
     except AttributeError:
         return str(value)
+
+
+def loadavg() -> str:
+    """The machine's 1/5/15-minute load averages, "a/b/c" ("n/a" where the OS has none)."""
+    try:
+        return "/".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def machine(libraries: dict[str, str]) -> dict:
+    """CPU model, cores, Python / numpy / numba versions, and the given library versions."""
+    import numba
+    import numpy as np
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, **libraries}

@@ -19,8 +19,8 @@ kernel makes the same Metropolis decisions in distribution (the lane kernel the 
 
 Both advance in timed chunks (solvers.base.run_steps), so cancellation and timeouts are noticed between chunks.
 The result holds the best distinct states over all walkers, with exact costs (`exact_best`): each walker's best
-states at sweep ends (scalar: its `number_of_solutions` best; lanes: its best and its current state; multi-spin
-coding: its best state measured at chunk ends, and its current state).
+states (scalar: its `number_of_solutions` best at sweep ends; lanes: its best at chunk ends (SA) or sweep ends
+(PT), and its current state; multi-spin coding: its best state measured at chunk ends, and its current state).
 """
 from __future__ import annotations
 

@@ -165,7 +165,8 @@ class LaneState:
         return out[: self.walkers]
 
     def candidates(self) -> tuple[np.ndarray, np.ndarray]:
-        """(int8 [2R, n], energies [2R]): every reported walker's best state (at sweep ends) and current state."""
+        """(int8 [2R, n], energies [2R]): every reported walker's best state (SA: at chunk ends, PT: at sweep ends)
+        and current state."""
         keep = self.active_mask().reshape(-1)
         return (np.concatenate([self.rows_of(self.bestS), self.rows_of(self.S)]),
                 np.concatenate([self.bestE.reshape(-1)[keep], self.E.reshape(-1)[keep]]))
