@@ -95,9 +95,9 @@ def run_dwave_sa_default(bqm, sweeps: int, reads: int, seed: int) -> Run:
     return Run(time.perf_counter() - t0, np.asarray(ss.record.energy, np.float64))
 
 
-def run_dwave_tabu(bqm, timeout_s: float, seed: int, target: float | None) -> Run:
-    """dwave-samplers TabuSampler, one read of `timeout_s` (its restarts inside), stopping at `target` when given
-    (its energy_threshold)."""
+def run_dwave_tabu(bqm, timeout_s: float, seed: int, target: float | None = None) -> Run:
+    """dwave-samplers TabuSampler, one read of `timeout_s` (its restarts inside); `target` is passed as its
+    energy_threshold (None: run to the timeout)."""
     from dwave.samplers import TabuSampler
     t0 = time.perf_counter()
     ss = TabuSampler().sample(bqm, num_reads=1, timeout=max(1, int(timeout_s * 1000)), seed=seed,

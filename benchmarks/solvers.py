@@ -210,8 +210,7 @@ def section_quality(table: Table, manifest: dict, budget: float, names) -> None:
         meta = manifest[name]
         raw = I.read_bytes(name)
         proven = meta["status"] == "proven"
-        contest = T.Contest(name, raw, float(meta["best_known"]) if proven else -math.inf, I.GENERATORS[name](),
-                            L.compiled(raw))
+        contest = T.Contest(name, raw, float(meta["best_known"]) if proven else -math.inf, I.GENERATORS[name]())
         log(f"quality {name}: budget {budget:g} s")
         rows = T.run_instance(contest, budget, 1, log)
         found = [r["best"] for r in rows if r.get("best") is not None and math.isfinite(r["best"])]

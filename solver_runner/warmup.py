@@ -9,8 +9,8 @@ Three callers:
 - every runner (`worker.worker_main` → `warm`) before it reports ready: then it only loads the cache, and a runner
   whose solvers fail on the warm-up problems refuses to start (WarmUpError) instead of failing every job.
 
-`warm` runs every target on five tiny problems (ising with a degree-3 term; pubo with a grouped term; a dense
-pubo; two sparse rings, one with integer couplings, one with real ones), which reach every kernel signature a job
+`warm` runs every target on six tiny problems (ising with a degree-3 term; pubo with a grouped term; a dense pubo;
+three sparse rings, with small integer, real and large integer couplings), which reach every kernel signature a job
 reaches: every model has the same array types, the flags `ising`, `has_higher`, `has_slc` are plain booleans, and
 the rings take the multi-spin and the float32 and float64 lane kernels; the first and the rings again with every
 unit split into walker groups (what heavy inputs do, solvers.base.run_steps). A marker file in the cache directory (per numba version)
@@ -54,10 +54,12 @@ WARM_PROBLEMS = (
     problem_document("ising", [(1.0, [0, 1]), (-1.0, [1]), (0.5, [0, 1, 2])]),
     problem_document("pubo", [(1.0, [0, 1]), (-1.0, [1])], slc_terms=[(1.0, [(1.0, [0]), (-1.0, [])])]),
     problem_document("pubo", [(1.0, [i, j]) for i in range(4) for j in range(i + 1, 4)]),
-    # sparse rings (density < model.DENSE_MIN_DENSITY): integer couplings take the multi-spin SA kernel and float32
-    # lanes (PT, PA), real ones float64 lanes (solvers.lanes.choose_kernel)
+    # sparse rings (density < model.DENSE_MIN_DENSITY): small integer couplings take the multi-spin SA kernel and
+    # float32 lanes (PT, PA), large integer ones float32 lanes for SA too, real ones float64 lanes
+    # (solvers.lanes.choose_kernel)
     problem_document("ising", [(float((-1) ** i), [i, (i + 1) % 12]) for i in range(12)] + [(1.0, [0])]),
     problem_document("pubo", [(0.1 * (i + 1), [i, (i + 1) % 12]) for i in range(12)] + [(-0.3, [0])]),
+    problem_document("pubo", [(float(100 * (i % 3) - 90), [i, (i + 1) % 12]) for i in range(12)] + [(7.0, [3])]),
 )
 
 
@@ -99,7 +101,7 @@ def warm(progress: Callable[[int, int, str, float], None] | None = None) -> None
     for index, (name, group) in enumerate(GROUPS, 1):
         started = time.perf_counter()
         for target in group:
-            for doc, split in [(doc, False) for doc in WARM_PROBLEMS] + [(WARM_PROBLEMS[i], True) for i in (0, 3, 4)]:
+            for doc, split in [(doc, False) for doc in WARM_PROBLEMS] + [(WARM_PROBLEMS[i], True) for i in (0, 3, 4, 5)]:
                 request = RunRequest(job_id="warm-up", target=target, params=_warm_params(target),
                                      input_data=encode_json(doc, compress=False))
                 with splitting_every_unit() if split else contextlib.nullcontext():  # heavy inputs split units

@@ -21,10 +21,11 @@ def test_no_job_compiles_anything_after_the_warm_up():
     event.register("numba:compile", recorder)
     try:
         docs = [problem_document("pubo", [(1.0, [0, 1, 2]), (-2.0, [1, 3]), (0.5, [2]), (1.5, [0, 3])]),
-                # sparse and quadratic (a ring with one chord): the multi-spin and the float32 / float64 lane kernels
+                # sparse and quadratic (rings): the multi-spin and the float32 / float64 lane kernels for every solver
                 problem_document("pubo", [(float(i % 3 - 1 or 2), [i, (i + 1) % 15]) for i in range(15)]
                                  + [(-1.0, [0, 7]), (2.0, [3])]),
-                problem_document("ising", [(0.3 * i - 1.1, [i, (i + 1) % 15]) for i in range(15)] + [(0.7, [4])])]
+                problem_document("ising", [(0.3 * i - 1.1, [i, (i + 1) % 15]) for i in range(15)] + [(0.7, [4])]),
+                problem_document("ising", [(float(70 * (i % 4) - 100), [i, (i + 1) % 15]) for i in range(15)])]
         for doc in docs:
             for target in SOLVERS:
                 for threads, split in ((1, False), (2, False), (1, True), (2, True)):
