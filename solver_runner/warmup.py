@@ -9,11 +9,12 @@ Three callers:
 - every runner (`worker.worker_main` → `warm`) before it reports ready: then it only loads the cache, and a runner
   whose solvers fail on the warm-up problems refuses to start (WarmUpError) instead of failing every job.
 
-`warm` runs every target on six tiny problems (ising with a degree-3 term; pubo with a grouped term; a dense pubo;
-three sparse rings, with small integer, real and large integer couplings), which reach every kernel signature a job
-reaches: every model has the same array types, the flags `ising`, `has_higher`, `has_slc` are plain booleans, and
-the rings take the multi-spin and the float32 and float64 lane kernels; the first and the rings again with every
-unit split into walker groups (what heavy inputs do, solvers.base.run_steps). A marker file in the cache directory (per numba version)
+`warm` runs every target on six small problems (ising with a degree-3 term; pubo with a grouped term; a dense
+pubo; three sparse rings, with small integer couplings on 600 variables, real ones and large integer ones), which
+reach every kernel signature a job reaches: every model has the same array types, the flags `ising`, `has_higher`,
+`has_slc` are plain booleans, and the rings take the multi-spin, the float32 and float64 lane and the tree tabu
+kernels; the first and the rings again with every unit split into walker groups (what heavy inputs do,
+solvers.base.run_steps). A marker file in the cache directory (per numba version)
 records a complete warm-up: its absence is how a first start is recognised.
 """
 from __future__ import annotations
@@ -56,8 +57,8 @@ WARM_PROBLEMS = (
     problem_document("pubo", [(1.0, [i, j]) for i in range(4) for j in range(i + 1, 4)]),
     # sparse rings (density < model.DENSE_MIN_DENSITY): small integer couplings take the multi-spin SA kernel and
     # float32 lanes (PT, PA), large integer ones float32 lanes for SA too, real ones float64 lanes
-    # (solvers.lanes.choose_kernel)
-    problem_document("ising", [(float((-1) ** i), [i, (i + 1) % 12]) for i in range(12)] + [(1.0, [0])]),
+    # (solvers.lanes.choose_kernel); 600 variables take the tree tabu kernel (solvers.walkers.tabu_tree_fits)
+    problem_document("ising", [(float((-1) ** i), [i, (i + 1) % 600]) for i in range(600)] + [(1.0, [0])]),
     problem_document("pubo", [(0.1 * (i + 1), [i, (i + 1) % 12]) for i in range(12)] + [(-0.3, [0])]),
     problem_document("pubo", [(float(100 * (i % 3) - 90), [i, (i + 1) % 12]) for i in range(12)] + [(7.0, [3])]),
 )

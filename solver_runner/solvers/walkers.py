@@ -20,6 +20,7 @@ from solver_runner.kernels.qmc import init_slices, qmc_chunk, slice_energies, sq
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.kernels.sa import anneal_chunk, init_restarts, sweep_each_chunk
 from solver_runner.kernels.tabu import tabu_chunk
+from solver_runner.kernels.tabu_tree import tree_chunk
 from solver_runner.model import CompiledModel, model_arrays
 from solver_runner.solvers import msc
 from solver_runner.solvers.lanes import LaneState, choose_kernel
@@ -145,8 +146,18 @@ def anneal(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, th
     return out["states"], out["energies"]
 
 
+def tabu_tree_fits(model: CompiledModel) -> bool:
+    """kernels.tabu_tree (O(degree·log n) per move) instead of the O(n) scan of kernels.tabu: sparse quadratic
+    inputs where a move's deg + 1 tree updates of ~2·log₂ n nodes cost well under the scan (and n ≥ 512)."""
+    if model.has_higher or model.has_slc or model.n < 512:
+        return False
+    degree = model.adj_idx.shape[0] / model.n
+    return 8.0 * (degree + 1.0) * math.log2(model.n) < model.n
+
+
 class TabuState:
-    """Arrays of R tabu walkers; `bestS`/`bestE`/`candidates()` as in `AnnealState`."""
+    """Arrays of R tabu walkers; `bestS`/`bestE`/`candidates()` as in `AnnealState`. Inputs that `tabu_tree_fits`
+    move with kernels.tabu_tree (the same moves; D, the trees and the tabu ring are its arrays)."""
 
     def __init__(self, model: CompiledModel, restarts: int, seed: int, tenures, eps: float, stream: int = 0,
                  keep: int = 1):
@@ -169,6 +180,14 @@ class TabuState:
         init_restarts(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
                       model.ising, self.M)  # start states exactly as SA's restarts (one kernel less to compile)
         self.tabu_until.fill(-1)
+        self.tree = tabu_tree_fits(model)
+        if self.tree:
+            size = 1 << max(0, (n - 1).bit_length())
+            self.D = np.empty((restarts, n))
+            self.AMIN = np.empty((restarts, 2 * size))
+            self.TMIN = np.empty((restarts, 2 * size))
+            self.TCNT = np.empty((restarts, 2 * size), np.int64)
+            self.RING = np.full((restarts, int(self.tenures.max(initial=0)) + 1), -2, np.int64)
 
     @property
     def bestS(self) -> np.ndarray:
@@ -187,6 +206,12 @@ class TabuState:
     def step(self, count: int, lo: int = 0, hi: int | None = None) -> None:
         """`count` moves of walkers lo..hi−1 (default: every walker; views keep each walker's RNG stream)."""
         w = slice(lo, self.S.shape[0] if hi is None else hi)
+        if self.tree:
+            m = self.model
+            tree_chunk(self.S[w], self.F[w], self.D[w], self.AMIN[w], self.TMIN[w], self.TCNT[w], self.RING[w],
+                       self.E[w], self.topS[w], self.topE[w], self.tabu_until[w], self.moves[w], self.tenures[w],
+                       self.rng[lo * RNG_STRIDE:], int(count), m.ising, m.adj_ptr, m.adj_idx, m.adj_w, self.eps)
+            return
         tabu_chunk(self.S[w], self.F[w], self.L[w], self.E[w], self.topS[w], self.topE[w], self.tabu_until[w],
                    self.moves[w], self.tenures[w], self.rng[lo * RNG_STRIDE:], int(count), self.model.ising,
                    self.model.has_higher, self.model.has_slc, self.M, self.eps)

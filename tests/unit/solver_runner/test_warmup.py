@@ -25,7 +25,8 @@ def test_no_job_compiles_anything_after_the_warm_up():
                 problem_document("pubo", [(float(i % 3 - 1 or 2), [i, (i + 1) % 15]) for i in range(15)]
                                  + [(-1.0, [0, 7]), (2.0, [3])]),
                 problem_document("ising", [(0.3 * i - 1.1, [i, (i + 1) % 15]) for i in range(15)] + [(0.7, [4])]),
-                problem_document("ising", [(float(70 * (i % 4) - 100), [i, (i + 1) % 15]) for i in range(15)])]
+                problem_document("ising", [(float(70 * (i % 4) - 100), [i, (i + 1) % 15]) for i in range(15)]),
+                problem_document("pubo", [(float(i % 5 - 2 or 3), [i, (i + 7) % 700]) for i in range(700)])]
         for doc in docs:
             for target in SOLVERS:
                 for threads, split in ((1, False), (2, False), (1, True), (2, True)):
