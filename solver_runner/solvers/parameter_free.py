@@ -40,6 +40,7 @@ from solver_runner import params as P
 from solver_runner.kernels.rng import splitmix64
 from solver_runner.solvers.annealing import run_anneal, run_tempering
 from solver_runner.solvers.base import SolveContext, SolveResult, best_distinct, exact_best, register, run_steps
+from solver_runner.solvers.lanes import choose_kernel
 from solver_runner.solvers.population import population_run
 from solver_runner.solvers.ssmc import SsmcRun
 from solver_runner.solvers.tabu import run_tabu
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 PATIENCE = 8
 CONFIRMATIONS = 2
 MIN_STOP_FRACTION = 0.1  # of the timeout: the earliest a convergence stop may come
+MSC_WORD = 64  # walkers per machine word in multi-spin coded SA
 LADDER = (10, 20, 30, 50)
 GROWTH = 1.5
 FIT_MARGIN = 0.9  # a run is planned to take at most this fraction of the time left
@@ -225,14 +227,21 @@ def _walkers(threads: int, minimum: int = 8) -> int:
     return max(minimum, 2 * threads)
 
 
+def sa_walkers(ctx: SolveContext) -> int:
+    """Restarts of parameter-free SA: 64 per thread when the input takes multi-spin coding (64 walkers share one
+    machine word, so they cost what ~2 scalar walkers do), else max(8, 2·threads)."""
+    many = MSC_WORD * max(1, ctx.threads)
+    return many if choose_kernel(ctx.model, many)[0] == "msc" else _walkers(ctx.threads)
+
+
 @register(targets.SA_PF)
 def simulated_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
-    """Tunes sweeps (restarts fixed at max(8, 2·threads) unless given); β range from the model unless given."""
+    """Tunes sweeps (restarts fixed at `sa_walkers` unless given); β range from the model unless given."""
     p = ctx.params
     default = P.default_beta_range(ctx.model)
     beta_start = float(p.get("beta_start", default.beta_start))
     beta_stop = float(p.get("beta_stop", max(default.beta_stop, beta_start)))
-    restarts = int(p.get("restarts", _walkers(ctx.threads)))
+    restarts = int(p.get("restarts", sa_walkers(ctx)))
     tuner = Tuner(ctx)
 
     def make_run(sweeps: int, seed: int, sub: SolveContext) -> Run:
