@@ -33,6 +33,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from solver_runner.kernels.rng import next_u64
+
 _MULT = np.uint64(0x2545F4914F6CDD1D)
 _INV53 = 1.0 / 9007199254740992.0
 FEW_MOVES = 8  # when at most 1/FEW_MOVES of the lanes move, their field updates go lane by lane (below)
@@ -71,14 +73,24 @@ def _exp_neg32(a):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _draw(st, w):
-    """xorshift64* step of lane w's generator; returns the output word."""
-    x = st[w]
-    x ^= x >> np.uint64(12)
-    x ^= x << np.uint64(25)
-    x ^= x >> np.uint64(27)
-    st[w] = x
-    return x * _MULT
+def _scatter(F, i, x, adj_ptr, adj_idx, adj_w, dense, is_dense):
+    """F[j, :] += J_ij·x[:] for every neighbour j of i (dense row or CSR): a move's field updates (x = the lanes'
+    moves) or a field's accumulation (x = the lanes' values of i; J is symmetric)."""
+    W = x.shape[0]
+    if is_dense:
+        row = dense[i]
+        for j in range(row.shape[0]):
+            c = row[j]
+            if c != 0.0:
+                fj = F[j]
+                for w in range(W):
+                    fj[w] += c * x[w]
+    else:
+        for p in range(adj_ptr[i], adj_ptr[i + 1]):
+            c = adj_w[p]
+            fj = F[adj_idx[p]]
+            for w in range(W):
+                fj[w] += c * x[w]
 
 
 @njit(cache=True, nogil=True)
@@ -109,7 +121,7 @@ def lanes_sweep(S, F, E, st, beta, ising, adj_ptr, adj_idx, adj_w, dense, dm, ud
             fw = f[w]
             d = -two * si if ising else one - two * si
             de = d * fw
-            u = dt(_draw(st, w) >> shift) * scale
+            u = dt(next_u64(st, w) >> shift) * scale
             a = min(max(dt(beta[w]) * de, zero), amax)
             p = dt(_exp_neg32(a)) if f32 else dt(_exp_neg64(a))
             up = de > zero
@@ -141,20 +153,7 @@ def lanes_sweep(S, F, E, st, beta, ising, adj_ptr, adj_idx, adj_w, dense, dm, ud
                     for p in range(adj_ptr[i], adj_ptr[i + 1]):
                         F[adj_idx[p], w] += adj_w[p] * dm[w]
             continue
-        if is_dense:
-            row = dense[i]
-            for j in range(n):
-                c = row[j]
-                if c != zero:
-                    fj = F[j]
-                    for w in range(W):
-                        fj[w] += c * dm[w]
-        else:
-            for p in range(adj_ptr[i], adj_ptr[i + 1]):
-                c = adj_w[p]
-                fj = F[adj_idx[p]]
-                for w in range(W):
-                    fj[w] += c * dm[w]
+        _scatter(F, i, dm, adj_ptr, adj_idx, adj_w, dense, is_dense)
 
 
 @njit(cache=True, nogil=True)
@@ -210,22 +209,10 @@ def to_lanes(rows, S, F, h, adj_ptr, adj_idx, adj_w, dense):
             S[i, w] = rows[w, i]
     is_dense = dense.shape[0] == n and n > 0
     for i in range(n):
-        f = F[i]
         for w in range(W):
-            f[w] = h[i]
-        if is_dense:
-            for j in range(n):
-                c = dense[i, j]
-                if c != 0.0:
-                    sj = S[j]
-                    for w in range(W):
-                        f[w] += c * sj[w]
-        else:
-            for p in range(adj_ptr[i], adj_ptr[i + 1]):
-                c = adj_w[p]
-                sj = S[adj_idx[p]]
-                for w in range(W):
-                    f[w] += c * sj[w]
+            F[i, w] = h[i]
+    for i in range(n):
+        _scatter(F, i, S[i], adj_ptr, adj_idx, adj_w, dense, is_dense)
 
 
 @njit(cache=True, nogil=True)
@@ -253,7 +240,7 @@ def exchange_lanes(E, beta, lane_of, betas, step, st):
         ea = E[la // W, la % W]
         eb = E[lb // W, lb % W]
         x = (ea - eb) * (betas[t] - betas[t + 1])
-        if x >= 0.0 or float(_draw(st, 0) >> np.uint64(11)) * _INV53 < math.exp(x):
+        if x >= 0.0 or float(next_u64(st, 0) >> np.uint64(11)) * _INV53 < math.exp(x):
             lane_of[t] = lb
             lane_of[t + 1] = la
             beta[lb // W, lb % W] = betas[t]

@@ -15,19 +15,19 @@ import numpy as np
 from numba import njit
 
 from solver_runner.kernels.common import keep_best
-from solver_runner.kernels.lanes import _draw, lanes_keep_best, lanes_sweep, to_lanes
+from solver_runner.kernels.lanes import lanes_keep_best, lanes_sweep, to_lanes
 from solver_runner.kernels.population import (
     CTL_POS,
     CTL_R,
     CTL_RESAMPLES,
     CTL_RESTARTS,
     CTL_STEPS,
-    counts_floor_residual,
-    counts_poisson,
-    normalised_weights,
+    effective_families,
     plan_moves,
+    resample_counts,
     sched_value,
 )
+from solver_runner.kernels.rng import next_u64
 
 
 @njit(cache=True, nogil=True)
@@ -40,7 +40,7 @@ def lane_restart(S, F, E, bestS, bestE, fam, st, rows, ising, h, adj_ptr, adj_id
         lane_st = st[b * W:(b + 1) * W]
         for w in range(W):
             for i in range(n):
-                bit = np.int8(_draw(lane_st, w) >> np.uint64(63))
+                bit = np.int8(next_u64(lane_st, w) >> np.uint64(63))
                 rows[w, i] = 2 * bit - 1 if ising else bit
         to_lanes(rows, S[b], F[b], h, adj_ptr, adj_idx, adj_w, dense)
         e = E[b * W:(b + 1) * W]
@@ -123,34 +123,13 @@ def lane_pa_chunk(steps, ctl, kind, beta0, beta1, count, target, alpha, constant
         dbeta = sched_value(kind, beta0, beta1, count, pos + 1) - value if pos + 1 < count else 0.0
         effective = float(R)
         if dbeta > 0.0 and not flat:
-            normalised_weights(tau, E, R, dbeta, emin, float(target))
-            if constant_population:
-                T = counts_floor_residual(tau, R, target, counts, xst, 0)
-            else:
-                T = counts_poisson(tau, R, counts, xst, 0)
-                if T == 0:
-                    best = 0
-                    for k in range(R):
-                        if E[k] < E[best]:
-                            best = k
-                    counts[best] = 1
-                    T = 1
-                elif T > cap:
-                    T = counts_floor_residual(tau, R, target, counts, xst, 0)
+            T = resample_counts(tau, counts, E, R, dbeta, emin, target, cap, constant_population, xst, 0)
             jobs = plan_moves(counts, R, T, src, dst)
             copy_lanes(src, dst, jobs, S, F, E, fam)
             R = T
             ctl[CTL_R] = R
             ctl[CTL_RESAMPLES] += 1
-            for k in range(R):
-                fam_size[fam[k]] += 1
-            rho = 0.0
-            for k in range(R):
-                f = fam[k]
-                if fam_size[f] > 0:
-                    rho += float(fam_size[f]) * float(fam_size[f])
-                    fam_size[f] = 0
-            effective = R / (rho / R)
+            effective = effective_families(fam, R, fam_size)
         if (effective < alpha and target > alpha) or flat:
             lane_restart(S, F, E, bestS, bestE, fam, st, rows, ising, h, adj_ptr, adj_idx, adj_w, dense, constant)
             ctl[CTL_R] = target
