@@ -29,6 +29,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from benchmarks import libs as L
 
@@ -215,11 +216,11 @@ class Contest:
     name: str
     raw: bytes
     target: float
-    instance: object | None  # benchmarks.instances.Instance (degree ≤ 2), None when the libraries cannot take it
-    model: object = None
+    instance: Any  # benchmarks.instances.Instance (degree ≤ 2), None when the libraries cannot take it
+    model: Any = None  # solver_runner.model.CompiledModel
     setup_s: float = 0.0  # our decode + compile of raw (what entry.run does before solving)
-    _bqm: object = None
-    _oj: object = None
+    _bqm: Any = None
+    _oj: Any = None
 
     def __post_init__(self) -> None:
         if self.model is None:
@@ -240,7 +241,7 @@ class Contest:
 
 def contenders() -> list[tuple[str, str, Callable, tuple]]:
     """(label, library, run(contest, seed, budget, setting) → Trace, settings grid)."""
-    out = [(label, "ours", ours_pf(tid), (None,)) for label, tid in OUR_PF]
+    out: list[tuple[str, str, Callable, tuple]] = [(label, "ours", ours_pf(tid), (None,)) for label, tid in OUR_PF]
     out.append(("ours SA kernel", "ours", ours_kernel, SWEEP_GRID))
     out += [("dwave-samplers SA", "dwave", dwave_sa, SWEEP_GRID), ("dwave-samplers tabu", "dwave", dwave_tabu, (None,)),
             ("openjij SA", "openjij", openjij_sa, SWEEP_GRID), ("openjij SQA", "openjij", openjij_sqa, SQA_GRID)]
@@ -298,7 +299,7 @@ def run_instance(contest: Contest, budget: float, seeds: int, log: Callable[[str
 
 
 def medians_by_solver(rows: list[dict]) -> dict[str, float]:
-    return {r["solver"]: (r.get("ttt_median_s") if r.get("ttt_median_s") is not None else math.inf) for r in rows
+    return {r["solver"]: float(r["ttt_median_s"]) if r.get("ttt_median_s") is not None else math.inf for r in rows
             if "reached" in r}
 
 

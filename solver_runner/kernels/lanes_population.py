@@ -4,9 +4,9 @@ Slots are lanes: slot k is lane w = k mod W of block b = k // W of S, F, bestS d
 slot's lane generator) are flat [B·W], fam int64 [B·W]. Slots 0..R−1 hold the current R walkers; lanes past R are
 swept too (their cost is never read) so the sweep needs no masks. One step is the scalar kernel's step: sweeps of
 every lane at β(τ), each slot's best state kept, the archive offered each walker (its state is unpacked only when it
-would enter), resampling by the same counts (kernels.population), copies of whole lanes row by row (a row of every
-block is a few cache lines, so a copy costs n strided words instead of a walker's n contiguous ones: measured, a
-step of 64 walkers on 10⁴ spins spends ~30 % in copies), the same family and restart rules. After a collapse the
+would enter), resampling by the same counts (kernels.population), copies of whole lanes row by row (all copies of a step in one
+pass over the rows, each row a few cache lines: a lane is n strided words, not a walker's n contiguous ones), the
+same family and restart rules. After a collapse the
 population restarts from uniform random states drawn from the slots' lane generators.
 """
 from __future__ import annotations

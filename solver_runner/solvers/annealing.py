@@ -103,7 +103,10 @@ def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream
         # cost every first start ~4 s more compile time for the rare input that large
         lanes = LaneState(model, R, ctx.seed, stream)
         lanes.start_tempering(betas)
-        run = KernelSteps(lambda first, count: lanes.pt_steps(first, count), lanes.best_cost)
+        def lane_steps(first: int, count: int) -> None:
+            lanes.pt_steps(first, count)
+
+        run = KernelSteps(lane_steps, lanes.best_cost)
         done, stopped = run_steps(ctx, run, sweeps)
         return lanes, done, stopped
     state = AnnealState(ctx.model, R, ctx.seed, stream, keep=keep)

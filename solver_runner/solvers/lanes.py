@@ -62,7 +62,7 @@ def choose_kernel(model: CompiledModel, walkers: int, allow_msc: bool = True) ->
         elif kind == "lanes":
             why = f"{'float32' if float32_exact(model) else 'float64'} lanes" + (f"; no multi-spin coding: {why}"
                                                                                  if why else "")
-        else:
+        elif mm is not None:
             why = f"quantum {mm.quantum:g}, {mm.planes} bit planes"
     if _logged.get(id(model)) != kind:
         _logged.clear()

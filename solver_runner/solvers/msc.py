@@ -108,17 +108,17 @@ def prepare(model: CompiledModel) -> tuple[MscModel | None, str]:
 
 
 class MscAnneal:
-    """R walkers (SA restarts) as ⌈R/64⌉ or more 64-walker words; walkers ≥ R run too but are never reported.
+    """R walkers (SA restarts) as ⌈R/64⌉ 64-walker words (one group each, run in parallel on up to that many
+    threads); walkers ≥ R run too but are never reported.
 
     Costs are measured (kernels.msc.offer_best: exact, per walker) at chunk ends, when `best_cost` is asked, but only
     when the previous measurement took at most 1/OFFER_COST_RATIO of the time since, and always by `finish`; each
     walker keeps its best measured state (bestX). `candidates()`: every walker's best and current state."""
 
-    def __init__(self, model: CompiledModel, mm: MscModel, restarts: int, seed: int, stream: int = 0,
-                 groups: int | None = None):
+    def __init__(self, model: CompiledModel, mm: MscModel, restarts: int, seed: int, stream: int = 0):
         n = model.n
         self.model, self.mm, self.restarts = model, mm, int(restarts)
-        G = max(1, math.ceil(self.restarts / 64), int(groups or 0))
+        G = max(1, math.ceil(self.restarts / 64))
         self.X = np.zeros((G, n + 1), np.uint64)
         if model.initial_state is not None:
             ones = model.initial_state > 0

@@ -132,12 +132,12 @@ class Walkers:
         self.model = model
         self.M = model_arrays(model)
         self.parallel = parallel
-        self.S = np.empty((capacity, n), np.int8)
-        self.F = np.empty((capacity, n), np.float64)
-        self.L = np.empty((capacity, G), np.float64)
+        self.S: np.ndarray = np.empty((capacity, n), np.int8)  # [slots, n]; LanePopulationRun: lane blocks [B, n, W]
+        self.F: np.ndarray = np.empty((capacity, n), np.float64)
+        self.L: np.ndarray = np.empty((capacity, G), np.float64)
         self.E = np.empty(capacity, np.float64)
         self.fam = np.zeros(capacity, np.int64)
-        self.bestS = np.zeros((capacity, n), np.int8)
+        self.bestS: np.ndarray = np.zeros((capacity, n), np.int8)
         self.bestE = np.full(capacity, np.inf)
         self.archS = np.zeros((max(1, keep), n), np.int8)
         self.archE = np.full(max(1, keep), np.inf)
@@ -273,7 +273,7 @@ class LanePopulationRun(PopulationRun):
         self.ud = np.zeros(W, self.dt)
         self.row = np.zeros(n, np.int8)
         self.rows = np.zeros((W, n), np.int8)
-        self.L = None
+        self.L = np.zeros((0, 0))  # no grouped terms in lanes: the scalar start's SLC sums are not kept
 
     def _kernel_steps(self, steps: int, kind: int, beta0: float, beta1: float, count: int, sweeps_per_replica: int
                       ) -> None:

@@ -108,7 +108,7 @@ def anneal_state(model: CompiledModel, restarts: int, seed: int, keep: int = 1, 
         kind = "msc" if mm is not None else "lanes"
     if kind == "lanes" and (model.has_higher or model.has_slc or model.n == 0):
         kind = "scalar"
-    if kind == "msc":
+    if kind == "msc" and mm is not None:
         return MscAnneal(model, mm, restarts, seed)
     if kind == "lanes":
         return LaneState(model, restarts, seed, threads=threads)

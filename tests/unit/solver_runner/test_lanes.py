@@ -4,6 +4,7 @@ float32 and float64 lanes; and the lane PT against the scalar PT in distribution
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -17,6 +18,11 @@ from solver_runner.solvers.lanes import LaneState, choose_kernel, float32_exact
 
 MULT = 0x2545F4914F6CDD1D
 MASK = (1 << 64) - 1
+
+
+def _has_avx2() -> bool:
+    import llvmlite.binding as ll
+    return bool(ll.get_host_cpu_features().get("avx2"))
 
 
 @njit(cache=False)
@@ -135,3 +141,23 @@ def test_lane_state_starts_as_the_scalar_restarts_and_reports_only_its_walkers()
     assert np.array_equal(lanes.rows_of(lanes.S), scalar.S)
     states, energies = lanes.candidates()
     assert states.shape == (74, 25) and np.array_equal(energies[:37], scalar.E)
+
+
+def _packed(asm: str, op: str) -> bool:
+    return re.search(rf"\b{op}\s+[^\n]*%[yz]mm", asm) is not None
+
+
+@pytest.mark.skipif(not _has_avx2(), reason="the host has no AVX2: nothing to vectorise to")
+def test_the_lane_loops_compile_to_packed_vector_instructions():
+    """The point of the lane layout: the per-lane RNG (64-bit multiply), the exp-free test (float32 FMAs) and the
+    field updates run on packed ymm/zmm registers. A branch or a call added to the lane loop would silently turn
+    it scalar; this catches that. (A fresh, uncached compile: numba shows no assembly for cached code.)"""
+    sweep = njit(K.lanes_sweep.py_func, nogil=True)
+    S = np.ones((3, 64), np.float32)
+    sweep(S, S.copy(), np.zeros(64), np.ones(64, np.uint64), np.ones(64), True, np.array([0, 1, 2, 2]),
+          np.array([1, 0], np.int32), np.ones(2, np.float32), np.zeros((0, 0), np.float32), np.zeros(64, np.float32),
+          np.zeros(64, np.float32), np.float32)
+    asm = sweep.inspect_asm(sweep.signatures[0])
+    assert _packed(asm, "vpmullq") or _packed(asm, "vpmuludq"), "per-lane generator not vectorised"
+    assert _packed(asm, r"vf\w*231ps|vf\w*213ps|vf\w*132ps"), "float32 Metropolis test not vectorised"
+    assert _packed(asm, "vaddps") or _packed(asm, r"vf\w*ps"), "field updates not vectorised"
