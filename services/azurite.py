@@ -52,6 +52,7 @@ class Azurite:
     process: subprocess.Popen | None = field(default=None, repr=False)
     log_path: Path | None = None
     accounts: dict[str, str] | None = field(default=None, repr=False)  # name -> key; None: devstoreaccount1 only
+    _draining: subprocess.Popen | None = field(default=None, repr=False)  # the process whose output a thread reads
     extra_args: list[str] = field(default_factory=list)  # e.g. --cert/--key/--oauth basic (https, Entra tokens)
 
     @property
@@ -142,14 +143,20 @@ class Azurite:
             return
 
         def pump() -> None:
-            for _ in iter(stream.readline, b""):
-                pass
+            try:
+                for _ in iter(stream.readline, b""):
+                    pass
+            finally:
+                stream.close()  # Azurite has exited (its end of the pipe is closed)
 
         threading.Thread(target=pump, daemon=True, name="azurite-output").start()
+        self._draining = self.process
 
     def stop(self) -> None:
         if self.process is None:
             return
+        if self._draining is not self.process and self.process.stdout is not None:
+            self.process.stdout.close()  # no pump owns the pipe (start-up failed): close it here
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)

@@ -128,7 +128,7 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         await site_runner.setup()
         site = web.TCPSite(site_runner, settings.host, settings.port, ssl_context=server_ssl_context(tls))
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
+        port = site_runner.addresses[0][1]  # the real port when 0 was asked for
         base_url = settings.public_base_url(port)
         _write_connection_files(settings, base_url, tls)
         _announce(settings, base_url)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -199,7 +199,7 @@ def pt_parameters(ctx: SolveContext) -> dict:
 def tabu_parameters(ctx: SolveContext) -> dict:
     p = ctx.params
     n = ctx.model.n
-    eff = {
+    eff: dict[str, Any] = {
         "restarts": int(p.get("restarts", max(DEFAULT_RESTARTS, ctx.threads))),
         "sweeps": int(p.get("sweeps", default_tabu_sweeps(n))),
         "tabu_tenure": int(p.get("tabu_tenure", default_tabu_tenure(n))),
@@ -223,14 +223,9 @@ def qmc_parameters(ctx: SolveContext) -> dict:
     restarts = int(p.get("restarts", max(QMC_MIN_RESTARTS, ctx.threads)))
     sweeps = int(p.get("sweeps", DEFAULT_SWEEPS))
     default_beta = default_beta_range(ctx.model).beta_stop
-    beta_start = p.get("beta_start")
-    beta_stop = p.get("beta_stop")
-    if beta_start is None and beta_stop is None:
-        beta_start = beta_stop = default_beta
-    elif beta_start is None:
-        beta_start = beta_stop
-    elif beta_stop is None:
-        beta_stop = beta_start
+    given_start, given_stop = p.get("beta_start"), p.get("beta_stop")  # QIO: one given stands for both
+    beta_start = float(given_start if given_start is not None else given_stop if given_stop is not None else default_beta)
+    beta_stop = float(given_stop if given_stop is not None else beta_start)
     high = _param(p, "transverse_field_high", "transverse_field_start")
     low = _param(p, "transverse_field_low", "transverse_field_stop")
     if low is None:

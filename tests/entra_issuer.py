@@ -99,7 +99,8 @@ class LocalIssuer:
 
     def start(self) -> LocalIssuer:
         self._loop = asyncio.new_event_loop()
-        threading.Thread(target=self._loop.run_forever, daemon=True, name="local-entra-issuer").start()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="local-entra-issuer")
+        self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
         return self
 
@@ -109,6 +110,8 @@ class LocalIssuer:
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
         self._loop = None
 
     async def _start(self) -> None:

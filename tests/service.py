@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -139,10 +140,17 @@ class Service:
         raise ServiceError(f"openqio did not become ready within {timeout:.0f} s:\n{self.tail()}")
 
     def health(self) -> tuple[int, dict]:
-        """(status, body) of GET /healthz."""
+        """(status, body) of GET /healthz, asked at the address the service listens on: connection.json's base URL
+        may be a public name this machine cannot resolve (OPENQIO_PUBLIC_URL). The certificate is verified against
+        the service's CA; its names are other tests' business."""
         context = ssl.create_default_context(cafile=self.connection["ca_file"])
+        context.check_hostname = False
+        port = urllib.parse.urlsplit(self.connection["base_url"]).port or 443
+        host = self.extra_env.get("OPENQIO_HOST", "127.0.0.1")
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        url = f"https://{f'[{host}]' if ':' in host else host}:{port}/healthz"
         try:
-            with urllib.request.urlopen(self.connection["base_url"] + "healthz", context=context, timeout=10) as resp:
+            with urllib.request.urlopen(url, context=context, timeout=10) as resp:
                 return resp.status, json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")

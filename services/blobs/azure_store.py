@@ -24,6 +24,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import getproxies
 
@@ -94,6 +95,18 @@ def check_blob_name(name: str) -> str:
     return name
 
 
+def _input_error(exc: AzureError, container: str, blob: str) -> Exception:
+    """What a storage error while reading an input means to the dispatcher: InputError (missing, or refused for good)
+    or StorageUnavailable (worth retrying: connection errors and 5xx)."""
+    if isinstance(exc, ResourceNotFoundError):
+        return InputError(errors.INPUT_NOT_FOUND, f"input blob {container}/{blob} does not exist")
+    if isinstance(exc, HttpResponseError) and (exc.status_code is None or exc.status_code < 500):
+        return InputError(errors.INVALID_INPUT_DATA, f"input blob {container}/{blob} could not be read ({exc.status_code})")
+    if isinstance(exc, HttpResponseError):
+        return StorageUnavailable(f"storage answered {exc.status_code}")
+    return StorageUnavailable(str(exc).splitlines()[0])
+
+
 class BlobStore:
     """One storage account (default: OPENQIO_STORAGE_ACCOUNT at OPENQIO_BLOB_URL)."""
 
@@ -104,7 +117,7 @@ class BlobStore:
         self.public_url = account.client_url.rstrip("/")  # where clients do: the base of every URL handed out
         self.account = account.name
         self._key = account.key
-        self._credential = None  # an azure-identity credential with OPENQIO_STORAGE_AUTH=entra
+        self._credential: Any = None  # an azure-identity credential with OPENQIO_STORAGE_AUTH=entra
         # the other accounts this service knows: a URL naming one of them is another workspace's
         self._foreign = {a.name for a in (*settings.storage_accounts, settings.default_storage)} - {self.account}
         self._client: BlobServiceClient | None = None
@@ -113,7 +126,7 @@ class BlobStore:
         return self
 
     async def open(self) -> None:
-        credential: object = {"account_name": self.account, "account_key": self._key}
+        credential: Any = {"account_name": self.account, "account_key": self._key}
         if self.settings.storage_auth == "entra":
             from azure.identity.aio import DefaultAzureCredential  # the `entra` extra; checked by Settings
 
@@ -123,7 +136,7 @@ class BlobStore:
             credential=credential,
             # Short in-call retries (two, ~1 s apart): the SDK's default waits 15 s then 18 s, so one call to a storage
             # that is down took ~40 s. Callers (the dispatcher) retry StorageUnavailable with their own backoff.
-            retry_policy=LinearRetry(backoff=1, retry_total=2, random_jitter_range=0.5),
+            retry_policy=LinearRetry(backoff=1, retry_total=2, random_jitter_range=0.5),  # type: ignore[arg-type]
             connection_timeout=5,
             read_timeout=60,
             max_single_get_size=FIRST_GET_BYTES,
@@ -246,10 +259,7 @@ class BlobStore:
         is refused after at most FIRST_GET_BYTES. A bound below FIRST_GET_BYTES (a caller that wants little) is
         checked against the blob's properties first, before anything is downloaded."""
         limit = self.settings.max_input_bytes if max_bytes is None else max_bytes
-        try:
-            container, blob = self.input_location(input_data_uri, container_uri)
-        except InvalidName as exc:
-            raise InputError(errors.INVALID_INPUT_DATA, str(exc)) from None
+        container, blob = self._input_blob(input_data_uri, container_uri)
         blob_client = self.client.get_blob_client(container, blob)
         try:
             if limit < FIRST_GET_BYTES:
@@ -259,20 +269,15 @@ class BlobStore:
             stream = await blob_client.download_blob(decompress=False, max_concurrency=1)
             if stream.size > limit:  # known from the first GET's Content-Range; the rest is never fetched
                 raise InputError(errors.PROBLEM_TOO_LARGE, f"input blob is {stream.size} bytes, over the limit of {limit}")
-            data = await stream.readall()
-            content_type = stream.properties.content_settings.content_type
-        except ResourceNotFoundError:
-            raise InputError(errors.INPUT_NOT_FOUND, f"input blob {container}/{blob} does not exist") from None
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            raise StorageUnavailable(str(exc).splitlines()[0]) from None
-        except HttpResponseError as exc:
-            if exc.status_code is not None and exc.status_code >= 500:
-                raise StorageUnavailable(f"storage answered {exc.status_code}") from None
-            raise InputError(errors.INVALID_INPUT_DATA,
-                             f"input blob {container}/{blob} could not be read ({exc.status_code})") from None
+            return await stream.readall(), stream.properties.content_settings.content_type
         except AzureError as exc:
-            raise StorageUnavailable(str(exc).splitlines()[0]) from None
-        return data, content_type
+            raise _input_error(exc, container, blob) from None
+
+    def _input_blob(self, input_data_uri: str | None, container_uri: str) -> tuple[str, str]:
+        try:
+            return self.input_location(input_data_uri, container_uri)
+        except InvalidName as exc:
+            raise InputError(errors.INVALID_INPUT_DATA, str(exc)) from None
 
     def input_location(self, input_data_uri: str | None, container_uri: str) -> tuple[str, str]:
         """(container, blob) of a job's input: `inputDataUri` when given, else `inputData` in its container.
@@ -291,25 +296,15 @@ class BlobStore:
         """Check a job's input at submission with one GET: its stored size, and its bytes when they fit in that GET
         (FIRST_GET_BYTES), so the dispatcher can start the job without reading it again. InputError when it is
         missing or unreadable; StorageUnavailable at once (no in-call retries: the submission must not wait)."""
-        try:
-            container, blob = self.input_location(input_data_uri, container_uri)
-        except InvalidName as exc:
-            raise InputError(errors.INVALID_INPUT_DATA, str(exc)) from None
+        container, blob = self._input_blob(input_data_uri, container_uri)
         try:
             stream = await self.client.get_blob_client(container, blob).download_blob(
                 decompress=False, max_concurrency=1, retry_total=0)
             size = stream.size
             data = await stream.readall() if size <= FIRST_GET_BYTES else None  # no further request when it fits
             return InputProbe(size=size, data=data, content_type=stream.properties.content_settings.content_type)
-        except ResourceNotFoundError:
-            raise InputError(errors.INPUT_NOT_FOUND, f"input blob {container}/{blob} does not exist") from None
-        except HttpResponseError as exc:
-            if exc.status_code is not None and exc.status_code >= 500:
-                raise StorageUnavailable(f"storage answered {exc.status_code}") from None
-            raise InputError(errors.INVALID_INPUT_DATA,
-                             f"input blob {container}/{blob} could not be read ({exc.status_code})") from None
         except AzureError as exc:
-            raise StorageUnavailable(str(exc).splitlines()[0]) from None
+            raise _input_error(exc, container, blob) from None
 
     async def blob_size(self, container: str, blob: str) -> int | None:
         """The stored size of a blob, or None when it does not exist. StorageUnavailable when storage cannot say."""

@@ -217,7 +217,7 @@ class ProgressView:
             sweeps = f"{int(event.data.get('sweeps_done') or 0):,}"
             best = format_cost(event.data.get("best_cost"))
             if self._progress is not None:
-                extra = {}
+                extra: dict[str, Any] = {}
                 if self.expected_s:
                     extra = {"total": self.expected_s,
                              "completed": min(float(event.data.get("elapsed_s") or 0), self.expected_s)}
@@ -230,6 +230,7 @@ class ProgressView:
         if self._progress is not None:
             finished = event.kind in TERMINAL_KINDS
             total = self._progress.tasks[0].total or 1
-            self._progress.update(self._task, status=status, **({"total": total, "completed": total} if finished else {}))
+            ends: dict[str, Any] = {"total": total, "completed": total} if finished else {}
+            self._progress.update(self._task, status=status, **ends)
         else:
             self.console.print(f"job {self.job_id}: {status}")

@@ -107,7 +107,7 @@ class _OpenQIOBase:
     def __init__(self, workspace: Workspace | None = None, target: str = "sa", **parameters: Any):
         self._solver_class = solver_class(target)
         names = inspect.signature(self._solver_class.__init__).parameters
-        self._parameters = {name: [] for name in names if name not in _NOT_PARAMETERS}
+        self._parameters: dict[str, list[Any]] = {name: [] for name in names if name not in _NOT_PARAMETERS}
         self._parameters["number_of_solutions"] = []
         unknown = sorted(set(parameters) - set(self._parameters))
         if unknown:
@@ -189,7 +189,7 @@ class OpenQIOPolySampler(_OpenQIOBase, dimod.PolySampler):
         """Submit the polynomial and return a SampleSet that resolves when first read."""
         if not polynomial.variables:
             self._known(parameters)
-            empty = (np.empty((1, 0), dtype=np.int8), [])
+            empty: tuple[np.ndarray, list[Any]] = (np.empty((1, 0), dtype=np.int8), [])
             return dimod.SampleSet.from_samples(empty, polynomial.vartype, polynomial.energies(empty))
         return dimod.SampleSet.from_future(self.submit_poly(polynomial, **parameters))
 

@@ -13,6 +13,7 @@ from contracts.status import JobStatus
 from ._sync import LoopThread
 from .aio.workspace import Workspace as AioWorkspace
 from .connection import Connection, WorkspaceIdentity
+from .details import JobDetails
 from .job import Job
 from .target import Target, targets_from_status
 
@@ -78,9 +79,9 @@ class Workspace(WorkspaceIdentity):
     def _wrap(self, job: Any) -> Job:
         return Job(self, job.details)
 
-    def submit_job(self, job: Job) -> Job:
+    def submit_job(self, job: Job | JobDetails) -> Job:
         """PUT the job (a Job or its JobDetails); returns a new Job with the service's answer."""
-        return self._wrap(self._run(self._aio.submit_job(job)))
+        return self._wrap(self._run(self._aio.submit_job(job if isinstance(job, JobDetails) else job.details)))
 
     def get_job(self, job_id: str) -> Job:
         """The job with this id; JobNotFoundError (404) when there is none."""

@@ -133,7 +133,7 @@ class RunnerPool:
         process = self._ctx.Process(target=logformat.child_entry, args=(level, fmt, entry_point, *args),
                                     kwargs={"parent_pid": os.getpid()}, name=name, daemon=True)
         process.start()
-        if self._on_child is not None:
+        if self._on_child is not None and process.pid is not None:
             self._on_child(name, process.pid)
         return process
 

@@ -35,8 +35,9 @@ def model_from_data(problem: ProblemData) -> TermModel:
     slc = []
     for g in range(problem.slc_coeffs.shape[0]):
         span = range(int(problem.slc_offsets[g]), int(problem.slc_offsets[g + 1]))
-        inner = [(float(problem.slc_term_coeffs[k]), () if problem.slc_term_ids[k] < 0
-                  else (int(problem.slc_term_ids[k]),)) for k in span]
+        inner: list[tuple[float, tuple[int, ...]]] = [
+            (float(problem.slc_term_coeffs[k]), () if problem.slc_term_ids[k] < 0 else (int(problem.slc_term_ids[k]),))
+            for k in span]
         slc.append((float(problem.slc_coeffs[g]), inner))
     return TermModel("ising" if problem.is_ising else "pubo", list(problem.terms()), slc, name=problem.name,
                      initial_configuration=problem.initial_configuration)

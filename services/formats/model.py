@@ -81,7 +81,7 @@ def assign_ids(variables: Iterable[Hashable]) -> tuple[list[int], dict[int, Hash
         if isinstance(v, bool):
             break
         try:
-            vid = operator.index(v)
+            vid = operator.index(v)  # type: ignore[arg-type]  # any label; non-integers raise TypeError
         except TypeError:
             break
         if not 0 <= vid <= MAX_VARIABLE_ID:

@@ -164,8 +164,8 @@ PROGRAM_LINE = "'p qubo <topology> <maxNodes> <nNodes> <nCouplers>'"
 
 def read_qubo(text: str) -> TermModel:
     offset = 0.0
-    for line_no, line in enumerate(text.splitlines(), 1):
-        fields = line.split()
+    for line_no, text_line in enumerate(text.splitlines(), 1):
+        fields = text_line.split()
         if fields[:2] == ["c", "offset"] and len(fields) == 3:
             offset = _coeff(fields[2], line_no, "offset")
     rows = _rows(text, comment="c")

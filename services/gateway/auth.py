@@ -16,6 +16,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from contracts import errors
 from services.config import Settings
@@ -49,7 +50,7 @@ def _refuse(status: int, code: str, message: str, challenge: str | None = None) 
                              headers={"WWW-Authenticate": challenge} if challenge else None)
 
 
-def middleware(settings: Settings) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def middleware(settings: Settings) -> Middleware:
     """The auth middleware for `settings`; it holds the app's Entra verifier (and its key cache), if any."""
     verifier = EntraVerifier.from_settings(settings) if settings.entra_tenant else None
 

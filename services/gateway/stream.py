@@ -40,7 +40,6 @@ from .request import find_job
 log = logging.getLogger(__name__)
 
 POLL_S = 0.2  # how often the hub looks for new events while streams are open (progress events come ≤ 1/s)
-_TERMINAL_VALUES = frozenset(s.value for s in TERMINAL)
 PAGE = 500  # events read per query while replaying
 TOO_MANY_STREAMS = "TooManyStreams"
 CLIENT_CHECK_S = 2.0  # how often an idle stream notices a client that went away
@@ -147,7 +146,7 @@ async def job_stream(request: web.Request) -> web.StreamResponse:
                        "retry later or poll GET jobs/{id}/events"}},
             status=503, headers={"Retry-After": "5"})
     try:
-        return await _stream(request, hub, job.id, job.status.value in _TERMINAL_VALUES, after)
+        return await _stream(request, hub, job.id, job.status in TERMINAL, after)
     finally:
         hub.release()
 
@@ -192,7 +191,7 @@ async def _stream(request: web.Request, hub: EventHub, job_id: str, was_terminal
                     last_write = time.monotonic()
                     # A resume point past the job's last event would otherwise wait forever: look at the status.
                     current = await store.get(None, job_id)
-                    if current is None or current.status.value in _TERMINAL_VALUES:
+                    if current is None or current.status in TERMINAL:
                         was_terminal = True
     except ConnectionResetError:
         log.debug("stream for job %s closed by the client", job_id, extra=extra)

@@ -113,12 +113,18 @@ def ensure_tls(settings) -> TlsFiles:
     folder.mkdir(parents=True, exist_ok=True)
     if settings.tls_cert:
         return _own_certificate(settings, folder)
-    files = TlsFiles(folder / "ca.pem", folder / "ca.key", folder / "server.pem", folder / "server.key",
+    ca_key_file = folder / "ca.key"
+    files = TlsFiles(folder / "ca.pem", ca_key_file, folder / "server.pem", folder / "server.key",
                      folder / "ca-bundle.pem")
     now = dt.datetime.now(dt.UTC)
-    if files.ca_cert.exists() and files.ca_key.exists():
+    ca_key: ec.EllipticCurvePrivateKey
+    if files.ca_cert.exists() and ca_key_file.exists():
         ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
-        ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
+        loaded = serialization.load_pem_private_key(ca_key_file.read_bytes(), password=None)
+        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+            raise SettingsError(f"{ca_key_file} is not the EC key openqio generates; move the tls folder away to "
+                           "generate a new CA (clients must then trust the new one)")
+        ca_key = loaded
     else:
         ca_key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "openqio local CA")])
@@ -137,7 +143,7 @@ def ensure_tls(settings) -> TlsFiles:
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256())
         )
-        _write(files.ca_key, _key_pem(ca_key), private=True)
+        _write(ca_key_file, _key_pem(ca_key), private=True)
         _write(files.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
         files.server_cert.unlink(missing_ok=True)
 

@@ -8,6 +8,7 @@ Invariants (procrastinate-style):
 """
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -100,7 +101,7 @@ class JobStore(Protocol):
     async def get(self, workspace: str | None, job_id: str) -> JobDetails | None:
         """workspace None: any workspace (dispatcher use)."""
 
-    async def list(self, workspace: str, *, limit: int, after: str | None = None) -> tuple[list[JobDetails], str | None]:
+    async def list(self, workspace: str, *, limit: int, after: str | None = None) -> tuple[builtins.list[JobDetails], str | None]:
         """Jobs ordered by (creation_time, id); `after` is the opaque cursor returned as the second item."""
 
     async def transition(
@@ -128,25 +129,25 @@ class JobStore(Protocol):
     async def claim_next(self) -> ClaimedJob | None:
         """Oldest Waiting job → Executing (attempts += 1, `started` event), or None."""
 
-    async def executing(self) -> list[ClaimedJob]:
+    async def executing(self) -> builtins.list[ClaimedJob]:
         """Jobs currently Executing (start-up sweep after a crash)."""
 
     async def add_event(self, job_id: str, kind: EventKind, data: dict[str, Any] | None = None) -> int: ...
 
-    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]: ...
+    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> builtins.list[JobEvent]: ...
 
-    async def events_since(self, after: int, limit: int = 1000) -> list[tuple[int, str]]:
+    async def events_since(self, after: int, limit: int = 1000) -> builtins.list[tuple[int, str]]:
         """(seq, job_id) of all jobs' events after `after` (what event streams poll to know whom to wake)."""
 
     async def last_event_seq(self) -> int: ...
 
-    async def set_tags(self, workspace: str, job_id: str, tags: list[str]) -> JobDetails | None: ...
+    async def set_tags(self, workspace: str, job_id: str, tags: builtins.list[str]) -> JobDetails | None: ...
 
     async def count_by_status(self) -> dict[JobStatus, int]: ...
 
     async def has_waiting(self) -> bool: ...
 
-    async def next_waiting(self, limit: int) -> list[tuple[str, JobDetails]]:
+    async def next_waiting(self, limit: int) -> builtins.list[tuple[str, JobDetails]]:
         """(workspace, job) of the Waiting jobs claim_next would take next, oldest first; claims nothing (the
         dispatcher reads their inputs ahead, from their workspace's storage, while every runner is busy)."""
 
@@ -157,11 +158,11 @@ class JobStore(Protocol):
         """A Succeeded job's kept result (workspace None: any workspace)."""
 
     async def outputs_to_check(self, *, written_before: float | None = None, written_since: float | None = None,
-                               limit: int = 500) -> list[OutputRef]: ...
+                               limit: int = 500) -> builtins.list[OutputRef]: ...
 
     async def latest_output_time(self) -> float | None: ...
 
-    async def outputs_checked(self, job_ids: list[str]) -> None: ...
+    async def outputs_checked(self, job_ids: builtins.list[str]) -> None: ...
 
     async def output_rewritten(self, job_id: str, written_at: float) -> None: ...
 

@@ -22,7 +22,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -126,11 +126,22 @@ class Advancing(Protocol):
     PA resampling; then steps_done += 1): `run_steps` then splits a unit longer than a chunk into walker groups,
     with a stop check between groups. A completed run gives the same result however it was split."""
 
-    steps_done: int
+    @property
+    def steps_done(self) -> int: ...
 
     def advance(self, steps: int) -> None: ...
 
     def best_cost(self) -> float: ...
+
+
+class Splittable(Advancing, Protocol):
+    """An Advancing run whose units `run_steps` may split by walker (see Advancing)."""
+
+    walkers: int
+
+    def piece(self, lo: int, hi: int) -> None: ...
+
+    def finish(self) -> None: ...
 
 
 class KernelSteps:
@@ -241,14 +252,15 @@ def run_steps(ctx: SolveContext, run: Advancing, total: int, report_offset: int 
         if k == 0:
             return run.steps_done, True
         if pieces > 1:  # one unit takes longer than a chunk: walker group by walker group
+            split = cast(Splittable, run)  # pieces > 1 only for runs with walkers > 1
             bounds = np.linspace(0, walkers, pieces + 1).round().astype(np.int64)
             for lo, hi in zip(bounds[:-1], bounds[1:]):
                 if ctx.should_stop() or not chunker.piece_fits():
                     return run.steps_done, True
                 t0 = time.perf_counter()
-                run.piece(int(lo), int(hi))
+                split.piece(int(lo), int(hi))
                 chunker.piece_s = time.perf_counter() - t0
-            run.finish()
+            split.finish()
         else:
             run.advance(k)
         chunker.done()

@@ -69,10 +69,10 @@ def ladder(fixed: int | None, scale: int = 1) -> Iterator[int]:
             yield int(fixed)
     for units in LADDER:
         yield units * scale
-    units = float(LADDER[-1])
+    grown = float(LADDER[-1])
     while True:
-        units *= GROWTH
-        yield int(units) * scale
+        grown *= GROWTH
+        yield int(grown) * scale
 
 
 @dataclasses.dataclass

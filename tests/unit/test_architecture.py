@@ -133,3 +133,18 @@ def test_no_import_cycles() -> None:
         if module not in state:
             visit(module, [module])
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_service_process_never_imports_numba_or_the_solvers() -> None:
+    """At run time, not only in the source: everything `openqio serve` imports to run (the server, the gateway, the
+    dispatcher and the local runner pool) leaves numba and solver_runner to the runner processes, so the service
+    starts in a second and a numba import can never set the runners' thread count before they do."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import services.server, services.gateway.app, services.dispatch.dispatcher, "
+            "services.dispatch.runner_pool, services.cli; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'solver_runner')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -45,7 +45,7 @@ def _ordered(variables: Iterable[Hashable]) -> list[Hashable]:
     """Sorted labels where they sort (so ids do not depend on hash order), else first-seen order."""
     seen = list(dict.fromkeys(variables))
     try:
-        return sorted(seen)
+        return sorted(seen)  # type: ignore[type-var]  # labels of one kind sort; mixed ones raise TypeError
     except TypeError:
         return seen
 
@@ -75,7 +75,7 @@ def model_from_polynomial(poly: Mapping[Any, float], vartype: Any = None) -> Ter
     kind = kind_of(vartype)
     own = getattr(poly, "vartype", None)
     if own is not None and kind_of(own) != kind:  # a BinaryPolynomial in the other vartype: rewrite it exactly
-        poly = dict(poly.to_spin() if kind == "ising" else poly.to_binary())
+        poly = dict(poly.to_spin() if kind == "ising" else poly.to_binary())  # type: ignore[attr-defined]
     variables = _ordered(v for term in poly for v in term)
     ids, labels = assign_ids(variables)
     index = dict(zip(variables, ids))

@@ -13,10 +13,10 @@ from __future__ import annotations
 import io
 import logging
 import tarfile
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from contracts.problems import encode_json, encode_protobuf, problem_document
 from services.formats import TermModel, read_file, write_file
@@ -58,8 +58,8 @@ class Problem:
 
     def __init__(
         self,
-        name: str,
-        terms: list[TermBase] | None = None,
+        name: str | None,
+        terms: Sequence[TermBase] | None = None,
         init_config: dict[Any, int] | None = None,
         problem_type: ProblemType | str = ProblemType.ising,
         content_type: ContentType | str | None = ContentType.json,
@@ -76,7 +76,12 @@ class Problem:
         self.terms: list[Term] = []
         self.terms_slc: list[SlcTerm] = []
         for term in terms or []:
-            (self.terms_slc if isinstance(term, SlcTerm) else self.terms).append(term)
+            if isinstance(term, SlcTerm):
+                self.terms_slc.append(term)
+            elif isinstance(term, Term):
+                self.terms.append(term)
+            else:
+                raise TypeError(f"a problem's terms are Term or SlcTerm objects; got {type(term).__name__}")
         self.check_for_grouped_term()
 
     # -- building ----------------------------------------------------------------------------------------------
@@ -104,10 +109,13 @@ class Problem:
             self.problem_type_to_grouped()
             self.uploaded_blob_uri = None
             return
-        if all(isinstance(term, Term) for term in terms):
-            inner = list(terms)
-        else:
-            inner = [Term([index], c=tc) if index is not None else Term([], c=tc) for tc, index in terms]
+        inner: list[Term] = []
+        for term in terms:
+            if isinstance(term, Term):
+                inner.append(term)
+            else:
+                tc, index = term
+                inner.append(Term([index] if index is not None else [], c=tc))
         self.terms_slc.append(SlcTerm(inner, c=c))
         self.problem_type_to_grouped()
         self.uploaded_blob_uri = None
@@ -126,14 +134,15 @@ class Problem:
         values = {int(k): v for k, v in configuration.items()}
         return sum((t.evaluate(values) for t in self.terms), 0) + sum((t.evaluate(values) for t in self.terms_slc), 0)
 
-    def set_fixed_variables(self, fixed_variables: dict[Any, int]) -> Problem:
+    def set_fixed_variables(self, fixed_variables: dict[Any, int]) -> Self:
         """A new Problem with the given variables fixed (substituted); this one is unchanged."""
         if not fixed_variables:
             raise RuntimeError("Error: fixed_variables is empty - please specify at least one fixed variable")
         fixed = {int(k): v for k, v in fixed_variables.items()}
         new_terms: list[TermBase] = []
-        constant = 0
-        for term in [*self.terms, *self.terms_slc]:
+        constant: float = 0
+        all_terms: list[Term | SlcTerm] = [*self.terms, *self.terms_slc]
+        for term in all_terms:
             reduced = term.reduce_by_variable_state(fixed)
             if reduced:
                 if not isinstance(reduced, Term) or reduced.ids:
@@ -145,7 +154,7 @@ class Problem:
         init = None
         if self.init_config:
             init = {k: v for k, v in self.init_config.items() if int(k) not in fixed}
-        return Problem(self.name, terms=new_terms, init_config=init, problem_type=self.problem_type,
+        return type(self)(self.name, terms=new_terms, init_config=init, problem_type=self.problem_type,
                        content_type=self.content_type, labels=self.labels)
 
     def is_large(self) -> bool:
@@ -212,7 +221,7 @@ class Problem:
                              f"{self.name!r} is {self.problem_type.name}: use ContentType.json")
 
     @classmethod
-    def from_json(cls, input_problem: str, name: str | None = None) -> Problem:
+    def from_json(cls, input_problem: str, name: str | None = None) -> Self:
         """A Problem from its JSON text (`serialize()`); `name` overrides the serialised name."""
         import json
 
@@ -230,26 +239,26 @@ class Problem:
     # -- Ocean (dimod) models, files and labels -------------------------------------------------------------------
 
     @classmethod
-    def from_bqm(cls, bqm: Any, name: str | None = None) -> Problem:
+    def from_bqm(cls, bqm: Any, name: str | None = None) -> Self:
         """A problem with the cost of a dimod BinaryQuadraticModel: SPIN → ising, BINARY → pubo, its offset as a
         constant term; labels that are not QIO ids are numbered 0..n−1 in `bqm.variables` order (`labels`)."""
         return cls._from_model(ocean.model_from_bqm(bqm), name)
 
     @classmethod
-    def from_polynomial(cls, poly: Mapping[Any, float], vartype: Any = None, name: str | None = None) -> Problem:
+    def from_polynomial(cls, poly: Mapping[Any, float], vartype: Any = None, name: str | None = None) -> Self:
         """A problem from a dimod BinaryPolynomial or a mapping {(u, v, ...): bias} (any degree). `vartype`
         (SPIN/BINARY) is required for a plain mapping; given for a BinaryPolynomial of the other vartype, the
         polynomial is rewritten exactly."""
         return cls._from_model(ocean.model_from_polynomial(poly, vartype), name)
 
     @classmethod
-    def read(cls, path: str | Path, format: str | None = None, instance: int | None = None) -> Problem:
+    def read(cls, path: str | Path, format: str | None = None, instance: int | None = None) -> Self:
         """A problem from a file: QIO JSON (gz), protobuf, Gset, OR-Library bqp (`instance` of several), qbsolv
         .qubo or dimod BQM JSON, by extension or `format` (services.formats). FormatError names file and line."""
         return cls._from_model(read_file(path, format, instance=instance), None)
 
     @classmethod
-    def _from_model(cls, model: TermModel, name: str | None) -> Problem:
+    def _from_model(cls, model: TermModel, name: str | None) -> Self:
         return cls(name or model.name or "Optimization problem", terms=ocean.problem_terms(model),
                    init_config=model.initial_configuration, problem_type=ProblemType[model.kind], labels=model.labels)
 
@@ -275,7 +284,7 @@ class Problem:
     def to_ids(self, sample: Mapping[Hashable, int]) -> dict[int, int]:
         """A sample keyed by labels ({label: value}) keyed by variable ids, e.g. for `init_config`."""
         ids = {label: vid for vid, label in (self.labels or {}).items()}
-        return {ids[k] if k in ids else int(k): int(v) for k, v in sample.items()}
+        return {ids[k] if k in ids else int(k): int(v) for k, v in sample.items()}  # type: ignore[call-overload]
 
     # -- storage -----------------------------------------------------------------------------------------------
 
@@ -291,7 +300,7 @@ class Problem:
 
             blob_name = f"{self.name}-{uuid.uuid1()}"
         given = container_uri is not None
-        if not given:
+        if container_uri is None:
             container_uri = await workspace.get_container_uri(container_name=container_name)  # creates it
         uri = await AioJob.upload_input_data(container_uri, self.to_blob(), content_type=self.content_type,
                                              blob_name=blob_name, encoding="gzip", create_container=given,

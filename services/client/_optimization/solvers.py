@@ -172,8 +172,8 @@ class Solver(Target):
                 input_data_format=self.input_data_format, output_data_format=self.output_data_format,
                 input_params=self.params,
             )
-        if hasattr(problem, "uploaded_blob_uri"):
-            name, uri = problem.name, problem.uploaded_blob_uri
+        if hasattr(problem, "uploaded_blob_uri"):  # an object the SDK's users pass: an uploaded problem
+            name, uri = problem.name, problem.uploaded_blob_uri  # type: ignore[attr-defined]
         elif isinstance(problem, str):
             name, uri = "Optimization problem", problem
         else:

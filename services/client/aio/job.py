@@ -11,7 +11,7 @@ import inspect
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlparse
 
@@ -215,7 +215,7 @@ class Job(JobBase):
             await asyncio.sleep(poll_wait)
             poll_wait = min(poll_wait * 1.5, max_poll_wait_secs, 1.0)
 
-    async def stream_events(self, after: int = 0, *, reconnects: int = 5) -> AsyncIterator[JobEvent]:
+    async def stream_events(self, after: int = 0, *, reconnects: int = 5) -> AsyncGenerator[JobEvent, None]:
         """The job's events as they happen, from the service's event stream (server-sent events):
 
             async for event in job.stream_events():

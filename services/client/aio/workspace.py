@@ -121,9 +121,9 @@ class Workspace(WorkspaceIdentity):
 
     # -- jobs --------------------------------------------------------------------------------------------------
 
-    async def submit_job(self, job: Job) -> Job:
+    async def submit_job(self, job: Job | JobDetails) -> Job:
         """PUT the job (a Job or its JobDetails); returns a new Job with the service's answer."""
-        details: JobDetails = getattr(job, "details", job)
+        details = job if isinstance(job, JobDetails) else job.details
         answer = await self._rest.request("PUT", self.connection.url("jobs", details.id),
                                           json_body=details.submit_body(), expect=(200, 201))
         return Job(self, JobDetails.from_wire(answer))

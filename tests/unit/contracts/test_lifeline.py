@@ -63,12 +63,12 @@ def alive(pid: int) -> bool:
 def orphan_after_parent_sigkill(death_signal: bool, nogil: bool, poll_s: float = lifeline.POLL_S) -> int:
     """SIGKILL the parent of an armed child; the child's pid."""
     code = CHILD.format(death_signal=death_signal, nogil=nogil, poll_s=poll_s)
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        child_pid = int(parent.stdout.readline())
-    finally:
-        parent.kill()
-        parent.wait(timeout=10)
+    with subprocess.Popen([sys.executable, "-c", PARENT, code], cwd=ROOT, stdout=subprocess.PIPE, text=True) as parent:
+        try:
+            child_pid = int(parent.stdout.readline())
+        finally:
+            parent.kill()
+            parent.wait(timeout=10)
     return child_pid
 
 

@@ -31,8 +31,10 @@ def test_an_unknown_executor_is_refused(tmp_path: Path):
 
 
 def test_the_local_executor_never_imports_ray(tmp_path: Path):
-    code = ("import sys; from services.__main__ import _make_pool; from services.config import Settings; "
-            f"pool = _make_pool(Settings.from_env({{}}, data_dir={str(tmp_path)!r}, runners=1)); "
+    code = ("import sys; from services.server import _make_pool; from services.config import Settings; "
+            "from services.supervise import Children; "
+            f"pool = _make_pool(Settings.from_env({{}}, data_dir={str(tmp_path)!r}, runners=1), "
+            f"Children({str(tmp_path)!r})); "
             "print(type(pool).__name__, 'ray' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.split() == ["RunnerPool", "False"]

@@ -41,6 +41,7 @@ time.sleep(60)
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()
 
 
 def test_leftovers_of_a_crashed_run_are_stopped_and_recycled_pids_are_not(tmp_path: Path):
@@ -78,6 +79,7 @@ time.sleep(60)
     assert start_time(child) is not None
     parent.kill()
     parent.wait()
+    parent.stdout.close()
     deadline = time.monotonic() + 5
     while start_time(child) is not None and time.monotonic() < deadline:
         time.sleep(0.05)
