@@ -1,6 +1,6 @@
 """Compile every numba kernel into the on-disk cache once, saying what it does, so no job pays JIT time.
 
-A cold compile costs about 30 s of one core (measured in the README); loading the cache takes about a second.
+A cold compile costs about 45 s of one core (measured in the README); loading the cache takes about a second.
 Three callers:
 - the service: the runner pool runs `warm_up` in one spawned process before it starts any runner
   (services.dispatch.runner_pool), so N runners never compile the same kernels in parallel, and the log says
@@ -49,7 +49,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("substochastic Monte Carlo", (targets.SSMC, targets.SSMC_PF)),
     ("quantum Monte Carlo", (targets.QMC,)),
 )
-COLD_ESTIMATE = "about 30 s of one core"  # `warm` from cold: 29-30 s of CPU on the 2-core development VM
+COLD_ESTIMATE = "about 45 s of one core"  # `warm` from cold: 44 s of CPU (27 s before the lane and multi-spin kernels)
 
 WARM_PROBLEMS = (
     problem_document("ising", [(1.0, [0, 1]), (-1.0, [1]), (0.5, [0, 1, 2])]),
