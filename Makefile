@@ -41,6 +41,7 @@ $(SDK_STAMP): tests/sdk/requirements.txt | $(PY)
 # ruff (lint and import order) and mypy, with the settings in pyproject.toml; `make test` runs it first.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # The solver cache is warmed once, with a progress line, before pytest: tests then start services that only load
 # it (a cold compile takes about a minute of one core, several on a busy machine).

@@ -19,6 +19,7 @@ CONFLICT = "Conflict"  # e.g. cancelling a finished job, id reused with another 
 JOB_ALREADY_FINISHED = "JobAlreadyFinished"
 PAYLOAD_TOO_LARGE = "PayloadTooLarge"
 REQUEST_TIMEOUT = "RequestTimeout"  # the request body did not arrive in time
+TOO_MANY_REQUESTS = "TooManyRequests"  # new work refused while the service is at capacity (429, Retry-After)
 STORAGE_UNAVAILABLE = "StorageUnavailable"
 INTERNAL_ERROR = "InternalError"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from .errors import BAD_REQUEST, ContractError
 from .status import JobStatus
@@ -16,6 +16,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def format_time(value: datetime) -> str: ...
+@overload
+def format_time(value: None) -> None: ...
 def format_time(value: datetime | None) -> str | None:
     """ISO-8601 in UTC with a `Z` suffix (msrest parses it; the SDK's filters assume UTC)."""
     if value is None:

@@ -25,8 +25,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "devstoreaccount1"
+# Preloaded into Azurite: container and blob lookups by index instead of a scan of the account (see the file).
+LOOKUPS_JS = Path(__file__).resolve().parent / "azurite_lookups.js"
 # Azurite's documented default development key: public, not a secret.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+_INDEXED = b"openqio: Azurite looks containers and blobs up by index"  # printed by LOOKUPS_JS once installed
 _LISTEN = re.compile(rb"Azurite Blob service successfully listens on https?://([\d.]+):(\d+)")
 
 
@@ -54,6 +57,7 @@ class Azurite:
     accounts: dict[str, str] | None = field(default=None, repr=False)  # name -> key; None: devstoreaccount1 only
     _draining: subprocess.Popen | None = field(default=None, repr=False)  # the process whose output a thread reads
     extra_args: list[str] = field(default_factory=list)  # e.g. --cert/--key/--oauth basic (https, Entra tokens)
+    indexed_lookups: bool = False  # LOOKUPS_JS said it is installed (seen before the listening line)
 
     @property
     def blob_url(self) -> str:
@@ -84,8 +88,10 @@ class Azurite:
         """Start the Azurite process (returns at once; `wait_listening` waits for its port)."""
         from services.supervise import die_with_parent
 
+        # --silent: no access log line per request (nobody reads it, and writing it and draining the pipe cost
+        # Azurite and this process CPU on every blob request)
         args = [azurite_binary(), "--blobHost", self.host, "--blobPort", str(self.port), "--skipApiVersionCheck",
-                "--disableTelemetry", "--loose"]
+                "--disableTelemetry", "--loose", "--silent"]
         if self.location:
             Path(self.location).mkdir(parents=True, exist_ok=True)
             args += ["--location", self.location]
@@ -94,6 +100,7 @@ class Azurite:
         args += self.extra_args
         env = dict(os.environ)
         env.pop("AZURITE_ACCOUNTS", None)
+        env["NODE_OPTIONS"] = f'{env.get("NODE_OPTIONS", "")} --require "{LOOKUPS_JS}"'.strip()
         if self.accounts:
             for name, key in self.accounts.items():
                 if not re.fullmatch(r"[a-z0-9]{3,24}", name) or not key or ":" in key or ";" in key:
@@ -118,6 +125,7 @@ class Azurite:
                     break
                 continue
             seen += line
+            self.indexed_lookups = self.indexed_lookups or _INDEXED in line
             m = _LISTEN.search(line)
             if m:
                 self.port = int(m.group(2))

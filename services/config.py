@@ -42,6 +42,8 @@
 | OPENQIO_LIST_PAGE_SIZE | 100 | jobs per `GET jobs` page |
 | OPENQIO_MAX_STREAMS | 100 | concurrent `jobs/{id}/stream` (server-sent events) connections; more get 503 |
 | OPENQIO_STREAM_KEEPALIVE_S | 15 | seconds between keep-alive comments on an idle event stream |
+| OPENQIO_MAX_WAITING | 10000 | jobs that may wait to run; past it new submissions are refused with 429 and Retry-After (0: no limit) |
+| OPENQIO_MAX_QUEUE_DELAY_S | 0 | refuse new submissions (429, Retry-After) while jobs wait longer than this to start, measured as the oldest Waiting job's wait or the backlog over the recent start rate, whichever is larger (0: no limit; e.g. 1 for short jobs that must start within seconds) |
 | OPENQIO_SQLITE_SYNCHRONOUS | full | `full`: what the service acknowledges (new jobs, cancels, how each job ended, with its result) is fsynced before the answer, and survives a power loss; `normal`: no fsync (every process crash is still survived; a power loss or OS crash can lose the last seconds) |
 | OPENQIO_VERIFY_OUTPUTS | auto | `on`: each result blob is looked at once after blob storage should have saved it, and rewritten from the service's copy if it is gone; `off`: only after a storage outage or restart the service saw; `auto`: `off` for the Azurite that `--with-azurite` supervises, `on` otherwise |
 | OPENQIO_LOG_LEVEL | INFO | level of openqio's own log lines; other libraries log WARNING and above unless named: `DEBUG,aiosqlite=DEBUG,azure=INFO` |
@@ -131,6 +133,8 @@ class Settings:
     list_page_size: int = 100
     max_streams: int = 100
     stream_keepalive_s: float = 15.0
+    max_waiting: int = 10_000
+    max_queue_delay_s: float = 0.0
     sqlite_synchronous: str = "full"
     verify_outputs: str = "auto"
     log_level: str = "INFO"
@@ -189,6 +193,8 @@ class Settings:
             raise SettingsError("OPENQIO_LIST_PAGE_SIZE and OPENQIO_MAX_ATTEMPTS must be at least 1")
         if self.max_streams < 0 or not self.stream_keepalive_s > 0:
             raise SettingsError("OPENQIO_MAX_STREAMS must be at least 0 and OPENQIO_STREAM_KEEPALIVE_S positive")
+        if self.max_waiting < 0 or self.max_queue_delay_s < 0:
+            raise SettingsError("OPENQIO_MAX_WAITING and OPENQIO_MAX_QUEUE_DELAY_S must be 0 (no limit) or positive")
         if self.sas_ttl_s < 60:  # a SAS that expires before the client has used it breaks every submission
             raise SettingsError("OPENQIO_SAS_TTL_S must be at least 60 seconds")
         for name in ("max_request_bytes", "max_input_bytes", "max_terms", "max_variables"):

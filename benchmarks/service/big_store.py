@@ -55,8 +55,7 @@ async def fill(db_path: Path, count: int, workspace: str, blob_url: str) -> list
                 None, None, None, "[]", 0, 1, body_hash(job),
             ))
             ids.append(job_id)
-        async with store._tx() as db:
-            await db.executemany(f"INSERT INTO jobs ({_COLUMNS}, body_hash) VALUES ({', '.join('?' * 23)})", rows)
+        await store.write(f"INSERT INTO jobs ({_COLUMNS}, body_hash) VALUES ({', '.join('?' * 23)})", rows)
     finally:
         await store.close()
     return ids

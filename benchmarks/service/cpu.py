@@ -24,6 +24,14 @@ def process_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def command_name(pid: int) -> str:
+    """The process's command name (/proc/<pid>/comm), "" when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except (FileNotFoundError, PermissionError):
+        return ""
+
+
 def children(pid: int) -> list[int]:
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -49,14 +57,9 @@ class CpuMeter:
     started: float = 0.0
 
     @classmethod
-    def for_stack(cls, client_pid: int, azurite_pid: int | None, service_pid: int | None) -> CpuMeter:
-        pids: dict[str, list[int]] = {"client": [client_pid]}
-        if azurite_pid:
-            pids["azurite"] = [azurite_pid, *children(azurite_pid)]
-        if service_pid:
-            pids["service"] = [service_pid]
-            pids["runners"] = children(service_pid)  # the runners (and multiprocessing's resource tracker)
-        return cls(pids)
+    def for_stack(cls, client_pid: int, components: dict[str, list[int]]) -> CpuMeter:
+        """`components`: pids per name (benchmarks/service/stack.processes); the client is this process."""
+        return cls({"client": [client_pid], **components})
 
     def _read(self) -> dict[str, float]:
         return {name: sum(v for v in (process_cpu_s(p) for p in pids) if v is not None) for name, pids in self.pids.items()}

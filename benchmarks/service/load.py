@@ -4,9 +4,11 @@ create container → upload inputData → PUT jobs/{id}) over HTTPS.
 - burst: `jobs` jobs from `clients` concurrent clients (one Workspace, i.e. one HTTP session, each); every job must
   reach a terminal state, appear exactly once in list_jobs, have exactly one terminal event, and succeed with a
   result whose cost equals the cost recomputed from the problem.
-- paced: open-loop submissions at a fixed offered rate; latency per job from the service's own timestamps
-  (creationTime → endExecutionTime), and for a sample of jobs from the client (submit call started → terminal
-  status seen, polling every `poll_s`).
+- paced: open-loop submissions at a fixed offered rate, each tried once: a submission the service refuses (429 with
+  Retry-After, services/gateway/admission.py) is counted, not retried; latency per admitted job from the service's
+  own timestamps (creationTime → endExecutionTime), and for a sample of jobs from the client (submit call started →
+  terminal status seen, polling every `poll_s`, less often the longer a job takes). Every admitted job must
+  succeed.
 - cancel: long SA jobs, cancelled once they report progress (the solver loop is running); latency from DELETE
   sent to cancellationTime recorded by the service (same machine clock), and to Cancelled seen by the client.
 """
@@ -22,6 +24,7 @@ from typing import Any
 from contracts.status import JobStatus
 from services.client.aio import Workspace
 from services.client.aio.optimization import Problem, ProblemType, SimulatedAnnealing
+from services.client.errors import ClientError
 
 from .cpu import CpuMeter
 from .problems import TinyProblem, check_result, tiny_problem
@@ -164,8 +167,17 @@ class PacedResult:
     queue: Any  # Summary: creationTime → beginExecutionTime
     client: Any  # Summary: submit started → terminal seen (every sample_every-th job)
     submit: Any  # Summary: the submit call (sasUri, container, upload, PUT)
+    refused: int = 0  # submissions answered 429 (the service at capacity)
+    refused_without_retry_after: int = 0  # of which without a Retry-After (none should be)
     failures: list[str] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
+
+
+def tried_once(ws: Workspace) -> Workspace:
+    """A workspace whose requests are not retried: a 429 surfaces at once (its Retry-After in the error)."""
+    ws._rest.RETRY_TOTAL = 0
+    ws._rest.BACKPRESSURE_WAIT_S = 0.0
+    return ws
 
 
 async def paced(connection_file: str, offered_per_s: float, seconds: float, clients: int, poll_s: float = 0.02,
@@ -176,8 +188,9 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
     count = max(1, int(offered_per_s * seconds))
     workspaces = [Workspace(connection_file=connection_file) for _ in range(clients)]
     for ws in workspaces:
-        await ws.__aenter__()
+        tried_once(await ws.__aenter__())
     failures: list[str] = []
+    refused: list[ClientError] = []
     client_s: list[float] = []
     submit_s: list[float] = []
     finished: list[Any] = []
@@ -190,14 +203,21 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
         t0 = time.monotonic()
         try:
             job = await _solver(ws, seed=k).submit(problem.to_client())
+        except ClientError as exc:
+            if exc.status != 429:
+                raise
+            refused.append(exc)
+            return
         finally:
             submit_s.append(time.monotonic() - t0)
             if len(submit_s) == count:
                 all_in.set()
         if k % sample_every == 0:  # a sample of jobs is watched closely, for the client-side latency
+            wait = poll_s
             while _status(job) not in TERMINAL:
-                await asyncio.sleep(poll_s)
+                await asyncio.sleep(wait)
                 job = await ws.get_job(job.id)
+                wait = min(wait * 1.2, 0.5)  # a job that waits long is polled less often (a backlog breeds no polls)
             client_s.append(time.monotonic() - t0)
         else:  # the rest are looked at once every job is in (polled as the SDK does, capped at 1 s): their latency
             # comes from the service's timestamps, and polls made while jobs still arrive would be load that grows
@@ -226,15 +246,16 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
             await ws.close()
     jobs = [job for job, _ in finished]
     if not jobs:
-        raise BenchFailure(f"no paced job succeeded: {failures[:3]}")
+        raise BenchFailure(f"no paced job succeeded ({len(refused)} refused): {failures[:3]}")
     server = [span_seconds(j.details.creation_time, j.details.end_execution_time) for j in jobs]
     queue = [span_seconds(j.details.creation_time, j.details.begin_execution_time) for j in jobs]
     first = min(j.details.creation_time for j in jobs)
     last = max(j.details.end_execution_time for j in jobs)
     return PacedResult(
         offered_per_s=offered_per_s, jobs=len(jobs), achieved_per_s=len(jobs) / span_seconds(first, last),
-        server=summarize(server), queue=summarize(queue), client=summarize(client_s), submit=summarize(submit_s),
-        failures=failures, cpu=cpu,
+        server=summarize(server), queue=summarize(queue), client=summarize(client_s or [0.0]),
+        submit=summarize(submit_s), refused=len(refused),
+        refused_without_retry_after=sum(1 for exc in refused if exc.retry_after is None), failures=failures, cpu=cpu,
     )
 
 

@@ -50,6 +50,7 @@ from azure.storage.blob.aio import BlobServiceClient, LinearRetry
 
 from contracts import errors
 from services.blobs import InputError, StorageUnavailable
+from services.blobs.shared_key import SharedKeyBlobs
 from services.config import Settings, StorageAccount
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class BlobStore:
         # the other accounts this service knows: a URL naming one of them is another workspace's
         self._foreign = {a.name for a in (*settings.storage_accounts, settings.default_storage)} - {self.account}
         self._client: BlobServiceClient | None = None
+        self._plain: SharedKeyBlobs | None = None  # the per-job calls without azure-core's pipeline (key auth)
 
     def for_workspace(self, workspace: str) -> BlobStore:
         return self
@@ -145,8 +147,14 @@ class BlobStore:
             # tenth of the service's CPU per tiny job); do it only where a proxy is configured, which needs it.
             use_env_settings=bool(getproxies()),
         )
+        if self.settings.storage_auth == "key":
+            self._plain = SharedKeyBlobs(self.account_url, self.account, self._key)
+            await self._plain.open()
 
     async def close(self) -> None:
+        if self._plain is not None:
+            await self._plain.close()
+            self._plain = None
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -297,6 +305,10 @@ class BlobStore:
         (FIRST_GET_BYTES), so the dispatcher can start the job without reading it again. InputError when it is
         missing or unreadable; StorageUnavailable at once (no in-call retries: the submission must not wait)."""
         container, blob = self._input_blob(input_data_uri, container_uri)
+        if self._plain is not None and self._plain.handles(container, blob):
+            probe = await self._plain_probe(container, blob)
+            if probe is not None:
+                return probe
         try:
             stream = await self.client.get_blob_client(container, blob).download_blob(
                 decompress=False, max_concurrency=1, retry_total=0)
@@ -306,8 +318,33 @@ class BlobStore:
         except AzureError as exc:
             raise _input_error(exc, container, blob) from None
 
+    async def _plain_probe(self, container: str, blob: str) -> InputProbe | None:
+        """probe_input's GET without azure-core; None where azure-storage-blob must do it (an empty blob: 416)."""
+        assert self._plain is not None
+        status, headers, body = await self._plain.request("GET", container, blob,
+                                                          {"x-ms-range": f"bytes=0-{FIRST_GET_BYTES - 1}"})
+        if status in (200, 206):
+            total = headers.get("content-range", "").rpartition("/")[2]
+            size = int(total) if status == 206 and total.isdigit() else len(body)
+            return InputProbe(size=size, data=body if size <= FIRST_GET_BYTES else None,
+                              content_type=headers.get("content-type"))
+        if status == 404:
+            raise InputError(errors.INPUT_NOT_FOUND, f"input blob {container}/{blob} does not exist")
+        if status >= 500:
+            raise StorageUnavailable(f"storage answered {status}")
+        if status == 416:
+            return None
+        raise InputError(errors.INVALID_INPUT_DATA, f"input blob {container}/{blob} could not be read ({status})")
+
     async def blob_size(self, container: str, blob: str) -> int | None:
         """The stored size of a blob, or None when it does not exist. StorageUnavailable when storage cannot say."""
+        if self._plain is not None and self._plain.handles(container, blob):
+            status, headers, _ = await self._plain.request("HEAD", container, blob)
+            if status == 200 and headers.get("content-length", "").isdigit():
+                return int(headers["content-length"])
+            if status == 404:
+                return None
+            raise StorageUnavailable(f"storage answered {status} to HEAD {container}/{blob}")
         try:
             props = await self.client.get_blob_client(container, blob).get_blob_properties(retry_total=0)
             return int(props.size)
@@ -319,6 +356,13 @@ class BlobStore:
     async def write_output(self, container: str, data: bytes) -> str:
         """Write `rawOutputData` (overwriting: a rerun after a crash replaces a partial answer). Returns its URL."""
         check_container_name(container)
+        if self._plain is not None:
+            status, _, _ = await self._plain.request("PUT", container, OUTPUT_BLOB, {
+                "x-ms-blob-type": "BlockBlob", "x-ms-blob-content-type": "application/json"}, data)
+            if status == 201:
+                return self.blob_url(container, OUTPUT_BLOB)
+            if status != 404:  # 404: the container is gone; azure-storage-blob below creates it
+                raise StorageUnavailable(f"storage answered {status} writing the output")
         blob_client = self.client.get_blob_client(container, OUTPUT_BLOB)
         settings = ContentSettings(content_type="application/json")
         try:

@@ -102,8 +102,15 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _busy(status: int, wait_s: float, message: str) -> None:
+    """The service refused new work for now (429): say so while the client waits as it asked."""
+    render.err.print(f"the service is busy ({message}); trying again in {wait_s:.0f} s", highlight=False,
+                     soft_wrap=True)
+
+
 async def _with(ctx: typer.Context, action) -> Any:
     workspace = _workspace(ctx)
+    workspace._rest.on_backoff = _busy
     async with workspace:
         return await action(workspace)
 

@@ -7,6 +7,11 @@ Retries (what azure-core's default policy does, trimmed to what matters here): 4
 GET/PUT/DELETE, and 429/503 on POST/PATCH (answers that say the request was not processed), up to
 `RETRY_TOTAL` times, waiting `Retry-After` when given, else exponential backoff. Connection failures are retried
 for every method when the connection could not be made, and for GET/PUT/DELETE (idempotent here) otherwise.
+
+Back-pressure: a 429 that carries `Retry-After` (the service at capacity, services/gateway/admission.py) is
+retried for as long as it asks, up to BACKPRESSURE_WAIT_S in all, however many answers that takes: the service
+staggers the times it gives, and each wait gets up to a quarter more at random, so refused clients do not come back
+together. `on_backoff(status, wait_s, message)`, when set, is told before each such wait (the CLI prints it).
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import json
 import platform
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -35,6 +40,8 @@ class RestClient:
     BACKOFF_S = 0.5  # first wait; doubles each retry (with ±25 % jitter)
     BACKOFF_MAX_S = 30.0
     RETRY_AFTER_MAX_S = 60.0
+    BACKPRESSURE_WAIT_S = 300.0  # longest time in all a request waits on 429 with Retry-After
+    BACKPRESSURE_MIN_S = 0.5  # shortest such wait (a Retry-After of 0 must not make a busy loop)
     TIMEOUT = aiohttp.ClientTimeout(total=300, connect=30)
 
     def __init__(self, connection: Connection, user_agent: str | None = None):
@@ -42,6 +49,7 @@ class RestClient:
         self.user_agent = user_agent
         self._ssl = connection.ssl_context() if connection.base_url.startswith("https:") else None
         self._session: aiohttp.ClientSession | None = None
+        self.on_backoff: Callable[[int, float, str], None] | None = None
 
     # -- sessions ----------------------------------------------------------------------------------------------
 
@@ -91,6 +99,7 @@ class RestClient:
         data = json.dumps(json_body).encode() if json_body is not None else None
         async with self.session() as session:
             attempt = 0
+            pushed_back = 0.0  # seconds waited on 429 with Retry-After
             while True:
                 headers = self.headers()
                 if data is not None:
@@ -111,6 +120,14 @@ class RestClient:
                 body = _parse(raw)
                 if status in expect:
                     return body
+                wait = self._retry_after(retry_after) if status == 429 else None
+                if wait is not None and pushed_back + wait <= self.BACKPRESSURE_WAIT_S:
+                    wait = max(wait, self.BACKPRESSURE_MIN_S) * random.uniform(1.0, 1.25)
+                    if self.on_backoff is not None:
+                        self.on_backoff(status, wait, _message(body, reason))
+                    await asyncio.sleep(wait)
+                    pushed_back += wait
+                    continue
                 retryable = RETRY_STATUS_IDEMPOTENT if method in IDEMPOTENT else RETRY_STATUS_OTHER
                 if attempt < self.RETRY_TOTAL and (status in retryable or (status >= 400 and retry_after)):
                     await asyncio.sleep(self._retry_after(retry_after) or self._backoff(attempt))
@@ -118,7 +135,9 @@ class RestClient:
                     continue
                 if 200 <= status < 300:  # a success we did not expect (e.g. 200 instead of 204): accept it
                     return body
-                raise error_from_response(status, body, reason)
+                error = error_from_response(status, body, reason)
+                error.retry_after = self._retry_after(retry_after)
+                raise error
 
     async def pages(self, url: str) -> AsyncIterator[dict[str, Any]]:
         """Items of a pageable answer (`{"value": [...], "nextLink": ...}`), following nextLink to the end."""
@@ -148,6 +167,11 @@ class RestClient:
             return min(max(float(value), 0.0), self.RETRY_AFTER_MAX_S)
         except ValueError:
             return None  # an HTTP date: fall back to backoff
+
+
+def _message(body: Any, reason: str) -> str:
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error.get("message") or reason) if isinstance(error, dict) else reason
 
 
 def _parse(raw: bytes) -> Any:

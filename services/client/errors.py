@@ -34,9 +34,10 @@ class ClientError(HttpResponseError):
     """The service answered with an error status: `status` (int), `code` (the wire error code) and `message` (the
     service's text). `str(exc)` reads "(code) message\nCode: code\nMessage: message", as azure-core words it."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None):
         # HttpResponseError.__init__ computes `self.error` from a response; we have none, so set it afterwards.
         super().__init__(message=_text(code, message))
+        self.retry_after = retry_after  # seconds the answer's Retry-After asked for (429: the service at capacity)
         self.status = self.status_code = status
         self.code = code
         self.message = message

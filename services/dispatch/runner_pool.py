@@ -17,7 +17,8 @@ the kernels are only ever imported in child processes), connected by a duplex pi
 - Every child dies with the service, also on SIGKILL (contracts.lifeline: parent-death signal and a watchdog).
   Children are started only from the event loop's thread, because Linux sends the parent-death signal when the
   *thread* that started a child ends.
-Blocking pipe reads happen in threads (`asyncio.to_thread`), so the event loop never waits on a runner.
+Blocking pipe reads happen in threads (`asyncio.to_thread`), so the event loop never waits on a runner; so do writes,
+except small requests to an idle runner (INLINE_SEND_BYTES), which cannot block.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from contracts import logformat
@@ -40,6 +42,9 @@ log = logging.getLogger(__name__)
 
 RUNNER_ENTRY = "solver_runner.worker:worker_main"
 WARMUP_ENTRY = "solver_runner.warmup:warm_up"
+# A request up to this size is written to the runner's pipe from the event loop (a pipe holds 64 KiB, and an idle
+# runner's is empty): a thread hand-over per job cost tiny jobs two turns of a busy event loop.
+INLINE_SEND_BYTES = 32 * 1024
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 60.0
 
@@ -282,7 +287,11 @@ class RunnerPool:
         self._by_job[request.job_id] = runner
         watchdog = asyncio.ensure_future(self._watchdog(runner, request.job_id, deadline_s)) if deadline_s else None
         try:
-            await asyncio.to_thread(runner.conn.send, request)
+            payload = ForkingPickler.dumps(request)  # what conn.send does
+            if len(payload) <= INLINE_SEND_BYTES:  # fits in the idle runner's empty pipe: the write cannot block
+                runner.conn.send_bytes(payload)
+            else:
+                await asyncio.to_thread(runner.conn.send_bytes, payload)
             while True:
                 try:
                     kind, payload = await asyncio.to_thread(runner.conn.recv)

@@ -25,7 +25,9 @@ from . import (
     stream,
     views,
 )
-from .keys import BLOBS, DISPATCHER, SETTINGS, STORE
+from .admission import Admission
+from .job_urls import SAS_CACHE, SasCache
+from .keys import ADMISSION, BLOBS, DISPATCHER, SETTINGS, STORE
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +168,8 @@ def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> w
     app[STORE] = store
     app[BLOBS] = blobs
     app[DISPATCHER] = dispatcher
+    app[SAS_CACHE] = SasCache(settings.sas_ttl_s)
+    app[ADMISSION] = Admission(lambda: store.backlog(), settings.max_waiting, settings.max_queue_delay_s)
     app.router.add_get("/healthz", views.health)
     app.router.add_route("PUT", PREFIX + "/jobs/{job_id}", views.put_job)
     app.router.add_route("GET", PREFIX + "/jobs/{job_id}", views.get_job)

@@ -12,6 +12,8 @@ from services.blobs import WorkspaceStorage
 from services.config import Settings
 from services.jobs.store import JobStore
 
+from .admission import Admission
+
 
 class Dispatching(Protocol):
     """The dispatcher as the gateway uses it (services.dispatch.dispatcher.Dispatcher)."""
@@ -32,5 +34,6 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", JobStore)
 BLOBS = web.AppKey("blobs", WorkspaceStorage)
 DISPATCHER = web.AppKey("dispatcher", Dispatching)
+ADMISSION = web.AppKey("admission", Admission)
 # request key: the workspace the bearer token grants (a typed RequestKey where aiohttp has them, 3.12+)
 WORKSPACE = web.RequestKey("workspace", str) if hasattr(web, "RequestKey") else "openqio.workspace"

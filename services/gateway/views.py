@@ -1,13 +1,14 @@
 """Request handlers for the Azure Quantum REST API v1.0 (see shared/reference/azure-quantum-contract.md).
 
 Validation happens here, once, at the boundary; handlers then talk to the store, the blob store and the dispatcher.
-Every job answer carries fresh SAS URLs (container, input, and output once Succeeded), as the real service did.
+Every job answer carries SAS URLs (container, input, and output once Succeeded), as the real service did
+(services/gateway/job_urls.py).
 """
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, overload
 
 from aiohttp import web
 
@@ -16,39 +17,17 @@ from contracts.errors import ContractError
 from contracts.jobs import INPUT_FORMAT, OUTPUT_FORMAT, JobDetails
 from contracts.status import JobStatus
 from services.blobs import InputError, StorageUnavailable
-from services.blobs.azure_store import OUTPUT_BLOB, ForeignAccount, InputProbe, InvalidName
+from services.blobs.azure_store import ForeignAccount, InputProbe, InvalidName
 from services.jobs.sqlite_store import InvalidCursor
 from services.jobs.store import CancelOutcome, ContainerInUse, JobExists
 
+from .admission import PUT_HEADROOM
 from .bounds import check_job_size
-from .keys import DISPATCHER, SETTINGS, STORE, WORKSPACE
+from .job_urls import render_job
+from .keys import ADMISSION, DISPATCHER, SETTINGS, STORE, WORKSPACE
 from .request import bad, blobs_of, find_job, job_id_of, json_body, workspace_of
 
 log = logging.getLogger(__name__)
-
-def _render(request: web.Request, job: JobDetails) -> dict[str, Any]:
-    """The wire form with fresh SAS URLs; SAS generation is local (no storage call)."""
-    blobs = blobs_of(request)
-    wire = job.to_wire()
-    try:
-        container = blobs.parse_container_uri(job.container_uri)
-        wire["containerUri"] = blobs.job_container_sas_url(container)  # bound to the job's container, read + list
-    except InvalidName:
-        pass
-    if job.input_data_uri:
-        try:
-            wire["inputDataUri"] = blobs.blob_sas_url(*blobs.parse_blob_uri(job.input_data_uri), permission="r")
-        except InvalidName:
-            pass
-    if job.status == JobStatus.SUCCEEDED:
-        # Never null once Succeeded (the SDK crashes on urlparse(None)): fall back to the conventional blob name.
-        if job.output_data_uri:
-            where = blobs.parse_blob_uri(job.output_data_uri)
-        else:
-            where = (blobs.parse_container_uri(job.container_uri), OUTPUT_BLOB)
-        wire["outputDataUri"] = blobs.blob_sas_url(*where, permission="r")
-    return wire
-
 
 _JOB_CONTAINER = re.compile(r"^job-(.+)$")
 
@@ -66,14 +45,23 @@ async def _check_container_owner(request: web.Request, workspace: str, container
         raise ContractError(errors.NOT_FOUND, f"container {container!r} was not found")
 
 
-def _str_field(body: dict, key: str, required: bool = False, default: str | None = None) -> str | None:
+@overload
+def _str_field(body: dict, key: str, default: str) -> str: ...
+@overload
+def _str_field(body: dict, key: str, default: None = None) -> str | None: ...
+def _str_field(body: dict, key: str, default: str | None = None) -> str | None:
     value = body.get(key)
     if value is None:
-        if required:
-            raise bad(f"field '{key}' is required", errors.INVALID_JOB_DEFINITION)
         return default
     if not isinstance(value, str):
         raise bad(f"field '{key}' must be a string; got {type(value).__name__}", errors.INVALID_JOB_DEFINITION)
+    return value
+
+
+def _required_str(body: dict, key: str) -> str:
+    value = _str_field(body, key)
+    if value is None:
+        raise bad(f"field '{key}' is required", errors.INVALID_JOB_DEFINITION)
     return value
 
 
@@ -83,12 +71,12 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
     body_id = body.get("id", job_id)
     if body_id != job_id:
         raise bad(f"body id {body_id!r} does not match the path's job id {job_id!r}", errors.INVALID_JOB_DEFINITION)
-    container_uri = _str_field(body, "containerUri", required=True)
-    input_format = _str_field(body, "inputDataFormat", required=True)
+    container_uri = _required_str(body, "containerUri")
+    input_format = _required_str(body, "inputDataFormat")
     if input_format != INPUT_FORMAT:
         raise bad(f"inputDataFormat must be {INPUT_FORMAT!r}; got {input_format!r}", errors.INVALID_JOB_DEFINITION)
-    provider = _str_field(body, "providerId", required=True)
-    target = _str_field(body, "target", required=True)
+    provider = _required_str(body, "providerId")
+    target = _required_str(body, "target")
     targets.check_target(target)
     if provider.lower() != targets.PROVIDER_ID.lower():
         raise ContractError(errors.INVALID_TARGET,
@@ -141,12 +129,15 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def put_job(request: web.Request) -> web.Response:
-    """Submit: validate, check the input (holding a small one for the run), bind the job's container to it (a
+    """Submit: validate, admit (429 past the backlog limits, services/gateway/admission.py), check the input (holding a small one for the run), bind the job's container to it (a
     container holds one job's output), store the job Waiting (durably), wake the dispatcher. A re-PUT of the same
     body answers the stored job (idempotent)."""
     workspace = workspace_of(request)
     job_id = job_id_of(request)
     job = parse_job(request, await json_body(request), job_id)
+    refusal = request.app[ADMISSION].check(headroom=PUT_HEADROOM)
+    if refusal is not None and await request.app[STORE].get(workspace, job_id) is None:  # a re-PUT is answered
+        return refusal.response()
     blobs = blobs_of(request)
     container = blobs.parse_container_uri(job.container_uri)
     await _check_container_owner(request, workspace, container, job_id)
@@ -170,7 +161,7 @@ async def put_job(request: web.Request) -> web.Response:
         if probe.data is not None:
             request.app[DISPATCHER].hold_input(job_id, probe.data, probe.content_type)
         request.app[DISPATCHER].wake()  # the store logged the new job (one line per status change)
-    return web.json_response(_render(request, stored), status=200)
+    return web.json_response(render_job(request, stored), status=200)
 
 
 _UNCHECKED = InputProbe(size=-1, data=None, content_type=None)
@@ -192,7 +183,7 @@ async def _probe_input(request: web.Request, job: JobDetails) -> InputProbe:
 
 async def get_job(request: web.Request) -> web.Response:
     _, job = await find_job(request)
-    return web.json_response(_render(request, job))
+    return web.json_response(render_job(request, job))
 
 
 async def delete_job(request: web.Request) -> web.Response:
@@ -203,7 +194,7 @@ async def delete_job(request: web.Request) -> web.Response:
     if outcome == CancelOutcome.NOT_FOUND:
         raise ContractError(errors.JOB_NOT_FOUND, f"job {job_id} was not found")
     if outcome == CancelOutcome.ALREADY_FINISHED:
-        assert job is not None
+        assert job is not None and job.status is not None  # a stored job always has a status
         raise ContractError(errors.JOB_ALREADY_FINISHED, f"job {job_id} has already finished ({job.status.value})")
     if outcome == CancelOutcome.CANCEL_REQUESTED:
         await request.app[DISPATCHER].cancel(job_id)  # its runner stops between chunks, or is killed after the grace
@@ -258,7 +249,9 @@ async def patch_job(request: web.Request) -> web.Response:
             raise bad(f"patch path {path!r} does not name an existing tag") from None
     check_job_size(job.name or "", job.metadata, tags, before=job)
     updated = await request.app[STORE].set_tags(workspace, job.id, tags)
-    return web.json_response(_render(request, updated))
+    if updated is None:
+        raise ContractError(errors.JOB_NOT_FOUND, f"job {job.id} was not found")
+    return web.json_response(render_job(request, updated))
 
 
 async def list_jobs(request: web.Request) -> web.Response:
@@ -275,7 +268,7 @@ async def list_jobs(request: web.Request) -> web.Response:
         # (Host: attacker.example) would carry the next request and its bearer token elsewhere.
         base = request.app[SETTINGS].public_base_url(_listening_port(request))
         next_link = base.rstrip("/") + str(request.rel_url.update_query({"cursor": next_cursor}))
-    return web.json_response({"value": [_render(request, j) for j in jobs], "nextLink": next_link})
+    return web.json_response({"value": [render_job(request, j) for j in jobs], "nextLink": next_link})
 
 
 async def job_output(request: web.Request) -> web.Response:
@@ -287,6 +280,7 @@ async def job_output(request: web.Request) -> web.Response:
         if job.status == JobStatus.SUCCEEDED:  # from before results were kept: the blob is the only copy
             raise ContractError(errors.NOT_FOUND, f"job {job.id} has no result kept by the service; download its "
                                 "outputDataUri")
+        assert job.status is not None  # a stored job always has a status
         raise ContractError(errors.JOB_NOT_SUCCEEDED, f"job {job.id} has no result: it is {job.status.value}")
     return web.Response(body=kept.data, content_type=kept.content_type.split(";")[0],
                         headers={"Cache-Control": "private, max-age=3600"})
@@ -322,6 +316,10 @@ async def sas_uri(request: web.Request) -> web.Response:
     blob = body.get("blobName")
     if not isinstance(container, str) or (blob is not None and not isinstance(blob, str)):
         raise bad("'containerName' (and 'blobName', if given) must be strings")
+    if not blob:  # a container for new work (every submission starts here): refused while at capacity
+        refusal = request.app[ADMISSION].check()
+        if refusal is not None:
+            return refusal.response()
     blobs = blobs_of(request)
     try:
         # A blob SAS is for downloading (results, Problem.download): read only. The container answer must be the

@@ -1,24 +1,28 @@
 """JobStore on SQLite through aiosqlite (WAL mode): jobs plus a job_events outbox written in the same transactions.
 
-One connection, writes serialised by a lock; every status change is one guarded UPDATE ... RETURNING (see
-`transition`). The schema and its migrations are in schema.py; the status CHECK constraint is generated from
-`contracts.status.JobStatus`.
+One connection. Every write is a unit of a group commit (services/jobs/group_commit.py, the SQL in sqlite_writes.py):
+writes that arrive together share one transaction and one hop to aiosqlite's thread, each in its own savepoint.
+Every status change is one guarded UPDATE ... RETURNING (`sqlite_writes.set_status`). The schema and its migrations
+are in schema.py; the status CHECK constraint is generated from `contracts.status.JobStatus`.
 
 Durability: what the service acknowledges to a client (a new job, a cancel, a tag change) and how a job ended (with
 its result, `job_outputs`) are committed with `PRAGMA synchronous=FULL` (`synchronous="full"`, the default): the WAL
-is fsynced before the commit returns, so they survive a power loss. Bookkeeping that a restart re-derives (claims,
-requeues, progress events) commits with NORMAL: it survives any process crash, and a power loss can only roll a
-job back to Waiting. `synchronous="normal"` makes every commit NORMAL (no fsync; process crashes still lose nothing).
+is fsynced before the call returns, so they survive a power loss. Several of them committed together share one fsync.
+Bookkeeping that a restart re-derives (claims, requeues, progress events) commits with NORMAL when alone: it survives
+any process crash, and a power loss can only roll a job back to Waiting. `synchronous="normal"` makes every commit
+NORMAL (no fsync; process crashes still lose nothing).
+
+The store also keeps the backlog in memory (services/jobs/backlog.py: the Waiting jobs, the oldest one, the count of
+started jobs), updated as transitions commit, for admission control.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
-import hashlib
+import builtins
 import json
 import logging
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,29 +33,15 @@ from contracts.jobs import ErrorData, JobDetails, format_time, parse_time, utcno
 from contracts.status import TERMINAL, JobStatus
 
 from . import lifecycle
+from . import sqlite_writes as writes
+from .backlog import Backlog, WaitingJobs
+from .group_commit import GroupCommit
 from .schema import migrate
+from .sqlite_writes import COLUMNS as _COLUMNS  # noqa: F401 - importable from here (benchmarks, tests)
+from .sqlite_writes import body_hash
 from .store import CancelOutcome, ClaimedJob, ContainerInUse, JobEvent, JobExists, OutputRef, StoredOutput
 
 log = logging.getLogger(__name__)
-
-_COLUMNS = (
-    "id, workspace, name, container_uri, input_data_uri, input_data_format, input_params, provider_id, target, "
-    "metadata, output_data_uri, output_data_format, status, creation_time, begin_execution_time, end_execution_time, "
-    "cancellation_time, error_code, error_message, tags, is_cancelling, attempts"
-)
-
-
-def body_hash(job: JobDetails) -> str:
-    """What identifies a submission: the client-set fields (re-PUT of the same body is idempotent)."""
-    doc = {
-        k: v
-        for k, v in job.to_wire().items()
-        if k in ("name", "containerUri", "inputDataUri", "inputDataFormat", "inputParams", "providerId", "target",
-                 "metadata", "outputDataFormat")
-    }
-    doc["containerUri"] = (doc.get("containerUri") or "").split("?")[0]  # SAS tokens differ between retries
-    doc["providerId"] = (doc.get("providerId") or "").lower()
-    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
 def _row_to_job(row: aiosqlite.Row) -> JobDetails:
@@ -95,9 +85,16 @@ def _decode_cursor(cursor: str) -> tuple[str, str] | None:
     return None
 
 
+def _one(rows: Iterable[aiosqlite.Row]) -> aiosqlite.Row:
+    """The row of a query that always answers one (an aggregate)."""
+    row = _first(rows)
+    assert row is not None
+    return row
+
+
 def _first(rows: Iterable[aiosqlite.Row]) -> aiosqlite.Row | None:
-    """The first row or None. Queries go through `execute_fetchall`: one hop to aiosqlite's thread per statement
-    (execute + fetch + close would be three); those hops were the biggest share of the store's CPU under load."""
+    """The first row or None. Reads go through `execute_fetchall`: one hop to aiosqlite's thread per statement
+    (execute + fetch + close would be three)."""
     for row in rows:
         return row
     return None
@@ -110,10 +107,6 @@ def _claimed(row: aiosqlite.Row) -> ClaimedJob:
 
 class InvalidCursor(ValueError):
     pass
-
-
-class _Rollback(Exception):
-    """Raised inside `_tx` to end the transaction without changes (a guarded update matched nothing)."""
 
 
 def _log_transition(job_id: str, before: JobStatus | None, after: JobStatus, details: dict[str, Any]) -> None:
@@ -133,30 +126,8 @@ class SqliteJobStore:
         self.path = Path(path)
         self.synchronous = synchronous
         self._db: aiosqlite.Connection | None = None
-        self._write = asyncio.Lock()  # one writer transaction at a time on the shared connection
-        self._sync_now = "NORMAL"  # the connection's current PRAGMA synchronous
-
-    async def _sync_level(self, level: str) -> None:
-        if self._sync_now != level:
-            await self.db.execute(f"PRAGMA synchronous={level}")
-            self._sync_now = level
-
-    @contextlib.asynccontextmanager
-    async def _tx(self, durable: bool = False):
-        """BEGIN IMMEDIATE … COMMIT under the write lock; ROLLBACK on any error (or via `Rollback`). `durable`: the
-        commit is fsynced before it returns (see the module docstring)."""
-        async with self._write:
-            await self._sync_level("FULL" if durable and self.synchronous == "full" else "NORMAL")
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except _Rollback:
-                await self.db.execute("ROLLBACK")
-                return
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            await self.db.execute("COMMIT")
+        self._commits: GroupCommit | None = None
+        self._waiting = WaitingJobs()
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,13 +135,19 @@ class SqliteJobStore:
         self._db.row_factory = aiosqlite.Row
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
-        self._sync_now = "NORMAL"
         await self._db.execute("PRAGMA busy_timeout=5000")
         await self._db.execute("PRAGMA foreign_keys=ON")
         await migrate(self._db)
+        self._commits = GroupCommit(self._db, self.synchronous)
+        self._waiting = WaitingJobs()
+        for row in await self._db.execute_fetchall("SELECT id, creation_time FROM jobs WHERE status = ?",
+                                                   (JobStatus.WAITING.value,)):
+            self._waiting.add(row["id"], row["creation_time"])
 
     async def close(self) -> None:
         if self._db is not None:
+            if self._commits is not None and self._commits._task is not None:
+                await self._commits._task  # what was submitted before close is committed
             await self._db.close()
             self._db = None
 
@@ -180,54 +157,56 @@ class SqliteJobStore:
             raise RuntimeError("job store is not open")
         return self._db
 
-    async def _event(self, job_id: str, kind: EventKind, data: dict[str, Any] | None, now: str) -> int:
-        cur = await self.db.execute(
-            "INSERT INTO job_events (job_id, kind, data, time) VALUES (?, ?, ?, ?)",
-            (job_id, EventKind(kind).value, json.dumps(data or {}), now),
-        )
-        return int(cur.lastrowid or 0)
+    @property
+    def commits(self) -> GroupCommit:
+        if self._commits is None:
+            raise RuntimeError("job store is not open")
+        return self._commits
 
-    # -- writes: each one transaction (aiosqlite runs them on its one thread, in order) -------------------------------
+    def backlog(self) -> Backlog:
+        """The Waiting jobs now (count, oldest) and the jobs started so far, from memory (no query)."""
+        return self._waiting.snapshot()
+
+    # -- writes: each a unit of the group commit -----------------------------------------------------------------------
 
     async def insert(self, workspace: str, job: JobDetails, *, output_container: str | None = None,
                      input_bytes: int | None = None) -> JobDetails:
         now = format_time(utcnow())
         digest = body_hash(job)
-        existing = inserted = owner = None
-        async with self._tx(durable=True) as db:
-            existing = _first(await db.execute_fetchall("SELECT workspace, body_hash FROM jobs WHERE id = ?",
-                                                        (job.id,)))
-            if existing is not None:
-                raise _Rollback
-            if output_container is not None:
-                owner = _first(await db.execute_fetchall(
-                    "SELECT id, workspace FROM jobs WHERE output_container = ? AND id != ? LIMIT 1",
-                    (output_container, job.id)))
-                if owner is not None:
-                    raise _Rollback
-            inserted = _first(await db.execute_fetchall(
-                f"INSERT INTO jobs ({_COLUMNS}, body_hash, output_container, input_bytes) "
-                f"VALUES ({', '.join('?' * 25)}) RETURNING {_COLUMNS}",
-                (
-                    job.id, workspace, job.name, job.container_uri, job.input_data_uri, job.input_data_format,
-                    json.dumps(job.input_params) if job.input_params is not None else None, job.provider_id, job.target,
-                    json.dumps(job.metadata) if job.metadata is not None else None, None, job.output_data_format,
-                    JobStatus.WAITING.value, now, None, None, None, None, None, json.dumps(job.tags or []), 0, 0, digest,
-                    output_container, input_bytes,
-                ),
-            ))
-            await self._event(job.id, EventKind.SUBMITTED, {"target": job.target}, now)
-        if existing is not None:
-            if existing["workspace"] != workspace:
+        done: writes.Inserted = await self.commits.run(
+            partial(writes.insert, workspace=workspace, job=job, digest=digest, now=now,
+                    output_container=output_container, input_bytes=input_bytes),
+            durable=True, after=self._after_insert)
+        if done.existing is not None:
+            if done.existing["workspace"] != workspace:
                 raise JobExists(None)
             current = await self.get(workspace, job.id)
-            raise JobExists(current if existing["body_hash"] == digest else None)
-        if owner is not None:
-            raise ContainerInUse(owner["id"] if owner["workspace"] == workspace else None)
-        assert inserted is not None
-        stored = _row_to_job(inserted)
-        _log_transition(job.id, None, JobStatus.WAITING, {"target": job.target, "workspace": workspace})
-        return stored
+            raise JobExists(current if done.existing["body_hash"] == digest else None)
+        if done.owner is not None:
+            raise ContainerInUse(done.owner["id"] if done.owner["workspace"] == workspace else None)
+        assert done.row is not None
+        return _row_to_job(done.row)
+
+    def _after_insert(self, done: writes.Inserted) -> writes.Inserted:
+        if done.row is not None:
+            row = done.row
+            self._waiting.add(row["id"], row["creation_time"])
+            _log_transition(row["id"], None, JobStatus.WAITING, {"target": row["target"], "workspace": row["workspace"]})
+        return done
+
+    def _after_move(self, moved: writes.Moved | None, to: JobStatus, details: dict[str, Any] | None = None
+                    ) -> writes.Moved | None:
+        """Once a status change committed: the backlog, and the one log line of the transition."""
+        if moved is not None:
+            row, previous = moved
+            if previous == JobStatus.WAITING:
+                self._waiting.discard(row["id"])
+            if to == JobStatus.WAITING:
+                self._waiting.add(row["id"], row["creation_time"])
+            elif to == JobStatus.EXECUTING:
+                self._waiting.start()
+            _log_transition(row["id"], previous, to, details or {})
+        return moved
 
     async def transition(
         self,
@@ -244,126 +223,62 @@ class SqliteJobStore:
         sources = lifecycle.allowed_sources(to, expected)
         if not sources:
             return None
-        now = format_time(utcnow())
-        moved = None
-        async with self._tx(durable=to in TERMINAL) as db:
-            moved = await self._set_status(db, "id = ?", (job_id,), to, sources, now, error=error,
-                                           output_data_uri=output_data_uri, event_data=event_data, summary=summary)
-            if moved is None:
-                raise _Rollback
-            if output is not None:
-                await db.execute(
-                    "INSERT OR REPLACE INTO job_outputs (job_id, data, content_type, written_at, checked) "
-                    "VALUES (?, ?, ?, ?, ?)", (job_id, output.data, output.content_type, output.written_at,
-                                               int(output.checked)))
-        return self._moved(moved, to, event_data, error)
-
-    async def _set_status(self, db: aiosqlite.Connection, which: str, args: tuple, to: JobStatus,
-                          sources: list[JobStatus], now: str, *, error: ErrorData | None = None,
-                          output_data_uri: str | None = None, event_data: dict[str, Any] | None = None,
-                          summary: dict[str, Any] | None = None) -> tuple[aiosqlite.Row, JobStatus | None] | None:
-        """The one guarded status write (inside a transaction): `UPDATE ... WHERE <which> AND status IN (sources)
-        RETURNING`, with the SET clause of lifecycle.update_clause and the transition's event in the same
-        transaction. (the row, the status it left) or None when no job matched."""
-        sets, params = lifecycle.update_clause(to, now, error=error, output_data_uri=output_data_uri)
-        if summary is not None:
-            sets += ", input_summary = ?"
-            params = [*params, json.dumps(summary)]
-        previous = sources[0] if len(sources) == 1 else None  # for the log line; read below when ambiguous
-        if previous is None:
-            found = _first(await db.execute_fetchall(f"SELECT status FROM jobs WHERE {which}", args))
-            previous = JobStatus(found["status"]) if found is not None else None
-        placeholders = ", ".join("?" * len(sources))
-        row = _first(await db.execute_fetchall(
-            f"UPDATE jobs SET {sets} WHERE {which} AND status IN ({placeholders}) RETURNING {_COLUMNS}, input_bytes",
-            (*params, *args, *[s.value for s in sources]),
-        ))
-        if row is None:
-            return None
-        data = dict(event_data or {})
-        if error is not None:
-            data.setdefault("error", error.to_wire())
-        if to == JobStatus.EXECUTING:  # a claim: which run of the job this is
-            data.setdefault("attempt", int(row["attempts"]))
-        await self._event(row["id"], lifecycle.event_kind(to), data, now)
-        return row, previous
-
-    @staticmethod
-    def _moved(moved: tuple[aiosqlite.Row, JobStatus | None] | None, to: JobStatus,
-               event_data: dict[str, Any] | None = None, error: ErrorData | None = None) -> JobDetails | None:
-        """After the commit: the one log line of the transition, and the job as it is now."""
-        if moved is None:
-            return None
-        row, previous = moved
         details = dict(event_data or {})
         if error is not None:
             details.update(error_code=error.code, error_message=error.message)
-        _log_transition(row["id"], previous, to, details)
-        return _row_to_job(row)
+        moved = await self.commits.run(
+            partial(writes.transition, job_id=job_id, to=to, sources=sources, now=format_time(utcnow()),
+                    output=output, error=error, output_data_uri=output_data_uri, event_data=event_data,
+                    summary=summary),
+            durable=to in TERMINAL, after=lambda m: self._after_move(m, to, details))
+        return _row_to_job(moved[0]) if moved is not None else None
 
     async def cancel(self, workspace: str, job_id: str) -> tuple[CancelOutcome, JobDetails | None]:
         """DELETE, as one transaction: a Waiting job becomes Cancelled; an Executing one gets is_cancelling (and one
         `cancel_requested` event, the first time); a finished job is left as it is. Returns what happened and the job
         (None: no such job in `workspace`)."""
-        now = format_time(utcnow())
-        outcome, moved, row = CancelOutcome.NOT_FOUND, None, None
-        async with self._tx(durable=True) as db:
-            row = _first(await db.execute_fetchall(
-                f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND workspace = ?", (job_id, workspace)))
-            if row is None:
-                raise _Rollback
-            status = JobStatus(row["status"])
-            if status == JobStatus.WAITING:
-                outcome = CancelOutcome.CANCELLED
-                moved = await self._set_status(db, "id = ?", (job_id,), JobStatus.CANCELLED, [JobStatus.WAITING], now)
-            elif status == JobStatus.EXECUTING:
-                outcome = CancelOutcome.CANCEL_REQUESTED
-                if not row["is_cancelling"]:
-                    row = _first(await db.execute_fetchall(
-                        f"UPDATE jobs SET is_cancelling = 1 WHERE id = ? RETURNING {_COLUMNS}", (job_id,)))
-                    await self._event(job_id, EventKind.CANCEL_REQUESTED, {}, now)
-            else:
-                outcome = CancelOutcome.ALREADY_FINISHED
-                raise _Rollback
-        if moved is not None:
-            return outcome, self._moved(moved, JobStatus.CANCELLED)
-        return outcome, _row_to_job(row) if row is not None else None
+        def after(done: writes.Cancelled) -> writes.Cancelled:
+            self._after_move(done.moved, JobStatus.CANCELLED)
+            return done
+
+        done: writes.Cancelled = await self.commits.run(
+            partial(writes.cancel, workspace=workspace, job_id=job_id, now=format_time(utcnow())), durable=True,
+            after=after)
+        if done.row is None:
+            return CancelOutcome.NOT_FOUND, None
+        if done.status == JobStatus.WAITING:
+            outcome = CancelOutcome.CANCELLED
+        elif done.status == JobStatus.EXECUTING:
+            outcome = CancelOutcome.CANCEL_REQUESTED
+        else:
+            outcome = CancelOutcome.ALREADY_FINISHED
+        return outcome, _row_to_job(done.row)
 
     async def claim_next(self) -> ClaimedJob | None:
         """The oldest Waiting job → Executing, through the same guarded write as every transition."""
-        now = format_time(utcnow())
-        moved = None
-        async with self._tx() as db:
-            moved = await self._set_status(
-                db, "id = (SELECT id FROM jobs WHERE status = ? ORDER BY creation_time, id LIMIT 1)",
-                (JobStatus.WAITING.value,), JobStatus.EXECUTING, [JobStatus.WAITING], now)
-            if moved is None:
-                raise _Rollback
-        if moved is None:
-            return None
-        row, _ = moved
-        _log_transition(row["id"], JobStatus.WAITING, JobStatus.EXECUTING, {"attempt": int(row["attempts"])})
-        return _claimed(row)
+        def after(moved: writes.Moved | None) -> writes.Moved | None:
+            return self._after_move(moved, JobStatus.EXECUTING,
+                                    {"attempt": int(moved[0]["attempts"])} if moved is not None else None)
+
+        moved = await self.commits.run(partial(writes.claim_next, now=format_time(utcnow())), after=after)
+        return _claimed(moved[0]) if moved is not None else None
 
     async def add_event(self, job_id: str, kind: EventKind, data: dict[str, Any] | None = None) -> int:
-        async with self._write:
-            return await self._event(job_id, kind, data, format_time(utcnow()))
+        return await self.commits.run(partial(writes.add_event, job_id=job_id, kind=kind, data=data,
+                                              now=format_time(utcnow())))
 
     async def set_tags(self, workspace: str, job_id: str, tags: list[str]) -> JobDetails | None:
-        async with self._tx(durable=True) as db:
-            row = _first(await db.execute_fetchall(
-                f"UPDATE jobs SET tags = ? WHERE id = ? AND workspace = ? RETURNING {_COLUMNS}",
-                (json.dumps(tags), job_id, workspace),
-            ))
+        row = await self.commits.run(partial(writes.set_tags, workspace=workspace, job_id=job_id, tags=tags),
+                                     durable=True)
         return _row_to_job(row) if row is not None else None
 
     # -- reads --------------------------------------------------------------------------------------------------------
 
     async def get(self, workspace: str | None, job_id: str) -> JobDetails | None:
-        if workspace is None:
-            sql, args = f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)
-        else:
-            sql, args = f"SELECT {_COLUMNS} FROM jobs WHERE id = ? AND workspace = ?", (job_id, workspace)
+        sql = f"SELECT {_COLUMNS} FROM jobs WHERE id = ?"
+        args: tuple[str, ...] = (job_id,)
+        if workspace is not None:
+            sql, args = sql + " AND workspace = ?", (job_id, workspace)
         row = _first(await self.db.execute_fetchall(sql, args))
         return _row_to_job(row) if row is not None else None
 
@@ -384,14 +299,14 @@ class SqliteJobStore:
         next_cursor = _encode_cursor(rows[-1]["creation_time"], rows[-1]["id"]) if more and rows else None
         return [_row_to_job(r) for r in rows], next_cursor
 
-    async def executing(self) -> list[ClaimedJob]:
+    async def executing(self) -> builtins.list[ClaimedJob]:
         rows = await self.db.execute_fetchall(
             f"SELECT {_COLUMNS}, input_bytes FROM jobs WHERE status = ? ORDER BY creation_time, id",
             (JobStatus.EXECUTING.value,)
         )
         return [_claimed(r) for r in rows]
 
-    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> list[JobEvent]:
+    async def events(self, job_id: str, after: int = 0, limit: int = 1000) -> builtins.list[JobEvent]:
         rows = await self.db.execute_fetchall(
             "SELECT seq, job_id, kind, data, time FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (job_id, after, limit),
@@ -399,7 +314,7 @@ class SqliteJobStore:
         return [JobEvent(seq=r["seq"], job_id=r["job_id"], kind=EventKind(r["kind"]), data=json.loads(r["data"]), time=r["time"])
                 for r in rows]
 
-    async def events_since(self, after: int, limit: int = 1000) -> list[tuple[int, str]]:
+    async def events_since(self, after: int, limit: int = 1000) -> builtins.list[tuple[int, str]]:
         """(seq, job_id) of every job's events after `after`, oldest first: lets streams learn which jobs moved
         with one indexed query per tick instead of one per stream."""
         rows = await self.db.execute_fetchall(
@@ -408,7 +323,7 @@ class SqliteJobStore:
         return [(int(r["seq"]), r["job_id"]) for r in rows]
 
     async def last_event_seq(self) -> int:
-        row = _first(await self.db.execute_fetchall("SELECT COALESCE(MAX(seq), 0) AS s FROM job_events"))
+        row = _one(await self.db.execute_fetchall("SELECT COALESCE(MAX(seq), 0) AS s FROM job_events"))
         return int(row["s"])
 
     async def count_by_status(self) -> dict[JobStatus, int]:
@@ -419,7 +334,7 @@ class SqliteJobStore:
         return bool(await self.db.execute_fetchall("SELECT 1 FROM jobs WHERE status = ? LIMIT 1",
                                                    (JobStatus.WAITING.value,)))
 
-    async def next_waiting(self, limit: int) -> list[tuple[str, JobDetails]]:
+    async def next_waiting(self, limit: int) -> builtins.list[tuple[str, JobDetails]]:
         """(workspace, job) of the Waiting jobs `claim_next` would take next, in that order (nothing is claimed)."""
         rows = await self.db.execute_fetchall(
             f"SELECT {_COLUMNS} FROM jobs WHERE status = ? ORDER BY creation_time, id LIMIT ?",
@@ -428,7 +343,7 @@ class SqliteJobStore:
         return [(r["workspace"], _row_to_job(r)) for r in rows]
 
     async def execution_hours(self, workspace: str) -> float:
-        row = _first(await self.db.execute_fetchall(
+        row = _one(await self.db.execute_fetchall(
             "SELECT COALESCE(SUM((julianday(end_execution_time) - julianday(begin_execution_time)) * 24.0), 0) AS h "
             "FROM jobs WHERE workspace = ? AND begin_execution_time IS NOT NULL AND end_execution_time IS NOT NULL",
             (workspace,),
@@ -448,7 +363,7 @@ class SqliteJobStore:
         return StoredOutput(bytes(row["data"]), row["content_type"], float(row["written_at"]), bool(row["checked"]))
 
     async def outputs_to_check(self, *, written_before: float | None = None, written_since: float | None = None,
-                               limit: int = 500) -> list[OutputRef]:
+                               limit: int = 500) -> builtins.list[OutputRef]:
         """Outputs to compare with blob storage, oldest first: the unchecked ones written before `written_before`,
         or every one written since `written_since` (after storage may have lost recent writes)."""
         if written_since is not None:
@@ -467,18 +382,22 @@ class SqliteJobStore:
         row = _first(await self.db.execute_fetchall("SELECT MAX(written_at) AS t FROM job_outputs"))
         return float(row["t"]) if row is not None and row["t"] is not None else None
 
-    async def outputs_checked(self, job_ids: list[str]) -> None:
+    async def outputs_checked(self, job_ids: builtins.list[str]) -> None:
         if job_ids:
-            async with self._tx() as db:
-                await db.executemany("UPDATE job_outputs SET checked = 1 WHERE job_id = ?", [(j,) for j in job_ids])
+            await self.commits.run(partial(writes.execute_many, sql="UPDATE job_outputs SET checked = 1 WHERE job_id = ?",
+                                           rows=[(j,) for j in job_ids]))
 
     async def output_rewritten(self, job_id: str, written_at: float) -> None:
-        async with self._tx() as db:
-            await db.execute("UPDATE job_outputs SET written_at = ?, checked = 0 WHERE job_id = ?", (written_at, job_id))
+        await self.commits.run(partial(writes.execute, sql="UPDATE job_outputs SET written_at = ?, checked = 0 "
+                                                          "WHERE job_id = ?", args=(written_at, job_id)))
 
     async def set_summary(self, job_id: str, summary: dict[str, Any]) -> None:
-        async with self._tx() as db:
-            await db.execute("UPDATE jobs SET input_summary = ? WHERE id = ?", (json.dumps(summary), job_id))
+        await self.commits.run(partial(writes.execute, sql="UPDATE jobs SET input_summary = ? WHERE id = ?",
+                                       args=(json.dumps(summary), job_id)))
+
+    async def write(self, sql: str, rows: builtins.list[tuple]) -> None:
+        """One statement for many rows, in one transaction (bulk loads: benchmarks, tests)."""
+        await self.commits.run(partial(writes.execute_many, sql=sql, rows=rows))
 
     async def summary(self, workspace: str, job_id: str) -> dict[str, Any] | None:
         """The input summary the runner recorded for the job, or None (not run yet, or from before v2)."""

@@ -18,6 +18,8 @@ from contracts.events import EventKind
 from contracts.jobs import ErrorData, JobDetails
 from contracts.status import JobStatus
 
+from .backlog import Backlog
+
 
 class JobExists(Exception):
     """`insert` found a job with this id. `existing` is that job (same workspace) or None (another workspace)."""
@@ -127,7 +129,12 @@ class JobStore(Protocol):
         finished jobs unchanged. The outcome, and the job as it is now (None when not found)."""
 
     async def claim_next(self) -> ClaimedJob | None:
-        """Oldest Waiting job → Executing (attempts += 1, `started` event), or None."""
+        """Oldest Waiting job → Executing (attempts += 1, `started` event), or None. Its cost does not depend on how
+        many jobs wait (an index seek; tests/unit/services/test_flat_costs.py counts it)."""
+
+    def backlog(self) -> Backlog:
+        """The Waiting jobs (count, oldest creation time) and the jobs started so far, from memory: what admission
+        control reads on every submission, so it asks the database nothing."""
 
     async def executing(self) -> builtins.list[ClaimedJob]:
         """Jobs currently Executing (start-up sweep after a crash)."""

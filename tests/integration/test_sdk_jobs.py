@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.sdk]
 CHECKS = [
     "seed_flow",                    # README flow, credential=None + token file, cost -17, parameter-free target
     "get_job_details",              # every JobDetails field, timestamps ordered, isCancelling in additional_properties
-    "output_uri_and_fresh_sas",     # outputDataUri -> rawOutputData; a new SAS on every GET; account SAS racw
+    "output_uri_and_fresh_sas",     # outputDataUri -> rawOutputData; long-lived SAS on every GET; account SAS racw
     "patch_tags",                   # generated client jobs.patch: add/remove/replace /tags; /status refused (400)
     "get_job_not_found",            # 404 -> ResourceNotFoundError with an error code
     "cancel_finished_job",          # 409 -> ResourceExistsError

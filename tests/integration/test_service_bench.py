@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_burst_verifies_every_job(openqio_service):
-    meter = CpuMeter.for_stack(os.getpid(), None, openqio_service.process.pid)
+    meter = CpuMeter.for_stack(os.getpid(), stack.processes(openqio_service, None))
     result = await load.burst(str(openqio_service.connection_file), jobs=20, clients=4, meter=meter)
     assert result.failures == []
     assert result.verified == 20

@@ -119,7 +119,9 @@ with checks.check("output_uri_and_fresh_sas") as d:
         assert "sig" in q1 and "se" in q1, f"{key} has no SAS: {first[key]}"
         expiry = datetime.fromisoformat(q1["se"].replace("Z", "+00:00"))
         assert expiry > now + timedelta(hours=1), f"{key} SAS expires too soon: {q1['se']}"
-        assert q2["se"] > q1["se"] and q2["sig"] != q1["sig"], f"{key}: the second GET did not mint a fresh SAS"
+        # a signed SAS may be handed out again for up to a tenth of its lifetime (services/gateway/job_urls.py):
+        # never an older one than the first GET's
+        assert q2["se"] >= q1["se"], f"{key}: the second GET handed out an older SAS"
     assert first["outputDataUri"].split("?")[0].endswith(f"/job-{seed_job.id}/rawOutputData"), first["outputDataUri"]
     container = sas_query(first["containerUri"])
     # the job's containerUri reads that one container (the SDK uploads through sasUri's account SAS, never this one)

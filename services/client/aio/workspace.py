@@ -92,8 +92,12 @@ class Workspace(WorkspaceIdentity):
         await self._rest.open()
         if self._storage_session is None or self._storage_session.closed:
             # as azure-core makes its own (raw bytes: the storage client undoes gzip itself)
-            self._storage_session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-                                                          trust_env=_USE_ENV_SETTINGS)
+            # Idle connections are dropped before Azurite's keep-alive timeout (5 s) closes them under our feet, and
+            # at most 32 are open at once: hundreds of concurrent submissions each opening its own overflowed
+            # Azurite's listen backlog (connections then time out after 30 s).
+            self._storage_session = aiohttp.ClientSession(
+                cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=_USE_ENV_SETTINGS,
+                connector=aiohttp.TCPConnector(keepalive_timeout=4.0, limit=32))
         return self
 
     async def __aexit__(self, *exc: Any) -> None:

@@ -197,6 +197,27 @@ async def test_retries_on_503_and_429_with_retry_after(fake, connection_file):
         assert (await ws.set_job_tags("r", ["a", "b"])).details.tags == ["a", "b"]
 
 
+async def test_a_service_at_capacity_is_waited_for_as_long_as_it_asks(fake, connection_file, monkeypatch):
+    """429 with Retry-After (services/gateway/admission.py) is retried past RETRY_TOTAL, each wait as asked (plus up
+    to a quarter), and each reported to on_backoff; without Retry-After a 429 gets the usual three retries."""
+    from services.client._transport import RestClient
+
+    monkeypatch.setattr(RestClient, "BACKPRESSURE_MIN_S", 0.01)
+    monkeypatch.setattr(RestClient, "BACKOFF_S", 0.001)
+    busy = (429, {"error": {"code": "TooManyRequests", "message": "the service is at capacity"}}, {"Retry-After": "0"})
+    fake.script["POST /storage/sasUri"] = [busy] * 6
+    seen: list[tuple[int, float, str]] = []
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        ws._rest.on_backoff = lambda status, wait, message: seen.append((status, wait, message))
+        assert (await ws._get_linked_storage_sas_uri("job-b")).startswith("http")
+        assert len(fake.calls("POST")) == 7 and [s for s, _, _ in seen] == [429] * 6
+        assert all(0.01 <= w <= 0.0125 and m == "the service is at capacity" for _, w, m in seen)
+        fake.script["POST /storage/sasUri"] = [(429, {"error": {"code": "TooManyRequests", "message": "x"}}, {})] * 5
+        with pytest.raises(ClientError) as info:
+            await ws._get_linked_storage_sas_uri("job-c")
+        assert info.value.status == 429 and len(fake.calls("POST")) == 7 + 4
+
+
 async def test_unreachable_service_is_a_connection_error(tmp_path, monkeypatch):
     import socket
 

@@ -356,3 +356,34 @@ async def test_parameters_a_newer_rule_refuses_fail_the_job_without_taking_a_run
         await asyncio.sleep(0.01)
     assert failed.error_data.code == "InvalidParameters" and "'sweeps'" in failed.error_data.message
     assert pool.ran == [] and pool.idle_count == 1
+
+
+class SlowBlobs(FakeBlobs):
+    """Storage whose reads wait for `release`."""
+
+    def __init__(self):
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def read_input(self, input_data_uri, container_uri, max_bytes=None, workspace="?"):
+        await self.release.wait()
+        return await super().read_input(input_data_uri, container_uri, max_bytes, workspace)
+
+
+async def test_a_job_cancelled_while_it_reads_its_input_never_runs(store):
+    """Claimed (Executing), still reading its input, then DELETEd: it ends Cancelled without taking the runner (the
+    dispatcher learns it from its own cancel call, not by reading the job back)."""
+    pool, blobs = OneRunnerPool(), SlowBlobs()
+    dispatcher = Dispatcher(store, blobs, pool)
+    await dispatcher.start()
+    try:
+        await submit(store, dispatcher, "slow")
+        await until(lambda: dispatcher._starting == 1)
+        outcome, _ = await store.cancel("ws", "slow")  # what DELETE does: the store, then the dispatcher
+        await dispatcher.cancel("slow")
+        blobs.release.set()
+        await until(lambda: not dispatcher._tasks)
+        assert pool.ran == [] and await status(store, "slow") == JobStatus.CANCELLED
+        assert pool.idle_count == 1 and not dispatcher._cancelled
+    finally:
+        await dispatcher.stop()

@@ -12,6 +12,7 @@ import pytest
 
 from contracts.jobs import ErrorData, JobDetails, format_time, parse_time
 from contracts.status import TERMINAL, JobStatus
+from services.jobs import sqlite_writes
 from services.jobs.sqlite_store import _COLUMNS, InvalidCursor, SqliteJobStore
 from services.jobs.store import CancelOutcome, JobExists
 
@@ -208,10 +209,10 @@ async def test_failed_transaction_rolls_back_status_and_event(store: SqliteJobSt
     """The status change and its event are one transaction: if the event insert fails, the status stays."""
     await store.insert("ws", job("a"))
 
-    async def broken(*args, **kwargs):
+    def broken(*args, **kwargs):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(store, "_event", broken)
+    monkeypatch.setattr(sqlite_writes, "add_event", broken)
     with pytest.raises(sqlite3.OperationalError):
         await store.transition("a", E)
     monkeypatch.undo()

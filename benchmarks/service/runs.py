@@ -1,0 +1,115 @@
+"""One run of the service benchmark's load phases, and what several runs say together (median and range).
+
+A run measures the capacity with a burst on the service as `make run` configures it, then offers paced load to a
+service with a queueing-delay limit (OPENQIO_MAX_QUEUE_DELAY_S): 100 jobs/s, then 50 %, 100 % and 200 % of the
+capacity just measured. Each phase gives the same figures (`phase_figures`): CPU per job per component (the primary
+figure: steadier than wall time on a shared VM), completed jobs/s, server latency, submissions refused (429).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import load, stack
+from .cpu import CpuMeter
+
+COMPONENTS = ("client", "azurite", "service", "runners")
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Plan:
+    burst_jobs: int
+    clients: int
+    runners: int
+    paced_s: float  # length of the 100 jobs/s, 50 % and 100 % phases
+    overload_s: float  # length of the 200 % phase
+    max_queue_delay_s: float  # OPENQIO_MAX_QUEUE_DELAY_S of the paced phases' service
+    stack: str  # "supervised" or "external" (benchmarks/service/stack.py)
+
+
+def cpu_figures(cpu: dict[str, float], jobs: int) -> dict[str, float]:
+    """CPU milliseconds per completed job, per component and in all; busy cores (all, outside the stack)."""
+    out = {f"cpu_{name}_ms": cpu.get(name, 0.0) / jobs * 1000 for name in COMPONENTS} if jobs else {}
+    if out:
+        out["cpu_total_ms"] = sum(out.values())
+    for key in ("machine_busy_cores", "other_cores"):
+        if key in cpu:
+            out[key] = cpu[key]
+    return out
+
+
+def phase_figures(result: Any, offered_per_s: float | None = None) -> dict[str, Any]:
+    """The figures of a burst (BurstResult) or paced (PacedResult) phase."""
+    if isinstance(result, load.BurstResult):
+        return {"jobs": result.jobs, "jobs_per_s": result.server_jobs_per_s, "server_p50_ms": result.server.p50_ms,
+                "server_p99_ms": result.server.p99_ms, "queue_p50_ms": result.queue.p50_ms, "refused": 0,
+                "failures": len(result.failures) + result.jobs - result.verified,
+                **cpu_figures(result.cpu, result.jobs)}
+    return {"offered_per_s": offered_per_s, "jobs": result.jobs, "jobs_per_s": result.achieved_per_s,
+            "server_p50_ms": result.server.p50_ms, "server_p99_ms": result.server.p99_ms,
+            "queue_p50_ms": result.queue.p50_ms, "refused": result.refused,
+            "refused_without_retry_after": result.refused_without_retry_after, "failures": len(result.failures),
+            **cpu_figures(result.cpu, result.jobs)}
+
+
+def one_run(index: int, plan: Plan, work: Path, external: Any | None) -> tuple[dict[str, dict], list[str]]:
+    """{phase: figures} of one run, and its correctness failures."""
+    blob_url = external.blob_url if external is not None else None
+    figures: dict[str, dict] = {}
+    failures: list[str] = []
+
+    def meter_for(svc: Any) -> Callable[[], CpuMeter]:
+        return lambda: CpuMeter.for_stack(os.getpid(), stack.processes(svc, external))
+
+    with stack.service(work / f"run{index}-burst", blob_url, plan.runners) as svc:
+        conn, meter = str(svc.connection_file), meter_for(svc)
+        asyncio.run(load.burst(conn, jobs=20, clients=5, seed=99))  # warm-up
+        log(f"run {index}: burst of {plan.burst_jobs} jobs from {plan.clients} clients")
+        burst = asyncio.run(load.burst(conn, jobs=plan.burst_jobs, clients=plan.clients, seed=index, meter=meter()))
+        failures += burst.failures
+        figures["burst"] = phase_figures(burst)
+    capacity = figures["burst"]["jobs_per_s"]
+    env = {"OPENQIO_MAX_QUEUE_DELAY_S": f"{plan.max_queue_delay_s:g}"}
+    with stack.service(work / f"run{index}-paced", blob_url, plan.runners, env) as svc:
+        conn, meter = str(svc.connection_file), meter_for(svc)
+        asyncio.run(load.burst(conn, jobs=20, clients=5, seed=98))  # warm-up
+        for phase, rate, seconds in (("paced 100/s", 100.0, plan.paced_s), ("50 %", 0.5 * capacity, plan.paced_s),
+                                     ("100 %", capacity, plan.paced_s), ("200 %", 2 * capacity, plan.overload_s)):
+            log(f"run {index}: {phase}: {rate:.0f} jobs/s offered for {seconds:g} s")
+            result = asyncio.run(load.paced(conn, offered_per_s=rate, seconds=seconds, clients=plan.clients,
+                                            seed=index * 10 + len(figures), meter=meter()))
+            failures += result.failures
+            figures[phase] = phase_figures(result, rate)
+            time.sleep(1.0)
+    return figures, failures
+
+
+@dataclass(frozen=True)
+class Spread:
+    median: float
+    low: float
+    high: float
+    values: tuple[float, ...]
+
+    def brief(self, digits: int = 1) -> str:
+        if len(self.values) == 1:
+            return f"{self.median:.{digits}f}"
+        return f"{self.median:.{digits}f} [{self.low:.{digits}f}-{self.high:.{digits}f}]"
+
+
+def spread(runs: list[dict[str, dict]], phase: str, key: str) -> Spread | None:
+    values = tuple(float(r[phase][key]) for r in runs if phase in r and r[phase].get(key) is not None)
+    if not values:
+        return None
+    return Spread(statistics.median(values), min(values), max(values), values)

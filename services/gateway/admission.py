@@ -1,0 +1,103 @@
+"""Admission control: past a configured backlog (OPENQIO_MAX_WAITING jobs Waiting) or queueing delay
+(OPENQIO_MAX_QUEUE_DELAY_S), new work is refused with 429 Too Many Requests and a Retry-After, instead of being
+admitted to wait minutes while its client polls (every poll costs the client, the gateway and TLS).
+
+Where: at `POST storage/sasUri` for a container (the first call of every SDK and native-client submission, before any
+upload, so refused work costs one small request) and at `PUT jobs/{id}` (for clients that skip sasUri), with a
+quarter more room there (PUT_HEADROOM), so a submission let in at sasUri a few milliseconds earlier is not refused at
+its PUT after it uploaded its input.
+A re-PUT of a job that exists is never refused (it is answered as stored). Reads, cancels and downloads never are.
+
+The queueing delay is the larger of two measures: how long the oldest Waiting job has waited (exact, but it lags: at
+the start of a flood it is still small), and the backlog divided by the service's peak start rate over the last
+minute (what a new job would wait at that pace; unknown until the service has been busy for a second). Both come from
+memory (services/jobs/backlog.py): admission asks the database nothing.
+
+Retry-After says when a refused client should come back: the time for the backlog to fall under the limit at the
+measured pace, and later for each further refused client (as many per second as the backlog can take back: the
+pace, and at most OPENQIO_MAX_WAITING), so that refused clients come back spread over time, not all at once to be
+refused again. Whole seconds (RFC 9110), 1 to 60. azure-core (the azure-quantum SDK)
+retries any answer that carries Retry-After, three times; the native client for up to 5 minutes
+(services/client/_transport.py).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from contracts import errors
+from services.jobs.backlog import Backlog
+
+log = logging.getLogger(__name__)
+
+PUT_HEADROOM = 1.25  # PUT jobs/{id} refuses only past this multiple of the limits (its sasUri was admitted)
+LOG_EVERY_S = 10.0  # while refusing, one log line this often (not one per refusal)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    retry_after_s: int
+    message: str
+
+    def response(self) -> web.Response:
+        """429 {"error": {"code": "TooManyRequests", "message"}} with Retry-After."""
+        return web.json_response({"error": {"code": errors.TOO_MANY_REQUESTS, "message": self.message}}, status=429,
+                                 headers={"Retry-After": str(self.retry_after_s)})
+
+
+class Admission:
+    def __init__(self, backlog: Callable[[], Backlog], max_waiting: int = 0, max_queue_delay_s: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.backlog = backlog
+        self.max_waiting = max_waiting  # 0: no limit
+        self.max_queue_delay_s = max_queue_delay_s  # 0: no limit
+        self.clock = clock
+        self.refused = 0  # submissions refused since start
+        self._next_slot = 0.0  # when the last refused client was told to come back (clock time)
+        self._logged_at = -math.inf
+        self._refused_logged = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_waiting > 0 or self.max_queue_delay_s > 0
+
+    def check(self, headroom: float = 1.0) -> Refusal | None:
+        """None: admit. Else why not, and when to come back. `headroom` multiplies the limits."""
+        if not self.enabled:
+            return None
+        now = self.clock()
+        backlog = self.backlog()
+        peak = backlog.peak_starts_per_s
+        waited = 0.0
+        if backlog.oldest_created is not None:
+            waited = max(0.0, (datetime.now(UTC) - backlog.oldest_created).total_seconds())
+        delay = max(waited, backlog.waiting / peak if peak else 0.0)
+        over_count = backlog.waiting + 1 - self.max_waiting * headroom if self.max_waiting else 0.0
+        over_delay = delay - self.max_queue_delay_s * headroom if self.max_queue_delay_s else 0.0
+        if over_count <= 0 and over_delay <= 0:
+            return None
+        pace = peak or 1.0  # jobs per second the backlog moves at (a guess of 1/s until it has been measured)
+        room = min(pace, self.max_waiting) if self.max_waiting else pace  # refused clients one second can take back
+        due = max(now + max(over_count / pace, over_delay), self._next_slot + 1.0 / room)
+        self._next_slot = due
+        retry_after = min(60, max(1, math.ceil(due - now)))
+        self._note_refusal(now, backlog, delay)
+        limits = [f"{self.max_waiting * headroom:g} waiting" if self.max_waiting else "",
+                  f"{self.max_queue_delay_s * headroom:g} s queueing delay" if self.max_queue_delay_s else ""]
+        return Refusal(retry_after, f"the service is at capacity: {backlog.waiting} job(s) waiting, about "
+                                    f"{delay:.1f} s of queueing (limit: {' or '.join(filter(None, limits))}); "
+                                    f"retry after {retry_after} s")
+
+    def _note_refusal(self, now: float, backlog: Backlog, delay: float) -> None:
+        self.refused += 1
+        if now - self._logged_at >= LOG_EVERY_S:
+            log.warning("refusing new jobs (429): %d refused since the last note; %d waiting, %.1f s of queueing",
+                        self.refused - self._refused_logged, backlog.waiting, delay,
+                        extra={"refused": self.refused, "waiting": backlog.waiting})
+            self._logged_at, self._refused_logged = now, self.refused

@@ -1,0 +1,69 @@
+"""The backlog in memory: which jobs are Waiting, the oldest of them, and how fast jobs start (the most started in one
+second over the last minute: the pace the backlog moves at when busy), kept by the job store as its transitions commit, so that admission control (services/gateway/admission.py) asks nothing of SQLite
+on the submission path.
+
+`WaitingJobs` is exact as long as one store owns the database (one service per data directory): it is loaded from
+the table when the store opens and updated after every commit that moves a job into or out of Waiting. The oldest
+Waiting job is found through a heap with lazy deletion: adding and removing are O(log n) (amortised), however many
+jobs wait.
+"""
+from __future__ import annotations
+
+import heapq
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from contracts.jobs import parse_time
+
+
+@dataclass(frozen=True)
+class Backlog:
+    waiting: int  # jobs Waiting now
+    oldest_created: datetime | None  # creation time of the oldest Waiting job (UTC); None when none waits
+    started: int  # jobs moved to Executing since the store opened
+    peak_starts_per_s: float  # most jobs started within one whole second over the last PEAK_WINDOW_S (0: none)
+
+
+PEAK_WINDOW_S = 60
+
+
+class WaitingJobs:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._created: dict[str, str] = {}  # job id -> creation_time (ISO-8601 UTC, sorts as text)
+        self._heap: list[tuple[str, str]] = []  # (creation_time, id), stale entries included
+        self.started = 0
+        self._clock = clock
+        self._per_second: deque[list[int]] = deque()  # [second, jobs started in it], the last PEAK_WINDOW_S
+
+    def start(self) -> None:
+        """A job moved to Executing."""
+        self.started += 1
+        second = int(self._clock())
+        if self._per_second and self._per_second[-1][0] == second:
+            self._per_second[-1][1] += 1
+        else:
+            self._per_second.append([second, 1])
+            while self._per_second[0][0] <= second - PEAK_WINDOW_S:
+                self._per_second.popleft()
+
+    def add(self, job_id: str, creation_time: str) -> None:
+        self._created[job_id] = creation_time
+        heapq.heappush(self._heap, (creation_time, job_id))
+        if len(self._heap) > 2 * len(self._created) + 64:  # mostly stale: rebuild so memory stays O(waiting)
+            self._heap = [(t, j) for j, t in self._created.items()]
+            heapq.heapify(self._heap)
+
+    def discard(self, job_id: str) -> None:
+        self._created.pop(job_id, None)
+
+    def snapshot(self) -> Backlog:
+        heap = self._heap
+        while heap and self._created.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)
+        now = int(self._clock())
+        peak = max((n for second, n in self._per_second if now - PEAK_WINDOW_S < second < now), default=0)
+        return Backlog(waiting=len(self._created), oldest_created=parse_time(heap[0][0]) if heap else None,
+                       started=self.started, peak_starts_per_s=float(peak))

@@ -1,0 +1,78 @@
+"""Back-pressure on the real service (TLS gateway, SQLite, Azurite, one runner) with a small backlog limit
+(OPENQIO_MAX_WAITING=4): past it, new work is answered 429 with Retry-After, at `sasUri` and (a quarter later) at
+`PUT jobs/{id}`; a re-PUT of an admitted job is still answered; nothing admitted is lost; and the unmodified
+azure-quantum 0.27 SDK, flooded past the limit, waits as told and completes every job."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+
+from contracts import targets as ids
+from contracts.problems import encode_json
+from contracts.status import JobStatus
+from tests.integration.rest import Rest, long_problem, seed_problem
+from tests.sdk.harness import assert_check, run_sdk_script
+from tests.service import Service, serving
+
+pytestmark = pytest.mark.integration
+
+LIMIT = 4
+TINY = {"beta_start": 0.1, "beta_stop": 3.0, "sweeps": 20, "restarts": 1, "seed": 1}
+
+
+@pytest.fixture(scope="module")
+def limited_service(azurite, tmp_path_factory):
+    yield from serving(Service(data_dir=Path(tmp_path_factory.mktemp("openqio-limited")), blob_url=azurite.blob_url,
+                               runners=1, extra_env={"OPENQIO_MAX_WAITING": str(LIMIT)}))
+
+
+async def test_past_the_backlog_limit_new_work_gets_429_with_retry_after(limited_service):
+    async with Rest(limited_service) as rest:
+        blocker = await rest.submit(long_problem(), ids.SA, {"sweeps": 10**9, "timeout": 120, "seed": 1})
+        await rest.wait_status(blocker, JobStatus.EXECUTING)
+        ready = []
+        for _ in range(2):  # inputs uploaded before the limit is reached (their sasUri is admitted)
+            job_id = str(uuid.uuid1())
+            ready.append((job_id, await rest.upload(job_id, encode_json(seed_problem()))))
+        waiting = [await rest.submit(seed_problem(), ids.SA, TINY) for _ in range(LIMIT)]  # they wait behind it
+
+        status, body = await rest.request("POST", "storage/sasUri", json={"containerName": f"job-{uuid.uuid1()}"})
+        assert status == 429 and body["error"]["code"] == "TooManyRequests", body
+        status, _ = await rest.request("POST", "storage/sasUri",
+                                       json={"containerName": f"job-{waiting[0]}", "blobName": "inputData"})
+        assert status == 200  # downloads are never refused
+
+        put = [await rest.session.put(f"{rest.prefix}/jobs/{job_id}", headers=rest.headers(),
+                                      json=rest.job_body(job_id, uri, ids.SA, TINY)) for job_id, uri in ready]
+        assert [r.status for r in put] == [200, 429]  # PUT has a quarter of the limit more (5 waiting, not 4)
+        assert 1 <= int(put[1].headers["Retry-After"]) <= 60
+        assert (await put[1].json())["error"]["code"] == "TooManyRequests"
+        again = await rest.request("PUT", f"jobs/{ready[0][0]}", json=rest.job_body(ready[0][0], ready[0][1], ids.SA,
+                                                                                    TINY))
+        assert again[0] == 200 and again[1]["id"] == ready[0][0]  # a re-PUT of an admitted job is answered
+
+        assert (await rest.request("DELETE", f"jobs/{blocker}"))[0] == 204
+        admitted = waiting + [ready[0][0]]
+        for job_id in admitted:
+            assert (await rest.wait(job_id))["status"] == "Succeeded"
+        late_id, late_uri = ready[1]
+        status, body = await rest.request("PUT", f"jobs/{late_id}", json=rest.job_body(late_id, late_uri, ids.SA, TINY))
+        assert status == 200, body  # room again
+        assert (await rest.wait(late_id))["status"] == "Succeeded"
+
+
+async def test_the_sdk_flooded_past_the_limit_waits_as_told_and_completes_every_job(limited_service, monkeypatch):
+    """30 SDK clients at once while the one runner is busy for 5 s: most are told to wait, and all get in."""
+    monkeypatch.setenv("FLOOD_JOBS", "30")
+    async with Rest(limited_service) as rest:
+        blocker = await rest.submit(long_problem(), ids.SA, {"sweeps": 10**9, "timeout": 5, "seed": 2})
+        await rest.wait_status(blocker, JobStatus.EXECUTING)
+        payload = await asyncio.to_thread(run_sdk_script, limited_service, "flood.py", 240)
+        assert (await rest.wait(blocker))["status"] == "Succeeded"
+    detail = assert_check(payload, "flood_completes")
+    assert_check(payload, "saw_429")
+    assert detail["statuses_seen"].get("429", 0) > 0
+    assert "refusing new jobs (429)" in limited_service.log_file.read_text()

@@ -1,0 +1,103 @@
+"""Admission control (services/gateway/admission.py): when new work is refused, and what Retry-After says; and the
+429 answer of `POST storage/sasUri` on a real store (PUT jobs/{id} is refused the same way: tests/integration/
+test_backpressure.py floods a real service)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from services.blobs.azure_store import BlobStore
+from services.config import Settings
+from services.gateway.admission import PUT_HEADROOM, Admission
+from services.gateway.app import create_app
+from services.jobs.backlog import Backlog
+from services.jobs.sqlite_store import SqliteJobStore
+from tests.unit.services.test_sqlite_store import job
+
+TOKEN = "unit-test-token-0123456789"
+PREFIX = ("/v1.0/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/openqio/providers/"
+          "Microsoft.Quantum/workspaces/openqio")
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def backlog(waiting: int, waited_s: float = 0.0, peak: float = 0.0) -> Backlog:
+    oldest = datetime.now(UTC) - timedelta(seconds=waited_s) if waiting else None
+    return Backlog(waiting=waiting, oldest_created=oldest, started=0, peak_starts_per_s=peak)
+
+
+def test_no_limits_admit_everything():
+    assert Admission(lambda: backlog(10**6, waited_s=3600)).check() is None
+
+
+def test_past_the_backlog_limit_new_work_is_refused_and_told_when_to_come_back():
+    state = {"b": backlog(3)}
+    gate = Admission(lambda: state["b"], max_waiting=4, clock=Clock())
+    assert gate.check() is None  # the fourth job may wait
+    state["b"] = backlog(4, peak=10)
+    refusal = gate.check()
+    assert refusal is not None and 1 <= refusal.retry_after_s <= 60 and "4 job(s) waiting" in refusal.message
+    assert gate.check(headroom=PUT_HEADROOM) is None  # a PUT whose sasUri was admitted still gets in
+    assert gate.refused == 1
+
+
+def test_past_the_queueing_delay_new_work_is_refused():
+    state = {"b": backlog(5, waited_s=0.2)}
+    gate = Admission(lambda: state["b"], max_queue_delay_s=1.0, clock=Clock())
+    assert gate.check() is None
+    state["b"] = backlog(5, waited_s=2.5)  # the oldest job has waited 2.5 s
+    assert gate.check() is not None
+    state["b"] = backlog(500, waited_s=0.1, peak=100)  # just arrived, but 5 s of work ahead at the measured pace
+    assert gate.check() is not None
+    state["b"] = backlog(50, waited_s=0.1, peak=100)  # 0.5 s ahead
+    assert gate.check() is None
+
+
+def test_refused_clients_are_sent_back_spread_over_time_within_a_minute():
+    clock = Clock()
+    gate = Admission(lambda: backlog(20, peak=2), max_waiting=10, clock=clock)
+    waits = [gate.check().retry_after_s for _ in range(200)]
+    assert waits == sorted(waits) and waits[0] < waits[100]  # later refusals come back later: no herd
+    assert 1 <= min(waits) and max(waits) == 60
+
+
+async def test_sas_uri_for_new_work_answers_429_with_retry_after_while_at_capacity(tmp_path: Path):
+    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    await store.open()
+    settings = Settings.from_env({}, data_dir=tmp_path, tokens={TOKEN: "openqio"}, max_waiting=2)
+    client = TestClient(TestServer(create_app(settings, store, BlobStore(settings), object())))
+    await client.start_server()
+    try:
+        new_container = {"containerName": "job-new"}
+        assert (await client.post(PREFIX + "/storage/sasUri", json=new_container, headers=AUTH)).status == 200
+        for name in ("a", "b"):
+            await store.insert("openqio", job(name))
+        refused = await client.post(PREFIX + "/storage/sasUri", json=new_container, headers=AUTH)
+        assert refused.status == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert (await refused.json())["error"]["code"] == "TooManyRequests"
+        download = {"containerName": "job-a", "blobName": "rawOutputData"}  # reading results is never refused
+        assert (await client.post(PREFIX + "/storage/sasUri", json=download, headers=AUTH)).status == 200
+        await store.claim_next()
+        assert (await client.post(PREFIX + "/storage/sasUri", json=new_container, headers=AUTH)).status == 200
+    finally:
+        await client.close()
+        await store.close()
+
+
+@pytest.mark.parametrize("value", ["-1"])
+def test_negative_limits_are_refused(value: str):
+    from services.remote_settings import SettingsError
+
+    for name in ("OPENQIO_MAX_WAITING", "OPENQIO_MAX_QUEUE_DELAY_S"):
+        with pytest.raises(SettingsError):
+            Settings.from_env({name: value, "OPENQIO_TOKENS": "openqio=" + "t" * 20})
