@@ -96,7 +96,7 @@ def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream
     check_walker_memory(ctx.model, R, keep, "replicas")
     model = ctx.model
     per_step = max(1, model.n) * R
-    kind = choose_kernel(model, R, allow_msc=False)[0] if kernel is None else kernel
+    kind = choose_kernel(model, R, allow_msc=False, keep=keep)[0] if kernel is None else kernel
     if kind == "lanes" and not (model.has_higher or model.has_slc):
         # one thread: a step's lanes sweep ~8× faster than scalar replicas, which therefore need ~8× more work per
         # step than PARALLEL_MIN_STEP_ATTEMPTS before a barrier per step pays; a parallel lane step would also

@@ -48,10 +48,17 @@ def float32_exact(model: CompiledModel) -> bool:
     return False
 
 
-def choose_kernel(model: CompiledModel, walkers: int, allow_msc: bool = True) -> tuple[str, msc.MscModel | None]:
-    """("msc" | "lanes" | "scalar", the bit-sliced model for "msc"); logs the choice once per input and kernel."""
+def choose_kernel(model: CompiledModel, walkers: int, allow_msc: bool = True, keep: int = 1
+                  ) -> tuple[str, msc.MscModel | None]:
+    """("msc" | "lanes" | "scalar", the bit-sliced model for "msc"); logs the choice once per input and kernel.
+
+    `keep`: distinct solutions asked for (number_of_solutions). Lanes and multi-spin words keep each walker's best
+    and current state only, so more than one would come back short of distinct states (SA with 8 restarts on 14
+    spins returned 3 of 4): only the scalar kernel keeps each walker's best `keep` states."""
     if model.has_higher or model.has_slc or model.n == 0:
         kind, mm, why = "scalar", None, "terms of degree ≥ 3 or grouped terms"
+    elif keep > 1:
+        kind, mm, why = "scalar", None, f"{keep} solutions asked for: the scalar kernel keeps each walker's best k"
     elif walkers < LANES_MIN_WALKERS:
         kind, mm, why = "scalar", None, f"{walkers} walker(s)"
     else:

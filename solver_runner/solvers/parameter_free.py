@@ -231,7 +231,8 @@ def sa_walkers(ctx: SolveContext) -> int:
     """Restarts of parameter-free SA: 64 per thread when the input takes multi-spin coding (64 walkers share one
     machine word, so they cost what ~2 scalar walkers do), else max(8, 2·threads)."""
     many = MSC_WORD * max(1, ctx.threads)
-    return many if choose_kernel(ctx.model, many)[0] == "msc" else _walkers(ctx.threads)
+    msc_fits = choose_kernel(ctx.model, many, keep=ctx.number_of_solutions)[0] == "msc"
+    return many if msc_fits else _walkers(ctx.threads)
 
 
 @register(targets.SA_PF)

@@ -102,7 +102,7 @@ def anneal_state(model: CompiledModel, restarts: int, seed: int, keep: int = 1, 
     """SA restarts on the kernel `choose_kernel` picks (or `kernel`: "scalar", "lanes", "msc"; an input that does
     not qualify for "msc" gets "lanes", one that does not qualify for "lanes" gets "scalar"). All three offer
     sweep(betas, lo, hi) over `groups` independent walker groups, best_cost(), bestE, candidates() and finish()."""
-    kind, mm = choose_kernel(model, restarts) if kernel is None else (kernel, None)
+    kind, mm = choose_kernel(model, restarts, keep=keep) if kernel is None else (kernel, None)
     if kind == "msc":
         mm = mm or msc.prepare(model)[0]
         kind = "msc" if mm is not None else "lanes"

@@ -12,6 +12,9 @@ from lane_cases import integer_document, model_of
 from numba import njit
 from solver_core_cases import random_document
 
+from contracts.problems import encode_json
+from contracts.runner import RunOutcome, RunRequest
+from solver_runner import entry
 from solver_runner.kernels import lanes as K
 from solver_runner.kernels.rng import rng_states
 from solver_runner.solvers.lanes import LaneState, choose_kernel, float32_exact
@@ -125,6 +128,7 @@ def test_kernel_choice_is_automatic_and_logged(caplog):
     assert choose_kernel(pm, 64)[0] == "msc"
     assert choose_kernel(pm, 64, allow_msc=False)[0] == "lanes"
     assert choose_kernel(pm, 2)[0] == "scalar"
+    assert choose_kernel(pm, 64, keep=4)[0] == "scalar"  # only the scalar kernel keeps each walker's best k
     assert choose_kernel(model_of(random_document("pubo", 12, seed=1, higher=True)), 64)[0] == "scalar"
     assert choose_kernel(model_of(random_document("pubo", 12, seed=1, density=1.0)), 64)[0] == "scalar"  # dense
     assert choose_kernel(model_of(random_document("ising", 40, seed=1, density=0.1)), 64)[0] == "lanes"
@@ -161,3 +165,20 @@ def test_the_lane_loops_compile_to_packed_vector_instructions():
     assert _packed(asm, "vpmullq") or _packed(asm, "vpmuludq"), "per-lane generator not vectorised"
     assert _packed(asm, r"vf\w*231ps|vf\w*213ps|vf\w*132ps"), "float32 Metropolis test not vectorised"
     assert _packed(asm, "vaddps") or _packed(asm, r"vf\w*ps"), "field updates not vectorised"
+
+
+@pytest.mark.parametrize("target", ["microsoft.simulatedannealing.cpu", "microsoft.paralleltempering.cpu",
+                                    "microsoft.simulatedannealing-parameterfree.cpu"])
+@pytest.mark.parametrize("doc", [integer_document("ising", 14, seed=5, weights=(-3, 3), density=0.3),
+                                 random_document("ising", 14, seed=5, density=0.3)], ids=["integer", "real"])
+def test_several_solutions_asked_for_come_back_distinct(target, doc):
+    """number_of_solutions = 4 on 14 spins (a multi-spin or lane input for one solution): 4 distinct states come
+    back. Lanes and multi-spin words keep only each walker's best and current state, which on an easy input are
+    mostly the same few states (SA with 8 restarts returned 3 of 4), so more than one solution takes the scalar
+    kernel and its per-walker best-k archive."""
+    params = {"seed": 11, "number_of_solutions": 4, **({"timeout": 0.5} if "parameterfree" in target else
+                                                       {"sweeps": 200, "restarts": 8})}
+    out = entry.run(RunRequest("j", target, params, encode_json(doc), threads=1), lambda: False, lambda p: None)
+    assert out.status == RunOutcome.SUCCEEDED, out.error_message
+    states = {tuple(sorted(s["configuration"].items())) for s in out.result["solutions"]}
+    assert len(states) == len(out.result["solutions"]) == 4
