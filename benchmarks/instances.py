@@ -70,6 +70,7 @@ class Instance:
     method: str = ""
     planted: np.ndarray | None = None  # a state reaching best_known (planted families)
     extra: dict = field(default_factory=dict)
+    offset: float = 0.0  # the constant term (instances read from a file; generated ones have none)
 
     def terms(self):
         for a, b, c in zip(self.i.tolist(), self.j.tolist(), self.c.tolist()):
@@ -384,4 +385,3 @@ def ensure(names=None, log: Callable[[str], None] = lambda s: None) -> dict[str,
 
 def read_bytes(name: str) -> bytes:
     return path_of(name).read_bytes()
-

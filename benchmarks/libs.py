@@ -64,7 +64,7 @@ def dimod_bqm(inst: Instance):
     import dimod
     h, r, c, q = _split(inst)
     vartype = dimod.SPIN if inst.problem_type == "ising" else dimod.BINARY
-    return dimod.BinaryQuadraticModel.from_numpy_vectors(h, (r, c, q), 0.0, vartype)
+    return dimod.BinaryQuadraticModel.from_numpy_vectors(h, (r, c, q), inst.offset, vartype)
 
 
 def run_dwave_sa(bqm, betas: np.ndarray, reads: int, seed: int) -> Run:
@@ -87,17 +87,22 @@ def dwave_default_beta_range(bqm) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def run_dwave_sa_budget(bqm, sweeps: int, seconds: float, seed: int) -> tuple[Run, int]:
-    """dwave-samplers SA with its default (geometric) schedule, reads sized to fill about `seconds`."""
+def run_dwave_sa_default(bqm, sweeps: int, reads: int, seed: int) -> Run:
+    """dwave-samplers SA with its default schedule (geometric over its own β range), `sweeps` sweeps per read."""
     from dwave.samplers import SimulatedAnnealingSampler
-    sampler = SimulatedAnnealingSampler()
     t0 = time.perf_counter()
-    sampler.sample(bqm, num_reads=1, num_sweeps=sweeps, seed=seed)
-    per_read = max(time.perf_counter() - t0, 1e-6)
-    reads = max(1, int(seconds / per_read))
+    ss = SimulatedAnnealingSampler().sample(bqm, num_reads=reads, num_sweeps=sweeps, seed=seed)
+    return Run(time.perf_counter() - t0, np.asarray(ss.record.energy, np.float64))
+
+
+def run_dwave_tabu(bqm, timeout_s: float, seed: int, target: float | None = None) -> Run:
+    """dwave-samplers TabuSampler, one read of `timeout_s` (its restarts inside); `target` is passed as its
+    energy_threshold (None: run to the timeout)."""
+    from dwave.samplers import TabuSampler
     t0 = time.perf_counter()
-    ss = sampler.sample(bqm, num_reads=reads, num_sweeps=sweeps, seed=seed + 1)
-    return Run(time.perf_counter() - t0 + per_read, np.asarray(ss.record.energy, np.float64)), reads + 1
+    ss = TabuSampler().sample(bqm, num_reads=1, timeout=max(1, int(timeout_s * 1000)), seed=seed,
+                              energy_threshold=target)
+    return Run(time.perf_counter() - t0, np.asarray(ss.record.energy, np.float64))
 
 
 # --- openjij --------------------------------------------------------------------------------------------------
@@ -113,7 +118,7 @@ def openjij_bqm(inst: Instance, sparse: bool):
         key = (a, b) if a < b else (b, a)
         quadratic[key] = quadratic.get(key, 0.0) + w
     vartype = "SPIN" if inst.problem_type == "ising" else "BINARY"
-    return oj.BinaryQuadraticModel(linear, quadratic, 0.0, vartype, sparse=sparse)
+    return oj.BinaryQuadraticModel(linear, quadratic, inst.offset, vartype, sparse=sparse)
 
 
 def run_openjij_sa(bqm, betas: np.ndarray, reads: int, sparse: bool) -> Run:
@@ -128,12 +133,22 @@ def run_openjij_sa(bqm, betas: np.ndarray, reads: int, sparse: bool) -> Run:
     return Run(seconds, np.asarray(res.record.energy, np.float64), algo)
 
 
-def run_openjij_sqa(bqm, beta: float, gamma: float, sweeps: int, trotter: int, reads: int, sparse: bool) -> Run:
+def run_openjij_sa_default(bqm, sweeps: int, reads: int, seed: int) -> Run:
+    """openjij SASampler with its default schedule (its own β range from the model), `sweeps` sweeps per read.
+    Seeded per call (a seed makes openjij repeat it for every read of the call, so callers use reads=1)."""
+    import openjij as oj
+    t0 = time.perf_counter()
+    res = oj.SASampler().sample(bqm, num_sweeps=sweeps, num_reads=reads, seed=seed)
+    return Run(time.perf_counter() - t0, np.asarray(res.record.energy, np.float64))
+
+
+def run_openjij_sqa(bqm, beta: float, gamma: float, sweeps: int, trotter: int, reads: int, sparse: bool,
+                    seed: int | None = None) -> Run:
     """openjij SQASampler, its default quartic s-schedule (H = s·H_p + Γ(1−s)·Σσˣ at fixed β)."""
     import openjij as oj
     t0 = time.perf_counter()
     res = oj.SQASampler().sample(bqm, beta=beta, gamma=gamma, num_sweeps=sweeps, trotter=trotter, num_reads=reads,
-                                 sparse=sparse)
+                                 sparse=sparse, seed=seed)
     seconds = time.perf_counter() - t0
     algo = float(np.sum(res.info["list_exec_times"])) * 1e-6
     return Run(seconds, np.asarray(res.record.energy, np.float64), algo)
@@ -148,11 +163,13 @@ def compiled(raw: bytes):
     return compile_problem(decode_problem(raw))
 
 
-def run_ours_sa(model, betas: np.ndarray, reads: int, seed: int) -> Run:
-    from solver_runner.solvers.walkers import anneal
+def run_ours_sa(model, betas: np.ndarray, reads: int, seed: int, kernel: str | None = None) -> Run:
+    """Our SA (solver_runner.solvers.walkers.anneal_run) on `kernel` (None: the automatic choice); algo_seconds is
+    the algorithm alone (start states, sweeps, final costs), as dwave's sampling_ns and openjij's execution time."""
+    from solver_runner.solvers.walkers import anneal_run
     t0 = time.perf_counter()
-    _, energies = anneal(model, np.ascontiguousarray(betas, np.float64), reads, seed, threads=1)
-    return Run(time.perf_counter() - t0, np.asarray(energies, np.float64))
+    out = anneal_run(model, np.ascontiguousarray(betas, np.float64), reads, seed, threads=1, kernel=kernel)
+    return Run(time.perf_counter() - t0, np.asarray(out["energies"], np.float64), float(out["seconds"]))
 
 
 def run_ours_sqa(model, beta: float, gammas: np.ndarray, trotter: int, reads: int, seed: int) -> Run:

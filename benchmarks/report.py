@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,3 +79,27 @@ def _plain(value: Any) -> Any:
         return value.item()  # numpy scalars
     except AttributeError:
         return str(value)
+
+
+def loadavg() -> str:
+    """The machine's 1/5/15-minute load averages, "a/b/c" ("n/a" where the OS has none)."""
+    try:
+        return "/".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def machine(libraries: dict[str, str]) -> dict:
+    """CPU model, cores, Python / numpy / numba versions, and the given library versions."""
+    import numba
+    import numpy as np
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, **libraries}

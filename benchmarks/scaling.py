@@ -43,7 +43,7 @@ def main(argv: list[str]) -> int:
     one, many = statistics.median(times[1]), statistics.median(times[cores])
     print(json.dumps({"cores": cores, "restarts": restarts, "sweeps": sweeps, "t1_s": one, "tall_s": many,
                       "speedup": one / many if many > 0 else None, "cost_1": costs[1], "cost_all": costs[cores],
-                      "errors": errors[:3]}))
+                      "errors": errors[:3], "load": "/".join(f"{x:.1f}" for x in os.getloadavg())}))
     return 0
 
 

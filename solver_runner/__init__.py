@@ -16,6 +16,13 @@ Importing this package does not import numba. It writes the keyed directory into
   would launch its thread pool with another count, and the next compilation would fail with "Cannot set
   NUMBA_NUM_THREADS to a different value once the threads have been launched".
 Spawned children inherit the keyed directory; `cache_dir()` recognises it and keys its base again, never nesting.
+
+Vector width: on CPUs with AVX-512, LLVM's tuning for most Intel models prefers 256-bit vectors, so numba's loops
+over walkers (kernels.lanes, kernels.msc) would use half the register width. Unless the environment already sets
+NUMBA_CPU_NAME or NUMBA_CPU_FEATURES, this package sets NUMBA_CPU_FEATURES to the host's features plus
+`-prefer-256-bit` on such CPUs (measured on the development VM, one thread: SIMD-lane SA 4.2 → 2.6 ns per attempt on
+a 3-regular ±J graph of 10⁴ spins, dense SK-512 scalar 10.4 → 9.0). The features are part of numba's cache key, so
+a cache built elsewhere is not reused by mistake.
 """
 from __future__ import annotations
 
@@ -56,4 +63,24 @@ def _use_source_keyed_cache() -> None:
         config.reload_config()
 
 
+def _prefer_full_width_vectors() -> None:
+    if os.environ.get("NUMBA_CPU_NAME") or os.environ.get("NUMBA_CPU_FEATURES") is not None:
+        return  # the user's choice wins
+    if os.environ.get("NUMBA_ENABLE_AVX", "1") == "0":
+        return
+    try:
+        import llvmlite.binding as ll
+
+        features = ll.get_host_cpu_features()
+    except Exception:  # noqa: BLE001 - no LLVM features: numba's own defaults apply
+        return
+    if features.get("avx512f"):
+        os.environ["NUMBA_CPU_FEATURES"] = features.flatten() + ",-prefer-256-bit"
+        if "numba" in sys.modules:
+            from numba.core import config
+
+            config.reload_config()
+
+
 _use_source_keyed_cache()
+_prefer_full_width_vectors()

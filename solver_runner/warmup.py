@@ -1,6 +1,6 @@
 """Compile every numba kernel into the on-disk cache once, saying what it does, so no job pays JIT time.
 
-A cold compile costs about 50 s of one core (measured in the README); loading the cache takes about a second.
+A cold compile costs about 65 s of one core (measured in the README); loading the cache takes about a second.
 Three callers:
 - the service: the runner pool runs `warm_up` in one spawned process before it starts any runner
   (services.dispatch.runner_pool), so N runners never compile the same kernels in parallel, and the log says
@@ -9,11 +9,13 @@ Three callers:
 - every runner (`worker.worker_main` → `warm`) before it reports ready: then it only loads the cache, and a runner
   whose solvers fail on the warm-up problems refuses to start (WarmUpError) instead of failing every job.
 
-`warm` runs every target on three tiny problems (ising with a degree-3 term; pubo with a grouped term; a dense
-pubo; for the quadratic-only Toshiba and 1QBit targets: ising with a field, sparse and dense pubo), which reach
-every kernel signature a job reaches: every model has the same array types, and the flags
-`ising`, `has_higher`, `has_slc` are plain booleans; the first again with every unit split into walker groups (what
-heavy inputs do, solvers.base.run_steps). A marker file in the cache directory (per numba version)
+`warm` runs every target on small problems that reach every kernel signature a job reaches: for the Microsoft
+targets six (ising with a degree-3 term; pubo with a grouped term; a dense pubo; three sparse rings, with small
+integer couplings on 600 variables, real ones and large integer ones: the rings take the multi-spin, the float32 and
+float64 lane and the tree tabu kernels), for the quadratic-only Toshiba and 1QBit targets three (ising with a field,
+sparse and dense pubo). Every model has the same array types, and the flags `ising`, `has_higher`, `has_slc` are
+plain booleans; some problems run again with every unit split into walker groups (what heavy inputs do,
+solvers.base.run_steps). A marker file in the cache directory (per numba version)
 records a complete warm-up: its absence is how a first start is recognised.
 """
 from __future__ import annotations
@@ -51,12 +53,18 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("1QBit tabu and path relinking", (targets.QBIT_TABU, targets.QBIT_PR)),
     ("1QBit PTICM", (targets.QBIT_PTICM,)),
 )
-COLD_ESTIMATE = "about 50 s of one core"  # `warm` from cold: 48 s of CPU on the 2-core development VM
+COLD_ESTIMATE = "about 65 s of one core"  # `warm` from cold: lanes and multi-spin +17 s, Toshiba/1QBit +21 s
 
 WARM_PROBLEMS = (
     problem_document("ising", [(1.0, [0, 1]), (-1.0, [1]), (0.5, [0, 1, 2])]),
     problem_document("pubo", [(1.0, [0, 1]), (-1.0, [1])], slc_terms=[(1.0, [(1.0, [0]), (-1.0, [])])]),
     problem_document("pubo", [(1.0, [i, j]) for i in range(4) for j in range(i + 1, 4)]),
+    # sparse rings (density < model.DENSE_MIN_DENSITY): small integer couplings take the multi-spin SA kernel and
+    # float32 lanes (PT, PA), large integer ones float32 lanes for SA too, real ones float64 lanes
+    # (solvers.lanes.choose_kernel); 600 variables take the tree tabu kernel (solvers.walkers.tabu_tree_fits)
+    problem_document("ising", [(float((-1) ** i), [i, (i + 1) % 600]) for i in range(600)] + [(1.0, [0])]),
+    problem_document("pubo", [(0.1 * (i + 1), [i, (i + 1) % 12]) for i in range(12)] + [(-0.3, [0])]),
+    problem_document("pubo", [(float(100 * (i % 3) - 90), [i, (i + 1) % 12]) for i in range(12)] + [(7.0, [3])]),
 )
 # The Toshiba and 1QBit targets take quadratic problems only: ising with a field, sparse pubo, dense pubo.
 QUADRATIC_WARM_PROBLEMS = (
@@ -89,9 +97,11 @@ def cached_functions(directory: Path) -> int:
     return sum(1 for _ in directory.rglob("*.nbi")) if directory.is_dir() else 0
 
 
-def warm_problems(target: str) -> tuple[dict, ...]:
-    """The warm-up problems of `target` (every kernel signature its jobs reach)."""
-    return QUADRATIC_WARM_PROBLEMS if target in QUADRATIC_ONLY else WARM_PROBLEMS
+def warm_runs(target: str) -> list[tuple[dict, bool]]:
+    """`target`'s warm-up runs, (problem, split every unit): every kernel signature its jobs reach."""
+    if target in QUADRATIC_ONLY:
+        return [(doc, False) for doc in QUADRATIC_WARM_PROBLEMS] + [(QUADRATIC_WARM_PROBLEMS[0], True)]
+    return [(doc, False) for doc in WARM_PROBLEMS] + [(WARM_PROBLEMS[i], True) for i in (0, 3, 4, 5)]
 
 
 _SHORT_RUNS = {
@@ -119,8 +129,7 @@ def warm(progress: Callable[[int, int, str, float], None] | None = None) -> None
     for index, (name, group) in enumerate(GROUPS, 1):
         started = time.perf_counter()
         for target in group:
-            problems = warm_problems(target)
-            for doc, split in [(doc, False) for doc in problems] + [(problems[0], True)]:
+            for doc, split in warm_runs(target):
                 request = RunRequest(job_id="warm-up", target=target, params=_warm_params(target),
                                      input_data=encode_json(doc, compress=False))
                 with splitting_every_unit() if split else contextlib.nullcontext():  # heavy inputs split units
@@ -128,10 +137,11 @@ def warm(progress: Callable[[int, int, str, float], None] | None = None) -> None
                 if outcome.status != RunOutcome.SUCCEEDED:
                     failures.append(f"{target}: {outcome.error_code}: {outcome.error_message}")
                     break
-        if targets.PT in group:  # the parallel replica kernel: the tiny problems are below its work threshold
-            model = compile_problem(decode_problem(encode_json(WARM_PROBLEMS[0], compress=False)))
-            ctx = SolveContext(model, {}, 1, 1, 1, None, lambda: False, lambda done, best: None)
-            run_tempering(ctx, [0.5, 1.0], 2, parallel=True)
+        if targets.PT in group:  # the parallel replica kernels: the tiny problems are below their work threshold
+            for doc in (WARM_PROBLEMS[0], *WARM_PROBLEMS[3:]):
+                model = compile_problem(decode_problem(encode_json(doc, compress=False)))
+                ctx = SolveContext(model, {}, 1, 1, 1, None, lambda: False, lambda done, best: None)
+                run_tempering(ctx, [0.5, 1.0, 2.0, 4.0], 2, parallel=True)
         if progress is not None:
             progress(index, len(GROUPS), name, time.perf_counter() - started)
     if failures:

@@ -207,6 +207,42 @@ def apply_counts(counts, R, S, F, Lg, E, fam, parallel=False):
     return T
 
 
+@njit(cache=True, nogil=True)
+def resample_counts(tau, counts, E, R, dbeta, emin, target, cap, constant_population, st, k):
+    """PA's copies per walker for a step of Δβ = dbeta (weights exp(−Δβ·(E_i − emin))): floor + residual to
+    exactly `target`, or Poisson (at least one copy of the best walker survives; a total past the capacity `cap`
+    falls back to floor + residual). Returns the new population size Σ counts."""
+    normalised_weights(tau, E, R, dbeta, emin, float(target))
+    if constant_population:
+        return counts_floor_residual(tau, R, target, counts, st, k)
+    T = counts_poisson(tau, R, counts, st, k)
+    if T == 0:  # keep the population alive: one copy of the best walker
+        best = 0
+        for i in range(R):
+            if E[i] < E[best]:
+                best = i
+        counts[best] = 1
+        return 1
+    if T > cap:
+        return counts_floor_residual(tau, R, target, counts, st, k)
+    return T
+
+
+@njit(cache=True, nogil=True)
+def effective_families(fam, R, fam_size):
+    """R/ρ with ρ = Σ_f size_f²/R: the number of equally sized families the population is worth (fam_size: zeroed
+    scratch [capacity], left zeroed)."""
+    for i in range(R):
+        fam_size[fam[i]] += 1
+    rho = 0.0
+    for i in range(R):
+        f = fam[i]
+        if fam_size[f] > 0:
+            rho += float(fam_size[f]) * float(fam_size[f])
+            fam_size[f] = 0
+    return R / (rho / R)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Population annealing
 
@@ -293,34 +329,11 @@ def pa_chunk(steps, ctl, kind, beta0, beta1, count, target, alpha, constant_popu
         dbeta = sched_value(kind, beta0, beta1, count, pos + 1) - beta if pos + 1 < count else 0.0
         effective = float(R)
         if dbeta > 0.0 and not flat:
-            normalised_weights(tau, E, R, dbeta, emin, float(target))
-            if constant_population:
-                T = counts_floor_residual(tau, R, target, counts, rng, master)
-            else:
-                T = counts_poisson(tau, R, counts, rng, master)
-                if T == 0:
-                    # keep the population alive: one copy of the best walker
-                    best = 0
-                    for i in range(R):
-                        if E[i] < E[best]:
-                            best = i
-                    counts[best] = 1
-                    T = 1
-                elif T > cap:
-                    T = counts_floor_residual(tau, R, target, counts, rng, master)
+            resample_counts(tau, counts, E, R, dbeta, emin, target, cap, constant_population, rng, master)
             R = apply_counts(counts, R, S, F, Lg, E, fam, parallel)
             ctl[CTL_R] = R
             ctl[CTL_RESAMPLES] += 1
-            for i in range(R):
-                fam_size[fam[i]] += 1
-            rho = 0.0
-            for i in range(R):
-                f = fam[i]
-                if fam_size[f] > 0:
-                    rho += float(fam_size[f]) * float(fam_size[f])
-                    fam_size[f] = 0
-            rho /= R
-            effective = R / rho
+            effective = effective_families(fam, R, fam_size)
         # (a population smaller than alpha can never hold alpha families: the family rule is off then)
         if (effective < alpha and target > alpha) or flat:
             init_walkers(target, S, F, Lg, E, fam, bestS, bestE, rng, initial, constant, ising, M)

@@ -12,9 +12,15 @@ u < exp((E_a − E_b)(β_a − β_b)); `sweeps` counts steps. Defaults: all_beta
 model's β range with replicas = the given `replicas` or max(threads, clamp(√n, 8, 32)); sweeps 1000. `all_betas`
 is echoed as given.
 
+Kernels (solvers.lanes.choose_kernel, logged): SA runs its restarts multi-spin coded (64 per machine word) when the
+input has small integer couplings, in SIMD lanes for other inputs with only linear and quadratic terms, on the
+scalar kernel otherwise; PT runs its replicas in lanes (exchanges swap temperatures between lanes) or scalar. Every
+kernel makes the same Metropolis decisions in distribution (the lane kernel the same decision per draw).
+
 Both advance in timed chunks (solvers.base.run_steps), so cancellation and timeouts are noticed between chunks.
-Every walker keeps its `number_of_solutions` best distinct states (at sweep ends); the result holds the best
-distinct ones over all walkers, with exact costs (`exact_best`).
+The result holds the best distinct states over all walkers, with exact costs (`exact_best`): each walker's best
+states (scalar: its `number_of_solutions` best at sweep ends; lanes: its best at chunk ends (SA) or sweep ends
+(PT), and its current state; multi-spin coding: its best state measured at chunk ends, and its current state).
 """
 from __future__ import annotations
 
@@ -33,21 +39,24 @@ from solver_runner.solvers.base import (
     register,
     run_steps,
 )
-from solver_runner.solvers.walkers import AnnealState
+from solver_runner.solvers.lanes import LaneState, choose_kernel
+from solver_runner.solvers.msc import MscAnneal
+from solver_runner.solvers.walkers import AnnealState, anneal_state
 
 
 def run_anneal(ctx: SolveContext, restarts: int, sweeps: int, beta_start: float, beta_stop: float, seed: int,
-               keep: int) -> tuple[AnnealState, int, bool]:
+               keep: int, kernel: str | None = None) -> tuple[AnnealState | LaneState | MscAnneal, int, bool]:
     """SA restarts along the linear β schedule, in timed chunks (or until ctx.should_stop()); returns (state,
     sweeps done, stopped early). Also used by the parameter-free SA tuner."""
-    state = AnnealState(ctx.model, restarts, seed, keep=keep)
+    state = anneal_state(ctx.model, restarts, seed, keep, ctx.threads, kernel)
 
     def betas(first: int, count: int) -> np.ndarray:
         return P.linear_betas(beta_start, beta_stop, sweeps, first, first + count)
 
-    run = KernelSteps(lambda first, k: state.sweep(betas(first, k)), lambda: float(state.bestE.min()), restarts,
+    run = KernelSteps(lambda first, k: state.sweep(betas(first, k)), state.best_cost, state.groups,
                       piece=lambda unit, lo, hi: state.sweep(betas(unit, 1), lo, hi))
     done, stopped = run_steps(ctx, run, sweeps)
+    state.finish()
     return state, done, stopped
 
 
@@ -72,20 +81,35 @@ PARALLEL_MIN_STEP_ATTEMPTS = 250_000
 
 
 def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream: int = 0,
-                  keep: int | None = None, parallel: bool | None = None) -> tuple[AnnealState, int, bool]:
+                  keep: int | None = None, parallel: bool | None = None, kernel: str | None = None
+                  ) -> tuple[AnnealState | LaneState, int, bool]:
     """Run PT for `sweeps` steps (or until ctx.should_stop()); returns (state, steps done, stopped early).
 
-    Rows of `state` are the replicas in ascending β order; `state.candidates()` / `state.bestS` hold their best
-    states (`keep` per replica, default ctx.number_of_solutions). `parallel` forces the kernel choice (None: by
-    work per step). Also used by the parameter-free PT tuner.
+    `state.candidates()` / `state.bestE` hold the replicas' best states (scalar kernel: `keep` per replica, default
+    ctx.number_of_solutions; lanes: each replica's best and current state). `parallel` forces the threading choice
+    (None: by work per step), `kernel` the kernel ("scalar" or "lanes"; None: solvers.lanes.choose_kernel).
+    Also used by the parameter-free PT tuner.
     """
     betas = np.sort(np.asarray(all_betas, np.float64))
     R = betas.shape[0]
     keep = ctx.number_of_solutions if keep is None else keep
     check_walker_memory(ctx.model, R, keep, "replicas")
-    state = AnnealState(ctx.model, R, ctx.seed, stream, keep=keep)
     model = ctx.model
     per_step = max(1, model.n) * R
+    kind = choose_kernel(model, R, allow_msc=False, keep=keep)[0] if kernel is None else kernel
+    if kind == "lanes" and not (model.has_higher or model.has_slc):
+        # one thread: a step's lanes sweep ~8× faster than scalar replicas, which therefore need ~8× more work per
+        # step than PARALLEL_MIN_STEP_ATTEMPTS before a barrier per step pays; a parallel lane step would also
+        # cost every first start ~4 s more compile time for the rare input that large
+        lanes = LaneState(model, R, ctx.seed, stream)
+        lanes.start_tempering(betas)
+        def lane_steps(first: int, count: int) -> None:
+            lanes.pt_steps(first, count)
+
+        run = KernelSteps(lane_steps, lanes.best_cost)
+        done, stopped = run_steps(ctx, run, sweeps)
+        return lanes, done, stopped
+    state = AnnealState(ctx.model, R, ctx.seed, stream, keep=keep)
     if parallel is None:
         parallel = ctx.threads > 1 and per_step >= PARALLEL_MIN_STEP_ATTEMPTS
 
@@ -101,8 +125,8 @@ def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream
             state.sweep_each(betas)
             exchanges(step)
 
-    run = KernelSteps(steps, lambda: float(state.bestE.min()), R,
-                      piece=lambda step, lo, hi: state.sweep_each(betas, lo, hi), finish=exchanges)
+    run = KernelSteps(steps, state.best_cost, R, piece=lambda step, lo, hi: state.sweep_each(betas, lo, hi),
+                      finish=exchanges)
     done, stopped = run_steps(ctx, run, sweeps)
     return state, done, stopped
 

@@ -20,6 +20,11 @@ steps: no restart, best-known cut 11624); anneals much longer than ~2 × populat
   make a linear schedule, as QIO read them.
 - `constant_population` = true; `population` = max(64, threads); `sweeps` = 2 × population; `sweeps_per_replica` =
   1; `alpha` = 2.
+
+Kernel: inputs with only linear and quadratic terms and sparse couplings run the population in SIMD lanes
+(`LanePopulationRun`, kernels.lanes_population: the same steps, walkers side by side), others on the scalar kernel;
+solvers.lanes.choose_kernel decides and logs it. Measured (64 walkers, 128 steps, one thread): 3.2× faster on a
+3-regular ±J graph of 10⁴ spins, 6.5× on a G1-like max-cut, 6× on a bqp50.
 """
 from __future__ import annotations
 
@@ -29,8 +34,10 @@ import numpy as np
 
 from contracts import targets
 from solver_runner import params as P
+from solver_runner.kernels import lanes as LK
+from solver_runner.kernels import lanes_population as LPK
 from solver_runner.kernels import population as K
-from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
+from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states, rng_states
 from solver_runner.model import CompiledModel, model_arrays
 from solver_runner.solvers.base import (
     SolveContext,
@@ -40,6 +47,7 @@ from solver_runner.solvers.base import (
     register,
     run_steps,
 )
+from solver_runner.solvers.lanes import LANE_BLOCK, choose_kernel
 
 # A parallel region costs ~20 µs to start: below this much work per step (≈ ns), walkers run on one thread.
 PARALLEL_MIN_STEP_WORK = 50_000
@@ -124,12 +132,12 @@ class Walkers:
         self.model = model
         self.M = model_arrays(model)
         self.parallel = parallel
-        self.S = np.empty((capacity, n), np.int8)
-        self.F = np.empty((capacity, n), np.float64)
-        self.L = np.empty((capacity, G), np.float64)
+        self.S: np.ndarray = np.empty((capacity, n), np.int8)  # [slots, n]; LanePopulationRun: lane blocks [B, n, W]
+        self.F: np.ndarray = np.empty((capacity, n), np.float64)
+        self.L: np.ndarray = np.empty((capacity, G), np.float64)
         self.E = np.empty(capacity, np.float64)
         self.fam = np.zeros(capacity, np.int64)
-        self.bestS = np.zeros((capacity, n), np.int8)
+        self.bestS: np.ndarray = np.zeros((capacity, n), np.int8)
         self.bestE = np.full(capacity, np.inf)
         self.archS = np.zeros((max(1, keep), n), np.int8)
         self.archE = np.full(max(1, keep), np.inf)
@@ -233,10 +241,91 @@ class PopulationRun(Walkers):
             self.finish()
 
 
+class LanePopulationRun(PopulationRun):
+    """PopulationRun with its walkers in SIMD lanes (kernels.lanes_population): same start, same rules; S, F,
+    bestS float64 [B, n, W], E, bestE, fam flat [B·W] (slot k = lane k mod W of block k // W)."""
+
+    def __init__(self, model: CompiledModel, params: dict, seed: int, stream: int = 0, keep: int = 1,
+                 threads: int = 1):
+        super().__init__(model, params, seed, stream, keep, threads=1)  # the scalar start states, then lanes
+        cap, n = self.S.shape
+        B = math.ceil(cap / LANE_BLOCK)
+        W = math.ceil(cap / B)
+        self.capacity, self.dt = cap, np.float64  # float32 lanes would save ~20 %, and cost ~5 s of first-start compile
+        rows = np.concatenate([self.S, np.repeat(self.S[:1], B * W - cap, axis=0)])
+        self.h = model.h.astype(self.dt)
+        self.adj_w = model.adj_w.astype(self.dt)
+        self.dense = (model.dense if model.dense is not None else np.zeros((0, 0))).astype(self.dt)
+        self.S = np.empty((B, n, W), self.dt)
+        self.F = np.empty((B, n, W), self.dt)
+        for b in range(B):
+            LK.to_lanes(rows[b * W:(b + 1) * W], self.S[b], self.F[b], self.h, model.adj_ptr, model.adj_idx,
+                        self.adj_w, self.dense)
+        self.bestS = self.S.copy()
+        pad = B * W - cap
+        self.E = np.concatenate([self.E, np.full(pad, self.E[0])])
+        self.bestE = np.concatenate([self.bestE, np.full(pad, np.inf)])
+        self.fam = np.concatenate([self.fam, np.zeros(pad, np.int64)])
+        self.st = rng_states(seed, B * W, stream + 0x1A9E)
+        self.xst = rng_states(seed, 1, stream + 0x1A9F)
+        self.beta_lanes = np.zeros(B * W)
+        self.dm = np.zeros(W, self.dt)
+        self.ud = np.zeros(W, self.dt)
+        self.row = np.zeros(n, np.int8)
+        self.rows = np.zeros((W, n), np.int8)
+        self.L = np.zeros((0, 0))  # no grouped terms in lanes: the scalar start's SLC sums are not kept
+
+    def _kernel_steps(self, steps: int, kind: int, beta0: float, beta1: float, count: int, sweeps_per_replica: int
+                      ) -> None:
+        m = self.model
+        LPK.lane_pa_chunk(steps, self.ctl, kind, beta0, beta1, count, self.target, self.alpha, self.constant,
+                          sweeps_per_replica, self.S, self.F, self.E, self.fam, self.bestS, self.bestE, self.archS,
+                          self.archE, self.st, self.xst, self.counts, self.tau, self.row, self.rows, self.beta_lanes, self.dm,
+                          self.ud, float(m.constant), m.ising, self.h, m.adj_ptr, m.adj_idx, self.adj_w, self.dense,
+                          self.dt)
+
+    @property
+    def walkers(self) -> int:
+        return math.ceil(self.size() / self.S.shape[2])  # run_steps splits a long step's sweeps by lane blocks
+
+    def piece(self, lo: int, hi: int) -> None:
+        """The sweeps of the current step for lane blocks lo..hi−1."""
+        m = self.model
+        W = self.S.shape[2]
+        if self.culling is None:
+            beta = K.sched_value(self.kind, self.beta0, self.beta1, self.sweeps, int(self.ctl[K.CTL_POS]))
+        else:
+            beta = self.cur_beta
+        lanes = slice(lo * W, hi * W)
+        LPK.lane_sweeps(min(self.size(), hi * W) - lo * W, self.S[lo:hi], self.F[lo:hi], self.E[lanes],
+                        self.st[lanes], self.bestS[lo:hi], self.bestE[lanes], self.beta_lanes[lanes], self.dm,
+                        self.ud, beta, self.spr, m.ising, m.adj_ptr, m.adj_idx, self.adj_w, self.dense, self.dt)
+
+    def _rows(self, S: np.ndarray) -> np.ndarray:
+        B, n, W = S.shape
+        out = np.empty((B * W, n), np.int8)
+        for b in range(B):
+            LK.from_lanes(S[b], W, out[b * W:(b + 1) * W])
+        return out
+
+    def candidates(self) -> np.ndarray:
+        """The archive, every slot's best state and the current walkers (int8 [·, n])."""
+        ok = np.isfinite(self.bestE)
+        return np.concatenate([self.archS[np.isfinite(self.archE)], self._rows(self.bestS)[ok],
+                               self._rows(self.S)[: self.size()]])
+
+
+def population_run(model: CompiledModel, params: dict, seed: int, keep: int, threads: int) -> PopulationRun:
+    """The PA run on the kernel solvers.lanes.choose_kernel picks for its population (lanes or scalar)."""
+    kind, _ = choose_kernel(model, int(params["population"]), allow_msc=False)
+    cls = LanePopulationRun if kind == "lanes" else PopulationRun
+    return cls(model, params, seed, keep=keep, threads=threads)
+
+
 @register(targets.PA)
 def population_annealing(ctx: SolveContext) -> SolveResult:
     params = P.pa_parameters(ctx)
-    run = PopulationRun(ctx.model, params, ctx.seed, keep=ctx.number_of_solutions, threads=ctx.threads)
+    run = population_run(ctx.model, params, ctx.seed, ctx.number_of_solutions, ctx.threads)
     done, stopped = run_steps(ctx, run, params["sweeps"])
     states, costs = exact_best(ctx.model, run.candidates(), ctx.number_of_solutions)
     return SolveResult(states=states, costs=costs, parameters=params, sweeps_done=done, stopped_early=stopped)

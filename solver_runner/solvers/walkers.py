@@ -20,7 +20,11 @@ from solver_runner.kernels.qmc import init_slices, qmc_chunk, slice_energies, sq
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.kernels.sa import anneal_chunk, init_restarts, sweep_each_chunk
 from solver_runner.kernels.tabu import tabu_chunk
+from solver_runner.kernels.tabu_tree import tree_chunk
 from solver_runner.model import CompiledModel, model_arrays
+from solver_runner.solvers import msc
+from solver_runner.solvers.lanes import LaneState, choose_kernel
+from solver_runner.solvers.msc import MscAnneal
 
 
 class AnnealState:
@@ -56,6 +60,17 @@ class AnnealState:
         """float64 [R]: each row's best (incremental) energy so far (a view)."""
         return self.topE[:, 0]
 
+    @property
+    def groups(self) -> int:
+        """Independent walker groups a sweep can be split into (solvers.base.run_steps): the rows."""
+        return self.S.shape[0]
+
+    def best_cost(self) -> float:
+        return float(self.bestE.min())
+
+    def finish(self) -> None:
+        """Nothing to do: best states are kept at every sweep end (the lane and multi-spin states need this)."""
+
     def candidates(self) -> tuple[np.ndarray, np.ndarray]:
         """All kept states of all rows as (int8 [R·k, n], float64 [R·k]), empty slots dropped."""
         S = self.topS.reshape(self.topS.shape[0] * self.topS.shape[1], self.model.n)
@@ -82,26 +97,67 @@ class AnnealState:
                          self.model.has_higher, self.model.has_slc, self.M)
 
 
-def anneal(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, threads: int = 1
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Benchmark entry point: exactly len(betas) Metropolis sweeps (sweep t at betas[t]) for `restarts` restarts.
+def anneal_state(model: CompiledModel, restarts: int, seed: int, keep: int = 1, threads: int = 1,
+                 kernel: str | None = None) -> AnnealState | LaneState | MscAnneal:
+    """SA restarts on the kernel `choose_kernel` picks (or `kernel`: "scalar", "lanes", "msc"; an input that does
+    not qualify for "msc" gets "lanes", one that does not qualify for "lanes" gets "scalar"). All three offer
+    sweep(betas, lo, hi) over `groups` independent walker groups, best_cost(), bestE, candidates() and finish()."""
+    kind, mm = choose_kernel(model, restarts, keep=keep) if kernel is None else (kernel, None)
+    if kind == "msc":
+        mm = mm or msc.prepare(model)[0]
+        kind = "msc" if mm is not None else "lanes"
+    if kind == "lanes" and (model.has_higher or model.has_slc or model.n == 0):
+        kind = "scalar"
+    if kind == "msc" and mm is not None:
+        return MscAnneal(model, mm, restarts, seed)
+    if kind == "lanes":
+        return LaneState(model, restarts, seed, threads=threads)
+    return AnnealState(model, restarts, seed, keep=keep)
 
-    One kernel call, no chunking or stop checks. Restarts start from random states (or the model's
-    initial_state), use RNG streams derived from (seed, restart index), and run in parallel on `threads` numba
-    threads (capped at NUMBA_NUM_THREADS; results do not depend on it). Returns each restart's best state seen at
-    a sweep end, int8 [restarts, n] (at the end of a cold schedule this is almost always the final state), and
-    its exact cost, float64 [restarts] (constant included). Spin-flip attempts = len(betas)·restarts·n.
-    The first call per process pays JIT compilation (or the on-disk cache load): warm up before timing.
-    """
+
+def anneal_run(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, threads: int = 1,
+               kernel: str | None = None) -> dict:
+    """Benchmark entry point: exactly len(betas) Metropolis sweeps (sweep t at betas[t]) for `restarts` restarts
+    on the kernel `anneal_state` picks (or `kernel`), in one kernel call, no chunking or stop checks.
+
+    Restarts start from random states (or the model's initial_state) and run on `threads` numba threads (capped at
+    NUMBA_NUM_THREADS; results do not depend on it). Returns {"states": each restart's best state, int8
+    [restarts, n], "energies": their exact costs (constant included), "seconds": wall time of the algorithm
+    (start states, sweeps, final costs; not the model's preparation or the result's copy), "kernel": the state's
+    class}. Spin-flip attempts = len(betas)·restarts·n. The first call per process pays JIT compilation (or the
+    on-disk cache load): warm up before timing."""
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    state = AnnealState(model, restarts, seed)
+    betas = np.ascontiguousarray(betas, dtype=np.float64)
+    t0 = time.perf_counter()
+    state = anneal_state(model, restarts, seed, threads=threads, kernel=kernel)
     state.sweep(betas)
-    best = np.ascontiguousarray(state.bestS)
-    return best, energies_of(best, float(model.constant), state.M)
+    state.finish()
+    seconds = time.perf_counter() - t0
+    S, E = state.candidates()
+    best = np.ascontiguousarray(S[:restarts])  # every kernel lists each restart's best state first
+    return {"states": best, "energies": energies_of(best, float(model.constant), model_arrays(model)),
+            "seconds": seconds, "kernel": type(state).__name__}
+
+
+def anneal(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, threads: int = 1,
+           kernel: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`anneal_run`'s (states, energies)."""
+    out = anneal_run(model, betas, restarts, seed, threads, kernel)
+    return out["states"], out["energies"]
+
+
+def tabu_tree_fits(model: CompiledModel) -> bool:
+    """kernels.tabu_tree (O(degree·log n) per move) instead of the O(n) scan of kernels.tabu: sparse quadratic
+    inputs where a move's deg + 1 tree updates of ~2·log₂ n nodes cost well under the scan (and n ≥ 512)."""
+    if model.has_higher or model.has_slc or model.n < 512:
+        return False
+    degree = model.adj_idx.shape[0] / model.n
+    return 8.0 * (degree + 1.0) * math.log2(model.n) < model.n
 
 
 class TabuState:
-    """Arrays of R tabu walkers; `bestS`/`bestE`/`candidates()` as in `AnnealState`."""
+    """Arrays of R tabu walkers; `bestS`/`bestE`/`candidates()` as in `AnnealState`. Inputs that `tabu_tree_fits`
+    move with kernels.tabu_tree (the same moves; D, the trees and the tabu ring are its arrays)."""
 
     def __init__(self, model: CompiledModel, restarts: int, seed: int, tenures, eps: float, stream: int = 0,
                  keep: int = 1):
@@ -124,6 +180,14 @@ class TabuState:
         init_restarts(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
                       model.ising, self.M)  # start states exactly as SA's restarts (one kernel less to compile)
         self.tabu_until.fill(-1)
+        self.tree = tabu_tree_fits(model)
+        if self.tree:
+            size = 1 << max(0, (n - 1).bit_length())
+            self.D = np.empty((restarts, n))
+            self.AMIN = np.empty((restarts, 2 * size))
+            self.TMIN = np.empty((restarts, 2 * size))
+            self.TCNT = np.empty((restarts, 2 * size), np.int64)
+            self.RING = np.full((restarts, int(self.tenures.max(initial=0)) + 1), -2, np.int64)
 
     @property
     def bestS(self) -> np.ndarray:
@@ -142,6 +206,12 @@ class TabuState:
     def step(self, count: int, lo: int = 0, hi: int | None = None) -> None:
         """`count` moves of walkers lo..hi−1 (default: every walker; views keep each walker's RNG stream)."""
         w = slice(lo, self.S.shape[0] if hi is None else hi)
+        if self.tree:
+            m = self.model
+            tree_chunk(self.S[w], self.F[w], self.D[w], self.AMIN[w], self.TMIN[w], self.TCNT[w], self.RING[w],
+                       self.E[w], self.topS[w], self.topE[w], self.tabu_until[w], self.moves[w], self.tenures[w],
+                       self.rng[lo * RNG_STRIDE:], int(count), m.ising, m.adj_ptr, m.adj_idx, m.adj_w, self.eps)
+            return
         tabu_chunk(self.S[w], self.F[w], self.L[w], self.E[w], self.topS[w], self.topE[w], self.tabu_until[w],
                    self.moves[w], self.tenures[w], self.rng[lo * RNG_STRIDE:], int(count), self.model.ising,
                    self.model.has_higher, self.model.has_slc, self.M, self.eps)

@@ -166,3 +166,17 @@ def test_convergence_needs_the_best_found_again():
     assert _scripted_loop(True) == 1 + PF.PATIENCE
     # nothing reproduces the best: not converged, keep going (here until the scripted cut at run 40)
     assert _scripted_loop(False) == 40
+
+
+def test_convergence_waits_for_a_tenth_of_the_timeout_and_says_why(caplog):
+    """Short runs that agree with each other are not enough: the loop runs at least MIN_STOP_FRACTION of the
+    timeout (and twice as long as its best took to find) before a convergence stop, then logs why it stopped."""
+    caplog.set_level("INFO", logger="solver_runner.solvers.parameter_free")
+    doc = random_document("ising", 8, seed=5)
+    for target in (targets.SA_PF, targets.TABU_PF):
+        caplog.clear()
+        t0 = time.monotonic()
+        out = solve(target, doc, {"seed": 1, "timeout": 1.0})
+        assert out.status == RunOutcome.SUCCEEDED
+        assert time.monotonic() - t0 >= PF.MIN_STOP_FRACTION * 1.0
+        assert "parameter-free run stopped after" in caplog.text and "converged:" in caplog.text

@@ -21,6 +21,7 @@ from solver_runner.model import compile_problem
 from solver_runner.params import pa_parameters
 from solver_runner.solvers.base import SolveContext
 from solver_runner.solvers.population import (
+    LanePopulationRun,
     PopulationRun,
     culling_delta_beta,
     population_annealing,
@@ -131,12 +132,13 @@ def test_culling_delta_beta_culls_the_requested_fraction():
 # The PA kernel
 
 
-def test_constant_population_stays_at_its_size_and_variable_stays_in_capacity():
+@pytest.mark.parametrize("cls", [PopulationRun, LanePopulationRun])
+def test_constant_population_stays_at_its_size_and_variable_stays_in_capacity(cls):
     model = model_of(rrg3_document(40, seed=1))
     for constant in (True, False):
         params = pa_parameters(ctx_for(model, {"population": 50, "sweeps": 200, "constant_population": constant,
                                                "alpha": 1.5}))
-        run = PopulationRun(model, params, seed=4)
+        run = cls(model, params, seed=4)
         sizes = []
         for _ in range(200):
             run.advance(1)
@@ -145,20 +147,21 @@ def test_constant_population_stays_at_its_size_and_variable_stays_in_capacity():
         if constant:
             assert set(sizes) == {50}
         else:
-            assert max(sizes) <= run.S.shape[0] and min(sizes) >= 1 and len(set(sizes)) > 1
+            assert max(sizes) <= getattr(run, "capacity", run.S.shape[0]) and min(sizes) >= 1 and len(set(sizes)) > 1
 
 
-def test_restart_rule_fires_on_family_collapse_and_on_flat_costs():
+@pytest.mark.parametrize("cls", [PopulationRun, LanePopulationRun])
+def test_restart_rule_fires_on_family_collapse_and_on_flat_costs(cls):
     model = model_of(rrg3_document(30, seed=2))
     # alpha just below the population and strong selection (Δβ = 2 per step): every resample loses families
     params = pa_parameters(ctx_for(model, {"population": 32, "sweeps": 51, "alpha": 31.5, "beta_start": 0.0,
                                            "beta_stop": 100.0}))
-    run = PopulationRun(model, params, seed=1)
+    run = cls(model, params, seed=1)
     run.advance(20)
     assert run.restarts >= 15 and run.ctl[K.CTL_POS] <= 1
     # all states cost the same: zero variance restarts every step
     flat = model_of(problem_document("pubo", [(0.0, [0]), (0.0, [1]), (0.0, [2])]))
-    run = PopulationRun(flat, pa_parameters(ctx_for(flat, {"population": 8, "sweeps": 10})), seed=1)
+    run = cls(flat, pa_parameters(ctx_for(flat, {"population": 8, "sweeps": 10})), seed=1)
     run.advance(10)
     assert run.restarts == 10
 

@@ -20,14 +20,22 @@ def test_no_job_compiles_anything_after_the_warm_up():
     recorder = event.RecordingListener()
     event.register("numba:compile", recorder)
     try:
-        any_degree = problem_document("pubo", [(1.0, [0, 1, 2]), (-2.0, [1, 3]), (0.5, [2]), (1.5, [0, 3])])
+        docs = [problem_document("pubo", [(1.0, [0, 1, 2]), (-2.0, [1, 3]), (0.5, [2]), (1.5, [0, 3])]),
+                # sparse and quadratic (rings): the multi-spin and the float32 / float64 lane kernels for every solver
+                problem_document("pubo", [(float(i % 3 - 1 or 2), [i, (i + 1) % 15]) for i in range(15)]
+                                 + [(-1.0, [0, 7]), (2.0, [3])]),
+                problem_document("ising", [(0.3 * i - 1.1, [i, (i + 1) % 15]) for i in range(15)] + [(0.7, [4])]),
+                problem_document("ising", [(float(70 * (i % 4) - 100), [i, (i + 1) % 15]) for i in range(15)]),
+                problem_document("pubo", [(float(i % 5 - 2 or 3), [i, (i + 7) % 700]) for i in range(700)])]
         quadratic = problem_document("pubo", [(1.0, [0, 2]), (-2.0, [1, 3]), (0.5, [2]), (1.5, [0, 3])])
-        for target in SOLVERS:
-            doc = quadratic if target in warmup.QUADRATIC_ONLY else any_degree
-            for threads, split in ((1, False), (2, False), (1, True), (2, True)):
-                request = RunRequest("job", target, warmup._warm_params(target), encode_json(doc), threads=threads)
-                with splitting_every_unit() if split else contextlib.nullcontext():
-                    assert entry.run(request, lambda: False, lambda p: None).status == "succeeded", target
+        for index, doc in enumerate(docs):
+            for target in SOLVERS:
+                job_doc = quadratic if target in warmup.QUADRATIC_ONLY and index == 0 else doc  # (no degree 3 there)
+                for threads, split in ((1, False), (2, False), (1, True), (2, True)):
+                    request = RunRequest("job", target, warmup._warm_params(target), encode_json(job_doc),
+                                         threads=threads)
+                    with splitting_every_unit() if split else contextlib.nullcontext():
+                        assert entry.run(request, lambda: False, lambda p: None).status == "succeeded", target
     finally:
         event.unregister("numba:compile", recorder)
     assert sorted({e.data["dispatcher"].py_func.__qualname__ for _, e in recorder.buffer}) == []
