@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "devstoreaccount1"
 # Preloaded into Azurite: container and blob lookups by index instead of a scan of the account (see the file).
 LOOKUPS_JS = Path(__file__).resolve().parent / "azurite_lookups.js"
+# Preloaded too: a repeated SIGTERM or a dead output pipe cannot end Azurite before it saves (see the file).
+SHUTDOWN_JS = Path(__file__).resolve().parent / "azurite_shutdown.js"
 # Azurite's documented default development key: public, not a secret.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 _INDEXED = b"openqio: Azurite looks containers and blobs up by index"  # printed by LOOKUPS_JS once installed
@@ -100,7 +102,7 @@ class Azurite:
         args += self.extra_args
         env = dict(os.environ)
         env.pop("AZURITE_ACCOUNTS", None)
-        env["NODE_OPTIONS"] = f'{env.get("NODE_OPTIONS", "")} --require "{LOOKUPS_JS}"'.strip()
+        env["NODE_OPTIONS"] = f'{env.get("NODE_OPTIONS", "")} --require "{SHUTDOWN_JS}" --require "{LOOKUPS_JS}"'.strip()
         if self.accounts:
             for name, key in self.accounts.items():
                 if not re.fullmatch(r"[a-z0-9]{3,24}", name) or not key or ":" in key or ";" in key:

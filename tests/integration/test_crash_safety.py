@@ -1,5 +1,5 @@
 """Crash safety (issue 11) on real processes: a real Azurite SIGKILLed right after a burst of completions, the
-service SIGKILLed with jobs executing, a second service on the same data directory, leftovers of a crashed run, a
+service SIGKILLed with jobs executing, an Azurite told to stop twice, a second service on the same data directory, leftovers of a crashed run, a
 job aiming at another job's container, and the dashboard summary while storage hangs.
 
 Every test here fails on the code before issue 11: lost result blobs stayed lost, a killed service left Azurite
@@ -221,6 +221,41 @@ async def test_a_leftover_azurite_of_a_crashed_run_is_stopped_at_start(tmp_path:
             assert "left running by an earlier openqio" in service.tail(400)
     finally:
         leftover.stop()
+
+
+def test_azurite_told_to_stop_twice_still_saves_what_it_acknowledged(tmp_path: Path):
+    """A SIGKILL of the service makes the kernel send Azurite its parent-death SIGTERM, sometimes twice (once per
+    thread of the dying service it is handed on to). Azurite listens with `once`: without the preload in
+    services/azurite_shutdown.js the second signal ended it before it saved its index, and every container and
+    blob since its last periodic save was gone at the next start (jobs then Failed InputDataLost)."""
+    from azure.storage.blob import BlobServiceClient
+
+    from services.azurite import ACCOUNT, ACCOUNT_KEY
+
+    location, port = str(tmp_path / "azurite"), free_port()
+    credential = {"account_name": ACCOUNT, "account_key": ACCOUNT_KEY}
+    azurite = Azurite(location=location, port=port).start()
+    try:
+        with BlobServiceClient(azurite.blob_url, credential=credential) as storage:
+            container = storage.create_container("acknowledged")
+            for i in range(10):
+                container.upload_blob(f"blob-{i}", b"kept")
+            # (its kept-alive connection still open when the signals come, as the dead service's were)
+            os.kill(azurite.pid, signal.SIGTERM)
+            time.sleep(0.003)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(azurite.pid, signal.SIGTERM)
+            azurite.process.wait(30)
+    finally:
+        azurite.stop()
+    again = Azurite(location=location, port=port).start()
+    try:
+        with BlobServiceClient(again.blob_url, credential=credential) as storage:
+            container = storage.get_container_client("acknowledged")
+            assert container.exists(), "Azurite lost the container it had acknowledged"
+            assert sorted(b.name for b in container.list_blobs()) == sorted(f"blob-{i}" for i in range(10))
+    finally:
+        again.stop()
 
 
 async def test_a_second_service_on_the_same_data_directory_is_refused(openqio_service):
