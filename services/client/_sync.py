@@ -59,6 +59,17 @@ class LoopThread:
             future.cancel()  # e.g. KeyboardInterrupt while waiting: stop the work on the loop too
             raise
 
+    async def _finish(self) -> None:
+        """On the loop, before it stops: `on_stop`, then every task still running (a poll or an event stream a
+        caller left, a connection being opened) cancelled and awaited, so none leaves a socket open on a closed loop."""
+        if self._on_stop is not None:
+            await self._on_stop()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.get_running_loop().shutdown_asyncgens()
+
     def stop(self, timeout: float = 10.0) -> None:
         """Run `on_stop`, stop the loop and join its thread. Safe to call more than once, and at exit."""
         with self._lock:
@@ -68,8 +79,8 @@ class LoopThread:
         if loop is None or thread is None:
             return
         try:
-            if self._on_stop is not None and loop.is_running():
-                asyncio.run_coroutine_threadsafe(self._on_stop(), loop).result(timeout)
+            if loop.is_running():
+                asyncio.run_coroutine_threadsafe(self._finish(), loop).result(timeout)
         except Exception:  # noqa: BLE001 - best effort while shutting down
             pass
         finally:
