@@ -27,7 +27,30 @@ from solver_runner.solvers.lanes import LaneState, choose_kernel
 from solver_runner.solvers.msc import MscAnneal
 
 
-class AnnealState:
+class _KeptBest:
+    """The `keep` best states of each restart row (`topS` int8 [R, keep, n], `topE` [R, keep], best first), which
+    the kernels update in place; `bestS`/`bestE` are views of the first (for QMC: of the best slice state)."""
+
+    topS: np.ndarray
+    topE: np.ndarray
+
+    def _keep_best(self, restarts: int, n: int, keep: int) -> None:
+        self.keep = max(1, int(keep))
+        self.topS = np.zeros((restarts, self.keep, n), np.int8)
+        self.topE = np.full((restarts, self.keep), np.inf, np.float64)
+
+    @property
+    def bestS(self) -> np.ndarray:
+        """int8 [R, n]: each row's best state so far (a view)."""
+        return self.topS[:, 0, :]
+
+    @property
+    def bestE(self) -> np.ndarray:
+        """float64 [R]: each row's best (incremental) energy so far (a view)."""
+        return self.topE[:, 0]
+
+
+class AnnealState(_KeptBest):
     """Arrays of a multi-walker Metropolis run (SA restarts; PT replicas, where row r sits at betas[r]).
 
     `rng` has restarts + 1 streams, padded (stream k at word k·RNG_STRIDE, so threads never share a cache line of
@@ -42,23 +65,11 @@ class AnnealState:
         self.F = np.empty((restarts, n), np.float64)
         self.L = np.empty((restarts, model.slc_c.shape[0]), np.float64)
         self.E = np.empty(restarts, np.float64)
-        self.keep = max(1, int(keep))
-        self.topS = np.zeros((restarts, self.keep, n), np.int8)
-        self.topE = np.full((restarts, self.keep), np.inf, np.float64)
+        self._keep_best(restarts, n, keep)
         self.rng = padded_rng_states(seed, restarts + 1, stream)
         initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
         init_restarts(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
                      model.ising, self.M)
-
-    @property
-    def bestS(self) -> np.ndarray:
-        """int8 [R, n]: each row's best state so far (a view)."""
-        return self.topS[:, 0, :]
-
-    @property
-    def bestE(self) -> np.ndarray:
-        """float64 [R]: each row's best (incremental) energy so far (a view)."""
-        return self.topE[:, 0]
 
     @property
     def groups(self) -> int:
@@ -155,7 +166,7 @@ def tabu_tree_fits(model: CompiledModel) -> bool:
     return 8.0 * (degree + 1.0) * math.log2(model.n) < model.n
 
 
-class TabuState:
+class TabuState(_KeptBest):
     """Arrays of R tabu walkers; `bestS`/`bestE`/`candidates()` as in `AnnealState`. Inputs that `tabu_tree_fits`
     move with kernels.tabu_tree (the same moves; D, the trees and the tabu ring are its arrays)."""
 
@@ -169,9 +180,7 @@ class TabuState:
         self.F = np.empty((restarts, n), np.float64)
         self.L = np.empty((restarts, model.slc_c.shape[0]), np.float64)
         self.E = np.empty(restarts, np.float64)
-        self.keep = max(1, int(keep))
-        self.topS = np.zeros((restarts, self.keep, n), np.int8)
-        self.topE = np.full((restarts, self.keep), np.inf, np.float64)
+        self._keep_best(restarts, n, keep)
         self.tabu_until = np.empty((restarts, n), np.int64)
         self.moves = np.zeros(restarts, np.int64)
         self.tenures = np.broadcast_to(np.asarray(tenures, np.int64), (restarts,)).copy()
@@ -188,14 +197,6 @@ class TabuState:
             self.TMIN = np.empty((restarts, 2 * size))
             self.TCNT = np.empty((restarts, 2 * size), np.int64)
             self.RING = np.full((restarts, int(self.tenures.max(initial=0)) + 1), -2, np.int64)
-
-    @property
-    def bestS(self) -> np.ndarray:
-        return self.topS[:, 0, :]
-
-    @property
-    def bestE(self) -> np.ndarray:
-        return self.topE[:, 0]
 
     def candidates(self) -> tuple[np.ndarray, np.ndarray]:
         S = self.topS.reshape(self.topS.shape[0] * self.topS.shape[1], self.model.n)
@@ -232,7 +233,7 @@ def bond_probability(beta: float, gamma: float, trotter: int) -> float:
     return 1.0 - math.tanh(beta * gamma / trotter)
 
 
-class QmcState:
+class QmcState(_KeptBest):
     """Arrays of R restarts × P slices, advanced in chunks of sweeps by `sweep(gammas)`."""
 
     def __init__(self, model: CompiledModel, restarts: int, trotter: int, beta: float, seed: int, stream: int = 0,
@@ -247,23 +248,11 @@ class QmcState:
         self.F = np.empty((restarts, trotter, n), np.float64)
         self.L = np.empty((restarts, trotter, G), np.float64)
         self.E = np.empty((restarts, trotter), np.float64)
-        self.keep = max(1, int(keep))
-        self.topS = np.zeros((restarts, self.keep, n), np.int8)
-        self.topE = np.full((restarts, self.keep), np.inf, np.float64)
+        self._keep_best(restarts, n, keep)
         self.rng = padded_rng_states(seed, restarts, stream)
         initial = model.initial_state if model.initial_state is not None else np.zeros(0, np.int8)
         init_slices(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
                     model.ising, self.M)
-
-    @property
-    def bestS(self) -> np.ndarray:
-        """int8 [R, n]: each restart's best slice state so far."""
-        return self.topS[:, 0, :]
-
-    @property
-    def bestE(self) -> np.ndarray:
-        """float64 [R]: each restart's best (incremental) energy so far."""
-        return self.topE[:, 0]
 
     def candidates(self) -> np.ndarray:
         """Every kept best state and every current slice, int8 [·, n]."""
