@@ -20,8 +20,7 @@ Spawned children inherit the keyed directory; `cache_dir()` recognises it and ke
 Vector width: on CPUs with AVX-512, LLVM's tuning for most Intel models prefers 256-bit vectors, so numba's loops
 over walkers (kernels.lanes, kernels.msc) would use half the register width. Unless the environment already sets
 NUMBA_CPU_NAME or NUMBA_CPU_FEATURES, this package sets NUMBA_CPU_FEATURES to the host's features plus
-`-prefer-256-bit` on such CPUs (measured on the development VM, one thread: SIMD-lane SA 4.2 → 2.6 ns per attempt on
-a 3-regular ±J graph of 10⁴ spins, dense SK-512 scalar 10.4 → 9.0). The features are part of numba's cache key, so
+`-prefer-256-bit` on such CPUs (full-width vectors: benchmarks/README.md, "Design measurements"). The features are part of numba's cache key, so
 a cache built elsewhere is not reused by mistake.
 """
 from __future__ import annotations

@@ -9,12 +9,11 @@ With `culling_fraction` (QIO's experimental "constant culling" strategy) Δβ is
 expected fraction of walkers dropped by the resampling equals it, from the schedule's initial β up to its final β.
 
 Defaults (echoed in `parameters`), β in the problem's own cost units like our SA. They differ from QIO's (linear
-β 0 → 5, Poisson resampling, population = threads, 10000 sweeps) because those collapse: measured on Gset G1 (800
-variables), a linear schedule from β = 0 culls almost the whole population in its first steps (Δβ·σ_E ≈ 6 for 100
-steps), and Poisson resampling kills ~37% of the walkers per step even without selection (Poisson(1) = 0), so the
-ancestry coalesces, the alpha rule restarts, and the anneal never gets cold (64 walkers × 1000 steps: 54 restarts,
-cut 11370). Constant population on a geometric schedule with sweeps ≈ 2 × population runs clean (256 walkers × 512
-steps: no restart, best-known cut 11624); anneals much longer than ~2 × population still collapse.
+β 0 → 5, Poisson resampling, population = threads, 10000 sweeps) because those collapse: a linear schedule from β = 0
+culls almost the whole population in its first steps, and Poisson resampling kills ~37% of the walkers per step
+even without selection (Poisson(1) = 0), so the ancestry coalesces, the alpha rule restarts, and the anneal never
+gets cold. Constant population on a geometric schedule with sweeps ≈ 2 × population runs clean; anneals much longer
+than ~2 × population still collapse (the runs on Gset G1 that show it: benchmarks/README.md, "Design measurements").
 - `beta`: geometric from the model's SA β_start = −ln(0.5)/ΔE_max to β_stop = −ln(1e−4)/(ΔE_min + 0.001·(ΔE_max −
   ΔE_min)) (QIO's parameter-free PA used this geometric schedule). Given `beta_start`/`beta_stop` (without `beta`)
   make a linear schedule, as QIO read them.
@@ -23,8 +22,7 @@ steps: no restart, best-known cut 11624); anneals much longer than ~2 × populat
 
 Kernel: inputs with only linear and quadratic terms and sparse couplings run the population in SIMD lanes
 (`LanePopulationRun`, kernels.lanes_population: the same steps, walkers side by side), others on the scalar kernel;
-solvers.lanes.choose_kernel decides and logs it. Measured (64 walkers, 128 steps, one thread): 3.2× faster on a
-3-regular ±J graph of 10⁴ spins, 6.5× on a G1-like max-cut, 6× on a bqp50.
+solvers.lanes.choose_kernel decides and logs it (the speed-up: benchmarks/README.md, "Design measurements").
 """
 from __future__ import annotations
 
