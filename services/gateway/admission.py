@@ -8,6 +8,12 @@ quarter more room there (PUT_HEADROOM), so a submission let in at sasUri a few m
 its PUT after it uploaded its input.
 A re-PUT of a job that exists is never refused (it is answered as stored). Reads, cancels and downloads never are.
 
+A submission admitted at sasUri holds its place until its PUT (or RESERVATION_S, for a client that never comes back):
+the backlog that sasUri judges is the Waiting jobs plus those places. Without them every client that asked while the
+first admitted ones were still uploading was let in too (a flood overshot the limit by the arrival rate × the upload
+time, and admitted jobs waited seconds past the queueing-delay limit). A PUT gives its own place back and is judged
+on the Waiting jobs alone, so a submission admitted at sasUri is refused at its PUT only when its place expired.
+
 The queueing delay is the larger of two measures: how long the oldest Waiting job has waited (exact, but it lags: at
 the start of a flood it is still small), and the backlog divided by the service's peak start rate over the last
 minute (what a new job would wait at that pace; unknown until the service has been busy for a second). Both come from
@@ -25,6 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +44,7 @@ from services.jobs.backlog import Backlog
 log = logging.getLogger(__name__)
 
 PUT_HEADROOM = 1.25  # PUT jobs/{id} refuses only past this multiple of the limits (its sasUri was admitted)
+RESERVATION_S = 10.0  # how long a submission admitted at sasUri holds its place before its PUT
 LOG_EVERY_S = 10.0  # while refusing, one log line this often (not one per refusal)
 
 
@@ -62,25 +70,45 @@ class Admission:
         self._next_slot = 0.0  # when the last refused client was told to come back (clock time)
         self._logged_at = -math.inf
         self._refused_logged = 0
+        self._places: OrderedDict[tuple[str, str], float] = OrderedDict()  # (workspace, container) -> held until
+
+    def reserved(self) -> int:
+        """Places held by submissions admitted at sasUri that have not PUT their job yet."""
+        now = self.clock()
+        while self._places and next(iter(self._places.values())) <= now:
+            self._places.popitem(last=False)
+        return len(self._places)
+
+    def release(self, workspace: str, container: str) -> None:
+        """The submission that holds this place PUT its job (it is Waiting now, or was refused)."""
+        self._places.pop((workspace, container), None)
 
     @property
     def enabled(self) -> bool:
         return self.max_waiting > 0 or self.max_queue_delay_s > 0
 
-    def check(self, headroom: float = 1.0) -> Refusal | None:
-        """None: admit. Else why not, and when to come back. `headroom` multiplies the limits."""
+    def check(self, headroom: float = 1.0, hold: tuple[str, str] | None = None) -> Refusal | None:
+        """None: admit. Else why not, and when to come back. `headroom` multiplies the limits. `hold`: the (workspace,
+        container) of a new submission at sasUri: the places already held count (its own excepted), and admitting it
+        holds one for it."""
         if not self.enabled:
             return None
         now = self.clock()
         backlog = self.backlog()
+        ahead = backlog.waiting
+        if hold is not None:
+            self._places.pop(hold, None)
+            ahead += self.reserved()
         peak = backlog.peak_starts_per_s
         waited = 0.0
         if backlog.oldest_created is not None:
             waited = max(0.0, (datetime.now(UTC) - backlog.oldest_created).total_seconds())
-        delay = max(waited, backlog.waiting / peak if peak else 0.0)
-        over_count = backlog.waiting + 1 - self.max_waiting * headroom if self.max_waiting else 0.0
+        delay = max(waited, ahead / peak if peak else 0.0)
+        over_count = ahead + 1 - self.max_waiting * headroom if self.max_waiting else 0.0
         over_delay = delay - self.max_queue_delay_s * headroom if self.max_queue_delay_s else 0.0
         if over_count <= 0 and over_delay <= 0:
+            if hold is not None:
+                self._places[hold] = now + RESERVATION_S
             return None
         pace = peak or 1.0  # jobs per second the backlog moves at (a guess of 1/s until it has been measured)
         room = min(pace, self.max_waiting) if self.max_waiting else pace  # refused clients one second can take back
@@ -90,7 +118,8 @@ class Admission:
         self._note_refusal(now, backlog, delay)
         limits = [f"{self.max_waiting * headroom:g} waiting" if self.max_waiting else "",
                   f"{self.max_queue_delay_s * headroom:g} s queueing delay" if self.max_queue_delay_s else ""]
-        return Refusal(retry_after, f"the service is at capacity: {backlog.waiting} job(s) waiting, about "
+        held = f" and {ahead - backlog.waiting} being submitted" if ahead > backlog.waiting else ""
+        return Refusal(retry_after, f"the service is at capacity: {backlog.waiting} job(s) waiting{held}, about "
                                     f"{delay:.1f} s of queueing (limit: {' or '.join(filter(None, limits))}); "
                                     f"retry after {retry_after} s")
 

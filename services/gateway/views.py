@@ -17,7 +17,7 @@ from contracts.errors import ContractError
 from contracts.jobs import INPUT_FORMAT, JobDetails
 from contracts.status import JobStatus
 from services.blobs import InputError, StorageUnavailable
-from services.blobs.azure_store import ForeignAccount, InputProbe, InvalidName
+from services.blobs.azure_store import ForeignAccount, InputProbe, InvalidName, check_container_name
 from services.jobs.sqlite_store import InvalidCursor
 from services.jobs.store import CancelOutcome, ContainerInUse, JobExists
 
@@ -136,11 +136,13 @@ async def put_job(request: web.Request) -> web.Response:
     workspace = workspace_of(request)
     job_id = job_id_of(request)
     job = parse_job(request, await json_body(request), job_id)
-    refusal = request.app[ADMISSION].check(headroom=PUT_HEADROOM)
-    if refusal is not None and await request.app[STORE].get(workspace, job_id) is None:  # a re-PUT is answered
-        return refusal.response()
     blobs = blobs_of(request)
     container = blobs.parse_container_uri(job.container_uri)
+    admission = request.app[ADMISSION]
+    admission.release(workspace, container)  # the place its sasUri held: judged on the Waiting jobs from here
+    refusal = admission.check(headroom=PUT_HEADROOM)
+    if refusal is not None and await request.app[STORE].get(workspace, job_id) is None:  # a re-PUT is answered
+        return refusal.response()
     await _check_container_owner(request, workspace, container, job_id)
     if job.input_data_uri:
         await _check_container_owner(request, workspace, blobs.parse_blob_uri(job.input_data_uri)[0], job_id)
@@ -318,7 +320,11 @@ async def sas_uri(request: web.Request) -> web.Response:
     if not isinstance(container, str) or (blob is not None and not isinstance(blob, str)):
         raise bad("'containerName' (and 'blobName', if given) must be strings")
     if not blob:  # a container for new work (every submission starts here): refused while at capacity
-        refusal = request.app[ADMISSION].check()
+        try:
+            check_container_name(container)  # before a place is held for it
+        except InvalidName as exc:
+            raise bad(str(exc)) from None
+        refusal = request.app[ADMISSION].check(hold=(workspace, container))
         if refusal is not None:
             return refusal.response()
     blobs = blobs_of(request)

@@ -1,6 +1,6 @@
 """Back-pressure on the real service (TLS gateway, SQLite, Azurite, one runner) with a small backlog limit
-(OPENQIO_MAX_WAITING=4): past it, new work is answered 429 with Retry-After, at `sasUri` and (a quarter later) at
-`PUT jobs/{id}`; a re-PUT of an admitted job is still answered; nothing admitted is lost; and the unmodified
+(OPENQIO_MAX_WAITING=4): past it, new work is answered 429 with Retry-After, at `sasUri` (where submissions admitted
+but not yet PUT hold their places) and (a quarter later) at `PUT jobs/{id}`; a re-PUT of an admitted job is still answered; nothing admitted is lost; and the unmodified
 azure-quantum 0.27 SDK, flooded past the limit, waits as told and completes every job."""
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from azure.storage.blob import ContentSettings
+from azure.storage.blob.aio import ContainerClient
 
 from contracts import targets as ids
 from contracts.problems import encode_json
@@ -33,35 +35,48 @@ async def test_past_the_backlog_limit_new_work_gets_429_with_retry_after(limited
     async with Rest(limited_service) as rest:
         blocker = await rest.submit(long_problem(), ids.SA, {"sweeps": 10**9, "timeout": 120, "seed": 1})
         await rest.wait_status(blocker, JobStatus.EXECUTING)
-        ready = []
-        for _ in range(2):  # inputs uploaded before the limit is reached (their sasUri is admitted)
-            job_id = str(uuid.uuid1())
-            ready.append((job_id, await rest.upload(job_id, encode_json(seed_problem()))))
-        waiting = [await rest.submit(seed_problem(), ids.SA, TINY) for _ in range(LIMIT)]  # they wait behind it
+        # one submission admitted at sasUri and uploaded, not PUT yet: it holds a place; two more inputs uploaded
+        # with the account SAS it was given (a client that skips sasUri holds none)
+        ready = [str(uuid.uuid1()) for _ in range(3)]
+        account_sas = await rest.upload(ready[0], encode_json(seed_problem()))
+        uris = [account_sas] + [await upload_with(account_sas, job_id) for job_id in ready[1:]]
+        waiting = [await rest.submit(seed_problem(), ids.SA, TINY) for _ in range(LIMIT - 1)]  # behind the blocker
 
         status, body = await rest.request("POST", "storage/sasUri", json={"containerName": f"job-{uuid.uuid1()}"})
-        assert status == 429 and body["error"]["code"] == "TooManyRequests", body
+        assert status == 429 and body["error"]["code"] == "TooManyRequests", body  # 3 waiting + 1 place held
+        assert "1 being submitted" in body["error"]["message"]
         status, _ = await rest.request("POST", "storage/sasUri",
                                        json={"containerName": f"job-{waiting[0]}", "blobName": "inputData"})
         assert status == 200  # downloads are never refused
 
         put = [await rest.session.put(f"{rest.prefix}/jobs/{job_id}", headers=rest.headers(),
-                                      json=rest.job_body(job_id, uri, ids.SA, TINY)) for job_id, uri in ready]
-        assert [r.status for r in put] == [200, 429]  # PUT has a quarter of the limit more (5 waiting, not 4)
-        assert 1 <= int(put[1].headers["Retry-After"]) <= 60
-        assert (await put[1].json())["error"]["code"] == "TooManyRequests"
-        again = await rest.request("PUT", f"jobs/{ready[0][0]}", json=rest.job_body(ready[0][0], ready[0][1], ids.SA,
-                                                                                    TINY))
-        assert again[0] == 200 and again[1]["id"] == ready[0][0]  # a re-PUT of an admitted job is answered
+                                      json=rest.job_body(job_id, uri, ids.SA, TINY)) for job_id, uri in zip(ready, uris)]
+        # the held place is taken (4 waiting); PUT has a quarter of the limit more (5 waiting, not 6)
+        assert [r.status for r in put] == [200, 200, 429]
+        assert 1 <= int(put[2].headers["Retry-After"]) <= 60
+        assert (await put[2].json())["error"]["code"] == "TooManyRequests"
+        again = await rest.request("PUT", f"jobs/{ready[0]}", json=rest.job_body(ready[0], uris[0], ids.SA, TINY))
+        assert again[0] == 200 and again[1]["id"] == ready[0]  # a re-PUT of an admitted job is answered
 
         assert (await rest.request("DELETE", f"jobs/{blocker}"))[0] == 204
-        admitted = waiting + [ready[0][0]]
-        for job_id in admitted:
+        for job_id in waiting + ready[:2]:
             assert (await rest.wait(job_id))["status"] == "Succeeded"
-        late_id, late_uri = ready[1]
-        status, body = await rest.request("PUT", f"jobs/{late_id}", json=rest.job_body(late_id, late_uri, ids.SA, TINY))
+        status, body = await rest.request("PUT", f"jobs/{ready[2]}", json=rest.job_body(ready[2], uris[2], ids.SA,
+                                                                                        TINY))
         assert status == 200, body  # room again
-        assert (await rest.wait(late_id))["status"] == "Succeeded"
+        assert (await rest.wait(ready[2]))["status"] == "Succeeded"
+
+
+async def upload_with(account_sas: str, job_id: str) -> str:
+    """Create `job-{id}` and upload its input with an account SAS the client already holds (no sasUri call)."""
+    base, query = account_sas.split("?", 1)
+    container_uri = f"{base.rsplit('/', 1)[0]}/job-{job_id}?{query}"
+    async with ContainerClient.from_container_url(container_uri) as container:
+        await container.create_container()
+        await container.upload_blob("inputData", encode_json(seed_problem()),
+                                    content_settings=ContentSettings(content_type="application/json",
+                                                                     content_encoding="gzip"))
+    return container_uri
 
 
 async def test_the_sdk_flooded_past_the_limit_waits_as_told_and_completes_every_job(limited_service, monkeypatch):

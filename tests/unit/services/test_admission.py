@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from services.blobs.azure_store import BlobStore
 from services.config import Settings
-from services.gateway.admission import PUT_HEADROOM, Admission
+from services.gateway.admission import PUT_HEADROOM, RESERVATION_S, Admission
 from services.gateway.app import create_app
 from services.jobs.backlog import Backlog
 from services.jobs.sqlite_store import SqliteJobStore
@@ -61,6 +61,31 @@ def test_past_the_queueing_delay_new_work_is_refused():
     assert gate.check() is not None
     state["b"] = backlog(50, waited_s=0.1, peak=100)  # 0.5 s ahead
     assert gate.check() is None
+
+
+def test_a_submission_admitted_at_sas_uri_holds_its_place_until_its_put():
+    clock = Clock()
+    waiting = {"n": 0}
+    gate = Admission(lambda: backlog(waiting["n"]), max_waiting=3, clock=clock)
+    for name in ("a", "b", "c"):  # three clients admitted, all still uploading: nothing Waiting yet
+        assert gate.check(hold=("ws", f"job-{name}")) is None
+    assert gate.reserved() == 3
+    refusal = gate.check(hold=("ws", "job-d"))  # a fourth is refused although no job waits
+    assert refusal is not None and "3 being submitted" in refusal.message
+    assert gate.check(hold=("ws", "job-a")) is None  # asking again for its own container does not count itself
+    gate.release("ws", "job-a")  # its PUT: the job is Waiting now
+    waiting["n"] = 1
+    assert gate.reserved() == 2 and gate.check(hold=("ws", "job-d")) is not None  # 1 waiting + 2 held + 1 > 3
+    assert gate.check(headroom=PUT_HEADROOM) is None  # a PUT is judged on the Waiting jobs alone
+    clock.now += RESERVATION_S  # b and c never came back: their places lapse
+    assert gate.reserved() == 0 and gate.check(hold=("ws", "job-d")) is None
+
+
+def test_held_places_count_toward_the_queueing_delay():
+    clock = Clock()
+    gate = Admission(lambda: backlog(0, peak=10), max_queue_delay_s=0.5, clock=clock)
+    admitted = sum(gate.check(hold=("ws", f"job-{k}")) is None for k in range(20))
+    assert admitted == 6  # at 10 starts per second the sixth starts after 0.5 s, the seventh would wait longer
 
 
 def test_refused_clients_are_sent_back_spread_over_time_within_a_minute():
