@@ -256,7 +256,8 @@ def section_scaling(table: Table, repeats: int) -> None:
                   note=f"{restarts} restarts × {sweeps} sweeps, whole job; load {r.get('load', '?')}")
         table.add(section="4 scaling", instance=name, solver=f"ours SA threads={r['cores']}", seconds=r["tall_s"],
                   ns_per_op=r["tall_s"] / attempts * 1e9, cost=r["cost_all"],
-                  note=f"speedup {r['speedup']:.2f}× on {r['cores']} cores"
+                  note=f"speedup {r['speedup']:.2f}× on {r['cores']} cores (this machine's ceiling: "
+                       f"{r['ceiling']:.2f}× for pure vector arithmetic)"
                        + (f"; errors {r['errors']}" if r["errors"] else ""))
 
 
