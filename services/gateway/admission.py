@@ -15,8 +15,9 @@ time, and admitted jobs waited seconds past the queueing-delay limit). A PUT giv
 on the Waiting jobs alone, so a submission admitted at sasUri is refused at its PUT only when its place expired.
 
 The queueing delay is the larger of two measures: how long the oldest Waiting job has waited (exact, but it lags: at
-the start of a flood it is still small), and the backlog divided by the service's peak start rate over the last
-minute (what a new job would wait at that pace; unknown until the service has been busy for a second). Both come from
+the start of a flood it is still small), and the backlog divided by the pace jobs start at while the runners are
+busy (services/jobs/backlog.py; what a new job would wait at that pace; unknown until the service has been busy for
+a second). Both come from
 memory (services/jobs/backlog.py): admission asks the database nothing.
 
 Retry-After says when a refused client should come back: the time for the backlog to fall under the limit at the
@@ -99,18 +100,18 @@ class Admission:
         if hold is not None:
             self._places.pop(hold, None)
             ahead += self.reserved()
-        peak = backlog.peak_starts_per_s
+        measured = backlog.pace_per_s
         waited = 0.0
         if backlog.oldest_created is not None:
             waited = max(0.0, (datetime.now(UTC) - backlog.oldest_created).total_seconds())
-        delay = max(waited, ahead / peak if peak else 0.0)
+        delay = max(waited, ahead / measured if measured else 0.0)
         over_count = ahead + 1 - self.max_waiting * headroom if self.max_waiting else 0.0
         over_delay = delay - self.max_queue_delay_s * headroom if self.max_queue_delay_s else 0.0
         if over_count <= 0 and over_delay <= 0:
             if hold is not None:
                 self._places[hold] = now + RESERVATION_S
             return None
-        pace = peak or 1.0  # jobs per second the backlog moves at (a guess of 1/s until it has been measured)
+        pace = measured or 1.0  # jobs per second the backlog moves at (a guess of 1/s until it has been measured)
         room = min(pace, self.max_waiting) if self.max_waiting else pace  # refused clients one second can take back
         due = max(now + max(over_count / pace, over_delay), self._next_slot + 1.0 / room)
         self._next_slot = due

@@ -1,6 +1,12 @@
-"""The backlog in memory: which jobs are Waiting, the oldest of them, and how fast jobs start (the most started in one
-second over the last minute: the pace the backlog moves at when busy), kept by the job store as its transitions commit, so that admission control (services/gateway/admission.py) asks nothing of SQLite
-on the submission path.
+"""The backlog in memory: which jobs are Waiting, the oldest of them, and how fast jobs start, kept by the job store as
+its transitions commit, so that admission control (services/gateway/admission.py) asks nothing of SQLite on the
+submission path.
+
+How fast jobs start (`pace_per_s`, the pace the backlog moves at) is the mean of the last BUSY_WINDOW_S whole seconds
+in which jobs were left Waiting when one started (the runners were the bottleneck, so the starts were the service's
+throughput then); with no such second recently, the most started in one second over the last PEAK_WINDOW_S. The
+peak alone overstated the pace under overload, when refusing and polling clients take CPU from the runners: the
+estimated queueing delay then ran low and admitted jobs waited longer than the limit.
 
 `WaitingJobs` is exact as long as one store owns the database (one service per data directory): it is loaded from
 the table when the store opens and updated after every commit that moves a job into or out of Waiting. The oldest
@@ -25,9 +31,11 @@ class Backlog:
     oldest_created: datetime | None  # creation time of the oldest Waiting job (UTC); None when none waits
     started: int  # jobs moved to Executing since the store opened
     peak_starts_per_s: float  # most jobs started within one whole second over the last PEAK_WINDOW_S (0: none)
+    pace_per_s: float = 0.0  # jobs started per second while the runners were the bottleneck (see above; 0: unknown)
 
 
 PEAK_WINDOW_S = 60
+BUSY_WINDOW_S = 5
 
 
 class WaitingJobs:
@@ -36,16 +44,19 @@ class WaitingJobs:
         self._heap: list[tuple[str, str]] = []  # (creation_time, id), stale entries included
         self.started = 0
         self._clock = clock
-        self._per_second: deque[list[int]] = deque()  # [second, jobs started in it], the last PEAK_WINDOW_S
+        # [second, jobs started in it, 1 if a job was left Waiting by one of those starts], the last PEAK_WINDOW_S
+        self._per_second: deque[list[int]] = deque()
 
     def start(self) -> None:
         """A job moved to Executing."""
         self.started += 1
         second = int(self._clock())
+        busy = 1 if self._created else 0
         if self._per_second and self._per_second[-1][0] == second:
             self._per_second[-1][1] += 1
+            self._per_second[-1][2] |= busy
         else:
-            self._per_second.append([second, 1])
+            self._per_second.append([second, 1, busy])
             while self._per_second[0][0] <= second - PEAK_WINDOW_S:
                 self._per_second.popleft()
 
@@ -64,6 +75,9 @@ class WaitingJobs:
         while heap and self._created.get(heap[0][1]) != heap[0][0]:
             heapq.heappop(heap)
         now = int(self._clock())
-        peak = max((n for second, n in self._per_second if now - PEAK_WINDOW_S < second < now), default=0)
+        whole = [(second, n, busy) for second, n, busy in self._per_second if now - PEAK_WINDOW_S < second < now]
+        peak = max((n for _, n, _ in whole), default=0)
+        busy = [n for second, n, was_busy in whole if was_busy and second >= now - BUSY_WINDOW_S]
+        pace = sum(busy) / len(busy) if busy else float(peak)
         return Backlog(waiting=len(self._created), oldest_created=parse_time(heap[0][0]) if heap else None,
-                       started=self.started, peak_starts_per_s=float(peak))
+                       started=self.started, peak_starts_per_s=float(peak), pace_per_s=pace)

@@ -33,7 +33,7 @@ class Clock:
 
 def backlog(waiting: int, waited_s: float = 0.0, peak: float = 0.0) -> Backlog:
     oldest = datetime.now(UTC) - timedelta(seconds=waited_s) if waiting else None
-    return Backlog(waiting=waiting, oldest_created=oldest, started=0, peak_starts_per_s=peak)
+    return Backlog(waiting=waiting, oldest_created=oldest, started=0, peak_starts_per_s=peak, pace_per_s=peak)
 
 
 def test_no_limits_admit_everything():
@@ -126,3 +126,32 @@ def test_negative_limits_are_refused(value: str):
     for name in ("OPENQIO_MAX_WAITING", "OPENQIO_MAX_QUEUE_DELAY_S"):
         with pytest.raises(SettingsError):
             Settings.from_env({name: value, "OPENQIO_TOKENS": "openqio=" + "t" * 20})
+
+
+def test_the_pace_is_the_start_rate_while_jobs_wait_not_the_peak():
+    from services.jobs.backlog import BUSY_WINDOW_S, WaitingJobs
+
+    clock = Clock()
+    jobs = WaitingJobs(clock=clock)
+
+    def second(starts: int, left_waiting: int) -> None:
+        """`starts` jobs arrive and start one by one, while `left_waiting` others wait the whole second."""
+        for k in range(left_waiting):
+            jobs.add(f"w{clock.now}-{k}", "2026-01-01T00:00:00.000000Z")
+        for k in range(starts):
+            jobs.add(f"j{clock.now}-{k}", "2026-01-01T00:00:01.000000Z")
+            jobs.discard(f"j{clock.now}-{k}")
+            jobs.start()
+        for k in range(left_waiting):
+            jobs.discard(f"w{clock.now}-{k}")
+        clock.now += 1.0
+
+    assert jobs.snapshot().pace_per_s == 0.0  # nothing measured yet
+    second(150, 0)  # a quick second with nothing left waiting: the peak, but not a busy second
+    assert jobs.snapshot().pace_per_s == 150.0  # the peak stands in until the runners have been the bottleneck
+    for _ in range(BUSY_WINDOW_S):
+        second(90, 5)  # overloaded: jobs left waiting at every start, 90 started a second
+    snap = jobs.snapshot()
+    assert snap.peak_starts_per_s == 150.0 and snap.pace_per_s == 90.0
+    second(60, 5)
+    assert jobs.snapshot().pace_per_s == (90.0 * (BUSY_WINDOW_S - 1) + 60.0) / BUSY_WINDOW_S  # follows it down
