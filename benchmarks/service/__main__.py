@@ -66,6 +66,11 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
                          every(share, lambda v: v >= GOALS["overload_share"])))
             rows.append((f"{phase}: CPU per job / burst's", " ".join(f"{r:.2f}" for r in ratio), "≤ 1.20",
                          every(ratio, lambda v: v <= GOALS["overload_cpu_ratio"])))
+            # the same open-loop pattern uncongested: polls and unbatched requests cost more per job than a burst's
+            light = spread(runs, "50 %", "cpu_total_ms")
+            if light is not None and len(light.values) == len(cpu.values):
+                rows.append((f"{phase}: CPU per job / 50 %'s (same pattern, no backlog)",
+                             " ".join(f"{a / b:.2f}" for a, b in zip(cpu.values, light.values)), "", ""))
             rows.append((f"{phase}: latency of admitted jobs p50 / p99 ms", f"{p50.brief()} / {p99.brief()}",
                          "p99 ≤ 2000", every(p99.values, lambda v: v <= GOALS["overload_p99_ms"])))
             missing = spread(runs, phase, "refused_without_retry_after")
