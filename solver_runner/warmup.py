@@ -1,6 +1,6 @@
 """Compile every numba kernel into the on-disk cache once, saying what it does, so no job pays JIT time.
 
-A cold compile costs about 65 s of one core (measured in the README); loading the cache takes about a second.
+A cold compile costs 1-3 min of one core (66 s and 172 s on two VMs, in the README); loading the cache takes about a second.
 Three callers:
 - the service: the runner pool runs `warm_up` in one spawned process before it starts any runner
   (services.dispatch.runner_pool), so N runners never compile the same kernels in parallel, and the log says
@@ -53,7 +53,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("1QBit tabu and path relinking", (targets.QBIT_TABU, targets.QBIT_PR)),
     ("1QBit PTICM", (targets.QBIT_PTICM,)),
 )
-COLD_ESTIMATE = "about 65 s of one core"  # `warm` from cold: lanes and multi-spin +17 s, Toshiba/1QBit +21 s
+COLD_ESTIMATE = "1-3 min of one core"  # `warm` from cold: lanes and multi-spin +17 s, Toshiba/1QBit +21 s
 
 WARM_PROBLEMS = (
     problem_document("ising", [(1.0, [0, 1]), (-1.0, [1]), (0.5, [0, 1, 2])]),
