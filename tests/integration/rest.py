@@ -52,11 +52,18 @@ class Rest:
                 body = text
             return resp.status, body
 
-    async def upload(self, job_id: str, body: bytes, content_type: str = "application/json", gzip: bool = True) -> str:
-        """Create `job-{id}` and upload `inputData` through the service's SAS, as the SDK does. Returns containerUri."""
-        status, sas = await self.request("POST", "storage/sasUri", json={"containerName": f"job-{job_id}"})
-        assert status == 200, sas
-        container_uri = sas["sasUri"]
+    async def upload(self, job_id: str, body: bytes, content_type: str = "application/json", gzip: bool = True,
+                     account_sas: str | None = None) -> str:
+        """Create `job-{id}` and upload `inputData` through the service's SAS, as the SDK does; or, given
+        `account_sas` (a sasUri answer for another container: an account SAS), without asking the service, as a
+        client that already holds one may. Returns containerUri."""
+        if account_sas is None:
+            status, sas = await self.request("POST", "storage/sasUri", json={"containerName": f"job-{job_id}"})
+            assert status == 200, sas
+            container_uri = sas["sasUri"]
+        else:
+            base, query = account_sas.split("?", 1)
+            container_uri = f"{base.rsplit('/', 1)[0]}/job-{job_id}?{query}"
         async with ContainerClient.from_container_url(container_uri) as container:
             if not await container.exists():
                 await container.create_container()

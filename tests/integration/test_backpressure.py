@@ -9,8 +9,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from azure.storage.blob import ContentSettings
-from azure.storage.blob.aio import ContainerClient
 
 from contracts import targets as ids
 from contracts.problems import encode_json
@@ -39,7 +37,8 @@ async def test_past_the_backlog_limit_new_work_gets_429_with_retry_after(limited
         # with the account SAS it was given (a client that skips sasUri holds none)
         ready = [str(uuid.uuid1()) for _ in range(3)]
         account_sas = await rest.upload(ready[0], encode_json(seed_problem()))
-        uris = [account_sas] + [await upload_with(account_sas, job_id) for job_id in ready[1:]]
+        uris = [account_sas] + [await rest.upload(job_id, encode_json(seed_problem()), account_sas=account_sas)
+                                for job_id in ready[1:]]
         waiting = [await rest.submit(seed_problem(), ids.SA, TINY) for _ in range(LIMIT - 1)]  # behind the blocker
 
         status, body = await rest.request("POST", "storage/sasUri", json={"containerName": f"job-{uuid.uuid1()}"})
@@ -65,18 +64,6 @@ async def test_past_the_backlog_limit_new_work_gets_429_with_retry_after(limited
                                                                                         TINY))
         assert status == 200, body  # room again
         assert (await rest.wait(ready[2]))["status"] == "Succeeded"
-
-
-async def upload_with(account_sas: str, job_id: str) -> str:
-    """Create `job-{id}` and upload its input with an account SAS the client already holds (no sasUri call)."""
-    base, query = account_sas.split("?", 1)
-    container_uri = f"{base.rsplit('/', 1)[0]}/job-{job_id}?{query}"
-    async with ContainerClient.from_container_url(container_uri) as container:
-        await container.create_container()
-        await container.upload_blob("inputData", encode_json(seed_problem()),
-                                    content_settings=ContentSettings(content_type="application/json",
-                                                                     content_encoding="gzip"))
-    return container_uri
 
 
 async def test_the_sdk_flooded_past_the_limit_waits_as_told_and_completes_every_job(limited_service, monkeypatch):
