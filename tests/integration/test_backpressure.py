@@ -54,6 +54,8 @@ async def test_past_the_backlog_limit_new_work_gets_429_with_retry_after(limited
         assert [r.status for r in put] == [200, 200, 429]
         assert 1 <= int(put[2].headers["Retry-After"]) <= 60
         assert (await put[2].json())["error"]["code"] == "TooManyRequests"
+        for response in put:  # back to the pool: an unreleased one holds its socket until the garbage collector
+            response.release()
         again = await rest.request("PUT", f"jobs/{ready[0]}", json=rest.job_body(ready[0], uris[0], ids.SA, TINY))
         assert again[0] == 200 and again[1]["id"] == ready[0]  # a re-PUT of an admitted job is answered
 
