@@ -123,6 +123,13 @@ class _TermBuilder:
         self.coeffs: list[float] = []
         self.offsets: list[int] = [0]
         self.ids: list[int] = []
+        self._taken: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def take(self, coeffs: np.ndarray, offsets: np.ndarray, ids: np.ndarray) -> None:
+        """All terms at once, already checked and canonical (the JSON codec's bulk path); only on an empty builder."""
+        if self.coeffs or self._taken is not None:
+            raise ValueError("take() needs an empty builder")
+        self._taken = (coeffs, offsets, ids)
 
     def add(self, c: float, ids: Sequence[int], where: str) -> None:
         if len(ids) > self.limits.max_term_degree:
@@ -142,11 +149,12 @@ class _TermBuilder:
         self.offsets.append(len(self.ids))
 
     def build(self, ptype: str, **rest: Any) -> ProblemData:
+        coeffs, offsets, ids = self._taken if self._taken is not None else (self.coeffs, self.offsets, self.ids)
         return ProblemData(
             problem_type=ptype,
-            coeffs=np.asarray(self.coeffs, dtype=np.float64),
-            offsets=np.asarray(self.offsets, dtype=np.int64),
-            ids=np.asarray(self.ids, dtype=np.int64),
+            coeffs=np.asarray(coeffs, dtype=np.float64),
+            offsets=np.asarray(offsets, dtype=np.int64),
+            ids=np.asarray(ids, dtype=np.int64),
             **rest,
         )
 

@@ -193,3 +193,39 @@ def test_costs_that_overflow_float64_are_refused_at_decode():
         raise AssertionError("an overflowing protobuf problem decoded")
     # large but representable: still decodes
     assert decode_problem(encode_json(problem_document("pubo", [(-8e307, [0]), (-8e307, [1])]))).n_terms == 2
+
+
+# values a JSON term may hold: the bulk path must take exactly what the one-by-one path takes, or step aside
+json_scalar = st.one_of(coeff, st.integers(-2**70, 2**70), st.booleans(), st.none(), st.text(max_size=2),
+                        st.sampled_from([1.0, -0.0, 2**63, -1, 10**400]))
+loose_term = st.one_of(
+    st.builds(lambda c, ids: {"c": c, "ids": ids}, st.one_of(coeff, json_scalar), st.lists(st.one_of(var_id, json_scalar), max_size=3)),
+    st.fixed_dictionaries({"c": coeff}), st.lists(var_id, max_size=2), json_scalar,
+)
+
+
+@FAST
+@given(terms=st.lists(st.one_of(st.tuples(coeff, st.lists(var_id, max_size=2)).map(lambda t: {"c": t[0], "ids": t[1]}),
+                                loose_term), max_size=12), ising=st.booleans())
+def test_bulk_term_path_agrees_with_the_one_by_one_path(terms, ising):
+    from contracts.problems.json_codec import add_terms, quadratic_terms
+    from contracts.problems.model import DEFAULT_LIMITS, _TermBuilder
+    bulk = quadratic_terms(terms, DEFAULT_LIMITS)
+    builder = _TermBuilder(ising, DEFAULT_LIMITS)
+    try:
+        add_terms(builder, terms, DEFAULT_LIMITS)
+    except ProblemFormatError:
+        assert bulk is None  # whatever the one-by-one path refuses, the bulk path leaves to it
+        return
+    if bulk is None:
+        return  # a shape the bulk path leaves to the one-by-one path (repeated ids, three ids)
+    coeffs, offsets, ids = bulk
+    assert coeffs.tolist() == builder.coeffs and offsets.tolist() == builder.offsets and ids.tolist() == builder.ids
+
+
+def test_bulk_term_path_takes_the_common_input():
+    from contracts.problems.json_codec import quadratic_terms
+    from contracts.problems.model import DEFAULT_LIMITS
+    coeffs, offsets, ids = quadratic_terms([{"c": 1, "ids": [0, 1]}, {"c": -2.5, "ids": [2]}, {"c": 3, "ids": []}],
+                                           DEFAULT_LIMITS)
+    assert coeffs.tolist() == [1.0, -2.5, 3.0] and offsets.tolist() == [0, 2, 3, 3] and ids.tolist() == [0, 1, 2]
