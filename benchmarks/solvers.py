@@ -100,7 +100,7 @@ def section_sa(table: Table, repeats: int) -> None:
         model = L.compiled(I.read_bytes(name))
         sweeps = int(min(1000, max(100, SA_ATTEMPTS // (SA_WALKERS * inst.n))))
         ours_range = P.default_beta_range(model)
-        schedules = {"lin": P.linear_betas(ours_range.beta_start, ours_range.beta_stop, sweeps)}
+        schedules = {"lin": P.annealing_betas(P.linear_schedule(ours_range.beta_start, ours_range.beta_stop), sweeps)}
         if L.unavailable("dwave") is None:
             lo, hi = L.dwave_default_beta_range(L.dimod_bqm(inst))
             schedules["geo"] = np.geomspace(lo, hi, sweeps)

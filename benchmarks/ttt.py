@@ -151,8 +151,8 @@ def ours_pf(target_id: str) -> Callable:
 def ours_kernel(ctx: Contest, seed: int, budget: float, sweeps: int) -> Trace:
     from solver_runner import params as P
     from solver_runner.solvers.walkers import anneal_run
-    rng = P.default_beta_range(ctx.model)
-    betas = P.linear_betas(rng.beta_start, rng.beta_stop, sweeps)
+    rng = P.annealing_beta_range(ctx.model)  # the parameter-free SA's schedule: our best for a fixed run length
+    betas = P.annealing_betas(P.geometric_schedule(rng.beta_start, rng.beta_stop), sweeps)
     kind = []
 
     def call(k: int) -> tuple[float, float]:

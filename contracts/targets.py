@@ -68,6 +68,7 @@ SCHEMAS: dict[str, dict[str, Param]] = {
     SA: {
         "beta_start": Param("number", min=0),
         "beta_stop": Param("number", min=0),
+        "beta": Param("schedule", min=0, direction="increasing"),  # openqio: a RangeSchedule, as PA's
         "sweeps": _SWEEPS,
         "restarts": _COUNT,
     },

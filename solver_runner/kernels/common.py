@@ -49,6 +49,7 @@ Functions (all @njit(cache=True, nogil=True)):
 - `copy_into(dst, src)`: dst[:] = src (1-D, same length) without numba's slice-assignment error path.
 - `keep_best(e, s, BE, BS)`: insert state s of energy e into a walker's best-k set (distinct states, best first).
 - `energies_of(S, constant, M)`: exact costs of the rows of S.
+- `flip_deltas(s, ising, has_higher, has_slc, M)`: ΔE of flipping each variable of state s (state unchanged).
 Per-variable primitives (`delta`, `apply_flip`, `higher_field`, `slc_delta`) are inline="always": call them from
 a loop inside a function that receives M, never through an intermediate non-inlined per-variable function
 (see the performance rule below `flip_step`).
@@ -326,4 +327,17 @@ def energies_of(S, constant, M):
     out = np.empty(S.shape[0], np.float64)
     for r in range(S.shape[0]):
         out[r] = energy(S[r], constant, M)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def flip_deltas(s, ising, has_higher, has_slc, M):
+    """ΔE of flipping each variable of state s, float64 [n] (s unchanged): the move sizes a schedule meets."""
+    n = s.shape[0]
+    f = np.empty(n, np.float64)
+    L = np.empty(M[11].shape[0], np.float64)
+    init_fields(s, f, L, M)
+    out = np.empty(n, np.float64)
+    for i in range(n):
+        out[i] = delta(s, f, L, i, ising, has_higher, has_slc, M)
     return out

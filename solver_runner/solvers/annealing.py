@@ -1,7 +1,8 @@
 """Simulated annealing and parallel tempering (parameterised targets).
 
 SA (`microsoft.simulatedannealing.cpu`): `restarts` independent runs, β linear from beta_start (sweep 0) to
-beta_stop (last sweep), one in-order Metropolis sweep per step. Defaults (solver_runner.params): β range from the
+beta_stop (last sweep), one in-order Metropolis sweep per step; or along `beta`, a RangeSchedule ({"type": "linear" |
+"geometric", "initial", "final"}, as PA takes it; an openqio extension the parameter-free SA echoes). Defaults (solver_runner.params): β range from the
 model's coupling scale (QIO's parameter-free rule, because QIO's literal 0 → 0.01 default is meaningless for most
 inputs), sweeps 1000, restarts max(8, threads).
 
@@ -44,14 +45,14 @@ from solver_runner.solvers.msc import MscAnneal
 from solver_runner.solvers.walkers import AnnealState, anneal_state
 
 
-def run_anneal(ctx: SolveContext, restarts: int, sweeps: int, beta_start: float, beta_stop: float, seed: int,
+def run_anneal(ctx: SolveContext, restarts: int, sweeps: int, schedule: dict, seed: int,
                keep: int, kernel: str | None = None) -> tuple[AnnealState | LaneState | MscAnneal, int, bool]:
-    """SA restarts along the linear β schedule, in timed chunks (or until ctx.should_stop()); returns (state,
-    sweeps done, stopped early). Also used by the parameter-free SA tuner."""
+    """SA restarts along the β `schedule` (a RangeSchedule dict), in timed chunks (or until ctx.should_stop());
+    returns (state, sweeps done, stopped early). Also used by the parameter-free SA tuner."""
     state = anneal_state(ctx.model, restarts, seed, keep, ctx.threads, kernel)
 
     def betas(first: int, count: int) -> np.ndarray:
-        return P.linear_betas(beta_start, beta_stop, sweeps, first, first + count)
+        return P.annealing_betas(schedule, sweeps, first, first + count)
 
     run = KernelSteps(lambda first, k: state.sweep(betas(first, k)), state.best_cost, state.groups,
                       piece=lambda unit, lo, hi: state.sweep(betas(unit, 1), lo, hi))
@@ -65,8 +66,7 @@ def simulated_annealing(ctx: SolveContext) -> SolveResult:
     eff = P.sa_parameters(ctx)
     sweeps, restarts = eff["sweeps"], eff["restarts"]
     check_walker_memory(ctx.model, restarts, ctx.number_of_solutions, "restarts")
-    state, done, stopped = run_anneal(ctx, restarts, sweeps, eff["beta_start"], eff["beta_stop"], ctx.seed,
-                                      ctx.number_of_solutions)
+    state, done, stopped = run_anneal(ctx, restarts, sweeps, P.sa_schedule(eff), ctx.seed, ctx.number_of_solutions)
     states, costs = exact_best(ctx.model, state.candidates()[0], ctx.number_of_solutions)
     parameters = {**eff, "seed": ctx.seed}
     if "timeout" in ctx.params:

@@ -59,24 +59,6 @@ def schedule_kind(schedule: dict) -> int:
     return K.GEOMETRIC if schedule["type"] == "geometric" else K.LINEAR
 
 
-def schedule_values(schedule: dict, count: int, first: int = 0, stop: int | None = None) -> np.ndarray:
-    """Steps first..stop−1 of a QIO RangeSchedule {"type": "linear"|"geometric", "initial", "final"} stretched over
-    `count` steps (step 0 → initial, step count−1 → final). Computed per chunk: a 10⁹-step run never materialises
-    its schedule."""
-    stop = count if stop is None else min(stop, count)
-    a, b = float(schedule["initial"]), float(schedule["final"])
-    t = np.arange(first, stop, dtype=np.float64)
-    if count <= 1:
-        return np.full(t.shape[0], a, np.float64)
-    x = t / (count - 1)
-    if schedule["type"] == "geometric":
-        out = a * (b / a) ** x
-    else:
-        out = a + (b - a) * x
-    out[t >= count - 1] = b
-    return out
-
-
 def flip_work(model: CompiledModel) -> float:
     """Rough cost of one flip attempt in ns-like units (a dense row update touches every variable)."""
     if model.dense is not None:

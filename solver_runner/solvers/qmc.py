@@ -32,7 +32,6 @@ from solver_runner.solvers.base import (
     register,
     run_steps,
 )
-from solver_runner.solvers.population import schedule_values
 from solver_runner.solvers.walkers import QmcState, bond_probability
 
 LOCAL_MOVES = True  # a local-move pass after each cluster pass
@@ -53,8 +52,8 @@ class QmcRun:
         return self.state.S.shape[0]  # restarts: run_steps may split a long sweep by restarts
 
     def _sweeps(self, first: int, end: int, lo: int = 0, hi: int | None = None) -> None:
-        self.state.sweep_schedule(schedule_values(self.beta, self.sweeps, first, end),
-                                  schedule_values(self.gamma, self.sweeps, first, end), LOCAL_MOVES, lo, hi)
+        self.state.sweep_schedule(P.schedule_values(self.beta, self.sweeps, first, end),
+                                  P.schedule_values(self.gamma, self.sweeps, first, end), LOCAL_MOVES, lo, hi)
 
     def advance(self, steps: int) -> None:
         end = min(self.sweeps, self.steps_done + steps)

@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 from solver_core_cases import random_problem, values_of
 
-from solver_runner.kernels.common import apply_flip, delta, energies_of, energy, init_fields, keep_best, random_state
+from solver_runner.kernels.common import (
+    apply_flip,
+    delta,
+    energies_of,
+    energy,
+    flip_deltas,
+    init_fields,
+    keep_best,
+    random_state,
+)
 from solver_runner.kernels.rng import rand01, randint, rng_states
 from solver_runner.model import compile_problem, model_arrays
 from solver_runner.solvers.walkers import AnnealState
@@ -80,6 +89,23 @@ def test_delta_and_apply_flip_keep_fields_consistent(case, dense):
         init_fields(s, f2, L2, M)
         assert np.allclose(f, f2, atol=1e-9) and np.allclose(L, L2, atol=1e-9)
     assert e == pytest.approx(reference_cost(problem, config_of(model, s)), abs=1e-8)
+
+
+@pytest.mark.parametrize("dense", [False, True])
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_flip_deltas_are_every_single_flip_cost_change(case, dense):
+    kind, n, kw = CASES[case]
+    problem = random_problem(kind, n, seed=300 + case, **kw)
+    model = compile_problem(problem, dense=dense)
+    s = random_states(problem, 1, case)[0].copy()
+    before = s.copy()
+    out = flip_deltas(s, model.ising, model.has_higher, model.has_slc, model_arrays(model))
+    assert np.array_equal(s, before)
+    base = reference_cost(problem, config_of(model, s))
+    for i in range(model.n):
+        flipped = s.copy()
+        flipped[i] = -flipped[i] if model.ising else 1 - flipped[i]
+        assert out[i] == pytest.approx(reference_cost(problem, config_of(model, flipped)) - base, abs=1e-9)
 
 
 def test_rng_streams_are_reproducible_and_independent():

@@ -208,7 +208,7 @@ def test_every_kernel_reaches_the_brute_force_optimum(kernel, case):
     optimum, _ = brute_force(decode_problem(encode_json(doc)))
     r = P.default_beta_range(model)
     state = anneal_state(model, 16, seed=case, kernel=kernel)
-    state.sweep(P.linear_betas(r.beta_start, r.beta_stop, 300))
+    state.sweep(P.annealing_betas(P.linear_schedule(r.beta_start, r.beta_stop), 300))
     state.finish()
     from solver_runner.solvers.base import exact_best
     _, costs = exact_best(model, state.candidates()[0], 1)

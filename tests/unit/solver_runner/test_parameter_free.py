@@ -2,6 +2,7 @@
 on the parameterised target), explicit parameters held fixed, timeout and cancellation, the tuning loop's rules."""
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -12,6 +13,7 @@ from solver_core_cases import brute_force, random_document, rrg3_document
 from contracts import targets
 from contracts.problems import decode_problem, encode_json
 from contracts.runner import RunOutcome
+from solver_runner import params as P
 from solver_runner.kernels.common import energies_of
 from solver_runner.model import compile_problem, model_arrays
 from solver_runner.solvers import parameter_free as PF
@@ -19,7 +21,7 @@ from solver_runner.solvers.base import SolveContext
 
 PF_TARGETS = [targets.SA_PF, targets.PT_PF, targets.TABU_PF, targets.PA_PF, targets.SSMC_PF]
 TUNED_KEYS = {
-    targets.SA_PF: {"beta_start", "beta_stop", "restarts", "sweeps", "seed"},
+    targets.SA_PF: {"beta", "beta_start", "beta_stop", "restarts", "sweeps", "seed"},
     targets.PT_PF: {"all_betas", "replicas", "sweeps", "seed"},
     targets.TABU_PF: {"tabu_tenure", "restarts", "sweeps", "seed"},
     targets.PA_PF: {"population", "sweeps", "beta", "alpha", "seed"},
@@ -87,6 +89,43 @@ def test_explicit_parameters_are_held_fixed():
     assert pa.result["parameters"]["population"] == 20 and pa.result["parameters"]["alpha"] == 1.5
     ssmc = solve(targets.SSMC_PF, doc, {"seed": 1, "timeout": 0.5, "target_population": 16, "step_limit": 300})
     assert ssmc.result["parameters"]["target_population"] == 16 and ssmc.result["parameters"]["step_limit"] == 300
+
+
+def test_sa_anneals_geometrically_from_the_typical_uphill_move():
+    # a ferromagnetic ring: at any state a flip costs 0 or ±4, so the median uphill move is 4
+    n = 40
+    doc = {"cost_function": {"type": "ising", "version": "1.0",
+                             "terms": [{"c": -1.0, "ids": [i, (i + 1) % n]} for i in range(n)]}}
+    model = compile_problem(decode_problem(encode_json(doc)))
+    rng = P.annealing_beta_range(model)
+    assert rng.beta_start == pytest.approx(math.log(2) / 4)
+    assert rng.beta_stop == P.default_beta_range(model).beta_stop
+    out = solve(targets.SA_PF, doc, {"seed": 1, "timeout": 0.3}).result
+    assert out["parameters"]["beta"] == {"type": "geometric", "initial": rng.beta_start, "final": rng.beta_stop}
+    assert out["parameters"]["restarts"] == 64  # ±J: a 64-walker multi-spin word
+    higher = solve(targets.SA_PF, random_document("pubo", 10, seed=5, higher=True), {"seed": 1, "timeout": 0.2})
+    assert higher.result["parameters"]["restarts"] == 1  # otherwise one walker per thread
+    # a given start of 0 cannot start a geometric schedule: linear; a given schedule is held
+    zero = solve(targets.SA_PF, doc, {"seed": 1, "timeout": 0.2, "beta_start": 0}).result["parameters"]["beta"]
+    assert zero == {"type": "linear", "initial": 0.0, "final": rng.beta_stop}
+    given = {"type": "linear", "initial": 0.1, "final": 3.0}
+    held = solve(targets.SA_PF, doc, {"seed": 1, "timeout": 0.2, "beta": given}).result["parameters"]
+    assert held["beta"] == given and (held["beta_start"], held["beta_stop"]) == (0.1, 3.0)
+
+
+def test_sa_takes_a_beta_schedule_and_echoes_it():
+    doc = rrg3_document(60, seed=9)
+    beta = {"type": "geometric", "initial": 0.05, "final": 4.0}
+    out = solve(targets.SA, doc, {"seed": 2, "beta": beta, "sweeps": 200, "restarts": 4}).result
+    assert out["parameters"]["beta"] == beta and out["parameters"]["beta_start"] == 0.05
+    plain = solve(targets.SA, doc, {"seed": 2, "sweeps": 200, "restarts": 4}).result["parameters"]
+    assert "beta" not in plain  # QIO's echo when no schedule is given
+    sched = P.annealing_betas(beta, 200)
+    assert sched[0] == 0.05 and sched[-1] == 4.0 and np.all(np.diff(sched) > 0)
+    assert np.allclose(np.diff(np.log(sched)), np.log(4.0 / 0.05) / 199)
+    assert P.annealing_betas(beta, 1).tolist() == [4.0]  # a single sweep runs at the final β, as QIO's linear SA
+    chunks = np.concatenate([P.annealing_betas(beta, 200, a, a + 30) for a in range(0, 200, 30)])
+    assert np.array_equal(chunks, sched)
 
 
 @pytest.mark.parametrize("pf,twin", [(targets.SA_PF, targets.SA), (targets.PT_PF, targets.PT),

@@ -18,14 +18,13 @@ from solver_runner import params as P
 from solver_runner.kernels import population as K
 from solver_runner.kernels.rng import padded_rng_states
 from solver_runner.model import compile_problem
-from solver_runner.params import pa_parameters
+from solver_runner.params import pa_parameters, schedule_values
 from solver_runner.solvers.base import SolveContext
 from solver_runner.solvers.population import (
     LanePopulationRun,
     PopulationRun,
     culling_delta_beta,
     population_annealing,
-    schedule_values,
 )
 
 
