@@ -25,6 +25,8 @@ DOCS: dict[str, dict[str, tuple[str, str]]] = {
     targets.SA: {
         "beta_start": ("from the problem's β range", "inverse temperature of the first sweep (linear schedule)"),
         "beta_stop": ("from the problem's β range", "inverse temperature of the last sweep"),
+        "beta": ("-", "openqio: a schedule {type: linear|geometric, initial, final} instead of beta_start/beta_stop "
+                 "(the parameter-free SA anneals geometrically and echoes it)"),
         "sweeps": ("1000", "passes over all variables, per restart"),
         "restarts": ("max(8, threads)", "independent annealing runs"),
     },

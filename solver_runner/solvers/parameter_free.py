@@ -2,9 +2,9 @@
 
 What QIO's `-parameterfree` targets did (qio-solvers.md §1.8), in our terms:
 - the β range comes once from the model (solver_runner.params.default_beta_range: QIO's rule
-  β_start = −ln(0.5)/ΔE_max, β_stop = −ln(1e−4)/(ΔE_min + 0.001·(ΔE_max − ΔE_min))); SA differs: its runs anneal
-  geometrically from −ln(0.5)/(the median uphill move at a random state) to that β_stop
-  (params.annealing_beta_range), which finds Gset G1's best cut 2.5× sooner per walker than QIO's linear schedule;
+  β_start = −ln(0.5)/ΔE_max, β_stop = −ln(1e−4)/(ΔE_min + 0.001·(ΔE_max − ΔE_min))); SA runs every length twice:
+  geometrically from −ln(0.5)/(the median uphill move at a random state) to that β_stop (params.sa_pf_schedules:
+  Gset G1's best cut 2.5× sooner per walker), then linearly over QIO's range (far better on grouped balance terms);
 - the parameterised solver is run again and again with a growing run length: 10, 20, 30, 50 units, then ×1.5 per
   run (a unit is one sweep for SA, PT and PA, ⌈n/10⌉ moves for Tabu, n steps for SSMC), each run with its own seed
   derived from the job's seed; a run that would not fit in the time left is shortened to fit (unless its length
@@ -232,10 +232,10 @@ def _walkers(threads: int, minimum: int = 8) -> int:
 def sa_walkers(ctx: SolveContext) -> int:
     """Restarts of parameter-free SA: 64 per thread when the input takes multi-spin coding (64 walkers share one
     machine word, so they cost what ~2 scalar walkers do), else one per thread. The ladder's runs then take the
-    least time each, so it reaches the run length an input needs soonest: with 8 restarts (SIMD lanes, ~1.5× a
-    scalar walker's cost per walker on Gset G1) the median time to G1's best cut was 0.37 s, with 1 it is 0.17 s;
-    bqp250 and a frustrated-loop instance reach their optimum as soon or sooner, and a planted 3D instance more
-    often within 3 s (3 of 5 seeds against 1 of 5). Measured on a 2-core AVX2 VM, 7 seeds each."""
+    least time each, so it reaches the run length an input needs soonest: on the geometric schedule alone, with 8
+    restarts (SIMD lanes, ~1.5× a scalar walker's cost per walker on Gset G1) the median time to G1's best cut was
+    0.37 s, with 1 it was 0.17 s; bqp250 and a frustrated-loop instance reached their optimum as soon or sooner, and
+    a planted 3D instance more often within 3 s (3 of 5 seeds against 1 of 5). 2-core AVX2 VM, 7 seeds each."""
     many = MSC_WORD * max(1, ctx.threads)
     msc_fits = choose_kernel(ctx.model, many, keep=ctx.number_of_solutions)[0] == "msc"
     return many if msc_fits else max(1, ctx.threads)
@@ -243,20 +243,23 @@ def sa_walkers(ctx: SolveContext) -> int:
 
 @register(targets.SA_PF)
 def simulated_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
-    """Tunes sweeps (restarts fixed at `sa_walkers` unless given) along a geometric β schedule
-    (params.sa_pf_schedule), echoed as `beta` with its ends as beta_start/beta_stop."""
+    """Tunes sweeps (restarts fixed at `sa_walkers` unless given); every run length runs once along each of
+    params.sa_pf_schedules (geometric, then QIO's linear), and the echoed `beta` is the winning run's schedule."""
     p = ctx.params
-    schedule = P.sa_pf_schedule(ctx)
+    schedules = P.sa_pf_schedules(ctx)
     restarts = int(p.get("restarts", sa_walkers(ctx)))
     tuner = Tuner(ctx)
+    turn = iter(range(1 << 62))
 
     def make_run(sweeps: int, seed: int, sub: SolveContext) -> Run:
+        schedule = schedules[next(turn) % len(schedules)]
         state, done, _ = run_anneal(sub, restarts, sweeps, schedule, seed, ctx.number_of_solutions)
         params = {"beta": schedule, "beta_start": schedule["initial"], "beta_stop": schedule["final"],
                   "restarts": restarts, "seed": seed, "sweeps": sweeps}
         return Run(state.candidates()[0], params, float(sweeps * restarts), done == sweeps, done)
 
-    return tuner.loop(ladder(p.get("sweeps")), restarts, make_run, "sweeps" in p)
+    lengths = (length for length in ladder(p.get("sweeps")) for _ in schedules)
+    return tuner.loop(lengths, restarts, make_run, "sweeps" in p)
 
 
 @register(targets.PT_PF)

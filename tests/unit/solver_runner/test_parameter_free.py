@@ -91,26 +91,33 @@ def test_explicit_parameters_are_held_fixed():
     assert ssmc.result["parameters"]["target_population"] == 16 and ssmc.result["parameters"]["step_limit"] == 300
 
 
-def test_sa_anneals_geometrically_from_the_typical_uphill_move():
+def test_sa_runs_each_length_geometric_from_the_typical_uphill_move_and_linear():
     # a ferromagnetic ring: at any state a flip costs 0 or ±4, so the median uphill move is 4
     n = 40
     doc = {"cost_function": {"type": "ising", "version": "1.0",
                              "terms": [{"c": -1.0, "ids": [i, (i + 1) % n]} for i in range(n)]}}
     model = compile_problem(decode_problem(encode_json(doc)))
-    rng = P.annealing_beta_range(model)
-    assert rng.beta_start == pytest.approx(math.log(2) / 4)
-    assert rng.beta_stop == P.default_beta_range(model).beta_stop
-    out = solve(targets.SA_PF, doc, {"seed": 1, "timeout": 0.3}).result
-    assert out["parameters"]["beta"] == {"type": "geometric", "initial": rng.beta_start, "final": rng.beta_stop}
-    assert out["parameters"]["restarts"] == 64  # ±J: a 64-walker multi-spin word
-    higher = solve(targets.SA_PF, random_document("pubo", 10, seed=5, higher=True), {"seed": 1, "timeout": 0.2})
-    assert higher.result["parameters"]["restarts"] == 1  # otherwise one walker per thread
-    # a given start of 0 cannot start a geometric schedule: linear; a given schedule is held
-    zero = solve(targets.SA_PF, doc, {"seed": 1, "timeout": 0.2, "beta_start": 0}).result["parameters"]["beta"]
-    assert zero == {"type": "linear", "initial": 0.0, "final": rng.beta_stop}
+    rng, qio = P.annealing_beta_range(model), P.default_beta_range(model)
+    assert rng.beta_start == pytest.approx(math.log(2) / 4) and rng.beta_stop == qio.beta_stop
+    geometric = {"type": "geometric", "initial": rng.beta_start, "final": rng.beta_stop}
+    linear = {"type": "linear", "initial": qio.beta_start, "final": qio.beta_stop}
+
+    def ctx(params):
+        return SolveContext(model, params, 1, 1, 1, 1.0, lambda: False, lambda d, b: None)
+
+    assert P.sa_pf_schedules(ctx({})) == [geometric, linear]
+    # a given start of 0 cannot start a geometric schedule; a given schedule is the only one
+    assert P.sa_pf_schedules(ctx({"beta_start": 0})) == [{"type": "linear", "initial": 0.0, "final": qio.beta_stop}]
     given = {"type": "linear", "initial": 0.1, "final": 3.0}
+    assert P.sa_pf_schedules(ctx({"beta": given})) == [given]
+    out = solve(targets.SA_PF, doc, {"seed": 1, "timeout": 0.3}).result["parameters"]
+    assert out["beta"] in (geometric, linear) and (out["beta_start"], out["beta_stop"]) == (
+        out["beta"]["initial"], out["beta"]["final"])
+    assert out["restarts"] == 64  # ±J: a 64-walker multi-spin word
     held = solve(targets.SA_PF, doc, {"seed": 1, "timeout": 0.2, "beta": given}).result["parameters"]
     assert held["beta"] == given and (held["beta_start"], held["beta_stop"]) == (0.1, 3.0)
+    higher = solve(targets.SA_PF, random_document("pubo", 10, seed=5, higher=True), {"seed": 1, "timeout": 0.2})
+    assert higher.result["parameters"]["restarts"] == 1  # otherwise one walker per thread
 
 
 def test_sa_takes_a_beta_schedule_and_echoes_it():
