@@ -1,10 +1,10 @@
 """Simulated annealing and parallel tempering (parameterised targets).
 
 SA (`microsoft.simulatedannealing.cpu`): `restarts` independent runs, β linear from beta_start (sweep 0) to
-beta_stop (last sweep), one in-order Metropolis sweep per step; or along `beta`, a RangeSchedule ({"type": "linear" |
-"geometric", "initial", "final"}, as PA takes it; an openqio extension the parameter-free SA echoes). Defaults (solver_runner.params): β range from the
-model's coupling scale (QIO's parameter-free rule, because QIO's literal 0 → 0.01 default is meaningless for most
-inputs), sweeps 1000, restarts max(8, threads).
+beta_stop (last sweep), one in-order Metropolis sweep per step; or along `beta`, a RangeSchedule ({"type":
+"linear" | "geometric", "initial", "final"}, as PA takes it; an openqio extension the parameter-free SA echoes).
+Defaults (solver_runner.params): β range from the model's coupling scale (QIO's parameter-free rule, because QIO's
+literal 0 → 0.01 default is meaningless for most inputs), sweeps 1000, restarts max(8, threads).
 
 PT (`microsoft.paralleltempering.cpu`): `replicas` = len(all_betas) walkers at fixed inverse temperatures (sorted
 internally, ascending). One step = one Metropolis sweep of every replica, then Metropolis exchanges between

@@ -30,6 +30,7 @@ through the same code path; Tabu walkers run a spread of tenures, of which the w
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import math
 import time
@@ -249,7 +250,7 @@ def simulated_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
     schedules = P.sa_pf_schedules(ctx)
     restarts = int(p.get("restarts", sa_walkers(ctx)))
     tuner = Tuner(ctx)
-    turn = iter(range(1 << 62))
+    turn = itertools.count()
 
     def make_run(sweeps: int, seed: int, sub: SolveContext) -> Run:
         schedule = schedules[next(turn) % len(schedules)]
