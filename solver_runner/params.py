@@ -127,13 +127,14 @@ def typical_uphill(model: CompiledModel) -> float | None:
     return float(np.median(values)) if values.size else None
 
 
-def annealing_beta_range(model: CompiledModel) -> BetaRange:
+def annealing_beta_range(model: CompiledModel, default: BetaRange | None = None) -> BetaRange:
     """The parameter-free SA's range (walked geometrically): β_start = −ln(0.5)/(median uphill move at a random
     state): half of the moves a hot walker typically meets are accepted, where QIO's −ln(0.5)/ΔE_max starts so hot
     (ΔE_max bounds the rarest move) that walkers begin as random flips; β_stop is QIO's. Measured per success on Gset
     G1, 1000 sweeps: 28 ms with this range and a geometric schedule, 70 ms geometric over QIO's range, 86-122 ms
-    linear over either (benchmarks/README.md, "Design measurements")."""
-    default = default_beta_range(model)
+    linear over either (benchmarks/README.md, "Design measurements"). `default`: the model's default_beta_range,
+    when the caller has it already."""
+    default = default_beta_range(model) if default is None else default
     typical = typical_uphill(model)
     if typical is None:
         return default
@@ -258,9 +259,9 @@ def sa_pf_schedules(ctx: SolveContext) -> list[dict]:
     p = ctx.params
     if "beta" in p:
         return [dict(p["beta"])]
+    qio = default_beta_range(ctx.model)
     out = []
-    for rng, make in ((annealing_beta_range(ctx.model), geometric_schedule),
-                      (default_beta_range(ctx.model), linear_schedule)):
+    for rng, make in ((annealing_beta_range(ctx.model, qio), geometric_schedule), (qio, linear_schedule)):
         start = float(p.get("beta_start", rng.beta_start))
         stop = float(p.get("beta_stop", max(rng.beta_stop, start)))
         if make is linear_schedule or start > 0.0:
@@ -269,7 +270,7 @@ def sa_pf_schedules(ctx: SolveContext) -> list[dict]:
 
 
 def sa_schedule(parameters: dict) -> dict:
-    """The β schedule of effective SA parameters (`sa_parameters`'s or the parameter-free SA's)."""
+    """The β schedule of `sa_parameters`' effective parameters: `beta` when given, else QIO's linear one."""
     return parameters.get("beta") or linear_schedule(parameters["beta_start"], parameters["beta_stop"])
 
 
