@@ -9,8 +9,9 @@ literal 0 → 0.01 default is meaningless for most inputs), sweeps 1000, restart
 PT (`microsoft.paralleltempering.cpu`): `replicas` = len(all_betas) walkers at fixed inverse temperatures (sorted
 internally, ascending). One step = one Metropolis sweep of every replica, then Metropolis exchanges between
 neighbouring temperatures on even pairs (even steps) or odd pairs (odd steps), accepted with
-u < exp((E_a − E_b)(β_a − β_b)); `sweeps` counts steps. Defaults: all_betas = a geometric ladder across the
-model's β range with replicas = the given `replicas` or max(threads, clamp(√n, 8, 32)); sweeps 1000. `all_betas`
+u < exp((E_a − E_b)(β_a − β_b)); `sweeps` counts steps. Defaults: all_betas = a geometric ladder from the β
+where half of a random state's 90th-percentile uphill move is accepted to QIO's β_stop (params.default_all_betas),
+with replicas = the given `replicas` or max(threads, clamp(√n, 8, 32)); sweeps 1000. `all_betas`
 is echoed as given.
 
 Kernels (solvers.lanes.choose_kernel, logged): SA runs its restarts multi-spin coded (64 per machine word) when the

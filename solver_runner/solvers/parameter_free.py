@@ -5,6 +5,7 @@ What QIO's `-parameterfree` targets did (qio-solvers.md §1.8), in our terms:
   β_start = −ln(0.5)/ΔE_max, β_stop = −ln(1e−4)/(ΔE_min + 0.001·(ΔE_max − ΔE_min))); SA runs every length twice:
   geometrically from −ln(0.5)/(the median uphill move at a random state) to that β_stop (params.sa_pf_schedules:
   Gset G1's best cut 2.5× sooner per walker), then linearly over QIO's range (far better on grouped balance terms);
+  PT's ladder runs from −ln(0.5)/(the 90th-percentile uphill move) to that β_stop (params.default_all_betas);
 - the parameterised solver is run again and again with a growing run length: 10, 20, 30, 50 units, then ×1.5 per
   run (a unit is one sweep for SA, PT and PA, ⌈n/10⌉ moves for Tabu, n steps for SSMC), each run with its own seed
   derived from the job's seed; a run that would not fit in the time left is shortened to fit (unless its length

@@ -120,6 +120,26 @@ def test_sa_runs_each_length_geometric_from_the_typical_uphill_move_and_linear()
     assert higher.result["parameters"]["restarts"] == 1  # otherwise one walker per thread
 
 
+def test_pt_ladder_starts_at_the_90th_percentile_uphill_move():
+    # three ferromagnetic rings, |J| 1 (200 spins), 10 (80 spins), 100 (2 spins): a flip uphill costs 4, 40 or 400;
+    # about 70 % of the uphill moves at a random state cost 4, 30 % cost 40, under 1 % cost 400
+    terms, first = [], 0
+    for size, j in ((200, 1.0), (80, 10.0), (2, 100.0)):
+        terms += [{"c": -j, "ids": [first + i, first + (i + 1) % size]} for i in range(size)]
+        first += size
+    doc = {"cost_function": {"type": "ising", "version": "1.0", "terms": terms}}
+    model = compile_problem(decode_problem(encode_json(doc)))
+    qio = P.default_beta_range(model)
+    assert qio.beta_start < math.log(2) / 40  # QIO's hot end accepts half of the rarest, largest move
+    assert P.annealing_beta_range(model).beta_start == pytest.approx(math.log(2) / 4)
+    ladder = P.default_all_betas(model, 16)
+    assert ladder[0] == pytest.approx(math.log(2) / 40) and ladder[-1] == pytest.approx(qio.beta_stop)
+    assert np.allclose(np.diff(np.log(ladder)), math.log(ladder[-1] / ladder[0]) / 15)
+    assert P.default_all_betas(model, 1) == [qio.beta_stop]
+    out = solve(targets.PT_PF, doc, {"seed": 1, "timeout": 0.2}).result["parameters"]
+    assert out["all_betas"] == P.default_all_betas(model, out["replicas"])
+
+
 def test_sa_takes_a_beta_schedule_and_echoes_it():
     doc = rrg3_document(60, seed=9)
     beta = {"type": "geometric", "initial": 0.05, "final": 4.0}
