@@ -195,6 +195,7 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
     submit_s: list[float] = []
     finished: list[Any] = []
     all_in = asyncio.Event()
+    polling = [asyncio.Lock() for _ in range(clients)]
 
     async def one(k: int, at: float) -> None:
         await asyncio.sleep(max(0.0, at - time.monotonic()))
@@ -223,7 +224,10 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
             # comes from the service's timestamps, and polls made while jobs still arrive would be load that grows
             # with any backlog (the service falling behind would be buried under polls of the jobs it is behind on)
             await all_in.wait()
-            await _wait_terminal(ws, job, max_poll_s=1.0)
+            # one job at a time per client, as in the burst: polled all at once, a client's jobs each opened a
+            # TLS connection of their own (~0.6 handshakes per job at 20 jobs/s), a cost the burst never paid
+            async with polling[k % clients]:
+                await _wait_terminal(ws, job, max_poll_s=1.0)
         if _status(job) != JobStatus.SUCCEEDED:
             failures.append(f"job {job.id} ended {job.details.status}")
             return
