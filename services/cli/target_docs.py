@@ -33,7 +33,8 @@ DOCS: dict[str, dict[str, tuple[str, str]]] = {
     targets.PT: {
         "sweeps": ("1000", "steps: one sweep of every replica, then one round of exchanges"),
         "replicas": ("max(threads, √n clamped to 8..32)", "temperatures; must equal the length of all_betas"),
-        "all_betas": ("geometric from −ln(0.5)/(90th-percentile uphill ΔE at a random state) to QIO's β_stop", "inverse temperature of each replica"),
+        "all_betas": ("geometric from −ln(0.5)/(90th-percentile uphill ΔE at a random state) to QIO's β_stop",
+                      "inverse temperature of each replica"),
     },
     targets.TABU: {
         "sweeps": ("10·n, clamped to 1000..20000", "moves per restart"),

@@ -122,7 +122,7 @@ def test_sa_runs_each_length_geometric_from_the_typical_uphill_move_and_linear()
 
 def test_pt_ladder_starts_at_the_90th_percentile_uphill_move():
     # three ferromagnetic rings, |J| 1 (200 spins), 10 (80 spins), 100 (2 spins): a flip uphill costs 4, 40 or 400;
-    # about 70 % of the uphill moves at a random state cost 4, 30 % cost 40, under 1 % cost 400
+    # about 70 % of the uphill moves at a random state cost 4, 28 % cost 40, 1-2 % cost 400
     terms, first = [], 0
     for size, j in ((200, 1.0), (80, 10.0), (2, 100.0)):
         terms += [{"c": -j, "ids": [first + i, first + (i + 1) % size]} for i in range(size)]
