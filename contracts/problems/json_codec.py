@@ -3,7 +3,9 @@ one as azure-quantum's `Problem.serialize` does."""
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
+import operator
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -135,23 +137,28 @@ def add_terms(builder: _TermBuilder, terms: list, limits: ProblemLimits) -> None
         builder.add(_as_coeff(term["c"], f"terms[{t}]"), [_as_id(i, f"terms[{t}]", limits) for i in ids], f"terms[{t}]")
 
 
+_C, _IDS = operator.itemgetter("c"), operator.itemgetter("ids")
+_NUMBER_TYPES, _LIST_TYPE, _INT_TYPE = frozenset((float, int)), frozenset((list,)), frozenset((int,))
+
+
 def quadratic_terms(terms: list, limits: ProblemLimits) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(coeffs, offsets, ids) of `terms` checked in bulk, for the common input: every term an object with a finite
     number `c` and `ids` a list of at most two distinct integer ids in range. None when any term is outside that
     shape: `add_terms` then decides, and words the error. The same arrays `add_terms` builds, ~30× faster (Gset G1,
     19 176 terms: 150 ms one by one on a slow VM)."""
+    # map, set and chain loop in C: the checks cost a few ms where generator expressions cost tens
     try:
-        cs = [term["c"] for term in terms]
-        idss = [term["ids"] for term in terms]
+        cs = list(map(_C, terms))
+        idss = list(map(_IDS, terms))
     except (TypeError, KeyError, IndexError):
         return None
-    if any(type(c) is not float and type(c) is not int for c in cs) or any(type(x) is not list for x in idss):
+    if not set(map(type, cs)) <= _NUMBER_TYPES or not set(map(type, idss)) <= _LIST_TYPE:
         return None
     lengths = np.fromiter(map(len, idss), np.int64, len(idss))
     if lengths.size and lengths.max() > min(2, limits.max_term_degree):
         return None
-    flat = [i for x in idss for i in x]
-    if any(type(i) is not int for i in flat):
+    flat = list(itertools.chain.from_iterable(idss))
+    if not set(map(type, flat)) <= _INT_TYPE:
         return None
     try:
         coeffs = np.array(cs, np.float64)
