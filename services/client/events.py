@@ -7,7 +7,7 @@ progress, cancel_requested, requeued, and the terminal succeeded, failed, cancel
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,7 @@ def event_from_frame(frame: dict[str, str]) -> JobEvent:
     return JobEvent.from_wire(json.loads(frame["data"]))
 
 
-async def read_stream(rest: Any, url: str, after: int = 0, idle_timeout: float = 120.0) -> AsyncIterator[JobEvent]:
+async def read_stream(rest: Any, url: str, after: int = 0, idle_timeout: float = 120.0) -> AsyncGenerator[JobEvent, None]:
     """Open the stream after `after` (sent as Last-Event-ID) and yield its events until the server ends it.
 
     Error answers raise the client's typed errors (401 AuthenticationError, 404 JobNotFoundError, ...); a
@@ -91,17 +91,26 @@ async def read_stream(rest: Any, url: str, after: int = 0, idle_timeout: float =
                         body = raw.decode("utf-8", "replace")
                     raise error_from_response(resp.status, body, resp.reason or "")
                 lines: list[str] = []
-                while True:
-                    line = await resp.content.readline()
-                    if not line:
-                        return
-                    text = line.decode("utf-8")
-                    if text.strip():
-                        lines.append(text)
-                        continue
-                    lines.append("")
-                    for frame in parse_sse(lines):
-                        yield event_from_frame(frame)
-                    lines = []
+                try:
+                    while True:
+                        line = await resp.content.readline()
+                        if not line:
+                            return
+                        text = line.decode("utf-8")
+                        if text.strip():
+                            lines.append(text)
+                            continue
+                        lines.append("")
+                        for frame in parse_sse(lines):
+                            yield event_from_frame(frame)
+                        lines = []
+                except BaseException:
+                    # Left mid-stream (closed early, cancelled, broken): the connection cannot be reused. Abort it
+                    # rather than close it: a TLS close waits for the server's close_notify, and a loop stopped
+                    # right after (the sync client's, when its Workspace closes) never reads it, leaving the socket
+                    # open on a closed loop.
+                    if resp.connection is not None and resp.connection.transport is not None:
+                        resp.connection.transport.abort()
+                    raise
     except (TimeoutError, aiohttp.ClientError) as exc:
         raise ServiceConnectionError(f"event stream from {url} broke ({type(exc).__name__}: {exc})", error=exc) from exc

@@ -7,6 +7,7 @@ container SAS as containerUri and the blob URL *without* SAS as inputDataUri.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
@@ -230,12 +231,14 @@ class Job(JobBase):
         failures = 0
         while True:
             try:
-                async for event in read_stream(self.workspace._rest, url, after=after):
-                    failures = 0
-                    after = event.seq
-                    yield event
-                    if event.is_terminal:
-                        return
+                # aclosing: a stream closed early closes its connection now, not when the loop collects the reader
+                async with contextlib.aclosing(read_stream(self.workspace._rest, url, after=after)) as events:
+                    async for event in events:
+                        failures = 0
+                        after = event.seq
+                        yield event
+                        if event.is_terminal:
+                            return
                 # Ended without a terminal event: the service is shutting down, or `after` was past the end.
                 await self.refresh()
                 if self.has_completed():
