@@ -6,11 +6,12 @@ import asyncio
 import gc
 import random
 import threading
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
 
-from services.client import JobDetails, JobEvent, JobNotFoundError, Workspace, aio
+from services.client import ConflictError, JobDetails, JobEvent, JobNotFoundError, Workspace, aio
 from services.client.aio.optimization import Problem as AioProblem
 from services.client.aio.optimization import SimulatedAnnealing as AioSA
 from services.client.optimization import Problem, ProblemType, SimulatedAnnealing
@@ -132,16 +133,20 @@ def test_a_stream_closed_early_leaves_no_socket_behind(openqio_service):
         raise ValueError(f"stop at {event.kind}")
 
     left: set = set()
-    for _ in range(8):
-        with Workspace(connection_file=openqio_service.connection_file) as ws:
-            stream = ws.get_job(running.id).stream_events()
-            next(stream)
-            stream.close()
-        left.update(_sockets_left_on_closed_loops())
-        with Workspace(connection_file=openqio_service.connection_file) as ws:
-            with pytest.raises(ValueError, match="stop at submitted"):
-                ws.get_job(running.id).wait_until_completed(progress=stop_at_first)
-        left.update(_sockets_left_on_closed_loops())
+    try:
+        for _ in range(8):
+            with Workspace(connection_file=openqio_service.connection_file) as ws:
+                stream = ws.get_job(running.id).stream_events()
+                next(stream)
+                stream.close()
+            left.update(_sockets_left_on_closed_loops())
+            with Workspace(connection_file=openqio_service.connection_file) as ws:
+                with pytest.raises(ValueError, match="stop at submitted"):
+                    ws.get_job(running.id).wait_until_completed(progress=stop_at_first)
+            left.update(_sockets_left_on_closed_loops())
+    finally:
+        with Workspace(connection_file=openqio_service.connection_file) as ws, suppress(ConflictError):
+            ws.cancel_job(running.id)  # free its runner for the next tests (ConflictError: it finished already)
     for transport in left:  # close them here, so that a failure is reported once, by this test
         transport._sock.close()
         transport._sock = None
