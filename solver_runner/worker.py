@@ -33,6 +33,7 @@ def worker_main(conn: Connection, cancel_event: Any, threads: int) -> None:
         from solver_runner import entry, warmup  # the first numba import of this process: after NUMBA_NUM_THREADS
 
         warmup.warm()  # compile, or load from the cache, every kernel: the first job pays no JIT time
+        warmup.freeze_heap()
     except Exception as exc:  # noqa: BLE001 - reported to the pool, which marks the service unhealthy
         log.exception("runner %d: warm-up failed", os.getpid())
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:1000]
