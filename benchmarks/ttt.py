@@ -1,11 +1,12 @@
 """Time to target (TTT): how long each solver takes, one thread each, to reach an instance's best-known cost.
 
-For every instance and contender, `seeds` runs (seed 0, 1, ...), each given the same wall-clock budget and stopped
-as soon as it reaches the target (the best-known cost, within 1e−9 relative). Every run records the best cost it
-had at every moment it could say (a progress report, the end of a library call), so one run gives both its time to
-target and its residual (cost − target)/|target| at each checkpoint (1, 10, 60 s) within the budget. Times are wall
-clock of the whole call, set-up included, for every contender alike: our decode and model compile (entry.run),
-dwave's and openjij's own model conversion inside their sample calls.
+For every instance and contender, `seeds` runs (seed 0, 1, ..., taken round the contenders: seed 0 of each, then seed
+1 of each), each given the same wall-clock budget and stopped as soon as it reaches the target (the best-known cost,
+within 1e−9 relative). Every run records the best cost it had at every moment it could say (a progress report, the
+end of a library call), so one run gives both its time to target and its residual (cost − target)/|target| at each
+checkpoint (1, 10, 60 s) within the budget. Times are wall clock of the whole call, set-up included, for every
+contender alike: our decode and model compile (entry.run), dwave's and openjij's own model conversion inside their
+sample calls.
 
 Contenders (each at its best settings: a library with a run-length knob gets the best of a small grid, chosen on
 seed 0 by (reached, time to target, final residual) with a budget of min(budget, 5 s), and keeps it for all seeds):
@@ -281,8 +282,11 @@ def summarise(traces: list[Trace], target: float, budget: float) -> dict:
 
 def run_instance(contest: Contest, budget: float, seeds: int, log: Callable[[str], None],
                  only: set[str] | None = None) -> list[dict]:
-    """Every contender (or those in `only`, by library) on one instance; one summary row each."""
-    rows = []
+    """Every contender (or those in `only`, by library) on one instance; one summary row each. Seeds go round the
+    contenders (seed 0 of each, then seed 1 of each, ...): the speed of a shared VM drifts by a third from minute to
+    minute, and a contender run all at once could meet a slow minute the others did not."""
+    rows: list[dict | None] = []
+    runs: list[tuple[int, str, Callable, object, list[Trace]]] = []  # (row index, label, run, setting, traces)
     for label, lib, run, grid in contenders():
         if only and lib not in only:
             continue
@@ -292,14 +296,16 @@ def run_instance(contest: Contest, budget: float, seeds: int, log: Callable[[str
         if reason:
             rows.append({"instance": contest.name, "solver": label, "note": f"unavailable: {reason}"})
             continue
-        setting = pick_setting(run, contest, grid, budget)
-        traces = []
-        for seed in range(seeds):
+        runs.append((len(rows), label, run, pick_setting(run, contest, grid, budget), []))
+        rows.append(None)
+    for seed in range(seeds):
+        for _, label, run, setting, traces in runs:
             traces.append(run(contest, seed, budget, setting))
             log(f"  {contest.name} {label} seed {seed}: best {traces[-1].best():.8g} "
                 f"ttt {traces[-1].ttt(contest.target)} ({traces[-1].stop})")
-        rows.append({"instance": contest.name, "solver": label, **summarise(traces, contest.target, budget)})
-    return rows
+    for index, label, _, _, traces in runs:
+        rows[index] = {"instance": contest.name, "solver": label, **summarise(traces, contest.target, budget)}
+    return [row for row in rows if row is not None]
 
 
 def medians_by_solver(rows: list[dict]) -> dict[str, float]:

@@ -1,0 +1,32 @@
+"""benchmarks.ttt.run_instance: seeds go round the contenders (a slow minute of a shared VM then touches every one
+alike), and the rows keep the contenders' order, unavailable ones included."""
+from __future__ import annotations
+
+from benchmarks import libs as L
+from benchmarks import ttt as T
+from contracts.problems import encode_json, problem_document
+
+
+def test_seeds_go_round_the_contenders_and_rows_keep_their_order(monkeypatch):
+    calls: list[tuple[str, int]] = []
+
+    def fake(label: str, reach_at: float):
+        def run(contest, seed, budget, setting):
+            calls.append((label, seed))
+            trace = T.Trace(settings=str(setting))
+            trace.add(reach_at, contest.target)
+            trace.seconds = reach_at
+            return trace
+        return run
+
+    monkeypatch.setattr(T, "contenders", lambda: [("A", "ours", fake("A", 0.5), (None,)),
+                                                  ("B", "dwave", fake("B", 0.1), (None,)),
+                                                  ("C", "ours", fake("C", 0.2), (None,))])
+    monkeypatch.setattr(L, "unavailable", lambda lib: "not installed" if lib == "dwave" else None)
+    contest = T.Contest("inst", encode_json(problem_document("ising", [(1.0, [0, 1])])), -1.0, None)
+    rows = T.run_instance(contest, budget=1.0, seeds=3, log=lambda msg: None)
+    assert calls == [("A", 0), ("C", 0), ("A", 1), ("C", 1), ("A", 2), ("C", 2)]
+    assert [row["solver"] for row in rows] == ["A", "B", "C"]
+    assert rows[1]["note"] == "unavailable: not installed"
+    assert rows[0]["reached"] == "3/3" and rows[0]["ttt_median_s"] == 0.5
+    assert rows[2]["ttt_median_s"] == 0.2
