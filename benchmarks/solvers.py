@@ -44,6 +44,7 @@ from benchmarks import instances as I  # noqa: E402
 from benchmarks import libs as L  # noqa: E402
 from benchmarks import ttt as T  # noqa: E402
 from benchmarks.report import Table, loadavg, machine  # noqa: E402
+from contracts.heap import freeze_heap  # noqa: E402
 
 OUT = I.ROOT / ".bench" / "solvers.json"
 SA_WALKERS = 64
@@ -205,7 +206,7 @@ def section_quality(table: Table, manifest: dict, budget: float, names) -> None:
     from solver_runner import warmup
     t0 = time.perf_counter()
     warmup.warm()
-    warmup.freeze_heap()  # as a runner does once warm (solver_runner.worker)
+    freeze_heap()  # as a runner does once warm (solver_runner.worker)
     log(f"runner warm-up (warmup.warm) {time.perf_counter() - t0:.1f} s")
     for name in names:
         meta = manifest[name]
@@ -343,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from solver_runner import warmup
             warmup.warm()
-            warmup.freeze_heap()  # as a runner does once warm (solver_runner.worker)
+            freeze_heap()  # as a runner does once warm (solver_runner.worker)
             names = args.ttt_instances.split(",") if args.ttt_instances else (
                 ["gset_G11", "bqp50_1", "bqp250_1"] if args.quick else None)
             rows, ttt_goals = T.section_ttt(data, budget, seeds, names, log, only)

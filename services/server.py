@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from contracts.heap import freeze_heap
 from services import logs
 from services.config import Settings, write_private
 from services.remote_settings import storage_exposure
@@ -132,6 +133,7 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         base_url = settings.public_base_url(port)
         _write_connection_files(settings, base_url, tls)
         _announce(settings, base_url)
+        freeze_heap()
         await stop.wait()
         log.info("shutting down")
     finally:

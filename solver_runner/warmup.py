@@ -21,7 +21,6 @@ records a complete warm-up: its absence is how a first start is recognised.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import sys
 import time
@@ -148,17 +147,6 @@ def warm(progress: Callable[[int, int, str, float], None] | None = None) -> None
     if failures:
         raise WarmUpError("; ".join(failures))
     _marker().touch()
-
-
-def freeze_heap() -> None:
-    """Leave what the process has loaded so far (numba's dispatchers and compiled modules, the imported libraries:
-    ~10⁵ objects that live as long as it does) out of the cyclic garbage collector's walks. Called once a runner is
-    warm: without it, a job that allocates many objects (decoding a JSON input makes one per term) set off a full
-    collection that walked them all: 40-70 ms in every second Gset G1 job (19 176 terms), 0 with it (2-core AMD VM).
-    Not called in the test process: a frozen object is never collected, so a leak frozen there would never be
-    reported."""
-    gc.collect()
-    gc.freeze()
 
 
 def warm_up() -> None:

@@ -20,6 +20,7 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
+from contracts.heap import freeze_heap
 from contracts.runner import Progress, RunOutcome, RunRequest
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def worker_main(conn: Connection, cancel_event: Any, threads: int) -> None:
         from solver_runner import entry, warmup  # the first numba import of this process: after NUMBA_NUM_THREADS
 
         warmup.warm()  # compile, or load from the cache, every kernel: the first job pays no JIT time
-        warmup.freeze_heap()
+        freeze_heap()  # what the warm-up loaded lives as long as the runner
     except Exception as exc:  # noqa: BLE001 - reported to the pool, which marks the service unhealthy
         log.exception("runner %d: warm-up failed", os.getpid())
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:1000]
