@@ -19,6 +19,7 @@ import asyncio
 import json
 import platform
 import random
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -33,6 +34,17 @@ VERSION = "0.1.0"
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD"})
 RETRY_STATUS_IDEMPOTENT = frozenset({408, 429, 500, 502, 503, 504})
 RETRY_STATUS_OTHER = frozenset({429, 503})
+# Python before 3.12.8 (and 3.13.0) can leave the socket of a TLS connection open when the connection's graceful
+# close (its close_notify sent, the server's awaited) is still under way as the event loop closes (cpython#118960).
+# A kept-alive connection that expires is closed that way, and a sync Workspace closed at that moment stops its
+# loop first. With enable_cleanup_closed, aiohttp keeps such connections and aborts them when the session closes.
+CLEANUP_CLOSED = sys.version_info < (3, 12, 8) or (3, 13, 0) <= sys.version_info < (3, 13, 1)
+
+
+def connector(**options: Any) -> aiohttp.TCPConnector:
+    """A connection pool for the client's sessions: TLS connections whose graceful close is cut short by the loop
+    closing are aborted, not left open (CLEANUP_CLOSED)."""
+    return aiohttp.TCPConnector(enable_cleanup_closed=CLEANUP_CLOSED, **options)
 
 
 class RestClient:
@@ -55,7 +67,7 @@ class RestClient:
 
     def _new_session(self) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True),
+            connector=connector(ssl=self._ssl if self._ssl is not None else True),
             timeout=self.TIMEOUT,
             cookie_jar=aiohttp.DummyCookieJar(),
         )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import random
+import signal
 import threading
 from contextlib import suppress
 from pathlib import Path
@@ -148,6 +150,37 @@ def test_a_stream_closed_early_leaves_no_socket_behind(openqio_service):
         with Workspace(connection_file=openqio_service.connection_file) as ws, suppress(ConflictError):
             ws.cancel_job(running.id)  # free its runner for the next tests (ConflictError: it finished already)
     for transport in left:  # close them here, so that a failure is reported once, by this test
+        transport._sock.close()
+        transport._sock = None
+    assert not left, f"{len(left)} sockets left open on closed event loops: {left}"
+
+
+def test_a_connection_expiring_as_the_workspace_closes_leaves_no_socket_behind(openqio_service):
+    """Regression: a kept-alive TLS connection that expires is closed gracefully (close_notify sent, the server's
+    awaited); a sync Workspace closed at that moment stopped its loop first and left the socket open (Python < 3.12.8,
+    cpython#118960). The client's connectors now keep such connections and abort them when the session closes. The
+    service is stopped (SIGSTOP) meanwhile, so its answer cannot come in time: without the fix the socket was left
+    every time. Reads aiohttp's private keep-alive fields to expire the connection at once."""
+    assert openqio_service.process is not None
+    ws = Workspace(connection_file=openqio_service.connection_file)
+    try:
+        ws.list_jobs()  # one kept-alive TLS connection to the gateway
+
+        async def expire() -> None:
+            pool = ws._aio._rest._session.connector
+            pool._keepalive_timeout = 1e-9
+            pool._cleanup()  # what aiohttp's keep-alive timer does: close the idle connection gracefully
+
+        os.kill(openqio_service.process.pid, signal.SIGSTOP)
+        try:
+            ws._run(expire())
+            ws.close()
+        finally:
+            os.kill(openqio_service.process.pid, signal.SIGCONT)
+    finally:
+        ws.close()
+    left = _sockets_left_on_closed_loops()
+    for transport in left:
         transport._sock.close()
         transport._sock = None
     assert not left, f"{len(left)} sockets left open on closed event loops: {left}"

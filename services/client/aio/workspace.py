@@ -19,7 +19,7 @@ from azure.core.pipeline.transport import AioHttpTransport
 from contracts.status import JobStatus
 
 from .. import _storage
-from .._transport import RestClient
+from .._transport import RestClient, connector
 from ..connection import Connection, WorkspaceIdentity, resolve_connection
 from ..details import JobDetails
 from ..target import Target, TargetStatus, targets_from_status
@@ -97,7 +97,7 @@ class Workspace(WorkspaceIdentity):
             # Azurite's listen backlog (connections then time out after 30 s).
             self._storage_session = aiohttp.ClientSession(
                 cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=_USE_ENV_SETTINGS,
-                connector=aiohttp.TCPConnector(keepalive_timeout=4.0, limit=32))
+                connector=connector(keepalive_timeout=4.0, limit=32))
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
