@@ -1,10 +1,8 @@
 """solver_runner.warmup: after it, no job compiles anything (split units and two threads included); a solver that
-fails on the warm-up problems fails the warm-up, naming it (a runner then refuses to start); freezing the heap of a
-warm runner takes what it loaded out of the garbage collector's walks."""
+fails on the warm-up problems fails the warm-up, naming it (a runner then refuses to start)."""
 from __future__ import annotations
 
 import contextlib
-import gc
 
 import pytest
 from numba.core import event
@@ -50,13 +48,3 @@ def test_a_solver_that_fails_fails_the_warm_up(monkeypatch):
     monkeypatch.setitem(SOLVERS, targets.QMC, broken)
     with pytest.raises(warmup.WarmUpError, match="microsoft.qmc.cpu: SolverError: .*no kernels today"):
         warmup.warm()
-
-
-def test_freezing_the_heap_leaves_what_was_loaded_out_of_the_collectors_walks():
-    before = len(gc.get_objects())
-    try:
-        warmup.freeze_heap()
-        assert gc.get_freeze_count() >= before // 2
-        assert len(gc.get_objects()) < before // 10  # what a full collection walks now
-    finally:
-        gc.unfreeze()  # this test process must keep collecting (and reporting) everything
