@@ -75,18 +75,29 @@ def random_state(s, ising, st, k):
             s[i] = 1 if bit else 0
 
 
+@njit(cache=True, nogil=True, inline="always")
+def dense_products(s, h, dense, out):
+    """out = h + dense · s for a symmetric `dense`, as one row-times-scalar add per nonzero s_j (row j is column j):
+    the additions run along the rows, independent of each other, so they vectorise, where a dot product per row is
+    one chain of dependent additions (~4 cycles each without reordering). 64 start states of SK-512: ~40 → ~4 ms."""
+    n = s.shape[0]
+    for i in range(n):
+        out[i] = h[i]
+    for j in range(n):
+        if s[j] != 0:
+            c = float(s[j])
+            row = dense[j]
+            for i in range(n):
+                out[i] += row[i] * c
+
+
 @njit(cache=True, nogil=True)
 def init_fields(s, f, L, M):
     """Fill f (quadratic local fields) and L (SLC inner sums) for state s."""
     h, adj_ptr, adj_idx, adj_w, dense = M[0], M[1], M[2], M[3], M[4]
     n = s.shape[0]
     if dense.shape[0] == n and n > 0:
-        for i in range(n):
-            acc = h[i]
-            row = dense[i]
-            for j in range(n):
-                acc += row[j] * s[j]
-            f[i] = acc
+        dense_products(s, h, dense, f)
     else:
         for i in range(n):
             acc = h[i]
@@ -110,12 +121,20 @@ def energy(s, constant, M):
     e = constant
     n = s.shape[0]
     quad = 0.0
-    for i in range(n):
-        e += h[i] * s[i]
-        acc = 0.0
-        for p in range(adj_ptr[i], adj_ptr[i + 1]):
-            acc += adj_w[p] * s[adj_idx[p]]
-        quad += acc * s[i]
+    dense = M[4]
+    if dense.shape[0] == n and n > 0:  # vectorised (dense_products); the gathers below cost ~4× more here
+        g = np.zeros(n)
+        dense_products(s, g, dense, g)
+        for i in range(n):
+            e += h[i] * s[i]
+            quad += g[i] * s[i]
+    else:
+        for i in range(n):
+            e += h[i] * s[i]
+            acc = 0.0
+            for p in range(adj_ptr[i], adj_ptr[i + 1]):
+                acc += adj_w[p] * s[adj_idx[p]]
+            quad += acc * s[i]
     e += 0.5 * quad
     for t in range(hterm_c.shape[0]):
         prod = hterm_c[t]
