@@ -37,6 +37,7 @@ Flipping i changes s_i by d = −2 s_i (ising) or 1 − 2 s_i (pubo) and
 Functions (all @njit(cache=True, nogil=True)):
 - `energy(s, constant, M)`: full cost from the terms (no caches), float64.
 - `init_fields(s, f, L, M)`: fill f and L for state s.
+- `dense_products(s, h, dense, out)`: out = h + dense·s, vectorised (the dense path of `init_fields` and `energy`).
 - `delta(s, f, L, i, ising, has_higher, has_slc, M)`: ΔE of flipping i (state unchanged).
 - `apply_flip(s, f, L, i, ising, has_slc, M)`: flip i and update f (dense row or CSR scatter) and L.
 - `random_state(s, ising, st, k)`: uniform random state from RNG stream k.
@@ -79,7 +80,7 @@ def random_state(s, ising, st, k):
 def dense_products(s, h, dense, out):
     """out = h + dense · s for a symmetric `dense`, as one row-times-scalar add per nonzero s_j (row j is column j):
     the additions run along the rows, independent of each other, so they vectorise, where a dot product per row is
-    one chain of dependent additions (~4 cycles each without reordering). 64 start states of SK-512: ~40 → ~4 ms."""
+    one chain of dependent additions, each waiting for the last (benchmarks/README.md, "Design measurements")."""
     n = s.shape[0]
     for i in range(n):
         out[i] = h[i]
@@ -122,7 +123,7 @@ def energy(s, constant, M):
     n = s.shape[0]
     quad = 0.0
     dense = M[4]
-    if dense.shape[0] == n and n > 0:  # vectorised (dense_products); the gathers below cost ~4× more here
+    if dense.shape[0] == n and n > 0:  # vectorised (dense_products), not a chain of gathers per row
         g = np.zeros(n)
         dense_products(s, g, dense, g)
         for i in range(n):
