@@ -124,11 +124,11 @@ def energy(s, constant, M):
     quad = 0.0
     dense = M[4]
     if dense.shape[0] == n and n > 0:  # vectorised (dense_products), not a chain of gathers per row
-        g = np.zeros(n)
-        dense_products(s, g, dense, g)
+        js = np.zeros(n)  # J·s
+        dense_products(s, js, dense, js)
         for i in range(n):
             e += h[i] * s[i]
-            quad += g[i] * s[i]
+            quad += js[i] * s[i]
     else:
         for i in range(n):
             e += h[i] * s[i]
