@@ -24,7 +24,7 @@ def format_time(value: datetime | None) -> str | None:
     """ISO-8601 in UTC with a `Z` suffix (msrest parses it; the SDK's filters assume UTC)."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"  # strftime: 2× slower
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -62,6 +62,17 @@ def _camel(name: str) -> str:
 _TIME_FIELDS = ("creation_time", "begin_execution_time", "end_execution_time", "cancellation_time")
 
 
+_WIRE_KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _wire_keys(cls: type) -> tuple[tuple[str, str], ...]:
+    """(field name, wire key) of a dataclass, worked out once: to_wire runs for every job the gateway returns."""
+    keys = _WIRE_KEYS.get(cls)
+    if keys is None:
+        keys = _WIRE_KEYS[cls] = tuple((f.name, _camel(f.name)) for f in fields(cls))
+    return keys
+
+
 @dataclass
 class JobDetails:
     """Every field the SDK's JobDetails model knows, plus `is_cancelling` (an extra key msrest ignores)."""
@@ -89,15 +100,15 @@ class JobDetails:
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in _TIME_FIELDS:
+        for name, key in _wire_keys(type(self)):
+            value = getattr(self, name)
+            if name in _TIME_FIELDS:
                 value = format_time(value)
-            elif f.name == "status":
+            elif name == "status":
                 value = value.value if value is not None else None
-            elif f.name == "error_data":
+            elif name == "error_data":
                 value = value.to_wire() if value is not None else None
-            out[_camel(f.name)] = value
+            out[key] = value
         return out
 
     @classmethod
@@ -106,20 +117,19 @@ class JobDetails:
         if not isinstance(data, dict):
             raise ContractError(BAD_REQUEST, "job details must be a JSON object")
         kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            key = _camel(f.name)
+        for name, key in _wire_keys(cls):
             if key not in data:
                 continue
             value = data[key]
-            if f.name in _TIME_FIELDS:
+            if name in _TIME_FIELDS:
                 value = parse_time(value)
-            elif f.name == "status":
+            elif name == "status":
                 value = JobStatus(value) if value is not None else None
-            elif f.name == "error_data":
+            elif name == "error_data":
                 value = ErrorData.from_wire(value)
-            elif f.name == "tags":
+            elif name == "tags":
                 value = list(value or [])
-            kwargs[f.name] = value
+            kwargs[name] = value
         for required in ("id", "container_uri", "input_data_format", "provider_id", "target"):
             kwargs.setdefault(required, "")
         return cls(**kwargs)

@@ -121,6 +121,10 @@ class BlobStore:
         self._credential: Any = None  # an azure-identity credential with OPENQIO_STORAGE_AUTH=entra
         # the other accounts this service knows: a URL naming one of them is another workspace's
         self._foreign = {a.name for a in (*settings.storage_accounts, settings.default_storage)} - {self.account}
+        # (host, path segments) of the two URLs this account is known by, split once: every job URL parsed (three
+        # per rendered job, one render per poll) is matched against them
+        self._own_bases = [(parts.netloc.lower(), [unquote(s) for s in parts.path.split("/") if s])
+                           for parts in map(urlsplit, dict.fromkeys((self.public_url, self.account_url)))]
         self._client: BlobServiceClient | None = None
         self._plain: SharedKeyBlobs | None = None  # the per-job calls without azure-core's pipeline (key auth)
 
@@ -244,10 +248,9 @@ class BlobStore:
         """The path below this account; ForeignAccount when the URL's path (path-style) or host (host-style) names
         another account this service knows. A URL below this account's public or own blob URL (whatever its path
         prefix, e.g. a reverse proxy's) is this account's."""
-        for base in {self.public_url, self.account_url}:
-            known = urlsplit(base)
-            prefix = [unquote(s) for s in known.path.split("/") if s]
-            if parts.netloc.lower() == known.netloc.lower() and segments[:len(prefix)] == prefix:
+        netloc = parts.netloc.lower()
+        for host, prefix in self._own_bases:
+            if netloc == host and segments[:len(prefix)] == prefix:
                 return segments[len(prefix):]
         if segments and segments[0] == self.account:
             return segments[1:]
