@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
 from solver_core_cases import random_problem, values_of
 
 from solver_runner.kernels.common import (
+    any_sweep,
     apply_flip,
     delta,
     energies_of,
@@ -88,6 +90,40 @@ def test_delta_and_apply_flip_keep_fields_consistent(case, dense):
         L2 = np.empty_like(L)
         init_fields(s, f2, L2, M)
         assert np.allclose(f, f2, atol=1e-9) and np.allclose(L, L2, atol=1e-9)
+    assert e == pytest.approx(reference_cost(problem, config_of(model, s)), abs=1e-8)
+
+
+@pytest.mark.parametrize("dense", [False, True])
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_sweeps_decide_as_a_plain_metropolis_sweep(case, dense):
+    """Every specialisation `any_sweep` picks (sparse, dense, general) makes the decisions of the textbook sweep:
+    in order, downhill and flat moves taken, uphill ones taken when the next uniform of the walker's generator is
+    below e^−βΔE, one uniform per uphill move, and leaves that generator where the reference leaves it."""
+    kind, n, kw = CASES[case]
+    problem = random_problem(kind, n, seed=400 + case, **kw)
+    model = compile_problem(problem, dense=dense)
+    M = model_arrays(model)
+    s = random_states(problem, 1, case)[0].copy()
+    f = np.empty(model.n)
+    L = np.empty(model.slc_c.shape[0])
+    init_fields(s, f, L, M)
+    st = rng_states(case, 3)
+    ref_s, ref_st = s.copy(), st.copy()
+    e = reference_cost(problem, config_of(model, s))
+    for beta in (0.05, 0.3, 1.0, 3.0, 10.0, 0.5):
+        total = any_sweep(s, f, L, beta, model.ising, model.has_higher, model.has_slc, st, 1, M)
+        start = reference_cost(problem, config_of(model, ref_s))
+        for i in range(model.n):
+            flipped = ref_s.copy()
+            flipped[i] = -flipped[i] if model.ising else 1 - flipped[i]
+            de = reference_cost(problem, config_of(model, flipped)) - reference_cost(problem, config_of(model, ref_s))
+            if de > 1e-9 and (beta * de > 40.0 or rand01(ref_st, 1) >= math.exp(-beta * de)):
+                continue
+            ref_s = flipped
+        assert np.array_equal(s, ref_s), beta
+        assert total == pytest.approx(reference_cost(problem, config_of(model, ref_s)) - start, abs=1e-8)
+        e += total
+    assert np.array_equal(st, ref_st)  # the same uniforms drawn, from stream 1 only
     assert e == pytest.approx(reference_cost(problem, config_of(model, s)), abs=1e-8)
 
 
