@@ -158,9 +158,11 @@ def run_openjij_sqa(bqm, beta: float, gamma: float, sweeps: int, trotter: int, r
 
 
 def compiled(raw: bytes):
+    """Our model of raw, decoded and compiled as a runner does (solver_runner.entry)."""
     from contracts.problems import decode_problem
+    from solver_runner.json_terms import scan_terms
     from solver_runner.model import compile_problem
-    return compile_problem(decode_problem(raw))
+    return compile_problem(decode_problem(raw, scan_terms=scan_terms))
 
 
 def run_ours_sa(model, betas: np.ndarray, reads: int, seed: int, kernel: str | None = None) -> Run:

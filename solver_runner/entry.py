@@ -1,7 +1,7 @@
 """The runner's entry point `run(request, is_cancelled, on_progress)`, once per job (solver_runner.warmup.warm runs first, once per process).
 
-`run`: decode (contracts.problems.decode_problem) → re-validate params (contracts.targets.validate_params) →
-compile (solver_runner.model) → resolve the seed (given, else random) → set numba threads
+`run`: decode (contracts.problems.decode_problem; the terms of a JSON input read by solver_runner.json_terms) →
+re-validate params (contracts.targets.validate_params) → compile (solver_runner.model) → resolve the seed (given, else random) → set numba threads
 (min(request.threads, NUMBA_NUM_THREADS)) → SOLVERS[target](SolveContext) with should_stop = cancelled or past
 `timeout` (parameter-free targets: 5 s default) → result document (contracts.results.make_result; configuration
 keys are the original ids as strings, costs recomputed from the terms with the constant included).
@@ -28,6 +28,7 @@ from contracts.results import make_result, solution_entry
 from contracts.runner import Progress, RunOutcome, RunRequest
 from contracts.summary import summarize, unavailable
 from solver_runner import params as P
+from solver_runner.json_terms import scan_terms
 from solver_runner.kernels.common import energy
 from solver_runner.model import compile_problem, model_arrays
 from solver_runner.solvers import SOLVERS, SolveContext
@@ -49,7 +50,7 @@ def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Call
         if solver is None:
             raise ContractError(errors.INVALID_TARGET, f"target {request.target} has no solver in this runner")
         try:
-            problem = decode_problem(request.input_data, request.content_type, request.limits)
+            problem = decode_problem(request.input_data, request.content_type, request.limits, scan_terms)
         except ContractError as exc:
             summary[0] = unavailable(f"the input could not be decoded: {exc.message}",
                                      inputBytes=len(request.input_data), contentType=request.content_type)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import zlib
 
 from .. import errors
-from .json_codec import decode_json_bytes, encode_json, problem_document, problem_from_json
+from .json_codec import TermScanner, decode_json_bytes, encode_json, problem_document, problem_from_json
 from .model import (
     DEFAULT_LIMITS,
     JSON_CONTENT_TYPE,
@@ -22,13 +22,15 @@ from .protobuf import PROTOBUF_CHUNK_TERMS, _decode_protobuf_tar, encode_protobu
 
 __all__ = [
     "DEFAULT_LIMITS", "JSON_CONTENT_TYPE", "MAX_VARIABLE_ID", "PROBLEM_TYPES", "PROTOBUF_CHUNK_TERMS",
-    "PROTOBUF_CONTENT_TYPE", "ProblemData", "ProblemFormatError", "ProblemLimits", "TermLike", "decode_json_bytes",
-    "decode_problem", "encode_json", "encode_protobuf", "problem_document", "problem_from_json",
+    "PROTOBUF_CONTENT_TYPE", "ProblemData", "ProblemFormatError", "ProblemLimits", "TermLike", "TermScanner",
+    "decode_json_bytes", "decode_problem", "encode_json", "encode_protobuf", "problem_document", "problem_from_json",
 ]
 
 
-def decode_problem(data: bytes, content_type: str | None = None, limits: ProblemLimits = DEFAULT_LIMITS) -> ProblemData:
-    """Decode an input blob: JSON or protobuf tar, either of them gzip-compressed or not.
+def decode_problem(data: bytes, content_type: str | None = None, limits: ProblemLimits = DEFAULT_LIMITS,
+                   scan_terms: TermScanner | None = None) -> ProblemData:
+    """Decode an input blob: JSON or protobuf tar, either of them gzip-compressed or not. `scan_terms`: a faster
+    reader for a JSON document's terms (decode_json_bytes).
 
     The blob's Content-Type is the only sign of protobuf on the wire; a tar header is sniffed too, so a blob
     whose content type was lost still decodes.
@@ -39,7 +41,7 @@ def decode_problem(data: bytes, content_type: str | None = None, limits: Problem
     is_tar = len(raw) > 262 and raw[257:262] == b"ustar"
     if is_tar or (content_type or "").split(";")[0].strip().lower() == PROTOBUF_CONTENT_TYPE:
         return _decode_protobuf_tar(raw, limits)
-    return decode_json_bytes(raw, limits)
+    return decode_json_bytes(raw, limits, scan_terms)
 
 
 def _gunzip_bounded(data: bytes, max_bytes: int) -> bytes:

@@ -7,7 +7,8 @@ import itertools
 import json
 import operator
 import re
-from collections.abc import Iterable
+import secrets
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,21 @@ from .model import (
     _TermBuilder,
 )
 
+Terms = tuple[np.ndarray, np.ndarray, np.ndarray]  # coeffs float64 [T], offsets int64 [T+1], ids int64
+# scan_terms(raw, start, max_degree): the array of terms at raw[start] as Terms plus the index past it, or None
+TermScanner = Callable[[bytes, int, int], tuple[np.ndarray, np.ndarray, np.ndarray, int] | None]
+_TERMS_ARRAY = re.compile(rb'"terms"[ \t\n\r]*:[ \t\n\r]*\[')
 
-def decode_json_bytes(raw: bytes, limits: ProblemLimits = DEFAULT_LIMITS) -> ProblemData:
+
+def decode_json_bytes(raw: bytes, limits: ProblemLimits = DEFAULT_LIMITS,
+                      scan_terms: TermScanner | None = None) -> ProblemData:
+    """Decode a JSON document. With `scan_terms` (the runner's compiled reader, solver_runner.json_terms) the array
+    of terms is read by it and only the rest by json; whatever it does not take is decoded the general way, so the
+    result and every error are the same either way."""
+    if scan_terms is not None:
+        scanned = _decode_scanning_terms(raw, limits, scan_terms)
+        if scanned is not None:
+            return scanned
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -43,8 +57,34 @@ def decode_json_bytes(raw: bytes, limits: ProblemLimits = DEFAULT_LIMITS) -> Pro
     return problem_from_json(doc, limits)
 
 
-def problem_from_json(doc: Any, limits: ProblemLimits = DEFAULT_LIMITS) -> ProblemData:
-    """Validate a parsed qio.v2 document and turn it into arrays."""
+def _decode_scanning_terms(raw: bytes, limits: ProblemLimits, scan_terms: TermScanner) -> ProblemData | None:
+    """The document with its first "terms" array read by `scan_terms` and the rest by json, or None (then the caller
+    decodes it all the general way). The array's place in the text is replaced by a string no input can hold (a
+    fresh random token) before json reads the rest: only if that string comes out as cost_function.terms was the
+    array the one the general decoder would have read as the terms."""
+    match = _TERMS_ARRAY.search(raw)
+    if match is None:
+        return None
+    start = match.end() - 1
+    scanned = scan_terms(raw, start, limits.max_term_degree)
+    if scanned is None:
+        return None
+    *terms, end = scanned
+    placeholder = f"openqio-terms-{secrets.token_hex(16)}"
+    try:
+        rest = raw[:start] + b'"' + placeholder.encode() + b'"' + raw[end:]
+        doc = json.loads(rest.decode("utf-8-sig"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None  # the general path words the error, with positions in the text as sent
+    cf = doc.get("cost_function") if isinstance(doc, dict) else None
+    if not isinstance(cf, dict) or cf.get("terms") != placeholder:
+        return None
+    return problem_from_json(doc, limits, scanned=(terms[0], terms[1], terms[2]))
+
+
+def problem_from_json(doc: Any, limits: ProblemLimits = DEFAULT_LIMITS, scanned: Terms | None = None) -> ProblemData:
+    """Validate a parsed qio.v2 document and turn it into arrays. `scanned`: cost_function.terms already read into
+    arrays (checked as `quadratic_terms` checks them; the document's own entry is then a placeholder)."""
     if not isinstance(doc, dict):
         raise ProblemFormatError(errors.AZQ_MISSING_SECTION, "the problem must be a JSON object")
     cf = doc.get("cost_function")
@@ -57,18 +97,19 @@ def problem_from_json(doc: Any, limits: ProblemLimits = DEFAULT_LIMITS) -> Probl
         )
     ptype = ptype.lower()
     ising = ptype.startswith("ising")
-    terms = cf.get("terms", [])
+    terms = cf.get("terms", []) if scanned is None else []
     slc = cf.get("terms_slc")
     if "terms" not in cf and slc is None:
         raise ProblemFormatError(errors.AZQ_MISSING_SECTION, "missing section 'cost_function.terms'")
     if not isinstance(terms, list):
         raise ProblemFormatError(errors.AZQ_WRONG_TYPE, "cost_function.terms must be a list")
-    if len(terms) > limits.max_terms:
+    term_count = len(terms) if scanned is None else scanned[0].shape[0]
+    if term_count > limits.max_terms:
         raise ProblemFormatError(
-            errors.AZQ_WRONG_TYPE, f"{len(terms)} terms exceed the limit of {limits.max_terms}", errors.PROBLEM_TOO_LARGE
+            errors.AZQ_WRONG_TYPE, f"{term_count} terms exceed the limit of {limits.max_terms}", errors.PROBLEM_TOO_LARGE
         )
     builder = _TermBuilder(ising, limits)
-    bulk = quadratic_terms(terms, limits)
+    bulk = quadratic_terms(terms, limits) if scanned is None else scanned
     if bulk is not None:
         builder.take(*bulk)
     else:
@@ -83,7 +124,7 @@ def problem_from_json(doc: Any, limits: ProblemLimits = DEFAULT_LIMITS) -> Probl
             raise ProblemFormatError(errors.AZQ_WRONG_TYPE, f"terms_slc requires type {ptype}_grouped")
         if not isinstance(slc, list):
             raise ProblemFormatError(errors.AZQ_WRONG_TYPE, "cost_function.terms_slc must be a list")
-        if len(slc) + len(terms) > limits.max_terms:
+        if len(slc) + term_count > limits.max_terms:
             raise ProblemFormatError(errors.AZQ_WRONG_TYPE, "too many terms", errors.PROBLEM_TOO_LARGE)
         for g, group in enumerate(slc):
             where = f"terms_slc[{g}]"
