@@ -41,8 +41,7 @@ Functions (all @njit(cache=True, nogil=True)):
 - `delta(s, f, L, i, ising, has_higher, has_slc, M)`: ΔE of flipping i (state unchanged).
 - `apply_flip(s, f, L, i, ising, has_slc, M)`: flip i and update f (dense row or CSR scatter) and L.
 - `random_state(s, ising, st, k)`: uniform random state from RNG stream k.
-- `accept_uphill(a, st, k)`: the Metropolis test e^−a for a > 0, with exp only where cheap bounds cannot decide;
-  `accept_uphill_x(a, x)` → (accepted, x): the same on a generator state held in a local (the sweeps' form).
+- `accept_uphill(a, st, k)`: the Metropolis test e^−a for a > 0, with exp only where cheap bounds cannot decide.
 - `metropolis_sweep(...)` / `any_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M)`: one in-order Metropolis
   pass over all variables at inverse temperature beta, returns the energy change; `any_sweep` picks the fastest
   specialisation (sparse quadratic, dense quadratic, general).
@@ -62,7 +61,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from solver_runner.kernels.rng import next_u64, step, u01
+from solver_runner.kernels.rng import next_u64, rand01
 
 N_ARRAYS = 18
 
@@ -205,49 +204,35 @@ def apply_flip(s, f, L, i, ising, has_slc, M):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def accept_uphill_x(a, x):
-    """Metropolis test of an uphill move with a = β·ΔE > 0 on generator state x: (True with probability e^−a, the
-    state after it). Never accepts a > 40, where no uniform is drawn (x unchanged). exp is evaluated only when the
-    uniform u falls between two cheap bounds, 1 − a + a²/2 − a³/6 ≤ e^−a ≤ 1/(1 + a + a²/2 + a³/6): at the cold end
-    of a schedule most uphill moves are rejected by the upper bound alone (benchmarks/README.md, "Design
-    measurements")."""
-    if a > 40.0:
-        return False, x
-    x = step(x)
-    u = u01(x)
-    if u < 1.0 - a * (1.0 - a * (0.5 - a * (1.0 / 6.0))):
-        return True, x
-    if u * (1.0 + a * (1.0 + a * (0.5 + a * (1.0 / 6.0)))) >= 1.0:
-        return False, x
-    return u < np.exp(-a), x
-
-
-@njit(cache=True, nogil=True, inline="always")
 def accept_uphill(a, st, k):
-    """`accept_uphill_x` on generator k of st."""
-    ok, x = accept_uphill_x(a, st[k])
-    st[k] = x
-    return ok
+    """Metropolis test of an uphill move with a = β·ΔE > 0: True with probability e^−a (never for a > 40, where
+    no uniform is drawn). exp is evaluated only when the uniform u falls between two cheap bounds,
+    1 − a + a²/2 − a³/6 ≤ e^−a ≤ 1/(1 + a + a²/2 + a³/6): at the cold end of a schedule most uphill moves are
+    rejected by the upper bound alone (benchmarks/README.md, "Design measurements")."""
+    if a > 40.0:
+        return False
+    u = rand01(st, k)
+    if u < 1.0 - a * (1.0 - a * (0.5 - a * (1.0 / 6.0))):
+        return True
+    if u * (1.0 + a * (1.0 + a * (0.5 + a * (1.0 / 6.0)))) >= 1.0:
+        return False
+    return u < np.exp(-a)
 
 
 @njit(cache=True, nogil=True)
 def metropolis_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M):
     """One in-order pass over all variables at inverse temperature beta, any term kinds. Returns the energy change.
 
-    Downhill and flat moves are always accepted; uphill ones go through `accept_uphill_x`.
+    Downhill and flat moves are always accepted; uphill ones go through `accept_uphill`.
     """
     total = 0.0
-    x = st[k]  # the generator in a register for the sweep (rng.step)
     n = s.shape[0]
     for i in range(n):
         de = delta(s, f, L, i, ising, has_higher, has_slc, M)
-        if de > 0.0:
-            ok, x = accept_uphill_x(beta * de, x)
-            if not ok:
-                continue
+        if de > 0.0 and not accept_uphill(beta * de, st, k):
+            continue
         apply_flip(s, f, L, i, ising, has_slc, M)
         total += de
-    st[k] = x
     return total
 
 
@@ -255,21 +240,17 @@ def metropolis_sweep(s, f, L, beta, ising, has_higher, has_slc, st, k, M):
 def sweep_sparse_quadratic(s, f, beta, ising, st, k, adj_ptr, adj_idx, adj_w):
     """metropolis_sweep specialised for problems with only linear and quadratic terms, stored sparse (CSR)."""
     total = 0.0
-    x = st[k]  # the generator in a register for the sweep (rng.step)
     n = s.shape[0]
     for i in range(n):
         si = s[i]
         d = -2.0 * si if ising else 1.0 - 2.0 * si
         de = d * f[i]
-        if de > 0.0:
-            ok, x = accept_uphill_x(beta * de, x)
-            if not ok:
-                continue
+        if de > 0.0 and not accept_uphill(beta * de, st, k):
+            continue
         s[i] = si + np.int8(d)
         for p in range(adj_ptr[i], adj_ptr[i + 1]):
             f[adj_idx[p]] += adj_w[p] * d
         total += de
-    st[k] = x
     return total
 
 
@@ -277,22 +258,18 @@ def sweep_sparse_quadratic(s, f, beta, ising, st, k, adj_ptr, adj_idx, adj_w):
 def sweep_dense_quadratic(s, f, beta, ising, st, k, dense):
     """metropolis_sweep specialised for dense quadratic problems: O(1) per attempt, one contiguous row per flip."""
     total = 0.0
-    x = st[k]  # the generator in a register for the sweep (rng.step)
     n = s.shape[0]
     for i in range(n):
         si = s[i]
         d = -2.0 * si if ising else 1.0 - 2.0 * si
         de = d * f[i]
-        if de > 0.0:
-            ok, x = accept_uphill_x(beta * de, x)
-            if not ok:
-                continue
+        if de > 0.0 and not accept_uphill(beta * de, st, k):
+            continue
         s[i] = si + np.int8(d)
         row = dense[i]
         for j in range(n):
             f[j] += row[j] * d
         total += de
-    st[k] = x
     return total
 
 

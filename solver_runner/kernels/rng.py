@@ -10,9 +10,6 @@ ever touches `st[k]`, so walkers can run in parallel (`prange`) and the result d
   from both; different seeds or different `stream` values give unrelated generators. Never zero.
 - `next_u64(st, k)`: xorshift64* (Vigna 2016, shifts 12/25/27, multiplier 0x2545F4914F6CDD1D); period 2^64 − 1.
 - `rand01(st, k)`: uniform float64 in [0, 1), 53 random bits.
-- `step(x)` / `u01(x)`: the same generator on a state held in a local variable (x = st[k] before a loop, st[k] = x
-  after it): the next state, and the uniform that state gives. A hot loop that draws through `st[k]` makes every
-  draw a store and a reload the compiler cannot keep in a register (st may alias the arrays the loop writes).
 - `randint(st, k, n)`: uniform int in [0, n) (modulo bias < n / 2^64, irrelevant here).
 All kernel-side functions are `inline="always"`: a draw costs ~1 ns inside a sweep.
 """
@@ -45,23 +42,11 @@ def rng_states(seed: int, count: int, stream: int = 0) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def step(x):
-    """The xorshift64* state after x."""
+def next_u64(st, k):
+    x = st[k]
     x ^= x >> np.uint64(12)
     x ^= x << np.uint64(25)
     x ^= x >> np.uint64(27)
-    return x
-
-
-@njit(cache=True, nogil=True, inline="always")
-def u01(x):
-    """The uniform in [0, 1) (53 random bits) that state x gives (x already stepped)."""
-    return float((x * np.uint64(0x2545F4914F6CDD1D)) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def next_u64(st, k):
-    x = step(st[k])
     st[k] = x
     return x * np.uint64(0x2545F4914F6CDD1D)
 
@@ -69,9 +54,7 @@ def next_u64(st, k):
 @njit(cache=True, nogil=True, inline="always")
 def rand01(st, k):
     """Uniform in [0, 1) with 53 random bits."""
-    x = step(st[k])
-    st[k] = x
-    return u01(x)
+    return float(next_u64(st, k) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit(cache=True, nogil=True, inline="always")
