@@ -1,10 +1,11 @@
 """The runner's entry point `run(request, is_cancelled, on_progress)`, once per job (solver_runner.warmup.warm runs first, once per process).
 
 `run`: decode (contracts.problems.decode_problem; the terms of a JSON input read by solver_runner.json_terms) →
-re-validate params (contracts.targets.validate_params) → compile (solver_runner.model) → resolve the seed (given, else random) → set numba threads
-(min(request.threads, NUMBA_NUM_THREADS)) → SOLVERS[target](SolveContext) with should_stop = cancelled or past
-`timeout` (parameter-free targets: 5 s default) → result document (contracts.results.make_result; configuration
-keys are the original ids as strings, costs recomputed from the terms with the constant included).
+re-validate params (contracts.targets.validate_params) → compile (solver_runner.model) → resolve the seed (given,
+else random) → set numba threads (min(request.threads, NUMBA_NUM_THREADS)) → SOLVERS[target](SolveContext) with
+should_stop = cancelled or past `timeout` (parameter-free targets: 5 s default) → result document
+(contracts.results.make_result; configuration keys are the original ids as strings, costs recomputed from the terms
+with the constant included).
 Progress (contracts.runner.Progress) is rate-limited to request.progress_interval_s; a final one is always sent.
 A problem with zero variables succeeds with cost = its constant and an empty configuration.
 

@@ -4,8 +4,8 @@
 `cost_function.terms`) when it has the shape every serializer writes: objects with exactly the keys "c" (a number)
 and "ids" (a list of at most `max_degree` distinct integers in 0..MAX_VARIABLE_ID), in either order, whitespace
 anywhere JSON allows it. It returns (coeffs float64 [T], offsets int64 [T+1], ids int64) and the index just past
-the array's closing bracket, or None for anything else: an escape in a key, another key, a number it cannot
-convert (a float overflow), malformed JSON, non-ASCII bytes. None is never an error: the caller decodes the document
+the array's closing bracket, or None for anything else: an escape in a key, another key, a number past float64,
+malformed JSON, non-ASCII bytes. None is never an error: the caller decodes the document
 the general way (contracts.problems.json_codec), which accepts or refuses it and words the refusal.
 
 Numbers give the value Python's json module gives, bit for bit:

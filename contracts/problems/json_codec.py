@@ -30,7 +30,8 @@ from .model import (
 )
 
 Terms = tuple[np.ndarray, np.ndarray, np.ndarray]  # coeffs float64 [T], offsets int64 [T+1], ids int64
-# scan_terms(raw, start, max_degree): the array of terms at raw[start] as Terms plus the index past it, or None
+# scan_terms(raw, start, max_degree): the array of terms at raw[start] (coeffs, offsets, ids) and the index past
+# it, or None
 TermScanner = Callable[[bytes, int, int], tuple[np.ndarray, np.ndarray, np.ndarray, int] | None]
 _TERMS_ARRAY = re.compile(rb'"terms"[ \t\n\r]*:[ \t\n\r]*\[')
 
@@ -69,7 +70,7 @@ def _decode_scanning_terms(raw: bytes, limits: ProblemLimits, scan_terms: TermSc
     scanned = scan_terms(raw, start, limits.max_term_degree)
     if scanned is None:
         return None
-    *terms, end = scanned
+    coeffs, offsets, ids, end = scanned
     placeholder = f"openqio-terms-{secrets.token_hex(16)}"
     try:
         rest = raw[:start] + b'"' + placeholder.encode() + b'"' + raw[end:]
@@ -79,7 +80,7 @@ def _decode_scanning_terms(raw: bytes, limits: ProblemLimits, scan_terms: TermSc
     cf = doc.get("cost_function") if isinstance(doc, dict) else None
     if not isinstance(cf, dict) or cf.get("terms") != placeholder:
         return None
-    return problem_from_json(doc, limits, scanned=(terms[0], terms[1], terms[2]))
+    return problem_from_json(doc, limits, scanned=(coeffs, offsets, ids))
 
 
 def problem_from_json(doc: Any, limits: ProblemLimits = DEFAULT_LIMITS, scanned: Terms | None = None) -> ProblemData:
