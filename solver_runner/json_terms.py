@@ -125,6 +125,18 @@ def _number(b, p, pow10):
     return 1, (-v if neg else v), False, m, p
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _after_item(b, p, closer):
+    """After an item of an array or object: (1, index past the comma and whitespace) for another, (0, index past
+    `closer`) at the end, (-1, p) for anything else."""
+    p = _ws(b, p)
+    if p < b.shape[0] and b[p] == _COMMA:
+        return 1, _ws(b, p + 1)
+    if p < b.shape[0] and b[p] == closer:
+        return 0, p + 1
+    return -1, p
+
+
 @njit(cache=True, nogil=True)
 def _key(b, p):
     """The key whose opening quote is at b[p]: (1 for "c", 2 for "ids", 0 for anything else, index after it)."""
@@ -198,34 +210,26 @@ def _scan(b, start, max_degree, max_id, pow10, coeffs, offsets, ids, deferred):
                         ids[k] = np.int64(m)
                         k += 1
                         count += 1
-                        p = _ws(b, p)
-                        if p < n and b[p] == _COMMA:
-                            p = _ws(b, p + 1)
-                        elif p < n and b[p] == _RBRACKET:
-                            p += 1
-                            break
-                        else:
+                        more, p = _after_item(b, p, _RBRACKET)
+                        if more < 0:
                             return -1, 0, p
+                        if more == 0:
+                            break
                 have_ids = True
-            p = _ws(b, p)
-            if p < n and b[p] == _COMMA:
-                p = _ws(b, p + 1)
-            elif p < n and b[p] == _RBRACE:
-                p += 1
-                break
-            else:
+            more, p = _after_item(b, p, _RBRACE)
+            if more < 0:
                 return -1, 0, p
+            if more == 0:
+                break
         if not (have_c and have_ids):
             return -1, 0, p
         t += 1
         offsets[t] = k
-        p = _ws(b, p)
-        if p < n and b[p] == _COMMA:
-            p = _ws(b, p + 1)
-        elif p < n and b[p] == _RBRACKET:
-            return t, nd, p + 1
-        else:
+        more, p = _after_item(b, p, _RBRACKET)
+        if more < 0:
             return -1, 0, p
+        if more == 0:
+            return t, nd, p
 
 
 def scan_terms(raw: bytes, start: int, max_degree: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
