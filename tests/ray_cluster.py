@@ -38,7 +38,10 @@ def free_port() -> int:
 
 
 def ray_env() -> dict[str, str]:
-    return {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONUNBUFFERED": "1"}
+    """The nodes' environment. Token authentication off, said explicitly: with RAY_AUTH_MODE unset, `ray start
+    --head` turns it on whenever ~/.ray/auth_token exists (a plain local ray.init() writes one), and the worker
+    nodes are then refused."""
+    return {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONUNBUFFERED": "1", "RAY_AUTH_MODE": "disabled"}
 
 
 def _ppid(pid: int) -> int | None:
@@ -165,6 +168,13 @@ class RayCluster:
             pid = _ppid(pid) or 0
             seen += 1
         return None
+
+    def head_logs(self, pattern: str, chars: int = 3000) -> str:
+        """The end of each of the head's log files matching `pattern` (e.g. "ray_client_server*"), for a failure
+        message: the cluster's files are gone once it stops."""
+        logs = sorted((self.base / "ray" / "session_latest" / "logs").glob(pattern))
+        return "\n".join(f"--- {path.name}:\n{path.read_text(errors='replace')[-chars:]}" for path in logs
+                         if path.stat().st_size) or f"(no non-empty head log matches {pattern})"
 
     def stop(self) -> None:
         for node in reversed(self.nodes):  # worker nodes first, the head (GCS) last

@@ -17,11 +17,20 @@ from contracts import targets
 from contracts.status import JobStatus
 from tests.integration.rest import Rest, long_problem, seed_problem
 from tests.sdk.harness import assert_check, run_sdk_script
-from tests.service import Service, serving
+from tests.service import Service
 
 pytestmark = pytest.mark.integration
 
 RUNNING = re.compile(r"job (\S+) running on Ray node (\w+) \(worker pid (\d+)")
+
+
+WARMED = re.compile(r"Ray node (\w+): solver kernels loaded in")
+
+
+def assert_nodes_warmed(service, nodes: int) -> None:
+    """Every node with CPUs compiled or loaded the solver kernels at start (runners' first jobs pay no JIT time)."""
+    log = service.log_file.read_text(errors="replace")
+    assert "warm-up failed" not in log and len(set(WARMED.findall(log))) == nodes, service.tail(30)
 
 
 def running_lines(service, job_id: str) -> list[tuple[str, int]]:
@@ -47,6 +56,7 @@ async def test_seed_flow_with_the_native_client(ray_service):
         assert job["status"] == "Succeeded", job
         result = await rest.result(job)
         assert result["cost"] == -17.0 and result["configuration"] == {"0": 1, "1": 1, "2": -1}
+    assert_nodes_warmed(ray_service, nodes=2)
 
 
 def test_sdk_seed_flow_and_job_management(ray_service):
@@ -123,11 +133,18 @@ async def test_ray_client_address(azurite, ray_cluster, tmp_path):
     node; jobs, progress and cancel go through the head's client server."""
     service = Service(data_dir=tmp_path, blob_url=azurite.blob_url, args=["--executor", "ray"],
                       extra_env={"OPENQIO_RAY_ADDRESS": ray_cluster.client_address})
-    for running in serving(service):
-        async with Rest(running) as rest:
+    try:
+        service.start()
+    except Exception as exc:  # noqa: BLE001 - the head's client server logs say why a ray:// connection failed
+        pytest.fail(f"openqio failed to start: {exc}\n{ray_cluster.head_logs('ray_client_server*')}", pytrace=False)
+    try:
+        async with Rest(service) as rest:
             job_id = await rest.submit(seed_problem(), targets.SA, {"sweeps": 100, "seed": 3})
             job = await rest.wait(job_id)
             assert job["status"] == "Succeeded", job
             assert (await rest.result(job))["cost"] == -17.0
-        result = await load.cancels(str(running.connection_file), trials=1)
+        result = await load.cancels(str(service.connection_file), trials=1)
         assert result.failures == [] and result.server.n == 1
+        assert_nodes_warmed(service, nodes=2)
+    finally:
+        service.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +15,13 @@ from . import remote
 
 PROBE_TIMEOUT_S = 2.0  # a head that does not accept a TCP connection within this is unreachable
 HEAD_RESOURCE = "node:__internal_head__"  # Ray's own resource of the head node
+# Ray Client (ray://): the head's proxy forks a server process for each driver, and on a busy head that fork now and
+# then dies at birth (the proxy's own log: "SpecificServer startup failed"); the driver gets ConnectionAbortedError
+# ("Initialization failure from server") after ~40 s, and the next attempt gets a fresh server process.
+CLIENT_INIT_ATTEMPTS = 3
+CLIENT_RETRY_PAUSE_S = 2.0
+
+log = logging.getLogger(__name__)
 
 
 class RayUnavailable(RuntimeError):
@@ -58,13 +66,27 @@ def connect(address: str, local_cpus: int | None) -> tuple[Any, Any, tuple[str, 
     else:  # a local Ray for this service alone: lean, no dashboard, no usage report
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         options.update(num_cpus=local_cpus, include_dashboard=False)
-    try:
-        ray.init(**options)
-    except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError...: all one line
-        detail = " ".join(str(exc).split())[:300]
-        raise RayUnavailable(f"cannot connect to Ray at {address or 'a new local Ray'}: {detail}") from None
+    _init(address, options)
     probe = hostport(address)
     if probe is None and not address.startswith("ray://"):
         probe = hostport(ray.get_runtime_context().gcs_address)
     board = ray.remote(num_cpus=0, max_restarts=-1, resources={HEAD_RESOURCE: 0.001})(remote.JobBoard).remote()
     return board, ray.remote(max_retries=0)(remote.run_job), probe
+
+
+def _init(address: str, options: dict[str, Any]) -> None:
+    """ray.init, tried again (CLIENT_INIT_ATTEMPTS in all) when a Ray Client head aborts the initialisation;
+    RayUnavailable with Ray's reason in one line when it cannot connect."""
+    attempt = 1
+    while True:
+        try:
+            ray.init(**options)
+            return
+        except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError...: all one line
+            detail = " ".join(str(exc).split())[:300]
+            if not isinstance(exc, ConnectionAbortedError) or attempt >= CLIENT_INIT_ATTEMPTS:
+                raise RayUnavailable(f"cannot connect to Ray at {address or 'a new local Ray'}: {detail}") from None
+        log.warning("the Ray head at %s aborted the connection (attempt %d of %d), trying again: %s", address,
+                    attempt, CLIENT_INIT_ATTEMPTS, detail)
+        attempt += 1
+        time.sleep(CLIENT_RETRY_PAUSE_S)

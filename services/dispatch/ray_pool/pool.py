@@ -66,7 +66,7 @@ class _Slot:
 
 class RayPool:
     def __init__(self, address: str = "", *, local_cpus: int | None = None,
-                 entry_point: str = "solver_runner.entry:run", warm_entry: str = "solver_runner.entry:init_worker"):
+                 entry_point: str = "solver_runner.entry:run", warm_entry: str = "solver_runner.warmup:warm"):
         self.address = address
         self.local_cpus = local_cpus  # CPUs of the local Ray started when `address` is empty
         self.entry_point = entry_point
@@ -159,7 +159,9 @@ class RayPool:
                                                 WARM_TIMEOUT_S)
             log.info("Ray node %s: solver kernels loaded in %.1f s", node_id, seconds)
         except Exception as exc:  # noqa: BLE001 - a node that cannot warm up still runs jobs (they compile)
-            log.warning("Ray node %s: warm-up failed (%s: %s)", node_id, type(exc).__name__, str(exc)[:200])
+            cause = getattr(exc, "cause", None) or exc  # a RayTaskError carries the node's own exception
+            log.warning("Ray node %s: warm-up failed (%s: %s)", node_id, type(cause).__name__,
+                        " ".join(str(cause).split())[:300])
 
     @property
     def idle_count(self) -> int:

@@ -48,3 +48,57 @@ def test_ray_addresses_name_the_port_to_probe():
     assert hostport("ray://head:10001") == ("head", 10001)
     assert hostport("ray://head") == ("head", 10001) and hostport("head") == ("head", 6379)
     assert hostport("auto") is None and hostport("") is None
+
+
+@pytest.mark.parametrize("failures, calls, connects", [(1, 2, True), (2, 3, True), (3, 3, False)])
+def test_an_aborted_ray_client_initialisation_is_tried_again(monkeypatch, failures, calls, connects):
+    """A Ray Client head whose per-driver server died at birth aborts ray.init with ConnectionAbortedError (seen
+    under load in CI); connect tries CLIENT_INIT_ATTEMPTS times before it gives up with one line."""
+    pytest.importorskip("ray")
+    from services.dispatch.ray_pool import link
+
+    seen: list[dict] = []
+
+    def init(**options):
+        seen.append(options)
+        if len(seen) <= failures:
+            raise ConnectionAbortedError("Initialization failure from server:\nTraceback ...\nRuntimeError: boom")
+
+    monkeypatch.setattr(link.ray, "init", init)
+    monkeypatch.setattr(link, "CLIENT_RETRY_PAUSE_S", 0.0)
+    if connects:
+        link._init("ray://head:10001", {"address": "ray://head:10001"})
+    else:
+        with pytest.raises(link.RayUnavailable, match=r"^cannot connect to Ray at ray://head:10001: Initialization "
+                                                      r"failure from server: Traceback \.\.\. RuntimeError: boom$"):
+            link._init("ray://head:10001", {"address": "ray://head:10001"})
+    assert len(seen) == calls
+
+
+def test_other_ray_init_failures_are_not_tried_again(monkeypatch):
+    pytest.importorskip("ray")
+    from services.dispatch.ray_pool import link
+
+    calls = []
+
+    def init(**options):
+        calls.append(options)
+        raise RuntimeError("Version mismatch: the client has Ray 2.60.0, the server 2.9.0")
+
+    monkeypatch.setattr(link.ray, "init", init)
+    with pytest.raises(link.RayUnavailable, match="Version mismatch"):
+        link._init("ray://head:10001", {})
+    assert len(calls) == 1
+
+
+def test_the_ray_pools_entry_points_name_functions():
+    """The pool names what runs on the nodes as "module:function" strings (nodes import them); a rename that
+    misses them fails only on a node, so check they resolve."""
+    pytest.importorskip("ray")
+    import inspect
+
+    from services.dispatch.ray_pool import RayPool, remote
+
+    defaults = {name: p.default for name, p in inspect.signature(RayPool).parameters.items()
+                if name in ("entry_point", "warm_entry")}
+    assert len(defaults) == 2 and all(callable(remote._resolve(path)) for path in defaults.values()), defaults
