@@ -77,16 +77,14 @@ def connect(address: str, local_cpus: int | None) -> tuple[Any, Any, tuple[str, 
 def _init(address: str, options: dict[str, Any]) -> None:
     """ray.init, tried again (CLIENT_INIT_ATTEMPTS in all) when a Ray Client head aborts the initialisation;
     RayUnavailable with Ray's reason in one line when it cannot connect."""
-    attempt = 1
-    while True:
+    for attempt in range(1, CLIENT_INIT_ATTEMPTS + 1):
         try:
             ray.init(**options)
             return
         except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError...: all one line
             detail = " ".join(str(exc).split())[:300]
-            if not isinstance(exc, ConnectionAbortedError) or attempt >= CLIENT_INIT_ATTEMPTS:
+            if not isinstance(exc, ConnectionAbortedError) or attempt == CLIENT_INIT_ATTEMPTS:
                 raise RayUnavailable(f"cannot connect to Ray at {address or 'a new local Ray'}: {detail}") from None
         log.warning("the Ray head at %s aborted the connection (attempt %d of %d), trying again: %s", address,
                     attempt, CLIENT_INIT_ATTEMPTS, detail)
-        attempt += 1
         time.sleep(CLIENT_RETRY_PAUSE_S)
