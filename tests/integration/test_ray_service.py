@@ -91,6 +91,29 @@ async def test_cancel_of_executing_jobs_after_progress(ray_service):
     assert "force-cancelling" not in ray_service.log_file.read_text(errors="replace")
 
 
+async def test_ray_client_address(azurite, ray_cluster, tmp_path):
+    """OPENQIO_RAY_ADDRESS=ray://head:port (Ray Client, what docker/compose.ray.yaml uses): the service is no Ray
+    node; jobs, progress and cancel go through the head's client server. Before the tests that kill nodes: a killed
+    node stays listed a few seconds, and the restarted one joins 2-8 s after its kill."""
+    service = Service(data_dir=tmp_path, blob_url=azurite.blob_url, args=["--executor", "ray"],
+                      extra_env={"OPENQIO_RAY_ADDRESS": ray_cluster.client_address})
+    try:
+        service.start()
+    except Exception as exc:  # noqa: BLE001 - the head's client server logs say why a ray:// connection failed
+        pytest.fail(f"openqio failed to start: {exc}\n{ray_cluster.head_logs('ray_client_server*')}", pytrace=False)
+    try:
+        async with Rest(service) as rest:
+            job_id = await rest.submit(seed_problem(), targets.SA, {"sweeps": 100, "seed": 3})
+            job = await rest.wait(job_id)
+            assert job["status"] == "Succeeded", job
+            assert (await rest.result(job))["cost"] == -17.0
+        result = await load.cancels(str(service.connection_file), trials=1)
+        assert result.failures == [] and result.server.n == 1
+        assert_nodes_warmed(service, nodes=2)
+    finally:
+        service.stop()
+
+
 async def test_worker_node_killed_mid_job_completes_on_the_other(ray_service, ray_cluster):
     async with Rest(ray_service) as rest:
         job_id = await rest.submit(long_problem(seed=5), targets.SA, {"sweeps": 10**9, "timeout": 4, "seed": 1})
@@ -127,25 +150,3 @@ async def test_node_holding_a_job_killed_three_times_fails_it_with_a_clear_code(
         # the cluster (both nodes back) still runs jobs
         ok = await rest.submit(seed_problem(), targets.SA, {"sweeps": 50})
         assert (await rest.wait(ok, timeout=60))["status"] == JobStatus.SUCCEEDED.value
-
-
-async def test_ray_client_address(azurite, ray_cluster, tmp_path):
-    """OPENQIO_RAY_ADDRESS=ray://head:port (Ray Client, what docker/compose.ray.yaml uses): the service is no Ray
-    node; jobs, progress and cancel go through the head's client server."""
-    service = Service(data_dir=tmp_path, blob_url=azurite.blob_url, args=["--executor", "ray"],
-                      extra_env={"OPENQIO_RAY_ADDRESS": ray_cluster.client_address})
-    try:
-        service.start()
-    except Exception as exc:  # noqa: BLE001 - the head's client server logs say why a ray:// connection failed
-        pytest.fail(f"openqio failed to start: {exc}\n{ray_cluster.head_logs('ray_client_server*')}", pytrace=False)
-    try:
-        async with Rest(service) as rest:
-            job_id = await rest.submit(seed_problem(), targets.SA, {"sweeps": 100, "seed": 3})
-            job = await rest.wait(job_id)
-            assert job["status"] == "Succeeded", job
-            assert (await rest.result(job))["cost"] == -17.0
-        result = await load.cancels(str(service.connection_file), trials=1)
-        assert result.failures == [] and result.server.n == 1
-        assert_nodes_warmed(service, nodes=1)  # after the node kills above it may count one node at its start
-    finally:
-        service.stop()

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import ray
+from ray.exceptions import TaskUnschedulableError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from contracts import errors
@@ -158,6 +159,8 @@ class RayPool:
             _, seconds = await asyncio.wait_for(asyncio.wrap_future(warm.remote(self.warm_entry).future()),
                                                 WARM_TIMEOUT_S)
             log.info("Ray node %s: solver kernels loaded in %.1f s", node_id, seconds)
+        except TaskUnschedulableError:  # the node left (a killed node stays listed a few seconds): nothing to warm
+            log.info("Ray node %s left before its warm-up ran", node_id)
         except Exception as exc:  # noqa: BLE001 - a node that cannot warm up still runs jobs (they compile)
             cause = getattr(exc, "cause", None) or exc  # a RayTaskError carries the node's own exception
             log.warning("Ray node %s: warm-up failed (%s: %s)", node_id, type(cause).__name__,
