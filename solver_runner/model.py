@@ -21,7 +21,7 @@ from functools import cached_property
 
 import numpy as np
 
-from contracts.problems import ProblemData
+from contracts.problems import ProblemData, id_positions
 
 # Dense storage is chosen when the quadratic part fills at least this fraction of the matrix and the matrix fits.
 DENSE_MIN_DENSITY = 0.2
@@ -86,8 +86,9 @@ class CompiledModel:
 
 
 def _csr(rows: np.ndarray, n: int, *payloads: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Group `payloads` by `rows` (stable), returning (ptr, *payloads sorted by row)."""
-    order = np.argsort(rows, kind="stable")
+    """Group `payloads` by `rows` (stable), returning (ptr, *payloads sorted by row). Rows below 2¹⁶ are sorted as
+    uint16, which numpy sorts by radix: Gset G1's 38 352 entries 2.2 → 0.3 ms."""
+    order = np.argsort(rows.astype(np.uint16) if n <= 1 << 16 else rows, kind="stable")
     ptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=ptr[1:])
     return (ptr, *(p[order] for p in payloads))
@@ -98,7 +99,7 @@ def compile_problem(problem: ProblemData, dense: bool | None = None) -> Compiled
     var_ids = problem.variable_ids()
     n = int(var_ids.shape[0])
     deg = np.diff(problem.offsets)
-    idx = np.searchsorted(var_ids, problem.ids).astype(np.int64)
+    idx = id_positions(var_ids, problem.ids)
     term_of = np.repeat(np.arange(problem.n_terms), deg)
     coeffs = problem.coeffs
 
@@ -147,7 +148,7 @@ def compile_problem(problem: ProblemData, dense: bool | None = None) -> Compiled
     is_const = problem.slc_term_ids < 0
     slc_const = np.bincount(group_of[is_const], weights=problem.slc_term_coeffs[is_const], minlength=g_count).astype(np.float64)
     var_entries = ~is_const
-    slc_vars = np.searchsorted(var_ids, problem.slc_term_ids[var_entries]).astype(np.int32)
+    slc_vars = id_positions(var_ids, problem.slc_term_ids[var_entries]).astype(np.int32)
     slc_w = problem.slc_term_coeffs[var_entries].astype(np.float64)
     slc_group = group_of[var_entries]
     slc_ptr = np.zeros(g_count + 1, np.int64)
@@ -160,7 +161,7 @@ def compile_problem(problem: ProblemData, dense: bool | None = None) -> Compiled
         initial_state = np.full(n, default, np.int8)
         keys = np.fromiter(problem.initial_configuration.keys(), np.int64)
         vals = np.fromiter(problem.initial_configuration.values(), np.int64)
-        initial_state[np.searchsorted(var_ids, keys)] = vals
+        initial_state[id_positions(var_ids, keys)] = vals
 
     return CompiledModel(
         n=n,

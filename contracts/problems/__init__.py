@@ -17,13 +17,15 @@ from .model import (
     ProblemFormatError,
     ProblemLimits,
     TermLike,
+    id_positions,
 )
 from .protobuf import PROTOBUF_CHUNK_TERMS, _decode_protobuf_tar, encode_protobuf
 
 __all__ = [
     "DEFAULT_LIMITS", "JSON_CONTENT_TYPE", "MAX_VARIABLE_ID", "PROBLEM_TYPES", "PROTOBUF_CHUNK_TERMS",
     "PROTOBUF_CONTENT_TYPE", "ProblemData", "ProblemFormatError", "ProblemLimits", "TermLike", "TermScanner",
-    "decode_json_bytes", "decode_problem", "encode_json", "encode_protobuf", "problem_document", "problem_from_json",
+    "decode_json_bytes", "decode_problem", "encode_json", "encode_protobuf", "id_positions", "problem_document",
+    "problem_from_json",
 ]
 
 

@@ -80,12 +80,45 @@ class ProblemData:
         parts = [self.ids, self.slc_term_ids[self.slc_term_ids >= 0]]
         if self.initial_configuration:
             parts.append(np.fromiter(self.initial_configuration.keys(), dtype=np.int64))
-        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        return distinct_ids(np.concatenate(parts))
 
     def terms(self) -> Iterable[tuple[float, tuple[int, ...]]]:
         """(c, ids) pairs; convenient for tests and small problems, not for hot paths."""
         for t in range(self.n_terms):
             yield float(self.coeffs[t]), tuple(int(i) for i in self.ids[self.offsets[t] : self.offsets[t + 1]])
+
+
+# Variable ids up to this many times their count (plus a constant) are looked up through a table indexed by id
+# rather than sorted or hashed: the usual numbering 0..n−1, or one with gaps.
+TABLE_SPAN = 4
+TABLE_SLACK = 1024
+
+
+def _table_fits(top: int, count: int) -> bool:
+    return top < TABLE_SPAN * count + TABLE_SLACK
+
+
+def distinct_ids(ids: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of the non-negative int64 `ids`. Gset G1's 38 352 term ids: 1.0 ms with
+    np.unique, 0.05 ms through a presence table (benchmarks/README.md, "Design measurements")."""
+    if ids.size == 0:
+        return np.zeros(0, np.int64)
+    top = int(ids.max())
+    if int(ids.min()) >= 0 and _table_fits(top, ids.size):
+        present = np.zeros(top + 1, np.bool_)
+        present[ids] = True
+        return np.flatnonzero(present).astype(np.int64)
+    return np.unique(ids)
+
+
+def id_positions(var_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The position (int64) of each of `ids` in `var_ids`, the sorted distinct ids that hold every one of them.
+    Gset G1's 38 352 term ids: 2.3 ms by binary search, 0.1 ms through a table."""
+    if var_ids.size and _table_fits(int(var_ids[-1]), var_ids.size):
+        table = np.empty(int(var_ids[-1]) + 1, np.int64)
+        table[var_ids] = np.arange(var_ids.size, dtype=np.int64)
+        return table[ids]
+    return np.searchsorted(var_ids, ids).astype(np.int64)
 
 
 def _check_variable_count(problem: ProblemData, limits: ProblemLimits) -> None:

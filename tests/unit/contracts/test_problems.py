@@ -18,8 +18,10 @@ from contracts.problems import (
     decode_problem,
     encode_json,
     encode_protobuf,
+    id_positions,
     problem_document,
 )
+from contracts.problems.model import distinct_ids
 from tests.reference import reference_cost
 
 SEED_TERMS = [(-9, [0]), (-3, [1, 0]), (5, [2, 0])]
@@ -213,3 +215,27 @@ def test_random_json_never_crashes_the_decoder(doc):
 def test_variable_ids_include_initial_configuration_only_ids():
     p = decode_problem(encode_json(problem_document("pubo", [(1, [2])], initial_configuration={5: 1})))
     assert np.array_equal(p.variable_ids(), [2, 5])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**31 - 1) | st.integers(0, 3000), max_size=300))
+def test_distinct_ids_and_their_positions_match_sorting_whatever_the_numbering(values):
+    """The table path (ids within a few times their count) and the sorting path give the same answers."""
+    ids = np.asarray(values, np.int64)
+    distinct = distinct_ids(ids)
+    assert distinct.dtype == np.int64 and np.array_equal(distinct, np.unique(ids))
+    positions = id_positions(distinct, ids)
+    assert positions.dtype == np.int64 and np.array_equal(distinct[positions], ids)
+
+
+def test_ids_numbered_from_0_are_looked_up_without_sorting(monkeypatch):
+    empty = np.zeros(0, np.int64)
+    assert distinct_ids(empty).shape == (0,) and id_positions(empty, empty).shape == (0,)
+
+    def no_sorting(*args, **kwargs):
+        raise AssertionError("sorted")
+
+    monkeypatch.setattr(np, "unique", no_sorting)
+    monkeypatch.setattr(np, "searchsorted", no_sorting)
+    ids = np.tile(np.arange(800, dtype=np.int64), 48)[::-1].copy()
+    assert np.array_equal(distinct_ids(ids), np.arange(800)) and np.array_equal(id_positions(np.arange(800), ids), ids)
