@@ -2,9 +2,10 @@
 
 What QIO's `-parameterfree` targets did (qio-solvers.md §1.8), in our terms:
 - the β range comes once from the model (solver_runner.params.default_beta_range: QIO's rule
-  β_start = −ln(0.5)/ΔE_max, β_stop = −ln(1e−4)/(ΔE_min + 0.001·(ΔE_max − ΔE_min))); SA runs every length twice:
+  β_start = −ln(0.5)/ΔE_max, β_stop = −ln(1e−4)/(ΔE_min + 0.001·(ΔE_max − ΔE_min))); SA runs on two schedules,
   geometrically from −ln(0.5)/(the median uphill move at a random state) to that β_stop (params.sa_pf_schedules:
-  Gset G1's best cut 2.5× sooner per walker), then linearly over QIO's range (far better on grouped balance terms);
+  Gset G1's best cut 2.5× sooner per walker), and linearly over QIO's range (far better on grouped balance terms),
+  the one that leads at every run length, the other at every third (sa_schedule_turns);
   PT's ladder runs from −ln(0.5)/(the 90th-percentile uphill move) to that β_stop (params.default_all_betas);
 - the parameterised solver is run again and again with a growing run length: 10, 20, 30, 50 units, then ×1.5 per
   run (a unit is one sweep for SA, PT and PA, ⌈n/10⌉ moves for Tabu, n steps for SSMC), each run with its own seed
@@ -31,7 +32,6 @@ through the same code path; Tabu walkers run a spread of tenures, of which the w
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 import math
 import time
@@ -245,23 +245,51 @@ def sa_walkers(ctx: SolveContext) -> int:
 
 @register(targets.SA_PF)
 def simulated_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
-    """Tunes sweeps (restarts fixed at `sa_walkers` unless given); every run length runs once along each of
-    params.sa_pf_schedules (geometric, then QIO's linear), and the echoed `beta` is the winning run's schedule."""
+    """Tunes sweeps (restarts fixed at `sa_walkers` unless given) over params.sa_pf_schedules (geometric, then QIO's
+    linear): the leading schedule runs at every length of the ladder, the other at every OTHER_SCHEDULE_EVERY-th
+    (`sa_schedule_turns`); the echoed `beta` is the winning run's schedule."""
     p = ctx.params
     schedules = P.sa_pf_schedules(ctx)
     restarts = int(p.get("restarts", sa_walkers(ctx)))
     tuner = Tuner(ctx)
-    turn = itertools.count()
+    turns: list[int] = []  # the schedule of each run the ladder has planned, oldest first
 
     def make_run(sweeps: int, seed: int, sub: SolveContext) -> Run:
-        schedule = schedules[next(turn) % len(schedules)]
+        schedule = schedules[turns.pop(0)]
         state, done, _ = run_anneal(sub, restarts, sweeps, schedule, seed, ctx.number_of_solutions)
         params = {"beta": schedule, "beta_start": schedule["initial"], "beta_stop": schedule["final"],
                   "restarts": restarts, "seed": seed, "sweeps": sweeps}
         return Run(state.candidates()[0], params, float(sweeps * restarts), done == sweeps, done)
 
-    lengths = (length for length in ladder(p.get("sweeps")) for _ in schedules)
-    return tuner.loop(lengths, restarts, make_run, "sweeps" in p)
+    def leader() -> int:
+        best = tuner.best_parameters.get("beta")
+        return next((k for k, schedule in enumerate(schedules) if schedule == best), 0)
+
+    def lengths() -> Iterator[int]:
+        for length, schedule in sa_schedule_turns(ladder(p.get("sweeps")), len(schedules), leader):
+            turns.append(schedule)
+            yield length
+
+    return tuner.loop(lengths(), restarts, make_run, "sweeps" in p)
+
+
+OTHER_SCHEDULE_EVERY = 3
+
+
+def sa_schedule_turns(lengths: Iterator[int], schedules: int, leader: Callable[[], int]) -> Iterator[tuple[int, int]]:
+    """(run length, schedule index) of each parameter-free SA run: at every length the leading schedule (`leader()`,
+    asked as each run is planned: the schedule of the cheapest run that reached the best cost so far), then the
+    others at every OTHER_SCHEDULE_EVERY-th length (the 3rd, 6th, ...). The leader gets ~3/4 of the time, and a
+    schedule that overtakes it leads from the next length on. Each length once per schedule, as before, took Gset
+    G1's best cut ~1.6× longer; the linear schedule, needed on grouped balance terms, leads there (benchmarks/
+    README.md, "Design measurements")."""
+    for rung, length in enumerate(lengths):
+        first = leader()
+        yield length, first
+        if rung % OTHER_SCHEDULE_EVERY == OTHER_SCHEDULE_EVERY - 1:
+            for other in range(schedules):
+                if other != first:
+                    yield length, other
 
 
 @register(targets.PT_PF)

@@ -10,6 +10,7 @@ import pytest
 from pop_cases import assert_consistent, solve, warm_kernels  # noqa: F401  (autouse fixture)
 from solver_core_cases import brute_force, random_document, rrg3_document
 
+from benchmarks.devset import ship_loading
 from contracts import targets
 from contracts.problems import decode_problem, encode_json
 from contracts.runner import RunOutcome
@@ -183,6 +184,46 @@ def test_ladder_and_run_seeds():
     seeds = {PF.run_seed(5, i) for i in range(1000)}
     assert len(seeds) == 1000 and all(0 <= s < 2**63 for s in seeds)
     assert PF.run_seed(5, 0) != PF.run_seed(6, 0)
+
+
+def test_the_leading_schedule_runs_at_every_length_the_other_at_every_third():
+    lead = [0]
+    turns = PF.sa_schedule_turns(PF.ladder(None), 2, lambda: lead[0])
+    first = [next(turns) for _ in range(8)]
+    assert first == [(10, 0), (20, 0), (30, 0), (30, 1), (50, 0), (75, 0), (112, 0), (112, 1)]
+    lead[0] = 1  # the linear schedule reached the best cost more cheaply: it leads from the next length on
+    assert [next(turns) for _ in range(5)] == [(168, 1), (253, 1), (379, 1), (379, 0), (569, 1)]
+    single = PF.sa_schedule_turns(PF.ladder(None), 1, lambda: 0)  # a given `beta`: one schedule, every length
+    assert [next(single) for _ in range(4)] == [(10, 0), (20, 0), (30, 0), (50, 0)]
+
+
+def test_sa_leads_with_the_schedule_of_the_cheapest_run_that_reached_the_best(monkeypatch):
+    """Every run, replayed: the first run at each length is on the schedule of the cheapest run so far that reached
+    the best cost (geometric before any), and the other schedule runs only at every third length."""
+    doc = ship_loading(10, 3, 1)  # grouped balance terms: the linear schedule takes the lead after a few lengths
+    ran: list[tuple[str, int, float]] = []
+    real = PF.run_anneal
+
+    def recording(sub, restarts, sweeps, schedule, seed, keep, kernel=None):
+        state, done, stopped = real(sub, restarts, sweeps, schedule, seed, keep, kernel)
+        ran.append((schedule["type"], sweeps, float(state.candidates()[1].min())))
+        return state, done, stopped
+
+    monkeypatch.setattr(PF, "run_anneal", recording)
+    solve(targets.SA_PF, doc, {"seed": 2, "timeout": 1.0})
+    best, work, leader, switched = math.inf, math.inf, "geometric", len(ran)
+    lengths = list(dict.fromkeys(sweeps for _, sweeps, _ in ran))
+    for i, (kind, sweeps, cost) in enumerate(ran):
+        rung = lengths.index(sweeps)
+        if i == 0 or ran[i - 1][1] != sweeps:
+            assert kind == leader, (i, ran[: i + 1])
+        else:
+            assert rung % PF.OTHER_SCHEDULE_EVERY == PF.OTHER_SCHEDULE_EVERY - 1 and kind != ran[i - 1][0]
+        tol = 1e-9 * (1 + abs(best)) if math.isfinite(best) else 0.0
+        if cost < best - tol or (abs(cost - best) <= tol and sweeps < work):
+            switched = i if kind != leader else switched
+            best, work, leader = min(best, cost), sweeps, kind
+    assert leader == "linear" and switched < len(ran) - 2, ran  # runs were planned after the lead changed
 
 
 def test_fit_shortens_a_run_to_the_time_left():
