@@ -59,6 +59,7 @@ LADDER = (10, 20, 30, 50)
 GROWTH = 1.5
 FIT_MARGIN = 0.9  # a run is planned to take at most this fraction of the time left
 MIN_RUN_UNITS = 1
+OTHER_SCHEDULE_EVERY = 3  # parameter-free SA: the schedule that does not lead runs at every 3rd length
 
 
 def run_seed(seed: int, index: int) -> int:
@@ -273,15 +274,12 @@ def simulated_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
     return tuner.loop(lengths(), restarts, make_run, "sweeps" in p)
 
 
-OTHER_SCHEDULE_EVERY = 3
-
-
 def sa_schedule_turns(lengths: Iterator[int], schedules: int, leader: Callable[[], int]) -> Iterator[tuple[int, int]]:
     """(run length, schedule index) of each parameter-free SA run: at every length the leading schedule (`leader()`,
     asked as each run is planned: the schedule of the cheapest run that reached the best cost so far), then the
     others at every OTHER_SCHEDULE_EVERY-th length (the 3rd, 6th, ...). The leader gets ~3/4 of the time, and a
     schedule that overtakes it leads from the next length on. Each length once per schedule, as before, took Gset
-    G1's best cut ~1.6× longer; the linear schedule, needed on grouped balance terms, leads there (benchmarks/
+    G1's best cut ~1.25× longer; the linear schedule, needed on grouped balance terms, leads there (benchmarks/
     README.md, "Design measurements")."""
     for rung, length in enumerate(lengths):
         first = leader()
