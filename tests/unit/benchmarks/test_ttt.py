@@ -30,3 +30,17 @@ def test_seeds_go_round_the_contenders_and_rows_keep_their_order(monkeypatch):
     assert rows[1]["note"] == "unavailable: not installed"
     assert rows[0]["reached"] == "3/3" and rows[0]["ttt_median_s"] == 0.5
     assert rows[2]["ttt_median_s"] == 0.2
+
+
+def test_goal_lines_say_in_what_share_of_seed_pairs_ours_was_first():
+    assert T.faster_share([0.1, 0.3], [0.2, 0.2]) == 0.5
+    assert T.faster_share([0.1, None], [None, 0.5]) == 0.625  # not reached = never; never against never is a tie
+    rows = [
+        {"instance": "gset_G1", "solver": "ours SA-PF", "reached": "3/3", "ttt_median_s": 0.04, "ttt_s": [0.02, 0.04, 0.3]},
+        {"instance": "gset_G1", "solver": "ours PT-PF", "reached": "3/3", "ttt_median_s": 1.5, "ttt_s": [1.0, 1.5, 2.0]},
+        {"instance": "gset_G1", "solver": "openjij SA", "reached": "3/3", "ttt_median_s": 0.05, "ttt_s": [0.01, 0.05, 0.06]},
+    ]
+    lines = T.goal_lines(rows, ["gset_G1"])  # a lower median, yet first in fewer than half of the pairs
+    assert lines[0] == ("  gset_G1: ours (best parameter-free median) 0.04 s vs best other library 0.05 s: met "
+                        "(ours SA-PF first in 44% of seed pairs against openjij SA)")
+    assert lines[1] == "  gset_G1 within 10 s on one core: 0.04 s: met"
