@@ -42,7 +42,16 @@ class JobBoard:
         self._cancelled: set[str] = set()
 
     def report(self, key: str, node_id: str, pid: int, progress: Progress | None) -> bool:
-        """A task's report; answers whether its run was cancelled."""
+        """A task's report (progress None: nothing new since its last); answers whether its run was cancelled.
+        What the pool has not collected yet is not lost to a later report: a report without news keeps it, and a
+        newer progress keeps its input summary (sent once, with the first). Tasks report every POLL_S and the pool
+        collects every POLL_S, so on a busy machine two reports often come between two collections."""
+        earlier = self._reports.get(key)
+        kept = earlier[2] if earlier is not None else None
+        if progress is None:
+            progress = kept
+        elif progress.summary is None and kept is not None and kept.summary is not None:
+            progress = replace(progress, summary=kept.summary)
         self._reports[key] = (node_id, pid, progress)
         return key in self._cancelled
 
@@ -78,16 +87,20 @@ def run_job(request: RunRequest, board: Any, entry_point: str, key: str) -> tupl
     def reporter() -> None:
         sent: Progress | None = None
         while not finished.wait(POLL_S):
-            progress = latest[0]
-            if progress is not None and summary[0] is not None:
-                progress, summary[0] = replace(progress, summary=summary[0]), None
+            current = latest[0]
+            fresh = current is not None and current is not sent
+            first = summary[0]
+            progress = replace(current, summary=first) if current is not None and fresh and first is not None else current
             try:
-                if ray.get(board.report.remote(key, node_id, pid, progress if progress is not sent else None),
+                if ray.get(board.report.remote(key, node_id, pid, progress if fresh else None),
                            timeout=BOARD_CALL_TIMEOUT_S):
                     cancelled.set()
-                sent = latest[0]
             except Exception:  # noqa: BLE001 - a board that is away costs progress reports, never the job
-                continue
+                continue  # the summary, and a newer progress, go with the next report
+            if fresh:
+                sent = current
+                if first is not None:
+                    summary[0] = None
 
     thread = threading.Thread(target=reporter, name=f"openqio-report-{request.job_id}", daemon=True)
     thread.start()

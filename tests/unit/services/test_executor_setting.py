@@ -102,3 +102,22 @@ def test_the_ray_pools_entry_points_name_functions():
     defaults = {name: p.default for name, p in inspect.signature(RayPool).parameters.items()
                 if name in ("entry_point", "warm_entry")}
     assert len(defaults) == 2 and all(callable(remote._resolve(path)) for path in defaults.values()), defaults
+
+
+def test_the_job_board_keeps_what_the_pool_has_not_collected():
+    """Tasks report every POLL_S and the pool collects every POLL_S: two reports between two collections must lose
+    neither the progress (a later report without news) nor the input summary (sent once, with the first)."""
+    pytest.importorskip("ray")
+    from contracts.runner import Progress
+    from services.dispatch.ray_pool.remote import JobBoard
+
+    board = JobBoard()
+    first = Progress("j", 0.1, 1, -1.0, summary={"variables": 3})
+    assert board.report("j/0", "node", 7, first) is False
+    board.report("j/0", "node", 7, None)  # nothing new since
+    assert board.collect([]) == {"j/0": ("node", 7, first)}
+    board.report("j/0", "node", 7, first)
+    board.report("j/0", "node", 7, Progress("j", 0.2, 2, -2.0))
+    assert board.collect(["j/0"]) == {"j/0": ("node", 7, Progress("j", 0.2, 2, -2.0, summary={"variables": 3}))}
+    assert board.report("j/0", "node", 7, None) is True  # cancelled
+    assert board.collect(["j/0"]) == {"j/0": ("node", 7, None)}
