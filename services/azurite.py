@@ -27,11 +27,15 @@ ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "devstoreaccount1"
 # Preloaded into Azurite: container and blob lookups by index instead of a scan of the account (see the file).
 LOOKUPS_JS = Path(__file__).resolve().parent / "azurite_lookups.js"
+# Preloaded too: each URI template of Azurite's REST specification parsed once, not per request (see the file).
+TEMPLATES_JS = Path(__file__).resolve().parent / "azurite_templates.js"
 # Preloaded too: a repeated SIGTERM or a dead output pipe cannot end Azurite before it saves (see the file).
 SHUTDOWN_JS = Path(__file__).resolve().parent / "azurite_shutdown.js"
 # Azurite's documented default development key: public, not a secret.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-_INDEXED = b"openqio: Azurite looks containers and blobs up by index"  # printed by LOOKUPS_JS once installed
+# What LOOKUPS_JS and TEMPLATES_JS print once installed
+INDEXED_LOOKUPS = "openqio: Azurite looks containers and blobs up by index"
+TEMPLATES_PARSED_ONCE = "openqio: Azurite parses each URI template once"
 _LISTEN = re.compile(rb"Azurite Blob service successfully listens on https?://([\d.]+):(\d+)")
 
 
@@ -59,7 +63,7 @@ class Azurite:
     accounts: dict[str, str] | None = field(default=None, repr=False)  # name -> key; None: devstoreaccount1 only
     _draining: subprocess.Popen | None = field(default=None, repr=False)  # the process whose output a thread reads
     extra_args: list[str] = field(default_factory=list)  # e.g. --cert/--key/--oauth basic (https, Entra tokens)
-    indexed_lookups: bool = False  # LOOKUPS_JS said it is installed (seen before the listening line)
+    installed: set[str] = field(default_factory=set)  # what the preloads said they installed (before listening)
 
     @property
     def blob_url(self) -> str:
@@ -102,7 +106,8 @@ class Azurite:
         args += self.extra_args
         env = dict(os.environ)
         env.pop("AZURITE_ACCOUNTS", None)
-        env["NODE_OPTIONS"] = f'{env.get("NODE_OPTIONS", "")} --require "{SHUTDOWN_JS}" --require "{LOOKUPS_JS}"'.strip()
+        preloads = " ".join(f'--require "{js}"' for js in (SHUTDOWN_JS, LOOKUPS_JS, TEMPLATES_JS))
+        env["NODE_OPTIONS"] = f'{env.get("NODE_OPTIONS", "")} {preloads}'.strip()
         if self.accounts:
             for name, key in self.accounts.items():
                 if not re.fullmatch(r"[a-z0-9]{3,24}", name) or not key or ":" in key or ";" in key:
@@ -127,7 +132,8 @@ class Azurite:
                     break
                 continue
             seen += line
-            self.indexed_lookups = self.indexed_lookups or _INDEXED in line
+            if line.startswith(b"openqio: "):
+                self.installed.add(line.decode(errors="replace").strip())
             m = _LISTEN.search(line)
             if m:
                 self.port = int(m.group(2))

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from services.azurite import LOOKUPS_JS, ROOT
+from services.azurite import INDEXED_LOOKUPS, LOOKUPS_JS, ROOT
 from tests.conftest import _unavailable
 
 pytestmark = pytest.mark.integration
@@ -61,4 +61,4 @@ def test_a_lookup_costs_the_same_with_ten_or_ten_thousand_containers():
 
 
 def test_the_azurite_openqio_starts_has_the_indexed_lookups(azurite):
-    assert azurite.indexed_lookups
+    assert INDEXED_LOOKUPS in azurite.installed
