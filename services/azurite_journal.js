@@ -1,0 +1,303 @@
+// Preloaded into the Azurite that openqio starts (`node --require`, see services/azurite.py): Azurite saves its blob
+// index by appending what changed to a journal, instead of writing the whole index every 5 s.
+//
+// Why: Azurite keeps its container and blob metadata in LokiJS, saved to disk every 5 s (when anything changed) as
+// one JSON file written whole. Each job leaves a container and two blobs there (about 2 KB), so every save cost time
+// in proportion to the jobs ever run: with 40 000 jobs stored the file was 76 MB and a save 0.8 s of CPU, and a
+// service taking one job a second had Azurite spend 305 ms of CPU per job against 25 ms on a fresh data directory
+// (benchmarks/README.md, "Where the cost grew with the backlog, and what changed"); a few hundred thousand jobs in,
+// the saves alone would keep a core busy.
+//
+// How: LokiJS's "incremental" adapter mode tells an adapter which documents changed since the last save (their
+// `$loki` ids). This adapter appends those documents' current states (or their removal) to `<file>.journal`, one
+// line per save, written and fdatasync'd. The whole index (LokiJS's own JSON, as before, plus a generation id) is
+// written only when the journal has grown as large as it (and at the first save, and when a collection appears):
+// written to `<file>~`, fsync'd and renamed, after which the journal starts again. So a save costs in proportion to
+// what changed, and the whole index is rewritten once per doubling of what it holds.
+// Loading reads the index, then the journal lines of the same generation in order: a line of another generation (a
+// crash between writing a new index and emptying the journal) is ignored, and a torn last line (a crash mid-append)
+// ends the journal there and is cut off. The replayed collections' indices are rebuilt. An index written by LokiJS's
+// own adapter loads as before (it has no generation: any journal beside it is ignored and the next save writes a
+// whole index), and the index this adapter writes is LokiJS's format, so an Azurite without the preload reads it
+// (without the journal's last changes).
+//
+// Only databases Azurite saves to disk with LokiJS's "fs" method are journaled; in-memory ones are left alone.
+// Anything unexpected at installation leaves Azurite exactly as it was.
+"use strict";
+
+const fs = require("fs");
+const path = require("path");
+const crypto = require("crypto");
+
+const INSTALLED = "openqio: Azurite saves its blob index by journal"; // services/azurite.py reads this line
+const MIN_JOURNAL_BYTES = 1 << 20; // below this the journal is never compacted into a whole index
+
+function writeDurably(file, text) {
+  const fd = fs.openSync(file, "w");
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function syncDirectory(file) {
+  try {
+    const fd = fs.openSync(path.dirname(file), "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    // not every file system lets a directory be opened for fsync; the rename is still atomic
+  }
+}
+
+// Apply journal records [collection, $loki, document or null] to a parsed LokiJS database (in place).
+function replay(db, records, maxIds) {
+  const touched = new Set();
+  const byName = new Map(db.collections.map((c) => [c.name, c]));
+  const positions = new Map();
+  for (const [name, id, doc] of records) {
+    const coll = byName.get(name);
+    if (coll === undefined) continue; // (a collection is always in the index before its documents are journaled)
+    let where = positions.get(name);
+    if (where === undefined) {
+      where = new Map(coll.data.map((d, i) => [d.$loki, i]));
+      positions.set(name, where);
+    }
+    const at = where.get(id);
+    if (doc === null) {
+      if (at !== undefined) {
+        coll.data[at] = null;
+        where.delete(id);
+      }
+    } else if (at !== undefined) {
+      coll.data[at] = doc;
+    } else {
+      where.set(id, coll.data.length);
+      coll.data.push(doc);
+    }
+    touched.add(name);
+  }
+  for (const name of touched) {
+    const coll = byName.get(name);
+    coll.data = coll.data.filter((d) => d !== null).sort((a, b) => a.$loki - b.$loki);
+  }
+  for (const [name, maxId] of Object.entries(maxIds)) {
+    const coll = byName.get(name);
+    if (coll !== undefined && maxId > (coll.maxId || 0)) coll.maxId = maxId;
+  }
+  return touched;
+}
+
+class JournalAdapter {
+  constructor() {
+    this.mode = "incremental";
+    this.generation = null; // of the whole index on disk; null: none written by this adapter yet
+    this.collections = new Set(); // the collections that index holds
+    this.indexBytes = 0;
+    this.journalBytes = 0;
+    this.written = 0; // bytes written by the last save (tests count them)
+    this.db = undefined; // the database it saves (set by JournaledLoki); without it, LokiJS's copy is used
+  }
+
+  loadDatabase(dbname, callback) {
+    let db;
+    try {
+      db = this.load(dbname);
+    } catch (err) {
+      callback(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    callback(db);
+  }
+
+  load(dbname) {
+    const journal = `${dbname}.journal`;
+    let text;
+    try {
+      text = fs.readFileSync(dbname, "utf8");
+    } catch (err) {
+      if (err.code !== "ENOENT") throw err;
+      fs.rmSync(journal, { force: true }); // changes to an index that is not there
+      return null;
+    }
+    const db = JSON.parse(text);
+    this.indexBytes = Buffer.byteLength(text);
+    this.collections = new Set((db.collections || []).map((c) => c.name));
+    this.generation = typeof db.openqioGeneration === "string" ? db.openqioGeneration : null;
+    if (this.generation === null) {
+      fs.rmSync(journal, { force: true }); // not this index's changes (written beside another one)
+      return db;
+    }
+    let lines;
+    try {
+      lines = fs.readFileSync(journal, "utf8");
+    } catch (err) {
+      if (err.code !== "ENOENT") throw err;
+      lines = "";
+    }
+    const records = [];
+    const maxIds = {};
+    let good = 0;
+    while (good < lines.length) {
+      const end = lines.indexOf("\n", good);
+      if (end < 0) break; // a torn last line
+      let entry;
+      try {
+        entry = JSON.parse(lines.slice(good, end));
+      } catch (err) {
+        break;
+      }
+      good = end + 1;
+      if (entry.g !== this.generation) continue;
+      for (const record of entry.r) records.push(record);
+      Object.assign(maxIds, entry.m);
+    }
+    if (good < lines.length) fs.truncateSync(journal, Buffer.byteLength(lines.slice(0, good)));
+    this.journalBytes = Buffer.byteLength(lines.slice(0, good));
+    const touched = replay(db, records, maxIds);
+    if (touched.size > 0) db.openqioReplayed = [...touched];
+    return db;
+  }
+
+  saveDatabase(dbname, getLokiCopy, callback) {
+    try {
+      const view = this.changes(getLokiCopy);
+      const names = view.collections.map((c) => c.name);
+      if (this.generation === null || names.some((n) => !this.collections.has(n))
+          || this.journalBytes >= Math.max(this.indexBytes, MIN_JOURNAL_BYTES)) {
+        this.writeIndex(dbname, view);
+      } else {
+        this.append(dbname, view);
+      }
+    } catch (err) {
+      callback(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    callback(null);
+  }
+
+  // What changed since the last save: LokiJS's getLokiCopy() hands the adapter a copy of the database (every document
+  // reference copied, O(all documents)) and clears the changed ids. The save below runs to its end without yielding,
+  // so it can read the live database instead: the copy LokiJS asks for is, for the duration of that call, a view of
+  // the live collections holding the changed ids it is about to clear.
+  changes(getLokiCopy) {
+    const db = this.db;
+    if (db === undefined) {
+      const copy = getLokiCopy();
+      return { collections: copy.collections, serialize: (generation) => {
+        copy.openqioGeneration = generation;
+        return copy.serialize();
+      } };
+    }
+    let view;
+    db.copy = function changedView() {
+      view = {
+        collections: db.collections.map((c) => ({ name: c.name, dirtyIds: c.dirtyIds, maxId: c.maxId,
+                                                  get: (id) => c.get(id) })),
+        serialize: (generation) => {
+          db.openqioGeneration = generation;
+          return db.serialize(); // (the changed ids are cleared by now: the index does not carry them)
+        },
+      };
+      return view;
+    };
+    try {
+      getLokiCopy();
+    } finally {
+      delete db.copy; // LokiJS's own copy() again
+    }
+    return view;
+  }
+
+  append(dbname, view) {
+    const records = [];
+    const maxIds = {};
+    for (const coll of view.collections) {
+      if (!coll.dirtyIds || coll.dirtyIds.length === 0) continue;
+      maxIds[coll.name] = coll.maxId;
+      for (const id of new Set(coll.dirtyIds)) {
+        const doc = coll.get(id);
+        records.push([coll.name, id, doc === null || doc === undefined ? null : doc]);
+      }
+    }
+    this.written = 0;
+    if (records.length === 0) return;
+    const line = `${JSON.stringify({ g: this.generation, m: maxIds, r: records })}\n`;
+    const fd = fs.openSync(`${dbname}.journal`, "a");
+    try {
+      fs.writeSync(fd, line);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.written = Buffer.byteLength(line);
+    this.journalBytes += this.written;
+  }
+
+  writeIndex(dbname, view) {
+    const generation = crypto.randomUUID();
+    for (const coll of view.collections) coll.dirtyIds = [];
+    const text = view.serialize(generation);
+    writeDurably(`${dbname}~`, text);
+    fs.renameSync(`${dbname}~`, dbname);
+    syncDirectory(dbname);
+    fs.rmSync(`${dbname}.journal`, { force: true }); // (a crash before this leaves lines of the old generation)
+    this.generation = generation;
+    this.collections = new Set(view.collections.map((c) => c.name));
+    this.indexBytes = Buffer.byteLength(text);
+    this.journalBytes = 0;
+    this.written = this.indexBytes;
+  }
+}
+
+function journaled(Loki) {
+  function JournaledLoki(filename, options) {
+    if (options && options.persistenceMethod === "fs" && !options.adapter && typeof filename === "string") {
+      const rest = Object.assign({}, options);
+      delete rest.persistenceMethod;
+      const adapter = new JournalAdapter();
+      rest.adapter = adapter; // (LokiJS keeps it and sets the option to null)
+      const db = new Loki(filename, rest);
+      adapter.db = db;
+      db.loadJSONObject = function loadReplayed(dbObject, loadOptions) {
+        Loki.prototype.loadJSONObject.call(this, dbObject, loadOptions);
+        for (const name of dbObject.openqioReplayed || []) {
+          const coll = this.getCollection(name);
+          if (coll) coll.ensureAllIndexes(true); // positions in the saved indices predate the replayed changes
+        }
+      };
+      return db;
+    }
+    return new Loki(filename, options);
+  }
+  Object.assign(JournaledLoki, Loki); // LokiOps, Collection, persistence adapters, ...
+  JournaledLoki.prototype = Loki.prototype;
+  JournaledLoki.openqioJournaled = true;
+  return JournaledLoki;
+}
+
+function install(main) {
+  // Resolve LokiJS from Azurite's own location (argv[1] is Azurite's entry script), so the module replaced in the
+  // require cache is the one Azurite's code loads, wherever npm placed it.
+  const id = require.resolve("lokijs", { paths: [main] });
+  const Loki = require(id);
+  if (typeof Loki !== "function" || Loki.openqioJournaled || typeof Loki.prototype.loadJSONObject !== "function") {
+    return false;
+  }
+  require.cache[id].exports = journaled(Loki);
+  return true;
+}
+
+try {
+  const main = process.argv[1] ? path.dirname(fs.realpathSync(process.argv[1])) : process.cwd();
+  if (install(main)) console.log(INSTALLED);
+} catch (err) {
+  // never stop Azurite from starting: without the patch its saves only cost more
+}
+
+module.exports = { install, journaled, JournalAdapter, replay, MIN_JOURNAL_BYTES };
