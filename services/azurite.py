@@ -35,10 +35,10 @@ JOURNAL_JS = Path(__file__).resolve().parent / "azurite_journal.js"
 SHUTDOWN_JS = Path(__file__).resolve().parent / "azurite_shutdown.js"
 # Azurite's documented default development key: public, not a secret.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-# What LOOKUPS_JS and TEMPLATES_JS print once installed (and JOURNAL_JS below)
+# What LOOKUPS_JS, TEMPLATES_JS and JOURNAL_JS print once installed (`Azurite.installed` holds the lines seen)
 INDEXED_LOOKUPS = "openqio: Azurite looks containers and blobs up by index"
 TEMPLATES_PARSED_ONCE = "openqio: Azurite parses each URI template once"
-INDEX_BY_JOURNAL = "openqio: Azurite saves its blob index by journal"  # printed by JOURNAL_JS
+INDEX_BY_JOURNAL = "openqio: Azurite saves its blob index by journal"
 _LISTEN = re.compile(rb"Azurite Blob service successfully listens on https?://([\d.]+):(\d+)")
 
 

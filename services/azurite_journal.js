@@ -101,7 +101,7 @@ class JournalAdapter {
     this.indexBytes = 0;
     this.journalBytes = 0;
     this.written = 0; // bytes written by the last save (tests count them)
-    this.db = undefined; // the database it saves (set by JournaledLoki); without it, LokiJS's copy is used
+    this.db = undefined; // the database it saves (set by JournaledLoki)
   }
 
   loadDatabase(dbname, callback) {
@@ -187,13 +187,6 @@ class JournalAdapter {
   // the live collections holding the changed ids it is about to clear.
   changes(getLokiCopy) {
     const db = this.db;
-    if (db === undefined) {
-      const copy = getLokiCopy();
-      return { collections: copy.collections, serialize: (generation) => {
-        copy.openqioGeneration = generation;
-        return copy.serialize();
-      } };
-    }
     let view;
     db.copy = function changedView() {
       view = {
@@ -245,13 +238,14 @@ class JournalAdapter {
     const text = view.serialize(generation);
     writeDurably(`${dbname}~`, text);
     fs.renameSync(`${dbname}~`, dbname);
-    syncDirectory(dbname);
-    fs.rmSync(`${dbname}.journal`, { force: true }); // (a crash before this leaves lines of the old generation)
+    // the new index is the one on disk: from here on, lines of the old generation are ignored
     this.generation = generation;
     this.collections = new Set(view.collections.map((c) => c.name));
     this.indexBytes = Buffer.byteLength(text);
     this.journalBytes = 0;
     this.written = this.indexBytes;
+    syncDirectory(dbname);
+    fs.rmSync(`${dbname}.journal`, { force: true });
   }
 }
 
@@ -300,4 +294,4 @@ try {
   // never stop Azurite from starting: without the patch its saves only cost more
 }
 
-module.exports = { install, journaled, JournalAdapter, replay, MIN_JOURNAL_BYTES };
+module.exports = { install, journaled };
