@@ -157,8 +157,8 @@ class JournalAdapter {
       for (const record of entry.r) records.push(record);
       Object.assign(maxIds, entry.m);
     }
-    if (good < lines.length) fs.truncateSync(journal, Buffer.byteLength(lines.slice(0, good)));
     this.journalBytes = Buffer.byteLength(lines.slice(0, good));
+    if (good < lines.length) fs.truncateSync(journal, this.journalBytes);
     const touched = replay(db, records, maxIds);
     if (touched.size > 0) db.openqioReplayed = [...touched];
     return db;

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.azurite import INDEX_BY_JOURNAL, JOURNAL_JS, ROOT, Azurite
+from services.azurite import INDEX_BY_JOURNAL, JOURNAL_JS, ROOT, Azurite, AzuriteError
 from tests.conftest import _unavailable
 
 pytestmark = pytest.mark.integration
@@ -148,8 +148,8 @@ def test_what_azurite_journaled_survives_a_sigkill(tmp_path):
     azurite = Azurite(location=str(tmp_path / "blobs"))
     try:
         azurite.start(timeout=120)
-    except Exception as exc:  # noqa: BLE001
-        _unavailable(f"Azurite could not start: {exc}")
+    except AzuriteError as exc:
+        _unavailable(f"Azurite failed to start: {exc}")
     try:
         assert INDEX_BY_JOURNAL in azurite.installed
         service = _blob_service(azurite)

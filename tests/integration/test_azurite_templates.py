@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from services.azurite import TEMPLATES_JS, TEMPLATES_PARSED_ONCE, azurite_binary
+from services.azurite import TEMPLATES_JS, TEMPLATES_PARSED_ONCE, AzuriteError, azurite_binary
 from tests.conftest import _unavailable
 
 pytestmark = pytest.mark.integration
@@ -56,8 +56,8 @@ def _count() -> dict:
     node = shutil.which("node")
     try:
         entry = os.path.realpath(azurite_binary())
-    except Exception as exc:  # noqa: BLE001
-        _unavailable(f"Azurite (npm ci) is needed: {exc}")
+    except AzuriteError as exc:
+        _unavailable(str(exc))
     if node is None:
         _unavailable("node is needed")
     out = subprocess.run([node, "-e", _COUNT, entry, str(TEMPLATES_JS)], capture_output=True, text=True, timeout=120,
