@@ -6,7 +6,9 @@ else random) → set numba threads (min(request.threads, NUMBA_NUM_THREADS)) →
 should_stop = cancelled or past `timeout` (parameter-free targets: 5 s default) → result document
 (contracts.results.make_result; configuration keys are the original ids as strings, costs recomputed from the terms
 with the constant included).
-Progress (contracts.runner.Progress) is rate-limited to request.progress_interval_s; a final one is always sent.
+Progress (contracts.runner.Progress) is rate-limited to request.progress_interval_s, the first one interval into the
+solve, and a final one follows when any was sent. A job that ends sooner (most are tiny) sends none: its outcome
+carries its summary and result, and each report cost the service a pipe message and the first a SQLite write.
 A problem with zero variables succeeds with cost = its constant and an empty configuration.
 
 `run` never raises: every failure becomes a RunOutcome with a wire error code and a one-line message (the
@@ -70,8 +72,7 @@ def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Call
                 return True
             return deadline is not None and time.monotonic() >= deadline
 
-        last = [0.0]
-
+        last = [solve_start]
         reported = [False]
 
         def report(sweeps_done: int, best: float) -> None:
@@ -109,7 +110,8 @@ def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Call
             cost = float(energy(np.ascontiguousarray(state, np.int8), model.constant, M))  # exact, not incremental
             solutions.append(solution_entry(model.configuration(state), cost))
         result = make_result(solutions, solved.parameters)
-        on_progress(Progress(request.job_id, time.monotonic() - solve_start, solved.sweeps_done, result["cost"]))
+        if reported[0]:  # a stream that showed the run gets its last figures
+            on_progress(Progress(request.job_id, time.monotonic() - solve_start, solved.sweeps_done, result["cost"]))
         return outcome(RunOutcome.SUCCEEDED, result=result)
     except ContractError as exc:
         return outcome(RunOutcome.FAILED, error_code=exc.code, error_message=exc.message)

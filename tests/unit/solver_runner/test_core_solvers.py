@@ -112,6 +112,18 @@ def test_progress_is_reported():
     assert out.status == RunOutcome.SUCCEEDED
     assert progress and all(isinstance(p, Progress) and p.job_id == "job-1" for p in progress)
     assert progress[-1].sweeps_done == 2000 and progress[-1].best_cost == out.result["cost"]
+    assert progress[0].summary == out.summary and all(p.summary is None for p in progress[1:])
+
+
+def test_a_job_shorter_than_the_progress_interval_sends_no_progress():
+    """Most jobs are tiny: each report would cost the service a pipe message (and the first a SQLite write), and
+    the outcome carries the summary and the result anyway. The first report comes one interval into the solve."""
+    progress: list[Progress] = []
+    request = RunRequest("job-1", targets.SA, {"seed": 1, "sweeps": 20}, encode_json(rrg3_document(12, seed=4)),
+                         progress_interval_s=30.0)
+    out = entry.run(request, lambda: False, progress.append)
+    assert out.status == RunOutcome.SUCCEEDED and out.summary is not None and out.result["cost"] is not None
+    assert progress == []
 
 
 @pytest.mark.parametrize("target, params, name", [
