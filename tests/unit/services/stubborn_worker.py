@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from contracts.runner import RunOutcome
+from contracts.runner import Progress, RunOutcome
 
 
 def stubborn_main(conn, cancel_event, threads):
@@ -18,7 +18,15 @@ def stubborn_main(conn, cancel_event, threads):
             os._exit(3)
         if request.params.get("mode") == "ignore-cancel":
             time.sleep(3600)
-        conn.send(("outcome", RunOutcome(job_id=request.job_id, status=RunOutcome.SUCCEEDED, result={"cost": 0})))
+        result: dict = {"cost": 0}
+        if request.params.get("mode") == "chatty":  # many progress messages in a row, then a result of several MiB
+            for k in range(200):
+                conn.send(("progress", Progress(request.job_id, 0.0, k, -float(k))))
+            result["configuration"] = {str(i): 1 - 2 * (i % 2) for i in range(200_000)}
+        if request.params.get("mode") == "torn":  # dies in the middle of a message
+            conn._send(b"\x00\x00\x10\x00" + b"x" * 100)
+            os._exit(4)
+        conn.send(("outcome", RunOutcome(job_id=request.job_id, status=RunOutcome.SUCCEEDED, result=result)))
 
 
 def failing_main(conn, cancel_event, threads):

@@ -49,6 +49,28 @@ async def test_pool_runs_kills_and_replaces():
         await pool.close()
 
 
+async def test_messages_are_read_in_order_whole_and_a_torn_one_is_a_crash():
+    """200 progress messages that arrive together, then an outcome of several MiB, each whole and in order; a runner
+    that dies in the middle of a message is a crash, and its replacement works."""
+    pool = RunnerPool(1, entry_point=ENTRY)
+    await pool.start()
+    try:
+        seen = []
+        runner = await pool.acquire()
+        outcome = await pool.run(runner, request("chatty"), on_progress=seen.append)
+        assert [p.sweeps_done for p in seen] == list(range(200))
+        assert outcome.status == "succeeded" and len(outcome.result["configuration"]) == 200_000
+        assert outcome.result["configuration"]["199999"] == -1
+
+        runner = await pool.acquire()
+        with pytest.raises(RunnerCrashed, match="exit code 4"):
+            await pool.run(runner, request("torn"))
+        runner = await asyncio.wait_for(pool.acquire(), timeout=30)
+        assert (await pool.run(runner, request("ok"))).status == "succeeded"
+    finally:
+        await pool.close()
+
+
 async def _until(condition, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
