@@ -21,6 +21,10 @@ from .._job_base import ContentType
 from ..target import Target
 from .problem import Problem, ProblemType
 
+# A problem with up to this many terms is encoded on the event loop: 30 terms take 0.08 ms, 300 take 0.6 ms, and the
+# hop to a thread and back costs a small problem more than the encoding itself.
+INLINE_ENCODE_TERMS = 200
+
 if TYPE_CHECKING:
     from ..aio.job import Job as AioJob
 
@@ -165,7 +169,10 @@ class Solver(Target):
 
         if isinstance(problem, Problem):
             self.check_valid_problem(problem)
-            data = await asyncio.to_thread(problem.to_blob)  # CPU work: keep the event loop free
+            if len(problem.terms) + len(problem.terms_slc) <= INLINE_ENCODE_TERMS:  # less work than a thread hop
+                data = problem.to_blob()
+            else:  # CPU work: keep the event loop free
+                data = await asyncio.to_thread(problem.to_blob)
             return await AioJob.from_input_data(
                 workspace, name=problem.name, target=self.name, input_data=data, content_type=problem.content_type,
                 blob_name="inputData", encoding="gzip", provider_id=self.provider_id,
