@@ -1,0 +1,65 @@
+"""services/azurite_ids.js: the Azurite openqio starts makes its request and extent ids with crypto.randomUUID, ids of
+the same kind as the `uuid` package's v4 (checked on the modules Azurite loads, and on a real Azurite's answers)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from services.azurite import IDS_JS, RANDOM_UUIDS, AzuriteError, azurite_binary
+from tests.conftest import _unavailable
+
+pytestmark = pytest.mark.integration
+
+V4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+# argv[1]: Azurite's blob entry script, argv[2]: the preload. Makes an id with the package as it comes, loads the
+# preload as Azurite's process does, then the `uuid` modules from where Azurite loads them, and reports what they
+# hand out.
+_IDS = r"""
+const path = require("path");
+const main = path.dirname(process.argv[1]);
+const plain = require(require.resolve("uuid/v4", { paths: [main] }))();  // the package as Azurite has it
+delete require.cache[require.resolve("uuid/v4", { paths: [main] })];
+const { install } = require(process.argv[2]);  // loading it installs it (argv[1] is Azurite's entry, as in Azurite)
+const again = install(main);
+const v4 = require(require.resolve("uuid/v4", { paths: [main] }));
+const uuid = require(require.resolve("uuid", { paths: [main] }));
+const ids = Array.from({ length: 10000 }, () => v4()).concat(Array.from({ length: 100 }, () => uuid()));
+console.log(JSON.stringify({
+  plain, replaced: v4.openqioRandomUUID === true && uuid.openqioRandomUUID === true, again,
+  sample: ids.slice(0, 50), distinct: new Set(ids).size, count: ids.length, v4Prop: uuid.v4().length,
+  v1: typeof uuid.v1, binary: Array.isArray(v4("binary")) && v4("binary").length,
+}));
+"""
+
+
+def test_ids_are_random_v4_uuids_from_the_modules_azurite_loads():
+    node = shutil.which("node")
+    try:
+        entry = os.path.realpath(azurite_binary())
+    except AzuriteError as exc:
+        _unavailable(str(exc))
+    if node is None:
+        _unavailable("node is needed")
+    out = subprocess.run([node, "-e", _IDS, entry, str(IDS_JS)], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    assert V4.match(r["plain"])  # what the package makes, the kind the preload must keep
+    assert r["replaced"] and r["again"] is False  # installed once, when loaded
+    assert all(V4.match(i) for i in r["sample"]) and r["distinct"] == r["count"]
+    assert r["v4Prop"] == 36 and r["v1"] == "function"  # the package's other exports are still there
+    assert r["binary"] == 16  # calls with arguments go to the package
+
+
+def test_the_azurite_openqio_starts_answers_with_v4_request_ids(azurite):
+    assert RANDOM_UUIDS in azurite.installed
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    ids = {service.get_account_information()["request_id"] for _ in range(20)}
+    assert len(ids) == 20 and all(V4.match(i) for i in ids)
