@@ -6,8 +6,11 @@ situation is a failure, because CI must prove the service works on real componen
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,6 +55,33 @@ def _unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: integration components must start)", pytrace=False)
     pytest.skip(reason)
+
+
+def node_and_azurite_entry() -> tuple[str, str]:
+    """node and Azurite's blob entry script, for scenarios run on Azurite's own modules (the preloads' tests)."""
+    node = shutil.which("node")
+    try:
+        entry = os.path.realpath(azurite_binary())
+    except AzuriteError as exc:
+        _unavailable(str(exc))
+    if node is None:
+        _unavailable("node is needed")
+    assert node is not None
+    return node, entry
+
+
+@contextlib.contextmanager
+def disk_azurite(location: Path) -> Iterator[Azurite]:
+    """An Azurite of its own keeping blobs on disk under `location` (the preloads that touch files apply there)."""
+    server = Azurite(location=str(location))
+    try:
+        server.start(timeout=120)
+    except AzuriteError as exc:
+        _unavailable(f"Azurite failed to start: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,13 @@ the same kind as the `uuid` package's v4 (checked on the modules Azurite loads, 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 
 import pytest
 
-from services.azurite import IDS_JS, RANDOM_UUIDS, AzuriteError, azurite_binary
-from tests.conftest import _unavailable
+from services.azurite import IDS_JS, RANDOM_UUIDS
+from tests.conftest import node_and_azurite_entry
 
 pytestmark = pytest.mark.integration
 
@@ -39,13 +37,7 @@ console.log(JSON.stringify({
 
 
 def test_ids_are_random_v4_uuids_from_the_modules_azurite_loads():
-    node = shutil.which("node")
-    try:
-        entry = os.path.realpath(azurite_binary())
-    except AzuriteError as exc:
-        _unavailable(str(exc))
-    if node is None:
-        _unavailable("node is needed")
+    node, entry = node_and_azurite_entry()
     out = subprocess.run([node, "-e", _IDS, entry, str(IDS_JS)], capture_output=True, text=True,
                          timeout=120, check=True).stdout
     r = json.loads(out.strip().splitlines()[-1])

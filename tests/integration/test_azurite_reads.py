@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from services.azurite import KEPT_DESCRIPTORS, READS_JS, Azurite, AzuriteError
-from tests.conftest import _unavailable
+from services.azurite import KEPT_DESCRIPTORS, READS_JS
+from tests.conftest import _unavailable, disk_azurite
 
 pytestmark = pytest.mark.integration
 
@@ -128,12 +128,7 @@ def test_reads_through_kept_descriptors_are_the_same_bytes_and_descriptors_are_b
 
 def test_the_azurite_openqio_starts_reads_back_what_it_stored(tmp_path):
     """Real Azurite on disk (where the preload applies): blobs of assorted sizes, whole and by range, read back."""
-    azurite = Azurite(location=str(tmp_path / "blobs"))
-    try:
-        azurite.start(timeout=120)
-    except AzuriteError as exc:
-        _unavailable(f"Azurite failed to start: {exc}")
-    try:
+    with disk_azurite(tmp_path / "blobs") as azurite:
         assert KEPT_DESCRIPTORS in azurite.installed
         from azure.storage.blob import BlobServiceClient
 
@@ -157,5 +152,3 @@ def test_the_azurite_openqio_starts_reads_back_what_it_stored(tmp_path):
         open_files = sum(1 for fd in Path(f"/proc/{azurite.pid}/fd").iterdir()
                          if str(fd.resolve()).startswith(str(tmp_path)))
         assert open_files <= 64 + 8  # the kept descriptors and Azurite's own (its index, the extent being written)
-    finally:
-        azurite.stop()

@@ -3,14 +3,12 @@ and matches every URL as before (parses counted on Azurite's own matching code, 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 
 import pytest
 
-from services.azurite import TEMPLATES_JS, TEMPLATES_PARSED_ONCE, AzuriteError, azurite_binary
-from tests.conftest import _unavailable
+from services.azurite import TEMPLATES_JS, TEMPLATES_PARSED_ONCE
+from tests.conftest import node_and_azurite_entry
 
 pytestmark = pytest.mark.integration
 
@@ -53,13 +51,7 @@ console.log(JSON.stringify({
 
 
 def _count() -> dict:
-    node = shutil.which("node")
-    try:
-        entry = os.path.realpath(azurite_binary())
-    except AzuriteError as exc:
-        _unavailable(str(exc))
-    if node is None:
-        _unavailable("node is needed")
+    node, entry = node_and_azurite_entry()
     out = subprocess.run([node, "-e", _COUNT, entry, str(TEMPLATES_JS)], capture_output=True, text=True, timeout=120,
                          check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
