@@ -243,6 +243,8 @@ def sa_parameters(ctx: SolveContext) -> dict:
     p = ctx.params
     if "beta" in p:
         beta = dict(p["beta"])
+    elif "beta_start" in p and "beta_stop" in p:  # no default needed (its field scan is ~10 % of a tiny job)
+        beta = linear_schedule(float(p["beta_start"]), float(p["beta_stop"]))
     else:
         default = default_beta_range(ctx.model)
         beta_start = float(p.get("beta_start", default.beta_start))

@@ -74,7 +74,9 @@ def choose_kernel(model: CompiledModel, walkers: int, allow_msc: bool = True, ke
     if _logged.get(id(model)) != kind:
         _logged.clear()
         _logged[id(model)] = kind
-        log.info("Metropolis kernel: %s for %d walkers on %d variables (%s)", kind, walkers, model.n, why)
+        # One walker leaves nothing to choose: that line, once per tiny job, would be most of a busy log.
+        log.log(logging.DEBUG if walkers == 1 else logging.INFO, "Metropolis kernel: %s for %d walkers on %d "
+                "variables (%s)", kind, walkers, model.n, why)
     return kind, mm
 
 
