@@ -48,12 +48,15 @@ async def json_body(request: web.Request) -> Any:
         raise bad("the request needs a JSON body")
     try:
         body = json.loads(raw)
-        # "\ud800"-style escapes give lone surrogates: not text, and SQLite (or any UTF-8 encoder) fails on them later
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
+        # "\ud800"-style escapes give lone surrogates: not text, and SQLite (or any UTF-8 encoder) fails on them later;
+        # so do surrogates encoded as UTF-8 bytes (json.loads decodes with surrogatepass). A body of ASCII bytes
+        # without a \u escape holds neither, and needs no second pass (most bodies: the SDK's JSON is ASCII).
+        if not raw.isascii() or b"\\u" in raw:
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
     except RecursionError:
         raise bad("request JSON is nested too deeply") from None
     except UnicodeEncodeError:
-        raise bad("request JSON holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff), which is not text") from None
+        raise bad("request JSON holds an unpaired UTF-16 surrogate (\\ud800-\\udfff), which is not text") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad(f"request body is not valid JSON: {exc}") from None
     return body
