@@ -35,16 +35,20 @@ JOURNAL_JS = Path(__file__).resolve().parent / "azurite_journal.js"
 READS_JS = Path(__file__).resolve().parent / "azurite_reads.js"
 # Preloaded too: request and extent ids from crypto.randomUUID, not a randomBytes call each (see the file).
 IDS_JS = Path(__file__).resolve().parent / "azurite_ids.js"
+# Preloaded too: the operation a request is found once per kind of request, not by trying all 72 each time (see the file).
+DISPATCH_JS = Path(__file__).resolve().parent / "azurite_dispatch.js"
 # Preloaded too: a repeated SIGTERM or a dead output pipe cannot end Azurite before it saves (see the file).
 SHUTDOWN_JS = Path(__file__).resolve().parent / "azurite_shutdown.js"
 # Azurite's documented default development key: public, not a secret.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-# What LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS and IDS_JS print once installed (`Azurite.installed` holds the lines seen)
+# What LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, IDS_JS and DISPATCH_JS print once installed (`Azurite.installed`
+# holds the lines seen)
 INDEXED_LOOKUPS = "openqio: Azurite looks containers and blobs up by index"
 TEMPLATES_PARSED_ONCE = "openqio: Azurite parses each URI template once"
 INDEX_BY_JOURNAL = "openqio: Azurite saves its blob index by journal"
 KEPT_DESCRIPTORS = "openqio: Azurite reads small ranges through kept descriptors"
 RANDOM_UUIDS = "openqio: Azurite makes its ids with crypto.randomUUID"
+DISPATCH_KEPT = "openqio: Azurite dispatches each kind of request once"
 _LISTEN = re.compile(rb"Azurite Blob service successfully listens on https?://([\d.]+):(\d+)")
 
 
@@ -115,7 +119,7 @@ class Azurite:
         args += self.extra_args
         env = dict(os.environ)
         env.pop("AZURITE_ACCOUNTS", None)
-        js = (SHUTDOWN_JS, LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, IDS_JS)
+        js = (SHUTDOWN_JS, LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, IDS_JS, DISPATCH_JS)
         preloads = " ".join(f'--require "{path}"' for path in js)
         env["NODE_OPTIONS"] = f'{env.get("NODE_OPTIONS", "")} {preloads}'.strip()
         if self.accounts:
