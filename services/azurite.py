@@ -119,7 +119,9 @@ class Azurite:
         args += self.extra_args
         env = dict(os.environ)
         env.pop("AZURITE_ACCOUNTS", None)
-        js = (SHUTDOWN_JS, LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, IDS_JS, DISPATCH_JS)
+        # IDS_JS before any preload that loads Azurite's modules (READS_JS loads its extent store, whose queue binds
+        # `uuid` when loaded): replacing the package later would miss those modules.
+        js = (SHUTDOWN_JS, IDS_JS, LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, DISPATCH_JS)
         preloads = " ".join(f'--require "{path}"' for path in js)
         env["NODE_OPTIONS"] = f'{env.get("NODE_OPTIONS", "")} {preloads}'.strip()
         if self.accounts:

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from services.azurite import IDS_JS, RANDOM_UUIDS
-from tests.conftest import node_and_azurite_entry
+from tests.conftest import disk_azurite, node_and_azurite_entry
 
 pytestmark = pytest.mark.integration
 
@@ -55,3 +55,36 @@ def test_the_azurite_openqio_starts_answers_with_v4_request_ids(azurite):
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     ids = {service.get_account_information()["request_id"] for _ in range(20)}
     assert len(ids) == 20 and all(V4.match(i) for i in ids)
+
+
+# Preloaded ahead of openqio's (NODE_OPTIONS that Azurite is started with come first): counts the calls that reach
+# crypto.randomBytes from the `uuid` package, and writes the count when Azurite exits.
+_COUNT_UUID_BYTES = r"""
+const crypto = require("crypto");
+const fs = require("fs");
+const randomBytes = crypto.randomBytes;
+let fromUuid = 0;
+crypto.randomBytes = function (...args) {
+  if (/[\\/]uuid[\\/]/.test(new Error().stack)) fromUuid += 1;
+  return randomBytes.apply(this, args);
+};
+process.on("exit", () => fs.writeFileSync(process.env.OPENQIO_TEST_UUID_COUNT, String(fromUuid)));
+"""
+
+
+def test_no_id_of_a_real_azurite_comes_from_the_uuid_package(tmp_path, monkeypatch):
+    """Request ids and the ids of new extents alike (Azurite's extent queue binds `uuid` when its module loads, which
+    another preload does early: the ids preload must come first)."""
+    from azure.storage.blob import BlobServiceClient
+
+    counter = tmp_path / "count_uuid_bytes.js"
+    counter.write_text(_COUNT_UUID_BYTES)
+    count = tmp_path / "uuid_bytes.txt"
+    monkeypatch.setenv("NODE_OPTIONS", f'--require "{counter}"')
+    monkeypatch.setenv("OPENQIO_TEST_UUID_COUNT", str(count))
+    with disk_azurite(tmp_path / "data") as azurite:  # on disk: every upload appends an extent through the queue
+        container = BlobServiceClient.from_connection_string(azurite.connection_string).create_container("ids")
+        for i in range(20):
+            container.upload_blob(f"b{i}", b"x" * 100)
+        assert container.get_blob_client("b7").download_blob().readall() == b"x" * 100
+    assert count.read_text() == "0"
