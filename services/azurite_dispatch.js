@@ -13,9 +13,9 @@
 // and header that any operation requires, its value where an operation compares the value (an enum or a constant:
 // `comp`, `restype`, `x-ms-blob-type`, ...) and otherwise whether it is there. A request whose combination was seen
 // gets the operation found then; any other goes through Azurite's own dispatch, and its answer is kept (not an
-// unsupported request's: those stay errors from Azurite's own code). Requests without a dispatch pattern, and
-// values that are not strings, always take Azurite's way. At most MAX_KEPT combinations are kept. Anything
-// unexpected (the modules not where Azurite has them) leaves Azurite exactly as it was.
+// unsupported request's: those stay errors from Azurite's own code). Requests without a dispatch pattern or with an
+// operation already set, and values that are not strings, always take Azurite's way. At most MAX_KEPT combinations
+// are kept. Anything unexpected (the modules not where Azurite has them) leaves Azurite exactly as it was.
 "use strict";
 
 const fs = require("fs");
@@ -59,7 +59,8 @@ function kindOf(context, req, inputs) {
   const method = req.getMethod();
   const override = req.getHeader("X-HTTP-Method");
   if (typeof method !== "string" || (override !== undefined && typeof override !== "string")) return null;
-  let key = JSON.stringify(method) + "\n" + (override === undefined ? "\u0000" : JSON.stringify(override)) + "\n" + pattern;
+  let key = JSON.stringify(method) + "\n" + (override === undefined ? "\u0000" : JSON.stringify(override));
+  key += "\n" + pattern;
   for (const [name, byValue] of inputs.query) {
     const p = part(req.getQuery(name), byValue);
     if (p === null) return null;
@@ -78,7 +79,8 @@ function keepingDispatch(dispatch, operations, specifications) {
   const inputs = requiredInputs(operations, specifications);
   const kept = new Map();
   function dispatchOnce(context, req, next, logger) {
-    const key = kindOf(context, req, inputs);
+    // (an operation set before dispatch, which Azurite's flows do not do, would be kept as the answer: not here)
+    const key = context.operation === undefined ? kindOf(context, req, inputs) : null;
     if (key === null) return dispatch(context, req, next, logger);
     const operation = kept.get(key);
     if (operation !== undefined) {
@@ -87,7 +89,9 @@ function keepingDispatch(dispatch, operations, specifications) {
       return next();
     }
     return dispatch(context, req, (err) => {
-      if (err === undefined && context.operation !== undefined && kept.size < MAX_KEPT) kept.set(key, context.operation);
+      if (err === undefined && context.operation !== undefined && kept.size < MAX_KEPT) {
+        kept.set(key, context.operation);
+      }
       return err === undefined ? next() : next(err);
     }, logger);
   }
