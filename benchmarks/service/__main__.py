@@ -3,8 +3,9 @@
 Runs the real service and a real Azurite in a temporary directory and drives them over HTTPS with the native async
 client. Each run (3 by default; benchmarks/service/runs.py) measures the capacity with a burst, then offers paced load
 at 100 jobs/s and at 50 %, 100 % and 200 % of that capacity to a service that refuses work past half a second of
-queueing. Then, once: cancel latency, and reads from a store of 10⁵ jobs. Prints one table (median and range over the
-runs, each goal with PASS/MISS) and writes every figure to .bench/service.json.
+queueing, then bursts again (the 200 % phase is judged against the mean of the two bursts). Then, once: cancel
+latency, and reads from a store of 10⁵ jobs. Prints one table (median and range over the runs, each goal with
+PASS/MISS) and writes every figure to .bench/service.json.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from . import big_store, load, stack
-from .runs import Plan, log, one_run, spread
+from .runs import Plan, bracketed, log, one_run, spread
 from .stats import verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +52,11 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
         rows.append((f"{phase}: CPU ms per job, all (client / Azurite / service / runners)",
                      f"{cpu.brief()} ({' / '.join(p.brief() for p in parts)})", goal, check))
         if phase == "burst":
+            after = spread(runs, "burst after", "jobs_per_s")
+            after_cpu = spread(runs, "burst after", "cpu_total_ms")
+            if after is not None and after_cpu is not None:
+                rows.append(("burst after the 200 % phase: jobs/s; CPU ms per job", f"{after.brief()}; "
+                             f"{after_cpu.brief()}", "", ""))
             continue
         done, p50, p99 = (spread(runs, phase, k) for k in ("jobs_per_s", "server_p50_ms", "server_p99_ms"))
         offered, refused = spread(runs, phase, "offered_per_s"), spread(runs, phase, "refused")
@@ -60,11 +66,14 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
             rows.append((f"{phase}: latency p50 / p99 ms (created → ended)", f"{p50.brief()} / {p99.brief()}",
                          "p50 < 50 every run", every(p50.values, lambda v: v < GOALS["paced_p50_ms"])))
         elif phase == "200 %":
-            share = [d / c for d, c in zip(done.values, capacity.values)]
-            ratio = [a / b for a, b in zip(cpu.values, burst_cpu.values)]
-            rows.append((f"{phase}: completed / capacity", " ".join(f"{s:.0%}" for s in share), "≥ 90 %",
+            # against the bursts before and after it (runs.bracketed: the VM's speed drifts between phases)
+            judged = [r for r in runs if phase in r]
+            share = [r[phase]["jobs_per_s"] / bracketed(r, "jobs_per_s") for r in judged]
+            ratio = [r[phase]["cpu_total_ms"] / bracketed(r, "cpu_total_ms") for r in judged]
+            rows.append((f"{phase}: completed / capacity (mean of the bursts before and after)",
+                         " ".join(f"{s:.0%}" for s in share), "≥ 90 %",
                          every(share, lambda v: v >= GOALS["overload_share"])))
-            rows.append((f"{phase}: CPU per job / burst's", " ".join(f"{r:.2f}" for r in ratio), "≤ 1.20",
+            rows.append((f"{phase}: CPU per job / the bursts'", " ".join(f"{r:.2f}" for r in ratio), "≤ 1.20",
                          every(ratio, lambda v: v <= GOALS["overload_cpu_ratio"])))
             # the same open-loop pattern uncongested: polls and unbatched requests cost more per job than a burst's
             light = spread(runs, "50 %", "cpu_total_ms")
