@@ -21,6 +21,9 @@ writes both to .bench/solvers.json. One thread each unless said. Sections:
 5. Memory: a 100 000-variable, 1 000 000-term job in a fresh process; peak RSS (its own high-water mark).
 6. Parameter-free stops on ship-loading problems (grouped terms, timeout 10 s, 8 seeds): when each run stopped,
    why, and whether a longer run found better.
+7. Where dense SA's time goes (benchmarks.dense): on SK-512, the scalar kernel's cost per attempt fitted as base +
+   per accepted flip (a row add) + per uniform drawn over fixed β, the flip and draw rates of section 1's two
+   schedules, and a row add timed alone: why the ≥ 4× goal against openjij's dense path is out of reach in float64.
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from benchmarks import dense as D  # noqa: E402
 from benchmarks import devset  # noqa: E402
 from benchmarks import instances as I  # noqa: E402
 from benchmarks import libs as L  # noqa: E402
@@ -55,6 +59,7 @@ SCALING = (("rrg3_10000", 2000, 128), ("g1like", 2000, 128))  # instance, sweeps
 MEMORY_LIMIT_MIB = 1024.0
 GOALS = {"lanes": 5.0, "msc": 20.0}  # ns per attempt vs dwave-samplers, sparse ±J, 64 walkers
 SK_GOAL = 4.0  # vs openjij's dense path
+DENSE = "sk512"  # section 7's instance
 
 
 def log(msg: str) -> None:
@@ -94,17 +99,24 @@ def _sa_contenders(inst: I.Instance, model):
     return out
 
 
-def section_sa(table: Table, repeats: int) -> None:
+def sa_schedules(inst: I.Instance, model) -> tuple[int, dict[str, np.ndarray]]:
+    """(sweeps, {"lin": QIO's linear schedule over our β range, "geo": geometric over dwave-samplers' default range
+    where dwave-samplers is installed}) for SA_WALKERS walkers on `inst`."""
     from solver_runner import params as P
+    sweeps = int(min(1000, max(100, SA_ATTEMPTS // (SA_WALKERS * inst.n))))
+    ours_range = P.default_beta_range(model)
+    schedules = {"lin": P.annealing_betas(P.linear_schedule(ours_range.beta_start, ours_range.beta_stop), sweeps)}
+    if L.unavailable("dwave") is None:
+        lo, hi = L.dwave_default_beta_range(L.dimod_bqm(inst))
+        schedules["geo"] = np.geomspace(lo, hi, sweeps)
+    return sweeps, schedules
+
+
+def section_sa(table: Table, repeats: int) -> None:
     for name in I.SPEED:
         inst = I.GENERATORS[name]()
         model = L.compiled(I.read_bytes(name))
-        sweeps = int(min(1000, max(100, SA_ATTEMPTS // (SA_WALKERS * inst.n))))
-        ours_range = P.default_beta_range(model)
-        schedules = {"lin": P.annealing_betas(P.linear_schedule(ours_range.beta_start, ours_range.beta_stop), sweeps)}
-        if L.unavailable("dwave") is None:
-            lo, hi = L.dwave_default_beta_range(L.dimod_bqm(inst))
-            schedules["geo"] = np.geomspace(lo, hi, sweeps)
+        sweeps, schedules = sa_schedules(inst, model)
         contenders = _sa_contenders(inst, model)
         attempts = sweeps * SA_WALKERS * inst.n
         for tag, betas in schedules.items():
@@ -314,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.solvers", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="1 repeat, 2 s budgets, 2 seeds, fewer instances (a smoke run, not a measurement)")
-    parser.add_argument("--sections", default="0,1,2,3,4,5,6", help="comma-separated subset of 0..6")
+    parser.add_argument("--sections", default="0,1,2,3,4,5,6,7", help="comma-separated subset of 0..7")
     parser.add_argument("--budget", type=float, default=None, help="quality and TTT budget per run, seconds")
     parser.add_argument("--seeds", type=int, default=None, help="TTT seeds per solver and instance (default 5)")
     parser.add_argument("--instances", default=None, help="comma-separated quality instances (default: all)")
@@ -369,6 +381,10 @@ def main(argv: list[str] | None = None) -> int:
     if 6 in sections:
         for row in T.section_pf_stops(budget, 2 if args.quick else T.PF_STOP_SEEDS, log):
             headline.add(**row)
+    if 7 in sections:
+        inst = I.GENERATORS[DENSE]()
+        model = L.compiled(I.read_bytes(DENSE))
+        D.section_dense(table, DENSE, model, sa_schedules(inst, model)[1], SA_WALKERS, log)
     table.meta["total_s"] = time.perf_counter() - started
     table.meta["loadavg_start"], table.meta["loadavg_end"] = load_start, loadavg()
     m = table.meta["machine"]
