@@ -217,3 +217,20 @@ def test_tabu_walkers_handle_tenure_beyond_n_and_single_variables():
         states = (np.array(c, np.int8) for c in itertools.product(values_of(problem), repeat=n))
         best = min(energy(s, model.constant, model_arrays(model)) for s in states)
         assert state.bestE.min() == pytest.approx(best)
+
+
+@pytest.mark.parametrize("dense", [False, True])
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_start_states_have_their_exact_cost_and_fields(case, dense):
+    """Walkers' starts (kernels.common.start_state): dense quadratic inputs take their cost from the fields just
+    computed, every other input from the terms; both must be the state's cost, and the fields its fields."""
+    kind, n, kw = CASES[case]
+    problem = random_problem(kind, n, seed=500 + case, **kw)
+    model = compile_problem(problem, dense=dense)
+    M = model_arrays(model)
+    state = AnnealState(model, 12, seed=case)
+    for s, f, e in zip(state.S, state.F, state.E):
+        assert e == pytest.approx(reference_cost(problem, config_of(model, s)), abs=1e-9)
+        expected = np.empty(model.n)
+        init_fields(s, expected, np.empty(model.slc_c.shape[0]), M)
+        assert np.array_equal(f, expected)
