@@ -203,10 +203,20 @@ def lanes_anneal(S, F, E, st, bestS, bestE, beta, dm, ud, betas, active, ising, 
 def lanes_anneal_blocks(S, F, E, st, bestS, bestE, beta, dm, ud, betas, active, ising, adj_ptr, adj_idx, adj_w,
                         dense, dt):
     """lanes_anneal for every block b (arrays stacked [B, ...]; active[b] lanes of block b count), blocks in
-    parallel: blocks share nothing, so there is no barrier inside the chunk."""
+    parallel: blocks share nothing, so there is no barrier inside the chunk. The per-lane rows written at every
+    attempt or sweep (generator words, energies, β, the two scratch rows) are swept in private copies and written
+    back at the end: in the stacked arrays a block's row need not start on a cache line (W·8 bytes, W any), so two
+    threads wrote to one line at every step, and a 2-thread job ran at 1.0-1.8× one thread's speed, depending on
+    where the process's allocations fell."""
     for b in prange(S.shape[0]):
-        lanes_anneal(S[b], F[b], E[b], st[b], bestS[b], bestE[b], beta[b], dm[b], ud[b], betas, active[b], ising,
-                     adj_ptr, adj_idx, adj_w, dense, dt)
+        e = E[b].copy()
+        g = st[b].copy()
+        bb = beta[b].copy()
+        lanes_anneal(S[b], F[b], e, g, bestS[b], bestE[b], bb, np.zeros_like(dm[b]), np.zeros_like(ud[b]), betas,
+                     active[b], ising, adj_ptr, adj_idx, adj_w, dense, dt)
+        E[b] = e
+        st[b] = g
+        beta[b] = bb
 
 
 @njit(cache=True, nogil=True)

@@ -218,12 +218,23 @@ def msc_sweep(x, st, buf, pos, thr, a, c, down, smax, nb_ptr, nb_idx, nb_w, nb_n
 def msc_anneal_chunk(X, st, buf, pos, thr, lmask, lthr, betas_q, a, c, down, smax, nb_ptr, nb_idx, nb_w, nb_neg,
                      P):
     """len(betas_q) sweeps of every group (sweep t at β·quantum = betas_q[t]); groups in parallel, each with its
-    own rows of st [G, 1], buf [G, BUF], pos [G], thr [G, K], lmask/lthr [G, 64]."""
+    own rows of st [G, 1], buf [G, BUF], pos [G], thr [G, K], lmask/lthr [G, 64]. Those small rows are swept in
+    private copies (written back at the end): side by side in the stacked arrays, neighbouring groups' rows share
+    cache lines (st's one word per group above all), which two threads would write in turn."""
     for g in prange(X.shape[0]):
+        gst = st[g].copy()
+        gbuf = buf[g].copy()
+        gthr = thr[g].copy()
+        gmask = np.empty_like(lmask[g])
+        gl = np.empty_like(lthr[g])
+        ps = pos[g]
         for t in range(betas_q.shape[0]):
-            thresholds(thr[g], betas_q[t])
-            pos[g] = msc_sweep(X[g], st[g], buf[g], pos[g], thr[g], a, c, down, smax, nb_ptr, nb_idx, nb_w, nb_neg,
-                               P, lmask[g], lthr[g])
+            thresholds(gthr, betas_q[t])
+            ps = msc_sweep(X[g], gst, gbuf, ps, gthr, a, c, down, smax, nb_ptr, nb_idx, nb_w, nb_neg, P, gmask, gl)
+        st[g] = gst
+        buf[g] = gbuf
+        thr[g] = gthr
+        pos[g] = ps
 
 
 @njit(cache=True, nogil=True)
