@@ -59,7 +59,7 @@ RNG: solver_runner.kernels.rng.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from solver_runner.kernels.rng import next_u64, rand01
 
@@ -350,11 +350,12 @@ def keep_best(e, s, BE, BS):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def energies_of(S, constant, M):
-    """Exact costs of the rows of S (int8 [R, n]) as float64 [R]."""
+    """Exact costs of the rows of S (int8 [R, n]) as float64 [R], rows in parallel (a job's final candidates: 11 ms
+    of serial time for 256 states of a G1-sized input)."""
     out = np.empty(S.shape[0], np.float64)
-    for r in range(S.shape[0]):
+    for r in prange(S.shape[0]):
         out[r] = energy(S[r], constant, M)
     return out
 

@@ -234,3 +234,23 @@ def test_start_states_have_their_exact_cost_and_fields(case, dense):
         expected = np.empty(model.n)
         init_fields(s, expected, np.empty(model.slc_c.shape[0]), M)
         assert np.array_equal(f, expected)
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_starts_and_exact_costs_do_not_depend_on_the_thread_count(case):
+    """init_restarts and energies_of run their rows in parallel: one thread and two give the same states, fields,
+    energies and costs (each row draws from its own stream)."""
+    import numba
+    kind, n, kw = CASES[case]
+    model = compile_problem(random_problem(kind, n, seed=700 + case, **kw))
+    runs = []
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        numba.set_num_threads(threads)
+        try:
+            state = AnnealState(model, 37, seed=case)
+            runs.append((state.S, state.F, state.E, energies_of(state.S, float(model.constant), model_arrays(model))))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for one, two in zip(*runs):
+        assert np.array_equal(one, two)
+    assert np.allclose(runs[0][3], runs[0][2], rtol=0, atol=1e-9)
