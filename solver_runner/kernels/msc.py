@@ -262,24 +262,30 @@ def lane_energies(x, E, s, f, h, adj_ptr, adj_idx, adj_w, ising, constant):
             E[w] += s[w] * f[w]
 
 
-@njit(cache=True, nogil=True)
-def offer_best(X, bestX, bestE, E, s, f, h, adj_ptr, adj_idx, adj_w, ising, constant):
+@njit(cache=True, nogil=True, parallel=True)
+def offer_best(X, bestX, bestE, E, h, adj_ptr, adj_idx, adj_w, ising, constant):
     """Each walker's current cost into E [G·64]; walkers that beat their best so far (bestE [G·64]) copy their bits
-    into bestX. Returns how many improved."""
+    into bestX. Returns how many improved. Groups in parallel, each summing into private rows (E's 64-float rows
+    need not start on a cache line): serial, the measurements were 14-16 % of a 1024-walker job on any thread
+    count."""
     improved = 0
     n = h.shape[0]
-    for g in range(X.shape[0]):
-        lane_energies(X[g], E[g * 64:(g + 1) * 64], s, f, h, adj_ptr, adj_idx, adj_w, ising, constant)
+    for g in prange(X.shape[0]):
+        e = np.empty(64)
+        lane_energies(X[g], e, np.empty(64), np.empty(64), h, adj_ptr, adj_idx, adj_w, ising, constant)
         mask = _ZERO
+        better = 0
         for w in range(64):
             k = g * 64 + w
-            if E[k] < bestE[k]:
-                bestE[k] = E[k]
+            E[k] = e[w]
+            if e[w] < bestE[k]:
+                bestE[k] = e[w]
                 mask |= _ONE << np.uint64(w)
-                improved += 1
+                better += 1
         if mask:
             for i in range(n):
                 bestX[g, i] = (bestX[g, i] & ~mask) | (X[g, i] & mask)
+        improved += better
     return improved
 
 

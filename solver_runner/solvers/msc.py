@@ -135,7 +135,6 @@ class MscAnneal:
         self.bestX = self.X.copy()
         self.bestE_all = np.full(G * 64, np.inf)
         self.E = np.empty(G * 64)
-        self._scratch = (np.empty(64), np.empty(64))
         self._offer_s = 0.0
         self._last_offer = time.perf_counter()
         self.offer()
@@ -161,8 +160,8 @@ class MscAnneal:
         """Measure every walker's cost and keep the improved ones' states."""
         t0 = time.perf_counter()
         m = self.model
-        K.offer_best(self.X, self.bestX, self.bestE_all, self.E, *self._scratch, m.h, m.adj_ptr, m.adj_idx, m.adj_w,
-                     m.ising, float(m.constant))
+        K.offer_best(self.X, self.bestX, self.bestE_all, self.E, m.h, m.adj_ptr, m.adj_idx, m.adj_w, m.ising,
+                     float(m.constant))
         self._last_offer = time.perf_counter()
         self._offer_s = self._last_offer - t0
 
