@@ -267,9 +267,10 @@ def offer_best(X, bestX, bestE, E, h, adj_ptr, adj_idx, adj_w, ising, constant):
     """Each walker's current cost into E [G·64]; walkers that beat their best so far (bestE [G·64]) copy their bits
     into bestX. Returns how many improved. Groups in parallel, each summing into private rows (E's 64-float rows
     need not start on a cache line): serial, the measurements were 14-16 % of a 1024-walker job on any thread
-    count."""
-    improved = 0
+    count. Per-group counts, summed after the loop: numba 0.68.0 fails to compile this loop with a scalar `+=`
+    reduction ("unexpected cycle in lookup()"); 0.68.1 compiles it."""
     n = h.shape[0]
+    improved = np.zeros(X.shape[0], np.int64)
     for g in prange(X.shape[0]):
         e = np.empty(64)
         lane_energies(X[g], e, np.empty(64), np.empty(64), h, adj_ptr, adj_idx, adj_w, ising, constant)
@@ -285,8 +286,8 @@ def offer_best(X, bestX, bestE, E, h, adj_ptr, adj_idx, adj_w, ising, constant):
         if mask:
             for i in range(n):
                 bestX[g, i] = (bestX[g, i] & ~mask) | (X[g, i] & mask)
-        improved += better
-    return improved
+        improved[g] = better
+    return int(improved.sum())
 
 
 @njit(cache=True, nogil=True)
