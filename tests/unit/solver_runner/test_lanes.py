@@ -205,6 +205,7 @@ def test_blocks_swept_in_parallel_chunks_end_as_swept_one_by_one():
     together = LaneState(model, 100, seed=4, threads=3)
     alone = LaneState(model, 100, seed=4, threads=3)
     assert together.blocks == 3
+    assert all(getattr(together, a).ctypes.data % 64 == 0 for a in ("S", "F", "bestS"))  # start on a cache line
     parts = np.array_split(betas, 4)
     for part in parts:
         together.sweep(part)
