@@ -181,6 +181,8 @@ def test_ladder_and_run_seeds():
     assert [next(fixed) for _ in range(3)] == [33, 33, 33]
     scaled = PF.ladder(None, scale=4)
     assert [next(scaled) for _ in range(5)] == [40, 80, 120, 200, 300]
+    doubling = PF.ladder(None, growth=PF.ANNEAL_GROWTH)
+    assert [next(doubling) for _ in range(7)] == [10, 20, 30, 50, 100, 200, 400]
     seeds = {PF.run_seed(5, i) for i in range(1000)}
     assert len(seeds) == 1000 and all(0 <= s < 2**63 for s in seeds)
     assert PF.run_seed(5, 0) != PF.run_seed(6, 0)
