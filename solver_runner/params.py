@@ -107,8 +107,10 @@ def default_beta_range(model: CompiledModel) -> BetaRange:
 
 
 TYPICAL_START_STATES = 4  # random states whose uphill moves set the parameter-free SA's and PT's hot ends
-ANNEALING_QUANTILE = 0.5  # SA starts where half of the median uphill move is accepted
-TEMPERING_QUANTILE = 0.9  # PT's hottest replica: half of the 90th-percentile uphill move
+ANNEALING_QUANTILE = 0.5  # SA starts where a quarter of the median uphill moves are accepted (ANNEALING_ACCEPT)
+ANNEALING_ACCEPT = 0.25
+TEMPERING_QUANTILE = 0.9  # PT's hottest replica: half of the 90th-percentile uphill move (TEMPERING_ACCEPT)
+TEMPERING_ACCEPT = 0.5
 
 
 def uphill_quantile(model: CompiledModel, q: float) -> float | None:
@@ -130,18 +132,22 @@ def uphill_quantile(model: CompiledModel, q: float) -> float | None:
 
 
 def annealing_beta_range(model: CompiledModel, default: BetaRange | None = None,
-                         quantile: float = ANNEALING_QUANTILE) -> BetaRange:
-    """A β range whose start is −ln(0.5)/(the `quantile` of the uphill moves at a random state), i.e. where a hot
-    walker accepts half of the moves it typically meets, and whose stop is QIO's. QIO's −ln(0.5)/ΔE_max starts so hot
-    (ΔE_max bounds the rarest move) that walkers begin as random flips. The parameter-free SA walks the median's
-    range geometrically; measured per success on Gset G1, 1000 sweeps: 28 ms, against 70 ms geometric over QIO's
-    range and 86-122 ms linear over either (benchmarks/README.md, "Design measurements"). `default`: the model's
-    default_beta_range, when the caller has it already. The start never lies outside QIO's range."""
+                         quantile: float = ANNEALING_QUANTILE, accept: float | None = None) -> BetaRange:
+    """A β range whose start is −ln(accept)/(the `quantile` of the uphill moves at a random state), i.e. where a
+    hot walker accepts that share (default ANNEALING_ACCEPT) of the moves it typically meets, and whose stop is
+    QIO's. QIO's −ln(0.5)/ΔE_max starts so hot (ΔE_max bounds the rarest move) that walkers begin as random flips.
+    The parameter-free SA walks the median's range geometrically; measured per success on Gset G1, 1000 sweeps: 28
+    ms, against 70 ms geometric over QIO's range and 86-122 ms linear over either. Accepting a quarter of the median
+    uphill moves at the start rather than half: 30 → 20 ms per success on G1 (its flips are dear: 48 neighbours),
+    and no instance of the shared data set worse; starting colder still runs into a cliff (G1 from 3.5× the start,
+    a frustrated-loop instance from 6×, G11 from 8×: benchmarks/README.md, "Design measurements"). `default`: the
+    model's default_beta_range, when the caller has it already. The start never lies outside QIO's range."""
     default = default_beta_range(model) if default is None else default
     uphill = uphill_quantile(model, quantile)
     if uphill is None:
         return default
-    start = min(max(-math.log(0.5) / uphill, default.beta_start), default.beta_stop)
+    share = ANNEALING_ACCEPT if accept is None else accept
+    start = min(max(-math.log(share) / uphill, default.beta_start), default.beta_stop)
     return BetaRange(start, default.beta_stop)
 
 
@@ -178,7 +184,7 @@ def default_all_betas(model: CompiledModel, replicas: int) -> list[float]:
     (half of the *largest* move) the hottest quarter of the rungs walked nearly at random: measured with
     parameter-free PT, 16 rungs, 8 s, 5 seeds, Gset G1 was reached in 5 of 5 runs, median 1.4 s, against 4 of 5,
     median 6.0 s (benchmarks/README.md, "Design measurements")."""
-    rng = annealing_beta_range(model, quantile=TEMPERING_QUANTILE)
+    rng = annealing_beta_range(model, quantile=TEMPERING_QUANTILE, accept=TEMPERING_ACCEPT)
     if replicas == 1:
         return [rng.beta_stop]
     return [float(b) for b in np.geomspace(max(rng.beta_start, 1e-12), rng.beta_stop, replicas)]
@@ -263,7 +269,7 @@ def sa_parameters(ctx: SolveContext) -> dict:
 def sa_pf_schedules(ctx: SolveContext) -> list[dict]:
     """The parameter-free SA's β schedules: `beta` as given; else a geometric one from `annealing_beta_range` and
     QIO's linear one from `default_beta_range` (either end as given where given; no geometric one from a start of
-    0). Neither shape wins everywhere: the geometric one finds Gset G1's best cut 2.5-3× sooner per walker, the linear
+    0). Neither shape wins everywhere: the geometric one finds Gset G1's best cut ~3.5× sooner per walker, the linear
     one gives costs 3-6× lower on a ship-loading problem with grouped balance terms (benchmarks/README.md, "Design
     measurements")."""
     p = ctx.params

@@ -3,9 +3,9 @@
 What QIO's `-parameterfree` targets did (qio-solvers.md §1.8), in our terms:
 - the β range comes once from the model (solver_runner.params.default_beta_range: QIO's rule
   β_start = −ln(0.5)/ΔE_max, β_stop = −ln(1e−4)/(ΔE_min + 0.001·(ΔE_max − ΔE_min))); SA runs on two schedules,
-  geometrically from −ln(0.5)/(the median uphill move at a random state) to that β_stop (params.sa_pf_schedules:
-  Gset G1's best cut 2.5× sooner per walker), and linearly over QIO's range (far better on grouped balance terms),
-  the one that leads at every run length, the other at every third (sa_schedule_turns);
+  geometrically from −ln(0.25)/(the median uphill move at a random state) to that β_stop (params.sa_pf_schedules:
+  Gset G1's best cut ~3.5× sooner per walker than over QIO's range), and linearly over QIO's range (far better on
+  grouped balance terms), the one that leads at every run length, the other at every third (sa_schedule_turns);
   PT's ladder runs from −ln(0.5)/(the 90th-percentile uphill move) to that β_stop (params.default_all_betas);
 - the parameterised solver is run again and again with a growing run length: 10, 20, 30, 50 units, then ×2 (SA,
   PT) or ×1.5 (the others) per run (a unit is one sweep for SA, PT and PA, ⌈n/10⌉ moves for Tabu, n steps for
