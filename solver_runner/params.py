@@ -107,10 +107,8 @@ def default_beta_range(model: CompiledModel) -> BetaRange:
 
 
 TYPICAL_START_STATES = 4  # random states whose uphill moves set the parameter-free SA's and PT's hot ends
-ANNEALING_QUANTILE = 0.5  # SA starts where a quarter of the median uphill moves are accepted (ANNEALING_ACCEPT)
-ANNEALING_ACCEPT = 0.25
-TEMPERING_QUANTILE = 0.9  # PT's hottest replica: half of the 90th-percentile uphill move (TEMPERING_ACCEPT)
-TEMPERING_ACCEPT = 0.5
+ANNEALING_QUANTILE, ANNEALING_ACCEPT = 0.5, 0.25  # SA starts where the median uphill move is accepted 1 in 4
+TEMPERING_QUANTILE, TEMPERING_ACCEPT = 0.9, 0.5  # PT's hottest replica: the 90th-percentile uphill move, 1 in 2
 
 
 def uphill_quantile(model: CompiledModel, q: float) -> float | None:
@@ -133,15 +131,14 @@ def uphill_quantile(model: CompiledModel, q: float) -> float | None:
 
 def annealing_beta_range(model: CompiledModel, default: BetaRange | None = None,
                          quantile: float = ANNEALING_QUANTILE, accept: float | None = None) -> BetaRange:
-    """A β range whose start is −ln(accept)/(the `quantile` of the uphill moves at a random state), i.e. where a
-    hot walker accepts that share (default ANNEALING_ACCEPT) of the moves it typically meets, and whose stop is
-    QIO's. QIO's −ln(0.5)/ΔE_max starts so hot (ΔE_max bounds the rarest move) that walkers begin as random flips.
-    The parameter-free SA walks the median's range geometrically; measured per success on Gset G1, 1000 sweeps: 28
-    ms, against 70 ms geometric over QIO's range and 86-122 ms linear over either. Accepting a quarter of the median
-    uphill moves at the start rather than half: 30 → 20 ms per success on G1 (its flips are dear: 48 neighbours),
-    and no instance of the shared data set worse; starting colder still runs into a cliff (G1 from 3.5× the start,
-    a frustrated-loop instance from 6×, G11 from 8×: benchmarks/README.md, "Design measurements"). `default`: the
-    model's default_beta_range, when the caller has it already. The start never lies outside QIO's range."""
+    """A β range whose start is −ln(accept)/(the `quantile` of the uphill moves at a random state), i.e. where that
+    move is accepted with probability `accept` (default ANNEALING_ACCEPT), and whose stop is QIO's. QIO's
+    −ln(0.5)/ΔE_max starts so hot (ΔE_max bounds the rarest move) that walkers begin as random flips. The
+    parameter-free SA walks the median's range geometrically; measured per success on Gset G1 at 1000 sweeps: 20 ms
+    from a quarter and 30 ms from a half (one walker), against 70 ms geometric over QIO's range and 86-122 ms linear
+    over either (64 walkers, earlier); colder still runs into a cliff where walkers freeze too soon (G1 from 3.5× the start, a frustrated-loop instance
+    from 6×, G11 from 8×: benchmarks/README.md, "Design measurements"). `default`: the model's default_beta_range,
+    when the caller has it already. The start never lies outside QIO's range."""
     default = default_beta_range(model) if default is None else default
     uphill = uphill_quantile(model, quantile)
     if uphill is None:
