@@ -130,21 +130,19 @@ def uphill_quantile(model: CompiledModel, q: float) -> float | None:
 
 
 def annealing_beta_range(model: CompiledModel, default: BetaRange | None = None,
-                         quantile: float = ANNEALING_QUANTILE, accept: float | None = None) -> BetaRange:
+                         quantile: float = ANNEALING_QUANTILE, accept: float = ANNEALING_ACCEPT) -> BetaRange:
     """A β range whose start is −ln(accept)/(the `quantile` of the uphill moves at a random state), i.e. where that
-    move is accepted with probability `accept` (default ANNEALING_ACCEPT), and whose stop is QIO's. QIO's
-    −ln(0.5)/ΔE_max starts so hot (ΔE_max bounds the rarest move) that walkers begin as random flips. The
-    parameter-free SA walks the median's range geometrically; measured per success on Gset G1 at 1000 sweeps: 20 ms
-    from a quarter and 30 ms from a half (one walker), against 70 ms geometric over QIO's range and 86-122 ms linear
-    over either (64 walkers, earlier); colder still runs into a cliff where walkers freeze too soon (G1 from 3.5× the start, a frustrated-loop instance
-    from 6×, G11 from 8×: benchmarks/README.md, "Design measurements"). `default`: the model's default_beta_range,
-    when the caller has it already. The start never lies outside QIO's range."""
+    move is accepted with probability `accept`, and whose stop is QIO's. QIO's −ln(0.5)/ΔE_max starts so hot (ΔE_max
+    bounds the rarest move) that walkers begin as random flips. The parameter-free SA walks the median's range
+    geometrically, from a quarter: on Gset G1 a success costs ~20 ms of one walker's sweeps, ~30 ms from a half,
+    and colder starts run into a cliff where walkers freeze too soon (benchmarks/README.md, "Design measurements").
+    `default`: the model's default_beta_range, when the caller has it already. The start never lies outside QIO's
+    range."""
     default = default_beta_range(model) if default is None else default
     uphill = uphill_quantile(model, quantile)
     if uphill is None:
         return default
-    share = ANNEALING_ACCEPT if accept is None else accept
-    start = min(max(-math.log(share) / uphill, default.beta_start), default.beta_stop)
+    start = min(max(-math.log(accept) / uphill, default.beta_start), default.beta_stop)
     return BetaRange(start, default.beta_stop)
 
 

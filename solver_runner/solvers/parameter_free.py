@@ -72,12 +72,9 @@ def ladder(fixed: int | None, scale: int = 1, growth: float = GROWTH) -> Iterato
     """Run lengths: `fixed` forever, or 10, 20, 30, 50 then ×`growth` each run, times `scale`.
 
     SA and PT double (ANNEAL_GROWTH): a run is one draw of a Las Vegas search, and the runs shorter than the length
-    an input needs are the price of not knowing it; at ×1.5 that price was paid over more lengths. Time to the
-    best-known cost, median of 5-9 seeds, one thread, ×1.5 → ×2: SA-PF on Gset G1 0.079 → 0.044 s, G11 0.051 →
-    0.041 s, a 3-D planted tile instance 0.94 → 0.35 s (its pubo form 0.42 → 0.24), a frustrated-loop instance
-    0.022 → 0.017 s, Wishart N360 M360 3.0 → 2.0 s, bqp250 unchanged; PT-PF on G1 1.33 → 0.99 s, G11 0.39 → 0.27 s;
-    G14 (unreached in 10 s) the same median cost either way (−1430, 9 seeds). Tabu-PF went both ways (G1 0.82 →
-    1.09 s, G11 0.46 → 0.30 s): it, PA-PF and SSMC-PF keep ×1.5."""
+    an input needs are the price of not knowing it; at ×1.5 that price was paid over more lengths (SA-PF's median
+    time to Gset G1's best cut 0.079 → 0.044 s). Tabu-PF went both ways and keeps ×1.5 with PA-PF and SSMC-PF
+    (benchmarks/README.md, "Design measurements")."""
     if fixed is not None:
         while True:
             yield int(fixed)
