@@ -22,6 +22,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ def run(overrides: dict[str, Any], with_azurite: bool = False) -> int:
     settings = Settings.from_env(**{key: value for key, value in overrides.items() if value is not None})
     logs.configure(settings.log_level, settings.log_format)
     try:
-        asyncio.run(serve(settings, with_azurite=with_azurite))
+        loop_runner(settings.event_loop)(serve(settings, with_azurite=with_azurite))
     except StartupError as exc:
         log.error("%s", exc)
         return 1
@@ -50,6 +51,22 @@ def run(overrides: dict[str, Any], with_azurite: bool = False) -> int:
 
 class StartupError(RuntimeError):
     pass
+
+
+def loop_runner(choice: str) -> Callable[[Coroutine[Any, Any, Any]], Any]:
+    """What runs the service's event loop (OPENQIO_EVENT_LOOP): uvloop's `run` for `uvloop`, and for `auto` where
+    uvloop is installed; else asyncio's. uvloop runs the same code with less of the service's CPU per request
+    (benchmarks/README.md, "The service under load")."""
+    if choice != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if choice == "uvloop":
+                raise StartupError("OPENQIO_EVENT_LOOP=uvloop, but uvloop is not installed (pip install uvloop), "
+                                   "and it does not run on Windows; use auto or asyncio") from None
+        else:
+            return uvloop.run
+    return asyncio.run
 
 
 async def serve(settings: Settings, with_azurite: bool = False) -> None:
@@ -111,7 +128,8 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         if not await _unless_stopped(_start_pool(settings, pool), stop):  # a first start compiles: Ctrl-C works
             return
         if pool.health() is None:
-            log.info("%s ready in %.1f s", _describe_pool(settings, pool), time.monotonic() - t0)
+            log.info("%s ready in %.1f s (event loop: %s)", _describe_pool(settings, pool), time.monotonic() - t0,
+                     type(loop).__module__.split(".")[0])
         else:  # it still starts, so GET /healthz can answer why it cannot solve
             log.error("starting unhealthy: %s", pool.health())
         dispatcher = Dispatcher(

@@ -51,6 +51,7 @@ async def test_json_lines_and_one_line_per_transition(service):
     lines = parse(service.log_file.read_text())
     for doc in lines:
         assert {"ts", "level", "logger", "msg"} <= doc.keys(), doc
+    assert any("(event loop: uvloop)" in d["msg"] for d in lines)  # OPENQIO_EVENT_LOOP's default, where installed
 
     def moves(job_id: str) -> list[tuple[str | None, str]]:
         return [(d["from"], d["to"]) for d in lines if d.get("job_id") == job_id and "to" in d]
