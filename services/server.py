@@ -56,7 +56,7 @@ class StartupError(RuntimeError):
 def loop_runner(choice: str) -> Callable[[Coroutine[Any, Any, Any]], Any]:
     """What runs the service's event loop (OPENQIO_EVENT_LOOP): uvloop's `run` for `uvloop`, and for `auto` where
     uvloop is installed; else asyncio's. uvloop runs the same code with less of the service's CPU per request
-    (benchmarks/README.md, "The service under load")."""
+    (benchmarks/README.md, item 18 of "Where the cost grew with the backlog, and what changed")."""
     if choice != "asyncio":
         try:
             import uvloop
