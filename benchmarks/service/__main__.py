@@ -29,7 +29,17 @@ GOALS = {"cpu_per_job_ms": 12.0, "burst_jobs_per_s": 150.0, "paced_p50_ms": 50.0
 
 def _machine() -> dict:
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "load_average_at_start": os.getloadavg()}
+            "load_average_at_start": os.getloadavg(), "service_event_loop": _service_loop()}
+
+
+def _service_loop() -> str:
+    """The event loop the services started here run on (OPENQIO_EVENT_LOOP, inherited; services.server.loop_runner)."""
+    from services.server import StartupError, loop_runner
+    try:
+        runner = loop_runner(os.environ.get("OPENQIO_EVENT_LOOP") or "auto")
+    except StartupError as exc:
+        return f"none ({exc})"
+    return runner.__module__.split(".")[0]
 
 
 def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]]:
@@ -181,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 
     loads = " ".join(f"{la[0]:.2f}" for la in report["load_average"])
     print(f"\nopenqio service benchmark: {os.cpu_count()} cores, {plan.runners} runners, stack {plan.stack}, "
+          f"service event loop {report['machine']['service_event_loop']}, "
           f"load average before each run and at the end: {loads}")
     _print_table(rows, f"median [range] of {runs_wanted} run(s)")
     busy = [r[p].get("other_cores") for r in report["runs"] for p in r if r[p].get("other_cores") is not None]
