@@ -96,7 +96,10 @@ def _raise_for(status: int, headers: dict[str, str], what: str) -> None:
             403: ClientAuthenticationError}.get(status, HttpResponseError)
     error = kind(message=message)
     error.status_code = status
-    raise error
+    try:
+        raise error
+    finally:
+        del error  # else the frame holds the exception that holds the frame: a cycle for the garbage collector
 
 
 async def create_container(container_uri: str, **client_kwargs: Any) -> None:

@@ -147,9 +147,9 @@ class RestClient:
                     continue
                 if 200 <= status < 300:  # a success we did not expect (e.g. 200 instead of 204): accept it
                     return body
-                error = error_from_response(status, body, reason)
-                error.retry_after = self._retry_after(retry_after)
-                raise error
+                # raised unnamed: an exception held by a local of the frame it is raised from makes a reference
+                # cycle (exception → traceback → frame → exception) that only the garbage collector frees
+                raise error_from_response(status, body, reason, retry_after=self._retry_after(retry_after))
 
     async def pages(self, url: str) -> AsyncIterator[dict[str, Any]]:
         """Items of a pageable answer (`{"value": [...], "nextLink": ...}`), following nextLink to the end."""

@@ -70,8 +70,9 @@ class ServiceConnectionError(ServiceRequestError):
     """The service could not be reached (refused, reset, TLS failure, timeout) after the retries."""
 
 
-def error_from_response(status: int, body: Any, reason: str = "") -> ClientError:
-    """Map an error answer to its exception class. `body` is the parsed JSON (or raw text) of the answer."""
+def error_from_response(status: int, body: Any, reason: str = "", retry_after: float | None = None) -> ClientError:
+    """Map an error answer to its exception class. `body` is the parsed JSON (or raw text) of the answer;
+    `retry_after`, the seconds its Retry-After asked for."""
     code, message = None, None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         code = body["error"].get("code")
@@ -82,10 +83,10 @@ def error_from_response(status: int, body: Any, reason: str = "") -> ClientError
         message = (body if isinstance(body, str) and body else reason) or f"the service answered HTTP {status}"
         message = str(message)[:2000]
     if status == 401:
-        return AuthenticationError(status, code, message)
+        return AuthenticationError(status, code, message, retry_after)
     if status == 404:
-        return (JobNotFoundError if code == "JobNotFound" else NotFoundError)(status, code, message)
+        return (JobNotFoundError if code == "JobNotFound" else NotFoundError)(status, code, message, retry_after)
     if status == 409:
-        return ConflictError(status, code, message)
-    return ClientError(status, code, message)
+        return ConflictError(status, code, message, retry_after)
+    return ClientError(status, code, message, retry_after)
 

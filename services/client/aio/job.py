@@ -253,7 +253,10 @@ class Job(JobBase):
             failures += 1
             if failures > reconnects:
                 if isinstance(error, ClientError):
-                    raise error
+                    try:
+                        raise error
+                    finally:
+                        del error  # no frame ↔ exception cycle left for the garbage collector
                 raise ServiceConnectionError(f"the event stream of job {self.id} keeps breaking ({error})")
             await asyncio.sleep(min(0.5 * 2 ** (failures - 1), 10.0))
 
