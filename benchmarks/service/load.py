@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.heap import freeze_heap
 from contracts.status import JobStatus
 from services.client.aio import Workspace
 from services.client.aio.optimization import Problem, ProblemType, SimulatedAnnealing
@@ -92,7 +91,6 @@ async def burst(connection_file: str, jobs: int, clients: int, seed: int = 1,
         await ws.__aenter__()
     submitted_all = asyncio.Event()
     try:
-        freeze_heap()
         if meter is not None:
             meter.start()
         start = time.monotonic()
@@ -191,7 +189,8 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
     The generator holds only what a client would: a submission's task is made at its time (not all of them up
     front), and a refusal is kept as its Retry-After alone. Tasks made up front for a 30 s phase at 200 % (~14 000)
     and the refusals' exceptions (their tracebacks hold the submit call's frames) made the generator's own garbage
-    collection 6.3 s of its 19.9 s of CPU in that phase (1.2 ms per completed job), charged to "client"."""
+    collection 6.3 s of its 19.9 s of CPU in that phase (1.2 ms per completed job), charged to "client"
+    (benchmarks/README.md, item 19; the benchmark's process also freezes its heap once started, __main__.py)."""
     count = max(1, int(offered_per_s * seconds))
     problems = [tiny_problem(seed * 1_000_000 + k) for k in range(count)]  # before the clock, as the burst's
     workspaces = [Workspace(connection_file=connection_file) for _ in range(clients)]
@@ -242,7 +241,6 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
 
     cpu: dict[str, float] = {}
     try:
-        freeze_heap()
         if meter is not None:
             meter.start()
         start = time.monotonic() + 0.1
