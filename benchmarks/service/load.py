@@ -237,7 +237,7 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
         if _status(job) != JobStatus.SUCCEEDED:
             failures.append(f"job {job.id} ended {job.details.status}")
             return
-        finished.append((job, problems[k]))
+        finished.append((job, problem))
 
     cpu: dict[str, float] = {}
     try:
