@@ -20,11 +20,14 @@ from solver_runner.kernels.qmc import init_slices, qmc_chunk, slice_energies, sq
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.kernels.sa import anneal_chunk, init_restarts, sweep_each_chunk
 from solver_runner.kernels.tabu import tabu_chunk
+from solver_runner.kernels.tabu_gains import gains_chunk
 from solver_runner.kernels.tabu_tree import tree_chunk
 from solver_runner.model import CompiledModel, model_arrays
 from solver_runner.solvers import msc
 from solver_runner.solvers.lanes import LaneState, choose_kernel
 from solver_runner.solvers.msc import MscAnneal
+
+_NO_DENSE = np.zeros((0, 0))  # the dense-matrix argument of kernels that take one, for sparse inputs
 
 
 class _KeptBest:
@@ -167,8 +170,10 @@ def tabu_tree_fits(model: CompiledModel) -> bool:
 
 
 class TabuState(_KeptBest):
-    """Arrays of R tabu walkers; `bestS`/`bestE`/`candidates()` as in `AnnealState`. Inputs that `tabu_tree_fits`
-    move with kernels.tabu_tree (the same moves; D, the trees and the tabu ring are its arrays)."""
+    """Arrays of R tabu walkers; `bestS`/`bestE`/`candidates()` as in `AnnealState`. The moves are kernels.tabu's;
+    `kernel` says which kernel makes them: "tree" (kernels.tabu_tree) for inputs that `tabu_tree_fits`, "gains"
+    (kernels.tabu_gains) for the other inputs with only linear and quadratic terms, "scan" (kernels.tabu) for the
+    rest. D (tree, gains), the trees and the tabu ring (tree) are their arrays."""
 
     def __init__(self, model: CompiledModel, restarts: int, seed: int, tenures, eps: float, stream: int = 0,
                  keep: int = 1):
@@ -189,10 +194,11 @@ class TabuState(_KeptBest):
         init_restarts(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
                       model.ising, self.M)  # start states exactly as SA's restarts (one kernel less to compile)
         self.tabu_until.fill(-1)
-        self.tree = tabu_tree_fits(model)
-        if self.tree:
+        self.kernel = ("tree" if tabu_tree_fits(model) else "scan" if model.has_higher or model.has_slc
+                       else "gains")
+        self.D = np.empty((restarts, n) if self.kernel != "scan" else (0, 0))
+        if self.kernel == "tree":
             size = 1 << max(0, (n - 1).bit_length())
-            self.D = np.empty((restarts, n))
             self.AMIN = np.empty((restarts, 2 * size))
             self.TMIN = np.empty((restarts, 2 * size))
             self.TCNT = np.empty((restarts, 2 * size), np.int64)
@@ -207,11 +213,17 @@ class TabuState(_KeptBest):
     def step(self, count: int, lo: int = 0, hi: int | None = None) -> None:
         """`count` moves of walkers lo..hi−1 (default: every walker; views keep each walker's RNG stream)."""
         w = slice(lo, self.S.shape[0] if hi is None else hi)
-        if self.tree:
-            m = self.model
+        m = self.model
+        if self.kernel == "tree":
             tree_chunk(self.S[w], self.F[w], self.D[w], self.AMIN[w], self.TMIN[w], self.TCNT[w], self.RING[w],
                        self.E[w], self.topS[w], self.topE[w], self.tabu_until[w], self.moves[w], self.tenures[w],
                        self.rng[lo * RNG_STRIDE:], int(count), m.ising, m.adj_ptr, m.adj_idx, m.adj_w, self.eps)
+            return
+        if self.kernel == "gains":
+            dense = m.dense if m.dense is not None else _NO_DENSE
+            gains_chunk(self.S[w], self.F[w], self.D[w], self.E[w], self.topS[w], self.topE[w], self.tabu_until[w],
+                        self.moves[w], self.tenures[w], self.rng[lo * RNG_STRIDE:], int(count), m.ising, m.adj_ptr,
+                        m.adj_idx, m.adj_w, dense, self.eps)
             return
         tabu_chunk(self.S[w], self.F[w], self.L[w], self.E[w], self.topS[w], self.topE[w], self.tabu_until[w],
                    self.moves[w], self.tenures[w], self.rng[lo * RNG_STRIDE:], int(count), self.model.ising,

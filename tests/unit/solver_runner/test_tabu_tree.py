@@ -23,7 +23,7 @@ def sparse_document(kind: str, n: int, seed: int, real: bool) -> dict:
 
 def scan_twin(model, restarts, seed, tenure):
     state = TabuState(model, restarts, seed, tenure, P.flip_tolerance(model))
-    state.tree = False
+    state.kernel = "scan"
     return state
 
 
@@ -33,7 +33,7 @@ def test_same_moves_as_the_scan_when_no_moves_tie(kind):
     assert tabu_tree_fits(model)
     tree = TabuState(model, 4, 9, 20, P.flip_tolerance(model))
     scan = scan_twin(model, 4, 9, 20)
-    assert tree.tree and not scan.tree
+    assert tree.kernel == "tree" and scan.kernel == "scan"
     for _ in range(6):
         tree.step(250)
         scan.step(250)
