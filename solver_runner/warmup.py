@@ -12,7 +12,7 @@ Three callers:
 `warm` runs every target on small problems that reach every kernel signature a job reaches: for the Microsoft
 targets six (ising with a degree-3 term; pubo with a grouped term; a dense pubo; three sparse rings, with small
 integer couplings on 600 variables, real ones and large integer ones: the rings take the multi-spin, the float32 and
-float64 lane and the tree tabu kernels), for the quadratic-only Toshiba and 1QBit targets three (ising with a field,
+float64 lane and the tree tabu kernels; the dense pubo and the small rings the gains tabu kernel), for the quadratic-only Toshiba and 1QBit targets three (ising with a field,
 sparse and dense pubo). Every model has the same array types, and the flags `ising`, `has_higher`, `has_slc` are
 plain booleans; some problems run again with every unit split into walker groups (what heavy inputs do,
 solvers.base.run_steps). A marker file in the cache directory (per numba version)

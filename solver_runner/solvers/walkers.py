@@ -161,12 +161,15 @@ def anneal(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int, th
 
 
 def tabu_tree_fits(model: CompiledModel) -> bool:
-    """kernels.tabu_tree (O(degree·log n) per move) instead of the O(n) scan of kernels.tabu: sparse quadratic
-    inputs where a move's deg + 1 tree updates of ~2·log₂ n nodes cost well under the scan (and n ≥ 512)."""
+    """kernels.tabu_tree (O(degree·log n) per move) rather than kernels.tabu_gains (O(n) vector loops per move) for a
+    quadratic input: measured per move, the tree costs ~12·(degree + 1)·log₂ n ns and the gains kernel ~200 + 0.32·n
+    (3-regular graphs of 600-10⁴ variables, Gset G11, the 100² torus; one thread, AVX-512): the tree from ~1000
+    variables on 3-regular graphs, the gains kernel below (G11, 800 variables: 0.41 against 0.54 µs). Never below
+    512 variables, where neither was measured (and the warm-up's small inputs must reach the gains kernel)."""
     if model.has_higher or model.has_slc or model.n < 512:
         return False
     degree = model.adj_idx.shape[0] / model.n
-    return 8.0 * (degree + 1.0) * math.log2(model.n) < model.n
+    return 40.0 * (degree + 1.0) * math.log2(model.n) < model.n + 600.0
 
 
 class TabuState(_KeptBest):

@@ -66,7 +66,7 @@ def test_ties_are_drawn_among_all_equal_moves_and_quality_matches_the_scan(dense
 
 
 def test_each_input_gets_its_kernel():
-    assert TabuState(model_of(sparse_document("ising", 1000, seed=1, real=False)), 2, 1, 10, 1e-9).kernel == "tree"
+    assert TabuState(model_of(sparse_document("ising", 2000, seed=1, real=False)), 2, 1, 10, 1e-9).kernel == "tree"
     assert TabuState(model_of(sparse_document("ising", 300, seed=1, real=False)), 2, 1, 10, 1e-9).kernel == "gains"
     higher = problem_document("pubo", [(1.0, [0, 1, 2]), (-1.0, [1, 2]), (0.5, [0])])
     assert TabuState(model_of(higher), 2, 1, 1, 1e-9).kernel == "scan"

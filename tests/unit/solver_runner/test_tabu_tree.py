@@ -29,7 +29,7 @@ def scan_twin(model, restarts, seed, tenure):
 
 @pytest.mark.parametrize("kind", ["ising", "pubo"])
 def test_same_moves_as_the_scan_when_no_moves_tie(kind):
-    model = model_of(sparse_document(kind, 700, seed=3, real=True))
+    model = model_of(sparse_document(kind, 2000, seed=3, real=True))
     assert tabu_tree_fits(model)
     tree = TabuState(model, 4, 9, 20, P.flip_tolerance(model))
     scan = scan_twin(model, 4, 9, 20)
@@ -44,7 +44,7 @@ def test_same_moves_as_the_scan_when_no_moves_tie(kind):
 
 
 def test_ties_are_drawn_among_all_equal_moves_and_quality_matches_the_scan():
-    model = model_of(sparse_document("ising", 1000, seed=4, real=False))
+    model = model_of(sparse_document("ising", 2000, seed=4, real=False))
     tree = TabuState(model, 8, 1, 20, P.flip_tolerance(model))
     scan = scan_twin(model, 8, 1, 20)
     tree.step(3000)
@@ -58,7 +58,7 @@ def test_ties_are_drawn_among_all_equal_moves_and_quality_matches_the_scan():
 
 
 def test_the_tree_is_chosen_only_where_it_is_cheaper():
-    assert tabu_tree_fits(model_of(sparse_document("ising", 1000, seed=1, real=False)))
+    assert tabu_tree_fits(model_of(sparse_document("ising", 2000, seed=1, real=False)))
     assert not tabu_tree_fits(model_of(sparse_document("ising", 300, seed=1, real=False)))  # small: the scan
     dense = problem_document("ising", [(1.0, [i, j]) for i in range(600) for j in range(i + 1, 600) if (i + j) % 7 == 0])
     assert not tabu_tree_fits(model_of(dense))  # degree ~86: a move would update more than a scan reads
