@@ -25,6 +25,7 @@ from numba import njit, prange
 
 from solver_runner.kernels.common import apply_flip, energy, init_fields, keep_best, random_state
 from solver_runner.kernels.rng import RNG_STRIDE, randint
+from solver_runner.kernels.tabu_gains import BLOCK, NO_KEY, draw_within, flip, gains_of, key_of
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -59,41 +60,51 @@ def lower(de, q, best_de, best_q, ties, st, k, eps):
 
 
 @njit(cache=True, nogil=True)
-def tabu_move(s, f, L, e, best_e, tu, t, tenure, rand_max, ising, st, k, M, tol, eps):
-    """Move t of one walker; returns the new cost."""
+def tabu_move(s, f, d, keys, bits, value, counts, e, best_e, tu, t, tenure, rand_max, ising, st, k, adj_ptr, adj_idx,
+              adj_w, dense, tol, eps):
+    """Move t of one walker; returns the new cost. d: ΔE of every flip, kept by kernels.tabu_gains.flip (keys, bits,
+    value, counts: its scratch, as in kernels.tabu_gains.gains_move): the least admissible ΔE in one vector loop
+    over ordered integer keys, then a uniform draw among those within eps of it."""
     n = s.shape[0]
-    bi = -1
-    bde = np.inf
-    ties = 0
+    below = best_e - tol - e  # aspiration: a tabu flip is admissible when it leads below best − tol
+    least = NO_KEY
     for i in range(n):
-        de = flip_delta(s, f, i, ising)
-        if tu[i] >= t and not e + de < best_e - tol:
-            continue
-        bde, bi, ties = lower(de, i, bde, bi, ties, st, k, eps)
-    if bi < 0:
+        least = min(least, key_of(keys[i]) if (tu[i] < t) | (d[i] < below) else NO_KEY)
+    if least == NO_KEY:
         return e
-    de = flip_delta(s, f, bi, ising)
-    apply_flip(s, f, L, bi, ising, False, M)
+    bits[0] = key_of(least)
+    bi = draw_within(d, tu, t, below, value[0] + eps, counts, st, k)
+    de = flip(bi, s, f, d, ising, adj_ptr, adj_idx, adj_w, dense)
     extra = randint(st, k, rand_max) if rand_max > 1 else 0
     tu[bi] = t + min(tenure + extra, n - 1)
     return e + de
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def tabu_chunk(S, F, Lg, E, topS, topE, BE, TU, moves, stall, rng, count, cutoff, tenure, rand_max, ising, M, tol,
+def tabu_chunk(S, F, D, E, topS, topE, BE, TU, moves, stall, rng, count, cutoff, tenure, rand_max, ising, M, tol,
                eps):
-    """Up to `count` moves of every walker that has not stalled (stall < cutoff)."""
+    """Up to `count` moves of every walker that has not stalled (stall < cutoff). D [W, n]: scratch for each
+    walker's ΔE of every flip (derived from the fields at the start of the chunk)."""
+    adj_ptr, adj_idx, adj_w, dense = M[1], M[2], M[3], M[4]
+    n = S.shape[1]
     for w in prange(S.shape[0]):
         if stall[w] >= cutoff:
             continue
         s = S[w]
         f = F[w]
+        d = D[w]
+        gains_of(s, f, d, ising)
+        keys = d.view(np.int64)
+        bits = np.zeros(1, np.int64)
+        value = bits.view(np.float64)
+        counts = np.zeros(-(-n // BLOCK), np.int64)
         e = E[w]
         t = moves[w]
         quiet = stall[w]
         best = BE[w]
         for _ in range(count):
-            e = tabu_move(s, f, Lg[w], e, best, TU[w], t, tenure, rand_max, ising, rng, w * RNG_STRIDE, M, tol, eps)
+            e = tabu_move(s, f, d, keys, bits, value, counts, e, best, TU[w], t, tenure, rand_max, ising, rng,
+                          w * RNG_STRIDE, adj_ptr, adj_idx, adj_w, dense, tol, eps)
             t += 1
             if e < best - tol:
                 best = e

@@ -26,7 +26,7 @@ from solver_runner.kernels.rng import RNG_STRIDE, randint
 
 BLOCK = 64  # variables counted at once before the one block holding the wanted variable is scanned
 _LOW63 = np.int64(0x7FFFFFFFFFFFFFFF)
-_BIG = _LOW63  # the key of no variable (a NaN's: d holds none)
+NO_KEY = _LOW63  # the key of no variable (a NaN's: d holds none)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -42,7 +42,7 @@ def gains_of(s, f, d, ising):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _flip(i, s, f, d, ising, adj_ptr, adj_idx, adj_w, dense):
+def flip(i, s, f, d, ising, adj_ptr, adj_idx, adj_w, dense):
     """Flip i; update the fields and ΔE of i and its neighbours (a dense row: every variable). Returns ΔE."""
     n = s.shape[0]
     si = s[i]
@@ -89,41 +89,40 @@ def _first_below(d, lo, x):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _key(bits):
+def key_of(bits):
     """An int64 ordered as the float64 whose bits these are (an involution: applied to a key, it gives the bits)."""
     return bits ^ ((bits >> 63) & _LOW63)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _nth_free_within(d, tabu_until, t, cut, counts):
-    """How many variables are not tabu at move t with d ≤ cut (counts[b]: in block b), one vector loop per block."""
+def draw_within(d, tabu_until, t, below, cut, counts, st, k):
+    """A uniform draw among the admissible variables with d ≤ cut (admissible: not tabu at move t, or d < below),
+    or −1 when there is none: how many there are, counted per block in vector loops (counts: int64 scratch
+    [⌈n / BLOCK⌉]), one draw, then the block that holds the drawn one scanned."""
     n = d.shape[0]
     full = n - n % BLOCK
     total = 0
     for b in range(0, full, BLOCK):
         c = 0
         for j in range(BLOCK):
-            c += (tabu_until[b + j] < t) & (d[b + j] <= cut)
+            c += ((tabu_until[b + j] < t) | (d[b + j] < below)) & (d[b + j] <= cut)
         counts[b // BLOCK] = c
         total += c
     if full < n:
         c = 0
         for j in range(full, n):
-            c += (tabu_until[j] < t) & (d[j] <= cut)
+            c += ((tabu_until[j] < t) | (d[j] < below)) & (d[j] <= cut)
         counts[full // BLOCK] = c
         total += c
-    return total
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _pick(d, tabu_until, t, cut, counts, r):
-    """The r-th (from 0, index order) variable not tabu at move t with d ≤ cut, from _nth_free_within's counts."""
+    if total == 0:
+        return -1
+    r = randint(st, k, total)
     b = 0
     while r >= counts[b]:
         r -= counts[b]
         b += 1
-    for j in range(b * BLOCK, min((b + 1) * BLOCK, d.shape[0])):
-        if tabu_until[j] < t and d[j] <= cut:
+    for j in range(b * BLOCK, min((b + 1) * BLOCK, n)):
+        if (tabu_until[j] < t or d[j] < below) and d[j] <= cut:
             if r == 0:
                 return j
             r -= 1
@@ -136,35 +135,33 @@ def gains_move(s, f, d, keys, bits, value, e, best_e, tabu_until, t, tenure, isi
     """Move number t of one walker (kernels.tabu.tabu_move's rules, module docstring). Returns the new energy.
     keys: d's bits (an int64 view of d); bits: int64 [1] scratch and value its float64 view (a key turned back into
     the float it orders); counts: int64 scratch [⌈n / BLOCK⌉]."""
-    every = _BIG
-    free = _BIG
+    every = NO_KEY
+    free = NO_KEY
     for i in range(keys.shape[0]):  # least ΔE over all variables and over those not tabu, as ordered integers
-        key = _key(keys[i])
+        key = key_of(keys[i])
         every = min(every, key)
-        free = min(free, key if tabu_until[i] < t else _BIG)
+        free = min(free, key if tabu_until[i] < t else NO_KEY)
     thr = best_e - eps - e
-    bits[0] = _key(every)
+    bits[0] = key_of(every)
     if value[0] < thr:
         aspire = _first_below(d, 0, thr)
         tabu_until[aspire] = t + tenure
-        e += _flip(aspire, s, f, d, ising, adj_ptr, adj_idx, adj_w, dense)
+        e += flip(aspire, s, f, d, ising, adj_ptr, adj_idx, adj_w, dense)
         flipped = True  # greedy descent: in-order passes flipping every ΔE < −eps until a pass flips nothing
         while flipped:
             flipped = False
             i = _first_below(d, 0, -eps)
             while i >= 0:
-                e += _flip(i, s, f, d, ising, adj_ptr, adj_idx, adj_w, dense)
+                e += flip(i, s, f, d, ising, adj_ptr, adj_idx, adj_w, dense)
                 flipped = True
                 i = _first_below(d, i + 1, -eps)
         return e
-    if free == _BIG:
+    if free == NO_KEY:
         return e
-    bits[0] = _key(free)
-    cut = value[0] + eps
-    ties = _nth_free_within(d, tabu_until, t, cut, counts)
-    i = _pick(d, tabu_until, t, cut, counts, randint(st, k, ties))
+    bits[0] = key_of(free)
+    i = draw_within(d, tabu_until, t, -np.inf, value[0] + eps, counts, st, k)
     tabu_until[i] = t + tenure
-    return e + _flip(i, s, f, d, ising, adj_ptr, adj_idx, adj_w, dense)
+    return e + flip(i, s, f, d, ising, adj_ptr, adj_idx, adj_w, dense)
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -49,7 +49,7 @@ class TabuWalkers:
 
     def __init__(self, model: CompiledModel, walkers: int, seed: int, keep: int, stream: int = 0):
         n = model.n
-        check_walker_memory(model, walkers, keep, "walkers", extra_per_variable=8)
+        check_walker_memory(model, walkers, keep, "walkers", extra_per_variable=16)
         self.model = model
         self.M = model_arrays(model)
         self.S = np.zeros((walkers, n), np.int8)
@@ -60,6 +60,7 @@ class TabuWalkers:
         self.topS = np.zeros((walkers, keep, n), np.int8)
         self.topE = np.full((walkers, keep), np.inf)
         self.TU = np.full((walkers, n), -1, np.int64)
+        self.D = np.zeros((walkers, n), np.float64)  # each walker's ΔE of every flip (kernels.qbit.tabu_chunk)
         self.moves = np.zeros(walkers, np.int64)
         self.stall = np.zeros(walkers, np.int64)
         self.rng = padded_rng_states(seed, walkers, stream)
@@ -82,7 +83,7 @@ class TabuWalkers:
 
         def advance(first: int, count: int, lo: int = 0, hi: int | None = None) -> None:
             w = slice(lo, hi)
-            tabu_chunk(self.S[w], self.F[w], self.L[w], self.E[w], self.topS[w], self.topE[w], self.BE[w],
+            tabu_chunk(self.S[w], self.F[w], self.D[w], self.E[w], self.topS[w], self.topE[w], self.BE[w],
                        self.TU[w], self.moves[w], self.stall[w], self.rng[lo * RNG_STRIDE:], count, cutoff, tenure,
                        rand_max, ising, self.M, tol, eps)
 

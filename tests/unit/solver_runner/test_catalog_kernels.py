@@ -13,6 +13,7 @@ from solver_runner.kernels.pticm import houdayer_move
 from solver_runner.kernels.qbit import relink, tabu_move
 from solver_runner.kernels.rng import padded_rng_states, rng_states
 from solver_runner.kernels.sb import sb_init, sb_spins, sb_steps, sign_energies
+from solver_runner.kernels.tabu_gains import gains_of
 from solver_runner.model import compile_problem, model_arrays
 from solver_runner.solvers.quadratic import auto_c0, integer_couplings, ising_form, sb_couplings, spectral_radius
 from tests.reference import reference_cost
@@ -235,7 +236,15 @@ def test_one_tabu_move_takes_the_best_admissible_flip(kind):
         best_e = e - rng.uniform(0, 2) if trial % 2 else e + 5  # some moves aspirate, some cannot
         low, allowed = reference_tabu_move(s, model, e, best_e, tu.copy(), 5, 1e-9)
         before = s.copy()
-        new_e = tabu_move(s, f, L, e, best_e, tu, 5, 3, 4, model.ising, rng_states(trial, 1), 0, M, 1e-9, 1e-12)
+        d = np.empty(10)
+        gains_of(s, f, d, model.ising)
+        bits = np.zeros(1, np.int64)
+        new_e = tabu_move(s, f, d, d.view(np.int64), bits, bits.view(np.float64), np.zeros(1, np.int64), e, best_e,
+                          tu, 5, 3, 4, model.ising, rng_states(trial, 1), 0, M[1], M[2], M[3], M[4], 1e-9, 1e-12)
+        fresh = np.zeros(10)
+        init_fields(s, fresh, L, M)
+        assert np.allclose(f, fresh) and np.allclose(d, [(-2.0 * x if model.ising else 1.0 - 2.0 * x) * g
+                                                         for x, g in zip(s, fresh)])  # fields and ΔE kept
         [flipped] = np.flatnonzero(s != before).tolist()
         assert flipped in allowed and new_e == pytest.approx(e + low, abs=1e-9)
         assert 5 + 3 <= tu[flipped] < 5 + 3 + 4  # tenure 3 plus a random 0..3
