@@ -16,7 +16,10 @@ is the start of the next tabu search (when that range is empty, the path's middl
 ΔE of flipping i is d_i·f_i with f the cached quadratic fields (kernels.common), d = −2s_i (ising) or 1 − 2x_i
 (pubo). Arrays per walker w: S int8 [W, n], F float64 [W, n], L float64 [W, 0] (no SLC groups), E float64 [W],
 best-k sets topS/topE (kernels.common.keep_best), BE float64 [W] (best cost, for aspiration and stalls),
-TU int64 [W, n] (tabu until move), moves / stall int64 [W]. RNG: padded streams, walker w at word w·RNG_STRIDE.
+TU int64 [W, n] (tabu until move), moves / stall int64 [W], and for tabu search D float64 [W, n], every flip's ΔE,
+kept and read as kernels.tabu_gains keeps and reads it for Microsoft's tabu (3-8× faster a move than evaluating
+every flip in turn: benchmarks/README.md, "Design measurements"). RNG: padded streams, walker w at word
+w·RNG_STRIDE.
 """
 from __future__ import annotations
 

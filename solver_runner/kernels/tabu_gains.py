@@ -14,7 +14,8 @@ into vector code (a float minimum is not vectorised, so minima are taken over in
   uniform draw among them (kernels.tabu_tree's rule: values within eps count as one level).
 ~0.42 µs a move on G14 (2.2-2.4 million moves a second against 0.34 million). The moves are kernels.tabu's where no
 two moves tie (the same aspiration, descent and best move); ties are drawn uniformly among all equal moves, as there
-(one draw per move here, one per tie met there: the same distribution).
+(one draw per move here, one per tie met there: the same distribution). kernels.qbit's tabu (1QBit's rules) moves
+with this module's `flip` and `draw_within` too.
 """
 from __future__ import annotations
 
