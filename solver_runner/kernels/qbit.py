@@ -28,7 +28,7 @@ from numba import njit, prange
 
 from solver_runner.kernels.common import apply_flip, energy, init_fields, keep_best, random_state
 from solver_runner.kernels.rng import RNG_STRIDE, randint
-from solver_runner.kernels.tabu_gains import BLOCK, NO_KEY, draw_within, flip, gains_of, key_of
+from solver_runner.kernels.tabu_gains import NO_KEY, draw_within, flip, key_of, walker_scratch
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -89,18 +89,13 @@ def tabu_chunk(S, F, D, E, topS, topE, BE, TU, moves, stall, rng, count, cutoff,
     """Up to `count` moves of every walker that has not stalled (stall < cutoff). D [W, n]: scratch for each
     walker's ΔE of every flip (derived from the fields at the start of the chunk)."""
     adj_ptr, adj_idx, adj_w, dense = M[1], M[2], M[3], M[4]
-    n = S.shape[1]
     for w in prange(S.shape[0]):
         if stall[w] >= cutoff:
             continue
         s = S[w]
         f = F[w]
         d = D[w]
-        gains_of(s, f, d, ising)
-        keys = d.view(np.int64)
-        bits = np.zeros(1, np.int64)
-        value = bits.view(np.float64)
-        counts = np.zeros(-(-n // BLOCK), np.int64)
+        keys, bits, value, counts = walker_scratch(s, f, d, ising)
         e = E[w]
         t = moves[w]
         quiet = stall[w]

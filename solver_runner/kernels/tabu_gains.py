@@ -42,6 +42,15 @@ def gains_of(s, f, d, ising):
         d[i] = _gain(s[i], f[i], ising)
 
 
+@njit(cache=True, nogil=True)
+def walker_scratch(s, f, d, ising):
+    """A walker's d from its fields, and what a move reads it with: (keys: d's bits as int64, bits: int64 [1] and
+    value: its float64 view, counts: int64 [⌈n / BLOCK⌉])."""
+    gains_of(s, f, d, ising)
+    bits = np.zeros(1, np.int64)
+    return d.view(np.int64), bits, bits.view(np.float64), np.zeros(-(-s.shape[0] // BLOCK), np.int64)
+
+
 @njit(cache=True, nogil=True, inline="always")
 def flip(i, s, f, d, ising, adj_ptr, adj_idx, adj_w, dense):
     """Flip i; update the fields and ΔE of i and its neighbours (a dense row: every variable). Returns ΔE."""
@@ -177,11 +186,7 @@ def gains_chunk(S, F, D, E, topS, topE, tabu_until, moves, tenures, rng, count, 
         s = S[r]
         f = F[r]
         d = D[r]
-        gains_of(s, f, d, ising)
-        keys = d.view(np.int64)
-        bits = np.zeros(1, np.int64)
-        value = bits.view(np.float64)
-        counts = np.zeros(-(-n // BLOCK), np.int64)
+        keys, bits, value, counts = walker_scratch(s, f, d, ising)
         e = E[r]
         t = moves[r]
         for _ in range(count):
