@@ -17,7 +17,7 @@ from solver_runner.solvers.base import (
     register,
     run_steps,
 )
-from solver_runner.solvers.walkers import TabuState, tabu_tree_fits
+from solver_runner.solvers.walkers import TABU_EXTRA_BYTES, TabuState, tabu_kernel
 
 
 def run_tabu(ctx: SolveContext, restarts: int, sweeps: int, tenures, stream: int = 0, keep: int | None = None
@@ -28,7 +28,7 @@ def run_tabu(ctx: SolveContext, restarts: int, sweeps: int, tenures, stream: int
     """
     model = ctx.model
     keep = ctx.number_of_solutions if keep is None else keep
-    check_walker_memory(model, restarts, keep, "restarts", extra_per_variable=8 + (104 if tabu_tree_fits(model) else 0))
+    check_walker_memory(model, restarts, keep, "restarts", extra_per_variable=TABU_EXTRA_BYTES[tabu_kernel(model)])
     state = TabuState(model, restarts, ctx.seed, tenures, P.flip_tolerance(model), stream, keep=keep)
     run = KernelSteps(lambda first, k: state.step(k), lambda: float(state.bestE.min()), restarts,
                       piece=lambda move, lo, hi: state.step(1, lo, hi))

@@ -9,6 +9,7 @@ final choice.
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -27,6 +28,7 @@ from solver_runner.solvers import msc
 from solver_runner.solvers.lanes import LaneState, choose_kernel
 from solver_runner.solvers.msc import MscAnneal
 
+log = logging.getLogger(__name__)
 _NO_DENSE = np.zeros((0, 0))  # the dense-matrix argument of kernels that take one, for sparse inputs
 
 
@@ -172,6 +174,30 @@ def tabu_tree_fits(model: CompiledModel) -> bool:
     return 40.0 * (degree + 1.0) * math.log2(model.n) < model.n + 600.0
 
 
+_tabu_logged: dict[int, str] = {}
+
+
+def tabu_kernel(model: CompiledModel) -> str:
+    """The kernel TabuState moves with on `model`: "tree", "gains" or "scan" (see TabuState); logged (INFO) once
+    per input and kernel, as the Metropolis kernels' choice is (solvers.lanes.choose_kernel)."""
+    if tabu_tree_fits(model):
+        kind, why = "tree", "sparse quadratic: O(degree · log n) a move"
+    elif model.has_higher or model.has_slc:
+        kind, why = "scan", "terms of degree ≥ 3 or grouped terms"
+    else:
+        kind, why = "gains", "quadratic: a kept ΔE array read in vector loops"
+    if _tabu_logged.get(id(model)) != kind:
+        _tabu_logged.clear()
+        _tabu_logged[id(model)] = kind
+        log.info("tabu kernel: %s on %d variables (%s)", kind, model.n, why)
+    return kind
+
+
+# bytes per variable and walker that each tabu kernel adds to the walker's state (solvers.tabu's memory check):
+# tabu_until, plus d (gains, tree) and the tree's nodes
+TABU_EXTRA_BYTES = {"scan": 8, "gains": 16, "tree": 112}
+
+
 class TabuState(_KeptBest):
     """Arrays of R tabu walkers; `bestS`/`bestE`/`candidates()` as in `AnnealState`. The moves are kernels.tabu's;
     `kernel` says which kernel makes them: "tree" (kernels.tabu_tree) for inputs that `tabu_tree_fits`, "gains"
@@ -197,8 +223,7 @@ class TabuState(_KeptBest):
         init_restarts(self.S, self.F, self.L, self.E, self.topS, self.topE, self.rng, initial, model.constant,
                       model.ising, self.M)  # start states exactly as SA's restarts (one kernel less to compile)
         self.tabu_until.fill(-1)
-        self.kernel = ("tree" if tabu_tree_fits(model) else "scan" if model.has_higher or model.has_slc
-                       else "gains")
+        self.kernel = tabu_kernel(model)
         self.D = np.empty((restarts, n) if self.kernel != "scan" else (0, 0))
         if self.kernel == "tree":
             size = 1 << max(0, (n - 1).bit_length())

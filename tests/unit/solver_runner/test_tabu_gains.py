@@ -65,8 +65,12 @@ def test_ties_are_drawn_among_all_equal_moves_and_quality_matches_the_scan(dense
     assert np.all(gains.tabu_until <= gains.moves[:, None] - 1 + 20)
 
 
-def test_each_input_gets_its_kernel():
+def test_each_input_gets_its_kernel_and_the_choice_is_logged(caplog):
+    caplog.set_level("INFO", logger="solver_runner.solvers.walkers")
     assert TabuState(model_of(sparse_document("ising", 2000, seed=1, real=False)), 2, 1, 10, 1e-9).kernel == "tree"
     assert TabuState(model_of(sparse_document("ising", 300, seed=1, real=False)), 2, 1, 10, 1e-9).kernel == "gains"
     higher = problem_document("pubo", [(1.0, [0, 1, 2]), (-1.0, [1, 2]), (0.5, [0])])
     assert TabuState(model_of(higher), 2, 1, 1, 1e-9).kernel == "scan"
+    for line in ("tabu kernel: tree on 2000 variables", "tabu kernel: gains on 300 variables",
+                 "tabu kernel: scan on 3 variables (terms of degree ≥ 3 or grouped terms)"):
+        assert line in caplog.text
