@@ -63,7 +63,6 @@ def flip(i, s, f, d, ising, adj_ptr, adj_idx, adj_w, dense):
         row = dense[i]
         for j in range(n):
             f[j] += row[j] * step
-        for j in range(n):
             d[j] = _gain(s[j], f[j], ising)
     else:
         d[i] = -de
