@@ -29,7 +29,6 @@ from solver_runner.solvers.lanes import LaneState, choose_kernel
 from solver_runner.solvers.msc import MscAnneal
 
 log = logging.getLogger(__name__)
-_NO_DENSE = np.zeros((0, 0))  # the dense-matrix argument of kernels that take one, for sparse inputs
 
 
 class _KeptBest:
@@ -248,10 +247,9 @@ class TabuState(_KeptBest):
                        self.rng[lo * RNG_STRIDE:], int(count), m.ising, m.adj_ptr, m.adj_idx, m.adj_w, self.eps)
             return
         if self.kernel == "gains":
-            dense = m.dense if m.dense is not None else _NO_DENSE
             gains_chunk(self.S[w], self.F[w], self.D[w], self.E[w], self.topS[w], self.topE[w], self.tabu_until[w],
                         self.moves[w], self.tenures[w], self.rng[lo * RNG_STRIDE:], int(count), m.ising, m.adj_ptr,
-                        m.adj_idx, m.adj_w, dense, self.eps)
+                        m.adj_idx, m.adj_w, self.M[4], self.eps)
             return
         tabu_chunk(self.S[w], self.F[w], self.L[w], self.E[w], self.topS[w], self.topE[w], self.tabu_until[w],
                    self.moves[w], self.tenures[w], self.rng[lo * RNG_STRIDE:], int(count), self.model.ising,
