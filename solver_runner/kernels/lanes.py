@@ -120,10 +120,13 @@ def _scatter(F, i, x, adj_ptr, adj_idx, adj_w, dense, is_dense):
 
 
 @njit(cache=True, nogil=True)
-def lanes_sweep(S, F, E, st, beta, ising, adj_ptr, adj_idx, adj_w, dense, dm, ud, dt):
+def lanes_sweep(S, F, E, st, beta, ising, adj_ptr, adj_idx, adj_w, dense, dm, ud, flush, dt):
     """One in-order Metropolis sweep of every lane at its own β (beta float64 [W]) over a quadratic problem:
     sparse (adj_* CSR, adj_w of dtype dt) or dense (dense dt [n, n]; shape (0, 0) when sparse). dm, ud: dt [W]
-    scratch (each lane's move, 0 when rejected; the lanes left to the exact test). dt: np.float32 or np.float64."""
+    scratch (each lane's move, 0 when rejected; the lanes left to the exact test). dt: np.float32 or np.float64.
+    The lanes' ΔE are summed in dt and added to E every `flush` variables (solvers.lanes.energy_flush: in float32
+    lanes, as many as keep every partial sum an exact float32 value): one float64 add per lane per `flush`
+    variables instead of a conversion and a float64 add per attempt."""
     n, W = S.shape
     zero = dt(0.0)
     one = dt(1.0)
@@ -137,7 +140,15 @@ def lanes_sweep(S, F, E, st, beta, ising, adj_ptr, adj_idx, adj_w, dense, dm, ud
     scale = dt(1.0 / 16777216.0) if f32 else dt(_INV53)
     ulp = scale if f32 else zero
     is_dense = dense.shape[0] == n and n > 0
+    de_sum = np.zeros(W, dt)
+    left = flush
     for i in range(n):
+        if left == 0:
+            for w in range(W):
+                E[w] += float(de_sum[w])
+                de_sum[w] = zero
+            left = flush
+        left -= 1
         s = S[i]
         f = F[i]
         undecided = 0
@@ -156,7 +167,7 @@ def lanes_sweep(S, F, E, st, beta, ising, adj_ptr, adj_idx, adj_w, dense, dm, ud
             dd = d if take else zero
             dm[w] = dd
             s[w] = si + dd
-            E[w] += float(dd * fw)
+            de_sum[w] += dd * fw
             ud[w] = one if unsure else zero
             undecided += unsure
             moved += take
@@ -180,6 +191,8 @@ def lanes_sweep(S, F, E, st, beta, ising, adj_ptr, adj_idx, adj_w, dense, dm, ud
                         F[adj_idx[p], w] += adj_w[p] * dm[w]
             continue
         _scatter(F, i, dm, adj_ptr, adj_idx, adj_w, dense, is_dense)
+    for w in range(W):
+        E[w] += float(de_sum[w])
 
 
 @njit(cache=True, nogil=True)
@@ -205,20 +218,21 @@ def lanes_keep_best(S, E, bestS, bestE, active):
 
 
 @njit(cache=True, nogil=True)
-def lanes_anneal(S, F, E, st, bestS, bestE, beta, dm, ud, betas, active, ising, adj_ptr, adj_idx, adj_w, dense, dt):
+def lanes_anneal(S, F, E, st, bestS, bestE, beta, dm, ud, betas, active, ising, adj_ptr, adj_idx, adj_w, dense, flush,
+                 dt):
     """len(betas) sweeps of one block, sweep t at betas[t] for every lane; each lane's best state kept at the end of
     the call (a chunk), not after every sweep: on a cooling schedule the last state is almost always the best, and
     copying improved lanes after every sweep cost ~20 % of the sweeps (3-regular ±J, 10⁴ spins)."""
     for t in range(betas.shape[0]):
         for w in range(beta.shape[0]):
             beta[w] = betas[t]
-        lanes_sweep(S, F, E, st, beta, ising, adj_ptr, adj_idx, adj_w, dense, dm, ud, dt)
+        lanes_sweep(S, F, E, st, beta, ising, adj_ptr, adj_idx, adj_w, dense, dm, ud, flush, dt)
     lanes_keep_best(S, E, bestS, bestE, active)
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def lanes_anneal_blocks(S, F, E, st, bestS, bestE, beta, dm, ud, betas, active, ising, adj_ptr, adj_idx, adj_w,
-                        dense, dt):
+                        dense, flush, dt):
     """lanes_anneal for every block b (arrays stacked [B, ...]; active[b] lanes of block b count), blocks in
     parallel: blocks share nothing, so there is no barrier inside the chunk. The per-lane rows written at every
     attempt or sweep (generator words, energies, β, the two scratch rows) are swept in private copies and written
@@ -230,7 +244,7 @@ def lanes_anneal_blocks(S, F, E, st, bestS, bestE, beta, dm, ud, betas, active, 
         g = st[b].copy()
         bb = beta[b].copy()
         lanes_anneal(S[b], F[b], e, g, bestS[b], bestE[b], bb, np.zeros_like(dm[b]), np.zeros_like(ud[b]), betas,
-                     active[b], ising, adj_ptr, adj_idx, adj_w, dense, dt)
+                     active[b], ising, adj_ptr, adj_idx, adj_w, dense, flush, dt)
         E[b] = e
         st[b] = g
         beta[b] = bb
@@ -287,13 +301,14 @@ def exchange_lanes(E, beta, lane_of, betas, step, st):
 
 @njit(cache=True, nogil=True)
 def lanes_pt_chunk(S, F, E, st, bestS, bestE, beta, dm, ud, active, lane_of, betas, xst, first_step, steps, ising,
-                   adj_ptr, adj_idx, adj_w, dense, dt):
+                   adj_ptr, adj_idx, adj_w, dense, flush, dt):
     """PT steps first_step..first_step+steps−1 on one thread: every lane sweeps at its β, then exchanges (even pairs
     on even steps). Returns the number of accepted exchanges."""
     accepted = 0
     for step in range(first_step, first_step + steps):
         for b in range(S.shape[0]):
-            lanes_sweep(S[b], F[b], E[b], st[b], beta[b], ising, adj_ptr, adj_idx, adj_w, dense, dm[b], ud[b], dt)
+            lanes_sweep(S[b], F[b], E[b], st[b], beta[b], ising, adj_ptr, adj_idx, adj_w, dense, dm[b], ud[b], flush,
+                        dt)
             lanes_keep_best(S[b], E[b], bestS[b], bestE[b], active[b])
         accepted += exchange_lanes(E, beta, lane_of, betas, step, xst)
     return accepted

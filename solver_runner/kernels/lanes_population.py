@@ -77,7 +77,7 @@ def copy_lanes(src, dst, jobs, S, F, E, fam):
 
 @njit(cache=True, nogil=True)
 def lane_sweeps(R, S, F, E, st, bestS, bestE, beta, dm, ud, value, sweeps, ising, adj_ptr, adj_idx, adj_w, dense,
-                dt):
+                flush, dt):
     """`sweeps` sweeps of the blocks holding slots 0..R−1 at β = value; each slot's best kept at sweep ends."""
     B, n, W = S.shape
     for b in range((R + W - 1) // W):
@@ -87,14 +87,14 @@ def lane_sweeps(R, S, F, E, st, bestS, bestE, beta, dm, ud, value, sweeps, ising
             beta[lo + w] = value
         for _ in range(sweeps):
             lanes_sweep(S[b], F[b], E[lo:lo + W], st[lo:lo + W], beta[lo:lo + W], ising, adj_ptr, adj_idx, adj_w,
-                        dense, dm, ud, dt)
+                        dense, dm, ud, flush, dt)
             lanes_keep_best(S[b], E[lo:lo + W], bestS[b], bestE[lo:lo + W], active)
 
 
 @njit(cache=True, nogil=True)
 def lane_pa_chunk(steps, ctl, kind, beta0, beta1, count, target, alpha, constant_population, sweeps_per_replica,
                   S, F, E, fam, bestS, bestE, archS, archE, st, xst, counts, tau, row, rows, beta, dm, ud, constant, ising,
-                  h, adj_ptr, adj_idx, adj_w, dense, dt):
+                  h, adj_ptr, adj_idx, adj_w, dense, flush, dt):
     """`steps` population-annealing steps (kernels.population.pa_chunk's rules; `sweeps_per_replica` 0 runs only
     the end of a step, for callers that swept the walkers themselves); xst [1]: the resampler's generator; row int8
     [n] and rows int8 [W, n]: scratch. After a collapse every slot restarts (slots past the target are unused)."""
@@ -108,7 +108,7 @@ def lane_pa_chunk(steps, ctl, kind, beta0, beta1, count, target, alpha, constant
         pos = ctl[CTL_POS]
         value = sched_value(kind, beta0, beta1, count, pos)
         lane_sweeps(R, S, F, E, st, bestS, bestE, beta, dm, ud, value, sweeps_per_replica, ising, adj_ptr, adj_idx,
-                    adj_w, dense, dt)
+                    adj_w, dense, flush, dt)
         for k in range(R):
             if E[k] < archE[archE.shape[0] - 1]:
                 for i in range(n):

@@ -34,18 +34,37 @@ _STREAM = 0x1A9E  # lane generators: streams of their own, unrelated to the star
 _logged: dict[int, str] = {}
 
 
-def float32_exact(model: CompiledModel) -> bool:
-    """True when float32 lanes give exactly the float64 result: every coefficient an integer multiple of 2^−k
-    (k ≤ 8) and every variable's Σ|coefficients| (a bound on its field) below 2²⁴·2^−k, so every field, ΔE and move
-    is an exact float32 value."""
+def _scaled_field_bound(model: CompiledModel) -> float | None:
+    """The largest Σ|coefficients| of a variable (a bound on its field) in units of 2^−k, for the least k ≤ 8 that
+    makes every coefficient an integer multiple of 2^−k; None when no such k does."""
     values = np.concatenate([model.h, model.adj_w])
     rows = np.repeat(np.arange(model.n), np.diff(model.adj_ptr))
     bound = np.abs(model.h) + np.bincount(rows, weights=np.abs(model.adj_w), minlength=model.n)
     for k in range(msc.MAX_SCALE_BITS + 1):
         scaled = values * float(2**k)
         if np.all(np.floor(scaled) == scaled):
-            return float(bound.max(initial=0.0)) * 2**k < FLOAT32_MAX_FIELD
-    return False
+            return float(bound.max(initial=0.0)) * 2**k
+    return None
+
+
+def float32_exact(model: CompiledModel) -> bool:
+    """True when float32 lanes give exactly the float64 result: every coefficient an integer multiple of 2^−k
+    (k ≤ 8) and every variable's Σ|coefficients| (a bound on its field) below 2²⁴·2^−k, so every field, ΔE and move
+    is an exact float32 value."""
+    bound = _scaled_field_bound(model)
+    return bound is not None and bound < FLOAT32_MAX_FIELD
+
+
+def energy_flush(model: CompiledModel, dt: type) -> int:
+    """How many variables' moves a lane sums in dt before adding the sum to its float64 energy (kernels.lanes.
+    lanes_sweep): a whole sweep in float64 lanes; in float32 lanes as many as keep every partial sum exact: each
+    move's |ΔE| is at most twice a field's bound, so m moves sum to at most 2·m·bound (in units of 2^−k), an exact
+    float32 value while ≤ 2²⁴ (at least 1: one ΔE alone is exact)."""
+    n = max(1, model.n)
+    if dt is np.float64:
+        return n
+    bound = _scaled_field_bound(model) or 0.0
+    return int(min(n, max(1.0, FLOAT32_MAX_FIELD // max(2.0 * bound, 1.0))))
 
 
 def choose_kernel(model: CompiledModel, walkers: int, allow_msc: bool = True, keep: int = 1
@@ -127,6 +146,7 @@ class LaneState:
         self.model, self.walkers, self.seed, self.stream = model, int(walkers), int(seed), int(stream)
         B, W = lane_blocks(self.walkers, threads)
         self.dt = np.float32 if float32_exact(model) else np.float64
+        self.flush = energy_flush(model, self.dt)
         n = model.n
         start = start_states(model, B * W, seed, stream)
         self.adj_w = model.adj_w.astype(self.dt)
@@ -158,7 +178,7 @@ class LaneState:
 
     def _kernel_args(self) -> tuple:
         m = self.model
-        return m.ising, m.adj_ptr, m.adj_idx, self.adj_w, self.dense, self.dt
+        return m.ising, m.adj_ptr, m.adj_idx, self.adj_w, self.dense, self.flush, self.dt
 
     def _blocks(self, lo: int, hi: int | None) -> tuple:
         b = slice(lo, self.blocks if hi is None else hi)

@@ -262,7 +262,7 @@ class LanePopulationRun(PopulationRun):
                           sweeps_per_replica, self.S, self.F, self.E, self.fam, self.bestS, self.bestE, self.archS,
                           self.archE, self.st, self.xst, self.counts, self.tau, self.row, self.rows, self.beta_lanes, self.dm,
                           self.ud, float(m.constant), m.ising, self.h, m.adj_ptr, m.adj_idx, self.adj_w, self.dense,
-                          self.dt)
+                          max(1, m.n), self.dt)
 
     @property
     def walkers(self) -> int:
@@ -279,7 +279,8 @@ class LanePopulationRun(PopulationRun):
         lanes = slice(lo * W, hi * W)
         LPK.lane_sweeps(min(self.size(), hi * W) - lo * W, self.S[lo:hi], self.F[lo:hi], self.E[lanes],
                         self.st[lanes], self.bestS[lo:hi], self.bestE[lanes], self.beta_lanes[lanes], self.dm,
-                        self.ud, beta, self.spr, m.ising, m.adj_ptr, m.adj_idx, self.adj_w, self.dense, self.dt)
+                        self.ud, beta, self.spr, m.ising, m.adj_ptr, m.adj_idx, self.adj_w, self.dense, max(1, m.n),
+                        self.dt)
 
     def _rows(self, S: np.ndarray) -> np.ndarray:
         B, n, W = S.shape
