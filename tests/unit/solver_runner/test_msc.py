@@ -131,7 +131,7 @@ def test_sweeps_make_the_reference_decisions_on_the_same_words(case):
     state = msc.MscAnneal(model, mm, 64, seed=case)
     X0 = state.X[0].copy()
     words = ReferenceWords(int(state.st[0, 0]))
-    for beta in (0.05, 0.3, 1.0, 2.5, 8.0, 40.0):
+    for beta in (0.001, 0.05, 0.3, 1.0, 2.5, 8.0, 40.0):  # 0.001: every p near 1, 40: every p below 2⁻⁸
         state.sweep(np.array([beta]))
         reference_sweep(model, mm, X0, words, beta)
         assert np.array_equal(state.X[0], X0), beta
