@@ -5,7 +5,8 @@ Layout of one lane block (structure of arrays; a state of B blocks stacks them a
 separate threads, each block C-contiguous so its lane loops have unit stride):
 - S dt [n, W]: S[i, w] = variable i of lane w (±1 or 0/1), stored as floats so one vector width runs the loop;
 - F dt [n, W]: cached quadratic fields h_i + Σ_j J_ij s_j (kernels.common's f, per lane);
-- E float64 [W]: incremental energies (exact ΔE sums for integer-valued problems, rounding only otherwise);
+- E float64 [W]: incremental energies (exact ΔE sums for integer-valued problems, rounding only otherwise), a
+  sweep's ΔE summed per lane in dt first (`lanes_sweep`'s `flush`);
 - st uint64 [W]: one xorshift64* generator per lane (kernels.rng's generator; advanced in the lane loop, which
   vectorises: 64-bit shifts, xors and multiplies are packed instructions);
 - beta float64 [W]: each lane's inverse temperature (SA: all equal; PT: the ladder, permuted by exchanges).
