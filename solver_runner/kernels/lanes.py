@@ -44,25 +44,16 @@ A_MAX = 40.0  # a = β·ΔE is clipped here: e^−40 ≈ 4e−18 is below every 
 
 
 @intrinsic
-def _f32_of_bits(typingctx, bits):
-    """The float32 whose bit pattern is the int32 `bits` (an LLVM bit cast: vectorises, unlike a view of an array)."""
-    if bits != types.int32:
+def _float_of_bits(typingctx, bits):
+    """The float whose bit pattern is the integer `bits` (int32 → float32, int64 → float64): an LLVM bit cast,
+    which vectorises, unlike a view of an array."""
+    out = {types.int32: types.float32, types.int64: types.float64}.get(bits)
+    if out is None:
         return None
 
     def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float32))
-    return types.float32(types.int32), codegen
-
-
-@intrinsic
-def _f64_of_bits(typingctx, bits):
-    """The float64 whose bit pattern is the int64 `bits`."""
-    if bits != types.int64:
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-    return types.float64(types.int64), codegen
+        return builder.bitcast(args[0], context.get_value_type(out))
+    return out(bits), codegen
 
 
 _LOG2E = 1.4426950408889634
@@ -82,7 +73,7 @@ def _exp_neg64(a):
     q0 = (1.0 - g) + g2 * (1.0 / 2 - g * (1.0 / 6))
     q1 = (1.0 / 24 - g * (1.0 / 120)) + g2 * (1.0 / 720 - g * (1.0 / 5040))
     q = q0 + g4 * (q1 + g4 * (1.0 / 40320))
-    return q * _f64_of_bits((1023 - np.int64(k)) << 52)
+    return q * _float_of_bits((1023 - np.int64(k)) << 52)
 
 
 _F32 = np.float32
@@ -96,7 +87,7 @@ def _exp_neg32(a):
     g = (x - k) * _F32(_LN2)
     g2 = g * g
     q = (_F32(1.0) - g) + g2 * ((_F32(1.0 / 2) - g * _F32(1.0 / 6)) + g2 * (_F32(1.0 / 24) - g * _F32(1.0 / 120)))
-    return q * _f32_of_bits(np.int32((127 - np.int32(k)) << 23))
+    return q * _float_of_bits(np.int32((127 - np.int32(k)) << 23))
 
 
 @njit(cache=True, nogil=True, inline="always")
