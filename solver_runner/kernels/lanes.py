@@ -18,9 +18,9 @@ Metropolis test per lane, exp-free and exact. Every lane draws one uniform per v
 ΔE ≤ 0 or u < exp(−β·ΔE), the scalar kernels' decision. The lane loop cannot call exp (no vector math library), so
 it computes p ≈ exp(−a) branch-free as 2^−k·poly(g) (k = round(a·log₂e), |g| ≤ ln2/2, 2^−k from exponent bits,
 Taylor degree 8, degree 5 in float32) and decides where u is clearly below p·(1 − ε) or above p·(1 + ε) (ε = 1e−7,
-float32 1e−4, far above the approximation's error); float32 lanes compare the top 24 bits of u (the whole bucket [u₂₄, u₂₄ + 1)·2⁻²⁴ must lie on
-one side). The rare lanes in between (a fraction ~ε of uphill moves) are decided after the loop with the exact
-float64 test. So every decision equals the scalar `u < exp(−β·ΔE)` on the same draw.
+float32 1e−4, far above the approximation's error); float32 lanes compare the top 24 bits of u (the whole bucket
+[u₂₄, u₂₄ + 1)·2⁻²⁴ must lie on one side). The rare lanes in between (a fraction ~ε of uphill moves) are decided
+after the loop with the exact float64 test. So every decision equals the scalar `u < exp(−β·ΔE)` on the same draw.
 
 Field updates. A variable that moved in some lanes adds J_ij·Δs to its neighbours' fields in every lane (Δs = 0
 where it did not move): a vector loop per neighbour row. When only a few lanes moved (≤ 1/FEW_MOVES of them, the
