@@ -45,7 +45,7 @@ from solver_runner.solvers.base import (
     register,
     run_steps,
 )
-from solver_runner.solvers.lanes import LANE_BLOCK, choose_kernel
+from solver_runner.solvers.lanes import LANE_BLOCK, choose_kernel, energy_flush
 
 # A parallel region costs ~20 µs to start: below this much work per step (≈ ns), walkers run on one thread.
 PARALLEL_MIN_STEP_WORK = 50_000
@@ -232,6 +232,7 @@ class LanePopulationRun(PopulationRun):
         B = math.ceil(cap / LANE_BLOCK)
         W = math.ceil(cap / B)
         self.capacity, self.dt = cap, np.float64  # float32 lanes would save ~20 %, and cost ~5 s of first-start compile
+        self.flush = energy_flush(model, self.dt)
         rows = np.concatenate([self.S, np.repeat(self.S[:1], B * W - cap, axis=0)])
         self.h = model.h.astype(self.dt)
         self.adj_w = model.adj_w.astype(self.dt)
@@ -262,7 +263,7 @@ class LanePopulationRun(PopulationRun):
                           sweeps_per_replica, self.S, self.F, self.E, self.fam, self.bestS, self.bestE, self.archS,
                           self.archE, self.st, self.xst, self.counts, self.tau, self.row, self.rows, self.beta_lanes, self.dm,
                           self.ud, float(m.constant), m.ising, self.h, m.adj_ptr, m.adj_idx, self.adj_w, self.dense,
-                          max(1, m.n), self.dt)
+                          self.flush, self.dt)
 
     @property
     def walkers(self) -> int:
@@ -279,7 +280,7 @@ class LanePopulationRun(PopulationRun):
         lanes = slice(lo * W, hi * W)
         LPK.lane_sweeps(min(self.size(), hi * W) - lo * W, self.S[lo:hi], self.F[lo:hi], self.E[lanes],
                         self.st[lanes], self.bestS[lo:hi], self.bestE[lanes], self.beta_lanes[lanes], self.dm,
-                        self.ud, beta, self.spr, m.ising, m.adj_ptr, m.adj_idx, self.adj_w, self.dense, max(1, m.n),
+                        self.ud, beta, self.spr, m.ising, m.adj_ptr, m.adj_idx, self.adj_w, self.dense, self.flush,
                         self.dt)
 
     def _rows(self, S: np.ndarray) -> np.ndarray:
