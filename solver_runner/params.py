@@ -185,6 +185,38 @@ def default_all_betas(model: CompiledModel, replicas: int) -> list[float]:
     return [float(b) for b in np.geomspace(max(rng.beta_start, 1e-12), rng.beta_stop, replicas)]
 
 
+LADDER_MU = 2.1  # refine_ladder: a gap's Δβ·ΔĒ at most this, so neighbours exchange ~30 % of the time
+MAX_REFINED_RUNGS = 64
+
+
+def refine_ladder(betas: list[float], mean_energies: np.ndarray, max_rungs: int = MAX_REFINED_RUNGS) -> list[float]:
+    """Split the gaps of an ascending β ladder whose neighbours would rarely exchange, given the mean energy at each
+    rung (a short PT run's: parameter-free PT's first runs).
+
+    Where the energies at two close rungs are near-Gaussian with ΔĒ ≈ Δβ·σ², X = Δβ·(E_hot − E_cold) is ~N(μ, 2μ)
+    with μ = Δβ·(Ē_hot − Ē_cold), and a Metropolis exchange is accepted with probability E[min(1, e^−X)] =
+    erfc(√μ / 2). Splitting a gap geometrically into m parts divides its μ by about m², so gap k gets
+    ⌈√(μ_k / LADDER_MU)⌉ parts: exchanges accepted ~30 % of the time (erfc(√2.1 / 2)) wherever the model holds. A
+    geometric ladder of 16 rungs on Gset G14 had four neighbouring pairs that never exchanged (acceptance < 0.005),
+    so its cold half never met its hot half; refined from a 200-step run it had 38 rungs, the least acceptance 0.24
+    (benchmarks/README.md, "Design measurements"). Never fewer rungs than given; at most `max_rungs` (the target μ
+    grows until the ladder fits), never more rungs than given when that is already max_rungs or more."""
+    if len(betas) < 2 or len(betas) >= max_rungs:
+        return [float(b) for b in betas]
+    mu = [max(0.0, (betas[k + 1] - betas[k]) * (float(mean_energies[k]) - float(mean_energies[k + 1])))
+          for k in range(len(betas) - 1)]
+    target = LADDER_MU
+    while True:
+        parts = [max(1, math.ceil(math.sqrt(m / target))) for m in mu]
+        if 1 + sum(parts) <= max_rungs:
+            break
+        target *= 1.25
+    out = [float(betas[0])]
+    for k, m in enumerate(parts):
+        out.extend(float(b) for b in np.geomspace(betas[k], betas[k + 1], m + 1)[1:])
+    return out
+
+
 def default_pt_replicas(n: int, threads: int) -> int:
     """Exchange acceptance between neighbouring β falls with system size (energy fluctuations grow like √n), so the
     default ladder gets more rungs for larger problems: √n, clamped to [8, 32], and at least one per thread.

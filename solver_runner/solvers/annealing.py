@@ -26,6 +26,8 @@ states (scalar: its `number_of_solutions` best at sweep ends; lanes: its best at
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from contracts import targets
@@ -81,15 +83,53 @@ def simulated_annealing(ctx: SolveContext) -> SolveResult:
 PARALLEL_MIN_STEP_ATTEMPTS = 250_000
 
 
+class RungEnergies:
+    """The mean energy at each rung (ascending β) of a PT run over the second half of its steps, from SAMPLES
+    samples: what params.refine_ladder reads. run_tempering fills one when given it (not on the path that splits a
+    step across threads, for models too large for one thread's step: `mean` then stays None)."""
+
+    SAMPLES = 10
+
+    def __init__(self, rungs: int):
+        self.total = np.zeros(rungs)
+        self.count = 0
+
+    def add(self, energies: np.ndarray) -> None:
+        self.total += energies
+        self.count += 1
+
+    def mean(self) -> np.ndarray | None:
+        return self.total / self.count if self.count else None
+
+    def sampling(self, advance: Callable[[int, int], None], read: Callable[[], np.ndarray], steps: int
+                 ) -> Callable[[int, int], None]:
+        """`advance(first, count)` in pieces that end at this run's sample points, reading the rungs' energies
+        there."""
+        start = steps // 2
+        stride = max(1, (steps - start) // self.SAMPLES)
+
+        def run(first: int, count: int) -> None:
+            end = first + count
+            while first < end:
+                point = start + stride * ((first - start) // stride + 1 if first >= start else 1)
+                stop = min(end, point)
+                advance(first, stop - first)
+                first = stop
+                if first == point:
+                    self.add(read())
+
+        return run
+
+
 def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream: int = 0,
-                  keep: int | None = None, parallel: bool | None = None, kernel: str | None = None
-                  ) -> tuple[AnnealState | LaneState, int, bool]:
+                  keep: int | None = None, parallel: bool | None = None, kernel: str | None = None,
+                  energies: RungEnergies | None = None) -> tuple[AnnealState | LaneState, int, bool]:
     """Run PT for `sweeps` steps (or until ctx.should_stop()); returns (state, steps done, stopped early).
 
     `state.candidates()` / `state.bestE` hold the replicas' best states (scalar kernel: `keep` per replica, default
     ctx.number_of_solutions; lanes: each replica's best and current state). `parallel` forces the threading choice
-    (None: by work per step), `kernel` the kernel ("scalar" or "lanes"; None: solvers.lanes.choose_kernel).
-    Also used by the parameter-free PT tuner.
+    (None: by work per step), `kernel` the kernel ("scalar" or "lanes"; None: solvers.lanes.choose_kernel),
+    `energies` collects the rungs' mean energies. Also used by the parameter-free PT tuner.
     """
     betas = np.sort(np.asarray(all_betas, np.float64))
     R = betas.shape[0]
@@ -107,7 +147,10 @@ def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream
         def lane_steps(first: int, count: int) -> None:
             lanes.pt_steps(first, count)
 
-        run = KernelSteps(lane_steps, lanes.best_cost)
+        advance: Callable[[int, int], None] = lane_steps
+        if energies is not None:
+            advance = energies.sampling(lane_steps, lambda: lanes.E.reshape(-1)[lanes.lane_of], sweeps)
+        run = KernelSteps(advance, lanes.best_cost)
         done, stopped = run_steps(ctx, run, sweeps)
         return lanes, done, stopped
     state = AnnealState(ctx.model, R, ctx.seed, stream, keep=keep)
@@ -126,7 +169,10 @@ def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream
             state.sweep_each(betas)
             exchanges(step)
 
-    run = KernelSteps(steps, state.best_cost, R, piece=lambda step, lo, hi: state.sweep_each(betas, lo, hi),
+    advance_all: Callable[[int, int], None] = steps
+    if energies is not None:  # row r sits at betas[r]: exchanges swap states, not temperatures
+        advance_all = energies.sampling(steps, lambda: state.E.copy(), sweeps)
+    run = KernelSteps(advance_all, state.best_cost, R, piece=lambda step, lo, hi: state.sweep_each(betas, lo, hi),
                       finish=exchanges)
     done, stopped = run_steps(ctx, run, sweeps)
     return state, done, stopped

@@ -39,11 +39,20 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from contracts import targets
+from contracts import errors, targets
+from contracts.errors import ContractError
 from solver_runner import params as P
 from solver_runner.kernels.rng import splitmix64
-from solver_runner.solvers.annealing import run_anneal, run_tempering
-from solver_runner.solvers.base import SolveContext, SolveResult, best_distinct, exact_best, register, run_steps
+from solver_runner.solvers.annealing import RungEnergies, run_anneal, run_tempering
+from solver_runner.solvers.base import (
+    SolveContext,
+    SolveResult,
+    best_distinct,
+    check_walker_memory,
+    exact_best,
+    register,
+    run_steps,
+)
 from solver_runner.solvers.lanes import choose_kernel
 from solver_runner.solvers.population import population_run
 from solver_runner.solvers.ssmc import SsmcRun
@@ -60,6 +69,7 @@ GROWTH = 1.5
 ANNEAL_GROWTH = 2.0  # parameter-free SA and PT: their runs' lengths double (see `ladder`)
 FIT_MARGIN = 0.9  # a run is planned to take at most this fraction of the time left
 MIN_RUN_UNITS = 1
+REFINE_STEPS = 200  # parameter-free PT: the first run this long measures its ladder (refine_ladder)
 OTHER_SCHEDULE_EVERY = 3  # parameter-free SA: the schedule that does not lead runs at every 3rd length
 
 
@@ -300,20 +310,45 @@ def sa_schedule_turns(lengths: Iterator[int], schedules: int, leader: Callable[[
 @register(targets.PT_PF)
 def parallel_tempering_parameter_free(ctx: SolveContext) -> SolveResult:
     """Tunes sweeps; replicas = max(16, 2·threads) on a geometric β ladder across the model's range (QIO: one β per
-    thread, at least 16), unless all_betas / replicas are given."""
+    thread, at least 16), unless all_betas / replicas are given. Without either, the first run of at least
+    REFINE_STEPS steps also measures the mean energy at each rung, and the runs after it use the ladder
+    params.refine_ladder makes of it (rungs added where neighbours would rarely exchange); the echoed all_betas are
+    those of the run that found the best."""
     p = ctx.params
     if "all_betas" in p:
         all_betas = [float(b) for b in p["all_betas"]]
     else:
         all_betas = P.default_all_betas(ctx.model, int(p.get("replicas", _walkers(ctx.threads, 16))))
+    refine = "all_betas" not in p and "replicas" not in p
     tuner = Tuner(ctx)
 
     def make_run(sweeps: int, seed: int, sub: SolveContext) -> Run:
-        state, done, stopped = run_tempering(sub, all_betas, sweeps, keep=ctx.number_of_solutions)
-        params = {"all_betas": all_betas, "replicas": len(all_betas), "seed": seed, "sweeps": sweeps}
-        return Run(state.candidates()[0], params, float(sweeps * len(all_betas)), done == sweeps, done)
+        nonlocal all_betas, refine
+        betas = all_betas
+        energies = RungEnergies(len(betas)) if refine and sweeps >= REFINE_STEPS else None
+        state, done, stopped = run_tempering(sub, betas, sweeps, keep=ctx.number_of_solutions, energies=energies)
+        means = None if energies is None or done < sweeps else energies.mean()
+        if means is not None:
+            all_betas, refine = refined_ladder(ctx, betas, means), False
+        params = {"all_betas": betas, "replicas": len(betas), "seed": seed, "sweeps": sweeps}
+        return Run(state.candidates()[0], params, float(sweeps * len(betas)), done == sweeps, done)
 
-    return tuner.loop(ladder(p.get("sweeps"), growth=ANNEAL_GROWTH), len(all_betas), make_run, "sweeps" in p)
+    return tuner.loop(ladder(p.get("sweeps"), growth=ANNEAL_GROWTH), lambda _length: len(all_betas),
+                      make_run, "sweeps" in p)
+
+
+def refined_ladder(ctx: SolveContext, betas: list[float], means: np.ndarray) -> list[float]:
+    """params.refine_ladder's ladder, or `betas` where the replicas' arrays would not fit in memory."""
+    refined = P.refine_ladder(betas, means)
+    try:
+        check_walker_memory(ctx.model, len(refined), ctx.number_of_solutions, "replicas")
+    except ContractError as e:
+        if e.code != errors.PROBLEM_TOO_LARGE:
+            raise
+        return betas
+    log.info("parameter-free PT: ladder of %d rungs refined to %d from the rungs' mean energies", len(betas),
+             len(refined))
+    return refined
 
 
 def tabu_tenures(n: int, walkers: int, centre: int | None) -> np.ndarray:

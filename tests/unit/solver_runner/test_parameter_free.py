@@ -18,6 +18,7 @@ from solver_runner import params as P
 from solver_runner.kernels.common import energies_of
 from solver_runner.model import compile_problem, model_arrays
 from solver_runner.solvers import parameter_free as PF
+from solver_runner.solvers.annealing import RungEnergies, run_tempering
 from solver_runner.solvers.base import SolveContext
 
 PF_TARGETS = [targets.SA_PF, targets.PT_PF, targets.TABU_PF, targets.PA_PF, targets.SSMC_PF]
@@ -139,7 +140,72 @@ def test_pt_ladder_starts_at_the_90th_percentile_uphill_move():
     assert np.allclose(np.diff(np.log(ladder)), math.log(ladder[-1] / ladder[0]) / 15)
     assert P.default_all_betas(model, 1) == [qio.beta_stop]
     out = solve(targets.PT_PF, doc, {"seed": 1, "timeout": 0.2}).result["parameters"]
-    assert out["all_betas"] == P.default_all_betas(model, out["replicas"])
+    echoed = out["all_betas"]  # the default ladder, or its refinement (every default rung kept: see below)
+    assert out["replicas"] == len(echoed) >= 16
+    assert all(min(abs(b - e) for e in echoed) <= 1e-12 * b for b in P.default_all_betas(model, 16))
+
+
+def test_refine_ladder_splits_the_gaps_neighbours_would_rarely_cross():
+    betas = [0.1, 0.2, 0.4, 0.8]
+    # μ = Δβ·ΔĒ per gap: 0.1·10 = 1 (kept), 0.2·100 = 20 (⌈√(20 / 2.1)⌉ = 4 parts), 0.4·(−5) (noise: kept)
+    out = P.refine_ladder(betas, np.array([200.0, 190.0, 90.0, 95.0]))
+    assert len(out) == 7 and out[:2] == [0.1, 0.2] and out[-2:] == pytest.approx([0.4, 0.8], rel=1e-15)
+    assert np.allclose(np.diff(np.log(out[1:6])), math.log(2) / 4)
+    wide = np.array([1e6, 0.0, -1e6, -2e6])
+    capped = P.refine_ladder(betas, wide, max_rungs=12)
+    assert 10 <= len(capped) <= 12 and np.all(np.diff(capped) > 0)
+    assert P.refine_ladder(betas, wide, max_rungs=4) == betas  # already at the cap: never fewer, never more
+    assert P.refine_ladder([1.0], np.zeros(1)) == [1.0]
+
+
+@pytest.mark.parametrize("mu", [0.3, P.LADDER_MU, 9.0])
+def test_exchange_acceptance_of_gaussian_energies_is_erfc(mu):
+    # refine_ladder's model: X = Δβ·(E_hot − E_cold) ~ N(μ, 2μ) gives E[min(1, e^−X)] = erfc(√μ / 2)
+    x = np.random.default_rng(1).normal(mu, math.sqrt(2 * mu), 2_000_000)
+    assert np.minimum(1.0, np.exp(-x)).mean() == pytest.approx(math.erfc(math.sqrt(mu) / 2), abs=2e-3)
+
+
+@pytest.mark.parametrize("chunks", [[200], [1] * 200, [7, 93, 1, 99]])
+def test_rung_energies_are_sampled_over_the_second_half_whatever_the_chunks(chunks):
+    energies, calls = RungEnergies(1), []
+    run = energies.sampling(lambda first, count: calls.append((first, count)),
+                            lambda: np.array([float(sum(calls[-1]))]), 200)
+    first = 0
+    for count in chunks:
+        run(first, count)
+        first += count
+    assert [c[0] for c in calls] == list(np.cumsum([0] + [c[1] for c in calls[:-1]]))  # in order, no gaps
+    assert sum(c[1] for c in calls) == 200
+    assert energies.count == RungEnergies.SAMPLES and energies.mean()[0] == np.mean(np.arange(110, 201, 10))
+
+
+@pytest.mark.parametrize("kernel", ["lanes", "scalar"])
+def test_tempering_measures_its_rungs_without_changing_a_decision(kernel):
+    model = compile_problem(decode_problem(encode_json(rrg3_document(60, seed=4))))
+    betas = list(np.geomspace(0.1, 3.0, 8))
+    ctx = SolveContext(model, {}, 1, 7, 1, None, lambda: False, lambda *a: None)
+    energies = RungEnergies(8)
+    measured, done, _ = run_tempering(ctx, betas, 300, energies=energies, kernel=kernel)
+    plain, _, _ = run_tempering(ctx, betas, 300, kernel=kernel)
+    assert done == 300 and energies.count == RungEnergies.SAMPLES
+    assert np.array_equal(measured.candidates()[0], plain.candidates()[0])
+    means = energies.mean()
+    assert means[0] > means[-1] + 20  # hot rungs sit far above the cold ones (−90 is the cold end's scale)
+
+
+def test_parameter_free_pt_refines_its_ladder_once_unless_given_one(caplog):
+    doc = rrg3_document(400, seed=8)
+    model = compile_problem(decode_problem(encode_json(doc)))
+    with caplog.at_level("INFO", logger=PF.__name__):
+        out = solve(targets.PT_PF, doc, {"seed": 1, "sweeps": PF.REFINE_STEPS, "timeout": 2.0}).result
+    refined = [r.getMessage() for r in caplog.records if "refined" in r.getMessage()]
+    assert len(refined) == 1 and refined[0].startswith("parameter-free PT: ladder of 16 rungs refined to ")
+    assert len(out["parameters"]["all_betas"]) == out["parameters"]["replicas"]
+    caplog.clear()
+    with caplog.at_level("INFO", logger=PF.__name__):
+        held = solve(targets.PT_PF, doc, {"seed": 1, "sweeps": PF.REFINE_STEPS, "replicas": 16, "timeout": 0.5})
+    assert not [r for r in caplog.records if "refined" in r.getMessage()]
+    assert held.result["parameters"]["all_betas"] == P.default_all_betas(model, 16)
 
 
 def test_sa_takes_a_beta_schedule_and_echoes_it():
