@@ -6,7 +6,10 @@ What QIO's `-parameterfree` targets did (qio-solvers.md §1.8), in our terms:
   geometrically from −ln(0.25)/(the median uphill move at a random state) to that β_stop (params.sa_pf_schedules:
   Gset G1's best cut ~3.5× sooner per walker than over QIO's range), and linearly over QIO's range (far better on
   grouped balance terms), the one that leads at every run length, the other at every third (sa_schedule_turns);
-  PT's ladder runs from −ln(0.5)/(the 90th-percentile uphill move) to that β_stop (params.default_all_betas);
+  PT's ladder runs from −ln(0.5)/(the 90th-percentile uphill move) to that β_stop (params.default_all_betas),
+  16 rungs geometrically, and after the first run of REFINE_STEPS steps, which measures the mean energy at each
+  rung, gets rungs added where neighbours would rarely exchange (params.refine_ladder; not when the user gave
+  `all_betas` or `replicas`);
 - the parameterised solver is run again and again with a growing run length: 10, 20, 30, 50 units, then ×2 (SA,
   PT) or ×1.5 (the others) per run (a unit is one sweep for SA, PT and PA, ⌈n/10⌉ moves for Tabu, n steps for
   SSMC), each run with its own seed derived from the job's seed; a run that would not fit in the time left is
