@@ -335,7 +335,7 @@ def goal_lines(rows: list[dict], goal_instances: list[str]) -> list[str]:
     for name in goal_instances:
         here = [r for r in rows if r["instance"] == name]
         m = medians_by_solver(here)
-        if not m:
+        if not any(k.endswith("-PF") for k in m):  # not in this run, or only other libraries' rows (--libraries)
             continue
         ours_label = min((k for k in m if k.endswith("-PF")), key=lambda k: m[k])
         ours = m[ours_label]

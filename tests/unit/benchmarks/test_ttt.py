@@ -44,3 +44,4 @@ def test_goal_lines_say_in_what_share_of_seed_pairs_ours_was_first():
     assert lines[0] == ("  gset_G1: ours (best parameter-free median) 0.04 s vs best other library 0.05 s: met "
                         "(ours SA-PF first in 44% of seed pairs against openjij SA)")
     assert lines[1] == "  gset_G1 within 10 s on one core: 0.04 s: met"
+    assert T.goal_lines(rows[2:], ["gset_G1"]) == []  # --libraries without ours: no goal to judge, no crash
