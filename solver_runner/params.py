@@ -191,7 +191,7 @@ MAX_REFINED_RUNGS = 64
 
 def refine_ladder(betas: list[float], mean_energies: np.ndarray, max_rungs: int = MAX_REFINED_RUNGS) -> list[float]:
     """Split the gaps of an ascending β ladder whose neighbours would rarely exchange, given the mean energy at each
-    rung (a short PT run's: parameter-free PT's first runs).
+    rung, from a short PT run (parameter-free PT's first run of 200 steps).
 
     Where the energies at two close rungs are near-Gaussian with ΔĒ ≈ Δβ·σ², X = Δβ·(E_hot − E_cold) is ~N(μ, 2μ)
     with μ = Δβ·(Ē_hot − Ē_cold), and a Metropolis exchange is accepted with probability E[min(1, e^−X)] =
