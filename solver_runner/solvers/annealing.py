@@ -121,6 +121,12 @@ class RungEnergies:
         return run
 
 
+def sampled(advance: Callable[[int, int], None], energies: RungEnergies | None, read: Callable[[], np.ndarray],
+            steps: int) -> Callable[[int, int], None]:
+    """`advance` itself, or through energies.sampling when there are rung energies to collect."""
+    return advance if energies is None else energies.sampling(advance, read, steps)
+
+
 def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream: int = 0,
                   keep: int | None = None, parallel: bool | None = None, kernel: str | None = None,
                   energies: RungEnergies | None = None) -> tuple[AnnealState | LaneState, int, bool]:
@@ -147,10 +153,8 @@ def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream
         def lane_steps(first: int, count: int) -> None:
             lanes.pt_steps(first, count)
 
-        advance: Callable[[int, int], None] = lane_steps
-        if energies is not None:
-            advance = energies.sampling(lane_steps, lambda: lanes.E.reshape(-1)[lanes.lane_of], sweeps)
-        run = KernelSteps(advance, lanes.best_cost)
+        run = KernelSteps(sampled(lane_steps, energies, lambda: lanes.E.reshape(-1)[lanes.lane_of], sweeps),
+                          lanes.best_cost)
         done, stopped = run_steps(ctx, run, sweeps)
         return lanes, done, stopped
     state = AnnealState(ctx.model, R, ctx.seed, stream, keep=keep)
@@ -169,11 +173,9 @@ def run_tempering(ctx: SolveContext, all_betas: list[float], sweeps: int, stream
             state.sweep_each(betas)
             exchanges(step)
 
-    advance_all: Callable[[int, int], None] = steps
-    if energies is not None:  # row r sits at betas[r]: exchanges swap states, not temperatures
-        advance_all = energies.sampling(steps, lambda: state.E.copy(), sweeps)
-    run = KernelSteps(advance_all, state.best_cost, R, piece=lambda step, lo, hi: state.sweep_each(betas, lo, hi),
-                      finish=exchanges)
+    # row r sits at betas[r]: exchanges swap states, not temperatures
+    run = KernelSteps(sampled(steps, energies, lambda: state.E, sweeps), state.best_cost, R,
+                      piece=lambda step, lo, hi: state.sweep_each(betas, lo, hi), finish=exchanges)
     done, stopped = run_steps(ctx, run, sweeps)
     return state, done, stopped
 
