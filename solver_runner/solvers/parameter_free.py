@@ -74,6 +74,7 @@ FIT_MARGIN = 0.9  # a run is planned to take at most this fraction of the time l
 MIN_RUN_UNITS = 1
 REFINE_STEPS = 200  # parameter-free PT: the first run this long measures its ladder (refine_ladder)
 OTHER_SCHEDULE_EVERY = 3  # parameter-free SA: the schedule that does not lead runs at every 3rd length
+LANES_FROM_SWEEPS = 6400  # parameter-free SA: runs this long take 64 walkers per thread where lanes apply (sa_walkers)
 
 
 def run_seed(seed: int, index: int) -> int:
@@ -251,35 +252,48 @@ def _walkers(threads: int, minimum: int = 8) -> int:
     return max(minimum, 2 * threads)
 
 
-def sa_walkers(ctx: SolveContext) -> int:
-    """Restarts of parameter-free SA: 64 per thread when the input takes multi-spin coding (64 walkers share one
-    machine word, so they cost what ~2 scalar walkers do), else one per thread. The ladder's runs then take the
-    least time each, so it reaches the run length an input needs soonest: on the geometric schedule alone, with 8
-    restarts (SIMD lanes, ~1.5× a scalar walker's cost per walker on Gset G1) the median time to G1's best cut was
-    0.37 s, with 1 it was 0.17 s; bqp250 and a frustrated-loop instance reached their optimum as soon or sooner, and
-    a planted 3D instance more often within 3 s (3 of 5 seeds against 1 of 5). 2-core AVX2 VM, 7 seeds each."""
-    many = MSC_WORD * max(1, ctx.threads)
-    msc_fits = choose_kernel(ctx.model, many, keep=ctx.number_of_solutions)[0] == "msc"
-    return many if msc_fits else max(1, ctx.threads)
+def sa_walkers(ctx: SolveContext) -> Callable[[int], int]:
+    """Restarts of parameter-free SA, as a function of the run's sweeps.
+
+    64 per thread when the input takes multi-spin coding (64 walkers share one machine word, so they cost what ~2
+    scalar walkers do). Otherwise one per thread for runs shorter than LANES_FROM_SWEEPS, so the ladder reaches
+    the run length an input needs soonest (on the geometric schedule alone, 8 restarts in SIMD lanes, ~1.5× a
+    scalar walker's cost per walker on Gset G1, took G1's best cut 0.37 s, 1 restart 0.17 s); and from there on 64
+    per thread where they run in SIMD lanes (sparse quadratic inputs): a run that long is one draw of a search
+    that longer runs no longer make much likelier, and lanes sweep 2.3-2.9× as many walkers per second as the
+    scalar kernel (Gset G1, G14). Gset G14's best cut in 60 s: 2 of 9 seeds with one walker, 12 of 18 with this
+    rule, 5-7 of 9 from 1600 to 12800 sweeps; G1, bqp50 and bqp250 are found by shorter runs, as soon as before
+    (benchmarks/README.md, "Design measurements"). Dense couplings, grouped terms, degree ≥ 3 and inputs too
+    large for 64 walkers per thread in memory keep one walker per thread throughout."""
+    threads = max(1, ctx.threads)
+    many = MSC_WORD * threads
+    kind = choose_kernel(ctx.model, many, keep=ctx.number_of_solutions)[0]
+    if kind == "msc":
+        return lambda _sweeps: many
+    if kind == "lanes" and walkers_fit(ctx, many):
+        return lambda sweeps: many if sweeps >= LANES_FROM_SWEEPS else threads
+    return lambda _sweeps: threads
 
 
 @register(targets.SA_PF)
 def simulated_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
-    """Tunes sweeps (restarts fixed at `sa_walkers` unless given) over params.sa_pf_schedules (geometric, then QIO's
-    linear): the leading schedule runs at every length of the ladder, the other at every OTHER_SCHEDULE_EVERY-th
+    """Tunes sweeps (restarts by run length from `sa_walkers` unless given) over params.sa_pf_schedules (geometric,
+    then QIO's linear): the leading schedule runs at every length of the ladder, the other at every OTHER_SCHEDULE_EVERY-th
     (`sa_schedule_turns`); the echoed `beta` is the winning run's schedule."""
     p = ctx.params
     schedules = P.sa_pf_schedules(ctx)
-    restarts = int(p.get("restarts", sa_walkers(ctx)))
+    given = p.get("restarts")
+    restarts = sa_walkers(ctx) if given is None else (lambda _sweeps: int(given))
     tuner = Tuner(ctx)
     turns: list[int] = []  # the schedule of each run the ladder has planned, oldest first
 
     def make_run(sweeps: int, seed: int, sub: SolveContext) -> Run:
         schedule = schedules[turns.pop(0)]
-        state, done, _ = run_anneal(sub, restarts, sweeps, schedule, seed, ctx.number_of_solutions)
+        walkers = restarts(sweeps)
+        state, done, _ = run_anneal(sub, walkers, sweeps, schedule, seed, ctx.number_of_solutions)
         params = {"beta": schedule, "beta_start": schedule["initial"], "beta_stop": schedule["final"],
-                  "restarts": restarts, "seed": seed, "sweeps": sweeps}
-        return Run(state.candidates()[0], params, float(sweeps * restarts), done == sweeps, done)
+                  "restarts": walkers, "seed": seed, "sweeps": sweeps}
+        return Run(state.candidates()[0], params, float(sweeps * walkers), done == sweeps, done)
 
     def leader() -> int:
         best = tuner.best_parameters.get("beta")
@@ -343,15 +357,22 @@ def parallel_tempering_parameter_free(ctx: SolveContext) -> SolveResult:
 def refined_ladder(ctx: SolveContext, betas: list[float], means: np.ndarray) -> list[float]:
     """params.refine_ladder's ladder, or `betas` where the replicas' arrays would not fit in memory."""
     refined = P.refine_ladder(betas, means)
-    try:
-        check_walker_memory(ctx.model, len(refined), ctx.number_of_solutions, "replicas")
-    except ContractError as e:
-        if e.code != errors.PROBLEM_TOO_LARGE:
-            raise
+    if not walkers_fit(ctx, len(refined)):
         return betas
     log.info("parameter-free PT: ladder of %d rungs refined to %d from the rungs' mean energies", len(betas),
              len(refined))
     return refined
+
+
+def walkers_fit(ctx: SolveContext, walkers: int) -> bool:
+    """Whether `walkers` walkers' arrays fit in base.WALKER_MEMORY_LIMIT_BYTES (check_walker_memory)."""
+    try:
+        check_walker_memory(ctx.model, walkers, ctx.number_of_solutions, "walkers")
+    except ContractError as e:
+        if e.code != errors.PROBLEM_TOO_LARGE:
+            raise
+        return False
+    return True
 
 
 def tabu_tenures(n: int, walkers: int, centre: int | None) -> np.ndarray:

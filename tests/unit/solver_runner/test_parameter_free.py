@@ -17,6 +17,7 @@ from contracts.runner import RunOutcome
 from solver_runner import params as P
 from solver_runner.kernels.common import energies_of
 from solver_runner.model import compile_problem, model_arrays
+from solver_runner.solvers import base
 from solver_runner.solvers import parameter_free as PF
 from solver_runner.solvers.annealing import RungEnergies, run_tempering
 from solver_runner.solvers.base import SolveContext
@@ -121,6 +122,37 @@ def test_sa_runs_each_length_geometric_from_the_typical_uphill_move_and_linear()
     assert held["beta"] == given and (held["beta_start"], held["beta_stop"]) == (0.1, 3.0)
     higher = solve(targets.SA_PF, random_document("pubo", 10, seed=5, higher=True), {"seed": 1, "timeout": 0.2})
     assert higher.result["parameters"]["restarts"] == 1  # otherwise one walker per thread
+
+
+def test_sa_pf_walkers_grow_to_simd_lanes_with_the_run_length(monkeypatch):
+    rng = np.random.default_rng(7)
+    n = 60
+    ring = [{"c": float(c), "ids": [i, (i + 1) % n]} for i, c in enumerate(rng.normal(size=n))]  # no quantum
+    cases = {"lanes": ring, "msc": [{"c": -1.0, "ids": [i, (i + 1) % n]} for i in range(n)],
+             "scalar": ring + [{"c": 0.5, "ids": [0, 1, 2]}]}
+    long = PF.LANES_FROM_SWEEPS
+
+    def model_of(terms):
+        return compile_problem(decode_problem(encode_json({"cost_function": {"type": "ising", "version": "1.0",
+                                                                             "terms": terms}})))
+
+    for kind, terms in cases.items():
+        model = model_of(terms)
+        for threads in (1, 2):
+            walkers = PF.sa_walkers(SolveContext(model, {}, threads, 1, 1, 1.0, lambda: False, lambda d, b: None))
+            assert PF.choose_kernel(model, 64 * threads)[0] == kind
+            expect = {"msc": (64, 64), "lanes": (1, 64), "scalar": (1, 1)}[kind]
+            assert (walkers(long - 1), walkers(long)) == tuple(e * threads for e in expect), (kind, threads)
+    # 64 walkers whose arrays would not fit in memory: one per thread throughout
+    monkeypatch.setattr(base, "WALKER_MEMORY_LIMIT_BYTES", 63 * n * 10)
+    walkers = PF.sa_walkers(SolveContext(model_of(ring), {}, 1, 1, 1, 1.0, lambda: False, lambda d, b: None))
+    assert (walkers(long - 1), walkers(long)) == (1, 1)
+    monkeypatch.undo()
+    # through the solver: runs of the given length take the walkers the rule gives them; given restarts hold
+    doc = {"cost_function": {"type": "ising", "version": "1.0", "terms": ring}}
+    for params, restarts in (({"sweeps": long}, 64), ({"sweeps": 200}, 1), ({"sweeps": long, "restarts": 3}, 3)):
+        out = solve(targets.SA_PF, doc, {"seed": 4, "timeout": 0.3, **params}).result["parameters"]
+        assert (out["sweeps"], out["restarts"]) == (params["sweeps"], restarts), params
 
 
 def test_pt_ladder_starts_at_the_90th_percentile_uphill_move():
