@@ -212,9 +212,10 @@ def section_sqa(table: Table, repeats: int) -> None:
 # --- 3. quality at a fixed time -------------------------------------------------------------------------------
 
 
-def section_quality(table: Table, manifest: dict, budget: float, names) -> None:
-    """Every contender of the TTT section with the same wall budget (measured and printed), one seed; the target
-    is the proven optimum (runs stop there) or unreachable, so every run uses its whole budget."""
+def section_quality(table: Table, manifest: dict, budget: float, names, only: set[str] | None = None) -> None:
+    """Every contender of the TTT section (or those of the libraries in `only`) with the same wall budget (measured
+    and printed), one seed; the target is the proven optimum (runs stop there) or unreachable, so every run uses its
+    whole budget."""
     from solver_runner import warmup
     t0 = time.perf_counter()
     warmup.warm()
@@ -226,7 +227,7 @@ def section_quality(table: Table, manifest: dict, budget: float, names) -> None:
         proven = meta["status"] == "proven"
         contest = T.Contest(name, raw, float(meta["best_known"]) if proven else -math.inf, I.GENERATORS[name]())
         log(f"quality {name}: budget {budget:g} s")
-        rows = T.run_instance(contest, budget, 1, log)
+        rows = T.run_instance(contest, budget, 1, log, only)
         found = [r["best"] for r in rows if r.get("best") is not None and math.isfinite(r["best"])]
         ref, label = (float(meta["best_known"]), "proven") if proven else (min(found, default=math.nan), "best found")
         for r in rows:
@@ -385,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
             unknown = sorted(set(names) - set(I.QUALITY))
             if unknown:
                 parser.error(f"unknown instances {unknown}; known: {', '.join(I.QUALITY)}")
-        section_quality(table, manifest, budget, names)
+        section_quality(table, manifest, budget, names, only)
     if 4 in sections:
         section_scaling(table, 1 if args.quick else 3)
     if 5 in sections:

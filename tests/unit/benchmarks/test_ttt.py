@@ -45,3 +45,21 @@ def test_goal_lines_say_in_what_share_of_seed_pairs_ours_was_first():
                         "(ours SA-PF first in 44% of seed pairs against openjij SA)")
     assert lines[1] == "  gset_G1 within 10 s on one core: 0.04 s: met"
     assert T.goal_lines(rows[2:], ["gset_G1"]) == []  # --libraries without ours: no goal to judge, no crash
+
+
+def test_the_quality_section_runs_only_the_libraries_asked_for(monkeypatch):
+    from benchmarks import instances as I
+    from benchmarks import solvers as S
+    from benchmarks.report import Table
+    from solver_runner import warmup
+
+    seen = []
+    monkeypatch.setattr(warmup, "warm", lambda: None)
+    monkeypatch.setattr(S, "freeze_heap", lambda: None)
+    monkeypatch.setattr(I, "read_bytes", lambda name: encode_json(problem_document("ising", [(1.0, [0, 1])])))
+    monkeypatch.setattr(I, "GENERATORS", {"inst": lambda: None})
+    monkeypatch.setattr(T, "run_instance", lambda contest, budget, seeds, log, only=None: seen.append(only) or [])
+    manifest = {"inst": {"status": "proven", "best_known": -1.0}}
+    S.section_quality(Table(), manifest, 0.1, ["inst"], {"ours"})
+    S.section_quality(Table(), manifest, 0.1, ["inst"])
+    assert seen == [{"ours"}, None]
