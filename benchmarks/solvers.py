@@ -34,7 +34,6 @@ for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MK
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -212,34 +211,6 @@ def section_sqa(table: Table, repeats: int) -> None:
 # --- 3. quality at a fixed time -------------------------------------------------------------------------------
 
 
-def section_quality(table: Table, manifest: dict, budget: float, names, only: set[str] | None = None) -> None:
-    """Every contender of the TTT section (or those of the libraries in `only`) with the same wall budget (measured
-    and printed), one seed; the target is the proven optimum (runs stop there) or unreachable, so every run uses its
-    whole budget."""
-    from solver_runner import warmup
-    t0 = time.perf_counter()
-    warmup.warm()
-    freeze_heap()  # as a runner does once warm (solver_runner.worker)
-    log(f"runner warm-up (warmup.warm) {time.perf_counter() - t0:.1f} s")
-    for name in names:
-        meta = manifest[name]
-        raw = I.read_bytes(name)
-        proven = meta["status"] == "proven"
-        contest = T.Contest(name, raw, float(meta["best_known"]) if proven else -math.inf, I.GENERATORS[name]())
-        log(f"quality {name}: budget {budget:g} s")
-        rows = T.run_instance(contest, budget, 1, log, only)
-        found = [r["best"] for r in rows if r.get("best") is not None and math.isfinite(r["best"])]
-        ref, label = (float(meta["best_known"]), "proven") if proven else (min(found, default=math.nan), "best found")
-        for r in rows:
-            row = table.add(section="3 quality", instance=name, solver=r["solver"], cost=r.get("best"),
-                            seconds=r.get("seconds"), reference=f"{ref:.6g} ({label})",
-                            note=r.get("note") or f"{r['settings']}; {r['stops'][0]}")
-            if r.get("best") is not None and math.isfinite(ref):
-                row["residual_pct"] = T.residual_pct(r["best"], ref)
-                if proven and r["best"] < ref - 1e-6 * max(1.0, abs(ref)):
-                    row["note"] = f"BELOW THE PROVEN OPTIMUM: generator or cost bug. {row['note']}"
-
-
 # --- 4. and 5.: child processes ---------------------------------------------------------------------------------
 
 
@@ -386,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
             unknown = sorted(set(names) - set(I.QUALITY))
             if unknown:
                 parser.error(f"unknown instances {unknown}; known: {', '.join(I.QUALITY)}")
-        section_quality(table, manifest, budget, names, only)
+        T.section_quality(table, manifest, budget, names, log, only)
     if 4 in sections:
         section_scaling(table, 1 if args.quick else 3)
     if 5 in sections:

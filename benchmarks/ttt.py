@@ -32,7 +32,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks import instances as I
 from benchmarks import libs as L
+from benchmarks.report import Table
+from contracts.heap import freeze_heap
 
 SWEEP_GRID = (100, 1000, 10_000)
 SQA_GRID = (100, 1000)
@@ -414,3 +417,32 @@ def section_pf_stops(budget: float, seeds: int, log: Callable[[str], None]) -> l
                      "seconds": statistics.median(t.seconds for t in traces), "settings": f"timeout {budget:g} s",
                      "note": "; ".join(f"{t.best():.6g} after {t.stop}" for t in traces)})
     return rows
+
+
+def section_quality(table: Table, manifest: dict, budget: float, names: list[str], log: Callable[[str], None],
+                    only: set[str] | None = None) -> None:
+    """Every contender of the TTT section (or those of the libraries in `only`) with the same wall budget (measured
+    and printed), one seed; the target is the proven optimum (runs stop there) or unreachable, so every run uses its
+    whole budget."""
+    from solver_runner import warmup
+    t0 = time.perf_counter()
+    warmup.warm()
+    freeze_heap()  # as a runner does once warm (solver_runner.worker)
+    log(f"runner warm-up (warmup.warm) {time.perf_counter() - t0:.1f} s")
+    for name in names:
+        meta = manifest[name]
+        raw = I.read_bytes(name)
+        proven = meta["status"] == "proven"
+        contest = Contest(name, raw, float(meta["best_known"]) if proven else -math.inf, I.GENERATORS[name]())
+        log(f"quality {name}: budget {budget:g} s")
+        rows = run_instance(contest, budget, 1, log, only)
+        found = [r["best"] for r in rows if r.get("best") is not None and math.isfinite(r["best"])]
+        ref, label = (float(meta["best_known"]), "proven") if proven else (min(found, default=math.nan), "best found")
+        for r in rows:
+            row = table.add(section="3 quality", instance=name, solver=r["solver"], cost=r.get("best"),
+                            seconds=r.get("seconds"), reference=f"{ref:.6g} ({label})",
+                            note=r.get("note") or f"{r['settings']}; {r['stops'][0]}")
+            if r.get("best") is not None and math.isfinite(ref):
+                row["residual_pct"] = residual_pct(r["best"], ref)
+                if proven and r["best"] < ref - 1e-6 * max(1.0, abs(ref)):
+                    row["note"] = f"BELOW THE PROVEN OPTIMUM: generator or cost bug. {row['note']}"

@@ -49,17 +49,16 @@ def test_goal_lines_say_in_what_share_of_seed_pairs_ours_was_first():
 
 def test_the_quality_section_runs_only_the_libraries_asked_for(monkeypatch):
     from benchmarks import instances as I
-    from benchmarks import solvers as S
     from benchmarks.report import Table
     from solver_runner import warmup
 
     seen = []
     monkeypatch.setattr(warmup, "warm", lambda: None)
-    monkeypatch.setattr(S, "freeze_heap", lambda: None)
+    monkeypatch.setattr(T, "freeze_heap", lambda: None)
     monkeypatch.setattr(I, "read_bytes", lambda name: encode_json(problem_document("ising", [(1.0, [0, 1])])))
     monkeypatch.setattr(I, "GENERATORS", {"inst": lambda: None})
     monkeypatch.setattr(T, "run_instance", lambda contest, budget, seeds, log, only=None: seen.append(only) or [])
     manifest = {"inst": {"status": "proven", "best_known": -1.0}}
-    S.section_quality(Table(), manifest, 0.1, ["inst"], {"ours"})
-    S.section_quality(Table(), manifest, 0.1, ["inst"])
+    T.section_quality(Table(), manifest, 0.1, ["inst"], print, {"ours"})
+    T.section_quality(Table(), manifest, 0.1, ["inst"], print)
     assert seen == [{"ours"}, None]
