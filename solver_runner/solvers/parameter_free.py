@@ -110,6 +110,7 @@ class Run:
     work: float
     completed: bool
     progress: int
+    walkers: int = 1  # where a solver's runs differ in walkers (parameter-free SA): their rates are kept apart
 
 
 class Tuner:
@@ -125,7 +126,7 @@ class Tuner:
         self.best_work = math.inf
         self.progress = 0
         self.runs = 0
-        self.rates: list[float] = []  # seconds per work unit of each run
+        self.rates: dict[int, list[float]] = {}  # seconds per work unit of each run, by the run's walkers
         self._checks = 0
 
     # -- contexts for the runs --------------------------------------------------------------------------------
@@ -151,20 +152,31 @@ class Tuner:
     def remaining(self) -> float:
         return math.inf if self.end is None else self.end - time.monotonic()
 
-    def seconds_per_work(self) -> float | None:
-        """The cheapest recent rate: short runs (and a first run paying JIT or cache loading) overestimate it."""
-        return min(self.rates[-3:]) if self.rates else None
+    def seconds_per_work(self, walkers: int) -> float | None:
+        """The cheapest recent rate of runs with this many walkers (short runs, and a first run paying JIT or cache
+        loading, overestimate it); for a walker count not run yet, the dearest such rate of the others (64 walkers
+        in SIMD lanes cost 2.3-2.9× less per walker than one scalar walker: a first lane run is judged dear)."""
+        if walkers in self.rates:
+            return min(self.rates[walkers][-3:])
+        return max((min(rates[-3:]) for rates in self.rates.values()), default=None)
+
+    def affords(self, units: int, walkers: int) -> bool:
+        """Whether a run of `units` × `walkers` is expected to fit in FIT_MARGIN of the time left (True when there is
+        no timeout or no measured rate yet)."""
+        rate = self.seconds_per_work(walkers)
+        return rate is None or self.end is None or rate * units * walkers <= FIT_MARGIN * self.remaining()
 
     def fit(self, units: int, walkers: Callable[[int], int]) -> int:
         """Shorten a planned run so it fits in the time left (from the measured cost of earlier runs): the longest
         length L ≤ units with rate·L·walkers(L) ≤ FIT_MARGIN·(time left)."""
-        rate = self.seconds_per_work()
-        if rate is None or self.end is None:
+        if not self.rates or self.end is None:
             return units
-        budget = FIT_MARGIN * self.remaining()
 
         def cost(length: int) -> float:
-            return rate * length * max(1, walkers(length))
+            w = max(1, walkers(length))
+            return (self.seconds_per_work(w) or 0.0) * length * w
+
+        budget = FIT_MARGIN * self.remaining()
 
         if cost(units) <= budget:
             return units
@@ -196,7 +208,7 @@ class Tuner:
             self.best_parameters = run.parameters
             self.best_work = run.work
         if run.work > 0 and seconds > 0 and run.completed:
-            self.rates.append(seconds / run.work)
+            self.rates.setdefault(run.walkers, []).append(seconds / run.work)
         self.progress += run.progress
         self.runs += 1
         return improved, improved or abs(costs[0] - old_best) <= tol
@@ -264,7 +276,8 @@ def sa_walkers(ctx: SolveContext) -> Callable[[int], int]:
     scalar kernel (Gset G1, G14). Gset G14's best cut in 60 s: 2 of 9 seeds with one walker, 12 of 18 with this
     rule, 5-7 of 9 from 1600 to 12800 sweeps; G1, bqp50 and bqp250 are found by shorter runs, as soon as before
     (benchmarks/README.md, "Design measurements"). Dense couplings, grouped terms, degree ≥ 3 and inputs too
-    large for 64 walkers per thread in memory keep one walker per thread throughout."""
+    large for 64 walkers per thread in memory keep one walker per thread throughout; and a run takes the 64 only
+    where it fits in the time left (simulated_annealing_parameter_free's `restarts`)."""
     threads = max(1, ctx.threads)
     many = MSC_WORD * threads
     kind = choose_kernel(ctx.model, many, keep=ctx.number_of_solutions)[0]
@@ -283,8 +296,16 @@ def simulated_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
     p = ctx.params
     schedules = P.sa_pf_schedules(ctx)
     given = p.get("restarts")
-    restarts = sa_walkers(ctx) if given is None else (lambda _sweeps: int(given))
+    by_length = sa_walkers(ctx) if given is None else (lambda _sweeps: int(given))
     tuner = Tuner(ctx)
+
+    def restarts(sweeps: int) -> int:
+        """by_length's walkers where such a run fits in the time left, else a short run's (one per thread) at this
+        length: a 20 000-variable input at timeout 10 s would otherwise repeat runs of 6399 sweeps (the longest that
+        fit with one walker) where its ladder reached 51 200 (cost −26 497 against −26 658)."""
+        walkers = by_length(sweeps)
+        return walkers if tuner.affords(sweeps, walkers) else by_length(0)
+
     turns: list[int] = []  # the schedule of each run the ladder has planned, oldest first
 
     def make_run(sweeps: int, seed: int, sub: SolveContext) -> Run:
@@ -293,7 +314,7 @@ def simulated_annealing_parameter_free(ctx: SolveContext) -> SolveResult:
         state, done, _ = run_anneal(sub, walkers, sweeps, schedule, seed, ctx.number_of_solutions)
         params = {"beta": schedule, "beta_start": schedule["initial"], "beta_stop": schedule["final"],
                   "restarts": walkers, "seed": seed, "sweeps": sweeps}
-        return Run(state.candidates()[0], params, float(sweeps * walkers), done == sweeps, done)
+        return Run(state.candidates()[0], params, float(sweeps * walkers), done == sweeps, done, walkers)
 
     def leader() -> int:
         best = tuner.best_parameters.get("beta")

@@ -332,7 +332,7 @@ def test_fit_shortens_a_run_to_the_time_left():
     ctx = SolveContext(None, {}, 1, 1, 1, 10.0, lambda: False, lambda *a: None)
     tuner = PF.Tuner(ctx)
     assert tuner.fit(1000, lambda length: 8) == 1000  # no rate measured yet
-    tuner.rates = [1e-4]  # seconds per (length × walker)
+    tuner.rates = {8: [1e-4]}  # seconds per (length × walker), by walkers per run
     tuner.end = time.monotonic() + 1.0
     fitted = tuner.fit(10_000, lambda length: 8)
     assert 1000 <= fitted <= 1125  # 0.9 s / (1e-4 s × 8 walkers) ≈ 1125
@@ -340,6 +340,16 @@ def test_fit_shortens_a_run_to_the_time_left():
     assert 120 <= quad <= 135
     tuner.end = time.monotonic() - 1.0
     assert tuner.fit(10_000, lambda length: 8) == PF.MIN_RUN_UNITS
+    # rates are kept by walkers per run (lanes cost less per walker than one scalar walker); a count not run yet
+    # is judged at the dearest known rate
+    tuner.rates = {1: [3e-4, 1e-4, 2e-4], 64: [4e-5]}
+    assert tuner.seconds_per_work(1) == 1e-4 and tuner.seconds_per_work(64) == 4e-5
+    assert tuner.seconds_per_work(8) == 1e-4
+    tuner.end = time.monotonic() + 1.0
+    assert tuner.affords(300, 64) and not tuner.affords(400, 64)  # 0.77 s and 1.02 s against 0.9 s
+    # parameter-free SA's way: 64 walkers where they fit, else one at the planned length (0.1 s here)
+    assert tuner.fit(1000, lambda length: 64 if length >= 300 and tuner.affords(length, 64) else 1) == 1000
+    assert 340 <= tuner.fit(1000, lambda length: 64) <= 352  # 0.9 s / (4e-5 s × 64)
 
 
 def test_tabu_tenures_spread_around_the_centre():
