@@ -2,9 +2,12 @@
 alike), and the rows keep the contenders' order, unavailable ones included."""
 from __future__ import annotations
 
+from benchmarks import instances as I
 from benchmarks import libs as L
 from benchmarks import ttt as T
+from benchmarks.report import Table
 from contracts.problems import encode_json, problem_document
+from solver_runner import warmup
 
 
 def test_seeds_go_round_the_contenders_and_rows_keep_their_order(monkeypatch):
@@ -48,10 +51,6 @@ def test_goal_lines_say_in_what_share_of_seed_pairs_ours_was_first():
 
 
 def test_the_quality_section_runs_only_the_libraries_asked_for(monkeypatch):
-    from benchmarks import instances as I
-    from benchmarks.report import Table
-    from solver_runner import warmup
-
     seen = []
     monkeypatch.setattr(warmup, "warm", lambda: None)
     monkeypatch.setattr(T, "freeze_heap", lambda: None)
