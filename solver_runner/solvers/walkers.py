@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from solver_runner.kernels.common import energies_of
+from solver_runner.kernels.dense import dense_anneal_chunk, dense_fields
 from solver_runner.kernels.qmc import init_slices, qmc_chunk, slice_energies, sqa_chunk
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
 from solver_runner.kernels.sa import anneal_chunk, init_restarts, sweep_each_chunk
@@ -25,6 +26,7 @@ from solver_runner.kernels.tabu_gains import gains_chunk
 from solver_runner.kernels.tabu_tree import tree_chunk
 from solver_runner.model import CompiledModel, model_arrays
 from solver_runner.solvers import msc
+from solver_runner.solvers.dense import dense_fits, dense_form
 from solver_runner.solvers.lanes import LaneState, choose_kernel
 from solver_runner.solvers.msc import MscAnneal
 
@@ -112,11 +114,39 @@ class AnnealState(_KeptBest):
                          self.model.has_higher, self.model.has_slc, self.M)
 
 
+class DenseAnneal(AnnealState):
+    """SA restarts on kernels.dense (dense quadratic inputs, solvers.dense.dense_fits): started as AnnealState
+    starts them (same seed, same states and exact energies), then S holds the states padded to a multiple of 16
+    variables and F their int32 fields (solvers.dense.dense_form). SA only: no per-row temperatures (sweep_each)."""
+
+    def __init__(self, model: CompiledModel, restarts: int, seed: int, stream: int = 0, keep: int = 1):
+        super().__init__(model, restarts, seed, stream, keep)
+        self.form = dense_form(model)
+        self.S = np.pad(self.S, ((0, 0), (0, self.form.padded - model.n)))
+        self.F = np.empty(self.S.shape, np.int32)
+        dense_fields(self.S, self.F, self.form.Jd, self.form.hq, model.ising)
+
+    def rows(self, lo: int, hi: int | None) -> tuple:
+        hi = self.S.shape[0] if hi is None else hi
+        return (self.S[lo:hi], self.F[lo:hi], self.E[lo:hi], self.topS[lo:hi], self.topE[lo:hi],
+                self.rng[lo * RNG_STRIDE:])
+
+    def sweep(self, betas: np.ndarray, lo: int = 0, hi: int | None = None) -> None:
+        f, m = self.form, self.model
+        dense_anneal_chunk(*self.rows(lo, hi), np.ascontiguousarray(betas, dtype=np.float64), m.ising, f.Jd,
+                           f.scale, f.ws, m.h, m.dense)
+
+    def sweep_each(self, betas: np.ndarray, lo: int = 0, hi: int | None = None) -> None:
+        raise NotImplementedError("the dense SA kernel sweeps every walker at one β")
+
+
 def anneal_state(model: CompiledModel, restarts: int, seed: int, keep: int = 1, threads: int = 1,
                  kernel: str | None = None) -> AnnealState | LaneState | MscAnneal:
-    """SA restarts on the kernel `choose_kernel` picks (or `kernel`: "scalar", "lanes", "msc"; an input that does
-    not qualify for "msc" gets "lanes", one that does not qualify for "lanes" gets "scalar"). All three offer
-    sweep(betas, lo, hi) over `groups` independent walker groups, best_cost(), bestE, candidates() and finish()."""
+    """SA restarts on the kernel `choose_kernel` picks (or `kernel`: "scalar", "lanes", "msc", "dense"; an input
+    that does not qualify for "msc" gets "lanes", one that does not qualify for "lanes" or "dense" gets "scalar").
+    Where the choice is "scalar" and the input is dense and quadratic (solvers.dense.dense_fits), kernels.dense
+    (DenseAnneal) unless "scalar" was asked for. All offer sweep(betas, lo, hi) over `groups` independent walker
+    groups, best_cost(), bestE, candidates() and finish()."""
     kind, mm = choose_kernel(model, restarts, keep=keep) if kernel is None else (kernel, None)
     if kind == "msc":
         mm = mm or msc.prepare(model)[0]
@@ -127,6 +157,8 @@ def anneal_state(model: CompiledModel, restarts: int, seed: int, keep: int = 1, 
         return MscAnneal(model, mm, restarts, seed)
     if kind == "lanes":
         return LaneState(model, restarts, seed, threads=threads)
+    if kind == ("scalar" if kernel is None else "dense") and dense_fits(model):
+        return DenseAnneal(model, restarts, seed, keep=keep)
     return AnnealState(model, restarts, seed, keep=keep)
 
 
