@@ -26,8 +26,8 @@ The walker's energy moves by quantised ΔEs: it differs from the exact energy by
 rounding summed over all of them (solvers.dense.dense_form logs the bound); it only orders a walker's kept states,
 and solvers recompute exact costs of what they return.
 
-Arrays: S int8 [R, n16] (n16 = n rounded up to 16; padding lanes never move: Kc = Ks = −2^30 there), FQ int32
-[R, n16], Jd int16 [n, n] (couplings × scale × 2 for Ising, × 1 for PUBO: a flip adds ±Jd[i]), ws float32 [n16].
+Arrays: S int8 [R, n16] (n16 = n rounded up to 16; padding lanes never move: Kc = Ks = −2^30 there), F int32
+[R, n16], T int32 [R, 2, n16] (Kc, Ks), Jd int16 [n, n] (couplings × scale × 2 for Ising, × 1 for PUBO: a flip adds ±Jd[i]), ws float32 [n16].
 `rng` is the padded generator array of solvers.walkers.AnnealState: word k·RNG_STRIDE is walker k's key (never
 changed here), word k·RNG_STRIDE + 1 counts its sweeps.
 """
@@ -239,17 +239,18 @@ def dense_sweep(s, f, beta, ising, st, k, Jd, per_beta, ws, h, dense, idx, Kc, K
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def dense_anneal_chunk(S, F, E, topS, topE, rng, betas, ising, Jd, scale, ws, h, dense):
+def dense_anneal_chunk(S, F, T, E, topS, topE, rng, betas, ising, Jd, scale, ws, h, dense):
     """Advance every walker by len(betas) sweeps (sweep t at betas[t]); offer each sweep's end state to its best-k.
-    Walkers in parallel, each on its own generator words, so results do not depend on the thread count."""
+    T int32 [R, 2, n16]: each walker's Kc and Ks (the caller sets the padding lanes to −LIMIT once). Walkers in
+    parallel, each on its own generator words, so results do not depend on the thread count."""
     R, n16 = S.shape
     n = Jd.shape[0]
     idx = np.arange(n16).astype(np.uint32)
     for r in prange(R):
-        Kc = np.full(n16, -LIMIT, np.int32)
-        Ks = np.full(n16, -LIMIT, np.int32)
         s = S[r]
         f = F[r]
+        Kc = T[r, 0]
+        Ks = T[r, 1]
         e = E[r]
         for t in range(betas.shape[0]):
             per_beta = _F32(scale / betas[t])

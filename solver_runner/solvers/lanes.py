@@ -105,7 +105,7 @@ def lane_blocks(walkers: int, threads: int) -> tuple[int, int]:
     return blocks, math.ceil(walkers / blocks)
 
 
-def _aligned_empty(shape: tuple[int, ...], dtype) -> np.ndarray:
+def aligned_empty(shape: tuple[int, ...], dtype) -> np.ndarray:
     """np.empty(shape, dtype) starting on a 64-byte cache line."""
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
     raw = np.empty(size + 64, np.uint8)
@@ -151,13 +151,13 @@ class LaneState:
         start = start_states(model, B * W, seed, stream)
         self.adj_w = model.adj_w.astype(self.dt)
         self.dense = (model.dense if model.dense is not None else np.zeros((0, 0))).astype(self.dt)
-        self.S = _aligned_empty((B, n, W), self.dt)
-        self.F = _aligned_empty((B, n, W), self.dt)
+        self.S = aligned_empty((B, n, W), self.dt)
+        self.F = aligned_empty((B, n, W), self.dt)
         for b in range(B):
             K.to_lanes(start.S[b * W:(b + 1) * W], self.S[b], self.F[b], model.h.astype(self.dt), model.adj_ptr,
                        model.adj_idx, self.adj_w, self.dense)
         self.E = start.E.reshape(B, W)
-        self.bestS = _aligned_empty((B, n, W), self.dt)
+        self.bestS = aligned_empty((B, n, W), self.dt)
         self.bestS[...] = self.S
         self.bestE = self.E.copy()
         self.st = rng_states(seed, B * W, stream + _STREAM).reshape(B, W)

@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from solver_runner.kernels.common import energies_of
+from solver_runner.kernels.dense import LIMIT as DENSE_LIMIT
 from solver_runner.kernels.dense import dense_anneal_chunk, dense_fields
 from solver_runner.kernels.qmc import init_slices, qmc_chunk, slice_energies, sqa_chunk
 from solver_runner.kernels.rng import RNG_STRIDE, padded_rng_states
@@ -27,7 +28,7 @@ from solver_runner.kernels.tabu_tree import tree_chunk
 from solver_runner.model import CompiledModel, model_arrays
 from solver_runner.solvers import msc
 from solver_runner.solvers.dense import dense_fits, dense_form
-from solver_runner.solvers.lanes import LaneState, choose_kernel
+from solver_runner.solvers.lanes import LaneState, aligned_empty, choose_kernel
 from solver_runner.solvers.msc import MscAnneal
 
 log = logging.getLogger(__name__)
@@ -117,18 +118,25 @@ class AnnealState(_KeptBest):
 class DenseAnneal(AnnealState):
     """SA restarts on kernels.dense (dense quadratic inputs, solvers.dense.dense_fits): started as AnnealState
     starts them (same seed, same states and exact energies), then S holds the states padded to a multiple of 16
-    variables and F their int32 fields (solvers.dense.dense_form). SA only: no per-row temperatures (sweep_each)."""
+    variables, F their int32 fields (solvers.dense.dense_form) and T each walker's thresholds, all on cache lines.
+    SA only: no per-row temperatures (sweep_each)."""
 
     def __init__(self, model: CompiledModel, restarts: int, seed: int, stream: int = 0, keep: int = 1):
         super().__init__(model, restarts, seed, stream, keep)
         self.form = dense_form(model)
-        self.S = np.pad(self.S, ((0, 0), (0, self.form.padded - model.n)))
-        self.F = np.empty(self.S.shape, np.int32)
+        shape = (restarts, self.form.padded)
+        S = aligned_empty(shape, np.int8)
+        S[:, model.n:] = 0
+        S[:, :model.n] = self.S
+        self.S = S
+        self.F = aligned_empty(shape, np.int32)
         dense_fields(self.S, self.F, self.form.Jd, self.form.hq, model.ising)
+        self.T = aligned_empty((restarts, 2, self.form.padded), np.int32)
+        self.T[...] = -DENSE_LIMIT  # padding lanes: never a candidate
 
     def rows(self, lo: int, hi: int | None) -> tuple:
         hi = self.S.shape[0] if hi is None else hi
-        return (self.S[lo:hi], self.F[lo:hi], self.E[lo:hi], self.topS[lo:hi], self.topE[lo:hi],
+        return (self.S[lo:hi], self.F[lo:hi], self.T[lo:hi], self.E[lo:hi], self.topS[lo:hi], self.topE[lo:hi],
                 self.rng[lo * RNG_STRIDE:])
 
     def sweep(self, betas: np.ndarray, lo: int = 0, hi: int | None = None) -> None:
