@@ -7,7 +7,8 @@
   LANES_MIN_WALKERS walkers;
 - "scalar" (kernels.common: one walker per loop) otherwise: degree ≥ 3 terms, grouped terms, few walkers, and dense
   couplings (a flip updates a whole row, which the scalar kernel already vectorises; in lanes every variable with a
-  flip in any lane would update all n rows of all lanes: measured 27 against 6.4 ns per attempt on SK-512).
+  flip in any lane would update all n rows of all lanes: measured 27 against 6.4 ns per attempt on SK-512). SA
+  takes kernels.dense instead of "scalar" on dense quadratic inputs (solvers.walkers.anneal_state).
 The choice is logged once per input and kernel (INFO). PT always uses lanes or scalar: its walkers sit at different
 temperatures, which multi-spin coding's shared thresholds cannot express.
 """
