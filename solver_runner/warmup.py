@@ -10,9 +10,10 @@ Three callers:
   whose solvers fail on the warm-up problems refuses to start (WarmUpError) instead of failing every job.
 
 `warm` runs every target on small problems that reach every kernel signature a job reaches: for the Microsoft
-targets six (ising with a degree-3 term; pubo with a grouped term; a dense pubo; three sparse rings, with small
+targets seven (ising with a degree-3 term; pubo with a grouped term; a dense pubo; three sparse rings, with small
 integer couplings on 600 variables, real ones and large integer ones: the rings take the multi-spin, the float32 and
-float64 lane and the tree tabu kernels; the dense pubo and the small rings the gains tabu kernel), for the quadratic-only Toshiba and 1QBit targets three (ising with a field,
+float64 lane and the tree tabu kernels; the dense pubo and the small rings the gains tabu kernel; a dense ising with
+real couplings SA's dense kernel), for the quadratic-only Toshiba and 1QBit targets three (ising with a field,
 sparse and dense pubo). Every model has the same array types, and the flags `ising`, `has_higher`, `has_slc` are
 plain booleans; some problems run again with every unit split into walker groups (what heavy inputs do,
 solvers.base.run_steps). A marker file in the cache directory (per numba version)
@@ -65,6 +66,9 @@ WARM_PROBLEMS = (
     problem_document("ising", [(float((-1) ** i), [i, (i + 1) % 600]) for i in range(600)] + [(1.0, [0])]),
     problem_document("pubo", [(0.1 * (i + 1), [i, (i + 1) % 12]) for i in range(12)] + [(-0.3, [0])]),
     problem_document("pubo", [(float(100 * (i % 3) - 90), [i, (i + 1) % 12]) for i in range(12)] + [(7.0, [3])]),
+    # dense with real couplings: SA's dense kernel (solvers.dense; the dense pubo above takes multi-spin coding)
+    problem_document("ising", [(round(0.37 * (i - j) + 0.11 * i, 2), [i, j]) for i in range(6) for j in range(i + 1, 6)]
+                     + [(0.2, [1])]),
 )
 # The Toshiba and 1QBit targets take quadratic problems only: ising with a field, sparse pubo, dense pubo.
 QUADRATIC_WARM_PROBLEMS = (

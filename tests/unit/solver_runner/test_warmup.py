@@ -26,7 +26,9 @@ def test_no_job_compiles_anything_after_the_warm_up():
                                  + [(-1.0, [0, 7]), (2.0, [3])]),
                 problem_document("ising", [(0.3 * i - 1.1, [i, (i + 1) % 15]) for i in range(15)] + [(0.7, [4])]),
                 problem_document("ising", [(float(70 * (i % 4) - 100), [i, (i + 1) % 15]) for i in range(15)]),
-                problem_document("pubo", [(float(i % 5 - 2 or 3), [i, (i + 7) % 700]) for i in range(700)])]
+                problem_document("pubo", [(float(i % 5 - 2 or 3), [i, (i + 7) % 700]) for i in range(700)]),
+                # dense, real couplings: SA's dense kernel
+                problem_document("pubo", [(0.3 * i - 0.45 * j, [i, j]) for i in range(9) for j in range(i + 1, 9)])]
         quadratic = problem_document("pubo", [(1.0, [0, 2]), (-2.0, [1, 3]), (0.5, [2]), (1.5, [0, 3])])
         for index, doc in enumerate(docs):
             for target in SOLVERS:
