@@ -85,7 +85,8 @@ def choose_kernel(model: CompiledModel, walkers: int, allow_msc: bool = True, ke
         mm, why = msc.prepare(model) if allow_msc and walkers >= MSC_MIN_WALKERS else (None, "")
         kind = "msc" if mm is not None else "lanes" if model.dense is None else "scalar"
         if kind == "scalar":
-            why = "dense couplings: a walker's row update is already vectorised, lanes would update every row"
+            why = ("dense couplings: a walker's row update is already vectorised, lanes would update every row; SA "
+                   "takes the dense kernel")
         elif kind == "lanes":
             why = f"{'float32' if float32_exact(model) else 'float64'} lanes" + (f"; no multi-spin coding: {why}"
                                                                                  if why else "")
