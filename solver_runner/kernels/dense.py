@@ -22,9 +22,9 @@ exact arithmetic:
 So the decisions are those of exact arithmetic on the same uniforms (the band is ~1e-4 of attempts; a test checks
 them against a float64 reference); the RNG is this kernel's own (counter-based: attempt i of sweep t of walker r
 from (seed stream r, t, i)), so a seed gives other states than the scalar kernel, the same in distribution.
-The walker's energy moves by quantised ΔEs: it differs from the exact energy by at most twice the couplings'
-rounding summed over all of them (solvers.dense.dense_form logs the bound); it only orders a walker's kept states,
-and solvers recompute exact costs of what they return.
+A walker's energy is the quantised model's (solvers.walkers.DenseAnneal starts it so, the kernel moves it by
+quantised ΔEs): within the couplings' rounding summed over all of them of the exact energy (solvers.dense.dense_form
+logs the bound). It orders a walker's kept states; best costs reported and states returned are costed exactly.
 
 Arrays: S int8 [R, n16] (n16 = n rounded up to 16; padding lanes never move: Kc = Ks = −2^30 there), F int32
 [R, n16], T int32 [R, 2, n16] (Kc, Ks), Jd int16 [n, n] (couplings × scale × 2 for Ising, × 1 for PUBO: a flip adds ±Jd[i]), ws float32 [n16].

@@ -72,8 +72,8 @@ def dense_form(model: CompiledModel) -> DenseForm:
     form = DenseForm(scale=scale, Jd=Jd, hq=hq.astype(np.int32), ws=ws)
     _cache.clear()
     _cache[id(model)] = (model, form)
-    # A walker's kept energy moves by quantised ΔEs: off the exact energy by at most twice Σ_i err_i / scale.
+    # The quantised model's energy of a state: off the exact one by at most Σ|δh_i| + ½Σ|δJ_ij| ≤ Σ_i err_i / scale.
     log.info("dense SA kernel on %d variables: int16 couplings at scale 2^%d, quantised ΔE within %.3g of the exact "
-             "one, a walker's energy within %.3g", n, int(math.log2(scale)), float(dmax * err.max(initial=0.0) / scale),
-             float(2.0 * err.sum() / scale))
+             "one, a state's quantised energy within %.3g", n, int(math.log2(scale)),
+             float(dmax * err.max(initial=0.0) / scale), float(err.sum() / scale))
     return form

@@ -117,9 +117,10 @@ class AnnealState(_KeptBest):
 
 class DenseAnneal(AnnealState):
     """SA restarts on kernels.dense (dense quadratic inputs, solvers.dense.dense_fits): started as AnnealState
-    starts them (same seed, same states and exact energies), then S holds the states padded to a multiple of 16
-    variables, F their int32 fields (solvers.dense.dense_form) and T each walker's thresholds, all on cache lines.
-    SA only: no per-row temperatures (sweep_each)."""
+    starts them (same seed, same states), then S holds the states padded to a multiple of 16 variables, F their
+    int32 fields (solvers.dense.dense_form) and T each walker's thresholds, all on cache lines. E and topE are the
+    quantised model's energies (within dense_form's logged bound of the exact ones); best_cost() is exact. SA only:
+    no per-row temperatures (sweep_each)."""
 
     def __init__(self, model: CompiledModel, restarts: int, seed: int, stream: int = 0, keep: int = 1):
         super().__init__(model, restarts, seed, stream, keep)
@@ -133,6 +134,23 @@ class DenseAnneal(AnnealState):
         dense_fields(self.S, self.F, self.form.Jd, self.form.hq, model.ising)
         self.T = aligned_empty((restarts, 2, self.form.padded), np.int32)
         self.T[...] = -DENSE_LIMIT  # padding lanes: never a candidate
+        # Energies of the quantised model (the kernel moves them by quantised ΔEs): c + Σ x_i (hq_i + f_i) / 2, in
+        # exact integers, so a state has the same kept energy in every walker and run.
+        n = model.n
+        twice = (self.S[:, :n].astype(np.int64) * (self.form.hq + self.F[:, :n].astype(np.int64))).sum(axis=1)
+        self.E[:] = float(model.constant) + twice / (2.0 * self.form.scale)
+        self.topE[:, 0] = self.E
+        self._best: tuple[tuple[int, float], float] | None = None
+
+    def best_cost(self) -> float:
+        """The exact cost of the best kept state (kept energies are the quantised model's), recomputed when it
+        changes."""
+        r = int(np.argmin(self.topE[:, 0]))
+        key = (r, float(self.topE[r, 0]))
+        if self._best is None or self._best[0] != key:
+            state = np.ascontiguousarray(self.topS[r, :1])
+            self._best = (key, float(energies_of(state, float(self.model.constant), self.M)[0]))
+        return self._best[1]
 
     def rows(self, lo: int, hi: int | None) -> tuple:
         hi = self.S.shape[0] if hi is None else hi

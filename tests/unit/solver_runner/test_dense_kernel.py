@@ -93,6 +93,27 @@ def test_fields_are_the_quantised_model_and_within_their_bound():
     assert np.all(np.abs(state.F[:, :29] / form.scale - exact) <= form.ws[:29] / form.scale)
 
 
+def test_kept_energies_are_the_quantised_models_and_the_best_cost_is_exact():
+    """E is c + Σ x_i (hq_i + f_i) / 2 / scale for the current state (a function of the state, the same in every
+    walker), within the logged bound of the exact energy; best_cost() is the exact cost of the best kept state."""
+    for kind in ("ising", "pubo"):
+        model = model_of(gaussian_document(kind, 23, seed=4), dense=True)
+        form = dense_form(model)
+        state = DenseAnneal(model, 6, seed=9)
+        for _ in range(3):
+            state.sweep(schedule(7))
+            x = state.S[:, :23].astype(np.int64)
+            quantised = model.constant + (x * (form.hq + state.F[:, :23])).sum(axis=1) / (2.0 * form.scale)
+            assert np.allclose(state.E, quantised, rtol=1e-12, atol=1e-12)
+            exact = energies_of(np.ascontiguousarray(state.S[:, :23]), float(model.constant), model_arrays(model))
+            err = np.abs(model.h * form.scale - form.hq).sum() + np.abs(model.dense * form.scale
+                                                                        - form.Jd / (2 if kind == "ising" else 1)).sum()
+            assert np.all(np.abs(state.E - exact) <= err / form.scale + 1e-9)
+            best = state.topS[int(np.argmin(state.topE[:, 0])), 0]
+            assert state.best_cost() == energies_of(best[None, :].copy(), float(model.constant),
+                                                    model_arrays(model))[0]
+
+
 def test_thresholds_bound_every_uniform_of_their_bucket():
     """Kc/Ks against float64 logs at both ends of each uniform's 2^-31 bucket: a quantised ΔE below Ks accepts for
     every uniform in the bucket even with the field off by its bound, and one at or above Kc rejects for all."""
