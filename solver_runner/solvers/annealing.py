@@ -43,6 +43,7 @@ from solver_runner.solvers.base import (
     register,
     run_steps,
 )
+from solver_runner.solvers.dense import DENSE_EXTRA_BYTES, dense_fits
 from solver_runner.solvers.lanes import LaneState, choose_kernel
 from solver_runner.solvers.msc import MscAnneal
 from solver_runner.solvers.walkers import AnnealState, anneal_state
@@ -68,7 +69,8 @@ def run_anneal(ctx: SolveContext, restarts: int, sweeps: int, schedule: dict, se
 def simulated_annealing(ctx: SolveContext) -> SolveResult:
     eff = P.sa_parameters(ctx)
     sweeps, restarts = eff["sweeps"], eff["restarts"]
-    check_walker_memory(ctx.model, restarts, ctx.number_of_solutions, "restarts")
+    check_walker_memory(ctx.model, restarts, ctx.number_of_solutions, "restarts",
+                        extra_per_variable=DENSE_EXTRA_BYTES if dense_fits(ctx.model) else 0)
     state, done, stopped = run_anneal(ctx, restarts, sweeps, P.sa_schedule(eff), ctx.seed, ctx.number_of_solutions)
     states, costs = exact_best(ctx.model, state.candidates()[0], ctx.number_of_solutions)
     parameters = {**eff, "seed": ctx.seed}

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 FIELD_LIMIT = 2.0**28
 INT16_MAX = 32767
+# Bytes per walker and variable a DenseAnneal holds beyond base.check_walker_memory's count while it starts (the
+# scalar start's float64 fields are still there): int8 padded state, int32 fields, two int32 thresholds.
+DENSE_EXTRA_BYTES = 13
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,16 @@ from lane_cases import boltzmann, chi_square_ok, model_of
 from numba import njit
 from solver_core_cases import random_document
 
-from contracts.problems import problem_document
+from contracts import errors, targets
+from contracts.problems import encode_json, problem_document
+from contracts.runner import RunOutcome, RunRequest
+from solver_runner import entry
 from solver_runner.kernels import dense as K
 from solver_runner.kernels.common import energies_of
 from solver_runner.kernels.rng import RNG_STRIDE
 from solver_runner.model import model_arrays
-from solver_runner.solvers.dense import dense_fits, dense_form
+from solver_runner.solvers import base
+from solver_runner.solvers.dense import DENSE_EXTRA_BYTES, dense_fits, dense_form
 from solver_runner.solvers.walkers import AnnealState, DenseAnneal, anneal_run, anneal_state
 
 
@@ -222,3 +226,17 @@ def test_the_scalar_kernel_stays_available_for_comparison():
     model = model_of(gaussian_document("ising", 12, seed=2), dense=True)
     assert isinstance(anneal_state(model, 4, 1, kernel="scalar"), AnnealState)
     assert not isinstance(anneal_state(model, 4, 1, kernel="scalar"), DenseAnneal)
+
+
+def test_sa_counts_the_dense_kernels_arrays_against_the_walker_memory_limit(monkeypatch):
+    """A dense input's SA refuses, as too large, a restart count whose dense-kernel arrays would pass the limit
+    (the scalar count alone would let it start)."""
+    n, restarts = 30, 1000
+    doc = gaussian_document("ising", n, seed=3)
+    per_walker = n * (1 + 8 + 1) + 64
+    monkeypatch.setattr(base, "WALKER_MEMORY_LIMIT_BYTES", restarts * (per_walker + n * DENSE_EXTRA_BYTES // 2))
+    request = RunRequest("job", targets.SA, {"restarts": restarts, "sweeps": 2, "seed": 1}, encode_json(doc))
+    out = entry.run(request, lambda: False, lambda p: None)
+    assert out.status == RunOutcome.FAILED and out.error_code == errors.PROBLEM_TOO_LARGE
+    monkeypatch.setattr(base, "WALKER_MEMORY_LIMIT_BYTES", restarts * (per_walker + n * DENSE_EXTRA_BYTES))
+    assert entry.run(request, lambda: False, lambda p: None).status == RunOutcome.SUCCEEDED
