@@ -19,15 +19,17 @@ exact arithmetic:
   coupling row with the state, −ln(u) in float64); a flip then adds its row and the rest of the block is judged
   again with the new fields. Most blocks at the cold end have no candidate at all: 16 rejections in one pass.
 
-So the decisions are those of exact arithmetic on the same uniforms (the band is ~1e-4 of attempts; a test checks
-them against a float64 reference); the RNG is this kernel's own (counter-based: attempt i of sweep t of walker r
-from (seed stream r, t, i)), so a seed gives other states than the scalar kernel, the same in distribution.
+So the decisions are those of exact arithmetic on the same uniforms (the band holds 3·10⁻⁴ of SK-512's attempts;
+a test checks the states against a float64 reference); the RNG is this kernel's own (counter-based: attempt i of
+sweep t of walker r from (seed stream r, t, i)), so a seed gives other states than the scalar kernel, the same in
+distribution.
 A walker's energy is the quantised model's (solvers.walkers.DenseAnneal starts it so, the kernel moves it by
 quantised ΔEs): within the couplings' rounding summed over all of them of the exact energy (solvers.dense.dense_form
 logs the bound). It orders a walker's kept states; best costs reported and states returned are costed exactly.
 
 Arrays: S int8 [R, n16] (n16 = n rounded up to 16; padding lanes never move: Kc = Ks = −2^30 there), F int32
-[R, n16], T int32 [R, 2, n16] (Kc, Ks), Jd int16 [n, n] (couplings × scale × 2 for Ising, × 1 for PUBO: a flip adds ±Jd[i]), ws float32 [n16].
+[R, n16], T int32 [R, 2, n16] (each walker's Kc, Ks), Jd int16 [n, n] (couplings × scale × 2 for Ising, × 1 for
+PUBO: a flip adds ±Jd[i]), ws float32 [n16].
 `rng` is the padded generator array of solvers.walkers.AnnealState: word k·RNG_STRIDE is walker k's key (never
 changed here), word k·RNG_STRIDE + 1 counts its sweeps.
 """
