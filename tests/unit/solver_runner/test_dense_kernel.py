@@ -64,7 +64,7 @@ def schedule(sweeps: int) -> np.ndarray:
 @pytest.mark.parametrize("n,spread", [(5, 1.0), (16, 1.0), (37, 1.0), (37, 3e4)])
 def test_the_same_states_as_the_float64_reference(kind, n, spread):
     model = model_of(gaussian_document(kind, n, seed=n, spread=spread), dense=True)
-    assert dense_fits(model)
+    assert dense_fits(model) == (spread == 1.0)  # so coarse a rounding: SA keeps the scalar kernel (below)
     state = DenseAnneal(model, 3, seed=11)
     S = np.ascontiguousarray(state.S[:, :n])
     rng = state.rng.copy()
@@ -179,6 +179,17 @@ def test_sa_takes_the_dense_kernel_for_dense_quadratic_inputs_only():
     assert not dense_fits(higher)
     with pytest.raises(NotImplementedError):
         DenseAnneal(dense, 2, 1).sweep_each(np.ones(2))
+
+
+def test_sa_keeps_the_scalar_kernel_where_int16_rounds_the_typical_coefficient_away():
+    """One coupling 3·10⁴ times the others forces a scale that rounds most couplings to a few quanta: the decisions
+    would still be exact, but kept states are ordered by the quantised energy, so SA keeps the scalar kernel."""
+    coarse = model_of(gaussian_document("ising", 37, seed=37, spread=3e4), dense=True)
+    assert not dense_form(coarse).precise and not dense_fits(coarse)
+    assert type(anneal_state(coarse, 8, 1)).__name__ == "AnnealState"
+    assert type(anneal_state(coarse, 8, 1, kernel="dense")).__name__ == "AnnealState"
+    fine = model_of(gaussian_document("ising", 37, seed=37), dense=True)
+    assert dense_form(fine).precise and type(anneal_state(fine, 8, 1)).__name__ == "DenseAnneal"
 
 
 def test_it_keeps_each_walkers_best_k_distinct_states():
