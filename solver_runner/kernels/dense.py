@@ -42,11 +42,10 @@ from numba.extending import intrinsic
 
 from solver_runner.kernels.common import keep_best
 from solver_runner.kernels.lanes import _float_of_bits
-from solver_runner.kernels.rng import RNG_STRIDE
+from solver_runner.kernels.rng import GOLDEN, RNG_STRIDE, mix64
 
 LANES = 16
 LIMIT = 2**30  # |thresholds| are clipped here; |d·f| < 2^29 by the choice of scale
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _KEY2 = np.uint64(0xD1B54A32D192ED03)
 _U32 = np.uint32
 _F32 = np.float32
@@ -114,14 +113,6 @@ def _pass16(typingctx, s, f, kc, ks, i0, ising):
     return types.int64(s, f, kc, ks, i0, ising), codegen
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _mix64(z):
-    """SplitMix64's finaliser."""
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _lowbias32(x):
     """A 32-bit integer hash (a bijection; Wellons's lowbias32 constants)."""
@@ -143,15 +134,15 @@ def _top31(i, ka, kb):
 @njit(cache=True, nogil=True, inline="always")
 def sweep_keys(key, sweep):
     """(ka, kb, k2): sweep `sweep`'s two 32-bit keys and the 64-bit key of its uniforms' lower bits."""
-    z = _mix64(key + (sweep + np.uint64(1)) * _GOLDEN)
-    return _U32(z >> np.uint64(32)), _U32(z & np.uint64(0xFFFFFFFF)), _mix64(z ^ _KEY2)
+    z = mix64(key + (sweep + np.uint64(1)) * GOLDEN)
+    return _U32(z >> np.uint64(32)), _U32(z & np.uint64(0xFFFFFFFF)), mix64(z ^ _KEY2)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def uniform(ka, kb, k2, i):
     """Attempt i's uniform in (0, 1): 31 bits from `_top31`, 22 from k2; ((bits) + ½)·2^-53."""
     hi = np.uint64(_top31(_U32(i), ka, kb))
-    lo = _mix64(k2 + np.uint64(i + 1) * _GOLDEN) >> np.uint64(42)
+    lo = mix64(k2 + np.uint64(i + 1) * GOLDEN) >> np.uint64(42)
     return (float((hi << np.uint64(22)) | lo) + 0.5) * _INV53
 
 

@@ -30,10 +30,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from solver_runner.kernels.rng import GOLDEN, mix64
+
 BUF = 256
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
 _ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 _ZERO = np.uint64(0)
 _ONE = np.uint64(1)
@@ -46,11 +45,8 @@ def refill(buf, st):
     """BUF fresh SplitMix64 words into buf; advances the stream st[0] past them."""
     base = st[0]
     for k in range(buf.shape[0]):
-        z = base + np.uint64(k + 1) * _GAMMA
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-        buf[k] = z ^ (z >> np.uint64(31))
-    st[0] = base + np.uint64(buf.shape[0]) * _GAMMA
+        buf[k] = mix64(base + np.uint64(k + 1) * GOLDEN)
+    st[0] = base + np.uint64(buf.shape[0]) * GOLDEN
 
 
 @njit(cache=True, nogil=True)

@@ -10,6 +10,8 @@ ever touches `st[k]`, so walkers can run in parallel (`prange`) and the result d
   from both; different seeds or different `stream` values give unrelated generators. Never zero.
 - `next_u64(st, k)`: xorshift64* (Vigna 2016, shifts 12/25/27, multiplier 0x2545F4914F6CDD1D); period 2^64 − 1.
 - `rand01(st, k)`: uniform float64 in [0, 1), 53 random bits.
+- `mix64(z)`: splitmix64's output function inside kernels (multi-spin coding's and the dense kernel's counter-based
+  streams).
 - `randint(st, k, n)`: uniform int in [0, n) (modulo bias < n / 2^64, irrelevant here).
 All kernel-side functions are `inline="always"`: a draw costs ~1 ns inside a sweep.
 """
@@ -39,6 +41,17 @@ def rng_states(seed: int, count: int, stream: int = 0) -> np.ndarray:
         x = splitmix64(x)
         out[k] = x or _GOLDEN
     return out
+
+
+GOLDEN = np.uint64(_GOLDEN)  # SplitMix64's increment, for kernels that step a SplitMix64 counter themselves
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mix64(z):
+    """SplitMix64's output function (the finaliser of `splitmix64`, on a uint64 in a kernel)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
 @njit(cache=True, nogil=True, inline="always")

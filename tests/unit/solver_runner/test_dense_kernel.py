@@ -24,7 +24,7 @@ from solver_runner.kernels.rng import RNG_STRIDE
 from solver_runner.model import model_arrays
 from solver_runner.solvers import base
 from solver_runner.solvers.dense import DENSE_EXTRA_BYTES, dense_fits, dense_form
-from solver_runner.solvers.walkers import AnnealState, DenseAnneal, anneal_run, anneal_state
+from solver_runner.solvers.walkers import DenseAnneal, anneal_run, anneal_state
 
 
 @njit(cache=False)
@@ -231,12 +231,6 @@ def test_sa_reaches_the_brute_force_optimum_on_the_dense_kernel():
         out = anneal_run(model, schedule(200), 16, seed=1)
         assert out["kernel"] == "DenseAnneal"
         assert out["energies"].min() == pytest.approx(best, abs=1e-9)
-
-
-def test_the_scalar_kernel_stays_available_for_comparison():
-    model = model_of(gaussian_document("ising", 12, seed=2), dense=True)
-    assert isinstance(anneal_state(model, 4, 1, kernel="scalar"), AnnealState)
-    assert not isinstance(anneal_state(model, 4, 1, kernel="scalar"), DenseAnneal)
 
 
 def test_sa_counts_the_dense_kernels_arrays_against_the_walker_memory_limit(monkeypatch):
