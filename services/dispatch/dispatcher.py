@@ -19,6 +19,14 @@ later then starts without a storage round trip: for tiny jobs that round trip is
 per job. A read ahead that failed, or whose job went elsewhere, is dropped, and the job's input is read again when
 it is claimed, with the usual limits and retries.
 
+Followers: while jobs wait and no runner is idle, a job that starts on a runner has the next Waiting job claimed at
+once and queued behind it (RunnerPool.stage), so the runner goes from one job to the next without waiting for the
+event loop: the outcome's trip back, a claim through aiosqlite's thread and the hand-over took longer than a tiny
+job (under overload 14 ms a job per runner: 5 from handing a job over to its outcome back, 9 on to the next one),
+and that gap, not the CPU, set the rate.
+A follower whose runner is still busy when another frees up starts there instead, one cancelled while it waits ends
+Cancelled at once, and one whose runner dies runs as any other job.
+
 Held inputs: the gateway checks every input when the job is submitted and hands small ones (the bytes came with that
 check) to `hold_input`; a job whose input is held starts without reading storage at all, and still runs if storage
 loses the blob meanwhile (Azurite keeps its index in memory for up to 5 s). Held inputs are bounded by
@@ -49,7 +57,7 @@ from services.blobs import InputError, StorageUnavailable, WorkspaceStorage
 from services.blobs.azure_store import FIRST_GET_BYTES
 from services.jobs.store import ClaimedJob, JobStore, StoredOutput
 
-from .runner_pool import RunnerCrashed, RunnerKilled, RunnerPool
+from .runner_pool import NotStarted, RunnerCrashed, RunnerKilled, RunnerPool
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +110,7 @@ class Dispatcher:
         self._prefetch_task: asyncio.Task | None = None
         self._starting = 0  # jobs claimed for a free runner that have not taken it yet (reading their input)
         self._cancelled: set[str] = set()  # claimed jobs cancelled before they reached a runner
+        self._staging: set[int] = set()  # runners whose follower is being claimed (_stage_next)
         self._held: OrderedDict[str, tuple[bytes, str | None]] = OrderedDict()  # job id -> input from submission
         self._held_bytes = 0
         self.progress: dict[str, Progress] = {}  # latest progress per running job (for streaming / dashboards)
@@ -132,7 +141,7 @@ class Dispatcher:
 
     async def cancel(self, job_id: str) -> None:
         """Ask the runner of an Executing job to stop; it is killed after the grace period if it does not."""
-        if not self.pool.cancel(job_id, hard_deadline_s=self.hard_deadline_grace_s):
+        if self.pool.withdraw(job_id) or not self.pool.cancel(job_id, hard_deadline_s=self.hard_deadline_grace_s):
             # Claimed but not on a runner yet (reading its input), or its runner just finished: a job about to take
             # a runner looks here first and ends Cancelled instead (only a DELETE, through here, can cancel a
             # claimed job, so this replaces reading the job back from the store before every run).
@@ -256,7 +265,8 @@ class Dispatcher:
     async def _others_waiting(self) -> bool:
         return await self.store.has_waiting()
 
-    async def _execute(self, claimed: ClaimedJob | None, ahead: asyncio.Task | None = None) -> None:
+    async def _execute(self, claimed: ClaimedJob | None, ahead: asyncio.Task | None = None,
+                       behind: Any = None) -> None:
         """Run the claimed job; then, while Waiting jobs are there for the runner it freed, claim and run the next one
         in this same task, and record each outcome (output write, store) in a task of its own.
 
@@ -264,10 +274,35 @@ class Dispatcher:
         run loop, claim, start a task, hand the request over). When the loop is busy with requests (a flood of
         submissions, clients polling), each turn takes milliseconds, and with tiny jobs the runners spent most of
         their time waiting: completed throughput fell to a third of capacity under overload. Claiming straight from
-        here, and the outcome off the runner's path, halves the turns per job."""
+        here, and the outcome off the runner's path, halves the turns per job. `behind`: the first job is staged
+        behind that runner's current one (_follow_on)."""
         while claimed is not None:
-            freed = await self._execute_one(claimed, ahead)
+            freed = await self._execute_one(claimed, ahead, behind)
+            behind = None
             claimed, ahead = await self._claim_for_freed_runner() if freed else (None, None)
+
+    def _stage_next(self, runner: Any) -> None:
+        """While Waiting jobs queue and no runner is idle, claim the next one now and stage it behind the job
+        `runner` has just started (RunnerPool.stage): it then starts the moment that job ends, instead of after
+        the outcome's trip to the event loop and a claim (a runner's gap between two tiny jobs was longer than the
+        jobs, and the rate completed under overload was two runners over that gap: benchmarks/README.md)."""
+        if (self._stopping or id(runner) in self._staging or self._free_runners() > 0
+                or not self.store.backlog().waiting):
+            return
+        self._staging.add(id(runner))
+        self._track(asyncio.create_task(self._follow_on(runner), name="follow-on"))
+
+    async def _follow_on(self, runner: Any) -> None:
+        try:
+            claimed = await self.store.claim_next()
+        except Exception:  # noqa: BLE001 - the run loop claims again at its next turn
+            log.exception("claiming a job failed")
+            claimed = None
+        finally:
+            self._staging.discard(id(runner))
+        if claimed is not None:
+            self._prefetch_wake.set()
+            await self._execute(claimed, self._prefetched.pop(claimed.details.id, None), behind=runner)
 
     async def _claim_for_freed_runner(self) -> tuple[ClaimedJob | None, asyncio.Task | None]:
         """The next Waiting job, claimed for the runner just freed, and its read-ahead if any (None when no job
@@ -286,13 +321,14 @@ class Dispatcher:
         self._prefetch_wake.set()
         return claimed, self._prefetched.pop(claimed.details.id, None)
 
-    async def _execute_one(self, claimed: ClaimedJob, ahead: asyncio.Task | None = None) -> bool:
-        """Read the input and check the job, then take the runner promised to it (see _run_loop) and run. True when
-        the job ran and its runner is free (its outcome is being recorded by a task of its own)."""
+    async def _execute_one(self, claimed: ClaimedJob, ahead: asyncio.Task | None = None, behind: Any = None) -> bool:
+        """Read the input and check the job, then take the runner promised to it (see _run_loop), or with `behind`
+        queue it behind that runner's job (falling back to any runner), and run. True when the job ran and its runner
+        is free or running its staged follower (the outcome is being recorded by a task of its own)."""
         job = claimed.details
         job_id = job.id
         extra = {"job_id": job_id}
-        starting = True
+        starting = behind is None  # promised an idle runner (counted in _starting) until it takes one
         try:
             try:
                 data, content_type = await self._input_of(claimed, ahead)
@@ -305,28 +341,37 @@ class Dispatcher:
             except ContractError as exc:
                 await self._finish_failed(job_id, exc.code, exc.message)
                 return False
-            threads = await self._threads_for(len(data))
-            runner = self.pool.take_idle() or await self.pool.acquire()  # (the promised one died: its replacement)
-            self._starting -= 1
-            starting = False
-            if job_id in self._cancelled:  # a DELETE came after the claim: only this dispatcher moves the job on
-                self._cancelled.discard(job_id)
-                self.pool.release(runner)
-                await self._end_cancelled(job_id, "cancelled before it started")
-                return False
-            request = RunRequest(
-                job_id=job_id,
-                target=job.target,
-                params=params,
-                input_data=data,
-                content_type=content_type,
-                threads=threads,
-                **({"limits": self.limits} if self.limits is not None else {}),
-            )
             deadline = self._hard_deadline(job.target, params)
-            log.info("job %s running on runner %d with %d thread(s)", job_id, runner.index, threads, extra=extra)
+            progress = self._progress_recorder(job_id)
             try:
-                outcome = await self.pool.run(runner, request, self._progress_recorder(job_id), deadline)
+                staged = None
+                if behind is not None and job_id not in self._cancelled:
+                    staged = self.pool.stage(behind, self._request(job, params, data, content_type, 1))
+                if staged is not None:
+                    log.info("job %s queued behind runner %d's job", job_id, behind.index, extra=extra)
+                    try:
+                        outcome = await self.pool.run_staged(staged, progress, deadline, on_start=self._stage_next)
+                    except NotStarted:  # its runner died first, or it was cancelled: as any other job from here
+                        staged = None
+                if staged is None:
+                    if not starting and job_id in self._cancelled:  # a follower cancelled while it waited
+                        await self._end_cancelled(job_id, "cancelled before it started")
+                        return False
+                    threads = await self._threads_for(len(data)) if starting else 1
+                    runner = self.pool.take_idle() or await self.pool.acquire()  # (the promised one died: its replacement)
+                    if starting:
+                        self._starting -= 1
+                        starting = False
+                    if job_id in self._cancelled:  # a DELETE came after the claim: only this dispatcher moves the job on
+                        self._cancelled.discard(job_id)
+                        self.pool.release(runner)
+                        await self._end_cancelled(job_id, "cancelled before it started")
+                        return False
+                    log.info("job %s running on runner %d with %d thread(s)", job_id, runner.index, threads, extra=extra)
+                    running = self.pool.run(runner, self._request(job, params, data, content_type, threads), progress,
+                                            deadline)
+                    self._stage_next(runner)  # claims in a task of its own, once this job is on its runner
+                    outcome = await running
             except RunnerKilled:
                 await self._after_kill(job_id)
                 return False
@@ -342,6 +387,7 @@ class Dispatcher:
         except asyncio.CancelledError:
             # Service shutdown with the job unfinished: hand it back to the queue for the next start.
             with contextlib.suppress(Exception):
+                self.pool.withdraw(job_id)
                 self.pool.cancel(job_id)
                 await asyncio.shield(self.store.transition(job_id, JobStatus.WAITING, expected=[JobStatus.EXECUTING],
                                                            event_data={"reason": "service shutdown"}))
@@ -355,6 +401,18 @@ class Dispatcher:
                 self._starting -= 1
             self._cancelled.discard(job_id)
             self.wake()
+
+    def _request(self, job: Any, params: dict[str, Any], data: bytes, content_type: str | None,
+                 threads: int) -> RunRequest:
+        return RunRequest(
+            job_id=job.id,
+            target=job.target,
+            params=params,
+            input_data=data,
+            content_type=content_type,
+            threads=threads,
+            **({"limits": self.limits} if self.limits is not None else {}),
+        )
 
     def _hard_deadline(self, target: str, params: dict[str, Any]) -> float | None:
         """When the runner is killed if it has not answered: the job's effective timeout (the limit its solver stops

@@ -8,6 +8,9 @@ the kernels are only ever imported in child processes), connected by a duplex pi
   compiles the numba kernels once, with progress in the log, instead of in every runner at the same time; runners
   then only load the cache.
 - `run(request, on_progress, deadline_s)` hands a request to an idle runner and awaits its outcome.
+- `stage(runner, request)` queues a job behind the one a runner is running (`run_staged` awaits it): the thread that
+  reads the running job's outcome sends it at once, or, should another runner free up first, that runner takes it.
+  `withdraw(job_id)` takes it back while it is not sent; a runner that dies leaves it unstarted (`NotStarted`).
 - `cancel(job_id)` sets that runner's cancel event; the solver notices between bounded chunks.
 - A runner that outlives its hard deadline (a solver ignoring its timeout or a cancel) is killed and replaced; the
   caller gets `RunnerKilled`. A runner that dies by itself (SIGKILL, segfault, OOM) gives `RunnerCrashed`.
@@ -29,6 +32,7 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +61,10 @@ class RunnerKilled(Exception):
     """The runner passed its hard deadline and was killed by the pool."""
 
 
+class NotStarted(Exception):
+    """A staged job did not start (its runner died first, or it was withdrawn): run it as any other job."""
+
+
 def _check_entry(path: str) -> None:
     """Fail in the service, at once, on an entry point whose module does not exist, without importing it."""
     module, _, name = path.partition(":")
@@ -81,6 +89,20 @@ class _Runner:
     job_id: str | None = None
     killed: bool = False
     started_at: float = field(default_factory=time.monotonic)
+    staged: Staged | None = None  # the job that follows this one (RunnerPool.stage), until it is sent
+    hand_over: threading.Lock = field(default_factory=threading.Lock)  # `staged` between the loop and the reader
+
+
+@dataclass(eq=False)
+class Staged:
+    """A job queued behind a runner's current job (RunnerPool.stage): sent by the thread that reads that job's
+    outcome, or by the loop to the first other runner that frees up, whichever comes first."""
+
+    request: RunRequest
+    payload: Any  # the pickled request (a buffer), sent as is
+    behind: _Runner  # the runner it waits on
+    started: asyncio.Future  # the runner it was sent to, or None: not started (run it as any other job)
+    sent: bool = False  # set under `behind.hand_over`
 
 
 @dataclass
@@ -111,6 +133,7 @@ class RunnerPool:
         self._slots = [_Slot() for _ in range(size)]
         self._idle: asyncio.Queue[_Runner] | None = None
         self._by_job: dict[str, _Runner] = {}
+        self._staged: dict[str, Staged] = {}  # job id -> staged and not yet started on the event loop's side
         self._warmup: Any = None
         self._closed = False
         self._on_child = on_child
@@ -186,8 +209,7 @@ class RunnerPool:
         if slot.failures:
             log.info("runner %d ready after %d failed start(s)", runner.index, slot.failures)
         slot.failures, slot.error = 0, None
-        assert self._idle is not None
-        self._idle.put_nowait(runner)
+        self._release(runner)
 
     def _start_failed(self, runner: _Runner, reason: str) -> None:
         """Count a failed start, say why, and start the runner again after the slot's backoff."""
@@ -223,6 +245,8 @@ class RunnerPool:
 
     async def close(self, timeout: float = 5.0) -> None:
         self._closed = True
+        for runner in self._runners:
+            self._orphan(runner)
         for slot in self._slots:
             if slot.retry is not None:
                 slot.retry.cancel()
@@ -269,8 +293,7 @@ class RunnerPool:
 
     def release(self, runner: _Runner) -> None:
         """Return an acquired runner unused (the caller found no work for it)."""
-        assert self._idle is not None
-        self._idle.put_nowait(runner)
+        self._release(runner)
 
     async def run(
         self,
@@ -281,20 +304,141 @@ class RunnerPool:
     ) -> RunOutcome:
         """Run `request` on an acquired runner. Raises RunnerCrashed or RunnerKilled."""
         runner.cancel_event.clear()
-        runner.job_id = request.job_id
+        self._took(runner, request.job_id)
+        payload = ForkingPickler.dumps(request)  # what conn.send does
+        return await self._follow(runner, request.job_id, on_progress, deadline_s, payload=payload)
+
+    def stage(self, runner: _Runner, request: RunRequest) -> Staged | None:
+        """Queue `request` behind the job `runner` is running: the thread that reads that job's outcome sends it
+        at once, so the runner starts it without waiting for the event loop (whose turns, claims and hand-overs
+        made the gap between two tiny jobs on a runner longer than the jobs: benchmarks/README.md). Should another
+        runner free up first, it takes the job instead: a staged job never waits behind a long one. Await
+        `run_staged`. None (run the job as any other) when the runner is not running a job, already has one staged,
+        or the request is too big to be sent from the reading thread without blocking."""
+        if self._closed or runner.job_id is None or runner.staged is not None or not runner.process.is_alive():
+            return None
+        payload = ForkingPickler.dumps(request)
+        if len(payload) > INLINE_SEND_BYTES:
+            return None
+        staged = Staged(request, payload, runner, asyncio.get_running_loop().create_future())
+        runner.staged = staged
+        self._staged[request.job_id] = staged
+        return staged
+
+    async def run_staged(self, staged: Staged, on_progress: Callable[[Progress], Any] | None = None,
+                         deadline_s: float | None = None, on_start: Callable[[_Runner], Any] | None = None
+                         ) -> RunOutcome:
+        """The outcome of a staged job (see `stage`); the hard deadline counts from its start, when `on_start` is
+        told its runner. Raises NotStarted when it did not start (its runner died first, or it was withdrawn),
+        RunnerCrashed or RunnerKilled."""
+        try:
+            runner = await asyncio.shield(staged.started)
+        except asyncio.CancelledError:
+            self.withdraw(staged.request.job_id)
+            if not staged.started.done() or staged.started.result() is None:
+                raise
+            runner = staged.started.result()  # it started meanwhile: end it as run() ends a cancelled job
+            self._stop_following(runner, staged.request.job_id)
+            raise
+        if runner is None:
+            raise NotStarted(f"job {staged.request.job_id} did not start on runner {staged.behind.index}")
+        if on_start is not None:
+            on_start(runner)
+        return await self._follow(runner, staged.request.job_id, on_progress, deadline_s)
+
+    def withdraw(self, job_id: str) -> bool:
+        """Take a staged job back before it is sent (its `run_staged` raises NotStarted). False if it was sent."""
+        staged = self._staged.get(job_id)
+        if staged is None:
+            return False
+        with staged.behind.hand_over:
+            if staged.sent:
+                return False
+            staged.behind.staged = None
+        self._staged.pop(job_id, None)
+        if not staged.started.done():
+            staged.started.set_result(None)
+        return True
+
+    def _took(self, runner: _Runner, job_id: str) -> None:
+        runner.job_id = job_id
         runner.killed = False
         runner.started_at = time.monotonic()
-        self._by_job[request.job_id] = runner
-        watchdog = asyncio.ensure_future(self._watchdog(runner, request.job_id, deadline_s)) if deadline_s else None
+        self._by_job[job_id] = runner
+
+    def _stop_following(self, runner: _Runner, job_id: str) -> None:
+        """Nobody reads `job_id`'s messages any more: forget it, and free its runner unless a staged job took it."""
+        if self._by_job.get(job_id) is runner:
+            self._by_job.pop(job_id)
+        if runner.job_id == job_id:
+            runner.job_id = None
+            self._release(runner)
+
+    def _receive(self, runner: _Runner) -> tuple[tuple[str, Any], Staged | None]:
+        """In a thread: the runner's next message; after an outcome, its staged job sent at once (if any)."""
+        message = runner.conn.recv()
+        if message[0] != "outcome":
+            return message, None
+        with runner.hand_over:
+            staged, runner.staged = runner.staged, None
+            if staged is not None:
+                try:
+                    runner.cancel_event.clear()
+                    runner.conn.send_bytes(staged.payload)  # small, into a pipe the runner empties: cannot block
+                    staged.sent = True
+                except OSError:  # the runner died: the job starts elsewhere (see _handed_over)
+                    pass
+        return message, staged
+
+    def _handed_over(self, runner: _Runner, job_id: str, staged: Staged) -> None:
+        """On the loop, once the thread that read `job_id`'s outcome sent `staged` to `runner` (or could not: then
+        the staged job starts elsewhere, and the runner is freed as after any job)."""
+        self._staged.pop(staged.request.job_id, None)
+        if staged.sent:
+            self._by_job.pop(job_id, None)
+            self._took(runner, staged.request.job_id)
+            staged.started.set_result(runner)
+        else:
+            staged.started.set_result(None)
+
+    def _release(self, runner: _Runner) -> None:
+        """A runner free for work: it starts the oldest staged job still waiting behind another runner's, if any;
+        otherwise it goes back to the idle queue."""
+        for staged in list(self._staged.values()):
+            if staged.started.done():
+                continue
+            with staged.behind.hand_over:
+                if staged.sent:  # its runner's reader got there first
+                    continue
+                try:
+                    runner.cancel_event.clear()
+                    runner.conn.send_bytes(staged.payload)  # small, into an idle runner's empty pipe
+                except OSError:  # this runner is dead: the job waits where it was, the runner is replaced
+                    self._replace(runner)
+                    return
+                staged.sent = True
+                staged.behind.staged = None
+            self._staged.pop(staged.request.job_id, None)
+            self._took(runner, staged.request.job_id)
+            staged.started.set_result(runner)
+            return
+        assert self._idle is not None
+        self._idle.put_nowait(runner)
+
+    async def _follow(self, runner: _Runner, job_id: str, on_progress: Callable[[Progress], Any] | None,
+                      deadline_s: float | None, payload: Any = None) -> RunOutcome:
+        """Send `payload` (None: already sent) and read the job's messages to its outcome; the runner is freed, or
+        has taken its staged job, after."""
+        watchdog = asyncio.ensure_future(self._watchdog(runner, job_id, deadline_s)) if deadline_s else None
         try:
-            payload = ForkingPickler.dumps(request)  # what conn.send does
-            if len(payload) <= INLINE_SEND_BYTES:  # fits in the idle runner's empty pipe: the write cannot block
-                runner.conn.send_bytes(payload)
-            else:
-                await asyncio.to_thread(runner.conn.send_bytes, payload)
+            if payload is not None:
+                if len(payload) <= INLINE_SEND_BYTES:  # fits in the idle runner's empty pipe: the write cannot block
+                    runner.conn.send_bytes(payload)
+                else:
+                    await asyncio.to_thread(runner.conn.send_bytes, payload)
             while True:
                 try:
-                    kind, payload = await asyncio.to_thread(runner.conn.recv)
+                    (kind, data), staged = await asyncio.to_thread(self._receive, runner)
                 except (EOFError, OSError, ConnectionResetError):
                     if runner.killed:
                         raise RunnerKilled("runner passed the job's hard deadline and was killed") from None
@@ -304,24 +448,32 @@ class RunnerPool:
                 if kind == "progress":
                     if on_progress is not None:
                         with contextlib.suppress(Exception):
-                            result = on_progress(payload)
+                            result = on_progress(data)
                             if asyncio.iscoroutine(result):
                                 await result
                 elif kind == "outcome":
-                    return payload
+                    if staged is not None:
+                        self._handed_over(runner, job_id, staged)
+                    return data
         except (RunnerCrashed, RunnerKilled):
             runner.job_id = None
-            self._by_job.pop(request.job_id, None)
+            self._by_job.pop(job_id, None)
+            self._orphan(runner)
             self._replace(runner)
             raise
         finally:
             if watchdog is not None:
                 watchdog.cancel()
-            if runner.job_id == request.job_id:
-                runner.job_id = None
-                self._by_job.pop(request.job_id, None)
-                assert self._idle is not None
-                self._idle.put_nowait(runner)
+            self._stop_following(runner, job_id)
+
+    def _orphan(self, runner: _Runner) -> None:
+        """The runner is gone: its staged job, not sent, starts elsewhere."""
+        with runner.hand_over:
+            staged, runner.staged = runner.staged, None
+        if staged is not None:
+            self._staged.pop(staged.request.job_id, None)
+            if not staged.started.done():
+                staged.started.set_result(None)
 
     async def _watchdog(self, runner: _Runner, job_id: str, deadline_s: float) -> None:
         await asyncio.sleep(deadline_s)
@@ -332,8 +484,12 @@ class RunnerPool:
             runner.process.kill()
 
     def cancel(self, job_id: str, hard_deadline_s: float | None = None) -> bool:
-        """Signal the runner of `job_id` to stop; kill it if it hasn't after `hard_deadline_s`. False if not running."""
+        """Signal the runner of `job_id` to stop; kill it if it hasn't after `hard_deadline_s`. False if not running
+        (a staged job not sent yet: `withdraw` it)."""
         runner = self._by_job.get(job_id)
+        staged = self._staged.get(job_id)
+        if runner is None and staged is not None and staged.sent:  # sent by the reader; the loop does not know yet
+            runner = staged.behind
         if runner is None:
             return False
         runner.cancel_event.set()

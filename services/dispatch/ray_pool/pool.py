@@ -283,6 +283,13 @@ class RayPool:
             with contextlib.suppress(Exception):
                 ray.cancel(slot.ref, force=force)
 
+    def stage(self, slot: _Slot, request: RunRequest) -> None:
+        """No job waits behind another here (RunnerPool.stage): Ray starts each task as a slot frees."""
+        return None
+
+    def withdraw(self, job_id: str) -> bool:
+        return False
+
     def cancel(self, job_id: str, hard_deadline_s: float | None = None) -> bool:
         """Ask the job's task to stop (its solver reads the flag between chunks); force-cancel it after
         `hard_deadline_s`. False when the job is not running here."""

@@ -18,6 +18,14 @@ def stubborn_main(conn, cancel_event, threads):
             os._exit(3)
         if request.params.get("mode") == "ignore-cancel":
             time.sleep(3600)
+        if request.params.get("mode") == "slow" or request.job_id.startswith("slow"):  # works until cancelled or
+            # `seconds` pass (params, or a job id starting "slow" for jobs whose params a target checks); says which
+            deadline = time.monotonic() + float(request.params.get("seconds", 3600))
+            while time.monotonic() < deadline and not cancel_event.is_set():
+                time.sleep(0.005)
+            status = RunOutcome.CANCELLED if cancel_event.is_set() else RunOutcome.SUCCEEDED
+            conn.send(("outcome", RunOutcome(job_id=request.job_id, status=status, result={"cost": 0})))
+            continue
         result: dict = {"cost": 0}
         if request.params.get("mode") == "chatty":  # many progress messages in a row, then a result of several MiB
             for k in range(200):

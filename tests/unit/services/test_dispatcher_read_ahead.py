@@ -93,6 +93,12 @@ class OneRunnerPool:
     def cancel(self, job_id, hard_deadline_s=None):
         return False
 
+    def stage(self, runner, request):  # nothing queues behind a job here: a claimed follower takes a free runner
+        return None
+
+    def withdraw(self, job_id):
+        return False
+
     async def run(self, runner, request, on_progress=None, deadline_s=None):
         self.ran.append(request)
         self.deadlines[request.job_id] = deadline_s
