@@ -4,6 +4,7 @@ moment that job ends; a DELETE of such a job ends it Cancelled at once, without 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from contracts.status import JobStatus
 from services.dispatch.dispatcher import Dispatcher
@@ -22,14 +23,24 @@ async def _delete(store, dispatcher, job_id):
     await dispatcher.cancel(job_id)
 
 
-async def test_the_next_job_waits_behind_the_running_one_and_follows_it(store):
+@contextlib.asynccontextmanager
+async def dispatching(store, *job_ids: str):
+    """A dispatcher with one real runner, started on `job_ids` already Waiting (in that order)."""
     pool = RunnerPool(1, entry_point=ENTRY)
     await pool.start()
     dispatcher = Dispatcher(store, FakeBlobs(), pool)
     try:
-        for job_id in ("slow-a", "b", "c"):  # slow-a runs until cancelled
+        for job_id in job_ids:
             await store.insert("ws", job(job_id))
         await dispatcher.start()
+        yield pool, dispatcher
+    finally:
+        await dispatcher.stop()
+        await pool.close()
+
+
+async def test_the_next_job_waits_behind_the_running_one_and_follows_it(store):
+    async with dispatching(store, "slow-a", "b", "c") as (pool, dispatcher):  # slow-a runs until cancelled
         await until(lambda: "b" in pool._staged, timeout=30)  # claimed as slow-a started, waiting behind it
         assert await _status(store, "b") == JobStatus.EXECUTING
         assert await _status(store, "c") == JobStatus.WAITING
@@ -40,19 +51,10 @@ async def test_the_next_job_waits_behind_the_running_one_and_follows_it(store):
             done = await store.get(None, job_id)
             assert done.status == JobStatus.SUCCEEDED, (job_id, done.error_data)
         assert not pool._staged and pool.idle_count == 1
-    finally:
-        await dispatcher.stop()
-        await pool.close()
 
 
 async def test_a_waiting_follower_that_is_deleted_ends_cancelled_without_running(store):
-    pool = RunnerPool(1, entry_point=ENTRY)
-    await pool.start()
-    dispatcher = Dispatcher(store, FakeBlobs(), pool)
-    try:
-        for job_id in ("slow-a", "slow-b"):
-            await store.insert("ws", job(job_id))
-        await dispatcher.start()
+    async with dispatching(store, "slow-a", "slow-b") as (pool, dispatcher):
         await until(lambda: "slow-b" in pool._staged, timeout=30)
         await _delete(store, dispatcher, "slow-b")
         for _ in range(500):  # at once, while slow-a still runs
@@ -65,24 +67,12 @@ async def test_a_waiting_follower_that_is_deleted_ends_cancelled_without_running
         await until(lambda: not dispatcher._tasks, timeout=30)
         assert await _status(store, "slow-a") == JobStatus.CANCELLED
         assert pool.idle_count == 1 and not pool._staged
-    finally:
-        await dispatcher.stop()
-        await pool.close()
 
 
 async def test_a_stop_hands_the_follower_back_to_the_queue(store):
-    pool = RunnerPool(1, entry_point=ENTRY)
-    await pool.start()
-    dispatcher = Dispatcher(store, FakeBlobs(), pool)
-    try:
-        for job_id in ("slow-a", "b"):
-            await store.insert("ws", job(job_id))
-        await dispatcher.start()
+    async with dispatching(store, "slow-a", "b") as (pool, dispatcher):
         await until(lambda: "b" in pool._staged, timeout=30)
         await dispatcher.stop()
         assert await _status(store, "b") == JobStatus.WAITING  # the next start runs it
         assert await _status(store, "slow-a") == JobStatus.WAITING
         assert not pool._staged
-    finally:
-        await dispatcher.stop()
-        await pool.close()

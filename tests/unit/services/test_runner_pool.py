@@ -3,6 +3,7 @@ that cannot start make the pool unhealthy (with the reason) and are started agai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -140,54 +141,54 @@ def job(job_id: str, mode: str, **params) -> RunRequest:
     return RunRequest(job_id=job_id, target="t", params={"mode": mode, **params}, input_data=b"")
 
 
-async def test_a_staged_job_starts_on_its_runner_as_the_job_before_it_ends():
-    pool = RunnerPool(1, entry_point=ENTRY)
+@contextlib.asynccontextmanager
+async def started_pool(runners: int):
+    pool = RunnerPool(runners, entry_point=ENTRY)
     await pool.start()
     try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def behind(pool: RunnerPool, runner, current: RunRequest, follower: RunRequest):
+    """`current` running on `runner` (its task), and `follower` staged behind it."""
+    running = asyncio.ensure_future(pool.run(runner, current))
+    await asyncio.sleep(0.05)
+    staged = pool.stage(runner, follower)
+    assert staged is not None
+    return running, staged
+
+
+async def test_a_staged_job_starts_on_its_runner_as_the_job_before_it_ends():
+    async with started_pool(1) as pool:
         runner = await pool.acquire()
-        current = asyncio.ensure_future(pool.run(runner, job("current", "slow", seconds=0.3)))
-        await asyncio.sleep(0.05)
-        staged = pool.stage(runner, job("next", "slow", seconds=0.1))
-        assert staged is not None
+        current, staged = await behind(pool, runner, job("current", "slow", seconds=0.3), job("next", "slow", seconds=0.1))
         assert pool.stage(runner, job("third", "ok")) is None  # one job waits behind another, no more
         started = []
         outcome = await pool.run_staged(staged, on_start=started.append)
         assert (await current).status == "succeeded" and outcome.status == "succeeded"
         assert started == [runner] and pool.idle_count == 1
         assert pool.stage(runner, job("idle", "ok")) is None  # nothing runs on it: nothing to wait behind
-    finally:
-        await pool.close()
 
 
 async def test_a_staged_job_goes_to_the_first_runner_that_frees_up():
-    pool = RunnerPool(2, entry_point=ENTRY)
-    await pool.start()
-    try:
+    async with started_pool(2) as pool:
         long_one, short_one = await pool.acquire(), await pool.acquire()
-        long_run = asyncio.ensure_future(pool.run(long_one, job("long", "slow")))
         short_run = asyncio.ensure_future(pool.run(short_one, job("short", "slow", seconds=0.2)))
-        await asyncio.sleep(0.05)
-        staged = pool.stage(long_one, job("next", "ok"))
-        assert staged is not None
+        long_run, staged = await behind(pool, long_one, job("long", "slow"), job("next", "ok"))
         started = []
         outcome = await asyncio.wait_for(pool.run_staged(staged, on_start=started.append), timeout=10)
         assert outcome.status == "succeeded" and started == [short_one]  # not left behind the long job
         assert (await short_run).status == "succeeded"
         assert pool.cancel("long")  # the long job's cancel still reaches it
         assert (await long_run).status == "cancelled"
-    finally:
-        await pool.close()
 
 
 async def test_a_withdrawn_job_does_not_start_and_a_cancel_stays_with_its_job():
-    pool = RunnerPool(1, entry_point=ENTRY)
-    await pool.start()
-    try:
+    async with started_pool(1) as pool:
         runner = await pool.acquire()
-        current = asyncio.ensure_future(pool.run(runner, job("current", "slow")))
-        await asyncio.sleep(0.05)
-        staged = pool.stage(runner, job("next", "ok"))
-        assert staged is not None
+        current, staged = await behind(pool, runner, job("current", "slow"), job("next", "ok"))
         assert not pool.cancel("next")  # not on a runner: the caller withdraws it
         assert pool.withdraw("next") and not pool.withdraw("next")
         with pytest.raises(NotStarted):
@@ -197,33 +198,22 @@ async def test_a_withdrawn_job_does_not_start_and_a_cancel_stays_with_its_job():
         assert pool.cancel("current")
         assert (await current).status == "cancelled"
         assert (await pool.run_staged(follower)).status == "succeeded"  # the cancel was not carried over
-    finally:
-        await pool.close()
 
 
 async def test_a_crash_leaves_the_staged_job_unstarted_and_a_staged_job_that_crashes_is_a_crash():
-    pool = RunnerPool(1, entry_point=ENTRY)
-    await pool.start()
-    try:
+    async with started_pool(1) as pool:
         runner = await pool.acquire()
-        current = asyncio.ensure_future(pool.run(runner, job("current", "slow")))
-        await asyncio.sleep(0.05)
-        staged = pool.stage(runner, job("next", "ok"))
-        assert staged is not None and pool.kill("current")
+        current, staged = await behind(pool, runner, job("current", "slow"), job("next", "ok"))
+        assert pool.kill("current")
         with pytest.raises(RunnerKilled):
             await current
         with pytest.raises(NotStarted):
             await pool.run_staged(staged)
 
         runner = await asyncio.wait_for(pool.acquire(), timeout=30)  # its replacement
-        current = asyncio.ensure_future(pool.run(runner, job("current-2", "slow", seconds=0.2)))
-        await asyncio.sleep(0.05)
-        staged = pool.stage(runner, job("dies", "die"))
-        assert staged is not None
+        current, staged = await behind(pool, runner, job("current-2", "slow", seconds=0.2), job("dies", "die"))
         assert (await current).status == "succeeded"
         with pytest.raises(RunnerCrashed, match="exit code 3"):
             await pool.run_staged(staged)
         runner = await asyncio.wait_for(pool.acquire(), timeout=30)
         assert (await pool.run(runner, job("after", "ok"))).status == "succeeded"
-    finally:
-        await pool.close()
