@@ -354,7 +354,7 @@ class Dispatcher:
                     except NotStarted:  # its runner died first, or it was cancelled: as any other job from here
                         staged = None
                 if staged is None:
-                    if not starting and job_id in self._cancelled:  # a follower cancelled while it waited
+                    if job_id in self._cancelled:  # a DELETE came after the claim (a follower's, while it waited)
                         await self._end_cancelled(job_id, "cancelled before it started")
                         return False
                     threads = await self._threads_for(len(data)) if starting else 1
@@ -362,8 +362,7 @@ class Dispatcher:
                     if starting:
                         self._starting -= 1
                         starting = False
-                    if job_id in self._cancelled:  # a DELETE came after the claim: only this dispatcher moves the job on
-                        self._cancelled.discard(job_id)
+                    if job_id in self._cancelled:  # ... or while it waited for a runner: only this dispatcher moves it on
                         self.pool.release(runner)
                         await self._end_cancelled(job_id, "cancelled before it started")
                         return False

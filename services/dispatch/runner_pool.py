@@ -335,10 +335,9 @@ class RunnerPool:
             runner = await asyncio.shield(staged.started)
         except asyncio.CancelledError:
             self.withdraw(staged.request.job_id)
-            if not staged.started.done() or staged.started.result() is None:
-                raise
-            runner = staged.started.result()  # it started meanwhile: end it as run() ends a cancelled job
-            self._stop_following(runner, staged.request.job_id)
+            runner = staged.started.result() if staged.started.done() else None
+            if runner is not None:  # it started meanwhile: end it as run() ends a cancelled job
+                self._stop_following(runner, staged.request.job_id)
             raise
         if runner is None:
             raise NotStarted(f"job {staged.request.job_id} did not start on runner {staged.behind.index}")
@@ -355,9 +354,7 @@ class RunnerPool:
             if staged.sent:
                 return False
             staged.behind.staged = None
-        self._staged.pop(job_id, None)
-        if not staged.started.done():
-            staged.started.set_result(None)
+        self._started(staged, None)
         return True
 
     def _took(self, runner: _Runner, job_id: str) -> None:
@@ -365,6 +362,24 @@ class RunnerPool:
         runner.killed = False
         runner.started_at = time.monotonic()
         self._by_job[job_id] = runner
+
+    def _started(self, staged: Staged, runner: _Runner | None) -> None:
+        """On the loop: `staged` is running on `runner` (it was sent there), or will not start (None)."""
+        self._staged.pop(staged.request.job_id, None)
+        if runner is not None:
+            self._took(runner, staged.request.job_id)
+        if not staged.started.done():
+            staged.started.set_result(runner)
+
+    @staticmethod
+    def _send_staged(runner: _Runner, staged: Staged) -> None:
+        """Under `staged.behind.hand_over`: start `staged` on `runner` (its cancel flag cleared first, so an earlier
+        job's cancel is not carried over). The request is small, and the runner reads its pipe: this cannot block.
+        Raises OSError when the runner is dead."""
+        runner.cancel_event.clear()
+        runner.conn.send_bytes(staged.payload)
+        staged.sent = True
+        staged.behind.staged = None
 
     def _stop_following(self, runner: _Runner, job_id: str) -> None:
         """Nobody reads `job_id`'s messages any more: forget it, and free its runner unless a staged job took it."""
@@ -382,24 +397,16 @@ class RunnerPool:
         with runner.hand_over:
             staged, runner.staged = runner.staged, None
             if staged is not None:
-                try:
-                    runner.cancel_event.clear()
-                    runner.conn.send_bytes(staged.payload)  # small, into a pipe the runner empties: cannot block
-                    staged.sent = True
-                except OSError:  # the runner died: the job starts elsewhere (see _handed_over)
-                    pass
+                with contextlib.suppress(OSError):  # the runner died: the job starts elsewhere (see _handed_over)
+                    self._send_staged(runner, staged)
         return message, staged
 
     def _handed_over(self, runner: _Runner, job_id: str, staged: Staged) -> None:
         """On the loop, once the thread that read `job_id`'s outcome sent `staged` to `runner` (or could not: then
         the staged job starts elsewhere, and the runner is freed as after any job)."""
-        self._staged.pop(staged.request.job_id, None)
         if staged.sent:
             self._by_job.pop(job_id, None)
-            self._took(runner, staged.request.job_id)
-            staged.started.set_result(runner)
-        else:
-            staged.started.set_result(None)
+        self._started(staged, runner if staged.sent else None)
 
     def _release(self, runner: _Runner) -> None:
         """A runner free for work: it starts the oldest staged job still waiting behind another runner's, if any;
@@ -411,16 +418,11 @@ class RunnerPool:
                 if staged.sent:  # its runner's reader got there first
                     continue
                 try:
-                    runner.cancel_event.clear()
-                    runner.conn.send_bytes(staged.payload)  # small, into an idle runner's empty pipe
+                    self._send_staged(runner, staged)
                 except OSError:  # this runner is dead: the job waits where it was, the runner is replaced
                     self._replace(runner)
                     return
-                staged.sent = True
-                staged.behind.staged = None
-            self._staged.pop(staged.request.job_id, None)
-            self._took(runner, staged.request.job_id)
-            staged.started.set_result(runner)
+            self._started(staged, runner)
             return
         assert self._idle is not None
         self._idle.put_nowait(runner)
@@ -471,9 +473,7 @@ class RunnerPool:
         with runner.hand_over:
             staged, runner.staged = runner.staged, None
         if staged is not None:
-            self._staged.pop(staged.request.job_id, None)
-            if not staged.started.done():
-                staged.started.set_result(None)
+            self._started(staged, None)
 
     async def _watchdog(self, runner: _Runner, job_id: str, deadline_s: float) -> None:
         await asyncio.sleep(deadline_s)
