@@ -117,10 +117,11 @@ def test_sync_wait_with_progress_callback_and_generator(openqio_service):
 def _sockets_left_on_closed_loops() -> list:
     """asyncio socket transports still holding an open socket whose event loop is closed: nothing will ever close
     them (they warn "unclosed transport" when collected, in whichever later test that happens). Reads asyncio's
-    private `_sock` / `_loop` of its selector transports."""
+    private `_sock` / `_loop` of its selector transports. By `type()`, not `isinstance()`: the heap holds weak proxies
+    too (pytest-xdist's workers make some), and `isinstance` on one whose object is gone raises ReferenceError."""
     from asyncio.selector_events import _SelectorSocketTransport
     return [t for t in gc.get_objects()
-            if isinstance(t, _SelectorSocketTransport) and t._sock is not None and t._loop.is_closed()]
+            if issubclass(type(t), _SelectorSocketTransport) and t._sock is not None and t._loop.is_closed()]
 
 
 def test_a_stream_closed_early_leaves_no_socket_behind(openqio_service):
