@@ -31,6 +31,26 @@ def _no_service_outlives_the_session():
     stop_all()
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's (the test extra installs it)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs `pytest -n 2 --dist loadfile` (pytest-xdist): each module whole on one worker, so its
+    module-scoped fixtures start once. Here the Ray modules (tests/integration/test_ray_*.py) count as one, so
+    their tests all run on the same worker and only one Ray cluster (a head and two nodes, the session's
+    `ray_cluster`) runs at a time. Every worker is a session of its own: its own Azurite and services. (xdist's
+    `loadgroup` would say this with marks, but its 3.8 does not group under pytest 9.2, which moved the node id
+    it rewrites.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class RayTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return "ray" if Path(module).name.startswith("test_ray_") else module
+
+    return RayTogether(config, log)
+
+
 _reported_start_failures: set[int] = set()
 
 
