@@ -11,7 +11,9 @@ for every method when the connection could not be made, and for GET/PUT/DELETE (
 Back-pressure: a 429 that carries `Retry-After` (the service at capacity, services/gateway/admission.py) is
 retried for as long as it asks, up to BACKPRESSURE_WAIT_S in all, however many answers that takes: the service
 staggers the times it gives, and each wait gets up to a quarter more at random, so refused clients do not come back
-together. `on_backoff(status, wait_s, message)`, when set, is told before each such wait (the CLI prints it).
+together. The time is taken from `retry-after-ms` (or `x-ms-retry-after-ms`) when the answer has one: Retry-After
+is whole seconds, later than the service's backlog needs when it drains in less than one.
+`on_backoff(status, wait_s, message)`, when set, is told before each such wait (the CLI prints it).
 """
 from __future__ import annotations
 
@@ -53,7 +55,8 @@ class RestClient:
     BACKOFF_MAX_S = 30.0
     RETRY_AFTER_MAX_S = 60.0
     BACKPRESSURE_WAIT_S = 300.0  # longest time in all a request waits on 429 with Retry-After
-    BACKPRESSURE_MIN_S = 0.5  # shortest such wait (a Retry-After of 0 must not make a busy loop)
+    BACKPRESSURE_MIN_S = 0.5  # shortest such wait told in whole seconds (a Retry-After of 0 must not make a busy loop)
+    BACKPRESSURE_MIN_MS_S = 0.01  # shortest such wait told in milliseconds (retry-after-ms)
     TIMEOUT = aiohttp.ClientTimeout(total=300, connect=30)
 
     def __init__(self, connection: Connection, user_agent: str | None = None):
@@ -120,6 +123,7 @@ class RestClient:
                     async with session.request(method, url, data=data, headers=headers) as resp:
                         raw = await resp.read()
                         status, reason, retry_after = resp.status, resp.reason or "", resp.headers.get("Retry-After")
+                        retry_after_ms = resp.headers.get("retry-after-ms") or resp.headers.get("x-ms-retry-after-ms")
                 except (TimeoutError, aiohttp.ClientError) as exc:
                     connect_failed = isinstance(exc, aiohttp.ClientConnectorError)
                     if attempt < self.RETRY_TOTAL and (connect_failed or method in IDEMPOTENT):
@@ -132,9 +136,9 @@ class RestClient:
                 body = _parse(raw)
                 if status in expect:
                     return body
-                wait = self._retry_after(retry_after) if status == 429 else None
+                wait = self._backpressure(retry_after, retry_after_ms) if status == 429 else None
                 if wait is not None and pushed_back + wait <= self.BACKPRESSURE_WAIT_S:
-                    wait = max(wait, self.BACKPRESSURE_MIN_S) * random.uniform(1.0, 1.25)
+                    wait *= random.uniform(1.0, 1.25)
                     if self.on_backoff is not None:
                         self.on_backoff(status, wait, _message(body, reason))
                     await asyncio.sleep(wait)
@@ -142,14 +146,14 @@ class RestClient:
                     continue
                 retryable = RETRY_STATUS_IDEMPOTENT if method in IDEMPOTENT else RETRY_STATUS_OTHER
                 if attempt < self.RETRY_TOTAL and (status in retryable or (status >= 400 and retry_after)):
-                    await asyncio.sleep(self._retry_after(retry_after) or self._backoff(attempt))
+                    await asyncio.sleep(self._retry_after(retry_after, retry_after_ms) or self._backoff(attempt))
                     attempt += 1
                     continue
                 if 200 <= status < 300:  # a success we did not expect (e.g. 200 instead of 204): accept it
                     return body
                 # raised unnamed: an exception held by a local of the frame it is raised from makes a reference
                 # cycle (exception → traceback → frame → exception) that only the garbage collector frees
-                raise error_from_response(status, body, reason, retry_after=self._retry_after(retry_after))
+                raise error_from_response(status, body, reason, retry_after=self._retry_after(retry_after, retry_after_ms))
 
     async def pages(self, url: str) -> AsyncIterator[dict[str, Any]]:
         """Items of a pageable answer (`{"value": [...], "nextLink": ...}`), following nextLink to the end."""
@@ -172,13 +176,24 @@ class RestClient:
     def _backoff(self, attempt: int) -> float:
         return min(self.BACKOFF_S * 2**attempt, self.BACKOFF_MAX_S) * random.uniform(0.75, 1.25)
 
-    def _retry_after(self, value: str | None) -> float | None:
-        if not value:
-            return None
-        try:
-            return min(max(float(value), 0.0), self.RETRY_AFTER_MAX_S)
-        except ValueError:
-            return None  # an HTTP date: fall back to backoff
+    def _retry_after(self, value: str | None, ms: str | None = None) -> float | None:
+        """Seconds the answer asked for: `retry-after-ms` when given, else Retry-After (None when neither is a number;
+        an HTTP date falls back to backoff)."""
+        for text, scale in ((ms, 0.001), (value, 1.0)):
+            if text:
+                try:
+                    return min(max(float(text) * scale, 0.0), self.RETRY_AFTER_MAX_S)
+                except ValueError:
+                    continue
+        return None
+
+    def _backpressure(self, value: str | None, ms: str | None) -> float | None:
+        """The wait a 429 asks for before its retry, at least BACKPRESSURE_MIN_MS_S / _MIN_S (ms / seconds)."""
+        wait = self._retry_after(None, ms)
+        if wait is not None:
+            return max(wait, self.BACKPRESSURE_MIN_MS_S)
+        wait = self._retry_after(value)
+        return None if wait is None else max(wait, self.BACKPRESSURE_MIN_S)
 
 
 def _message(body: Any, reason: str) -> str:

@@ -37,7 +37,7 @@ class ClientError(HttpResponseError):
     def __init__(self, status: int, code: str, message: str, retry_after: float | None = None):
         # HttpResponseError.__init__ computes `self.error` from a response; we have none, so set it afterwards.
         super().__init__(message=_text(code, message))
-        self.retry_after = retry_after  # seconds the answer's Retry-After asked for (429: the service at capacity)
+        self.retry_after = retry_after  # seconds the answer asked for: retry-after-ms, else Retry-After (429: at capacity)
         self.status = self.status_code = status
         self.code = code
         self.message = message

@@ -220,6 +220,24 @@ async def test_a_service_at_capacity_is_waited_for_as_long_as_it_asks(fake, conn
         assert info.value.status == 429 and len(fake.calls("POST")) == 7 + 4
 
 
+async def test_a_wait_told_in_milliseconds_is_taken_over_whole_seconds(fake, connection_file):
+    """retry-after-ms (what the service also sends, services/gateway/admission.py) wins over Retry-After's whole
+    seconds: a client told "1" and "30 ms" comes back after 30-37.5 ms, not after a second."""
+    busy = (429, {"error": {"code": "TooManyRequests", "message": "at capacity"}},
+            {"Retry-After": "1", "retry-after-ms": "30"})
+    fake.script["POST /storage/sasUri"] = [busy] * 2
+    seen: list[float] = []
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        ws._rest.on_backoff = lambda status, wait, message: seen.append(wait)
+        assert (await ws._get_linked_storage_sas_uri("job-b")).startswith("http")
+        assert len(fake.calls("POST")) == 3 and all(0.03 <= w <= 0.0375 for w in seen) and len(seen) == 2
+        ws._rest.RETRY_TOTAL, ws._rest.BACKPRESSURE_WAIT_S = 0, 0.0  # a 429 surfaces at once, with its time
+        fake.script["POST /storage/sasUri"] = [busy]
+        with pytest.raises(ClientError) as info:
+            await ws._get_linked_storage_sas_uri("job-c")
+        assert info.value.retry_after == pytest.approx(0.03)
+
+
 async def test_an_error_raised_to_the_caller_leaves_no_garbage_cycle(fake, connection_file):
     """A request answered with an error raises an exception that is freed as soon as the caller drops it: raised
     from a local of the request's frame, it made a cycle (exception → traceback → frame → exception) with all the

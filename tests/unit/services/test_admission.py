@@ -96,6 +96,35 @@ def test_refused_clients_are_sent_back_spread_over_time_within_a_minute():
     assert 1 <= min(waits) and max(waits) == 60
 
 
+def test_retry_after_ms_says_the_time_a_whole_second_rounds_up():
+    """A backlog that drains in less than a second: Retry-After can only say 1 (whole seconds), retry-after-ms says
+    when there is room again, the refused clients spread at the pace the backlog moves (100 a second here)."""
+    gate = Admission(lambda: backlog(60, waited_s=0.55, peak=100), max_queue_delay_s=0.5, clock=Clock())
+    refusals = [gate.check() for _ in range(30)]
+    assert all(r is not None and r.retry_after_s == 1 for r in refusals)
+    waits = [r.retry_after_ms for r in refusals if r is not None]
+    assert waits == sorted(waits) and 10 <= waits[0] <= 200 and waits[-1] <= 1000
+    assert waits[-1] - waits[0] == pytest.approx(29 * 10, abs=2)  # one every 1/100 s
+    far = Admission(lambda: backlog(5000, waited_s=30, peak=100), max_queue_delay_s=0.5, clock=Clock()).check()
+    assert far is not None and far.retry_after_ms <= 1000 * far.retry_after_s < far.retry_after_ms + 1000
+
+
+def test_clients_that_never_come_back_do_not_push_later_ones_out():
+    """30 s of refusing 190 submissions a second whose clients do not retry (the benchmark's 200 % phase): a client
+    refused 2 s later is told the time the backlog needs plus what the last second or so of refusals adds, not a
+    place behind all 5700 (counting them all told it 10 s and more, while the runners idled)."""
+    clock = Clock()
+    gate = Admission(lambda: backlog(100, waited_s=0.6, peak=140), max_queue_delay_s=0.5, clock=clock)
+    for _ in range(30 * 190):
+        assert gate.check() is not None
+        clock.now += 1 / 190
+    steady = gate.check()
+    assert steady is not None and steady.retry_after_ms < 2500  # 0.21 s of backlog + ~190 refusals at 140 a second
+    clock.now += 2.0
+    later = gate.check()
+    assert later is not None and later.retry_after_s == 1 and later.retry_after_ms < 500
+
+
 async def test_sas_uri_for_new_work_answers_429_with_retry_after_while_at_capacity(tmp_path: Path):
     store = SqliteJobStore(tmp_path / "jobs.sqlite3")
     await store.open()
@@ -109,6 +138,7 @@ async def test_sas_uri_for_new_work_answers_429_with_retry_after_while_at_capaci
             await store.insert("openqio", job(name))
         refused = await client.post(PREFIX + "/storage/sasUri", json=new_container, headers=AUTH)
         assert refused.status == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert 10 <= int(refused.headers["retry-after-ms"]) <= 1000 * int(refused.headers["Retry-After"])
         assert (await refused.json())["error"]["code"] == "TooManyRequests"
         download = {"containerName": "job-a", "blobName": "rawOutputData"}  # reading results is never refused
         assert (await client.post(PREFIX + "/storage/sasUri", json=download, headers=AUTH)).status == 200
