@@ -3,7 +3,8 @@ create container → upload inputData → PUT jobs/{id}) over HTTPS.
 
 - burst: `jobs` jobs from `clients` concurrent clients (one Workspace, i.e. one HTTP session, each); every job must
   reach a terminal state, appear exactly once in list_jobs, have exactly one terminal event, and succeed with a
-  result whose cost equals the cost recomputed from the problem.
+  result whose cost equals the cost recomputed from the problem. A submission answered 429 waits as told and is
+  sent again (the client's default), each such answer counted.
 - paced: open-loop submissions at a fixed offered rate, each tried once: a submission the service refuses (429 with
   Retry-After, services/gateway/admission.py) is counted, not retried; latency per admitted job from the service's
   own timestamps (creationTime → endExecutionTime), and for a sample of jobs from the client (submit call started →
@@ -59,6 +60,7 @@ class BurstResult:
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process from first submit to last seen
     queue: Any = None  # Summary: creationTime → beginExecutionTime (≈ 0 when the service keeps up with arrivals)
     server: Any = None  # Summary: creationTime → endExecutionTime
+    refused: int = 0  # 429 answers the clients waited on as told before the service admitted their submissions
 
 
 async def _wait_terminal(ws: Workspace, job: Any, max_poll_s: float) -> Any:
@@ -87,8 +89,10 @@ async def burst(connection_file: str, jobs: int, clients: int, seed: int = 1,
 
     # Clients exist before the clock starts: building one (its TLS context loads the CA bundle) is a one-off cost.
     workspaces = [Workspace(connection_file=connection_file, user_agent=f"bench-client-{i}") for i in range(clients)]
+    refused: list[float] = []  # the wait of each 429 (a service with a queueing limit: clients wait as told)
     for ws in workspaces:
         await ws.__aenter__()
+        ws._rest.on_backoff = lambda status, wait, message: refused.append(wait)
     submitted_all = asyncio.Event()
     try:
         if meter is not None:
@@ -148,6 +152,7 @@ async def burst(connection_file: str, jobs: int, clients: int, seed: int = 1,
         client_jobs_per_s=rate(jobs, start, client_end), verified=verified, failures=failures, cpu=cpu,
         queue=summarize([span_seconds(j.details.creation_time, j.details.begin_execution_time) for j in succeeded]),
         server=summarize([span_seconds(j.details.creation_time, j.details.end_execution_time) for j in succeeded]),
+        refused=len(refused),
     )
 
 

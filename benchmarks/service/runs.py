@@ -2,7 +2,8 @@
 
 A run measures the capacity with a burst on the service as `make run` configures it, then offers paced load to a
 service with a queueing-delay limit (OPENQIO_MAX_QUEUE_DELAY_S): 100 jobs/s, then 50 %, 100 % and 200 % of the
-capacity just measured, and ends with a second burst ("burst after"). Each phase gives the same figures
+capacity just measured, then a flood (a burst, at that service: refused clients wait as told and retry, as the
+SDK's and the native client's do), and ends with a second burst ("burst after"). Each phase gives the same figures
 (`phase_figures`): CPU per job per component (the primary figure: steadier than wall time on a shared VM), completed
 jobs/s, server latency, submissions refused (429).
 
@@ -59,7 +60,7 @@ def phase_figures(result: Any, offered_per_s: float | None = None) -> dict[str, 
     """The figures of a burst (BurstResult) or paced (PacedResult) phase."""
     if isinstance(result, load.BurstResult):
         return {"jobs": result.jobs, "jobs_per_s": result.server_jobs_per_s, "server_p50_ms": result.server.p50_ms,
-                "server_p99_ms": result.server.p99_ms, "queue_p50_ms": result.queue.p50_ms, "refused": 0,
+                "server_p99_ms": result.server.p99_ms, "queue_p50_ms": result.queue.p50_ms, "refused": result.refused,
                 "failures": len(result.failures) + result.jobs - result.verified,
                 **cpu_figures(result.cpu, result.jobs)}
     return {"offered_per_s": offered_per_s, "jobs": result.jobs, "jobs_per_s": result.achieved_per_s,
@@ -102,6 +103,11 @@ def one_run(index: int, plan: Plan, work: Path, external: Any | None) -> tuple[d
             failures += result.failures
             figures[phase] = phase_figures(result, rate)
             time.sleep(1.0)
+        log(f"run {index}: flood: {plan.burst_jobs} jobs from {plan.clients} clients that wait as told when refused")
+        result = asyncio.run(load.burst(conn, jobs=plan.burst_jobs, clients=plan.clients, seed=2000 + index,
+                                        meter=meter()))
+        failures.extend(result.failures)
+        figures["flood"] = phase_figures(result)
     burst("burst after", 1000 + index)
     return figures, failures
 

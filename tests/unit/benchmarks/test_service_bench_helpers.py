@@ -151,3 +151,15 @@ def test_overload_is_judged_against_the_bursts_before_and_after_it():
     assert rows["200 %: completed / capacity (mean of the bursts before and after)"][1:] == ("68%", "≥ 90 %", "MISS")
     assert rows["200 %: CPU per job / the bursts'"][1:] == ("1.30", "≤ 1.20", "MISS")
     assert "burst after the 200 % phase: jobs/s; CPU ms per job" not in rows
+
+
+def test_the_flood_is_reported_against_the_bursts_with_its_429s():
+    from benchmarks.service.__main__ import _rows
+
+    run = {"burst": _phase(200.0, 10.0), "200 %": _phase(135.0, 13.0, offered=400),
+           "flood": _phase(144.0, 12.0, p99=480.0, refused=420), "burst after": _phase(160.0, 11.0)}
+    rows = {row[0]: row for row in _rows([run], ["burst", "200 %"])}
+    flood = next(row for measure, row in rows.items() if measure.startswith("flood"))
+    assert flood[1] == "144.0 (80%); 420; 480"  # capacity (200 + 160) / 2 = 180
+    without = _rows([{k: v for k, v in run.items() if k != "flood"}], ["burst", "200 %"])
+    assert not any(row[0].startswith("flood") for row in without)
