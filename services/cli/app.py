@@ -104,8 +104,8 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _busy(status: int, wait_s: float, message: str) -> None:
     """The service refused new work for now (429): say so while the client waits as it asked."""
-    render.err.print(f"the service is busy ({message}); trying again in {wait_s:.0f} s", highlight=False,
-                     soft_wrap=True)
+    when = f"{wait_s:.1f}" if wait_s < 10 else f"{wait_s:.0f}"  # retry-after-ms: often under a second
+    render.err.print(f"the service is busy ({message}); trying again in {when} s", highlight=False, soft_wrap=True)
 
 
 async def _with(ctx: typer.Context, action) -> Any:
