@@ -139,8 +139,8 @@ async def put_job(request: web.Request) -> web.Response:
     blobs = blobs_of(request)
     container = blobs.parse_container_uri(job.container_uri)
     admission = request.app[ADMISSION]
-    admission.release(workspace, container)  # the place its sasUri held: judged on the Waiting jobs from here
-    refusal = admission.check(headroom=PUT_HEADROOM)
+    held = admission.release(workspace, container)  # its sasUri was admitted and its place is still held
+    refusal = None if held else admission.check(headroom=PUT_HEADROOM)
     if refusal is not None and await request.app[STORE].get(workspace, job_id) is None:  # a re-PUT is answered
         return refusal.response()
     await _check_container_owner(request, workspace, container, job_id)

@@ -68,6 +68,26 @@ async def test_past_the_backlog_limit_new_work_gets_429_with_retry_after(limited
         assert (await rest.wait(ready[2]))["status"] == "Succeeded"
 
 
+async def test_a_submission_admitted_at_sas_uri_is_not_refused_at_its_put(limited_service):
+    """Its place was counted when sasUri let it in: its PUT, after the upload, is admitted even though other clients'
+    PUTs (without sasUri, judged with a quarter more room) filled the backlog past the PUT's own limit meanwhile."""
+    async with Rest(limited_service) as rest:
+        blocker = await rest.submit(long_problem(), ids.SA, {"sweeps": 10**9, "timeout": 120, "seed": 3})
+        await rest.wait_status(blocker, JobStatus.EXECUTING)
+        held = str(uuid.uuid1())
+        account_sas = await rest.upload(held, encode_json(seed_problem()))  # sasUri admitted: its place is held
+        others = [str(uuid.uuid1()) for _ in range(LIMIT + 1)]
+        for job_id in others:  # 0..4 waiting (+ 1) within LIMIT × 1.25: all admitted, 5 waiting
+            uri = await rest.upload(job_id, encode_json(seed_problem()), account_sas=account_sas)
+            status, body = await rest.request("PUT", f"jobs/{job_id}", json=rest.job_body(job_id, uri, ids.SA, TINY))
+            assert status == 200, body
+        status, body = await rest.request("PUT", f"jobs/{held}", json=rest.job_body(held, account_sas, ids.SA, TINY))
+        assert status == 200, body  # judged again, 5 waiting + 1 would have been refused (429)
+        assert (await rest.request("DELETE", f"jobs/{blocker}"))[0] == 204
+        for job_id in [*others, held]:
+            assert (await rest.wait(job_id))["status"] == "Succeeded"
+
+
 async def test_the_sdk_flooded_past_the_limit_waits_as_told_and_completes_every_job(limited_service, monkeypatch):
     """30 SDK clients at once while the one runner is busy for 5 s: most are told to wait, and all get in."""
     monkeypatch.setenv("FLOOD_JOBS", "30")

@@ -81,6 +81,21 @@ def test_a_submission_admitted_at_sas_uri_holds_its_place_until_its_put():
     assert gate.reserved() == 0 and gate.check(hold=("ws", "job-d")) is None
 
 
+def test_a_put_whose_place_is_held_is_admitted_however_the_backlog_grew():
+    """Its sasUri was admitted (its place counted then): the PUT after the upload is not judged again, even when the
+    backlog passed the PUT's headroom meanwhile; once the place lapsed, it is judged as a PUT without one."""
+    clock = Clock()
+    waiting = {"n": 0}
+    gate = Admission(lambda: backlog(waiting["n"], peak=10), max_waiting=4, clock=clock)
+    assert gate.check(hold=("ws", "job-a")) is None and gate.check(hold=("ws", "job-b")) is None
+    waiting["n"] = 10  # other clients' PUTs (without sasUri) filled the backlog past 4 × PUT_HEADROOM
+    assert gate.check(headroom=PUT_HEADROOM) is not None
+    assert gate.release("ws", "job-a") is True  # its PUT is admitted without a check (views.put_job)
+    assert gate.release("ws", "job-a") is False  # the place was given back: a second PUT holds none
+    clock.now += RESERVATION_S
+    assert gate.release("ws", "job-b") is False  # lapsed: judged on the Waiting jobs
+
+
 def test_held_places_count_toward_the_queueing_delay():
     clock = Clock()
     gate = Admission(lambda: backlog(0, peak=10), max_queue_delay_s=0.5, clock=clock)
