@@ -30,8 +30,8 @@ refused again. The clients counted ahead of a refused one are those refused in t
 count that decays), not every client ever refused: a client that never comes back (one that gives up, or the
 benchmark's tried-once ones) must not push later ones further out. Counting them all, 30 s of refusing ~190
 submissions a second at a pace of ~140 put the next slot ~10 s ahead, and a flood of retrying clients right after
-was told to wait that long while the runners idled: 59 jobs a second, 35 % of capacity, against 134 (85 %) since
-(the service benchmark's "flood" phase). Whole seconds (RFC 9110), 1 to 60. azure-core (the azure-quantum SDK)
+was told to wait that long while the runners idled: 59 jobs a second, 35 % of capacity, against 114-155 (74-98 %,
+4 runs) since (the service benchmark's "flood" phase). Whole seconds (RFC 9110), 1 to 60. azure-core (the azure-quantum SDK)
 retries any answer that carries Retry-After, three times; the native client for up to 5 minutes
 (services/client/_transport.py).
 
