@@ -7,9 +7,7 @@ create container → upload inputData → PUT jobs/{id}) over HTTPS.
   sent again (the client's default), each such answer counted.
 - paced: open-loop submissions at a fixed offered rate, each tried once: a submission the service refuses (429 with
   Retry-After, services/gateway/admission.py) is counted, not retried; latency per admitted job from the service's
-  own timestamps (creationTime → endExecutionTime), and for a sample of jobs from the client (submit call started →
-  terminal status seen, polling every `poll_s`, less often the longer a job takes). Every admitted job must
-  succeed.
+  own timestamps (creationTime → endExecutionTime). Every admitted job must succeed.
 - cancel: long SA jobs, cancelled once they report progress (the solver loop is running); latency from DELETE
   sent to cancellationTime recorded by the service (same machine clock), and to Cancelled seen by the client.
 """
@@ -170,7 +168,6 @@ class PacedResult:
     achieved_per_s: float  # completions / (last endExecutionTime − first creationTime), service clock
     server: Any  # Summary: creationTime → endExecutionTime
     queue: Any  # Summary: creationTime → beginExecutionTime
-    client: Any  # Summary: submit started → terminal seen (every sample_every-th job)
     submit: Any  # Summary: the submit call (sasUri, container, upload, PUT)
     refused: int = 0  # submissions answered 429 (the service at capacity)
     refused_without_retry_after: int = 0  # of which without a Retry-After (none should be)
@@ -185,11 +182,13 @@ def tried_once(ws: Workspace) -> Workspace:
     return ws
 
 
-async def paced(connection_file: str, offered_per_s: float, seconds: float, clients: int, poll_s: float = 0.02,
-                sample_every: int = 10, seed: int = 2, meter: CpuMeter | None = None) -> PacedResult:
-    """Open loop: job k is submitted at start + k / offered_per_s, whatever happened to earlier ones. Every
-    `sample_every`-th job is polled every `poll_s` for the client-side latency; polling them all that fast would
-    add more load than the jobs themselves.
+async def paced(connection_file: str, offered_per_s: float, seconds: float, clients: int, seed: int = 2,
+                meter: CpuMeter | None = None) -> PacedResult:
+    """Open loop: job k is submitted at start + k / offered_per_s, whatever happened to earlier ones. Admitted jobs
+    are polled once every job is in, as the burst's clients poll theirs once all are submitted: the phases pay for
+    the same polls per job, and none grow with a backlog. (Until 2026-12-06 one job in ten was polled from 20 ms on
+    while the phase ran, for a client-side latency that no figure reported any more: at 200 % those jobs waited
+    ~0.5 s and were polled ~10 times each, about one more `GET` per completed job than the burst paid.)
 
     The generator holds only what a client would: a submission's task is made at its time (not all of them up
     front), and a refusal is kept as its Retry-After alone. Tasks made up front for a 30 s phase at 200 % (~14 000)
@@ -203,7 +202,6 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
         tried_once(await ws.__aenter__())
     failures: list[str] = []
     refused: list[float | None] = []  # the Retry-After of each refusal
-    client_s: list[float] = []
     submit_s: list[float] = []
     finished: list[Any] = []
     all_in = asyncio.Event()
@@ -224,21 +222,14 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
             submit_s.append(time.monotonic() - t0)
             if len(submit_s) == count:
                 all_in.set()
-        if k % sample_every == 0:  # a sample of jobs is watched closely, for the client-side latency
-            wait = poll_s
-            while _status(job) not in TERMINAL:
-                await asyncio.sleep(wait)
-                job = await ws.get_job(job.id)
-                wait = min(wait * 1.2, 0.5)  # a job that waits long is polled less often (a backlog breeds no polls)
-            client_s.append(time.monotonic() - t0)
-        else:  # the rest are looked at once every job is in (polled as the SDK does, capped at 1 s): their latency
-            # comes from the service's timestamps, and polls made while jobs still arrive would be load that grows
-            # with any backlog (the service falling behind would be buried under polls of the jobs it is behind on)
-            await all_in.wait()
-            # one job at a time per client, as in the burst: polled all at once, a client's jobs each opened a
-            # TLS connection of their own (~0.6 handshakes per job at 20 jobs/s), a cost the burst never paid
-            async with polling[k % clients]:
-                await _wait_terminal(ws, job, max_poll_s=1.0)
+        # looked at once every job is in (polled as the SDK does, capped at 1 s): their latency comes from the
+        # service's timestamps, and polls made while jobs still arrive would be load that grows with any backlog
+        # (the service falling behind would be buried under polls of the jobs it is behind on)
+        await all_in.wait()
+        # one job at a time per client, as in the burst: polled all at once, a client's jobs each opened a TLS
+        # connection of their own (~0.6 handshakes per job at 20 jobs/s), a cost the burst never paid
+        async with polling[k % clients]:
+            await _wait_terminal(ws, job, max_poll_s=1.0)
         if _status(job) != JobStatus.SUCCEEDED:
             failures.append(f"job {job.id} ended {job.details.status}")
             return
@@ -273,8 +264,7 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
     last = max(j.details.end_execution_time for j in jobs)
     return PacedResult(
         offered_per_s=offered_per_s, jobs=len(jobs), achieved_per_s=len(jobs) / span_seconds(first, last),
-        server=summarize(server), queue=summarize(queue), client=summarize(client_s or [0.0]),
-        submit=summarize(submit_s), refused=len(refused),
+        server=summarize(server), queue=summarize(queue), submit=summarize(submit_s), refused=len(refused),
         refused_without_retry_after=refused.count(None), failures=failures, cpu=cpu,
     )
 
