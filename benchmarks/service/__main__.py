@@ -90,7 +90,7 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
                          every(ratio, lambda v: v <= GOALS["overload_cpu_ratio"])))
             # the runners do the same work for each job in every phase (and, kept busy by the backlog, wait no more
             # between jobs than in a burst): their ratio is mostly the VM's speed during the phase against the
-            # bursts' (2026-12-06: 0.85-1.04 in the 11 of 17 runs that met the share, 1.20-1.29 in four of the six
+            # bursts' (2026-12-06: 0.85-1.04 in the 13 of 20 runs that met the share, 1.20-1.29 in four of the seven
             # that missed)
             vm = [r[phase]["cpu_runners_ms"] / bracketed(r, "cpu_runners_ms") for r in judged]
             rows.append((f"{phase}: runners' CPU per job / the bursts' (the same work per job: mostly the VM's speed)",
