@@ -84,7 +84,7 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
             share = [r[phase]["jobs_per_s"] / bracketed(r, "jobs_per_s") for r in judged]
             ratio = [r[phase]["cpu_total_ms"] / bracketed(r, "cpu_total_ms") for r in judged]
             rows.append((f"{phase}: completed / capacity (mean of the bursts before and after)",
-                         " ".join(f"{s:.0%}" for s in share), "≥ 90 %",
+                         " ".join(f"{s:.1%}" for s in share), "≥ 90 %",  # 89.7 % is not "90%" beside a MISS
                          every(share, lambda v: v >= GOALS["overload_share"])))
             rows.append((f"{phase}: CPU per job / the bursts'", " ".join(f"{r:.2f}" for r in ratio), "≤ 1.20",
                          every(ratio, lambda v: v <= GOALS["overload_cpu_ratio"])))
