@@ -67,9 +67,17 @@ SPREAD_WINDOW_S = 1.0  # refused clients are spread after one another as far bac
 
 @dataclass(frozen=True)
 class Refusal:
-    retry_after_s: int  # whole seconds, for Retry-After
-    retry_after_ms: int  # the same time to the millisecond, for retry-after-ms
-    message: str
+    retry_after_ms: int  # when to come back, to the millisecond (retry-after-ms), 10 to 60 000
+    reason: str  # why, for the message
+
+    @property
+    def retry_after_s(self) -> int:
+        """The same time in whole seconds (Retry-After), rounded up: 1 to 60."""
+        return max(1, math.ceil(self.retry_after_ms / 1000))
+
+    @property
+    def message(self) -> str:
+        return f"{self.reason}; retry after {self.retry_after_s} s"
 
     def response(self) -> web.Response:
         """429 {"error": {"code": "TooManyRequests", "message"}} with Retry-After and retry-after-ms."""
@@ -136,16 +144,14 @@ class Admission:
         room = min(pace, self.max_waiting) if self.max_waiting else pace  # refused clients one second can take back
         self._recent = self._recent * math.exp(-(now - self._recent_at) / SPREAD_WINDOW_S) + 1.0
         self._recent_at = now
-        due = now + max(over_count / pace, over_delay) + (self._recent - 1.0) / room
-        retry_after = min(60, max(1, math.ceil(due - now)))
-        retry_after_ms = min(60_000, max(MIN_RETRY_AFTER_MS, round((due - now) * 1000)))
+        wait_s = max(over_count / pace, over_delay) + (self._recent - 1.0) / room
         self._note_refusal(now, backlog, delay)
         limits = [f"{self.max_waiting * headroom:g} waiting" if self.max_waiting else "",
                   f"{self.max_queue_delay_s * headroom:g} s queueing delay" if self.max_queue_delay_s else ""]
         held = f" and {ahead - backlog.waiting} being submitted" if ahead > backlog.waiting else ""
-        return Refusal(retry_after, retry_after_ms, f"the service is at capacity: {backlog.waiting} job(s) waiting{held}, about "
-                                    f"{delay:.1f} s of queueing (limit: {' or '.join(filter(None, limits))}); "
-                                    f"retry after {retry_after} s")
+        return Refusal(min(60_000, max(MIN_RETRY_AFTER_MS, round(wait_s * 1000))),
+                       f"the service is at capacity: {backlog.waiting} job(s) waiting{held}, about {delay:.1f} s of "
+                       f"queueing (limit: {' or '.join(filter(None, limits))})")
 
     def _note_refusal(self, now: float, backlog: Backlog, delay: float) -> None:
         self.refused += 1
