@@ -169,12 +169,16 @@ class Solver(Target):
 
         if isinstance(problem, Problem):
             self.check_valid_problem(problem)
-            if len(problem.terms) + len(problem.terms_slc) <= INLINE_ENCODE_TERMS:  # less work than a thread hop
-                data = problem.to_blob()
-            else:  # CPU work: keep the event loop free
-                data = await asyncio.to_thread(problem.to_blob)
+            if problem.content_type == ContentType.protobuf:
+                problem._check_protobuf()  # what encoding it would refuse, refused before any request
+
+            async def encode() -> bytes:  # called once the service admitted the submission (its sasUri answered)
+                if len(problem.terms) + len(problem.terms_slc) <= INLINE_ENCODE_TERMS:  # less than a thread hop
+                    return problem.to_blob()
+                return await asyncio.to_thread(problem.to_blob)  # CPU work: keep the event loop free
+
             return await AioJob.from_input_data(
-                workspace, name=problem.name, target=self.name, input_data=data, content_type=problem.content_type,
+                workspace, name=problem.name, target=self.name, input_data=encode, content_type=problem.content_type,
                 blob_name="inputData", encoding="gzip", provider_id=self.provider_id,
                 input_data_format=self.input_data_format, output_data_format=self.output_data_format,
                 input_params=self.params,

@@ -12,7 +12,7 @@ import inspect
 import json
 import logging
 import uuid
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlparse
 
@@ -49,7 +49,7 @@ class Job(JobBase):
         workspace: Workspace,
         name: str,
         target: str,
-        input_data: bytes,
+        input_data: bytes | Callable[[], Awaitable[bytes]],
         content_type: ContentType | str = ContentType.json,
         blob_name: str = "inputData",
         encoding: str = "",
@@ -61,12 +61,19 @@ class Job(JobBase):
         input_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Job:
-        """Upload `input_data` (already encoded) into the job's container and submit the job."""
+        """Upload `input_data` into the job's container and submit the job.
+
+        `input_data` is the encoded input, or a function that encodes it (Solver.submit), called once the service
+        has handed out the container's SAS and before the container is made: a submission the service refuses (429
+        at `storage/sasUri`, at capacity) has not spent the encoding, and one whose encoding fails leaves nothing in
+        storage."""
         job_id = job_id or cls.create_job_id()
-        container_uri = await workspace.get_container_uri(job_id=job_id, container_name=container_name)
+        container_uri = await workspace.get_container_uri(job_id=job_id, container_name=container_name, create=False)
+        if callable(input_data):
+            input_data = await input_data()
         input_data_uri = await cls.upload_input_data(
             container_uri, input_data, content_type=content_type, blob_name=blob_name, encoding=encoding,
-            create_container=False, **workspace._storage_kwargs(container_uri),  # get_container_uri created it
+            **workspace._storage_kwargs(container_uri),
         )
         return await cls.from_storage_uri(
             workspace, name=name, target=target, input_data_uri=input_data_uri, provider_id=provider_id,

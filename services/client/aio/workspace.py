@@ -213,13 +213,15 @@ class Workspace(WorkspaceIdentity):
         return answer["sasUri"]
 
     async def get_container_uri(self, job_id: str | None = None, container_name: str | None = None,
-                                container_name_format: str = DEFAULT_CONTAINER_NAME_FORMAT) -> str:
+                                container_name_format: str = DEFAULT_CONTAINER_NAME_FORMAT, *,
+                                create: bool = True) -> str:
         """A SAS URL for the container (`job-{job_id}`, or `container_name`, or `{workspace}-data`), created if
-        missing."""
+        missing (unless `create=False`: the caller creates it)."""
         if container_name is None:
             container_name = container_name_format.format(job_id=job_id) if job_id is not None else f"{self.name}-data"
         container_uri = await self._get_linked_storage_sas_uri(container_name)
-        await _storage.create_container(container_uri, **self._storage_kwargs(container_uri))
+        if create:
+            await _storage.create_container(container_uri, **self._storage_kwargs(container_uri))
         return container_uri
 
 

@@ -70,6 +70,41 @@ async def test_submit_follows_the_sdk_flow(fake, storage, connection_file):
     assert job.details.status == JobStatus.WAITING and not job.has_completed()
 
 
+async def test_a_problem_is_encoded_once_the_service_admits_its_submission(fake, storage, connection_file,
+                                                                          monkeypatch):
+    """Solver.submit encodes the problem after `storage/sasUri` answers and before the container is made: a
+    submission refused at capacity (429) has spent no encoding, and one whose encoding fails leaves nothing in
+    storage. A protobuf problem that cannot be encoded is refused before any request."""
+    encoded: list[str] = []
+    to_blob = aopt.Problem.to_blob
+    monkeypatch.setattr(aopt.Problem, "to_blob", lambda self: encoded.append(self.name) or to_blob(self))
+    fake.script["POST /storage/sasUri"] = [(429, {"error": {"code": "TooManyRequests", "message": "at capacity"}},
+                                            {"Retry-After": "1", "retry-after-ms": "50"})]
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        ws._rest.RETRY_TOTAL, ws._rest.BACKPRESSURE_WAIT_S = 0, 0.0  # a 429 surfaces at once
+        with pytest.raises(ClientError) as info:
+            await aopt.SimulatedAnnealing(ws).submit(seed_problem(aopt.Problem))
+        assert info.value.status == 429 and encoded == [] and storage.containers == [] and not fake.calls("PUT")
+
+        job = await aopt.SimulatedAnnealing(ws).submit(seed_problem(aopt.Problem))  # admitted: encoded once
+        assert encoded == ["MyOptimizationJob"]
+        assert storage.containers == [f"{BLOB}/job-{job.id}?se=2030-01-01&sp=racw&sig=abc"]
+
+        def broken(self):
+            raise ValueError("cannot encode")
+        monkeypatch.setattr(aopt.Problem, "to_blob", broken)
+        with pytest.raises(ValueError, match="cannot encode"):
+            await aopt.SimulatedAnnealing(ws).submit(seed_problem(aopt.Problem))
+        assert len(storage.containers) == 1 and len(storage.blobs) == 1 and len(fake.calls("PUT")) == 1
+
+        asked = len(fake.calls("POST"))
+        grouped = aopt.Problem("slc", content_type=ContentType.protobuf)
+        grouped.add_slc_term([(1, 0), (-1, 1)])
+        with pytest.raises(ValueError, match="protobuf serialisation supports"):
+            await aopt.PopulationAnnealing(ws).submit(grouped)
+        assert len(fake.calls("POST")) == asked
+
+
 async def test_get_results_polls_then_downloads_through_a_blob_sas(fake, storage, connection_file, capsys):
     async with aio.Workspace(connection_file=connection_file) as ws:
         job = await aopt.ParallelTempering(ws, sweeps=10).submit(seed_problem())
