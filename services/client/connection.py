@@ -46,7 +46,7 @@ class Connection:
     ca_bundle: str | None = None
     source: Path | None = None  # the connection.json the values came from, if any
 
-    @property
+    @functools.cached_property  # every request's URL starts with it (a frozen dataclass: computed once)
     def workspace_url(self) -> str:
         """`{base}/v1.0/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Quantum/workspaces/{ws}`."""
         return (

@@ -54,10 +54,12 @@ class Term(TermBase):
             coeff, used = c, "c"
         else:
             raise RuntimeError("Cost should be provided for each term.")
-        coeff = _plain_number(coeff)
-        if type(coeff) is not int and type(coeff) is not float:
-            raise RuntimeError(f"{used} must be a float or int value, or a NumPy value that can be converted to those.")
-        super().__init__(c=coeff)
+        if type(coeff) is not int and type(coeff) is not float:  # (plain numbers, the usual case, as they are)
+            coeff = _plain_number(coeff)
+            if type(coeff) is not int and type(coeff) is not float:
+                raise RuntimeError(f"{used} must be a float or int value, or a NumPy value that can be converted to "
+                                   "those.")
+        self.c = coeff  # checked here: TermBase.__init__ would check it again (a problem is built term by term)
         self.ids = list(indices) if indices is not None else []
 
     @classmethod
