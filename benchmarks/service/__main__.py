@@ -1,7 +1,8 @@
 """`python -m benchmarks.service [--quick] [--runs N] [--stack supervised|external]`: the service load benchmark.
 
 Runs the real service and a real Azurite in a temporary directory and drives them over HTTPS with the native async
-client. Each run (3 by default; benchmarks/service/runs.py) measures the capacity with a burst, then offers paced load
+client. Each run (3 by default; benchmarks/service/runs.py) measures the capacity with a burst (each service it
+starts first gets an unmeasured burst of the same size, so that every phase measures a warm stack), then offers paced load
 at 100 jobs/s and at 50 %, 100 % and 200 % of that capacity to a service that refuses work past half a second of
 queueing, and a burst to that service whose refused clients wait as told ("flood"), then bursts again (the 200 % and
 flood phases are judged against the mean of the two bursts). Then, once: cancel
