@@ -122,16 +122,22 @@ class Dispatcher:
         self._wake.set()
         self._prefetch_wake.set()
 
-    def hold_input(self, job_id: str, data: bytes, content_type: str | None) -> None:
-        """Keep a just-submitted job's input (read by the gateway's check) for its run; oldest dropped past
-        HELD_INPUT_BYTES. A dropped one is read from storage when the job runs, as without holding."""
+    def hold_input(self, job_id: str, data: bytes, content_type: str | None) -> bool:
+        """Keep a job's input (read by the gateway's check) for its run; oldest dropped past HELD_INPUT_BYTES. A
+        dropped one is read from storage when the job runs, as without holding. The gateway holds it before it
+        stores the job. True when held by this call (False: too big, or held already)."""
         if len(data) > HELD_INPUT_BYTES // 4 or job_id in self._held:
-            return
+            return False
         self._held[job_id] = (data, content_type)
         self._held_bytes += len(data)
         while self._held_bytes > HELD_INPUT_BYTES:
             _, (dropped, _) = self._held.popitem(last=False)
             self._held_bytes -= len(dropped)
+        return True
+
+    def drop_input(self, job_id: str) -> None:
+        """Forget an input held for a job the gateway did not store after all (a conflict, a re-PUT, an error)."""
+        self._take_held(job_id)
 
     def _take_held(self, job_id: str) -> tuple[bytes, str | None] | None:
         held = self._held.pop(job_id, None)

@@ -23,8 +23,12 @@ class Dispatching(Protocol):
     def wake(self) -> None:
         """A job was submitted: look for work now."""
 
-    def hold_input(self, job_id: str, data: bytes, content_type: str | None) -> None:
-        """Keep a just-submitted job's input (read at submission) for its run."""
+    def hold_input(self, job_id: str, data: bytes, content_type: str | None) -> bool:
+        """Keep a job's input (read at submission, before the job is stored) for its run; True when held by this
+        call."""
+
+    def drop_input(self, job_id: str) -> None:
+        """Forget an input held for a job that was not stored after all."""
 
     async def cancel(self, job_id: str) -> None:
         """Signal the runner of an Executing job to stop."""

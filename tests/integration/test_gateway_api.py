@@ -53,8 +53,14 @@ class FakeDispatcher:
     def wake(self) -> None:
         self.woken += 1
 
-    def hold_input(self, job_id: str, data: bytes, content_type: str | None) -> None:
+    def hold_input(self, job_id: str, data: bytes, content_type: str | None) -> bool:
+        if job_id in self.held:
+            return False
         self.held[job_id] = (data, content_type)
+        return True
+
+    def drop_input(self, job_id: str) -> None:
+        self.held.pop(job_id, None)
 
     async def cancel(self, job_id: str) -> None:
         self.cancelled.append(job_id)
@@ -268,6 +274,28 @@ async def test_sdk_flow_put_then_get_with_fresh_sas(gateway: Gateway, http):
     raw, stored_type = await gateway.blobs.read_input(got["inputDataUri"].split("?")[0], got["containerUri"])
     assert raw[:2] == b"\x1f\x8b" and json.loads(gzip.decompress(raw)) == PROBLEM
     assert stored_type == "application/json"
+
+
+async def test_an_input_is_held_before_its_job_is_stored(gateway: Gateway, http, monkeypatch):
+    """Once a job's insert commits, the dispatcher may claim it or read its input ahead at any turn of the loop: the
+    input the gateway checked is held by then. A PUT that stores nothing (a conflict) leaves no input held, and an
+    idempotent re-PUT keeps the first one's."""
+    insert, held_at_insert = gateway.store.insert, {}
+
+    async def watched(workspace, job, **kwargs):
+        held_at_insert[job.id] = job.id in gateway.dispatcher.held
+        return await insert(workspace, job, **kwargs)
+
+    monkeypatch.setattr(gateway.store, "insert", watched)
+    job_id = new_id()
+    await submit(http, gateway, job_id, upload=True)
+    assert held_at_insert == {job_id: True} and job_id in gateway.dispatcher.held
+    await submit(http, gateway, job_id)  # the SDK's retry of the same PUT
+    assert job_id in gateway.dispatcher.held
+    gateway.dispatcher.held.clear()
+    status, answer, _ = await call(http, "PUT", f"{gateway.prefix()}/jobs/{job_id}",
+                                   json=job_body(gateway, job_id, name="another definition"))
+    assert status == 409 and answer["error"]["code"] == "Conflict" and gateway.dispatcher.held == {}
 
 
 async def test_lower_case_provider_and_absent_optionals(gateway: Gateway, http):
