@@ -18,16 +18,24 @@ def _plain_number(value: Any) -> Any:
     return value
 
 
+def _coefficient(value: Any, name: str = "c") -> int | float:
+    """A term's coefficient as a Python int or float (plain numbers, the usual case, taken as they are: a problem
+    is built term by term); RuntimeError naming `name` otherwise."""
+    if type(value) is int or type(value) is float:
+        return value
+    value = _plain_number(value)
+    if type(value) is not int and type(value) is not float:
+        raise RuntimeError(f"{name} must be a float or int value, or a NumPy value that can be converted to those.")
+    return value
+
+
 class TermBase:
     """A cost term with coefficient `c` (int or float; numpy scalars are converted)."""
 
     def __init__(self, c: Any = None):
         if c is None:
             raise RuntimeError("Cost should be provided for each term.")
-        coeff = _plain_number(c)
-        if type(coeff) is not int and type(coeff) is not float:
-            raise RuntimeError("c must be a float or int value, or a NumPy value that can be converted to those.")
-        self.c = coeff
+        self.c = _coefficient(c)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -54,12 +62,7 @@ class Term(TermBase):
             coeff, used = c, "c"
         else:
             raise RuntimeError("Cost should be provided for each term.")
-        if type(coeff) is not int and type(coeff) is not float:  # (plain numbers, the usual case, as they are)
-            coeff = _plain_number(coeff)
-            if type(coeff) is not int and type(coeff) is not float:
-                raise RuntimeError(f"{used} must be a float or int value, or a NumPy value that can be converted to "
-                                   "those.")
-        self.c = coeff  # checked here: TermBase.__init__ would check it again (a problem is built term by term)
+        self.c = _coefficient(coeff, used)  # (not TermBase.__init__: it would check it a second time)
         self.ids = list(indices) if indices is not None else []
 
     @classmethod
