@@ -6,7 +6,8 @@ starts first gets an unmeasured burst of the same size, so that every phase meas
 at 100 jobs/s and at 50 %, 100 % and 200 % of that capacity to a service that refuses work past half a second of
 queueing, and a burst to that service whose refused clients wait as told ("flood"), then bursts again (the 200 % and
 flood phases are judged against the mean of the two bursts). Then, once: cancel
-latency, and reads from a store of 10⁵ jobs. Prints one table (median and range over the runs, each goal with
+latency, what one refused submission costs the client and the service against the same request to a bare aiohttp
+server (benchmarks/service/refusals.py), and reads from a store of 10⁵ jobs. Prints one table (median and range over the runs, each goal with
 PASS/MISS) and writes every figure to .bench/service.json.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from contracts.heap import freeze_heap
 
-from . import big_store, load, stack
+from . import big_store, load, refusals, stack
 from .runs import Plan, bracketed, log, one_run, spread
 from .stats import verdict
 
@@ -131,6 +132,24 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
     return rows
 
 
+def _refusal_rows(measured: refusals.Refusals, runs: list[dict]) -> list[tuple[str, str, str, str]]:
+    """What a refusal costs, and what the 200 % phase's refusals cost per completed job against a burst job: the part
+    of that phase's CPU per job that no job's work explains (about 1.2 refusals per completed job)."""
+    ours, floor = measured.ours, measured.floor
+    rows = [("refused submission: CPU ms, client / service (the same request to bare aiohttp over TLS: the floor)",
+             f"{ours.client_ms:.2f} / {ours.server_ms:.2f} (floor {floor.client_ms:.2f} / {floor.server_ms:.2f})", "",
+             "")]
+    judged = [r for r in runs if "200 %" in r and r["200 %"]["jobs"]]
+    if judged:
+        def share(r: dict, side: refusals.Side) -> str:
+            per_job = r["200 %"]["refused"] / r["200 %"]["jobs"] * (side.client_ms + side.server_ms)
+            return f"{per_job / bracketed(r, 'cpu_total_ms'):.0%}"
+
+        rows.append(("200 %: its refusals' CPU per completed job / the bursts' CPU per job (at the floor's cost)",
+                     " ".join(f"{share(r, ours)} ({share(r, floor)})" for r in judged), "", ""))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.service", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run, 200 burst jobs, 3 s phases (6 s at 200 %%), "
@@ -186,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"cancel: {trials} trials")
                 c = asyncio.run(load.cancels(str(svc.connection_file), trials=trials))
                 failures += c.failures
+            refused = refusals.measure(work / "refusals", blob_url, plan.runners, 600 if quick else 3000, log)
+            failures += refused.failures
             log(f"big store: inserting {stored} jobs")
             (work / "big").mkdir()
             with stack.azurite() as reads_storage:  # (its jobs name the development account: an Azurite serving it)
@@ -199,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     report["load_average"].append(os.getloadavg())
 
     phases = ["burst", "paced 100/s", "50 %", "100 %", "200 %"]
-    rows = _rows(report["runs"], phases)
+    rows = _rows(report["runs"], phases) + _refusal_rows(refused, report["runs"])
     rows += [
         ("cancel latency p50 / p99 ms (DELETE sent → cancellationTime)", f"{c.server.p50_ms:.1f} / {c.server.p99_ms:.1f}",
          "p99 < 200", verdict(c.server.p99_ms, GOALS["cancel_p99_ms"])),
@@ -212,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     report.update({
         "cancel": {"trials": c.trials, "server": c.server.to_dict(), "client": c.client.to_dict(),
                    "failures": c.failures},
+        "refusals": refused.to_dict(),
         "reads": {"jobs_in_store": r.jobs_in_store, "page_size": r.page_size, "fill_s": fill_s,
                   "list_first_page": r.list_first_page.to_dict(), "list_next_page": r.list_next_page.to_dict(),
                   "get_job": r.get_job.to_dict()},

@@ -32,7 +32,7 @@ def azurite() -> Iterator[Azurite]:
         server.stop()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -43,7 +43,7 @@ def service(data_dir: Path, blob_url: str | None, runners: int, extra_env: dict[
             ) -> Iterator[Service]:
     """The service on `blob_url`, or with `blob_url` None on an Azurite of its own (`--with-azurite`)."""
     args = [] if blob_url else ["--with-azurite"]
-    url = blob_url or f"http://127.0.0.1:{_free_port()}/devstoreaccount1"
+    url = blob_url or f"http://127.0.0.1:{free_port()}/devstoreaccount1"
     svc = Service(data_dir=data_dir, blob_url=url, runners=runners, extra_env=dict(extra_env or {}), args=args)
     svc.start(timeout=300.0)  # a cold numba cache compiles the kernels in every runner first
     try:

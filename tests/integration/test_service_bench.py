@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.service import big_store, load, stack
+from benchmarks.service import big_store, load, refusals, stack
 from benchmarks.service.cpu import CpuMeter
 
 pytestmark = pytest.mark.integration
@@ -47,3 +47,11 @@ async def test_big_store_is_read_back_over_https(azurite, tmp_path: Path):
         result = await big_store.time_reads(str(svc.connection_file), ids, repeats=5)
     assert result.jobs_in_store == 250 and result.page_size == 100
     assert result.list_first_page.n == result.get_job.n == result.list_next_page.n == 5
+
+
+def test_refusals_are_measured_against_the_floor(tmp_path: Path):
+    # every submission refused at its sasUri (none admitted, each with Retry-After), and the bare server's answers too
+    measured = refusals.measure(tmp_path / "refusals", None, 1, 100, log=lambda message: None)
+    assert measured.failures == []
+    assert measured.ours.requests == measured.floor.requests == 100
+    assert measured.ours.client_ms > 0 and measured.floor.client_ms > 0

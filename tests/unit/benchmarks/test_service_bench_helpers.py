@@ -182,3 +182,19 @@ def test_the_flood_is_reported_against_the_bursts_with_its_429s():
     assert flood[1] == "144.0 (80%); 420; 480"  # capacity (200 + 160) / 2 = 180
     without = _rows([{k: v for k, v in run.items() if k != "flood"}], ["burst", "200 %"])
     assert not any(row[0].startswith("flood") for row in without)
+
+
+def test_the_refusals_are_costed_per_completed_job_of_the_overload_phase():
+    from benchmarks.service.__main__ import _refusal_rows
+    from benchmarks.service.refusals import Refusals, Side
+
+    measured = Refusals(ours=Side(3000, 0.9, 0.5), floor=Side(3000, 0.6, 0.35), failures=[])
+    run = {"burst": _phase(200.0, 10.0), "200 %": _phase(150.0, 12.6, refused=120, offered=400),
+           "burst after": _phase(180.0, 12.0)}
+    rows = {measure: value for measure, value, _, _ in _refusal_rows(measured, [run])}
+    assert rows["refused submission: CPU ms, client / service (the same request to bare aiohttp over TLS: the "
+                "floor)"] == "0.90 / 0.50 (floor 0.60 / 0.35)"
+    # 1.2 refusals per completed job: 1.2 x 1.4 = 1.68 ms, 1.2 x 0.95 = 1.14 ms, against the bursts' (10 + 12) / 2
+    assert rows["200 %: its refusals' CPU per completed job / the bursts' CPU per job (at the floor's cost)"] == \
+        "15% (10%)"
+    assert len(_refusal_rows(measured, [{"burst": run["burst"]}])) == 1  # no 200 % phase: the cost alone
