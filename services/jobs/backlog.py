@@ -46,6 +46,11 @@ class WaitingJobs:
         self._clock = clock
         # [second, jobs started in it, 1 if a job was left Waiting by one of those starts], the last PEAK_WINDOW_S
         self._per_second: deque[list[int]] = deque()
+        # (peak, pace) as of the whole seconds before `_rates_at`: they are final then (start() only counts the
+        # current second), so admission, which asks on every submission, has them computed once a second
+        self._rates_at = -1
+        self._rates = (0.0, 0.0)
+        self._oldest: tuple[str, datetime | None] = ("", None)  # the oldest creation time, as text and parsed
 
     def start(self) -> None:
         """A job moved to Executing."""
@@ -75,9 +80,15 @@ class WaitingJobs:
         while heap and self._created.get(heap[0][1]) != heap[0][0]:
             heapq.heappop(heap)
         now = int(self._clock())
-        whole = [(second, n, busy) for second, n, busy in self._per_second if now - PEAK_WINDOW_S < second < now]
-        peak = max((n for _, n, _ in whole), default=0)
-        busy = [n for second, n, was_busy in whole if was_busy and second >= now - BUSY_WINDOW_S]
-        pace = sum(busy) / len(busy) if busy else float(peak)
-        return Backlog(waiting=len(self._created), oldest_created=parse_time(heap[0][0]) if heap else None,
-                       started=self.started, peak_starts_per_s=float(peak), pace_per_s=pace)
+        if now != self._rates_at:
+            whole = [(second, n, busy) for second, n, busy in self._per_second if now - PEAK_WINDOW_S < second < now]
+            peak = max((n for _, n, _ in whole), default=0)
+            busy = [n for second, n, was_busy in whole if was_busy and second >= now - BUSY_WINDOW_S]
+            self._rates_at, self._rates = now, (float(peak), sum(busy) / len(busy) if busy else float(peak))
+        oldest = None
+        if heap:
+            if self._oldest[0] != heap[0][0]:
+                self._oldest = (heap[0][0], parse_time(heap[0][0]))
+            oldest = self._oldest[1]
+        return Backlog(waiting=len(self._created), oldest_created=oldest, started=self.started,
+                       peak_starts_per_s=self._rates[0], pace_per_s=self._rates[1])

@@ -200,3 +200,27 @@ def test_the_pace_is_the_start_rate_while_jobs_wait_not_the_peak():
     assert snap.peak_starts_per_s == 150.0 and snap.pace_per_s == 90.0
     second(60, 5)
     assert jobs.snapshot().pace_per_s == (90.0 * (BUSY_WINDOW_S - 1) + 60.0) / BUSY_WINDOW_S  # follows it down
+
+
+def test_the_rates_count_whole_seconds_only_and_the_oldest_follows_the_waiting_jobs():
+    from services.jobs.backlog import WaitingJobs
+
+    clock = Clock()
+    jobs = WaitingJobs(clock=clock)
+    for _ in range(40):
+        jobs.start()
+    clock.now += 0.5
+    assert jobs.snapshot().peak_starts_per_s == 0.0  # the current second is not over: not counted yet
+    for _ in range(20):
+        jobs.start()
+    assert jobs.snapshot().peak_starts_per_s == 0.0
+    clock.now += 0.5  # the next second: the one before is whole, with all of its 60 starts
+    assert jobs.snapshot().peak_starts_per_s == 60.0
+    assert jobs.snapshot().oldest_created is None
+    jobs.add("b", "2026-01-01T00:00:02.000000Z")
+    jobs.add("a", "2026-01-01T00:00:01.000000Z")
+    assert jobs.snapshot().oldest_created == datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC)
+    jobs.discard("a")
+    assert jobs.snapshot().oldest_created == datetime(2026, 1, 1, 0, 0, 2, tzinfo=UTC)
+    jobs.discard("b")
+    assert jobs.snapshot().oldest_created is None
