@@ -93,8 +93,9 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
             # the runners do the same work for each job in every phase (and, kept busy by the backlog, wait no more
             # between jobs than in a burst): their ratio is how fast this service is against the burst services.
             # Mostly not the VM's speed: a fixed piece of work timed beside 7 runs ran as fast in the phase as in
-            # the bursts in six, while the runners cost up to 1.22x; instances of the stack differ by up to ~25 %
-            # per job in their runners and Azurite (benchmarks/README.md, "2026-12-06 late morning")
+            # the bursts in six, while the runners cost up to 1.22x; the stack's runners and Azurite vary by up to
+            # ~25 % per job between instances, and within one from burst to burst (benchmarks/README.md, "2026-12-06
+            # late morning" and "noon")
             vm = [r[phase]["cpu_runners_ms"] / bracketed(r, "cpu_runners_ms") for r in judged]
             rows.append((f"{phase}: runners' CPU per job / the bursts' (the same work per job: this service's speed "
                          "against the burst services')", " ".join(f"{v:.2f}" for v in vm), "", ""))
