@@ -5,10 +5,10 @@ client. Each run (3 by default; benchmarks/service/runs.py) measures the capacit
 starts first gets an unmeasured burst of the same size, so that every phase measures a warm stack), then offers paced load
 at 100 jobs/s and at 50 %, 100 % and 200 % of that capacity to a service that refuses work past half a second of
 queueing, and a burst to that service whose refused clients wait as told ("flood"), then bursts again (the 200 % and
-flood phases are judged against the mean of the two bursts). Then, once: cancel
-latency, what one refused submission costs the client and the service against the same request to a bare aiohttp
-server (benchmarks/service/refusals.py), and reads from a store of 10⁵ jobs. Prints one table (median and range over the runs, each goal with
-PASS/MISS) and writes every figure to .bench/service.json.
+flood phases are judged against the mean of the two bursts). Then, once: cancel latency, what one refused
+submission costs the client and the service against the same request to a bare aiohttp server
+(benchmarks/service/refusals.py), and reads from a store of 10⁵ jobs. Prints one table (median and range over the
+runs, each goal with PASS/MISS) and writes every figure to .bench/service.json.
 """
 from __future__ import annotations
 
