@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -182,6 +183,20 @@ def tried_once(ws: Workspace) -> Workspace:
     return ws
 
 
+async def open_loop(count: int, per_s: float, send: Callable[[int], Awaitable[None]],
+                    return_exceptions: bool = False) -> list[Any]:
+    """`send(k)` started at t0 + k / per_s, whatever happened to the earlier ones (behind schedule, on a busy machine,
+    the late ones go at once); the results of all, once all are done."""
+    start = time.monotonic() + 0.1
+    tasks = []
+    for k in range(count):
+        delay = start + k / per_s - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(k)))
+    return await asyncio.gather(*tasks, return_exceptions=return_exceptions)
+
+
 async def paced(connection_file: str, offered_per_s: float, seconds: float, clients: int, seed: int = 2,
                 meter: CpuMeter | None = None) -> PacedResult:
     """Open loop: job k is submitted at start + k / offered_per_s, whatever happened to earlier ones. Admitted jobs
@@ -238,14 +253,7 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
     try:
         if meter is not None:
             meter.start()
-        start = time.monotonic() + 0.1
-        tasks = []
-        for k in range(count):  # behind schedule (a busy machine), the late ones go at once
-            delay = start + k / offered_per_s - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(k)))
-        results = await asyncio.gather(*tasks, return_exceptions=True)
+        results = await open_loop(count, offered_per_s, one, return_exceptions=True)
         if meter is not None:
             cpu = meter.stop()
         failures += [f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)]

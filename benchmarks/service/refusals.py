@@ -7,7 +7,7 @@ own, where nothing else runs, so that the figure is steady enough to compare:
 - ours: the service with OPENQIO_MAX_WAITING=1 and its one place held by a submission that never PUTs (its sasUri
   asked again every RESERVATION_S / 5 keeps the place, services/gateway/admission.py), so every submission is refused
   at its first request, `POST storage/sasUri`. They are sent as the 200 % phase sends them (load.paced: the problem
-  built, the native client's tried-once submit, open loop at RATE_PER_S from 50 workspaces).
+  built, the native client's tried-once submit, open loop at RATE_PER_S from 50 workspaces, load.open_loop).
 - floor: the same POST (path, headers, a body of the same size) over TLS with keep-alive, sent from bare aiohttp
   sessions to a bare aiohttp server on the same event loop as the service (uvloop where installed) and the service's
   certificate, answering a 429 of the same size. What any aiohttp client and server pay for one request and its
@@ -25,7 +25,6 @@ import os
 import ssl
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,18 +72,6 @@ def _per_request(cpu: dict[str, float], requests: int) -> Side:
     return Side(requests, cpu.get("client", 0.0) / requests * 1000, cpu.get("server", 0.0) / requests * 1000)
 
 
-async def _offer(count: int, send) -> None:
-    """Open loop: request k at start + k / RATE_PER_S, whatever happened to the earlier ones (as load.paced)."""
-    start = time.monotonic() + 0.05
-    tasks = []
-    for k in range(count):
-        delay = start + k / RATE_PER_S - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(send(k)))
-    await asyncio.gather(*tasks)
-
-
 async def ours(connection_file: str, service_pid: int, count: int, warm_up: int) -> tuple[Side, list[str]]:
     """Submissions of tiny problems, each refused at its sasUri (the place held by HOLDER_JOB)."""
     problems = [tiny_problem(k) for k in range(warm_up + count)]  # before the clock, as load.paced
@@ -113,9 +100,9 @@ async def ours(connection_file: str, service_pid: int, count: int, warm_up: int)
     holding = asyncio.create_task(hold())
     try:
         await asyncio.sleep(0.2)  # the place is held before the first offer
-        await _offer(warm_up, sender(0))
+        await load.open_loop(warm_up, RATE_PER_S, sender(0))
         meter = CpuMeter({"client": [os.getpid()], "server": [service_pid]}).start()
-        await _offer(count, sender(warm_up))
+        await load.open_loop(count, RATE_PER_S, sender(warm_up))
         cpu = meter.stop()
     finally:
         holding.cancel()
@@ -147,9 +134,9 @@ async def floor(url: str, connection: Connection, server_pid: int, count: int, w
                 raise RuntimeError(f"the floor server answered {resp.status}")
 
     try:
-        await _offer(warm_up, send)
+        await load.open_loop(warm_up, RATE_PER_S, send)
         meter = CpuMeter({"client": [os.getpid()], "server": [server_pid]}).start()
-        await _offer(count, send)
+        await load.open_loop(count, RATE_PER_S, send)
         cpu = meter.stop()
     finally:
         for session in sessions:
