@@ -7,7 +7,9 @@ create container → upload inputData → PUT jobs/{id}) over HTTPS.
   sent again (the client's default), each such answer counted.
 - paced: open-loop submissions at a fixed offered rate, each tried once: a submission the service refuses (429 with
   Retry-After, services/gateway/admission.py) is counted, not retried; latency per admitted job from the service's
-  own timestamps (creationTime → endExecutionTime). Every admitted job must succeed.
+  own timestamps (creationTime → endExecutionTime). Every admitted job must succeed. A client told by a 429 to wait
+  refuses its own further submissions until then without sending them (`held`, services/client/_transport.py), unless
+  `hold=False`: then every submission is sent, as the SDK's clients send theirs.
 - cancel: long SA jobs, cancelled once they report progress (the solver loop is running); latency from DELETE
   sent to cancellationTime recorded by the service (same machine clock), and to Cancelled seen by the client.
 """
@@ -172,6 +174,7 @@ class PacedResult:
     submit: Any  # Summary: the submit call (sasUri, container, upload, PUT)
     refused: int = 0  # submissions answered 429 (the service at capacity)
     refused_without_retry_after: int = 0  # of which without a Retry-After (none should be)
+    held: int = 0  # of which the client refused without sending them (held by an earlier 429's Retry-After)
     failures: list[str] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
 
@@ -198,7 +201,7 @@ async def open_loop(count: int, per_s: float, send: Callable[[int], Awaitable[No
 
 
 async def paced(connection_file: str, offered_per_s: float, seconds: float, clients: int, seed: int = 2,
-                meter: CpuMeter | None = None) -> PacedResult:
+                meter: CpuMeter | None = None, hold: bool = True) -> PacedResult:
     """Open loop: job k is submitted at start + k / offered_per_s, whatever happened to earlier ones. Admitted jobs
     are polled once every job is in, as the burst's clients poll theirs once all are submitted: the phases pay for
     the same polls per job, and none grow with a backlog. (Until 2026-12-06 one job in ten was polled from 20 ms on
@@ -214,9 +217,10 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
     problems = [tiny_problem(seed * 1_000_000 + k) for k in range(count)]  # before the clock, as the burst's
     workspaces = [Workspace(connection_file=connection_file) for _ in range(clients)]
     for ws in workspaces:
-        tried_once(await ws.__aenter__())
+        tried_once(await ws.__aenter__())._rest.HOLD_SUBMISSIONS = hold
     failures: list[str] = []
     refused: list[float | None] = []  # the Retry-After of each refusal
+    held = [0]
     submit_s: list[float] = []
     finished: list[Any] = []
     all_in = asyncio.Event()
@@ -232,6 +236,7 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
             if exc.status != 429:
                 raise
             refused.append(exc.retry_after)
+            held[0] += exc.held
             return
         finally:
             submit_s.append(time.monotonic() - t0)
@@ -272,7 +277,7 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
     return PacedResult(
         offered_per_s=offered_per_s, jobs=len(jobs), achieved_per_s=len(jobs) / span_seconds(first, last),
         server=summarize(server), queue=summarize(queue), submit=summarize(submit_s), refused=len(refused),
-        refused_without_retry_after=refused.count(None), failures=failures, cpu=cpu,
+        refused_without_retry_after=refused.count(None), held=held[0], failures=failures, cpu=cpu,
     )
 
 

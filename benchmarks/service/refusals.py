@@ -7,7 +7,9 @@ own, where nothing else runs, so that the figure is steady enough to compare:
 - ours: the service with OPENQIO_MAX_WAITING=1 and its one place held by a submission that never PUTs (its sasUri
   asked again every RESERVATION_S / 5 keeps the place, services/gateway/admission.py), so every submission is refused
   at its first request, `POST storage/sasUri`. They are sent as the 200 % phase sends them (load.paced: the problem
-  built, the native client's tried-once submit, open loop at RATE_PER_S from 50 workspaces, load.open_loop).
+  built, the native client's tried-once submit, open loop at RATE_PER_S from 50 workspaces, load.open_loop), every
+  one of them: the workspaces do not hold submissions after a 429 (as load.paced's UNHELD phase; a submission held
+  back costs the client ~0.05 ms and the service nothing).
 - floor: the same POST (path, headers, a body of the same size) over TLS with keep-alive, sent from bare aiohttp
   sessions to a bare aiohttp server on the same event loop as the service (uvloop where installed) and the service's
   certificate, answering a 429 of the same size. What any aiohttp client and server pay for one request and its
@@ -77,6 +79,8 @@ async def ours(connection_file: str, service_pid: int, count: int, warm_up: int)
     problems = [tiny_problem(k) for k in range(warm_up + count)]  # before the clock, as load.paced
     workspaces = [await Workspace(connection_file=connection_file).__aenter__() for _ in range(CLIENTS + 1)]
     holder, senders = workspaces[0], [load.tried_once(ws) for ws in workspaces[1:]]
+    for ws in senders:
+        ws._rest.HOLD_SUBMISSIONS = False
     admitted: list[str] = []
     refused_without_retry_after = [0]
 

@@ -32,7 +32,11 @@ __all__ = [
 
 class ClientError(HttpResponseError):
     """The service answered with an error status: `status` (int), `code` (the wire error code) and `message` (the
-    service's text). `str(exc)` reads "(code) message\nCode: code\nMessage: message", as azure-core words it."""
+    service's text). `str(exc)` reads "(code) message\nCode: code\nMessage: message", as azure-core words it. `held` is True for
+    a 429 the client gave without sending the request: the service's last 429 had asked it to wait longer than it
+    may (services/client/_transport.py)."""
+
+    held = False
 
     def __init__(self, status: int, code: str, message: str, retry_after: float | None = None):
         # HttpResponseError.__init__ computes `self.error` from a response; we have none, so set it afterwards.
@@ -70,9 +74,11 @@ class ServiceConnectionError(ServiceRequestError):
     """The service could not be reached (refused, reset, TLS failure, timeout) after the retries."""
 
 
-def error_from_response(status: int, body: Any, reason: str = "", retry_after: float | None = None) -> ClientError:
+def error_from_response(status: int, body: Any, reason: str = "", retry_after: float | None = None, *,
+                        held: bool = False) -> ClientError:
     """Map an error answer to its exception class. `body` is the parsed JSON (or raw text) of the answer;
-    `retry_after`, the seconds its Retry-After asked for."""
+    `retry_after`, the seconds its Retry-After asked for. `held`: the service's last 429, given again for a request
+    the client did not send (ClientError.held), `retry_after` the seconds left of the wait it asked for."""
     code, message = None, None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         code = body["error"].get("code")
@@ -82,11 +88,15 @@ def error_from_response(status: int, body: Any, reason: str = "", retry_after: f
     if not message:
         message = (body if isinstance(body, str) and body else reason) or f"the service answered HTTP {status}"
         message = str(message)[:2000]
+    if held:
+        message = f"{message} (not sent: the service asked this client to wait {retry_after:.3f} s more)"
     if status == 401:
         return AuthenticationError(status, code, message, retry_after)
     if status == 404:
         return (JobNotFoundError if code == "JobNotFound" else NotFoundError)(status, code, message, retry_after)
     if status == 409:
         return ConflictError(status, code, message, retry_after)
-    return ClientError(status, code, message, retry_after)
+    error = ClientError(status, code, message, retry_after)
+    error.held = held
+    return error
 

@@ -1,7 +1,8 @@
 """Back-pressure on the real service (TLS gateway, SQLite, Azurite, one runner) with a small backlog limit
 (OPENQIO_MAX_WAITING=4): past it, new work is answered 429 with Retry-After, at `sasUri` (where submissions admitted
-but not yet PUT hold their places) and (a quarter later) at `PUT jobs/{id}`; a re-PUT of an admitted job is still answered; nothing admitted is lost; and the unmodified
-azure-quantum 0.27 SDK, flooded past the limit, waits as told and completes every job."""
+but not yet PUT hold their places) and (a quarter later) at `PUT jobs/{id}`; a re-PUT of an admitted job is still
+answered; nothing admitted is lost; the unmodified azure-quantum 0.27 SDK, flooded past the limit, waits as told and
+completes every job; and the native client holds its next submissions for as long as a 429 asked."""
 from __future__ import annotations
 
 import asyncio
@@ -100,3 +101,45 @@ async def test_the_sdk_flooded_past_the_limit_waits_as_told_and_completes_every_
     assert_check(payload, "saw_429")
     assert detail["statuses_seen"].get("429", 0) > 0
     assert "refusing new jobs (429)" in limited_service.log_file.read_text()
+
+
+async def test_the_native_client_holds_its_submissions_while_the_service_asks_it_to_wait(limited_service):
+    """A native-client workspace refused at the gateway's sasUri (429, Retry-After) sends no new submission before the
+    time it was given: tried once, the next is refused at once by the client itself (`held`, no request); past that
+    time it is sent again; and with the client's default (waiting as told) every submission gets in and succeeds."""
+    from services.client.aio import Workspace
+    from services.client.aio.optimization import Problem, ProblemType, SimulatedAnnealing
+    from services.client.errors import ClientError
+
+    def tiny() -> Problem:
+        problem = Problem(name="tiny", problem_type=ProblemType.ising)
+        problem.add_term(c=-9, indices=[0])
+        problem.add_term(c=-3, indices=[1, 0])
+        return problem
+
+    async with Rest(limited_service) as rest:
+        blocker = await rest.submit(long_problem(), ids.SA, {"sweeps": 10**9, "timeout": 120, "seed": 3})
+        await rest.wait_status(blocker, JobStatus.EXECUTING)
+        async with Workspace(connection_file=limited_service.connection_file) as ws:
+            ws._rest.RETRY_TOTAL, ws._rest.BACKPRESSURE_WAIT_S = 0, 0.0  # tried once
+            jobs, refusals = [], []
+            while len(refusals) < 2:  # up to the limit admitted, then refused by the service, then held at once
+                try:
+                    jobs.append(await SimulatedAnnealing(ws, **TINY).submit(tiny()))
+                except ClientError as exc:
+                    assert exc.status == 429 and exc.error.code == "TooManyRequests"
+                    refusals.append(exc)
+            sent, held = refusals
+            assert len(jobs) == LIMIT and not sent.held and held.held and 0 < held.retry_after <= sent.retry_after
+            await asyncio.sleep(held.retry_after)
+            with pytest.raises(ClientError) as again:  # sent: still at capacity behind the blocker
+                await SimulatedAnnealing(ws, **TINY).submit(tiny())
+            assert again.value.status == 429 and not again.value.held
+
+            del ws._rest.RETRY_TOTAL, ws._rest.BACKPRESSURE_WAIT_S  # the client's defaults: wait as told
+            more = [asyncio.create_task(SimulatedAnnealing(ws, **TINY).submit(tiny())) for _ in range(3)]
+            await asyncio.sleep(0.5)
+            assert (await rest.request("DELETE", f"jobs/{blocker}"))[0] == 204
+            jobs += await asyncio.gather(*more)
+        for job in jobs:
+            assert (await rest.wait(job.id))["status"] == "Succeeded"

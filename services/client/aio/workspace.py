@@ -209,7 +209,9 @@ class Workspace(WorkspaceIdentity):
         body = {"containerName": container_name}
         if blob_name is not None:
             body["blobName"] = blob_name
-        answer = await self._rest.request("POST", self.connection.url("storage", "sasUri"), json_body=body)
+        # a container's sasUri starts every submission: refused at capacity, and held while the service asks to wait
+        answer = await self._rest.request("POST", self.connection.url("storage", "sasUri"), json_body=body,
+                                          submission=blob_name is None)
         return answer["sasUri"]
 
     async def get_container_uri(self, job_id: str | None = None, container_name: str | None = None,

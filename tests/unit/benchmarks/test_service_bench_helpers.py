@@ -108,9 +108,9 @@ RUNNERS_ROW = ("200 %: runners' CPU per job / the bursts' (the same work per job
                "burst services')")
 
 
-def _phase(jobs_per_s, cpu, p50=10.0, p99=50.0, refused=0, offered=None):
+def _phase(jobs_per_s, cpu, p50=10.0, p99=50.0, refused=0, offered=None, held=0):
     return {"jobs": 100, "jobs_per_s": jobs_per_s, "server_p50_ms": p50, "server_p99_ms": p99, "queue_p50_ms": 1.0,
-            "refused": refused, "refused_without_retry_after": 0, "failures": 0, "offered_per_s": offered,
+            "refused": refused, "refused_without_retry_after": 0, "held": held, "failures": 0, "offered_per_s": offered,
             "cpu_total_ms": cpu, "cpu_client_ms": cpu / 4, "cpu_azurite_ms": cpu / 4, "cpu_service_ms": cpu / 4,
             "cpu_runners_ms": cpu / 4}
 
@@ -184,17 +184,36 @@ def test_the_flood_is_reported_against_the_bursts_with_its_429s():
     assert not any(row[0].startswith("flood") for row in without)
 
 
-def test_the_refusals_are_costed_per_completed_job_of_the_overload_phase():
+def test_the_refusals_sent_are_costed_per_completed_job_of_the_overload_phases():
     from benchmarks.service.__main__ import _refusal_rows
     from benchmarks.service.refusals import Refusals, Side
+    from benchmarks.service.runs import UNHELD
 
     measured = Refusals(ours=Side(3000, 0.9, 0.5), floor=Side(3000, 0.6, 0.35), failures=[])
-    run = {"burst": _phase(200.0, 10.0), "200 %": _phase(150.0, 12.6, refused=120, offered=400),
-           "burst after": _phase(180.0, 12.0)}
+    run = {"burst": _phase(200.0, 10.0), "200 %": _phase(150.0, 12.6, refused=120, held=80, offered=400),
+           UNHELD: _phase(140.0, 13.6, refused=120, offered=400), "burst after": _phase(180.0, 12.0)}
     rows = {measure: value for measure, value, _, _ in _refusal_rows(measured, [run])}
-    assert rows["refused submission: CPU ms, client / service (the same request to bare aiohttp over TLS: the "
+    assert rows["refused submission sent: CPU ms, client / service (the same request to bare aiohttp over TLS: the "
                 "floor)"] == "0.90 / 0.50 (floor 0.60 / 0.35)"
-    # 1.2 refusals per completed job: 1.2 x 1.4 = 1.68 ms, 1.2 x 0.95 = 1.14 ms, against the bursts' (10 + 12) / 2
-    assert rows["200 %: its refusals' CPU per completed job / the bursts' CPU per job (at the floor's cost)"] == \
-        "15% (10%)"
+    # every one sent: 1.2 per completed job, 1.2 x 1.4 = 1.68 ms, 1.2 x 0.95 = 1.14 ms, against the bursts' (10 + 12) / 2
+    assert rows[f"{UNHELD}: refusals sent per completed job, their CPU / the bursts' CPU per job (at the floor's "
+                "cost)"] == "1.20, 15% (10%)"
+    # 80 of the 120 held by the client: 0.4 sent per completed job
+    assert rows["200 %: refusals sent per completed job, their CPU / the bursts' CPU per job (at the floor's "
+                "cost)"] == "0.40, 5% (3%)"
     assert len(_refusal_rows(measured, [{"burst": run["burst"]}])) == 1  # no 200 % phase: the cost alone
+
+
+def test_overload_with_every_submission_sent_is_reported_not_judged():
+    from benchmarks.service.__main__ import _rows
+    from benchmarks.service.runs import UNHELD
+
+    run = {"burst": _phase(200.0, 10.0), "200 %": _phase(150.0, 12.0, refused=300, held=200, offered=400),
+           UNHELD: _phase(130.0, 13.0, p99=900.0, refused=400, offered=400), "burst after": _phase(100.0, 16.0)}
+    rows = {row[0]: row for row in _rows([run], ["burst", "200 %", UNHELD])}
+    assert rows[f"{UNHELD} (as the SDK's clients): completed / capacity; CPU per job / the bursts'"][1:] == \
+        ("86.7%; 1.00", "", "")
+    assert rows["200 %: offered / completed jobs/s; refused (429; of them held by the client, not sent)"][1] == \
+        "400 / 150.0; 300 (200)"
+    assert rows[f"{UNHELD}: offered / completed jobs/s; refused (429; of them held by the client, not sent)"][1] == \
+        "400 / 130.0; 400 (0)"

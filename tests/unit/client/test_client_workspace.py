@@ -86,6 +86,7 @@ async def test_a_problem_is_encoded_once_the_service_admits_its_submission(fake,
             await aopt.SimulatedAnnealing(ws).submit(seed_problem(aopt.Problem))
         assert info.value.status == 429 and encoded == [] and storage.containers == [] and not fake.calls("PUT")
 
+        await asyncio.sleep(info.value.retry_after)  # (the client holds its submissions until then)
         job = await aopt.SimulatedAnnealing(ws).submit(seed_problem(aopt.Problem))  # admitted: encoded once
         assert encoded == ["MyOptimizationJob"]
         assert storage.containers == [f"{BLOB}/job-{job.id}?se=2030-01-01&sp=racw&sig=abc"]
@@ -255,6 +256,68 @@ async def test_a_service_at_capacity_is_waited_for_as_long_as_it_asks(fake, conn
         assert info.value.status == 429 and len(fake.calls("POST")) == 7 + 4
 
 
+async def test_a_429_holds_the_clients_next_submissions_until_the_time_it_gives(fake, storage, connection_file,
+                                                                               monkeypatch):
+    """A 429 with Retry-After speaks to the client, not only to its request (RFC 6585): until that time its next
+    submissions are not sent. A client that tries once is refused at once, without a request, with the service's
+    answer and the time left (`held`); reads, blob SAS and the rest are sent; past that time submissions are sent
+    again. With HOLD_SUBMISSIONS off (as the SDK's clients) every submission is sent."""
+    from services.client._transport import RestClient
+
+    monkeypatch.setattr(RestClient, "RETRY_AFTER_MAX_S", 60.0)  # (the fixtures cap waits at 50 ms)
+    busy = (429, {"error": {"code": "TooManyRequests", "message": "at capacity"}},
+            {"Retry-After": "1", "retry-after-ms": "600"})
+    fake.script["POST /storage/sasUri"] = [busy]
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        ws._rest.RETRY_TOTAL, ws._rest.BACKPRESSURE_WAIT_S = 0, 0.0  # tried once
+        with pytest.raises(ClientError) as sent:
+            await aopt.SimulatedAnnealing(ws).submit(seed_problem(aopt.Problem))
+        assert sent.value.status == 429 and not sent.value.held and len(fake.calls("POST")) == 1
+        with pytest.raises(ClientError) as held:
+            await aopt.SimulatedAnnealing(ws).submit(seed_problem(aopt.Problem))
+        assert held.value.held and held.value.status == 429 and held.value.error.code == "TooManyRequests"
+        assert 0.0 < held.value.retry_after <= 0.6 and "at capacity (not sent: the service asked" in str(held.value)
+        assert len(fake.calls("POST")) == 1 and storage.containers == []
+        assert await ws.list_jobs() == [] and "sig=" in await ws._get_linked_storage_sas_uri("job-a", "rawOutputData")
+        assert len(fake.calls("GET")) == 1 and len(fake.calls("POST")) == 2  # not held
+        await asyncio.sleep(held.value.retry_after)
+        job = await aopt.SimulatedAnnealing(ws).submit(seed_problem(aopt.Problem))
+        assert len(fake.calls("POST")) == 3 and len(fake.calls("PUT")) == 1 and job.details.status == "Waiting"
+
+        fake.script["POST /storage/sasUri"] = [busy, busy]
+        ws._rest.HOLD_SUBMISSIONS = False
+        for _ in range(2):
+            with pytest.raises(ClientError) as info:
+                await aopt.SimulatedAnnealing(ws).submit(seed_problem(aopt.Problem))
+            assert info.value.status == 429 and not info.value.held
+        assert len(fake.calls("POST")) == 5
+
+
+async def test_a_client_that_waits_sends_its_held_submissions_once_the_time_has_passed(fake, connection_file,
+                                                                                     monkeypatch):
+    """The native client's default (waiting on 429 up to BACKPRESSURE_WAIT_S): a submission started while another's
+    429 asks the client to wait is sent only once that time has passed, its wait told to `on_backoff` as a retry's."""
+    from services.client._transport import RestClient
+
+    monkeypatch.setattr(RestClient, "RETRY_AFTER_MAX_S", 60.0)  # (the fixtures cap waits at 50 ms)
+    busy = (429, {"error": {"code": "TooManyRequests", "message": "at capacity"}},
+            {"Retry-After": "1", "retry-after-ms": "500"})
+    fake.script["POST /storage/sasUri"] = [busy]
+    seen: list[tuple[int, float, str]] = []
+    async with aio.Workspace(connection_file=connection_file) as ws:
+        ws._rest.on_backoff = lambda status, wait, message: seen.append((status, wait, message))
+        first = asyncio.create_task(ws._get_linked_storage_sas_uri("job-a"))
+        while not seen:  # its 429 answered: it waits to retry
+            await asyncio.sleep(0.001)
+        second = asyncio.create_task(ws._get_linked_storage_sas_uri("job-b"))
+        await asyncio.sleep(0.05)
+        assert len(fake.calls("POST")) == 1  # held, not sent
+        assert all(uri.startswith("http") for uri in await asyncio.gather(first, second))
+    assert [body["containerName"] for body in (c.body for c in fake.calls("POST"))][1:] in (["job-a", "job-b"],
+                                                                                           ["job-b", "job-a"])
+    assert len(seen) == 2 and all(s == 429 and 0.4 < w <= 0.625 and m == "at capacity" for s, w, m in seen)
+
+
 async def test_a_wait_told_in_milliseconds_is_taken_over_whole_seconds(fake, connection_file):
     """retry-after-ms (what the service also sends, services/gateway/admission.py) wins over Retry-After's whole
     seconds: a client told "1" and "30 ms" comes back after 30-37.5 ms, not after a second."""
@@ -277,23 +340,26 @@ async def test_an_error_raised_to_the_caller_leaves_no_garbage_cycle(fake, conne
     """A request answered with an error raises an exception that is freed as soon as the caller drops it: raised
     from a local of the request's frame, it made a cycle (exception → traceback → frame → exception) with all the
     frame's locals, left for the garbage collector; in the service benchmark's tried-once clients at 200 % load
-    those collections were a third of the client's CPU."""
+    those collections were a third of the client's CPU. The same for a 429 the client gives itself (a submission
+    held after the service's 429)."""
     from services.client._transport import RestClient
 
     busy = (429, {"error": {"code": "TooManyRequests", "message": "at capacity"}}, {"Retry-After": "3"})
     fake.script["POST /storage/sasUri"] = [busy] * 3
-    retry_afters = []
+    retry_afters, held = [], []
     async with aio.Workspace(connection_file=connection_file) as ws:
         ws._rest.RETRY_TOTAL, ws._rest.BACKPRESSURE_WAIT_S = 0, 0.0  # a 429 surfaces at once
         gc.collect()
         gc.disable()
         gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds unreachable stays in gc.garbage to be looked at
         try:
-            for _ in range(3):
+            for hold in (False, False, False, True, True):  # three sent, then two held
+                ws._rest.HOLD_SUBMISSIONS = hold
                 try:
                     await ws._get_linked_storage_sas_uri("job-x")
                 except ClientError as exc:
                     retry_afters.append(exc.retry_after)
+                    held.append(exc.held)
             gc.collect()
             left = [type(o).__name__ if isinstance(o, ClientError) else o.f_code.co_name for o in gc.garbage
                     if isinstance(o, ClientError) or (isinstance(o, types.FrameType) and o.f_code.co_name == "request")]
@@ -301,7 +367,8 @@ async def test_an_error_raised_to_the_caller_leaves_no_garbage_cycle(fake, conne
             gc.set_debug(0)
             gc.garbage.clear()
             gc.enable()
-    assert retry_afters == [RestClient.RETRY_AFTER_MAX_S] * 3  # 3 s, capped by the fixtures
+    assert retry_afters[:3] == [RestClient.RETRY_AFTER_MAX_S] * 3  # 3 s, capped by the fixtures
+    assert held == [False] * 3 + [True] * 2 and len(fake.calls("POST")) == 3
     assert left == []
 
 
