@@ -154,16 +154,16 @@ def _refusal_rows(measured: refusals.Refusals, runs: list[dict]) -> list[tuple[s
              f"{ours.client_ms:.2f} / {ours.server_ms:.2f} (floor {floor.client_ms:.2f} / {floor.server_ms:.2f})", "",
              "")]
     for phase in ("200 %", UNHELD):
-        judged = [r for r in runs if phase in r and r[phase]["jobs"]]
-        if not judged:
-            continue
-
-        def share(r: dict, side: refusals.Side, phase: str = phase) -> str:
-            sent = (r[phase]["refused"] - r[phase].get("held", 0)) / r[phase]["jobs"]
-            return f"{sent:.2f}, {sent * (side.client_ms + side.server_ms) / bracketed(r, 'cpu_total_ms'):.0%}"
-
-        rows.append((f"{phase}: refusals sent per completed job, their CPU / the bursts' CPU per job (at the floor's "
-                     "cost)", " ".join(f"{share(r, ours)} ({share(r, floor).split(', ')[1]})" for r in judged), "", ""))
+        cells = []
+        for r in runs:
+            if r.get(phase, {}).get("jobs"):
+                sent = (r[phase]["refused"] - r[phase].get("held", 0)) / r[phase]["jobs"]
+                at_ours, at_floor = (sent * (side.client_ms + side.server_ms) / bracketed(r, "cpu_total_ms")
+                                     for side in (ours, floor))
+                cells.append(f"{sent:.2f}, {at_ours:.0%} ({at_floor:.0%})")
+        if cells:
+            rows.append((f"{phase}: refusals sent per completed job, their CPU / the bursts' CPU per job (at the "
+                         "floor's cost)", " ".join(cells), "", ""))
     return rows
 
 

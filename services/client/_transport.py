@@ -21,8 +21,9 @@ container, where every submission starts and where the service refuses at capaci
 of that time as a retry would, or, where it may not wait that long (BACKPRESSURE_WAIT_S; 0 for a client that tries
 once), is refused at once with the service's last 429 and the time left, without a request. Requests that are never
 refused at capacity (reads, cancels, the PUT of a submission already let in) are not held. At 200 % of capacity, 50
-clients trying each submission once sent ~1.3 refused submissions over the wire per completed job; each cost the
-client and the gateway ~1.4 ms of CPU, ~10-20 % of a whole job's (benchmarks/README.md, "2026-12-06").
+clients trying each submission once sent 0.7-2.1 refused submissions per completed job, each costing the client and
+the gateway ~1.4 ms of CPU (8-30 % of a whole job's); holding, they sent 0.3-0.4 (benchmarks/README.md,
+"2026-12-06 afternoon").
 """
 from __future__ import annotations
 
