@@ -128,7 +128,7 @@ class RestClient:
         """Send one request (with retries); return the parsed JSON answer, or None for an empty one. A `submission`
         is held while the service's last 429 asks this client to wait (see the module's docstring)."""
         method = method.upper()
-        # seconds waited on 429 with Retry-After
+        # seconds waited on 429 with Retry-After (a held submission's wait included)
         pushed_back = await self._held() if submission and self.HOLD_SUBMISSIONS else 0.0
         data = json.dumps(json_body).encode() if json_body is not None else None
         async with self.session() as session:

@@ -32,9 +32,9 @@ __all__ = [
 
 class ClientError(HttpResponseError):
     """The service answered with an error status: `status` (int), `code` (the wire error code) and `message` (the
-    service's text). `str(exc)` reads "(code) message\nCode: code\nMessage: message", as azure-core words it. `held` is True for
-    a 429 the client gave without sending the request: the service's last 429 had asked it to wait longer than it
-    may (services/client/_transport.py)."""
+    service's text). `str(exc)` reads "(code) message\nCode: code\nMessage: message", as azure-core words it.
+    `held` is True for a 429 the client gave itself without sending the request: the service's last 429 had asked it
+    to wait longer than it may (services/client/_transport.py)."""
 
     held = False
 

@@ -195,7 +195,8 @@ def test_the_refusals_sent_are_costed_per_completed_job_of_the_overload_phases()
     rows = {measure: value for measure, value, _, _ in _refusal_rows(measured, [run])}
     assert rows["refused submission sent: CPU ms, client / service (the same request to bare aiohttp over TLS: the "
                 "floor)"] == "0.90 / 0.50 (floor 0.60 / 0.35)"
-    # every one sent: 1.2 per completed job, 1.2 x 1.4 = 1.68 ms, 1.2 x 0.95 = 1.14 ms, against the bursts' (10 + 12) / 2
+    # every one sent: 1.2 per completed job, 1.2 x 1.4 = 1.68 ms, 1.2 x 0.95 = 1.14 ms, against the bursts'
+    # (10 + 12) / 2
     assert rows[f"{UNHELD}: refusals sent per completed job, their CPU / the bursts' CPU per job (at the floor's "
                 "cost)"] == "1.20, 15% (10%)"
     # 80 of the 120 held by the client: 0.4 sent per completed job
