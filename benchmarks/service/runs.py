@@ -3,8 +3,8 @@
 A run measures the capacity with a burst on the service as `make run` configures it (each service started is first
 warmed up with an unmeasured burst of the same size: `warm_up` in `one_run`), then offers paced load to a
 service with a queueing-delay limit (OPENQIO_MAX_QUEUE_DELAY_S): 100 jobs/s, then 50 %, 100 % and 200 % of the
-capacity just measured (200 % twice: as the native client submits, and with every submission sent, UNHELD), then a
-flood (a burst, at that service: refused clients wait as told and retry, as the SDK's and the native client's do),
+capacity just measured (200 % twice: as the native client submits, and with every submission sent, UNHELD; which
+comes first alternates from run to run), then a flood (a burst, at that service: refused clients wait as told and retry, as the SDK's and the native client's do),
 and ends with a second burst ("burst after"). Each phase gives the same figures (`phase_figures`): CPU per job per
 component (the primary figure: steadier than wall time on a shared VM), completed jobs/s, server latency,
 submissions refused (429).
@@ -110,9 +110,11 @@ def one_run(index: int, plan: Plan, work: Path, external: Any | None) -> tuple[d
     with stack.service(work / f"run{index}-paced", blob_url, plan.runners, env) as svc:
         conn, meter = str(svc.connection_file), meter_for(svc)
         warm_up(conn, seed=4000 + index)  # (clients refused past the queueing limit wait as told, as in the flood)
+        overload = [("200 %", 2 * capacity, plan.overload_s), (UNHELD, 2 * capacity, plan.overload_s)]
+        if index % 2 == 0:  # the two alternate, so that neither is always the later one on this service
+            overload.reverse()
         for phase, rate, seconds in (("paced 100/s", 100.0, plan.paced_s), ("50 %", 0.5 * capacity, plan.paced_s),
-                                     ("100 %", capacity, plan.paced_s), ("200 %", 2 * capacity, plan.overload_s),
-                                     (UNHELD, 2 * capacity, plan.overload_s)):
+                                     ("100 %", capacity, plan.paced_s), *overload):
             log(f"run {index}: {phase}: {rate:.0f} jobs/s offered for {seconds:g} s")
             result = asyncio.run(load.paced(conn, offered_per_s=rate, seconds=seconds, clients=plan.clients,
                                             seed=index * 10 + len(figures), meter=meter(), hold=phase != UNHELD))
