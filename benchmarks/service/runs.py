@@ -4,10 +4,10 @@ A run measures the capacity with a burst on the service as `make run` configures
 warmed up with an unmeasured burst of the same size: `warm_up` in `one_run`), then offers paced load to a
 service with a queueing-delay limit (OPENQIO_MAX_QUEUE_DELAY_S): 100 jobs/s, then 50 %, 100 % and 200 % of the
 capacity just measured (200 % twice: as the native client submits, and with every submission sent, UNHELD; which
-comes first alternates from run to run), then a flood (a burst, at that service: refused clients wait as told and retry, as the SDK's and the native client's do),
-and ends with a second burst ("burst after"). Each phase gives the same figures (`phase_figures`): CPU per job per
-component (the primary figure: steadier than wall time on a shared VM), completed jobs/s, server latency,
-submissions refused (429).
+comes first alternates from run to run), then a flood (a burst, at that service: refused clients wait as told and
+retry, as the SDK's and the native client's do), and ends with a second burst ("burst after"). Each phase gives the
+same figures (`phase_figures`): CPU per job per component (the primary figure: steadier than wall time on a shared
+VM), completed jobs/s, server latency, submissions refused (429).
 
 Why the second burst: the 200 % phase is judged against the burst capacity and CPU per job, and a shared VM's speed
 drifts from minute to minute (the load generator, unchanged, cost 1.9-3.0 ms per job between runs of one night).
