@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for index in range(1, runs_wanted + 1):
                 report["load_average"].append(os.getloadavg())
-                figures, run_failures = one_run(index, plan, work, external)
+                figures, run_failures = one_run(index, plan, work, external, keep=args.out.parent / "service-logs")
                 report["runs"].append(figures)
                 failures += run_failures
             blob_url = external.blob_url if external is not None else None

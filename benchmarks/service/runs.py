@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -33,6 +34,9 @@ COMPONENTS = ("client", "azurite", "service", "runners")
 # 200 % again, every submission sent: the native client holds a workspace's submissions while a 429 asks it to wait
 # (services/client/_transport.py); the SDK's clients send each one, and each refusal costs both sides ~1.4 ms of CPU
 UNHELD = "200 %, every submission sent"
+# a paced phase whose admitted jobs took longer than this (p99) keeps its service's log (keep_log): one held 200 %
+# phase stalled for seconds (p99 8.2 s, 2026-12-06 afternoon) and its log was gone with the temporary directory
+KEEP_LOG_P99_MS = 2000.0
 
 
 def log(message: str) -> None:
@@ -76,8 +80,23 @@ def phase_figures(result: Any, offered_per_s: float | None = None) -> dict[str, 
             **cpu_figures(result.cpu, result.jobs)}
 
 
-def one_run(index: int, plan: Plan, work: Path, external: Any | None) -> tuple[dict[str, dict], list[str]]:
-    """{phase: figures} of one run, and its correctness failures."""
+def keep_log(figures: dict[str, dict], log_file: Path, keep: Path | None, name: str) -> Path | None:
+    """Copy a service's log to `keep`/`name` when one of its phases' admitted jobs took over KEEP_LOG_P99_MS (p99)."""
+    slow = [p for p, f in figures.items()  # paced phases only: a burst's p99 is its own queue of 1000 jobs
+            if f.get("offered_per_s") is not None and f.get("server_p99_ms", 0.0) > KEEP_LOG_P99_MS]
+    if keep is None or not slow or not log_file.exists():
+        return None
+    keep.mkdir(parents=True, exist_ok=True)
+    kept = keep / name
+    shutil.copyfile(log_file, kept)
+    log(f"{name}: p99 over {KEEP_LOG_P99_MS:g} ms in {', '.join(slow)}: the service's log kept in {kept}")
+    return kept
+
+
+def one_run(index: int, plan: Plan, work: Path, external: Any | None,
+            keep: Path | None = None) -> tuple[dict[str, dict], list[str]]:
+    """{phase: figures} of one run, and its correctness failures. A paced service whose admitted jobs took over
+    KEEP_LOG_P99_MS leaves its log in `keep` (keep_log)."""
     blob_url = external.blob_url if external is not None else None
     figures: dict[str, dict] = {}
     failures: list[str] = []
@@ -126,6 +145,7 @@ def one_run(index: int, plan: Plan, work: Path, external: Any | None) -> tuple[d
                                         meter=meter()))
         failures.extend(result.failures)
         figures["flood"] = phase_figures(result)
+    keep_log(figures, svc.log_file, keep, f"run{index}-paced-{time.strftime('%Y%m%d-%H%M%S')}.log")
     burst("burst after", 1000 + index)
     return figures, failures
 

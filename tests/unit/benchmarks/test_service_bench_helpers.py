@@ -218,3 +218,18 @@ def test_overload_with_every_submission_sent_is_reported_not_judged():
         "400 / 150.0; 300 (200)"
     assert rows[f"{UNHELD}: offered / completed jobs/s; refused (429; of them held by the client, not sent)"][1] == \
         "400 / 130.0; 400 (0)"
+
+
+def test_a_paced_service_whose_admitted_jobs_stalled_keeps_its_log(tmp_path):
+    from benchmarks.service.runs import KEEP_LOG_P99_MS, keep_log
+
+    service_log = tmp_path / "openqio.log"
+    service_log.write_text("the service's log\n")
+    keep = tmp_path / "kept"
+    normal = {"burst": _phase(150.0, 11.0, p99=2500.0),  # a burst's p99 is its queue: never a reason
+              "200 %": _phase(140.0, 13.0, p99=800.0, offered=300)}
+    assert keep_log(normal, service_log, keep, "run1.log") is None and not keep.exists()
+    stalled = {**normal, "200 %": _phase(80.0, 14.0, p99=KEEP_LOG_P99_MS + 1, offered=300)}
+    assert keep_log(stalled, service_log, None, "run1.log") is None  # nowhere to keep it
+    kept = keep_log(stalled, service_log, keep, "run1.log")
+    assert kept == keep / "run1.log" and kept.read_text() == "the service's log\n"
