@@ -2,14 +2,14 @@
 
 Runs the real service and a real Azurite in a temporary directory and drives them over HTTPS with the native async
 client. Each run (3 by default; benchmarks/service/runs.py) measures the capacity with a burst (each service it
-starts first gets an unmeasured burst of the same size, so that every phase measures a warm stack), then offers paced load
-at 100 jobs/s and at 50 %, 100 % and 200 % of that capacity to a service that refuses work past half a second of
+starts first gets an unmeasured burst of the same size, so that every phase measures a warm stack), then offers paced
+load at 100 jobs/s and at 50 %, 100 % and 200 % of that capacity to a service that refuses work past half a second of
 queueing (200 % twice: as the native client submits, holding a workspace's submissions after a 429, and with every
-submission sent, as the SDK's clients), and a burst to that service whose refused clients wait as told ("flood"), then bursts again (the 200 % and
-flood phases are judged against the mean of the two bursts). Then, once: cancel latency, what one refused
-submission costs the client and the service against the same request to a bare aiohttp server
-(benchmarks/service/refusals.py), and reads from a store of 10⁵ jobs. Prints one table (median and range over the
-runs, each goal with PASS/MISS) and writes every figure to .bench/service.json.
+submission sent, as the SDK's clients), and a burst to that service whose refused clients wait as told ("flood"),
+then bursts again (the 200 % and flood phases are judged against the mean of the two bursts). Then, once: cancel
+latency, what one refused submission costs the client and the service against the same request to a bare aiohttp
+server (benchmarks/service/refusals.py), and reads from a store of 10⁵ jobs. Prints one table (median and range over
+the runs, each goal with PASS/MISS) and writes every figure to .bench/service.json.
 """
 from __future__ import annotations
 
