@@ -19,9 +19,9 @@ the Waiting jobs, with PUT_HEADROOM.
 
 The queueing delay is the larger of two measures: how long the oldest Waiting job has waited (exact, but it lags: at
 the start of a flood it is still small), and the backlog divided by the pace jobs start at while the runners are
-busy (services/jobs/backlog.py; what a new job would wait at that pace; unknown until the service has been busy for
-a second). Both come from
-memory (services/jobs/backlog.py): admission asks the database nothing.
+busy (services/jobs/backlog.py: starts over the time jobs waited between them; what a new job would wait at that pace;
+the peak start rate of the last minute until a quarter of a second of it is measured). Both come from memory:
+admission asks the database nothing.
 
 Retry-After says when a refused client should come back: the time for the backlog to fall under the limit at the
 measured pace, and later for each further refused client (as many per second as the backlog can take back: the

@@ -2,11 +2,20 @@
 its transitions commit, so that admission control (services/gateway/admission.py) asks nothing of SQLite on the
 submission path.
 
-How fast jobs start (`pace_per_s`, the pace the backlog moves at) is the mean of the last BUSY_WINDOW_S whole seconds
-in which jobs were left Waiting when one started (the runners were the bottleneck, so the starts were the service's
-throughput then); with no such second recently, the most started in one second over the last PEAK_WINDOW_S. The
-peak alone overstated the pace under overload, when refusing and polling clients take CPU from the runners: the
+How fast jobs start (`pace_per_s`, the pace the backlog moves at) is measured while the runners are the bottleneck:
+from a start that left jobs Waiting to the next start, a job waited the whole time, so the runners took jobs as fast
+as they could; the pace is the starts that ended such spans over the spans' total time, in the last BUSY_WINDOW_S.
+Until those spans add up to MIN_BUSY_S, the most jobs started in one second over the last PEAK_WINDOW_S stands in.
+The peak alone overstated the pace under overload, when refusing and polling clients take CPU from the runners: the
 estimated queueing delay then ran low and admitted jobs waited longer than the limit.
+
+Until 2026-12-06 the pace was the mean count of starts in the whole seconds in which a start left jobs Waiting. A
+second only partly busy (the one in which an overload began, or in which the backlog ran out) counted as busy with
+its few starts: at the start of a flood the pace read 20 a second where the runners took ~150, admission estimated
+3-11 s of queueing for 60 waiting jobs and told every refused client to come back seconds later, the backlog ran out
+in a fraction of one, and the seconds after, busy again only in part, kept the estimate low. The service benchmark's
+200 % phase then completed 27 % of capacity once, with the runners idle three quarters of the time (in one of ~45
+phases; others lost seconds the same way).
 
 `WaitingJobs` is exact as long as one store owns the database (one service per data directory): it is loaded from
 the table when the store opens and updated after every commit that moves a job into or out of Waiting. The oldest
@@ -21,6 +30,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from contracts.jobs import parse_time
 
@@ -36,6 +46,7 @@ class Backlog:
 
 PEAK_WINDOW_S = 60
 BUSY_WINDOW_S = 5
+MIN_BUSY_S = 0.25  # busy time measured before the pace replaces the peak (a few spans alone can be a burst of claims)
 
 
 class WaitingJobs:
@@ -44,26 +55,34 @@ class WaitingJobs:
         self._heap: list[tuple[str, str]] = []  # (creation_time, id), stale entries included
         self.started = 0
         self._clock = clock
-        # [second, jobs started in it, 1 if a job was left Waiting by one of those starts], the last PEAK_WINDOW_S
-        self._per_second: deque[list[int]] = deque()
-        # (peak, pace) as of the whole seconds before `_rates_at`: they are final then (start() only counts the
-        # current second), so admission, which asks on every submission, has them computed once a second
-        self._rates_at = -1
-        self._rates = (0.0, 0.0)
+        # [second, jobs started in it, busy spans ended in it, their seconds], the last PEAK_WINDOW_S
+        self._per_second: deque[list[Any]] = deque()
+        self._busy_from: float | None = None  # the last start, if it left jobs Waiting that have waited since
+        # the peak as of the whole seconds before `_peak_at`: final then (start() only counts the current second), so
+        # admission, which asks on every submission, has it computed once a second
+        self._peak_at = -1
+        self._peak = 0.0
         self._oldest: tuple[str, datetime | None] = ("", None)  # the oldest creation time, as text and parsed
 
-    def start(self) -> None:
-        """A job moved to Executing."""
+    def start(self, job_id: str | None = None) -> None:
+        """A job moved to Executing; `job_id` leaves the Waiting jobs if it was one."""
+        if job_id is not None:
+            self._created.pop(job_id, None)
         self.started += 1
-        second = int(self._clock())
-        busy = 1 if self._created else 0
+        now = self._clock()
+        second = int(now)
         if self._per_second and self._per_second[-1][0] == second:
-            self._per_second[-1][1] += 1
-            self._per_second[-1][2] |= busy
+            counts = self._per_second[-1]
         else:
-            self._per_second.append([second, 1, busy])
+            counts = [second, 0, 0, 0.0]
+            self._per_second.append(counts)
             while self._per_second[0][0] <= second - PEAK_WINDOW_S:
                 self._per_second.popleft()
+        counts[1] += 1
+        if self._busy_from is not None:
+            counts[2] += 1
+            counts[3] += now - self._busy_from
+        self._busy_from = now if self._created else None
 
     def add(self, job_id: str, creation_time: str) -> None:
         self._created[job_id] = creation_time
@@ -73,22 +92,30 @@ class WaitingJobs:
             heapq.heapify(self._heap)
 
     def discard(self, job_id: str) -> None:
+        """A Waiting job left the backlog without starting (cancelled, failed, deleted)."""
         self._created.pop(job_id, None)
+        if not self._created:
+            self._busy_from = None  # the backlog ran out between two starts: the runners may have idled since
 
     def snapshot(self) -> Backlog:
         heap = self._heap
         while heap and self._created.get(heap[0][1]) != heap[0][0]:
             heapq.heappop(heap)
-        now = int(self._clock())
-        if now != self._rates_at:
-            whole = [(second, n, busy) for second, n, busy in self._per_second if now - PEAK_WINDOW_S < second < now]
-            peak = max((n for _, n, _ in whole), default=0)
-            busy = [n for second, n, was_busy in whole if was_busy and second >= now - BUSY_WINDOW_S]
-            self._rates_at, self._rates = now, (float(peak), sum(busy) / len(busy) if busy else float(peak))
+        now = self._clock()
+        if int(now) != self._peak_at:
+            self._peak_at = second = int(now)
+            self._peak = float(max((c[1] for c in self._per_second if second - PEAK_WINDOW_S < c[0] < second), default=0))
+        spans = busy_s = 0.0
+        for counts in reversed(self._per_second):  # the current second too: a span is whole when it is counted
+            if counts[0] < now - BUSY_WINDOW_S:
+                break
+            spans += counts[2]
+            busy_s += counts[3]
+        pace = spans / busy_s if busy_s >= MIN_BUSY_S else self._peak
         oldest = None
         if heap:
             if self._oldest[0] != heap[0][0]:
                 self._oldest = (heap[0][0], parse_time(heap[0][0]))
             oldest = self._oldest[1]
         return Backlog(waiting=len(self._created), oldest_created=oldest, started=self.started,
-                       peak_starts_per_s=self._rates[0], pace_per_s=self._rates[1])
+                       peak_starts_per_s=self._peak, pace_per_s=pace)

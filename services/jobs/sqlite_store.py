@@ -199,12 +199,12 @@ class SqliteJobStore:
         """Once a status change committed: the backlog, and the one log line of the transition."""
         if moved is not None:
             row, previous = moved
-            if previous == JobStatus.WAITING:
+            if to == JobStatus.EXECUTING:
+                self._waiting.start(row["id"] if previous == JobStatus.WAITING else None)
+            elif previous == JobStatus.WAITING:
                 self._waiting.discard(row["id"])
             if to == JobStatus.WAITING:
                 self._waiting.add(row["id"], row["creation_time"])
-            elif to == JobStatus.EXECUTING:
-                self._waiting.start()
             _log_transition(row["id"], previous, to, details or {})
         return moved
 

@@ -173,33 +173,74 @@ def test_negative_limits_are_refused(value: str):
             Settings.from_env({name: value, "OPENQIO_TOKENS": "openqio=" + "t" * 20})
 
 
+class Runners:
+    """Jobs arriving at a WaitingJobs and started at a fixed pace, on a fake clock."""
+
+    def __init__(self) -> None:
+        from services.jobs.backlog import WaitingJobs
+
+        self.clock = Clock()
+        self.jobs = WaitingJobs(clock=self.clock)
+        self.n = 0
+
+    def arrive(self, count: int) -> list[str]:
+        ids = [f"job-{self.n + k}" for k in range(count)]
+        self.n += count
+        created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # the fake clock's now, on the wall clock
+        for job_id in ids:
+            self.jobs.add(job_id, created)
+        return ids
+
+    def run(self, ids: list[str], per_s: float) -> None:
+        """Start `ids` one after another, 1/per_s apart."""
+        for job_id in ids:
+            self.clock.now += 1 / per_s
+            self.jobs.start(job_id)
+
+
 def test_the_pace_is_the_start_rate_while_jobs_wait_not_the_peak():
-    from services.jobs.backlog import BUSY_WINDOW_S, WaitingJobs
+    from services.jobs.backlog import MIN_BUSY_S
 
-    clock = Clock()
-    jobs = WaitingJobs(clock=clock)
+    r = Runners()
+    assert r.jobs.snapshot().pace_per_s == 0.0  # nothing measured yet
+    for _ in range(150):  # a quick second: each job started as it came, none left waiting
+        r.run(r.arrive(1), 150)
+    r.clock.now = 1002.0
+    assert r.jobs.snapshot().pace_per_s == 150.0  # the peak stands in until the runners have been the bottleneck
+    r.run(r.arrive(int(90 * MIN_BUSY_S)), 90)  # overloaded: the first start of a backlog says nothing yet
+    assert r.jobs.snapshot().pace_per_s == 150.0
+    r.run(r.arrive(200), 90)  # jobs left waiting at every start, 90 started a second
+    snap = r.jobs.snapshot()
+    assert snap.peak_starts_per_s == 150.0 and snap.pace_per_s == pytest.approx(90.0)
+    r.run(r.arrive(600), 60)
+    assert r.jobs.snapshot().pace_per_s == pytest.approx(60.0, rel=0.1)  # follows it down within the window
 
-    def second(starts: int, left_waiting: int) -> None:
-        """`starts` jobs arrive and start one by one, while `left_waiting` others wait the whole second."""
-        for k in range(left_waiting):
-            jobs.add(f"w{clock.now}-{k}", "2026-01-01T00:00:00.000000Z")
-        for k in range(starts):
-            jobs.add(f"j{clock.now}-{k}", "2026-01-01T00:00:01.000000Z")
-            jobs.discard(f"j{clock.now}-{k}")
-            jobs.start()
-        for k in range(left_waiting):
-            jobs.discard(f"w{clock.now}-{k}")
-        clock.now += 1.0
 
-    assert jobs.snapshot().pace_per_s == 0.0  # nothing measured yet
-    second(150, 0)  # a quick second with nothing left waiting: the peak, but not a busy second
-    assert jobs.snapshot().pace_per_s == 150.0  # the peak stands in until the runners have been the bottleneck
-    for _ in range(BUSY_WINDOW_S):
-        second(90, 5)  # overloaded: jobs left waiting at every start, 90 started a second
-    snap = jobs.snapshot()
-    assert snap.peak_starts_per_s == 150.0 and snap.pace_per_s == 90.0
-    second(60, 5)
-    assert jobs.snapshot().pace_per_s == (90.0 * (BUSY_WINDOW_S - 1) + 60.0) / BUSY_WINDOW_S  # follows it down
+def test_the_pace_at_the_start_of_an_overload_is_the_runners_pace_not_the_starts_of_a_second_partly_busy():
+    """A flood that begins late in a second: that second has few starts, but the runners were busy for only its last
+    tenth. Counting whole seconds as busy, the pace read 15 a second here where the runners took 150, admission
+    estimated 4 s of queueing for 60 waiting jobs and sent every refused client away for seconds."""
+    r = Runners()
+    r.clock.now = 1000.9
+    flood = r.arrive(100)
+    r.run(flood[:15], 150)  # 15 starts by the end of the second
+    r.run(flood[15:50], 150)  # and 35 in the next one, so far
+    assert r.jobs.snapshot().pace_per_s == pytest.approx(150.0)
+    gate = Admission(r.jobs.snapshot, max_queue_delay_s=0.5, clock=r.clock)
+    assert gate.check(hold=("ws", "next")) is None  # 50 waiting: a third of a second at 150 a second
+
+
+def test_a_backlog_emptied_without_a_start_ends_the_busy_time():
+    """Jobs cancelled while Waiting: the runners may idle from then on, so the time to the next start is not counted
+    as busy (it would read as a slow pace)."""
+    r = Runners()
+    waiting = r.arrive(100)
+    r.run(waiting[:50], 100)
+    for job_id in waiting[50:]:
+        r.jobs.discard(job_id)  # cancelled
+    r.clock.now += 3.0  # idle
+    r.run(r.arrive(1), 100)  # one job, started as it came
+    assert r.jobs.snapshot().pace_per_s == pytest.approx(100.0)
 
 
 def test_the_rates_count_whole_seconds_only_and_the_oldest_follows_the_waiting_jobs():
