@@ -30,7 +30,7 @@ from services.client.errors import ClientError
 
 from .cpu import CpuMeter
 from .problems import TinyProblem, check_result, tiny_problem
-from .stats import rate, span_seconds, summarize
+from .stats import none_waiting_share, rate, span_seconds, summarize
 
 TERMINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
 TERMINAL_EVENTS = {"succeeded", "failed", "cancelled"}
@@ -175,6 +175,7 @@ class PacedResult:
     refused: int = 0  # submissions answered 429 (the service at capacity)
     refused_without_retry_after: int = 0  # of which without a Retry-After (none should be)
     held: int = 0  # of which the client refused without sending them (held by an earlier 429's Retry-After)
+    none_waiting: float = 0.0  # share of the phase with none of its admitted jobs Waiting (stats.none_waiting_share)
     failures: list[str] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
 
@@ -278,6 +279,7 @@ async def paced(connection_file: str, offered_per_s: float, seconds: float, clie
         offered_per_s=offered_per_s, jobs=len(jobs), achieved_per_s=len(jobs) / span_seconds(first, last),
         server=summarize(server), queue=summarize(queue), submit=summarize(submit_s), refused=len(refused),
         refused_without_retry_after=refused.count(None), held=held[0], failures=failures, cpu=cpu,
+        none_waiting=none_waiting_share([(j.details.creation_time, j.details.begin_execution_time) for j in jobs]),
     )
 
 

@@ -76,6 +76,7 @@ def phase_figures(result: Any, offered_per_s: float | None = None) -> dict[str, 
             "server_p50_ms": result.server.p50_ms, "server_p99_ms": result.server.p99_ms,
             "queue_p50_ms": result.queue.p50_ms, "refused": result.refused,
             "refused_without_retry_after": result.refused_without_retry_after, "held": result.held,
+            "none_waiting": result.none_waiting,
             "failures": len(result.failures),
             **cpu_figures(result.cpu, result.jobs)}
 

@@ -65,6 +65,22 @@ def span_seconds(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds()
 
 
+def none_waiting_share(jobs: list[tuple[datetime, datetime]]) -> float:
+    """The share of the time from the first job's creation to the last one's start during which none of these jobs
+    was Waiting (created, not yet started): time in which the runners had none of them queued. `jobs` are (created,
+    started) pairs."""
+    events = sorted([(created, 1) for created, _ in jobs] + [(started, -1) for _, started in jobs])
+    if len(events) < 2 or events[-1][0] <= events[0][0]:
+        return 0.0
+    waiting, empty, since = 0, 0.0, events[0][0]
+    for at, step in events:
+        if waiting == 0:
+            empty += span_seconds(since, at)
+        waiting += step
+        since = at
+    return empty / span_seconds(events[0][0], events[-1][0])
+
+
 def verdict(value: float, goal: float, lower_is_better: bool = True) -> str:
     """PASS when `value` meets `goal` (≤ for latencies, ≥ for rates), else MISS."""
     ok = value <= goal if lower_is_better else value >= goal

@@ -145,18 +145,20 @@ class Admission:
         self._recent = self._recent * math.exp(-(now - self._recent_at) / SPREAD_WINDOW_S) + 1.0
         self._recent_at = now
         wait_s = max(over_count / pace, over_delay) + (self._recent - 1.0) / room
-        self._note_refusal(now, backlog, delay)
+        retry_after_ms = min(60_000, max(MIN_RETRY_AFTER_MS, round(wait_s * 1000)))
+        self._note_refusal(now, backlog, delay, measured, retry_after_ms / 1000)
         limits = [f"{self.max_waiting * headroom:g} waiting" if self.max_waiting else "",
                   f"{self.max_queue_delay_s * headroom:g} s queueing delay" if self.max_queue_delay_s else ""]
         held = f" and {ahead - backlog.waiting} being submitted" if ahead > backlog.waiting else ""
-        return Refusal(min(60_000, max(MIN_RETRY_AFTER_MS, round(wait_s * 1000))),
+        return Refusal(retry_after_ms,
                        f"the service is at capacity: {backlog.waiting} job(s) waiting{held}, about {delay:.1f} s of "
                        f"queueing (limit: {' or '.join(filter(None, limits))})")
 
-    def _note_refusal(self, now: float, backlog: Backlog, delay: float) -> None:
+    def _note_refusal(self, now: float, backlog: Backlog, delay: float, pace: float, wait_s: float) -> None:
         self.refused += 1
         if now - self._logged_at >= LOG_EVERY_S:
-            log.warning("refusing new jobs (429): %d refused since the last note; %d waiting, %.1f s of queueing",
-                        self.refused - self._refused_logged, backlog.waiting, delay,
-                        extra={"refused": self.refused, "waiting": backlog.waiting})
+            log.warning("refusing new jobs (429): %d refused since the last note; %d waiting, %.1f s of queueing at %s; "
+                        "this one told to come back in %.2f s", self.refused - self._refused_logged, backlog.waiting,
+                        delay, f"{pace:.0f} jobs started a second" if pace else "an unknown pace", wait_s,
+                        extra={"refused": self.refused, "waiting": backlog.waiting, "pace_per_s": round(pace, 1)})
             self._logged_at, self._refused_logged = now, self.refused

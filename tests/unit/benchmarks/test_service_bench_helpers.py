@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.service.cpu import CpuMeter, machine_jiffies, process_cpu_s
 from benchmarks.service.problems import CostMismatch, TinyProblem, check_result, evaluate, tiny_problem
-from benchmarks.service.stats import percentile, rate, span_seconds, summarize, verdict
+from benchmarks.service.stats import none_waiting_share, percentile, rate, span_seconds, summarize, verdict
 from contracts.problems import decode_problem
 from tests.reference import reference_cost
 
@@ -56,6 +56,25 @@ def test_rate_and_span():
         rate(1, 5.0, 5.0)
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     assert span_seconds(t0, t0 + timedelta(milliseconds=1500)) == 1.5
+
+
+def test_the_share_of_time_with_no_job_waiting():
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    at = lambda s: t0 + timedelta(seconds=s)  # noqa: E731
+    # waiting over [0, 2] and [3, 4] (two overlapping jobs, then one): empty for 1 s of the 4
+    jobs = [(at(0), at(1.5)), (at(1), at(2)), (at(3), at(4))]
+    assert none_waiting_share(jobs) == pytest.approx(0.25)
+    assert none_waiting_share([(at(0), at(1))]) == 0.0
+    assert none_waiting_share([]) == 0.0
+
+
+def test_overload_reports_the_share_of_the_phase_with_no_job_waiting():
+    from benchmarks.service.__main__ import _rows
+
+    run = {"burst": _phase(200.0, 10.0), "200 %": {**_phase(180.0, 11.0, offered=400), "none_waiting": 0.034},
+           "burst after": _phase(200.0, 10.0)}
+    rows = {row[0]: row for row in _rows([run], ["burst", "200 %"])}
+    assert rows["200 %: share of the phase with no admitted job waiting"][1] == "3.4%"
 
 
 def test_verdict_directions():

@@ -111,6 +111,18 @@ def test_refused_clients_are_sent_back_spread_over_time_within_a_minute():
     assert 1 <= min(waits) and max(waits) == 60
 
 
+def test_refusing_is_logged_with_the_pace_and_the_time_told(caplog: pytest.LogCaptureFixture):
+    """What an operator needs to see a wrong estimate: the pace the delay was judged at and the time a client was told."""
+    gate = Admission(lambda: backlog(60, waited_s=0.55, peak=100), max_queue_delay_s=0.5, clock=Clock())
+    with caplog.at_level("WARNING", logger="services.gateway.admission"):
+        refusal = gate.check()
+        gate.check()  # within LOG_EVERY_S of the first: not logged again
+    assert refusal is not None
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "60 waiting, 0.6 s of queueing at 100 jobs started a second" in line
+    assert f"told to come back in {refusal.retry_after_ms / 1000:.2f} s" in line
+
+
 def test_retry_after_ms_says_the_time_a_whole_second_rounds_up():
     """A backlog that drains in less than a second: Retry-After can only say 1 (whole seconds), retry-after-ms says
     when there is room again, the refused clients spread at the pace the backlog moves (100 a second here)."""
