@@ -154,11 +154,11 @@ class Admission:
                        f"the service is at capacity: {backlog.waiting} job(s) waiting{held}, about {delay:.1f} s of "
                        f"queueing (limit: {' or '.join(filter(None, limits))})")
 
-    def _note_refusal(self, now: float, backlog: Backlog, delay: float, pace: float, wait_s: float) -> None:
+    def _note_refusal(self, now: float, backlog: Backlog, delay: float, pace: float, told_s: float) -> None:
         self.refused += 1
         if now - self._logged_at >= LOG_EVERY_S:
             log.warning("refusing new jobs (429): %d refused since the last note; %d waiting, %.1f s of queueing at %s; "
                         "this one told to come back in %.2f s", self.refused - self._refused_logged, backlog.waiting,
-                        delay, f"{pace:.0f} jobs started a second" if pace else "an unknown pace", wait_s,
+                        delay, f"{pace:.0f} jobs started a second" if pace else "an unknown pace", told_s,
                         extra={"refused": self.refused, "waiting": backlog.waiting, "pace_per_s": round(pace, 1)})
             self._logged_at, self._refused_logged = now, self.refused
