@@ -123,7 +123,7 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
             rows.append((f"{phase}: latency of admitted jobs p50 / p99 ms", f"{p50.brief()} / {p99.brief()}",
                          "p99 ≤ 2000", every(p99.values, lambda v: v <= GOALS["overload_p99_ms"])))
             # admission sending clients away for longer than the backlog lasts leaves the runners nothing queued
-            # (a pace misjudged at the start of an overload did, until 2026-12-06 evening: one phase at 27 %)
+            # (a pace misjudged at the start of an overload did, until 2026-12-06 evening: one such phase at 27 %)
             rows.append((f"{phase}: share of the phase with no admitted job waiting",
                          " ".join(f"{r[phase].get('none_waiting', 0.0):.1%}" for r in judged), "", ""))
             missing = spread(runs, phase, "refused_without_retry_after")

@@ -13,9 +13,9 @@ Until 2026-12-06 the pace was the mean count of starts in the whole seconds in w
 second only partly busy (the one in which an overload began, or in which the backlog ran out) counted as busy with
 its few starts: at the start of a flood the pace read 20 a second where the runners took ~150, admission estimated
 3-11 s of queueing for 60 waiting jobs and told every refused client to come back seconds later, the backlog ran out
-in a fraction of one, and the seconds after, busy again only in part, kept the estimate low. The service benchmark's
-200 % phase then completed 27 % of capacity once, with the runners idle three quarters of the time (in one of ~45
-phases; others lost seconds the same way).
+in a fraction of one, and the seconds after, busy again only in part, kept the estimate low. A 200 % phase of the
+service benchmark's kind, driven at a limited service, once completed 27 % of capacity that way, the runners idle
+three quarters of the time; bursts onto a limited service lost seconds the same way.
 
 `WaitingJobs` is exact as long as one store owns the database (one service per data directory): it is loaded from
 the table when the store opens and updated after every commit that moves a job into or out of Waiting. The oldest
