@@ -164,6 +164,9 @@ def test_overload_is_also_set_against_the_flood_on_the_same_service():
            "200 %": _phase(150.0, 12.6, refused=900, offered=400), "flood": _phase(160.0, 12.0, refused=300)}
     rows = {measure: value for measure, value, _, _ in _rows([run], phases)}
     assert rows["200 %: completed / the flood's; CPU per job / the flood's (the same service)"] == "94%; 1.05"
+    # and against the paced phases, whose jobs arrive one by one as its own do: overload's own cost at 100 %'s
+    assert rows["200 %: CPU per job / 100 %'s (the same one-by-one arrivals, at capacity)"] == "1.05"
+    assert rows["200 %: CPU per job / 50 %'s (no backlog)"] == "1.05"
     del run["flood"]
     assert not any("the flood's" in measure for measure, _, _, _ in _rows([run], phases))
 
