@@ -116,7 +116,7 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
                              + " ".join(f"{r[phase]['cpu_total_ms'] / r['flood']['cpu_total_ms']:.2f}" for r in same),
                              "", ""))
             # the same open-loop pattern, at capacity and uncongested: jobs that arrive one by one cost more than a
-            # burst's, overload or not (at 80 % of capacity, 13-17 % more than the same jobs arriving ten at a time,
+            # burst's, overload or not (at 80 % of capacity, 11-17 % more than the same jobs arriving ten at a time,
             # nothing refused: benchmarks/README.md, "2026-12-06 late evening"); against 100 %: what overload adds
             for other, why in (("100 %", "the same one-by-one arrivals, at capacity"), ("50 %", "no backlog")):
                 same_pattern = spread(runs, other, "cpu_total_ms")
