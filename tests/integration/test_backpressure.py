@@ -90,7 +90,8 @@ async def test_a_submission_admitted_at_sas_uri_is_not_refused_at_its_put(limite
 
 
 async def test_the_sdk_flooded_past_the_limit_waits_as_told_and_completes_every_job(limited_service, monkeypatch):
-    """30 SDK clients at once while the one runner is busy for 5 s: most are told to wait, and all get in."""
+    """30 SDK clients at once while the one runner is busy for 5 s: most are told to wait, none more than twice, and
+    all get in."""
     monkeypatch.setenv("FLOOD_JOBS", "30")
     async with Rest(limited_service) as rest:
         blocker = await rest.submit(long_problem(), ids.SA, {"sweeps": 10**9, "timeout": 5, "seed": 2})
@@ -99,6 +100,7 @@ async def test_the_sdk_flooded_past_the_limit_waits_as_told_and_completes_every_
         assert (await rest.wait(blocker))["status"] == "Succeeded"
     detail = assert_check(payload, "flood_completes")
     assert_check(payload, "saw_429")
+    assert_check(payload, "refused_at_most_twice")  # the second refusal promised a place, kept at the third try
     assert detail["statuses_seen"].get("429", 0) > 0
     assert "refusing new jobs (429)" in limited_service.log_file.read_text()
 
