@@ -122,16 +122,12 @@ class Admission:
 
     def reserved(self) -> int:
         """Places held by submissions admitted at sasUri that have not PUT their job yet."""
-        now = self.clock()
-        while self._places and next(iter(self._places.values())) <= now:
-            self._places.popitem(last=False)
+        _drop_lapsed(self._places, self.clock())
         return len(self._places)
 
     def promised(self) -> int:
         """Places promised to clients that came back as told and were refused again, not yet taken or lapsed."""
-        now = self.clock()
-        while self._promised and next(iter(self._promised.values())) + PROMISE_GRACE_S <= now:
-            self._promised.popitem(last=False)  # (slots are promised in increasing order)
+        _drop_lapsed(self._promised, self.clock() - PROMISE_GRACE_S)  # (slots are promised in increasing order)
         return len(self._promised)
 
     def release(self, workspace: str, container: str) -> bool:
@@ -205,8 +201,8 @@ class Admission:
 
     def _remember(self, key: tuple[str, str], told_at: float) -> None:
         """A container refused for the first time: it was told to come back at `told_at`."""
-        now = self.clock()
-        while self._told and (len(self._told) >= TOLD_MAX or next(iter(self._told.values())) + TOLD_KEEP_S <= now):
+        _drop_lapsed(self._told, self.clock() - TOLD_KEEP_S)
+        while len(self._told) >= TOLD_MAX:
             self._told.popitem(last=False)
         self._told[key] = told_at
 
@@ -218,3 +214,9 @@ class Admission:
                         delay, f"{pace:.0f} jobs started a second" if pace else "an unknown pace", told_s,
                         extra={"refused": self.refused, "waiting": backlog.waiting, "pace_per_s": round(pace, 1)})
             self._logged_at, self._refused_logged = now, self.refused
+
+
+def _drop_lapsed(entries: OrderedDict[tuple[str, str], float], until: float) -> None:
+    """Forget the oldest entries while their time is `until` or before (entries are added in about that order)."""
+    while entries and next(iter(entries.values())) <= until:
+        entries.popitem(last=False)
