@@ -63,6 +63,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -167,12 +168,8 @@ class Admission:
             held, promised = self.reserved(), self.promised()
         ahead = backlog.waiting + held + promised
         measured = backlog.pace_per_s
-        waited = 0.0
-        if backlog.oldest_created is not None:
-            waited = max(0.0, (datetime.now(UTC) - backlog.oldest_created).total_seconds())
-        delay = max(waited, ahead / measured if measured else 0.0)
-        over_count = ahead + 1 - self.max_waiting * headroom if self.max_waiting else 0.0
-        over_delay = delay - self.max_queue_delay_s * headroom if self.max_queue_delay_s else 0.0
+        delay = _queueing_s(backlog, ahead)
+        over_count, over_delay = self._over(ahead, delay, headroom)
         if over_count <= 0 and over_delay <= 0:
             if hold is not None:
                 self._places[hold] = now + RESERVATION_S
@@ -199,6 +196,30 @@ class Admission:
                        f"the service is at capacity: {backlog.waiting} job(s) waiting{others}, about {delay:.1f} s of "
                        f"queueing (limit: {' or '.join(filter(None, limits))})")
 
+    def load(self) -> dict[str, Any]:
+        """What admission sees now, for operators (GET /dashboard/load): the backlog it judges, the queueing delay it
+        estimates, whether a new submission would be admitted, and how many it has refused. Changes nothing."""
+        backlog = self.backlog()
+        held, promised = self.reserved(), self.promised()
+        delay = _queueing_s(backlog, backlog.waiting + held + promised)
+        over_count, over_delay = self._over(backlog.waiting + held + promised, delay, 1.0)
+        return {
+            "waiting": backlog.waiting,
+            "beingSubmitted": held,
+            "promised": promised,
+            "pacePerSecond": round(backlog.pace_per_s, 1) if backlog.pace_per_s else None,
+            "queueingDelaySeconds": round(delay, 3),
+            "admitting": not self.enabled or (over_count <= 0 and over_delay <= 0),
+            "refusedSinceStart": self.refused,
+            "limits": {"maxWaiting": self.max_waiting or None, "maxQueueDelaySeconds": self.max_queue_delay_s or None},
+        }
+
+    def _over(self, ahead: int, delay: float, headroom: float) -> tuple[float, float]:
+        """How far past each limit a new submission would be (jobs, seconds; ≤ 0: within it, or no such limit)."""
+        over_count = ahead + 1 - self.max_waiting * headroom if self.max_waiting else 0.0
+        over_delay = delay - self.max_queue_delay_s * headroom if self.max_queue_delay_s else 0.0
+        return over_count, over_delay
+
     def _remember(self, key: tuple[str, str], told_at: float) -> None:
         """A container refused for the first time: it was told to come back at `told_at`."""
         _drop_lapsed(self._told, self.clock() - TOLD_KEEP_S)
@@ -214,6 +235,15 @@ class Admission:
                         delay, f"{pace:.0f} jobs started a second" if pace else "an unknown pace", told_s,
                         extra={"refused": self.refused, "waiting": backlog.waiting, "pace_per_s": round(pace, 1)})
             self._logged_at, self._refused_logged = now, self.refused
+
+
+def _queueing_s(backlog: Backlog, ahead: int) -> float:
+    """The queueing delay a new job would meet: the larger of the oldest Waiting job's wait and `ahead` jobs at the
+    measured pace (0 while the pace is unknown)."""
+    waited = 0.0
+    if backlog.oldest_created is not None:
+        waited = max(0.0, (datetime.now(UTC) - backlog.oldest_created).total_seconds())
+    return max(waited, ahead / backlog.pace_per_s if backlog.pace_per_s else 0.0)
 
 
 def _drop_lapsed(entries: OrderedDict[tuple[str, str], float], until: float) -> None:

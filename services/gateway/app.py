@@ -184,5 +184,5 @@ def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> w
     app.router.add_route("POST", PREFIX + "/storage/sasUri", views.sas_uri)
     app.router.add_route("GET", PREFIX + "/providerStatus", views.provider_status)
     app.router.add_route("GET", PREFIX + "/quotas", views.quotas)
-    dashboard.add_routes(app, PREFIX)  # GET /dashboard (public page), /dashboard/workspace, jobs/{job_id}/summary
+    dashboard.add_routes(app, PREFIX)  # GET /dashboard (public page), /dashboard/workspace and /load, jobs/{id}/summary
     return app

@@ -2,7 +2,8 @@
 (OPENQIO_MAX_WAITING=4): past it, new work is answered 429 with Retry-After, at `sasUri` (where submissions admitted
 but not yet PUT hold their places) and (a quarter later) at `PUT jobs/{id}`; a re-PUT of an admitted job is still
 answered; nothing admitted is lost; the unmodified azure-quantum 0.27 SDK, flooded past the limit, waits as told and
-completes every job; and the native client holds its next submissions for as long as a 429 asked."""
+completes every job; the native client holds its next submissions for as long as a 429 asked; and GET /dashboard/load
+says what admission sees."""
 from __future__ import annotations
 
 import asyncio
@@ -45,6 +46,10 @@ async def test_past_the_backlog_limit_new_work_gets_429_with_retry_after(limited
         status, body = await rest.request("POST", "storage/sasUri", json={"containerName": f"job-{uuid.uuid1()}"})
         assert status == 429 and body["error"]["code"] == "TooManyRequests", body  # 3 waiting + 1 place held
         assert "1 being submitted" in body["error"]["message"]
+        status, load = await rest.request("GET", f"{rest.base}/dashboard/load")  # what an operator sees meanwhile
+        assert status == 200 and load["admitting"] is False and load["refusedSinceStart"] >= 1, load
+        assert (load["waiting"], load["beingSubmitted"], load["limits"]["maxWaiting"]) == (3, 1, LIMIT), load
+        assert load["runners"] == {"total": 1, "busy": 1}, load  # the blocker
         status, _ = await rest.request("POST", "storage/sasUri",
                                        json={"containerName": f"job-{waiting[0]}", "blobName": "inputData"})
         assert status == 200  # downloads are never refused

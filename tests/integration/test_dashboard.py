@@ -140,6 +140,15 @@ async def test_workspace_endpoint_gives_the_rest_prefix(service):
         assert body["workspace"] == service.workspace and rest.prefix.endswith(body["prefix"])
 
 
+async def test_load_endpoint_says_what_admission_sees(service):
+    async with Rest(service) as rest:
+        status, body = await rest.request("GET", f"{rest.base}/dashboard/load")
+        assert status == 200, body
+        assert body["admitting"] is True and body["refusedSinceStart"] == 0, body
+        assert body["limits"] == {"maxWaiting": 10000, "maxQueueDelaySeconds": None}, body  # the defaults
+        assert body["runners"]["total"] == 2 and 0 <= body["runners"]["busy"] <= 2, body
+
+
 async def test_summary_counts_the_input(service, jobs):
     async with Rest(service) as rest:
         status, body = await rest.request("GET", f"jobs/{jobs['pubo']}/summary")
@@ -289,6 +298,11 @@ async def test_dashboard_lists_jobs_and_shows_a_running_job(browser, service, jo
         assert (await page.text_content(id_cell), await page.get_attribute(id_cell, "title")) == (jobs["seed"][:8],
                                                                                                    jobs["seed"])
         assert await inside(page, "#jobs th", "#jobs-panel") and await inside(page, "#jobs td.col-created", "#jobs-panel")
+        # above the list, the service's load (GET /dashboard/load): admitting, the long job's runner busy, the limit
+        await until(text_has(page, "#service-load", "runner(s) busy"), "the service's load", 10)
+        load = await page.text_content("#service-load") or ""
+        assert load.startswith("Service: admitting new jobs · 0 waiting") and "limit: 10000 waiting" in load, load
+        assert "0 refused since the service started" in load, load
 
         # a job submitted while the page is open appears by itself (auto-refresh reads on from the last page)
         async with Rest(service) as rest:

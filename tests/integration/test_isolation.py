@@ -106,6 +106,7 @@ def routes(job_id: str) -> list[tuple[str, str, Any]]:
         ("GET", "quotas", None),
         ("GET", "no-such-route", None),
         ("GET", "/dashboard/workspace", None),  # '/': from the host root, outside the workspace prefix
+        ("GET", "/dashboard/load", None),
     ]
 
 

@@ -1,4 +1,4 @@
-"""The dashboard: a static page served at GET /dashboard, and the two small JSON endpoints only it needs.
+"""The dashboard: a static page served at GET /dashboard, and the small JSON endpoints only it needs.
 
 The page (index.html, style.css and the ES modules app.js, api.js, plot.js, result.js beside this file; no build
 step, nothing from a CDN) is public: it holds no data. Everything it shows comes from the authenticated REST API,
@@ -7,6 +7,11 @@ called with the bearer token the user pastes once (kept in sessionStorage) or pa
 
 - GET /dashboard/workspace (authenticated): the workspace the token grants and its REST prefix, so the page needs
   no configuration.
+- GET /dashboard/load (authenticated): the service's load as admission control sees it (jobs waiting, places held by
+  submissions uploading or promised to refused clients, the pace jobs start at while jobs wait, or the peak start
+  rate of the last minute until that is measured, the queueing delay it estimates, whether it admits new submissions,
+  how many it refused since it started, its limits) and the runners busy. Counts only, the same for every workspace:
+  what an operator reads when clients get 429s. No store or storage call.
 - GET {prefix}/jobs/{id}/summary (authenticated): the job's input summarised (problem type, variables, terms,
   grouped terms, highest term degree, stored size), as the runner recorded it when it decoded the input
   (contracts.summary): one store read. The gateway never reads or decodes an input for it (decoding a large input
@@ -22,7 +27,7 @@ from aiohttp import web
 from contracts.status import JobStatus
 from contracts.summary import unavailable
 
-from ..keys import SETTINGS, STORE, WORKSPACE
+from ..keys import ADMISSION, DISPATCHER, SETTINGS, STORE, WORKSPACE
 from ..request import find_job
 
 STATIC = Path(__file__).resolve().parent
@@ -73,6 +78,14 @@ async def workspace_info(request: web.Request) -> web.Response:
     })
 
 
+async def service_load(request: web.Request) -> web.Response:
+    body = request.app[ADMISSION].load()
+    pool = getattr(request.app[DISPATCHER], "pool", None)
+    if pool is not None:
+        body["runners"] = {"total": pool.size, "busy": max(0, pool.size - pool.idle_count)}
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
 async def job_summary(request: web.Request) -> web.Response:
 
     workspace, job = await find_job(request)
@@ -91,4 +104,5 @@ def add_routes(app: web.Application, prefix: str) -> None:
     for path in ASSETS:
         app.router.add_get(path, asset)
     app.router.add_get("/dashboard/workspace", workspace_info)
+    app.router.add_get("/dashboard/load", service_load)
     app.router.add_get(prefix + "/jobs/{job_id}/summary", job_summary)

@@ -119,6 +119,7 @@ function scheduleListRefresh() {
 async function refreshJobs() {
   if (state.refreshing) return;
   state.refreshing = true;
+  refreshLoad();
   try {
     const seen = new Set();
     let link = state.lastPage || "jobs";
@@ -151,6 +152,33 @@ async function refreshJobs() {
   } finally {
     state.refreshing = false;
   }
+}
+
+// ---- the service's load ------------------------------------------------------------------------------------------
+
+// One line above the list, from GET /dashboard/load: whether the service admits new jobs or answers 429 (and why:
+// the backlog, the queueing delay it estimates, its limits), its runners, and the submissions refused so far.
+async function refreshLoad() {
+  try {
+    $("service-load").textContent = describeLoad(await apiJson("/dashboard/load"));
+  } catch (err) {
+    $("service-load").textContent = `Service load unavailable: ${err.message}`;
+  }
+}
+
+function describeLoad(load) {
+  const parts = [load.admitting ? "admitting new jobs" : "at capacity: new jobs refused (429, Retry-After)",
+    `${load.waiting} waiting`];
+  if (load.beingSubmitted) parts.push(`${load.beingSubmitted} being submitted`);
+  if (load.promised) parts.push(`${load.promised} place(s) promised to refused clients`);
+  if (load.runners) parts.push(`${load.runners.busy} of ${load.runners.total} runner(s) busy`);
+  if (load.pacePerSecond) parts.push(`pace ${load.pacePerSecond} jobs a second while jobs wait`);
+  if (load.queueingDelaySeconds) parts.push(`about ${load.queueingDelaySeconds.toFixed(1)} s of queueing`);
+  const limits = [load.limits.maxWaiting ? `${load.limits.maxWaiting} waiting` : "",
+    load.limits.maxQueueDelaySeconds ? `${load.limits.maxQueueDelaySeconds} s of queueing` : ""].filter(Boolean);
+  parts.push(limits.length ? `limit: ${limits.join(" or ")}` : "no limit");
+  parts.push(`${load.refusedSinceStart} refused since the service started`);
+  return `Service: ${parts.join(" · ")}`;
 }
 
 function newestFirst(jobs) {

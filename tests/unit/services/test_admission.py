@@ -167,6 +167,12 @@ async def test_sas_uri_for_new_work_answers_429_with_retry_after_while_at_capaci
         assert refused.status == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
         assert 10 <= int(refused.headers["retry-after-ms"]) <= 1000 * int(refused.headers["Retry-After"])
         assert (await refused.json())["error"]["code"] == "TooManyRequests"
+        load = await client.get("/dashboard/load", headers=AUTH)  # what an operator sees meanwhile
+        assert load.status == 200 and (await client.get("/dashboard/load")).status == 401
+        body = await load.json()
+        assert 0 <= body.pop("queueingDelaySeconds") < 60  # how long the oldest of the two has waited
+        assert body == {"waiting": 2, "beingSubmitted": 0, "promised": 0, "pacePerSecond": None, "admitting": False,
+                        "refusedSinceStart": 1, "limits": {"maxWaiting": 2, "maxQueueDelaySeconds": None}}
         download = {"containerName": "job-a", "blobName": "rawOutputData"}  # reading results is never refused
         assert (await client.post(PREFIX + "/storage/sasUri", json=download, headers=AUTH)).status == 200
         await store.claim_next()
@@ -316,6 +322,29 @@ def test_promised_places_count_for_newcomers_and_lapse_when_their_clients_stay_a
     assert refusal is not None and "3 place(s) promised to clients told to come back" in refusal.message
     clock.now = slots[-1] + PROMISE_GRACE_S  # none came back: the promises lapse, newcomers get in again
     assert gate.promised() == 0 and gate.check(hold=("ws", "job-new")) is None
+
+
+def test_the_load_says_what_admission_judges_and_changes_nothing():
+    clock = Clock()
+    waiting = {"n": 3}
+    gate = Admission(lambda: backlog(waiting["n"], peak=2), max_waiting=4, max_queue_delay_s=5.0, clock=clock)
+    assert gate.check(hold=("ws", "job-a")) is None  # admitted at sasUri: its place is held until its PUT
+    load = gate.load()
+    assert load == {"waiting": 3, "beingSubmitted": 1, "promised": 0, "pacePerSecond": 2.0,
+                    "queueingDelaySeconds": 2.0, "admitting": False, "refusedSinceStart": 0,
+                    "limits": {"maxWaiting": 4, "maxQueueDelaySeconds": 5.0}}  # 3 + 1 ahead at 2 a second
+    assert gate.load() == load and gate.refused == 0  # asking is not a submission: nothing counted, nothing held
+    refusal = gate.check(hold=("ws", "job-b"))
+    assert refusal is not None and gate.load()["refusedSinceStart"] == 1
+    clock.now += refusal.retry_after_ms / 1000
+    assert gate.check(hold=("ws", "job-b")) is not None and gate.load()["promised"] == 1
+    waiting["n"] = 0
+    gate.release("ws", "job-a")
+    clock.now += PROMISE_GRACE_S + 60  # the promise lapsed, nothing waits: admitting again
+    assert gate.load()["admitting"] is True and gate.load()["promised"] == 0
+    unlimited = Admission(lambda: backlog(10**6, waited_s=3600)).load()
+    assert unlimited["admitting"] is True and unlimited["limits"] == {"maxWaiting": None, "maxQueueDelaySeconds": None}
+    assert unlimited["pacePerSecond"] is None and unlimited["queueingDelaySeconds"] >= 3600
 
 
 def test_a_flood_of_sdk_clients_is_refused_at_most_twice_each():

@@ -54,7 +54,7 @@ def test_assets_exist_and_only_they_are_public():
         assert (dashboard.STATIC / name).is_file(), path
         assert path == "/dashboard" or path.startswith("/dashboard/")
     assert dashboard.PUBLIC_PATHS == frozenset(dashboard.ASSETS)
-    assert "/dashboard/workspace" not in dashboard.PUBLIC_PATHS
+    assert "/dashboard/workspace" not in dashboard.PUBLIC_PATHS and "/dashboard/load" not in dashboard.PUBLIC_PATHS
     # a non-editable install (the Docker image) ships them: pyproject's package-data names them
     import fnmatch
     import tomllib
