@@ -9,6 +9,7 @@
     openqio jobs show ID | openqio jobs cancel ID     (ID: a job id or a unique prefix of one)
     openqio results ID [--json] [--wait]
     openqio targets
+    openqio load [--json]                           admitting or refusing (429), waiting, runners busy, limits
 
 Client commands connect through .openqio/connection.json (found in the working directory or a parent; written by
 `openqio serve`), $OPENQIO_CONNECTION, or `--connection PATH`. Errors are one line on stderr and a non-zero exit
@@ -351,6 +352,19 @@ def targets(ctx: typer.Context,
             render.print_json(rows)
             return
         render.show_targets(rows)
+
+    _run(_with(ctx, action))
+
+
+@app.command()
+def load(ctx: typer.Context,
+         as_json: bool = typer.Option(False, "--json", help="print the service's answer as JSON")) -> None:
+    """Show the service's load: whether it admits new jobs or answers 429, jobs waiting, runners busy, the queueing
+    delay and the limits, and how many submissions it refused since it started (GET /dashboard/load)."""
+
+    async def action(ws: Any) -> None:
+        answer = await ws.service_load()
+        render.print_json(answer) if as_json else render.show_load(answer)
 
     _run(_with(ctx, action))
 

@@ -169,6 +169,32 @@ def show_targets(rows: list[dict[str, Any]]) -> None:
         out.print(table)
 
 
+def show_load(load: dict[str, Any]) -> None:
+    """`openqio load`: what admission control sees (GET /dashboard/load), one fact a row."""
+    limits = load.get("limits") or {}
+    limit = [f"{limits['maxWaiting']} waiting" if limits.get("maxWaiting") else "",
+             f"{limits['maxQueueDelaySeconds']:g} s of queueing" if limits.get("maxQueueDelaySeconds") else ""]
+    runners = load.get("runners")
+    pace = load.get("pacePerSecond")
+    rows = [
+        ("new jobs", "admitted" if load["admitting"] else "[yellow]refused (429, Retry-After): at capacity[/]"),
+        ("waiting", str(load["waiting"])),
+        ("being submitted", f"{load['beingSubmitted']} (admitted at sasUri, not PUT yet)"),
+        ("promised places", f"{load['promised']} (to refused clients told to come back)"),
+        ("runners busy", f"{runners['busy']} of {runners['total']}" if runners else "?"),
+        ("pace", f"{pace:g} jobs a second while jobs wait" if pace else "not measured yet"),
+        ("queueing delay", f"{load['queueingDelaySeconds']:.2f} s (what a new job would wait, as the limit judges)"),
+        ("limit", " or ".join(filter(None, limit)) or "none"),
+        ("refused", f"{load['refusedSinceStart']} since the service started"),
+    ]
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, value)
+    out.print(table)
+
+
 def print_json(document: Any) -> None:
     out.print_json(json.dumps(document, default=str)) if out.is_terminal else print(json.dumps(document, default=str))
 

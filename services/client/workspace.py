@@ -108,6 +108,10 @@ class Workspace(WorkspaceIdentity):
     def job_output(self, job_id: str) -> Any:
         return self._run(self._aio.job_output(job_id))
 
+    def service_load(self) -> dict[str, Any]:
+        """openqio only: the service's load as admission control sees it (GET /dashboard/load; see the aio one)."""
+        return self._run(self._aio.service_load())
+
     # -- targets, quotas, storage ------------------------------------------------------------------------------
 
     def get_targets(self, name: str | None = None, provider_id: str | None = None) -> Target | list[Target]:

@@ -142,6 +142,8 @@ async def test_the_native_client_holds_its_submissions_while_the_service_asks_it
             with pytest.raises(ClientError) as again:  # sent: still at capacity behind the blocker
                 await SimulatedAnnealing(ws, **TINY).submit(tiny())
             assert again.value.status == 429 and not again.value.held
+            load = await ws.service_load()  # what an operator sees meanwhile (a read: never held, never refused)
+            assert load["admitting"] is False and load["waiting"] == LIMIT and load["refusedSinceStart"] >= 2, load
 
             del ws._rest.RETRY_TOTAL, ws._rest.BACKPRESSURE_WAIT_S  # the client's defaults: wait as told
             more = [asyncio.create_task(SimulatedAnnealing(ws, **TINY).submit(tiny())) for _ in range(3)]

@@ -82,6 +82,15 @@ def test_targets_table_and_json(conn):
         assert text in table.stdout, text
 
 
+def test_load_says_whether_new_jobs_are_admitted(conn):
+    table = cli("load", connection=conn)
+    assert table.returncode == 0, table.stderr
+    for row in ("new jobs", "admitted", "runners busy", "of 2", "limit", "10000 waiting", "since the service started"):
+        assert row in table.stdout, (row, table.stdout)
+    answer = json.loads(cli("load", "--json", connection=conn).stdout)
+    assert answer["admitting"] is True and answer["limits"]["maxWaiting"] == 10000 and answer["runners"]["total"] == 2
+
+
 # examples/problems/: what the README's "Problem files" table promises
 EXAMPLE_COSTS = {"ising.json": -17.0, "pubo.json": 7.5, "grouped.json": 1.0, "protobuf.tar.gz": -8.5}
 

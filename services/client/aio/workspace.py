@@ -177,6 +177,12 @@ class Workspace(WorkspaceIdentity):
         """A Succeeded job's result as the service keeps it (the same document as its `rawOutputData` blob)."""
         return await self._rest.request("GET", self.connection.url("jobs", job_id, "output"))
 
+    async def service_load(self) -> dict[str, Any]:
+        """openqio only: the service's load as its admission control sees it (GET /dashboard/load): jobs `waiting`,
+        `admitting` (false: new submissions get 429 with Retry-After), `queueingDelaySeconds`, `pacePerSecond`,
+        `refusedSinceStart`, the `limits`, the `runners` busy. The whole service's counts, whichever workspace."""
+        return await self._rest.request("GET", self.connection.base_url + "dashboard/load")
+
     # -- targets and quotas ------------------------------------------------------------------------------------
 
     async def _get_target_status(self, name: str | None = None,
