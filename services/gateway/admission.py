@@ -201,8 +201,9 @@ class Admission:
         estimates, whether a new submission would be admitted, and how many it has refused. Changes nothing."""
         backlog = self.backlog()
         held, promised = self.reserved(), self.promised()
-        delay = _queueing_s(backlog, backlog.waiting + held + promised)
-        over_count, over_delay = self._over(backlog.waiting + held + promised, delay, 1.0)
+        ahead = backlog.waiting + held + promised
+        delay = _queueing_s(backlog, ahead)
+        over_count, over_delay = self._over(ahead, delay, 1.0)
         return {
             "waiting": backlog.waiting,
             "beingSubmitted": held,

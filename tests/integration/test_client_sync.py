@@ -148,6 +148,8 @@ def test_list_filters_tags_targets_quotas_and_errors(workspace, openqio_service)
     assert workspace.get_targets(name=targets.PT).name == targets.PT_PF  # the SDK's parameter-free switch, too
     quota = workspace.get_quotas()[0]
     assert quota["dimension"] == "combined_job_hours" and quota["provider_id"] == "Microsoft"
+    load = workspace.service_load()  # openqio's own: what admission control sees
+    assert load["admitting"] is True and load["limits"]["maxWaiting"] == 10000 and load["runners"]["total"] >= 1
 
     with pytest.raises(JobNotFoundError):
         workspace.get_job("no-such-job")

@@ -359,6 +359,28 @@ async def test_dashboard_lists_jobs_and_shows_a_running_job(browser, service, jo
         await context.close()
 
 
+async def test_the_load_line_says_when_new_jobs_are_refused(browser, service, jobs):
+    """The refusing state as the page words it (this service never refuses: its answer is replaced in the browser
+    with one of the kind a limited service gives, tests/integration/test_backpressure.py)."""
+    refusing = {"waiting": 12, "beingSubmitted": 3, "promised": 2, "pacePerSecond": 140.5,
+                "queueingDelaySeconds": 0.62, "admitting": False, "refusedSinceStart": 1234,
+                "limits": {"maxWaiting": None, "maxQueueDelaySeconds": 0.5}, "runners": {"total": 2, "busy": 2}}
+    context, page, errors = await open_dashboard(browser, service)
+    try:
+        await until(text_has(page, "#service-load", "admitting new jobs"), "the service's load", 20)
+        await page.route("**/dashboard/load", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                                         body=json.dumps(refusing)))
+        await page.click("#refresh")
+        await until(text_has(page, "#service-load", "at capacity"), "the refusing state", 10)
+        assert await page.text_content("#service-load") == (
+            "Service: at capacity: new jobs refused (429, Retry-After) · 12 waiting · 3 being submitted · 2 place(s) "
+            "promised to refused clients · 2 of 2 runner(s) busy · pace 140.5 jobs a second while jobs wait · about "
+            "0.6 s of queueing · limit: 0.5 s of queueing · 1234 refused since the service started")
+        assert errors == [], errors
+    finally:
+        await context.close()
+
+
 async def test_dashboard_works_with_polling_alone(browser, service, jobs):
     async with Rest(service) as rest:  # a newer job, so the long one is not on the last list page
         await rest.wait(await rest.submit(seed_problem(), SA, {"sweeps": 10}))
