@@ -57,6 +57,8 @@ async def test_seed_flow_with_the_native_client(ray_service):
         assert job["status"] == "Succeeded", job
         result = await rest.result(job)
         assert result["cost"] == -17.0 and result["configuration"] == {"0": 1, "1": 1, "2": -1}
+        status, load = await rest.request("GET", f"{rest.base}/dashboard/load")  # the cluster's slots, none running
+        assert status == 200 and load["runners"]["total"] >= 2 and load["runners"]["busy"] == 0, load
     assert_nodes_warmed(ray_service, nodes=2)
 
 

@@ -82,7 +82,7 @@ async def service_load(request: web.Request) -> web.Response:
     body = request.app[ADMISSION].load()
     pool = getattr(request.app[DISPATCHER], "pool", None)
     if pool is not None:
-        body["runners"] = {"total": pool.size, "busy": max(0, pool.size - pool.idle_count)}
+        body["runners"] = {"total": pool.size, "busy": len(pool.busy_jobs())}  # running a job (not: not idle)
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
