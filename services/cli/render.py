@@ -184,6 +184,7 @@ def show_load(load: dict[str, Any]) -> None:
         ("runners busy", f"{runners['busy']} of {runners['total']}" if runners else "?"),
         ("pace", f"{pace:g} jobs a second while jobs wait" if pace else "not measured yet"),
         ("queueing delay", f"{load['queueingDelaySeconds']:.2f} s (what a new job would wait, as the limit judges)"),
+        ("upload time", f"{load.get('uploadSeconds', 0):.2f} s (sasUri to PUT, recent submissions; taken off the delay)"),
         ("limit", " or ".join(filter(None, limit)) or "none"),
         ("refused", f"{load['refusedSinceStart']} since the service started"),
     ]

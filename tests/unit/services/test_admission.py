@@ -172,7 +172,8 @@ async def test_sas_uri_for_new_work_answers_429_with_retry_after_while_at_capaci
         body = await load.json()
         assert 0 <= body.pop("queueingDelaySeconds") < 60  # how long the oldest of the two has waited
         assert body == {"waiting": 2, "beingSubmitted": 0, "promised": 0, "pacePerSecond": None, "admitting": False,
-                        "refusedSinceStart": 1, "limits": {"maxWaiting": 2, "maxQueueDelaySeconds": None}}
+                        "uploadSeconds": 0.0, "refusedSinceStart": 1,
+                        "limits": {"maxWaiting": 2, "maxQueueDelaySeconds": None}}
         download = {"containerName": "job-a", "blobName": "rawOutputData"}  # reading results is never refused
         assert (await client.post(PREFIX + "/storage/sasUri", json=download, headers=AUTH)).status == 200
         await store.claim_next()
@@ -331,7 +332,7 @@ def test_the_load_says_what_admission_judges_and_changes_nothing():
     assert gate.check(hold=("ws", "job-a")) is None  # admitted at sasUri: its place is held until its PUT
     load = gate.load()
     assert load == {"waiting": 3, "beingSubmitted": 1, "promised": 0, "pacePerSecond": 2.0,
-                    "queueingDelaySeconds": 2.0, "admitting": False, "refusedSinceStart": 0,
+                    "queueingDelaySeconds": 2.0, "uploadSeconds": 0.0, "admitting": False, "refusedSinceStart": 0,
                     "limits": {"maxWaiting": 4, "maxQueueDelaySeconds": 5.0}}  # 3 + 1 ahead at 2 a second
     assert gate.load() == load and gate.refused == 0  # asking is not a submission: nothing counted, nothing held
     refusal = gate.check(hold=("ws", "job-b"))
@@ -345,6 +346,33 @@ def test_the_load_says_what_admission_judges_and_changes_nothing():
     unlimited = Admission(lambda: backlog(10**6, waited_s=3600)).load()
     assert unlimited["admitting"] is True and unlimited["limits"] == {"maxWaiting": None, "maxQueueDelaySeconds": None}
     assert unlimited["pacePerSecond"] is None and unlimited["queueingDelaySeconds"] >= 3600
+
+
+def test_slow_uploads_count_as_arriving_when_they_arrive():
+    """A submission admitted at sasUri arrives as a job its upload later (the median of recent sasUri -> PUT times):
+    the runners start jobs meanwhile, so the delay it will meet is the backlog's less that time. SDK clients, whose
+    uploads take ~1 s when a hundred submit at once, were refused although no job ever waited near the limit."""
+    clock = Clock()
+    waiting = {"n": 0}
+    gate = Admission(lambda: backlog(waiting["n"], peak=100), max_queue_delay_s=0.5, clock=clock)
+    admitted = 0
+    while gate.check(hold=("ws", f"job-{admitted}")) is None:  # fast clients: 0.5 s of places at 100 a second
+        admitted += 1
+    assert admitted == 51 and gate.load()["uploadSeconds"] == 0.0  # 50 places ahead of the last: 0.5 s
+    clock.now += 1.0
+    for k in range(admitted):  # each took 1 s from its sasUri to its PUT; the runners took them as they came
+        assert gate.release("ws", f"job-{k}")
+    assert gate.load()["uploadSeconds"] == pytest.approx(1.0, abs=0.02) and gate.reserved() == 0
+    more = 0
+    while gate.check(hold=("ws", f"slow-{more}")) is None:
+        more += 1
+    # 1 s would be taken off; at most the limit is (fast clients arriving at once would find 1.5 s of queue): places
+    # for 1 s of work, which the runners halve while the submissions upload
+    assert more == 101
+    waiting["n"] = 70  # 0.7 s of work waiting: a job already uploaded (a PUT that held no place) arrives now
+    assert gate.check(headroom=PUT_HEADROOM) is not None  # (its limit: 0.625 s, no upload time taken off)
+    waiting["n"], clock.now = 0, clock.now + RESERVATION_S  # the places lapsed unused: no sample from them
+    assert gate.reserved() == 0 and gate.load()["uploadSeconds"] == pytest.approx(1.0, abs=0.02)
 
 
 def test_a_flood_of_sdk_clients_is_refused_at_most_twice_each():
