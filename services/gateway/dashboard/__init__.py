@@ -9,9 +9,10 @@ called with the bearer token the user pastes once (kept in sessionStorage) or pa
   no configuration.
 - GET /dashboard/load (authenticated): the service's load as admission control sees it (jobs waiting, places held by
   submissions uploading or promised to refused clients, the pace jobs start at while jobs wait, or the peak start
-  rate of the last minute until that is measured, the queueing delay it estimates, whether it admits new submissions,
-  how many it refused since it started, its limits) and the runners busy. Counts only, the same for every workspace:
-  what an operator reads when clients get 429s. No store or storage call.
+  rate of the last minute until that is measured, the queueing delay it estimates (less the recent submissions'
+  upload time), whether it admits new submissions, how many it refused since it started, its limits) and the runners
+  busy. Counts only, the same for every workspace: what an operator reads when clients get 429s. No store or storage
+  call.
 - GET {prefix}/jobs/{id}/summary (authenticated): the job's input summarised (problem type, variables, terms,
   grouped terms, highest term degree, stored size), as the runner recorded it when it decoded the input
   (contracts.summary): one store read. The gateway never reads or decodes an input for it (decoding a large input
