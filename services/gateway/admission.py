@@ -25,15 +25,16 @@ most twice the limit). A hundred SDK clients submitting at once from threads wer
 the limit, their places judged as jobs already waiting: at a 0.5 s limit, 42-98 answers 429 with the queue's p99 at
 17-140 ms and 19-29 jobs a second completed, against 32-36 without a limit (7 and 3 floods); with the upload time
 taken off (0.06-0.44 s at the flood's end, in the 3 floods that read it), 10-89 answers 429 (median 45, against 88)
-and 23-34 jobs a second (median 27, against 22; 7 floods). What refuses them still is the pace: while the runners
-have never been the bottleneck it is unknown, and the peak start rate that stands in is, for clients that slow, their
-own arrival rate. A PUT that held no place arrives as it is judged: nothing is taken off.
+and 23-34 jobs a second (median 27, against 22; 7 floods). What refused them still was the pace: while the runners
+have never been the bottleneck it is not measured, and the peak start rate that stood in alone was, for clients that
+slow, their own arrival rate; the runners' time per job now stands in too (services/jobs/backlog.py). A PUT that held
+no place arrives as it is judged: nothing is taken off.
 
 The queueing delay is the larger of two measures: how long the oldest Waiting job has waited (exact, but it lags: at
 the start of a flood it is still small), and the backlog divided by the pace jobs start at while the runners are
 busy (services/jobs/backlog.py: starts over the time jobs waited between them; what a new job would wait at that pace;
-the peak start rate of the last minute until a quarter of a second of it is measured). Both come from memory:
-admission asks the database nothing.
+until a quarter of a second of it is measured, the peak start rate of the last minute or the runners over their
+recent time per job, whichever is higher). Both come from memory: admission asks the database nothing.
 
 Retry-After says when a refused client should come back: the time for the backlog to fall under the limit at the
 measured pace, and later for each further refused client (as many per second as the backlog can take back: the

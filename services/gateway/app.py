@@ -171,7 +171,9 @@ def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> w
     app[BLOBS] = blobs
     app[DISPATCHER] = dispatcher
     app[SAS_CACHE] = SasCache(settings.sas_ttl_s)
-    app[ADMISSION] = Admission(lambda: store.backlog(), settings.max_waiting, settings.max_queue_delay_s)
+    pool = getattr(dispatcher, "pool", None)  # its size: jobs that run at once (a Ray cluster's can change)
+    app[ADMISSION] = Admission(lambda: store.backlog(pool.size if pool is not None else 0), settings.max_waiting,
+                               settings.max_queue_delay_s)
     app.router.add_get("/healthz", views.health)
     app.router.add_route("PUT", PREFIX + "/jobs/{job_id}", views.put_job)
     app.router.add_route("GET", PREFIX + "/jobs/{job_id}", views.get_job)

@@ -5,9 +5,18 @@ submission path.
 How fast jobs start (`pace_per_s`, the pace the backlog moves at) is measured while the runners are the bottleneck:
 from a start that left jobs Waiting to the next start, a job waited the whole time, so the runners took jobs as fast
 as they could; the pace is the starts that ended such spans over the spans' total time, in the last BUSY_WINDOW_S.
-Until those spans add up to MIN_BUSY_S, the most jobs started in one second over the last PEAK_WINDOW_S stands in.
-The peak alone overstated the pace under overload, when refusing and polling clients take CPU from the runners: the
-estimated queueing delay then ran low and admitted jobs waited longer than the limit.
+Until those spans add up to MIN_BUSY_S, an estimate stands in: the most jobs started in one second over the last
+PEAK_WINDOW_S, or, when higher, the rate the runners would keep up at with their recent jobs (`runners` over the mean
+time from the start to the end of the last RUN_SAMPLES jobs that ran to their end, and of the jobs running longer
+than that mean for as long as they have run: a runner stuck in a long job shows while it lasts). The peak alone
+overstated the pace under overload, when refusing and polling clients take CPU from the runners: the estimated
+queueing delay then ran low and admitted jobs waited longer than the limit; and it understates the pace while the
+runners have never been the bottleneck: it is then how fast jobs arrived. A hundred SDK clients submitting at once
+from threads (~30 jobs a second, against ~200 the runners take from native clients) were refused while no job waited,
+their places held between `sasUri` and `PUT` judged at their own arrival rate (benchmarks/README.md). The runners'
+time overstates the rate they keep up with tiny jobs, whose rate the rest of the stack's CPU sets, and with a job
+alone on threads of idle runners; an overshoot that lasts until the runners are the bottleneck for MIN_BUSY_S (a
+fraction of a second) and that the oldest Waiting job's wait also bounds (services/gateway/admission.py).
 
 Until 2026-12-06 the pace was the mean count of starts in the whole seconds in which a start left jobs Waiting. A
 second only partly busy (the one in which an overload began, or in which the backlog ran out) counted as busy with
@@ -42,11 +51,13 @@ class Backlog:
     started: int  # jobs moved to Executing since the store opened
     peak_starts_per_s: float  # most jobs started within one whole second over the last PEAK_WINDOW_S (0: none)
     pace_per_s: float = 0.0  # jobs started per second while the runners were the bottleneck (see above; 0: unknown)
+    run_s: float = 0.0  # mean time from start to end of the last RUN_SAMPLES jobs that ran to their end (0: none yet)
 
 
 PEAK_WINDOW_S = 60
 BUSY_WINDOW_S = 5
-MIN_BUSY_S = 0.25  # busy time measured before the pace replaces the peak (a few spans alone can be a burst of claims)
+MIN_BUSY_S = 0.25  # busy time measured before the pace replaces the estimate (a few spans alone can be a burst of claims)
+RUN_SAMPLES = 33  # jobs whose time from start to end makes the runners' estimate
 
 
 class WaitingJobs:
@@ -63,13 +74,17 @@ class WaitingJobs:
         self._peak_at = -1
         self._peak = 0.0
         self._oldest: tuple[str, datetime | None] = ("", None)  # the oldest creation time, as text and parsed
+        self._running: dict[str, float] = {}  # job id -> clock time it started (jobs started while this store is open)
+        self._runs: deque[float] = deque(maxlen=RUN_SAMPLES)  # start -> end of the last jobs that ran to their end
+        self._run_s = 0.0  # their mean
 
     def start(self, job_id: str | None = None) -> None:
         """A job moved to Executing; `job_id` leaves the Waiting jobs if it was one."""
+        now = self._clock()
         if job_id is not None:
             self._created.pop(job_id, None)
+            self._running[job_id] = now
         self.started += 1
-        now = self._clock()
         second = int(now)
         if self._per_second and self._per_second[-1][0] == second:
             counts = self._per_second[-1]
@@ -91,13 +106,28 @@ class WaitingJobs:
             self._heap = [(t, j) for j, t in self._created.items()]
             heapq.heapify(self._heap)
 
+    def end(self, job_id: str, ran: bool) -> None:
+        """A job left Executing; `ran`: it ran to its end (a job put back to wait, its runner lost, is no sample)."""
+        started = self._running.pop(job_id, None)
+        if started is not None and ran:
+            self._runs.append(self._clock() - started)
+            self._run_s = sum(self._runs) / len(self._runs)
+
     def discard(self, job_id: str) -> None:
         """A Waiting job left the backlog without starting (cancelled, failed, deleted)."""
         self._created.pop(job_id, None)
         if not self._created:
             self._busy_from = None  # the backlog ran out between two starts: the runners may have idled since
 
-    def snapshot(self) -> Backlog:
+    def _run_time(self, now: float) -> float:
+        """The mean time a job runs: the last jobs that ran to their end, and those running longer than them so far."""
+        longer = [now - t for t in self._running.values() if now - t > self._run_s]
+        if not longer:
+            return self._run_s
+        return (sum(self._runs) + sum(longer)) / (len(self._runs) + len(longer))
+
+    def snapshot(self, runners: int = 0) -> Backlog:
+        """`runners`: how many jobs run at once (0: unknown; the runners' estimate is then not made)."""
         heap = self._heap
         while heap and self._created.get(heap[0][1]) != heap[0][0]:
             heapq.heappop(heap)
@@ -111,11 +141,14 @@ class WaitingJobs:
                 break
             spans += counts[2]
             busy_s += counts[3]
-        pace = spans / busy_s if busy_s >= MIN_BUSY_S else self._peak
+        if busy_s >= MIN_BUSY_S:
+            pace = spans / busy_s
+        else:
+            pace = max(self._peak, runners / self._run_time(now) if runners and self._runs else 0.0)
         oldest = None
         if heap:
             if self._oldest[0] != heap[0][0]:
                 self._oldest = (heap[0][0], parse_time(heap[0][0]))
             oldest = self._oldest[1]
         return Backlog(waiting=len(self._created), oldest_created=oldest, started=self.started,
-                       peak_starts_per_s=self._peak, pace_per_s=pace)
+                       peak_starts_per_s=self._peak, pace_per_s=pace, run_s=self._run_s)

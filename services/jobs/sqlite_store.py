@@ -163,9 +163,9 @@ class SqliteJobStore:
             raise RuntimeError("job store is not open")
         return self._commits
 
-    def backlog(self) -> Backlog:
+    def backlog(self, runners: int = 0) -> Backlog:
         """The Waiting jobs now (count, oldest) and the jobs started so far, from memory (no query)."""
-        return self._waiting.snapshot()
+        return self._waiting.snapshot(runners)
 
     # -- writes: each a unit of the group commit -----------------------------------------------------------------------
 
@@ -201,6 +201,8 @@ class SqliteJobStore:
             row, previous = moved
             if to == JobStatus.EXECUTING:
                 self._waiting.start(row["id"] if previous == JobStatus.WAITING else None)
+            elif previous == JobStatus.EXECUTING:
+                self._waiting.end(row["id"], ran=to != JobStatus.WAITING)
             elif previous == JobStatus.WAITING:
                 self._waiting.discard(row["id"])
             if to == JobStatus.WAITING:

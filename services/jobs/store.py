@@ -132,9 +132,10 @@ class JobStore(Protocol):
         """Oldest Waiting job → Executing (attempts += 1, `started` event), or None. Its cost does not depend on how
         many jobs wait (an index seek; tests/unit/services/test_flat_costs.py counts it)."""
 
-    def backlog(self) -> Backlog:
+    def backlog(self, runners: int = 0) -> Backlog:
         """The Waiting jobs (count, oldest creation time) and the jobs started so far, from memory: what admission
-        control reads on every submission, so it asks the database nothing."""
+        control reads on every submission, so it asks the database nothing. `runners`: how many jobs run at once,
+        for the pace's estimate while it is not measured (services/jobs/backlog.py)."""
 
     async def executing(self) -> builtins.list[ClaimedJob]:
         """Jobs currently Executing (start-up sweep after a crash)."""

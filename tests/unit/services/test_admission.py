@@ -249,6 +249,47 @@ def test_the_pace_at_the_start_of_an_overload_is_the_runners_pace_not_the_starts
     assert gate.check(hold=("ws", "next")) is None  # 50 waiting: a third of a second at 150 a second
 
 
+def test_until_the_runners_are_the_bottleneck_their_time_per_job_estimates_the_pace_when_above_the_peak():
+    """Slow clients (24 jobs a second, each started as it came): the peak is their arrival rate, so 40 places held
+    between sasUri and PUT read as 1.7 s of queueing. Two runners that each took 8 ms a job would keep up with 250 a
+    second: admitted. Jobs put back to wait (a runner lost) are no sample; a busy pace, once measured, replaces both."""
+    from services.jobs.backlog import MIN_BUSY_S, RUN_SAMPLES
+
+    r = Runners()
+    for _ in range(30):
+        (job,) = r.arrive(1)
+        r.run([job], 30)
+        r.clock.now += 0.008
+        r.jobs.end(job, ran=True)
+    r.clock.now = 1002.0
+    assert r.jobs.snapshot().pace_per_s == r.jobs.snapshot().peak_starts_per_s == 24.0  # the runners unknown: the peak
+    assert r.jobs.snapshot(runners=2).run_s == pytest.approx(0.008)
+    assert r.jobs.snapshot(runners=2).pace_per_s == pytest.approx(250.0)
+    gate = Admission(lambda: r.jobs.snapshot(runners=2), max_queue_delay_s=0.5, clock=r.clock)
+    old = Admission(lambda: r.jobs.snapshot(), max_queue_delay_s=0.5, clock=r.clock)
+    for k in range(40):
+        assert gate.check(hold=("ws", f"c{k}")) is None
+    assert [old.check(hold=("ws", f"c{k}")) is None for k in range(40)].count(False) > 20
+    (lost,) = r.arrive(1)
+    r.run([lost], 30)
+    r.clock.now += 5.0
+    r.jobs.end(lost, ran=False)  # put back to wait: not a sample
+    assert r.jobs.snapshot(runners=2).run_s == pytest.approx(0.008)
+    (stuck,) = r.arrive(1)
+    r.run([stuck], 30)
+    r.clock.now += 0.272  # running 0.272 s so far: (30 × 8 ms + 272 ms) / 31 = 16.5 ms a job
+    assert r.jobs.snapshot(runners=2).pace_per_s == pytest.approx(2 / 0.0165, rel=0.01)
+    r.jobs.end(stuck, ran=True)
+    for _ in range(RUN_SAMPLES):  # slower jobs: the estimate follows the last RUN_SAMPLES
+        (job,) = r.arrive(1)
+        r.run([job], 30)
+        r.clock.now += 0.1
+        r.jobs.end(job, ran=True)
+    assert r.jobs.snapshot(runners=2).pace_per_s == 24.0  # 20 a second: below the peak
+    r.run(r.arrive(int(200 * MIN_BUSY_S) + 50), 100)  # the runners the bottleneck: their pace, measured
+    assert r.jobs.snapshot(runners=2).pace_per_s == pytest.approx(100.0)
+
+
 def test_a_backlog_emptied_without_a_start_ends_the_busy_time():
     """Jobs cancelled while Waiting: the runners may idle from then on, so the time to the next start is not counted
     as busy (it would read as a slow pace)."""

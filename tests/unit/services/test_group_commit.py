@@ -77,9 +77,15 @@ async def test_the_backlog_follows_every_way_in_and_out_of_waiting(store: Sqlite
     assert store.backlog().waiting == 1
     await store.transition("a", W, expected=[E])  # a requeued: Waiting again, and the oldest
     assert store.backlog().waiting == 2 and store.backlog().oldest_created == first.creation_time
+    assert store.backlog(runners=2).run_s == 0.0  # a run put back to wait is no sample of the runners' time
     await store.transition("c", JobStatus.FAILED)
     await store.transition("a", C)
     assert store.backlog().waiting == 0 and store.backlog().oldest_created is None
+    await store.insert("ws", job("d"))
+    await store.claim_next()
+    await store.transition("d", JobStatus.SUCCEEDED, expected=[E])  # ran to its end: the runners' time per job
+    assert 0.0 < store.backlog(runners=2).run_s < 5.0
+    assert store.backlog(runners=2).pace_per_s == pytest.approx(2 / store.backlog().run_s)
 
 
 async def test_the_backlog_is_loaded_when_the_store_opens(tmp_path: Path):
