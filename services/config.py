@@ -43,7 +43,8 @@
 | OPENQIO_MAX_STREAMS | 100 | concurrent `jobs/{id}/stream` (server-sent events) connections; more get 503 |
 | OPENQIO_STREAM_KEEPALIVE_S | 15 | seconds between keep-alive comments on an idle event stream |
 | OPENQIO_MAX_WAITING | 10000 | jobs that may wait to run; past it new submissions are refused with 429 and Retry-After (0: no limit) |
-| OPENQIO_MAX_QUEUE_DELAY_S | 0 | refuse new submissions (429, Retry-After) while jobs wait longer than this to start, measured as the oldest Waiting job's wait or the backlog (submissions admitted but not yet PUT included) over the rate jobs start at while the runners are busy, whichever is larger (0: no limit; e.g. 1 for short jobs that must start within seconds) |
+| OPENQIO_MAX_QUEUE_DELAY_S | 0 | refuse new submissions (429, Retry-After) while jobs wait longer than this to start, measured as the oldest Waiting job's wait or the backlog (submissions admitted but not yet PUT included) over the rate jobs start at while the runners are busy (until that is measured, the runners over their recent time per job, or the most jobs started in a second, whichever is higher), whichever is larger (0: no limit; e.g. 1 for short jobs that must start within seconds) |
+| OPENQIO_LOAD_VIEWERS | * | which workspaces' tokens may read the whole service's load (`GET /dashboard/load`, `openqio load`, the dashboard's load line: counts only, no job, name or workspace): `*` every workspace, or `ws,...` only these (an operator's), or `none`; the others get 403 |
 | OPENQIO_SQLITE_SYNCHRONOUS | full | `full`: what the service acknowledges (new jobs, cancels, how each job ended, with its result) is fsynced before the answer, and survives a power loss; `normal`: no fsync (every process crash is still survived; a power loss or OS crash can lose the last seconds) |
 | OPENQIO_VERIFY_OUTPUTS | auto | `on`: each result blob is looked at once after blob storage should have saved it, and rewritten from the service's copy if it is gone; `off`: only after a storage outage or restart the service saw; `auto`: `off` for the Azurite that `--with-azurite` supervises, `on` otherwise |
 | OPENQIO_EVENT_LOOP | auto | the service's event loop: `uvloop` (libuv's, a dependency on Linux and macOS: in the service benchmark 7-10 % less of the service's CPU per tiny job and ~5 % more jobs a second), `asyncio` (the standard library's), or `auto`: uvloop where it is installed, else asyncio |
@@ -136,6 +137,7 @@ class Settings:
     stream_keepalive_s: float = 15.0
     max_waiting: int = 10_000
     max_queue_delay_s: float = 0.0
+    load_viewers: str = "*"
     sqlite_synchronous: str = "full"
     verify_outputs: str = "auto"
     event_loop: str = "auto"
@@ -207,6 +209,10 @@ class Settings:
         unknown = sorted(set(self.workspace_storage) - self.workspaces)
         if unknown:
             raise SettingsError(f"OPENQIO_WORKSPACE_STORAGE names workspace(s) with no token: {', '.join(unknown)}")
+        viewers = self.load_viewer_set
+        if viewers is not None and not viewers <= self.workspaces:
+            raise SettingsError("OPENQIO_LOAD_VIEWERS names workspace(s) with no token or principal: "
+                                f"{', '.join(sorted(viewers - self.workspaces))} (want *, none or workspace names)")
         remote.validate(self)
 
     # derived values ------------------------------------------------------------------------------------------------
@@ -239,6 +245,16 @@ class Settings:
             if workspace == self.workspace:
                 return token
         raise SettingsError(f"no token is configured for workspace {self.workspace!r}")
+
+    @property
+    def load_viewer_set(self) -> frozenset[str] | None:
+        """The workspaces that may read the service's load (OPENQIO_LOAD_VIEWERS); None: every one."""
+        value = self.load_viewers.strip()
+        if value == "*":
+            return None
+        if value == "none":
+            return frozenset()
+        return frozenset(name.strip() for name in value.split(",") if name.strip())
 
     @property
     def workspaces(self) -> set[str]:

@@ -55,6 +55,7 @@ _CONTRACT_STATUS = {
     errors.JOB_NOT_SUCCEEDED: 409,
     errors.PAYLOAD_TOO_LARGE: 413,
     errors.UNAUTHORIZED: 401,
+    errors.FORBIDDEN: 403,
 }
 
 

@@ -376,7 +376,15 @@ async def test_the_load_line_says_when_new_jobs_are_refused(browser, service, jo
             "Service: at capacity: new jobs refused (429, Retry-After) · 12 waiting · 3 being submitted · 2 place(s) "
             "promised to refused clients · 2 of 2 runner(s) busy · pace 140.5 jobs a second while jobs wait · about "
             "0.6 s of queueing · limit: 0.5 s of queueing · 1234 refused since the service started")
-        assert errors == [], errors
+        # a workspace the service's OPENQIO_LOAD_VIEWERS leaves out gets 403: no line at all, no error on the page
+        forbidden = {"error": {"code": "Forbidden", "message": "this workspace may not read the service's load"}}
+        await page.unroute("**/dashboard/load")
+        await page.route("**/dashboard/load", lambda route: route.fulfill(status=403, content_type="application/json",
+                                                                         body=json.dumps(forbidden)))
+        await page.click("#refresh")
+        await until(lambda: page.is_hidden("#service-load"), "the load line hidden", 10)
+        assert await page.text_content("#service-load") == ""
+        assert all(e.startswith("403 ") and e.endswith("/dashboard/load") for e in errors), errors  # only its answer
     finally:
         await context.close()
 

@@ -9,10 +9,11 @@ called with the bearer token the user pastes once (kept in sessionStorage) or pa
   no configuration.
 - GET /dashboard/load (authenticated): the service's load as admission control sees it (jobs waiting, places held by
   submissions uploading or promised to refused clients, the pace jobs start at while jobs wait, or the peak start
-  rate of the last minute until that is measured, the queueing delay it estimates (less the recent submissions'
-  upload time), whether it admits new submissions, how many it refused since it started, its limits) and the runners
-  busy. Counts only, the same for every workspace: what an operator reads when clients get 429s. No store or storage
-  call.
+  rate of the last minute or the runners over their recent time per job until that is measured, the queueing delay it
+  estimates (less the recent submissions' upload time), whether it admits new submissions, how many it refused since
+  it started, its limits) and the runners busy. Counts only, the same for every workspace: what an operator reads
+  when clients get 429s. No store or storage call. The workspaces OPENQIO_LOAD_VIEWERS names may read it (every one
+  by default); the others get 403, and their dashboard shows no load line.
 - GET {prefix}/jobs/{id}/summary (authenticated): the job's input summarised (problem type, variables, terms,
   grouped terms, highest term degree, stored size), as the runner recorded it when it decoded the input
   (contracts.summary): one store read. The gateway never reads or decodes an input for it (decoding a large input
@@ -25,6 +26,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from contracts import errors
+from contracts.errors import ContractError
 from contracts.status import JobStatus
 from contracts.summary import unavailable
 
@@ -80,6 +83,10 @@ async def workspace_info(request: web.Request) -> web.Response:
 
 
 async def service_load(request: web.Request) -> web.Response:
+    viewers = request.app[SETTINGS].load_viewer_set
+    if viewers is not None and request[WORKSPACE] not in viewers:
+        raise ContractError(errors.FORBIDDEN, "this workspace may not read the service's load (the service's "
+                                              "OPENQIO_LOAD_VIEWERS names the workspaces that may)")
     body = request.app[ADMISSION].load()
     pool = getattr(request.app[DISPATCHER], "pool", None)
     if pool is not None:

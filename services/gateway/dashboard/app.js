@@ -159,10 +159,13 @@ async function refreshJobs() {
 // One line above the list, from GET /dashboard/load: whether the service admits new jobs or answers 429 (and why:
 // the backlog, the queueing delay it estimates, its limits), its runners, and the submissions refused so far.
 async function refreshLoad() {
+  const line = $("service-load");
   try {
-    $("service-load").textContent = describeLoad(await apiJson("/dashboard/load"));
+    line.textContent = describeLoad(await apiJson("/dashboard/load"));
+    line.hidden = false;
   } catch (err) {
-    $("service-load").textContent = `Service load unavailable: ${err.message}`;
+    line.hidden = err.status === 403; // this workspace may not read it (the service's OPENQIO_LOAD_VIEWERS)
+    line.textContent = line.hidden ? "" : `Service load unavailable: ${err.message}`;
   }
 }
 

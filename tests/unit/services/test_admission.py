@@ -183,6 +183,38 @@ async def test_sas_uri_for_new_work_answers_429_with_retry_after_while_at_capaci
         await store.close()
 
 
+async def test_only_the_workspaces_named_in_load_viewers_read_the_load(tmp_path: Path):
+    """OPENQIO_LOAD_VIEWERS=openqio: the operator's workspace reads the service's load, another tenant gets 403."""
+    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    await store.open()
+    other = "tenant-token-0123456789abcdef"
+    settings = Settings.from_env({"OPENQIO_LOAD_VIEWERS": "openqio"}, data_dir=tmp_path,
+                                 tokens={TOKEN: "openqio", other: "tenant"})
+    client = TestClient(TestServer(create_app(settings, store, BlobStore(settings), object())))
+    await client.start_server()
+    try:
+        assert (await client.get("/dashboard/load", headers=AUTH)).status == 200
+        refused = await client.get("/dashboard/load", headers={"Authorization": f"Bearer {other}"})
+        assert refused.status == 403
+        error = (await refused.json())["error"]
+        assert error["code"] == "Forbidden" and "OPENQIO_LOAD_VIEWERS" in error["message"]
+        assert (await client.get("/dashboard/load")).status == 401
+    finally:
+        await client.close()
+        await store.close()
+
+
+def test_load_viewers_are_every_workspace_none_or_named_ones():
+    from services.remote_settings import SettingsError
+
+    tokens = {"OPENQIO_TOKENS": "openqio=" + "t" * 20 + ",ops=" + "u" * 20}
+    assert Settings.from_env(tokens).load_viewer_set is None  # default: every workspace
+    assert Settings.from_env({**tokens, "OPENQIO_LOAD_VIEWERS": "none"}).load_viewer_set == frozenset()
+    assert Settings.from_env({**tokens, "OPENQIO_LOAD_VIEWERS": " ops, openqio "}).load_viewer_set == {"ops", "openqio"}
+    with pytest.raises(SettingsError, match="no token or principal: opps"):
+        Settings.from_env({**tokens, "OPENQIO_LOAD_VIEWERS": "ops,opps"})
+
+
 @pytest.mark.parametrize("value", ["-1"])
 def test_negative_limits_are_refused(value: str):
     from services.remote_settings import SettingsError
