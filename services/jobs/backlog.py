@@ -56,7 +56,7 @@ class Backlog:
 
 PEAK_WINDOW_S = 60
 BUSY_WINDOW_S = 5
-MIN_BUSY_S = 0.25  # busy time measured before the pace replaces the estimate (a few spans alone can be a burst of claims)
+MIN_BUSY_S = 0.25  # busy time measured before the pace replaces the estimate (a few spans can be a burst of claims)
 RUN_SAMPLES = 33  # jobs whose time from start to end makes the runners' estimate
 
 
