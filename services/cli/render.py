@@ -182,7 +182,8 @@ def show_load(load: dict[str, Any]) -> None:
         ("being submitted", f"{load['beingSubmitted']} (admitted at sasUri, not PUT yet)"),
         ("promised places", f"{load['promised']} (to refused clients told to come back)"),
         ("runners busy", f"{runners['busy']} of {runners['total']}" if runners else "?"),
-        ("pace", f"{pace:g} jobs a second while jobs wait" if pace else "not measured yet"),
+        ("pace", (f"{pace:g} jobs a second while jobs wait" if load.get("paceMeasured") else
+                  f"about {pace:g} jobs a second (estimated: the runners not busy lately)") if pace else "not known yet"),
         ("queueing delay", f"{load['queueingDelaySeconds']:.2f} s (what a new job would wait, as the limit judges)"),
         ("upload time", f"{load.get('uploadSeconds', 0):.2f} s (sasUri to PUT, recent submissions; taken off the delay)"),
         ("limit", " or ".join(filter(None, limit)) or "none"),

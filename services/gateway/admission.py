@@ -232,6 +232,7 @@ class Admission:
             "beingSubmitted": held,
             "promised": promised,
             "pacePerSecond": round(backlog.pace_per_s, 1) if backlog.pace_per_s else None,
+            "paceMeasured": backlog.pace_measured,  # false: estimated (the runners not the bottleneck lately)
             "queueingDelaySeconds": round(delay, 3),
             "uploadSeconds": round(self.upload_s, 3),
             "admitting": not self.enabled or (over_count <= 0 and over_delay <= 0),

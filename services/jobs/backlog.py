@@ -52,6 +52,7 @@ class Backlog:
     peak_starts_per_s: float  # most jobs started within one whole second over the last PEAK_WINDOW_S (0: none)
     pace_per_s: float = 0.0  # jobs started per second while the runners were the bottleneck (see above; 0: unknown)
     run_s: float = 0.0  # mean time from start to end of the last RUN_SAMPLES jobs that ran to their end (0: none yet)
+    pace_measured: bool = False  # pace_per_s measured while the runners were the bottleneck (else the estimate)
 
 
 PEAK_WINDOW_S = 60
@@ -141,7 +142,8 @@ class WaitingJobs:
                 break
             spans += counts[2]
             busy_s += counts[3]
-        if busy_s >= MIN_BUSY_S:
+        measured = busy_s >= MIN_BUSY_S
+        if measured:
             pace = spans / busy_s
         else:
             pace = max(self._peak, runners / self._run_time(now) if runners and self._runs else 0.0)
@@ -151,4 +153,4 @@ class WaitingJobs:
                 self._oldest = (heap[0][0], parse_time(heap[0][0]))
             oldest = self._oldest[1]
         return Backlog(waiting=len(self._created), oldest_created=oldest, started=self.started,
-                       peak_starts_per_s=self._peak, pace_per_s=pace, run_s=self._run_s)
+                       peak_starts_per_s=self._peak, pace_per_s=pace, run_s=self._run_s, pace_measured=measured)

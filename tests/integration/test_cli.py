@@ -89,6 +89,7 @@ def test_load_says_whether_new_jobs_are_admitted(conn):
         assert row in table.stdout, (row, table.stdout)
     answer = json.loads(cli("load", "--json", connection=conn).stdout)
     assert answer["admitting"] is True and answer["limits"]["maxWaiting"] == 10000 and answer["runners"]["total"] == 2
+    assert answer["paceMeasured"] in (True, False)  # false: the pace shown is an estimate
 
 
 # examples/problems/: what the README's "Problem files" table promises

@@ -362,7 +362,7 @@ async def test_dashboard_lists_jobs_and_shows_a_running_job(browser, service, jo
 async def test_the_load_line_says_when_new_jobs_are_refused(browser, service, jobs):
     """The refusing state as the page words it (this service never refuses: its answer is replaced in the browser
     with one of the kind a limited service gives, tests/integration/test_backpressure.py)."""
-    refusing = {"waiting": 12, "beingSubmitted": 3, "promised": 2, "pacePerSecond": 140.5,
+    refusing = {"waiting": 12, "beingSubmitted": 3, "promised": 2, "pacePerSecond": 140.5, "paceMeasured": True,
                 "queueingDelaySeconds": 0.62, "admitting": False, "refusedSinceStart": 1234,
                 "limits": {"maxWaiting": None, "maxQueueDelaySeconds": 0.5}, "runners": {"total": 2, "busy": 2}}
     context, page, errors = await open_dashboard(browser, service)
@@ -376,6 +376,12 @@ async def test_the_load_line_says_when_new_jobs_are_refused(browser, service, jo
             "Service: at capacity: new jobs refused (429, Retry-After) · 12 waiting · 3 being submitted · 2 place(s) "
             "promised to refused clients · 2 of 2 runner(s) busy · pace 140.5 jobs a second while jobs wait · about "
             "0.6 s of queueing · limit: 0.5 s of queueing · 1234 refused since the service started")
+        estimated = {**refusing, "paceMeasured": False}  # the runners not the bottleneck lately: an estimate
+        await page.unroute("**/dashboard/load")
+        await page.route("**/dashboard/load", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                                         body=json.dumps(estimated)))
+        await page.click("#refresh")
+        await until(text_has(page, "#service-load", "pace about 140.5 jobs a second (estimated"), "the estimate", 10)
         # a workspace the service's OPENQIO_LOAD_VIEWERS leaves out gets 403: no line at all, no error on the page
         forbidden = {"error": {"code": "Forbidden", "message": "this workspace may not read the service's load"}}
         await page.unroute("**/dashboard/load")

@@ -175,7 +175,10 @@ function describeLoad(load) {
   if (load.beingSubmitted) parts.push(`${load.beingSubmitted} being submitted`);
   if (load.promised) parts.push(`${load.promised} place(s) promised to refused clients`);
   if (load.runners) parts.push(`${load.runners.busy} of ${load.runners.total} runner(s) busy`);
-  if (load.pacePerSecond) parts.push(`pace ${load.pacePerSecond} jobs a second while jobs wait`);
+  if (load.pacePerSecond) {
+    parts.push(load.paceMeasured ? `pace ${load.pacePerSecond} jobs a second while jobs wait`
+      : `pace about ${load.pacePerSecond} jobs a second (estimated: the runners not busy lately)`);
+  }
   if (load.queueingDelaySeconds) parts.push(`about ${load.queueingDelaySeconds.toFixed(1)} s of queueing`);
   const limits = [load.limits.maxWaiting ? `${load.limits.maxWaiting} waiting` : "",
     load.limits.maxQueueDelaySeconds ? `${load.limits.maxQueueDelaySeconds} s of queueing` : ""].filter(Boolean);

@@ -171,7 +171,8 @@ async def test_sas_uri_for_new_work_answers_429_with_retry_after_while_at_capaci
         assert load.status == 200 and (await client.get("/dashboard/load")).status == 401
         body = await load.json()
         assert 0 <= body.pop("queueingDelaySeconds") < 60  # how long the oldest of the two has waited
-        assert body == {"waiting": 2, "beingSubmitted": 0, "promised": 0, "pacePerSecond": None, "admitting": False,
+        assert body == {"waiting": 2, "beingSubmitted": 0, "promised": 0, "pacePerSecond": None, "paceMeasured": False,
+                        "admitting": False,
                         "uploadSeconds": 0.0, "refusedSinceStart": 1,
                         "limits": {"maxWaiting": 2, "maxQueueDelaySeconds": None}}
         download = {"containerName": "job-a", "blobName": "rawOutputData"}  # reading results is never refused
@@ -297,6 +298,7 @@ def test_until_the_runners_are_the_bottleneck_their_time_per_job_estimates_the_p
     assert r.jobs.snapshot().pace_per_s == r.jobs.snapshot().peak_starts_per_s == 24.0  # the runners unknown: the peak
     assert r.jobs.snapshot(runners=2).run_s == pytest.approx(0.008)
     assert r.jobs.snapshot(runners=2).pace_per_s == pytest.approx(250.0)
+    assert not r.jobs.snapshot(runners=2).pace_measured  # an estimate (the load view says so)
     gate = Admission(lambda: r.jobs.snapshot(runners=2), max_queue_delay_s=0.5, clock=r.clock)
     old = Admission(lambda: r.jobs.snapshot(), max_queue_delay_s=0.5, clock=r.clock)
     for k in range(40):
@@ -319,7 +321,7 @@ def test_until_the_runners_are_the_bottleneck_their_time_per_job_estimates_the_p
         r.jobs.end(job, ran=True)
     assert r.jobs.snapshot(runners=2).pace_per_s == 24.0  # 20 a second: below the peak
     r.run(r.arrive(int(200 * MIN_BUSY_S) + 50), 100)  # the runners the bottleneck: their pace, measured
-    assert r.jobs.snapshot(runners=2).pace_per_s == pytest.approx(100.0)
+    assert r.jobs.snapshot(runners=2).pace_per_s == pytest.approx(100.0) and r.jobs.snapshot().pace_measured
 
 
 def test_a_backlog_emptied_without_a_start_ends_the_busy_time():
@@ -404,7 +406,7 @@ def test_the_load_says_what_admission_judges_and_changes_nothing():
     gate = Admission(lambda: backlog(waiting["n"], peak=2), max_waiting=4, max_queue_delay_s=5.0, clock=clock)
     assert gate.check(hold=("ws", "job-a")) is None  # admitted at sasUri: its place is held until its PUT
     load = gate.load()
-    assert load == {"waiting": 3, "beingSubmitted": 1, "promised": 0, "pacePerSecond": 2.0,
+    assert load == {"waiting": 3, "beingSubmitted": 1, "promised": 0, "pacePerSecond": 2.0, "paceMeasured": False,
                     "queueingDelaySeconds": 2.0, "uploadSeconds": 0.0, "admitting": False, "refusedSinceStart": 0,
                     "limits": {"maxWaiting": 4, "maxQueueDelaySeconds": 5.0}}  # 3 + 1 ahead at 2 a second
     assert gate.load() == load and gate.refused == 0  # asking is not a submission: nothing counted, nothing held
