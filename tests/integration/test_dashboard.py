@@ -250,6 +250,15 @@ def text_is(page, selector: str, expected: str):
     return check
 
 
+def refreshed(page, check):
+    """`check` after a click on Refresh: a click while the list is still being refreshed is ignored by the page (one
+    refresh at a time), so `until` clicks again at every poll, on a busy machine too."""
+    async def after_click():
+        await page.click("#refresh")
+        return await check()
+    return after_click
+
+
 def text_has(page, selector: str, fragment: str):
     async def check():
         return fragment in (await page.text_content(selector) or "")
@@ -370,8 +379,7 @@ async def test_the_load_line_says_when_new_jobs_are_refused(browser, service, jo
         await until(text_has(page, "#service-load", "admitting new jobs"), "the service's load", 20)
         await page.route("**/dashboard/load", lambda route: route.fulfill(status=200, content_type="application/json",
                                                                          body=json.dumps(refusing)))
-        await page.click("#refresh")
-        await until(text_has(page, "#service-load", "at capacity"), "the refusing state", 10)
+        await until(refreshed(page, text_has(page, "#service-load", "at capacity")), "the refusing state", 30)
         assert await page.text_content("#service-load") == (
             "Service: at capacity: new jobs refused (429, Retry-After) · 12 waiting · 3 being submitted · 2 place(s) "
             "promised to refused clients · 2 of 2 runner(s) busy · pace 140.5 jobs a second while jobs wait · about "
@@ -380,15 +388,14 @@ async def test_the_load_line_says_when_new_jobs_are_refused(browser, service, jo
         await page.unroute("**/dashboard/load")
         await page.route("**/dashboard/load", lambda route: route.fulfill(status=200, content_type="application/json",
                                                                          body=json.dumps(estimated)))
-        await page.click("#refresh")
-        await until(text_has(page, "#service-load", "pace about 140.5 jobs a second (estimated"), "the estimate", 10)
+        await until(refreshed(page, text_has(page, "#service-load", "pace about 140.5 jobs a second (estimated")),
+                    "the estimate", 30)
         # a workspace the service's OPENQIO_LOAD_VIEWERS leaves out gets 403: no line at all, no error on the page
         forbidden = {"error": {"code": "Forbidden", "message": "this workspace may not read the service's load"}}
         await page.unroute("**/dashboard/load")
         await page.route("**/dashboard/load", lambda route: route.fulfill(status=403, content_type="application/json",
                                                                          body=json.dumps(forbidden)))
-        await page.click("#refresh")
-        await until(lambda: page.is_hidden("#service-load"), "the load line hidden", 10)
+        await until(refreshed(page, lambda: page.is_hidden("#service-load")), "the load line hidden", 30)
         assert await page.text_content("#service-load") == ""
         assert all(e.startswith("403 ") and e.endswith("/dashboard/load") for e in errors), errors  # only its answer
     finally:

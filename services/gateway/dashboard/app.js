@@ -117,9 +117,9 @@ function scheduleListRefresh() {
 // unfinished jobs it did not just see, newest first (bounded), so statuses move without walking every page.
 // The table keeps the newest MAX_JOBS jobs.
 async function refreshJobs() {
+  refreshLoad(); // one small read: also while a slow list refresh is still in flight (a click must not be lost)
   if (state.refreshing) return;
   state.refreshing = true;
-  refreshLoad();
   try {
     const seen = new Set();
     let link = state.lastPage || "jobs";
