@@ -176,14 +176,19 @@ def show_load(load: dict[str, Any]) -> None:
              f"{limits['maxQueueDelaySeconds']:g} s of queueing" if limits.get("maxQueueDelaySeconds") else ""]
     runners = load.get("runners")
     pace = load.get("pacePerSecond")
+    if not pace:
+        pace_text = "not known yet"
+    elif load.get("paceMeasured"):
+        pace_text = f"{pace:g} jobs a second while jobs wait"
+    else:
+        pace_text = f"about {pace:g} jobs a second (estimated: the runners not busy lately)"
     rows = [
         ("new jobs", "admitted" if load["admitting"] else "[yellow]refused (429, Retry-After): at capacity[/]"),
         ("waiting", str(load["waiting"])),
         ("being submitted", f"{load['beingSubmitted']} (admitted at sasUri, not PUT yet)"),
         ("promised places", f"{load['promised']} (to refused clients told to come back)"),
         ("runners busy", f"{runners['busy']} of {runners['total']}" if runners else "?"),
-        ("pace", (f"{pace:g} jobs a second while jobs wait" if load.get("paceMeasured") else
-                  f"about {pace:g} jobs a second (estimated: the runners not busy lately)") if pace else "not known yet"),
+        ("pace", pace_text),
         ("queueing delay", f"{load['queueingDelaySeconds']:.2f} s (what a new job would wait, as the limit judges)"),
         ("upload time", f"{load.get('uploadSeconds', 0):.2f} s (sasUri to PUT, recent submissions; taken off the delay)"),
         ("limit", " or ".join(filter(None, limit)) or "none"),
