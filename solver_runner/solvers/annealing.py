@@ -53,7 +53,7 @@ def run_anneal(ctx: SolveContext, restarts: int, sweeps: int, schedule: dict, se
                keep: int, kernel: str | None = None) -> tuple[AnnealState | LaneState | MscAnneal, int, bool]:
     """SA restarts along the β `schedule` (a RangeSchedule dict), in timed chunks (or until ctx.should_stop());
     returns (state, sweeps done, stopped early). Also used by the parameter-free SA tuner."""
-    state = anneal_state(ctx.model, restarts, seed, keep, ctx.threads, kernel)
+    state = anneal_state(ctx.model, restarts, seed, keep, ctx.threads, kernel, sweeps)
 
     def betas(first: int, count: int) -> np.ndarray:
         return P.annealing_betas(schedule, sweeps, first, first + count)
@@ -69,8 +69,9 @@ def run_anneal(ctx: SolveContext, restarts: int, sweeps: int, schedule: dict, se
 def simulated_annealing(ctx: SolveContext) -> SolveResult:
     eff = P.sa_parameters(ctx)
     sweeps, restarts = eff["sweeps"], eff["restarts"]
+    dense = dense_fits(ctx.model, ctx.model.n * sweeps * restarts)  # as anneal_state will judge it
     check_walker_memory(ctx.model, restarts, ctx.number_of_solutions, "restarts",
-                        extra_per_variable=DENSE_EXTRA_BYTES if dense_fits(ctx.model) else 0)
+                        extra_per_variable=DENSE_EXTRA_BYTES if dense else 0)
     state, done, stopped = run_anneal(ctx, restarts, sweeps, P.sa_schedule(eff), ctx.seed, ctx.number_of_solutions)
     states, costs = exact_best(ctx.model, state.candidates()[0], ctx.number_of_solutions)
     parameters = {**eff, "seed": ctx.seed}

@@ -31,6 +31,14 @@ ROW_BLOCK = 256
 # Bytes per walker and variable a DenseAnneal holds beyond base.check_walker_memory's count while it starts (the
 # scalar start's float64 fields are still there): int8 padded state, int32 fields, two int32 thresholds.
 DENSE_EXTRA_BYTES = 13
+# A run pays dense_form and DenseAnneal's start once: ~0.15-0.25 ms at tens of variables, growing with n² (~4 ms at
+# 512, ~30 ms at 1000, this Intel VM). Runs too short to earn that back take the scalar kernel: fewer spin-flip
+# attempts (variables · sweeps · walkers) than DENSE_MIN_ATTEMPTS + n² · DENSE_ATTEMPTS_PER_ENTRY. Measured
+# (2026-12-07, benchmarks/README.md "The dense kernel's start"): no run below that bound was faster on the dense
+# kernel, on SK inputs (Gaussian, 16-1000 variables) or integer ones (12-512); a tiny job (12 variables, 20 sweeps,
+# one walker) took 0.36 ms on the scalar kernel against 0.61 ms.
+DENSE_MIN_ATTEMPTS = 50_000
+DENSE_ATTEMPTS_PER_ENTRY = 0.25
 
 
 @dataclass(frozen=True)
@@ -47,10 +55,13 @@ class DenseForm:
         return self.ws.shape[0]
 
 
-def dense_fits(model: CompiledModel) -> bool:
-    """kernels.dense takes SA on `model`: a dense coupling matrix, only linear and quadratic terms, and coefficients
-    that int16 keeps precisely enough (`DenseForm.precise`)."""
+def dense_fits(model: CompiledModel, attempts: int | None = None) -> bool:
+    """kernels.dense takes SA on `model`: a dense coupling matrix, only linear and quadratic terms, coefficients that
+    int16 keeps precisely enough (`DenseForm.precise`), and a run of `attempts` spin-flip attempts long enough to
+    earn back the kernel's start (None: any run)."""
     if model.dense is None or model.has_higher or model.has_slc or model.n == 0:
+        return False
+    if attempts is not None and attempts < DENSE_MIN_ATTEMPTS + DENSE_ATTEMPTS_PER_ENTRY * model.n * model.n:
         return False
     return dense_form(model).precise
 

@@ -167,12 +167,13 @@ class DenseAnneal(AnnealState):
 
 
 def anneal_state(model: CompiledModel, restarts: int, seed: int, keep: int = 1, threads: int = 1,
-                 kernel: str | None = None) -> AnnealState | LaneState | MscAnneal:
+                 kernel: str | None = None, sweeps: int | None = None) -> AnnealState | LaneState | MscAnneal:
     """SA restarts on the kernel `choose_kernel` picks (or `kernel`: "scalar", "lanes", "msc", "dense"; an input
     that does not qualify for "msc" gets "lanes", one that does not qualify for "lanes" or "dense" gets "scalar").
-    Where the choice is "scalar" and the input is dense and quadratic (solvers.dense.dense_fits), kernels.dense
-    (DenseAnneal) unless "scalar" was asked for. All offer sweep(betas, lo, hi) over `groups` independent walker
-    groups, best_cost(), bestE, candidates() and finish()."""
+    Where the choice is "scalar" and the input is dense and quadratic (solvers.dense.dense_fits; with `sweeps`
+    known, a run long enough for its start to pay), kernels.dense (DenseAnneal) unless "scalar" was asked for. All
+    offer sweep(betas, lo, hi) over `groups` independent walker groups, best_cost(), bestE, candidates() and
+    finish()."""
     kind, mm = choose_kernel(model, restarts, keep=keep) if kernel is None else (kernel, None)
     if kind == "msc":
         mm = mm or msc.prepare(model)[0]
@@ -183,7 +184,8 @@ def anneal_state(model: CompiledModel, restarts: int, seed: int, keep: int = 1, 
         return MscAnneal(model, mm, restarts, seed)
     if kind == "lanes":
         return LaneState(model, restarts, seed, threads=threads)
-    if kind == ("scalar" if kernel is None else "dense") and dense_fits(model):
+    attempts = None if kernel is not None or sweeps is None else model.n * sweeps * restarts  # "dense" asked: any run
+    if kind == ("scalar" if kernel is None else "dense") and dense_fits(model, attempts):
         return DenseAnneal(model, restarts, seed, keep=keep)
     return AnnealState(model, restarts, seed, keep=keep)
 
@@ -202,7 +204,7 @@ def anneal_run(model: CompiledModel, betas: np.ndarray, restarts: int, seed: int
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     betas = np.ascontiguousarray(betas, dtype=np.float64)
     t0 = time.perf_counter()
-    state = anneal_state(model, restarts, seed, threads=threads, kernel=kernel)
+    state = anneal_state(model, restarts, seed, threads=threads, kernel=kernel, sweeps=len(betas))
     state.sweep(betas)
     state.finish()
     seconds = time.perf_counter() - t0

@@ -23,7 +23,13 @@ from solver_runner.kernels.common import energies_of
 from solver_runner.kernels.rng import RNG_STRIDE
 from solver_runner.model import model_arrays
 from solver_runner.solvers import base
-from solver_runner.solvers.dense import DENSE_EXTRA_BYTES, dense_fits, dense_form
+from solver_runner.solvers.dense import (
+    DENSE_ATTEMPTS_PER_ENTRY,
+    DENSE_EXTRA_BYTES,
+    DENSE_MIN_ATTEMPTS,
+    dense_fits,
+    dense_form,
+)
 from solver_runner.solvers.walkers import DenseAnneal, anneal_run, anneal_state
 
 
@@ -181,6 +187,28 @@ def test_sa_takes_the_dense_kernel_for_dense_quadratic_inputs_only():
         DenseAnneal(dense, 2, 1).sweep_each(np.ones(2))
 
 
+def test_sa_takes_the_dense_kernel_only_for_runs_long_enough_to_pay_for_its_start():
+    """dense_form and the kernel's start cost ~0.2 ms at tens of variables and grow with n²: a run of fewer spin-flip
+    attempts than DENSE_MIN_ATTEMPTS + DENSE_ATTEMPTS_PER_ENTRY·n² keeps the scalar kernel, unless "dense" is asked
+    for."""
+    n = 40
+    model = model_of(gaussian_document("ising", n, seed=4), dense=True)
+    bound = DENSE_MIN_ATTEMPTS + DENSE_ATTEMPTS_PER_ENTRY * n * n
+    long_sweeps = int(bound // (n * 8)) + 1
+    assert not dense_fits(model, n * 20 * 1) and not dense_fits(model, int(bound) - 1)
+    assert dense_fits(model, n * long_sweeps * 8) and dense_fits(model)  # no length given: any run
+    assert type(anneal_state(model, 1, 1, sweeps=20)).__name__ == "AnnealState"  # a tiny job's run
+    assert type(anneal_state(model, 8, 1, sweeps=long_sweeps)).__name__ == "DenseAnneal"
+    assert type(anneal_state(model, 1, 1, sweeps=20, kernel="dense")).__name__ == "DenseAnneal"
+    assert anneal_run(model, schedule(20), 1, seed=1)["kernel"] == "AnnealState"
+    assert anneal_run(model, schedule(long_sweeps), 8, seed=1)["kernel"] == "DenseAnneal"
+    # the bound grows with n²: 200 variables need more attempts than 40 do
+    wide = model_of(gaussian_document("ising", 200, seed=4), dense=True)
+    between = int(bound) + 5000
+    assert dense_fits(model, between) and not dense_fits(wide, between)
+    assert dense_fits(wide, int(DENSE_MIN_ATTEMPTS + DENSE_ATTEMPTS_PER_ENTRY * 200 * 200))
+
+
 def test_sa_keeps_the_scalar_kernel_where_int16_rounds_the_typical_coefficient_away():
     """One coupling 3·10⁴ times the others forces a scale that rounds most couplings to a few quanta: the decisions
     would still be exact, but kept states are ordered by the quantised energy, so SA keeps the scalar kernel."""
@@ -228,7 +256,7 @@ def test_sa_reaches_the_brute_force_optimum_on_the_dense_kernel():
         values = (-1, 1) if kind == "ising" else (0, 1)
         states = np.array(list(itertools.product(values, repeat=12)), np.int8)
         best = energies_of(states, float(model.constant), model_arrays(model)).min()
-        out = anneal_run(model, schedule(200), 16, seed=1)
+        out = anneal_run(model, schedule(200), 16, seed=1, kernel="dense")  # a run too short to take it unasked
         assert out["kernel"] == "DenseAnneal"
         assert out["energies"].min() == pytest.approx(best, abs=1e-9)
 
