@@ -101,11 +101,18 @@ def cached_functions(directory: Path) -> int:
     return sum(1 for _ in directory.rglob("*.nbi")) if directory.is_dir() else 0
 
 
-def warm_runs(target: str) -> list[tuple[dict, bool]]:
-    """`target`'s warm-up runs, (problem, split every unit): every kernel signature its jobs reach."""
+def warm_runs(target: str) -> list[tuple[dict, bool, dict]]:
+    """`target`'s warm-up runs, (problem, split every unit, parameters): every kernel signature its jobs reach."""
     if target in QUADRATIC_ONLY:
-        return [(doc, False) for doc in QUADRATIC_WARM_PROBLEMS] + [(QUADRATIC_WARM_PROBLEMS[0], True)]
-    return [(doc, False) for doc in WARM_PROBLEMS] + [(WARM_PROBLEMS[i], True) for i in (0, 3, 4, 5)]
+        runs = [(doc, False) for doc in QUADRATIC_WARM_PROBLEMS] + [(QUADRATIC_WARM_PROBLEMS[0], True)]
+    else:
+        runs = [(doc, False) for doc in WARM_PROBLEMS] + [(WARM_PROBLEMS[i], True) for i in (0, 3, 4, 5)]
+    params = _warm_params(target)
+    warm = [(doc, split, params) for doc, split in runs]
+    if target == targets.SA:  # short runs with few walkers reach neither multi-spin coding nor the dense kernel
+        long = _warm_params(target, LONG_SA_RUN)
+        warm += [(doc, split, long) for doc, split in runs]
+    return warm
 
 
 _SHORT_RUNS = {
@@ -117,11 +124,16 @@ _SHORT_RUNS = {
 }
 
 
-def _warm_params(target: str) -> dict:
-    """A short run's parameters, validated as the service would (1QBit's arrive as text)."""
+# SA with walkers enough for multi-spin coding on any bit planes (solvers.lanes.msc_min_walkers) and long enough for
+# the dense kernel on the warm-up's dense problems (solvers.dense.dense_fits: 64 · 200 · 4 ≥ 50 000 + 4²/4).
+LONG_SA_RUN = {"restarts": 64, "sweeps": 200}
+
+
+def _warm_params(target: str, run: dict | None = None) -> dict:
+    """A short run's parameters (or `run`'s), validated as the service would (1QBit's arrive as text)."""
     if target in targets.PARAMETER_FREE:
         return {"seed": 1, "timeout": 0.01}
-    params = {"seed": 1, **_SHORT_RUNS.get(target, {"sweeps": 2})}
+    params = {"seed": 1, **(run or _SHORT_RUNS.get(target, {"sweeps": 2}))}
     return targets.validate_params(target, targets.input_params_body(target, params))
 
 
@@ -133,8 +145,8 @@ def warm(progress: Callable[[int, int, str, float], None] | None = None) -> None
     for index, (name, group) in enumerate(GROUPS, 1):
         started = time.perf_counter()
         for target in group:
-            for doc, split in warm_runs(target):
-                request = RunRequest(job_id="warm-up", target=target, params=_warm_params(target),
+            for doc, split, params in warm_runs(target):
+                request = RunRequest(job_id="warm-up", target=target, params=params,
                                      input_data=encode_json(doc, compress=False))
                 with splitting_every_unit() if split else contextlib.nullcontext():  # heavy inputs split units
                     outcome = entry.run(request, lambda: False, lambda p: None)

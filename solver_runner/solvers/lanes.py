@@ -2,7 +2,8 @@
 
 `choose_kernel(model, walkers)` picks, for a run of `walkers` Metropolis walkers on one problem:
 - "msc" (multi-spin coding, solvers.msc) when the input qualifies (quadratic, small integer multiples of one
-  quantum) and there are at least MSC_MIN_WALKERS walkers: 64 walkers cost about what 2 do on the scalar kernel;
+  quantum) and there are walkers enough for its bit planes (`msc_min_walkers`): a sweep of a 64-walker word costs
+  the same for 1 walker or 64, and more for each bit plane the weights need, where lanes cost per walker;
 - "lanes" (SIMD lanes) for any other sparse input with only linear and quadratic terms and at least
   LANES_MIN_WALKERS walkers;
 - "scalar" (kernels.common: one walker per loop) otherwise: degree ≥ 3 terms, grouped terms, few walkers, and dense
@@ -28,6 +29,17 @@ from solver_runner.solvers import msc
 log = logging.getLogger(__name__)
 
 MSC_MIN_WALKERS = 8
+# Walkers per bit plane past the second from which multi-spin coding beats lanes. Its sweep costs the same for 1-64
+# walkers and grows with the planes; lanes' grows with the walkers. Measured (2026-12-07, benchmarks/README.md
+# "Multi-spin coding's bit planes", 1000 sweeps, msc against lanes): ±J inputs (2 planes) faster from 8 walkers on;
+# 3 planes from 8 (a torus) to ~20 (a planted tile input); 4 planes from ~30, 5 from ~45, 6 from ~65. At the 8
+# restarts SA takes by default, multi-spin coding on 4-6 planes was 2.4-6× slower than lanes.
+MSC_WALKERS_PER_PLANE = 16
+
+
+def msc_min_walkers(planes: int) -> int:
+    """The fewest walkers multi-spin coding takes with `planes` bit planes (solvers.msc.MscModel.planes)."""
+    return max(MSC_MIN_WALKERS, MSC_WALKERS_PER_PLANE * (planes - 2))
 LANES_MIN_WALKERS = 4
 LANE_BLOCK = 64  # lanes per block (one thread's share): wide enough to amortise the per-variable work
 FLOAT32_MAX_FIELD = 2.0**24  # float32 lanes only where every field and ΔE is an exact float32 value
@@ -83,6 +95,9 @@ def choose_kernel(model: CompiledModel, walkers: int, allow_msc: bool = True, ke
         kind, mm, why = "scalar", None, f"{walkers} walker(s)"
     else:
         mm, why = msc.prepare(model) if allow_msc and walkers >= MSC_MIN_WALKERS else (None, "")
+        if mm is not None and walkers < msc_min_walkers(mm.planes):
+            why = f"{mm.planes} bit planes take {msc_min_walkers(mm.planes)} walkers"
+            mm = None
         kind = "msc" if mm is not None else "lanes" if model.dense is None else "scalar"
         if kind == "scalar":
             why = ("dense couplings: a walker's row update is already vectorised, lanes would update every row; SA "

@@ -17,7 +17,15 @@ from contracts.runner import RunOutcome, RunRequest
 from solver_runner import entry
 from solver_runner.kernels import lanes as K
 from solver_runner.kernels.rng import rng_states
-from solver_runner.solvers.lanes import LaneState, choose_kernel, energy_flush, float32_exact
+from solver_runner.solvers import msc
+from solver_runner.solvers.lanes import (
+    MSC_MIN_WALKERS,
+    LaneState,
+    choose_kernel,
+    energy_flush,
+    float32_exact,
+    msc_min_walkers,
+)
 
 MULT = 0x2545F4914F6CDD1D
 MASK = (1 << 64) - 1
@@ -157,6 +165,22 @@ def test_kernel_choice_is_automatic_and_logged(caplog):
     assert choose_kernel(model_of(random_document("ising", 40, seed=1, density=0.1)), 64)[0] == "lanes"
     assert f"Metropolis kernel: msc for 64 walkers on {pm.n} variables" in caplog.text
     assert "Metropolis kernel: lanes" in caplog.text
+
+
+def test_multi_spin_coding_takes_walkers_enough_for_its_bit_planes(caplog):
+    """A multi-spin sweep costs the same for 1-64 walkers and more per bit plane; lanes cost per walker. ±J inputs
+    (2 planes) take it from MSC_MIN_WALKERS walkers, wider weights only from msc_min_walkers(planes)."""
+    caplog.set_level("INFO", logger="solver_runner.solvers.lanes")
+    assert [msc_min_walkers(p) for p in range(1, 7)] == [MSC_MIN_WALKERS, MSC_MIN_WALKERS, 16, 32, 48, 64]
+    ring = model_of(problem_with([(float((-1) ** i), [i, (i + 1) % 30]) for i in range(30)]))  # ±J, degree 2
+    assert msc.prepare(ring)[0].planes <= 2 and choose_kernel(ring, MSC_MIN_WALKERS)[0] == "msc"
+    wide = model_of(integer_document("ising", 60, seed=4, weights=(-5, 5), density=0.1))
+    planes = msc.prepare(wide)[0].planes
+    assert planes >= 4
+    assert choose_kernel(wide, 8)[0] == "lanes"
+    assert f"no multi-spin coding: {planes} bit planes take {msc_min_walkers(planes)} walkers" in caplog.text
+    assert choose_kernel(wide, msc_min_walkers(planes) - 1)[0] == "lanes"
+    assert choose_kernel(wide, msc_min_walkers(planes))[0] == "msc"
 
 
 def test_lane_state_starts_as_the_scalar_restarts_and_reports_only_its_walkers():

@@ -3,6 +3,7 @@ fails on the warm-up problems fails the warm-up, naming it (a runner then refuse
 from __future__ import annotations
 
 import contextlib
+import itertools
 
 import pytest
 from numba.core import event
@@ -33,8 +34,10 @@ def test_no_job_compiles_anything_after_the_warm_up():
         for index, doc in enumerate(docs):
             for target in SOLVERS:
                 job_doc = quadratic if target in warmup.QUADRATIC_ONLY and index == 0 else doc  # (no degree 3 there)
-                for threads, split in ((1, False), (2, False), (1, True), (2, True)):
-                    request = RunRequest("job", target, warmup._warm_params(target), encode_json(job_doc),
+                # SA also with many walkers and long runs: multi-spin coding and the dense kernel take only those
+                runs = [None, {"restarts": 64, "sweeps": 300}] if target == targets.SA else [None]
+                for (threads, split), run in itertools.product(((1, False), (2, False), (1, True), (2, True)), runs):
+                    request = RunRequest("job", target, warmup._warm_params(target, run), encode_json(job_doc),
                                          threads=threads)
                     with splitting_every_unit() if split else contextlib.nullcontext():
                         assert entry.run(request, lambda: False, lambda p: None).status == "succeeded", target
