@@ -35,8 +35,8 @@ DENSE_EXTRA_BYTES = 13
 # 512, ~30 ms at 1000, this Intel VM). Runs too short to earn that back take the scalar kernel: fewer spin-flip
 # attempts (variables · sweeps · walkers) than DENSE_MIN_ATTEMPTS + n² · DENSE_ATTEMPTS_PER_ENTRY. Measured
 # (2026-12-07, benchmarks/README.md "The dense kernel's start"): no run below that bound was faster on the dense
-# kernel, on SK inputs (Gaussian, 16-1000 variables) or integer ones (12-512); a tiny job (12 variables, 20 sweeps,
-# one walker) took 0.36 ms on the scalar kernel against 0.61 ms.
+# kernel, on SK inputs (Gaussian, 16-1000 variables) or integer ones (12-512); a tiny job's run (12 variables, 20
+# sweeps, one walker: entry.run) takes 0.31 ms on the scalar kernel against 0.71 ms.
 DENSE_MIN_ATTEMPTS = 50_000
 DENSE_ATTEMPTS_PER_ENTRY = 0.25
 

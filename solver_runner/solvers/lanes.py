@@ -35,11 +35,6 @@ MSC_MIN_WALKERS = 8
 # 3 planes from 8 (a torus) to ~20 (a planted tile input); 4 planes from ~30, 5 from ~45, 6 from ~65. At the 8
 # restarts SA takes by default, multi-spin coding on 4-6 planes was 2.4-6× slower than lanes.
 MSC_WALKERS_PER_PLANE = 16
-
-
-def msc_min_walkers(planes: int) -> int:
-    """The fewest walkers multi-spin coding takes with `planes` bit planes (solvers.msc.MscModel.planes)."""
-    return max(MSC_MIN_WALKERS, MSC_WALKERS_PER_PLANE * (planes - 2))
 LANES_MIN_WALKERS = 4
 LANE_BLOCK = 64  # lanes per block (one thread's share): wide enough to amortise the per-variable work
 FLOAT32_MAX_FIELD = 2.0**24  # float32 lanes only where every field and ΔE is an exact float32 value
@@ -78,6 +73,11 @@ def energy_flush(model: CompiledModel, dt: type) -> int:
         return n
     bound = _scaled_field_bound(model) or 0.0
     return int(min(n, max(1.0, FLOAT32_MAX_FIELD // max(2.0 * bound, 1.0))))
+
+
+def msc_min_walkers(planes: int) -> int:
+    """The fewest walkers multi-spin coding takes with `planes` bit planes (solvers.msc.MscModel.planes)."""
+    return max(MSC_MIN_WALKERS, MSC_WALKERS_PER_PLANE * (planes - 2))
 
 
 def choose_kernel(model: CompiledModel, walkers: int, allow_msc: bool = True, keep: int = 1
