@@ -32,8 +32,9 @@ MSC_MIN_WALKERS = 8
 # Walkers per bit plane past the second from which multi-spin coding beats lanes. Its sweep costs the same for 1-64
 # walkers and grows with the planes; lanes' grows with the walkers. Measured (2026-12-07, benchmarks/README.md
 # "Multi-spin coding's bit planes", 1000 sweeps, msc against lanes): ±J inputs (2 planes) faster from 8 walkers on;
-# 3 planes from 8 (a torus) to ~20 (a planted tile input); 4 planes from ~30, 5 from ~45, 6 from ~65. At the 8
-# restarts SA takes by default, multi-spin coding on 4-6 planes was 2.4-6× slower than lanes.
+# 3 planes from 8 (a torus, Gset G11) to ~20 (planted tiles); 4 planes from ~18 (frustrated loops) to ~30 (random
+# weights); 5 from ~45, 6 from ~55-65. At the 8 restarts SA takes by default, multi-spin coding on 4-6 planes was
+# 1.7-6× slower than lanes.
 MSC_WALKERS_PER_PLANE = 16
 LANES_MIN_WALKERS = 4
 LANE_BLOCK = 64  # lanes per block (one thread's share): wide enough to amortise the per-variable work
