@@ -33,6 +33,8 @@ TEMPLATES_JS = Path(__file__).resolve().parent / "azurite_templates.js"
 JOURNAL_JS = Path(__file__).resolve().parent / "azurite_journal.js"
 # Preloaded too: a small blob range read with one positioned read on a kept descriptor, not a stream (see the file).
 READS_JS = Path(__file__).resolve().parent / "azurite_reads.js"
+# Preloaded too: a small upload written on Azurite's thread, then synced in the background (see the file).
+WRITES_JS = Path(__file__).resolve().parent / "azurite_writes.js"
 # Preloaded too: request and extent ids from crypto.randomUUID, not a randomBytes call each (see the file).
 IDS_JS = Path(__file__).resolve().parent / "azurite_ids.js"
 # Preloaded too: the operation a request is found once per kind of request, not by trying all 72 each time (see the file).
@@ -41,12 +43,13 @@ DISPATCH_JS = Path(__file__).resolve().parent / "azurite_dispatch.js"
 SHUTDOWN_JS = Path(__file__).resolve().parent / "azurite_shutdown.js"
 # Azurite's documented default development key: public, not a secret.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-# What LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, IDS_JS and DISPATCH_JS print once installed (`Azurite.installed`
-# holds the lines seen)
+# What LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, WRITES_JS, IDS_JS and DISPATCH_JS print once installed
+# (`Azurite.installed` holds the lines seen)
 INDEXED_LOOKUPS = "openqio: Azurite looks containers and blobs up by index"
 TEMPLATES_PARSED_ONCE = "openqio: Azurite parses each URI template once"
 INDEX_BY_JOURNAL = "openqio: Azurite saves its blob index by journal"
 KEPT_DESCRIPTORS = "openqio: Azurite reads small ranges through kept descriptors"
+SMALL_WRITES = "openqio: Azurite writes small uploads on its own thread"
 RANDOM_UUIDS = "openqio: Azurite makes its ids with crypto.randomUUID"
 DISPATCH_KEPT = "openqio: Azurite dispatches each kind of request once"
 _LISTEN = re.compile(rb"Azurite Blob service successfully listens on https?://([\d.]+):(\d+)")
@@ -121,7 +124,7 @@ class Azurite:
         env.pop("AZURITE_ACCOUNTS", None)
         # IDS_JS before any preload that loads Azurite's modules (READS_JS loads its extent store, whose queue binds
         # `uuid` when loaded): replacing the package later would miss those modules.
-        js = (SHUTDOWN_JS, IDS_JS, LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, DISPATCH_JS)
+        js = (SHUTDOWN_JS, IDS_JS, LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, WRITES_JS, DISPATCH_JS)
         preloads = " ".join(f'--require "{path}"' for path in js)
         env["NODE_OPTIONS"] = f'{env.get("NODE_OPTIONS", "")} {preloads}'.strip()
         if self.accounts:

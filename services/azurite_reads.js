@@ -12,6 +12,10 @@
 // read is using it, and at once when Azurite deletes its extent (garbage collection) or closes the store. Ranges
 // larger than MAX_BYTES, and anything that fails here (a missing file, an error opening it), take Azurite's own
 // path, so answers and errors are Azurite's. Anything unexpected while installing leaves Azurite as it was.
+//
+// A range of at most SYNC_BYTES is read with `fs.readSync` on Azurite's own thread: a job's blobs were just written,
+// so the read is a copy out of the page cache, cheaper than a trip through the thread pool and the wake-ups around it
+// (benchmarks/README.md, "Azurite's small reads and writes on its own thread"). Larger ranges are read in the pool.
 "use strict";
 
 const fs = require("fs");
@@ -21,6 +25,7 @@ const { promisify } = require("util");
 const INSTALLED = "openqio: Azurite reads small ranges through kept descriptors"; // services/azurite.py reads this
 const MAX_OPEN = 64;
 const MAX_BYTES = 1 << 20;
+const SYNC_BYTES = 64 << 10;
 
 const open = promisify(fs.open);
 const read = promisify(fs.read);
@@ -110,8 +115,10 @@ function install(FSExtentStore, zeroExtentId, BufferStream) {
       const fd = await entry.fd;
       const buffer = Buffer.allocUnsafe(chunk.count);
       let got = 0;
+      const sync = chunk.count <= SYNC_BYTES;
       while (got < chunk.count) {
-        const { bytesRead } = await read(fd, buffer, got, chunk.count - got, chunk.offset + got);
+        const bytesRead = sync ? fs.readSync(fd, buffer, got, chunk.count - got, chunk.offset + got)
+          : (await read(fd, buffer, got, chunk.count - got, chunk.offset + got)).bytesRead;
         if (bytesRead === 0) break; // past the end: a read stream would end here too
         got += bytesRead;
       }
@@ -173,4 +180,4 @@ try {
   // never stop Azurite from starting: without the patch it is only slower
 }
 
-module.exports = { install, Descriptors, MAX_OPEN, MAX_BYTES };
+module.exports = { install, Descriptors, MAX_OPEN, MAX_BYTES, SYNC_BYTES };

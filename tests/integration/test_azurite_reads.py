@@ -24,7 +24,7 @@ _SCENARIO = r"""
 const fs = require("fs");
 const path = require("path");
 const { Readable } = require("stream");
-const { install, MAX_OPEN, MAX_BYTES } = require(process.argv[1]);
+const { install, MAX_OPEN, MAX_BYTES, SYNC_BYTES } = require(process.argv[1]);
 const dir = process.argv[2];
 
 class BufferStream extends Readable {
@@ -94,12 +94,17 @@ const rand = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return Ma
   const big = Buffer.alloc(MAX_BYTES + 1, 7); fs.writeFileSync(path.join(dir, "big"), big);
   const bigSame = (await text(await store.readExtent({ id: "big", offset: 0, count: MAX_BYTES + 1 }))).equals(big);
   const ownPaths = own.slice();
+  // a range past SYNC_BYTES (read in the thread pool, not on the thread) is still this path's, with the same bytes
+  const mid = Buffer.from(Array.from({ length: 3 * SYNC_BYTES }, (_, k) => (k * 7) % 253));
+  fs.writeFileSync(path.join(dir, "mid"), mid);
+  const midSame = (await text(await store.readExtent({ id: "mid", offset: 10, count: 2 * SYNC_BYTES })))
+    .equals(mid.subarray(10, 10 + 2 * SYNC_BYTES)) && own.length === ownPaths.length;
 
   await store.close();
   await new Promise((ok) => setTimeout(ok, 50));
   console.log(JSON.stringify({
     installed, installedTwice, same, kept, fdsKept, maxOpen: MAX_OPEN, ownAfterReads, duringSame, afterDelete,
-    forgotten, missing, bigSame, ownPaths, closed: store.closed === true, afterClose: fds() - before,
+    forgotten, missing, bigSame, midSame, ownPaths, closed: store.closed === true, afterClose: fds() - before,
     keptAfterClose: store.openqioDescriptors.kept.size,
   }));
 })().catch((err) => { console.error(err); process.exit(1); });
@@ -122,7 +127,7 @@ def test_reads_through_kept_descriptors_are_the_same_bytes_and_descriptors_are_b
     assert r["afterDelete"] <= r["maxOpen"] - 10  # and the deleted extents' descriptors are closed
     assert r["missing"] == "ENOENT"  # Azurite's own answer for a missing file
     assert r["ownPaths"] == ["e" + r["ownPaths"][0][1:], "*ZERO*", "big"]  # missing, zero extent, large: Azurite's path
-    assert r["bigSame"]
+    assert r["bigSame"] and r["midSame"]
     assert r["closed"] and r["afterClose"] == 0 and r["keptAfterClose"] == 0
 
 
