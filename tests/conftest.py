@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import secrets
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,17 +79,25 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def node_and_azurite_entry() -> tuple[str, str]:
-    """node and Azurite's blob entry script, for scenarios run on Azurite's own modules (the preloads' tests)."""
+def node_scenario(script: str, *args: str, timeout: float = 120) -> dict:
+    """Run a preload's test scenario (`node -e script args...`, the preloads' tests) and return the JSON object its
+    last line of output prints; the test fails with node's error output if the scenario fails."""
     node = shutil.which("node")
-    try:
-        entry = os.path.realpath(azurite_binary())
-    except AzuriteError as exc:
-        _unavailable(str(exc))
     if node is None:
         _unavailable("node is needed")
     assert node is not None
-    return node, entry
+    out = subprocess.run([node, "-e", script, *args], capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def azurite_entry() -> str:
+    """Azurite's blob entry script, for scenarios run on Azurite's own modules (the preloads' tests)."""
+    try:
+        return os.path.realpath(azurite_binary())
+    except AzuriteError as exc:
+        _unavailable(str(exc))
+        raise
 
 
 @contextlib.contextmanager

@@ -3,13 +3,10 @@ operation Azurite's own dispatch finds (compared request by request on Azurite's
 through the SDK's calls)."""
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 from services.azurite import DISPATCH_JS, DISPATCH_KEPT
-from tests.conftest import node_and_azurite_entry
+from tests.conftest import azurite_entry, node_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -120,10 +117,7 @@ console.log(JSON.stringify({
 
 
 def test_every_request_gets_the_operation_azurites_own_dispatch_finds():
-    node, entry = node_and_azurite_entry()
-    out = subprocess.run([node, "-e", _SCENARIO, entry, str(DISPATCH_JS)], capture_output=True, text=True,
-                         timeout=300, check=True).stdout
-    r = json.loads(out.strip().splitlines()[-1])
+    r = node_scenario(_SCENARIO, azurite_entry(), str(DISPATCH_JS), timeout=300)
     assert r["installed"] and r["again"] is False  # installed once, when loaded
     assert r["built"] >= 3 * 60  # every operation of the specification, at each dispatch pattern
     assert r["disagreements"] == 0, r["examples"]

@@ -2,14 +2,12 @@
 the same kind as the `uuid` package's v4 (checked on the modules Azurite loads, and on a real Azurite's answers)."""
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 
 import pytest
 
 from services.azurite import IDS_JS, RANDOM_UUIDS
-from tests.conftest import disk_azurite, node_and_azurite_entry
+from tests.conftest import azurite_entry, disk_azurite, node_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -37,10 +35,7 @@ console.log(JSON.stringify({
 
 
 def test_ids_are_random_v4_uuids_from_the_modules_azurite_loads():
-    node, entry = node_and_azurite_entry()
-    out = subprocess.run([node, "-e", _IDS, entry, str(IDS_JS)], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
-    r = json.loads(out.strip().splitlines()[-1])
+    r = node_scenario(_IDS, azurite_entry(), str(IDS_JS))
     assert V4.match(r["plain"])  # what the package makes, the kind the preload must keep
     assert r["replaced"] and r["again"] is False  # installed once, when loaded
     assert all(V4.match(i) for i in r["sample"]) and r["distinct"] == r["count"]

@@ -3,17 +3,14 @@ costs what changed, not the whole index; what it saved comes back after a restar
 documents counted, never timed)."""
 from __future__ import annotations
 
-import json
-import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from services.azurite import INDEX_BY_JOURNAL, JOURNAL_JS, ROOT, Azurite, AzuriteError
-from tests.conftest import _unavailable
+from tests.conftest import _unavailable, node_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -118,14 +115,10 @@ function indexedLookupsAgree(c) {  // every document found again through the reb
 
 
 def test_saves_append_what_changed_and_every_crash_leaves_a_loadable_index(tmp_path):
-    node = shutil.which("node")
     loki = ROOT / "node_modules" / "lokijs"
-    if node is None or not loki.exists():
-        _unavailable("node and node_modules/lokijs (npm ci) are needed")
-    out = subprocess.run([node, "-e", _SCENARIOS, str(loki), str(JOURNAL_JS), str(tmp_path)], capture_output=True,
-                         text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    r = json.loads(out.stdout.strip().splitlines()[-1])
+    if not loki.exists():
+        _unavailable("node_modules/lokijs (npm ci) is needed")
+    r = node_scenario(_SCENARIOS, str(loki), str(JOURNAL_JS), str(tmp_path))
     assert r["firstSave"] == r["indexBytes"]  # the first save writes the whole index,
     assert r["journalLines"] == 5  # then one journal line per save
     assert r["reloaded"] and r["lookups"] and r["newIdAfterMax"]

@@ -2,14 +2,10 @@
 does not grow with the number of jobs the account holds (counted in LokiJS comparisons, never timed)."""
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-
 import pytest
 
 from services.azurite import INDEXED_LOOKUPS, LOOKUPS_JS, ROOT
-from tests.conftest import _unavailable
+from tests.conftest import _unavailable, node_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -45,13 +41,10 @@ console.log(JSON.stringify({ before, after: cost() }));
 
 
 def _comparisons(containers: int) -> dict[str, int]:
-    node = shutil.which("node")
     loki = ROOT / "node_modules" / "lokijs"
-    if node is None or not loki.exists():
-        _unavailable("node and node_modules/lokijs (npm ci) are needed")
-    out = subprocess.run([node, "-e", _COUNT, str(loki), str(LOOKUPS_JS), str(containers)], capture_output=True,
-                         text=True, timeout=120, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    if not loki.exists():
+        _unavailable("node_modules/lokijs (npm ci) is needed")
+    return node_scenario(_COUNT, str(loki), str(LOOKUPS_JS), str(containers))
 
 
 def test_a_lookup_costs_the_same_with_ten_or_ten_thousand_containers():

@@ -3,17 +3,14 @@ with the same bytes as Azurite's read streams, never more than MAX_OPEN kept, an
 (bytes and descriptors counted, never timed)."""
 from __future__ import annotations
 
-import json
 import os
 import random
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from services.azurite import KEPT_DESCRIPTORS, READS_JS
-from tests.conftest import _unavailable, disk_azurite
+from tests.conftest import disk_azurite, node_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -112,13 +109,7 @@ const rand = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return Ma
 
 
 def test_reads_through_kept_descriptors_are_the_same_bytes_and_descriptors_are_bounded(tmp_path):
-    node = shutil.which("node")
-    if node is None:
-        _unavailable("node is needed")
-    out = subprocess.run([node, "-e", _SCENARIO, str(READS_JS), str(tmp_path)], capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r = node_scenario(_SCENARIO, str(READS_JS), str(tmp_path))
     assert r["installed"] and not r["installedTwice"]
     assert r["same"]  # every range, past the end included, the bytes a read stream gives
     assert r["ownAfterReads"] == 0  # none of them took Azurite's own path

@@ -2,13 +2,10 @@
 and matches every URL as before (parses counted on Azurite's own matching code, never timed)."""
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 from services.azurite import TEMPLATES_JS, TEMPLATES_PARSED_ONCE
-from tests.conftest import node_and_azurite_entry
+from tests.conftest import azurite_entry, node_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -51,10 +48,7 @@ console.log(JSON.stringify({
 
 
 def _count() -> dict:
-    node, entry = node_and_azurite_entry()
-    out = subprocess.run([node, "-e", _COUNT, entry, str(TEMPLATES_JS)], capture_output=True, text=True, timeout=120,
-                         check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return node_scenario(_COUNT, azurite_entry(), str(TEMPLATES_JS))
 
 
 def test_each_template_is_parsed_once_and_every_url_matches_as_before():

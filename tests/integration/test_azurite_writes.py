@@ -3,15 +3,12 @@ answering, with Azurite's outcomes for failed and cut-short uploads, and leaves 
 (bytes, calls and outcomes checked, never timed)."""
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
 
 import pytest
 
 from services.azurite import SMALL_WRITES, WRITES_JS
-from tests.conftest import _unavailable, disk_azurite
+from tests.conftest import disk_azurite, node_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -78,13 +75,7 @@ const bytes = (n, seed) => Buffer.from(Array.from({ length: n }, (_, k) => (k * 
 
 
 def test_small_uploads_are_written_and_synced_with_azurites_outcomes(tmp_path):
-    node = shutil.which("node")
-    if node is None:
-        _unavailable("node is needed")
-    out = subprocess.run([node, "-e", _SCENARIO, str(WRITES_JS), str(tmp_path)], capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r = node_scenario(_SCENARIO, str(WRITES_JS), str(tmp_path))
     assert r["installed"] and not r["installedTwice"]
     assert r["small"] == {"value": 1000} and r["smallFile"] and r["smallSynced"]  # appended in order, synced
     assert r["whole"] == {"value": r["syncBytes"]}
