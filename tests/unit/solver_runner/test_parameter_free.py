@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -363,9 +364,14 @@ def test_tabu_tenures_spread_around_the_centre():
     assert np.all(PF.tabu_tenures(3, 8, None) >= 1)
 
 
-def _scripted_loop(later_runs_reach_the_best: bool) -> int:
+def _scripted_loop(later_runs_reach_the_best: bool, monkeypatch) -> int:
     """Drive Tuner.loop with runs whose results are scripted: run 0 finds the best state; later runs find it again
-    or only a worse one. Returns how many runs the loop made (a 40th run reports itself cut short)."""
+    or only a worse one. Returns how many runs the loop made (a 40th run reports itself cut short). Each run takes
+    10 ms on the tuner's clock, whatever the machine does: the rule also wants the loop to have run twice as long as
+    it took to find the best, and on the real clock a first run held up (a busy CI machine) left the scripted runs
+    after it, microseconds each, short of that for all 40."""
+    clock = [0.0]
+    monkeypatch.setattr(PF, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     model = compile_problem(decode_problem(encode_json(random_document("ising", 6, seed=11))))
     states = np.array([[(k >> b) & 1 for b in range(6)] for k in range(64)], np.int8) * 2 - 1
     order = np.argsort(energies_of(states, float(model.constant), model_arrays(model)))
@@ -376,6 +382,7 @@ def _scripted_loop(later_runs_reach_the_best: bool) -> int:
 
     def make_run(length, seed, sub):
         made.append(length)
+        clock[0] += 0.01
         state = best if not made[1:] or later_runs_reach_the_best else worse
         return PF.Run(state[None, :].copy(), {"sweeps": length}, float(length), len(made) < 40, length)
 
@@ -383,11 +390,11 @@ def _scripted_loop(later_runs_reach_the_best: bool) -> int:
     return len(made)
 
 
-def test_convergence_needs_the_best_found_again():
+def test_convergence_needs_the_best_found_again(monkeypatch):
     # runs agree with the best: stop after PATIENCE runs without improvement (QIO's rule)
-    assert _scripted_loop(True) == 1 + PF.PATIENCE
+    assert _scripted_loop(True, monkeypatch) == 1 + PF.PATIENCE
     # nothing reproduces the best: not converged, keep going (here until the scripted cut at run 40)
-    assert _scripted_loop(False) == 40
+    assert _scripted_loop(False, monkeypatch) == 40
 
 
 def test_convergence_waits_for_a_tenth_of_the_timeout_and_says_why(caplog):
