@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -73,7 +74,8 @@ def pytest_runtest_makereport(item, call):
         _reported_start_failures.add(id(failure))
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
+    """Skip the test, or fail it in CI (where every integration component must start); never returns."""
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: integration components must start)", pytrace=False)
     pytest.skip(reason)
@@ -85,7 +87,6 @@ def node_scenario(script: str, *args: str, timeout: float = 120) -> dict:
     node = shutil.which("node")
     if node is None:
         _unavailable("node is needed")
-    assert node is not None
     out = subprocess.run([node, "-e", script, *args], capture_output=True, text=True, timeout=timeout)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -97,7 +98,6 @@ def azurite_entry() -> str:
         return os.path.realpath(azurite_binary())
     except AzuriteError as exc:
         _unavailable(str(exc))
-        raise
 
 
 @contextlib.contextmanager
