@@ -9,6 +9,7 @@ Each `ray start --block` gets SIGTERM from the kernel if the test process dies, 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,10 +33,18 @@ class RayClusterError(RuntimeError):
     pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count: int, taken: Collection[int] = ()) -> list[int]:
+    """`count` distinct free ports, none of them in `taken`. Every socket stays bound until all are found: asked one
+    at a time, the kernel can hand the same port out twice (two of a node's ports once came back equal, and Ray
+    refused to start the node)."""
+    ports: list[int] = []
+    with contextlib.ExitStack() as bound:
+        while len(ports) < count:
+            s = bound.enter_context(socket.socket())
+            s.bind(("127.0.0.1", 0))
+            if s.getsockname()[1] not in taken:
+                ports.append(s.getsockname()[1])
+    return ports
 
 
 def ray_env() -> dict[str, str]:
@@ -85,9 +95,13 @@ class RayCluster:
     worker_cpus: tuple[int, ...] = (1, 1)
     head_cpus: int = 0
     base: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="oqr-")))  # short: Ray's socket paths
-    port: int = field(default_factory=free_port)
-    client_port: int = field(default_factory=free_port)  # the head's Ray Client server (ray://)
+    port: int = 0  # the head's GCS; 0: a free port, chosen with client_port
+    client_port: int = 0  # the head's Ray Client server (ray://); 0: a free port
     nodes: list[RayNode] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.port or not self.client_port:
+            self.port, self.client_port = free_ports(2)
 
     @property
     def address(self) -> str:
@@ -113,13 +127,14 @@ class RayCluster:
         return self
 
     def start_node(self, node: RayNode, timeout: float = 90.0) -> None:
+        agent, agent_grpc, metrics, runtime_env, dashboard = free_ports(5, taken=(self.port, self.client_port))
         common = ["--node-ip-address", NODE_IP, "--num-cpus", str(node.cpus), "--disable-usage-stats",
                   "--object-store-memory", str(OBJECT_STORE_BYTES), "--block",
-                  "--dashboard-agent-listen-port", str(free_port()), "--dashboard-agent-grpc-port", str(free_port()),
-                  "--metrics-export-port", str(free_port()), "--runtime-env-agent-port", str(free_port())]
+                  "--dashboard-agent-listen-port", str(agent), "--dashboard-agent-grpc-port", str(agent_grpc),
+                  "--metrics-export-port", str(metrics), "--runtime-env-agent-port", str(runtime_env)]
         if node.head:
             args = ["--head", "--port", str(self.port), "--include-dashboard=false",
-                    "--dashboard-port", str(free_port()), "--ray-client-server-port", str(self.client_port),
+                    "--dashboard-port", str(dashboard), "--ray-client-server-port", str(self.client_port),
                     "--temp-dir", str(self.base / "ray")]
         else:
             args = ["--address", self.address]

@@ -13,14 +13,14 @@ from contracts import targets
 from contracts.status import JobStatus
 from tests.integration.rest import Rest, long_problem
 from tests.integration.test_ray_service import wait_for_run
-from tests.ray_cluster import NODE_IP, RayCluster, free_port
+from tests.ray_cluster import NODE_IP, RayCluster, free_ports
 from tests.service import Service, ServiceError, serving
 
 pytestmark = pytest.mark.integration
 
 
 def test_unreachable_head_refuses_to_start_with_one_line(azurite, ray_cluster, tmp_path: Path):
-    address = f"{NODE_IP}:{free_port()}"  # nothing listens there
+    address = f"{NODE_IP}:{free_ports(1)[0]}"  # nothing listens there
     service = Service(data_dir=tmp_path, blob_url=azurite.blob_url, args=["--executor", "ray"],
                       extra_env={"OPENQIO_RAY_ADDRESS": address})
     with pytest.raises(ServiceError, match="exited with 1"):
