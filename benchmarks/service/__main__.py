@@ -9,7 +9,15 @@ submission sent, as the SDK's clients), and a burst to that service whose refuse
 then bursts again (the 200 % and flood phases are judged against the mean of the two bursts). Then, once: cancel
 latency, what one refused submission costs the client and the service against the same request to a bare aiohttp
 server (benchmarks/service/refusals.py), and reads from a store of 10⁵ jobs. Prints one table (median and range over
-the runs, each goal with PASS/MISS) and writes every figure to .bench/service.json.
+the runs, each goal with PASS/MISS and how many runs met it) and writes every figure to .bench/service.json.
+
+How a goal is judged (issue 18 asks for the median and range of 3 runs, and a run count only of the paced goal): a
+goal on a rate or on CPU per job (burst capacity, the burst's CPU per job, the 200 % phase's share of capacity and
+its CPU per job against the bursts') is judged on the median of the runs; a bound on latency (paced p50, the 200 %
+phase's p99) and every correctness check (refusals with Retry-After, jobs lost) on every run. Until 2026-12-07 noon
+every goal was judged on every run; a rate compared between phases minutes apart on a 2-core VM spreads by several
+percent between runs of the same code (the 200 % share 86-94 % in nine runs that morning), so the verdict now says
+both: the median's, and how many runs met the goal.
 """
 from __future__ import annotations
 
@@ -18,6 +26,7 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -49,22 +58,34 @@ def _service_loop() -> str:
 
 
 def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]]:
-    """The table: (measure, median [range], goal, verdict on every run)."""
+    """The table: (measure, median [range], goal, verdict and how many runs met the goal; the module's docstring says
+    which goals are judged on the median and which on every run)."""
     rows: list[tuple[str, str, str, str]] = []
     burst_cpu = spread(runs, "burst", "cpu_total_ms")
     capacity = spread(runs, "burst", "jobs_per_s")
     if capacity is None or burst_cpu is None:
         return rows
 
-    def every(values, ok) -> str:
-        return "PASS" if all(ok(v) for v in values) else "MISS"
+    def counted(values, ok, passed: bool) -> str:
+        return f"{'PASS' if passed else 'MISS'} ({sum(1 for v in values if ok(v))} of {len(values)} runs)"
 
-    rows.append(("burst: completed jobs/s (capacity)", capacity.brief(), "≥ 150",
-                 every(capacity.values, lambda v: v >= GOALS["burst_jobs_per_s"])))
+    def every(values, ok) -> str:  # bounds and correctness
+        return counted(values, ok, all(ok(v) for v in values))
+
+    def median(values, ok) -> str:  # rates and CPU per job
+        return counted(values, ok, ok(statistics.median(values)))
+
+    def shares(values) -> str:
+        each = " ".join(f"{v:.1%}" for v in values)
+        return each if len(values) == 1 else f"{statistics.median(values):.1%} ({each})"
+
+    rows.append(("burst: completed jobs/s (capacity)", capacity.brief(), "median ≥ 150",
+                 median(capacity.values, lambda v: v >= GOALS["burst_jobs_per_s"])))
     for phase in phases:
         cpu = spread(runs, phase, "cpu_total_ms")
         parts = [spread(runs, phase, f"cpu_{name}_ms") for name in ("client", "azurite", "service", "runners")]
-        goal, check = ("≤ 12", every(cpu.values, lambda v: v <= GOALS["cpu_per_job_ms"])) if phase == "burst" else ("", "")
+        goal, check = (("median ≤ 12", median(cpu.values, lambda v: v <= GOALS["cpu_per_job_ms"])) if phase == "burst"
+                       else ("", ""))
         rows.append((f"{phase}: CPU ms per job, all (client / Azurite / service / runners)",
                      f"{cpu.brief()} ({' / '.join(p.brief() for p in parts)})", goal, check))
         if phase == "burst":
@@ -94,10 +115,10 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
             share = _against_bursts(judged, phase, "jobs_per_s")
             ratio = _against_bursts(judged, phase, "cpu_total_ms")
             rows.append((f"{phase}: completed / capacity (mean of the bursts before and after)",
-                         " ".join(f"{s:.1%}" for s in share), "≥ 90 %",  # 89.7 % is not "90%" beside a MISS
-                         every(share, lambda v: v >= GOALS["overload_share"])))
-            rows.append((f"{phase}: CPU per job / the bursts'", " ".join(f"{r:.2f}" for r in ratio), "≤ 1.20",
-                         every(ratio, lambda v: v <= GOALS["overload_cpu_ratio"])))
+                         shares(share), "median ≥ 90 %",  # 89.7 % is not "90%" beside a MISS
+                         median(share, lambda v: v >= GOALS["overload_share"])))
+            rows.append((f"{phase}: CPU per job / the bursts'", " ".join(f"{r:.2f}" for r in ratio), "median ≤ 1.20",
+                         median(ratio, lambda v: v <= GOALS["overload_cpu_ratio"])))
             # the runners do the same work for each job in every phase (and, kept busy by the backlog, wait no more
             # between jobs than in a burst): their ratio is how fast this service is against the burst services.
             # Mostly not the VM's speed: a fixed piece of work timed beside 7 runs ran as fast in the phase as in
@@ -132,7 +153,7 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
                              " ".join(f"{s:.1%}" for s in _against_bursts(at_capacity, "100 %", "jobs_per_s")), "",
                              ""))
             rows.append((f"{phase}: latency of admitted jobs p50 / p99 ms", f"{p50.brief()} / {p99.brief()}",
-                         "p99 ≤ 2000", every(p99.values, lambda v: v <= GOALS["overload_p99_ms"])))
+                         "p99 ≤ 2000 every run", every(p99.values, lambda v: v <= GOALS["overload_p99_ms"])))
             # admission sending clients away for longer than the backlog lasts leaves the runners nothing queued
             # (a pace misjudged at the start of an overload did, until 2026-12-06 evening: one such phase at 27 %)
             rows.append((f"{phase}: share of the phase with no admitted job waiting",

@@ -134,25 +134,40 @@ def _phase(jobs_per_s, cpu, p50=10.0, p99=50.0, refused=0, offered=None, held=0)
             "cpu_runners_ms": cpu / 4}
 
 
-def test_runs_are_summarised_by_median_and_range_and_each_goal_judged_on_every_run():
+def test_runs_are_summarised_by_median_and_range_rates_judged_on_the_median_bounds_on_every_run():
     from benchmarks.service.__main__ import _rows
     from benchmarks.service.runs import spread
 
-    runs = [{"burst": _phase(cap, 11.0), "paced 100/s": _phase(99, 12.0, offered=100),
+    # capacity 145 / 160 / 170 jobs/s; the 200 % phase completes 88 / 95 / 92 % of it at 1.25 / 1.10 / 1.14x its CPU
+    # per job; its p99 is over 2 s in the third run; the paced p50 over 50 ms in the first
+    runs = [{"burst": _phase(cap, 11.0), "paced 100/s": _phase(99, 12.0, p50=p50, offered=100),
              "50 %": _phase(cap / 2, 13.0, offered=cap / 2), "100 %": _phase(cap, 12.0, offered=cap),
-             "200 %": _phase(0.95 * cap, 12.5, p99=p99, refused=900, offered=2 * cap)}
-            for cap, p99 in ((150.0, 1500.0), (160.0, 1800.0), (170.0, 2500.0))]
+             "200 %": _phase(share * cap, 11.0 * ratio, p99=p99, refused=900, offered=2 * cap)}
+            for cap, share, ratio, p99, p50 in ((145.0, 0.88, 1.25, 1500.0, 60.0), (160.0, 0.95, 1.10, 1800.0, 5.0),
+                                                (170.0, 0.92, 1.14, 2500.0, 5.0))]
     capacity = spread(runs, "burst", "jobs_per_s")
-    assert (capacity.median, capacity.low, capacity.high) == (160.0, 150.0, 170.0)
-    assert capacity.brief() == "160.0 [150.0-170.0]"
-    rows = {measure: verdict for measure, _, _, verdict in _rows(runs, ["burst", "paced 100/s", "50 %", "100 %",
-                                                                          "200 %"])}
-    assert rows["burst: completed jobs/s (capacity)"] == "PASS"
-    assert rows["burst: CPU ms per job, all (client / Azurite / service / runners)"] == "PASS"
-    assert rows["200 %: completed / capacity (mean of the bursts before and after)"] == "PASS"
-    assert rows["200 %: CPU per job / the bursts'"] == "PASS"
-    assert rows["200 %: latency of admitted jobs p50 / p99 ms"] == "MISS"  # one run of three over 2 s
-    assert rows["jobs lost, failed or wrong (all phases)"] == "PASS"
+    assert (capacity.median, capacity.low, capacity.high) == (160.0, 145.0, 170.0)
+    assert capacity.brief() == "160.0 [145.0-170.0]"
+    table = {row[0]: row for row in _rows(runs, ["burst", "paced 100/s", "50 %", "100 %", "200 %"])}
+    rows = {measure: verdict for measure, _, _, verdict in table.values()}
+    # rates and CPU per job: the median meets the goal though one run of three does not
+    assert rows["burst: completed jobs/s (capacity)"] == "PASS (2 of 3 runs)"
+    assert rows["burst: CPU ms per job, all (client / Azurite / service / runners)"] == "PASS (3 of 3 runs)"
+    share = table["200 %: completed / capacity (mean of the bursts before and after)"]
+    assert share[1:] == ("92.0% (88.0% 95.0% 92.0%)", "median ≥ 90 %", "PASS (2 of 3 runs)")
+    assert rows["200 %: CPU per job / the bursts'"] == "PASS (2 of 3 runs)"
+    # bounds and correctness: every run
+    assert rows["paced 100/s: latency p50 / p99 ms (created → ended)"] == "MISS (2 of 3 runs)"
+    assert rows["200 %: latency of admitted jobs p50 / p99 ms"] == "MISS (2 of 3 runs)"
+    assert rows["200 %: refused without Retry-After"] == "PASS (3 of 3 runs)"
+    assert rows["jobs lost, failed or wrong (all phases)"] == "PASS (3 of 3 runs)"
+    # a median that misses is a MISS however close the best run comes
+    for run in runs:
+        run["200 %"]["jobs_per_s"] = 0.85 * run["burst"]["jobs_per_s"]
+    runs[0]["200 %"]["jobs_per_s"] = 0.95 * runs[0]["burst"]["jobs_per_s"]
+    share = {row[0]: row for row in _rows(runs, ["burst", "200 %"])}[
+        "200 %: completed / capacity (mean of the bursts before and after)"]
+    assert share[3] == "MISS (1 of 3 runs)"
 
 
 def test_overload_is_also_set_against_the_flood_on_the_same_service():
@@ -183,15 +198,16 @@ def test_overload_is_judged_against_the_bursts_before_and_after_it():
     rows = {row[0]: row for row in _rows([run], phases)}
     # capacity (200 + 100) / 2 = 150: 135 is 90 %; CPU (10 + 16) / 2 = 13: ratio 1.00
     share = rows["200 %: completed / capacity (mean of the bursts before and after)"]
-    assert share[1] == "90.0%" and share[3] == "PASS"
-    assert rows["200 %: CPU per job / the bursts'"][1:] == ("1.00", "≤ 1.20", "PASS")
+    assert share[1] == "90.0%" and share[3] == "PASS (1 of 1 runs)"
+    assert rows["200 %: CPU per job / the bursts'"][1:] == ("1.00", "median ≤ 1.20", "PASS (1 of 1 runs)")
     assert rows[RUNNERS_ROW][1:] == ("1.00", "", "")
     assert rows["burst after the 200 % phase: jobs/s; CPU ms per job"][1] == "100.0; 16.0"
     # against the burst before alone, the same run would have missed both
     del run["burst after"]
     rows = {row[0]: row for row in _rows([run], phases)}
-    assert rows["200 %: completed / capacity (mean of the bursts before and after)"][1:] == ("67.5%", "≥ 90 %", "MISS")
-    assert rows["200 %: CPU per job / the bursts'"][1:] == ("1.30", "≤ 1.20", "MISS")
+    assert rows["200 %: completed / capacity (mean of the bursts before and after)"][1:] == (
+        "67.5%", "median ≥ 90 %", "MISS (0 of 1 runs)")
+    assert rows["200 %: CPU per job / the bursts'"][1:] == ("1.30", "median ≤ 1.20", "MISS (0 of 1 runs)")
     assert rows[RUNNERS_ROW][1] == "1.30"
     assert "burst after the 200 % phase: jobs/s; CPU ms per job" not in rows
 
