@@ -180,7 +180,7 @@ def test_overload_is_also_set_against_the_flood_on_the_same_service():
     rows = {measure: value for measure, value, _, _ in _rows([run], phases)}
     assert rows["200 %: completed / the flood's; CPU per job / the flood's (the same service)"] == "94%; 1.05"
     # and against the paced phases, whose jobs arrive one by one as its own do: overload's own cost at 100 %'s
-    assert rows["200 %: CPU per job / 100 %'s (the same one-by-one arrivals, at capacity)"] == "1.05"
+    assert rows["200 %: completed; CPU per job / 100 %'s (the same one-by-one arrivals, at capacity)"] == "100%; 1.05"
     assert rows["200 %: CPU per job / 50 %'s (no backlog)"] == "1.05"
     # and what capacity offered one job at a time completed (the bound past capacity, overload aside)
     assert rows["100 %: completed / capacity (capacity offered one job at a time, without overload)"] == "75.0%"
