@@ -143,7 +143,7 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
                 same_pattern = spread(runs, other, "cpu_total_ms")
                 if same_pattern is not None and len(same_pattern.values) == len(cpu.values):
                     ratios = " ".join(f"{a / b:.2f}" for a, b in zip(cpu.values, same_pattern.values))
-                    if other == "100 %":  # and what it completed against what capacity offered so completed
+                    if other == "100 %":  # and its jobs completed against that phase's (0.94-1.04 on 2026-12-07)
                         completed = spread(runs, other, "jobs_per_s")
                         rows.append((f"{phase}: completed; CPU per job / {other}'s ({why})",
                                      " ".join(f"{a / b:.0%}" for a, b in zip(done.values, completed.values))
