@@ -142,14 +142,13 @@ def _rows(runs: list[dict], phases: list[str]) -> list[tuple[str, str, str, str]
             for other, why in (("100 %", "the same one-by-one arrivals, at capacity"), ("50 %", "no backlog")):
                 same_pattern = spread(runs, other, "cpu_total_ms")
                 if same_pattern is not None and len(same_pattern.values) == len(cpu.values):
-                    ratios = " ".join(f"{a / b:.2f}" for a, b in zip(cpu.values, same_pattern.values))
+                    measure = f"CPU per job / {other}'s ({why})"
+                    value = " ".join(f"{a / b:.2f}" for a, b in zip(cpu.values, same_pattern.values))
                     if other == "100 %":  # and its jobs completed against that phase's (0.94-1.04 on 2026-12-07)
                         completed = spread(runs, other, "jobs_per_s")
-                        rows.append((f"{phase}: completed; CPU per job / {other}'s ({why})",
-                                     " ".join(f"{a / b:.0%}" for a, b in zip(done.values, completed.values))
-                                     + f"; {ratios}", "", ""))
-                    else:
-                        rows.append((f"{phase}: CPU per job / {other}'s ({why})", ratios, "", ""))
+                        measure = f"completed; {measure}"
+                        value = " ".join(f"{a / b:.0%}" for a, b in zip(done.values, completed.values)) + f"; {value}"
+                    rows.append((f"{phase}: {measure}", value, "", ""))
             # capacity offered one job at a time completes less than a burst's rate (it queues to the limit and
             # refuses too): past capacity the stack does what one-by-one arrivals allow, overload or not
             # (benchmarks/README.md, "2026-12-06, towards midnight")
