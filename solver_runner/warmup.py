@@ -25,7 +25,7 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numba
@@ -137,9 +137,31 @@ def _warm_params(target: str, run: dict | None = None) -> dict:
     return targets.validate_params(target, targets.input_params_body(target, params))
 
 
+@contextlib.contextmanager
+def _quiet_solvers() -> Iterator[None]:
+    """The solvers' INFO lines (a kernel's choice, a parameter-free run's stop) are about jobs: the warm-up's runs
+    printed ~170 of them at every start of every runner, burying the service's own lines. Warnings still show,
+    and with OPENQIO_LOG_LEVEL=DEBUG everything does."""
+    solvers = logging.getLogger("solver_runner.solvers")
+    if solvers.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    level = solvers.level
+    solvers.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        solvers.setLevel(level)
+
+
 def warm(progress: Callable[[int, int, str, float], None] | None = None) -> None:
     """Run every solver on the warm-up problems (compiling, or loading from the cache, every kernel);
     progress(index, total, group, seconds) after each group. Raises WarmUpError naming every failure."""
+    with _quiet_solvers():
+        _warm(progress)
+
+
+def _warm(progress: Callable[[int, int, str, float], None] | None) -> None:
     assert {t for _, group in GROUPS for t in group} == set(SOLVERS), "a solver is missing from GROUPS"
     failures = []
     for index, (name, group) in enumerate(GROUPS, 1):

@@ -1,9 +1,11 @@
-"""solver_runner.warmup: after it, no job compiles anything (split units and two threads included); a solver that
-fails on the warm-up problems fails the warm-up, naming it (a runner then refuses to start)."""
+"""solver_runner.warmup: after it, no job compiles anything (split units and two threads included); it logs none of
+the solvers' lines about jobs; a solver that fails on the warm-up problems fails the warm-up, naming it (a runner
+then refuses to start)."""
 from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 
 import pytest
 from numba.core import event
@@ -44,6 +46,24 @@ def test_no_job_compiles_anything_after_the_warm_up():
     finally:
         event.unregister("numba:compile", recorder)
     assert sorted({e.data["dispatcher"].py_func.__qualname__ for _, e in recorder.buffer}) == []
+
+
+def test_the_warm_up_keeps_the_solvers_lines_about_jobs_out_of_the_log(caplog):
+    """Every runner warms up at every start: its ~170 runs' kernel choices and stops buried the service's lines."""
+    def solver_lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name.startswith("solver_runner.solvers.")]
+
+    caplog.set_level(logging.INFO)
+    warmup.warm()
+    assert solver_lines() == []
+    job = RunRequest("job", targets.SA, warmup._warm_params(targets.SA, warmup.LONG_SA_RUN),
+                     encode_json(warmup.WARM_PROBLEMS[3]))
+    assert entry.run(job, lambda: False, lambda p: None).status == "succeeded"
+    assert any("Metropolis kernel: msc" in line for line in solver_lines())  # a job's lines show as before
+    caplog.clear()
+    caplog.set_level(logging.DEBUG, logger="solver_runner.solvers")  # OPENQIO_LOG_LEVEL=DEBUG: everything
+    warmup.warm()
+    assert len(solver_lines()) > 100
 
 
 def test_a_solver_that_fails_fails_the_warm_up(monkeypatch):
