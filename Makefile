@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SDK_STAMP := .venv-sdk/.installed
 RAY_STAMP := $(VENV)/.ray-installed
+# Each editable install printed setuptools' boxed notice about packages at the top of the checkout (the layout is
+# meant: they are imported from here), which read like an error on a first `make run`.
+EDITABLE := PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet -e
 
 .PHONY: run test test-unit lint bench install sdk-env ray-extra clean
 
@@ -13,7 +16,7 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test,ocean,lint]"
+	$(EDITABLE) ".[test,ocean,lint]"
 	@touch $@
 
 node_modules/.bin/azurite-blob: package.json package-lock.json
@@ -32,7 +35,7 @@ sdk-env: $(SDK_STAMP)
 ray-extra: $(RAY_STAMP)
 
 $(RAY_STAMP): pyproject.toml $(STAMP)
-	$(PY) -m pip install --quiet -e ".[test,ocean,ray]"
+	$(EDITABLE) ".[test,ocean,ray]"
 	@touch $@
 
 $(SDK_STAMP): tests/sdk/requirements.txt | $(PY)
@@ -60,7 +63,7 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 bench: install
-	$(PY) -m pip install --quiet -e ".[test,ocean,bench,ray]"
+	$(EDITABLE) ".[test,ocean,bench,ray]"
 	$(PY) -m benchmarks.solvers
 	$(PY) -m benchmarks.catalog
 	$(PY) -m benchmarks.service
