@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # The solver cache is warmed once, with a progress line, before pytest: tests then start services that only load
-# it (a cold compile takes about a minute of one core, several on a busy machine). The suite then runs on
+# it (a cold compile takes about two minutes of one core, more on a busy machine). The suite then runs on
 # TEST_WORKERS pytest-xdist processes, each module (and all the Ray tests together) on one of them
 # (tests/conftest.py): most of a test's time is waiting for processes it started, so two workers share two cores
 # well (the whole suite: 13 min on one, 8.5 on two, on the 2-core development VM).

@@ -1,6 +1,7 @@
 """Compile every numba kernel into the on-disk cache once, saying what it does, so no job pays JIT time.
 
-A cold compile costs 1-3 min of one core (66 s and 172 s on two VMs, in the README); loading the cache takes about a second.
+A cold compile costs 1-3 min of one core (118 s on the 2-vCPU VM of the README's timing); loading the cache takes
+about a second.
 Three callers:
 - the service: the runner pool runs `warm_up` in one spawned process before it starts any runner
   (services.dispatch.runner_pool), so N runners never compile the same kernels in parallel, and the log says
