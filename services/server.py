@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import errno
 import json
 import logging
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -102,6 +104,7 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     tls = ensure_tls(settings)
+    _check_port_free(settings.host, settings.port)  # in a second, not after the runners' warm-up
 
     azurite = None
     if with_azurite:
@@ -146,7 +149,10 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         site_runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await site_runner.setup()
         site = web.TCPSite(site_runner, settings.host, settings.port, ssl_context=server_ssl_context(tls))
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # taken since the check at the start
+            raise StartupError(_cannot_listen(settings.host, settings.port, exc)) from None
         port = site_runner.addresses[0][1]  # the real port when 0 was asked for
         base_url = settings.public_base_url(port)
         _write_connection_files(settings, base_url, tls)
@@ -173,6 +179,39 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
             await asyncio.to_thread(azurite.stop)
             children.forget("azurite")
         log.info("stopped")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """StartupError when the gateway could not listen on host:port (another program holds the port, or the address
+    is not this machine's). The gateway binds only once the runners are ready, minutes into a first start (the
+    compile): this says so at once instead. Each address the host resolves to is bound as the server will bind it
+    (SO_REUSEADDR: a port whose last connections linger in TIME_WAIT is free), then let go."""
+    if port == 0:
+        return
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise StartupError(_cannot_listen(host, port, exc)) from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise StartupError(_cannot_listen(host, port, exc)) from None
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    other_port = "choose another port with OPENQIO_PORT or `openqio serve --port` (0: any free one)"
+    if exc.errno == errno.EADDRINUSE:
+        hint = f"another program, or another openqio with another data directory, listens there: stop it, or {other_port}"
+    elif exc.errno == errno.EACCES:
+        hint = f"ports under 1024 need privileges: {other_port}"
+    else:
+        hint = "OPENQIO_HOST or `--host` must be an address of this machine"
+    return f"the gateway cannot listen on {host}:{port}: {exc.strerror or exc} ({hint})"
 
 
 async def _unless_stopped(work: Any, stop: asyncio.Event) -> bool:

@@ -269,6 +269,24 @@ async def test_a_second_service_on_the_same_data_directory_is_refused(openqio_se
         second.stop(signal.SIGKILL)
 
 
+def test_a_port_another_program_holds_is_refused_before_anything_starts(tmp_path: Path):
+    """The gateway binds only once its runners are ready (minutes into a first start, while they compile): a port
+    already taken is told at once, in a line, before Azurite or any runner starts; not as a traceback after."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        service = Service(data_dir=tmp_path, blob_url="http://127.0.0.1:1/devstoreaccount1", runners=1,
+                          args=["--with-azurite"], extra_env={"OPENQIO_PORT": str(port)})
+        try:
+            with pytest.raises(Exception, match=f"(?s)exited with 1 .*the gateway cannot listen on 127.0.0.1:{port}: "
+                                                "Address already in use .*OPENQIO_PORT"):
+                service.start(timeout=60)
+            log = service.log_file.read_text()
+            assert "Azurite" not in log and "warm-up" not in log and "runner" not in log, log
+            assert "Traceback" not in log, log
+        finally:
+            service.stop(signal.SIGKILL)
+
+
 async def test_a_job_cannot_take_over_another_jobs_container(openqio_service):
     async with Rest(openqio_service) as rest:
         first = await rest.submit(seed_problem(), targets.SA, {"sweeps": 50, "seed": 1})
