@@ -94,6 +94,7 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
     from services.dispatch.outputs import OutputKeeper
     from services.gateway.app import create_app
     from services.gateway.tls import ensure_tls, server_ssl_context
+    from services.jobs.schema import JobStoreUnavailable
     from services.jobs.sqlite_store import SqliteJobStore
 
     loop = asyncio.get_running_loop()
@@ -122,7 +123,10 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
     site_runner = None
     watcher = None
     try:
-        await store.open()
+        try:
+            await store.open()
+        except JobStoreUnavailable as exc:
+            raise StartupError(str(exc)) from None
         await blobs.open()
         await keeper.start()
         if azurite is not None:

@@ -100,12 +100,17 @@ MIGRATIONS: list[Callable[[aiosqlite.Connection], Awaitable[None]]] = [_bind_con
 LATEST = len(MIGRATIONS)
 
 
+class JobStoreUnavailable(RuntimeError):
+    """The job database cannot be used as it is (damaged, unreadable, or from a newer openqio): the service does not
+    start, and says why and what to do in one line, never by changing the file."""
+
+
 async def migrate(db: aiosqlite.Connection) -> int:
     """Create the base schema if missing, then apply every migration this database lacks. Returns the version."""
     await db.executescript(BASE)
     (version,), = await db.execute_fetchall("PRAGMA user_version")
     if version > LATEST:
-        raise RuntimeError(f"the job database has schema version {version}, newer than this openqio knows "
+        raise JobStoreUnavailable(f"the job database has schema version {version}, newer than this openqio knows "
                            f"({LATEST}): run a newer openqio, or move the data directory away")
     for number in range(version, LATEST):
         await db.execute("BEGIN IMMEDIATE")

@@ -21,6 +21,7 @@ import base64
 import builtins
 import json
 import logging
+import sqlite3
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -36,7 +37,7 @@ from . import lifecycle
 from . import sqlite_writes as writes
 from .backlog import Backlog, WaitingJobs
 from .group_commit import GroupCommit
-from .schema import migrate
+from .schema import JobStoreUnavailable, migrate
 from .sqlite_writes import COLUMNS as _COLUMNS  # noqa: F401 - importable from here (benchmarks, tests)
 from .sqlite_writes import body_hash
 from .store import CancelOutcome, ClaimedJob, ContainerInUse, JobEvent, JobExists, OutputRef, StoredOutput
@@ -130,6 +131,25 @@ class SqliteJobStore:
         self._waiting = WaitingJobs()
 
     async def open(self) -> None:
+        """Open (creating or migrating) the database; JobStoreUnavailable, the store closed again, when it cannot be
+        used: a damaged file, one this user cannot read and write, or one from a newer openqio."""
+        try:
+            await self._open()
+        except sqlite3.Error as exc:
+            await self.close()
+            if "locked" in str(exc):
+                hint = "another program holds a lock on it (an sqlite3 shell?): close it"
+            elif isinstance(exc, sqlite3.OperationalError):  # could not open it: the file's place, not its content
+                hint = "it must be a file this user can read and write, in a directory it can write, on a local disk"
+            else:  # "file is not a database", "database disk image is malformed"
+                hint = ("the file is damaged: restore it from a backup, or move it away to start with no job records "
+                        "(the jobs' blobs stay in storage)")
+            raise JobStoreUnavailable(f"the job database {self.path} cannot be used: {exc} ({hint})") from None
+        except JobStoreUnavailable:
+            await self.close()
+            raise
+
+    async def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self.path, isolation_level=None)
         self._db.row_factory = aiosqlite.Row

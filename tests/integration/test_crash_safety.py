@@ -287,6 +287,20 @@ def test_a_port_another_program_holds_is_refused_before_anything_starts(tmp_path
             service.stop(signal.SIGKILL)
 
 
+def test_a_damaged_job_database_stops_the_start_in_one_line_and_is_left_as_it_is(tmp_path: Path):
+    damaged = b"\0garbage" * 500
+    (tmp_path / "jobs.sqlite3").write_bytes(damaged)
+    service = Service(data_dir=tmp_path, blob_url="http://127.0.0.1:1/devstoreaccount1", runners=1)
+    try:
+        with pytest.raises(Exception, match="(?s)exited with 1 .*the job database .*jobs.sqlite3 cannot be used: "
+                                            "file is not a database .*restore it from a backup"):
+            service.start(timeout=60)
+        assert "Traceback" not in service.log_file.read_text()
+        assert (tmp_path / "jobs.sqlite3").read_bytes() == damaged
+    finally:
+        service.stop(signal.SIGKILL)
+
+
 async def test_a_job_cannot_take_over_another_jobs_container(openqio_service):
     async with Rest(openqio_service) as rest:
         first = await rest.submit(seed_problem(), targets.SA, {"sweeps": 50, "seed": 1})

@@ -130,9 +130,28 @@ async def test_a_database_from_a_newer_openqio_is_refused(tmp_path: Path):
     raw.execute(f"PRAGMA user_version = {schema.LATEST + 1}")
     raw.close()
     store = SqliteJobStore(tmp_path / "jobs.sqlite3")
-    with pytest.raises(RuntimeError, match="newer than this openqio"):
+    with pytest.raises(schema.JobStoreUnavailable, match="newer than this openqio"):
         await store.open()
     await store.close()
+
+
+async def test_a_damaged_database_is_refused_as_it_is(tmp_path: Path):
+    path = tmp_path / "jobs.sqlite3"
+    damaged = b"not a database " * 300
+    path.write_bytes(damaged)
+    store = SqliteJobStore(path)
+    with pytest.raises(schema.JobStoreUnavailable, match=f"job database {path} cannot be used: file is not a database .*"
+                                                  "damaged: restore it from a backup"):
+        await store.open()
+    await store.close()
+    assert path.read_bytes() == damaged  # nothing written, nothing moved
+
+
+async def test_a_database_that_cannot_be_opened_is_refused(tmp_path: Path):
+    path = tmp_path / "jobs.sqlite3"
+    path.mkdir()  # a directory where the file should be
+    with pytest.raises(schema.JobStoreUnavailable, match="unable to open database file .*a file this user can read and write"):
+        await SqliteJobStore(path).open()
 
 
 @pytest.mark.parametrize("url, key", [
