@@ -24,6 +24,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
@@ -119,11 +120,16 @@ def ensure_tls(settings) -> TlsFiles:
     now = dt.datetime.now(dt.UTC)
     ca_key: ec.EllipticCurvePrivateKey
     if files.ca_cert.exists() and ca_key_file.exists():
-        ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
-        loaded = serialization.load_pem_private_key(ca_key_file.read_bytes(), password=None)
-        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
-            raise SettingsError(f"{ca_key_file} is not the EC key openqio generates; move the tls folder away to "
-                           "generate a new CA (clients must then trust the new one)")
+        try:
+            ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+            loaded = serialization.load_pem_private_key(ca_key_file.read_bytes(), password=None)
+        except (ValueError, TypeError) as exc:  # damaged, or a key with a password: not what openqio writes
+            raise SettingsError(f"{files.ca_cert} or {ca_key_file} cannot be read ({exc}); move the tls folder away "
+                                "to generate a new CA (clients must then trust the new one)") from None
+        if not isinstance(loaded, ec.EllipticCurvePrivateKey) or not _same_key(loaded.public_key(),
+                                                                                 ca_cert.public_key()):
+            raise SettingsError(f"{ca_key_file} is not the EC key of {files.ca_cert} openqio generates; move the tls "
+                                "folder away to generate a new CA (clients must then trust the new one)")
         ca_key = loaded
     else:
         ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -150,8 +156,15 @@ def ensure_tls(settings) -> TlsFiles:
     names = host_names(settings)
     renew = True
     if files.server_cert.exists() and files.server_key.exists():
-        current = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
-        renew = current.not_valid_after_utc - now < dt.timedelta(days=30) or bool(uncovered(current, names))
+        try:
+            current = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
+            server_key = serialization.load_pem_private_key(files.server_key.read_bytes(), password=None)
+        except (ValueError, TypeError):  # damaged: issued again by the CA, which is all clients trust
+            log.warning("%s or %s cannot be read: issuing the gateway a new certificate", files.server_cert,
+                        files.server_key)
+        else:
+            renew = (current.not_valid_after_utc - now < dt.timedelta(days=30) or bool(uncovered(current, names))
+                     or not _same_key(server_key.public_key(), current.public_key()))
     if renew:
         key = ec.generate_private_key(ec.SECP256R1())
         san = x509.SubjectAlternativeName([
@@ -175,6 +188,12 @@ def ensure_tls(settings) -> TlsFiles:
 
     _write_bundle(files.ca_bundle, files.ca_cert.read_bytes())
     return files
+
+
+def _same_key(a: Any, b: Any) -> bool:
+    """Whether two public keys (of a private key, of a certificate) are the same key."""
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return bool(a.public_bytes(*spki) == b.public_bytes(*spki))
 
 
 def _write_bundle(path: Path, extra: bytes) -> None:
@@ -208,9 +227,7 @@ def _own_certificate(settings, folder: Path) -> TlsFiles:
     except ValueError:
         raise SettingsError(f"OPENQIO_TLS_KEY {key_path} is not a PEM private key") from None
     leaf = chain[0]
-    public = serialization.PublicFormat.SubjectPublicKeyInfo
-    if key.public_key().public_bytes(serialization.Encoding.DER, public) != leaf.public_key().public_bytes(
-            serialization.Encoding.DER, public):
+    if not _same_key(key.public_key(), leaf.public_key()):
         raise SettingsError(f"OPENQIO_TLS_KEY {key_path} is not the key of OPENQIO_TLS_CERT {cert_path} "
                             "(its first certificate must be the gateway's own)")
     now = dt.datetime.now(dt.UTC)

@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from services.config import Settings
+from services.config import Settings, SettingsError
 from services.gateway.tls import ensure_tls, server_ssl_context
 
 
@@ -67,6 +67,37 @@ def test_missing_server_certificate_is_reissued_by_the_same_ca(settings: Setting
     server = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
     ca = x509.load_pem_x509_certificate(ca_before)
     ca.public_key().verify(server.signature, server.tbs_certificate_bytes, ec.ECDSA(server.signature_hash_algorithm))
+
+
+@pytest.mark.parametrize("damage", ["server_cert", "server_key", "key_of_another_certificate"])
+def test_a_damaged_server_certificate_or_key_is_reissued_by_the_same_ca(settings: Settings, damage: str):
+    files = ensure_tls(settings)
+    ca_before = files.ca_cert.read_bytes()
+    if damage == "key_of_another_certificate":
+        other = ensure_tls(Settings.from_env({}, data_dir=Path(str(settings.data_dir) + "-other")))
+        files.server_key.write_bytes(other.server_key.read_bytes())
+    else:
+        getattr(files, damage).write_text("garbage")
+    ensure_tls(settings)
+    assert files.ca_cert.read_bytes() == ca_before
+    server = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
+    ca = x509.load_pem_x509_certificate(ca_before)
+    ca.public_key().verify(server.signature, server.tbs_certificate_bytes, ec.ECDSA(server.signature_hash_algorithm))
+    server_ssl_context(files)  # the key is the certificate's
+
+
+@pytest.mark.parametrize("damage", ["ca_cert", "ca_key", "key_of_another_ca"])
+def test_a_damaged_ca_is_refused_in_one_line_and_left_as_it_is(settings: Settings, damage: str):
+    files = ensure_tls(settings)
+    if damage == "key_of_another_ca":
+        other = ensure_tls(Settings.from_env({}, data_dir=Path(str(settings.data_dir) + "-other")))
+        files.ca_key.write_bytes(other.ca_key.read_bytes())
+    else:
+        getattr(files, damage).write_text("garbage")
+    before = {p: p.read_bytes() for p in (files.ca_cert, files.ca_key)}
+    with pytest.raises(SettingsError, match="move the tls folder away to generate a new CA"):
+        ensure_tls(settings)
+    assert {p: p.read_bytes() for p in before} == before
 
 
 def test_custom_host_name_is_in_the_certificate(tmp_path: Path):
