@@ -259,7 +259,7 @@ async def _launch_azurite(server, children) -> None:
         await asyncio.to_thread(server.wait_listening)
     except AzuriteError as exc:
         children.forget("azurite")
-        raise StartupError(f"could not start Azurite on port {server.port}: {exc}") from None
+        raise StartupError(f"could not start Azurite on port {server.port} (data in {server.location}): {exc}") from None
 
 
 async def _keep_azurite(server, keeper, children) -> None:
