@@ -3,6 +3,7 @@ flag, one that dies mid-job). Started by RunnerPool through its `entry_point` se
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 from contracts.runner import Progress, RunOutcome
@@ -61,3 +62,8 @@ def flaky_main(conn, cancel_event, threads):
 def failing_warm_up():
     """A warm-up process that fails."""
     raise SystemExit(3)
+
+
+def killed_warm_up():
+    """A warm-up process the OOM killer (or anyone) SIGKILLs mid-compile."""
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -119,12 +119,13 @@ async def test_a_runner_that_starts_again_makes_the_pool_healthy(tmp_path, monke
         await pool.close()
 
 
-async def test_a_failed_warm_up_is_logged_and_the_runners_still_start(caplog):
+@pytest.mark.parametrize("warm_up, how", [("failing_warm_up", "exit code 3"), ("killed_warm_up", "killed by SIGKILL")])
+async def test_a_failed_warm_up_is_logged_and_the_runners_still_start(caplog, warm_up, how):
     caplog.set_level(logging.INFO, logger="services.dispatch.runner_pool")
-    pool = RunnerPool(1, entry_point=ENTRY, warmup_entry="tests.unit.services.stubborn_worker:failing_warm_up")
+    pool = RunnerPool(1, entry_point=ENTRY, warmup_entry=f"tests.unit.services.stubborn_worker:{warm_up}")
     await pool.start()
     try:
-        assert any("solver warm-up failed (exit code 3)" in m for m in caplog.messages)
+        assert any(f"solver warm-up failed ({how}" in m for m in caplog.messages), caplog.messages
         assert pool.health() is None
         runner = await asyncio.wait_for(pool.acquire(), timeout=30)
         assert (await pool.run(runner, request("ok"))).status == "succeeded"
