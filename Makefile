@@ -11,15 +11,26 @@ EDITABLE := PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install -
 
 .PHONY: run test test-unit lint bench install sdk-env ray-extra clean
 
+# Python 3.11+ and Node 20+ (README), checked before anything is installed: a venv made with an older Python failed
+# its install, and then every later `make run` with it, also once a newer Python was there.
+NEEDS_PY311 := -c 'import sys; sys.exit(sys.version_info < (3, 11))'
+NEEDS_NODE20 := -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)'
+
 $(PY):
+	@$(PYTHON) $(NEEDS_PY311) 2>/dev/null || { echo "openqio needs Python 3.11 or newer; $(PYTHON) is" \
+		"$$($(PYTHON) --version 2>/dev/null || echo missing): run make PYTHON=python3.11 (or newer) run" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
+	@$(PY) $(NEEDS_PY311) || { echo "$(VENV) was made with $$($(PY) --version 2>&1); openqio needs Python 3.11 or" \
+		"newer: rm -rf $(VENV), then make PYTHON=python3.11 (or newer) run" >&2; exit 1; }
 	$(EDITABLE) ".[test,ocean,lint]"
 	@touch $@
 
 node_modules/.bin/azurite-blob: package.json package-lock.json
+	@node $(NEEDS_NODE20) 2>/dev/null || { echo "openqio runs Azurite on Node.js 20 or newer (with npm); node is" \
+		"$$(node --version 2>/dev/null || echo missing)" >&2; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
