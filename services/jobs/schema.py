@@ -111,7 +111,7 @@ async def migrate(db: aiosqlite.Connection) -> int:
     (version,), = await db.execute_fetchall("PRAGMA user_version")
     if version > LATEST:
         raise JobStoreUnavailable(f"the job database has schema version {version}, newer than this openqio knows "
-                           f"({LATEST}): run a newer openqio, or move the data directory away")
+                                  f"({LATEST}): run a newer openqio, or move the data directory away")
     for number in range(version, LATEST):
         await db.execute("BEGIN IMMEDIATE")
         try:
