@@ -164,8 +164,9 @@ class Azurite:
         if code is not None:
             hint = ""
             if "EADDRINUSE" in output:
-                hint = (f" (port {self.port} is in use by another program: stop it, or give openqio another blob "
-                        "port with OPENQIO_BLOB_URL)")
+                hint = (f" (port {self.port} is in use by another program, your own Azurite perhaps: stop it, or "
+                        "give openqio's Azurite another port, e.g. "
+                        f"OPENQIO_BLOB_URL=http://{self.host}:{self.port + 1}/devstoreaccount1)")
             raise AzuriteError(f"Azurite exited with code {code} at start-up{hint}; its output:\n{output}")
         raise AzuriteError(f"Azurite did not start within {timeout:.0f} s; its output:\n{output}")
 

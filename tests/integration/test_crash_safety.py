@@ -287,6 +287,21 @@ def test_a_port_another_program_holds_is_refused_before_anything_starts(tmp_path
             service.stop(signal.SIGKILL)
 
 
+def test_a_blob_port_another_azurite_holds_is_said_with_a_setting_to_use_instead(tmp_path: Path):
+    """A developer of Azure code often runs an Azurite of their own on 10000, where `make run` starts openqio's."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        service = Service(data_dir=tmp_path, blob_url=f"http://127.0.0.1:{port}/devstoreaccount1", runners=1,
+                          args=["--with-azurite"])
+        try:
+            with pytest.raises(Exception, match=f"(?s)could not start Azurite on port {port} .*in use by another "
+                                                f"program.*OPENQIO_BLOB_URL=http://127.0.0.1:{port + 1}/"):
+                service.start(timeout=60)
+            assert "warm-up" not in service.log_file.read_text()
+        finally:
+            service.stop(signal.SIGKILL)
+
+
 def test_a_damaged_job_database_stops_the_start_in_one_line_and_is_left_as_it_is(tmp_path: Path):
     damaged = b"\0garbage" * 500
     (tmp_path / "jobs.sqlite3").write_bytes(damaged)
