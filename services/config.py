@@ -371,12 +371,28 @@ def _default_token(data_dir: Path) -> str:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (mode 0600), atomically: a reader sees the old or the new content."""
+    """Write a file only its owner can read (mode 0600), whole or not at all (`write_whole`)."""
+    write_whole(path, text.encode(), 0o600)
+
+
+def write_whole(path: Path, data: bytes, mode: int) -> None:
+    """Write `path` atomically and durably: a reader, or a start after a crash or a power loss, finds the old content
+    or the new, never a torn or empty file. The files written so (generated storage accounts, TLS keys, tokens,
+    connection files) are few and rarely rewritten; losing storage-accounts.json would put every blob of its
+    accounts out of reach, so each is fsynced before it replaces the old one, and its directory after."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
+    if os.name == "posix":  # the rename itself, on disk (directories cannot be opened so elsewhere)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
 
 def account_blob_url(blob_url: str, default_account: str, account: str, where: str = "OPENQIO_BLOB_URL") -> str:

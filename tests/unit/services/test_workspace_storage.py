@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import stat
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -49,6 +50,28 @@ def test_with_azurite_one_workspace_gets_a_private_account_never_the_public_one(
     assert [a.name for a in s.storage_accounts] == [account.name]  # what Azurite is started with
     assert (tmp_path / STORAGE_ACCOUNTS_FILE).stat().st_mode & 0o777 == 0o600
     assert with_generated_storage(Settings.from_env({}, data_dir=tmp_path)).storage_for(s.workspace) == account
+
+
+def test_generated_accounts_are_on_disk_before_they_are_used(tmp_path: Path, monkeypatch):
+    """Losing storage-accounts.json to a power loss would put every blob of its accounts out of reach: the file is
+    fsynced before it replaces the old one (a reader never sees it torn), and its directory after the rename."""
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("fsync directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(src, dst) -> None:
+        events.append(f"replace {Path(dst).name}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    s = with_generated_storage(Settings.from_env({}, data_dir=tmp_path))
+    at = events.index(f"replace {STORAGE_ACCOUNTS_FILE}")
+    assert events[at - 1:at + 2] == ["fsync file", f"replace {STORAGE_ACCOUNTS_FILE}", "fsync directory"], events
+    assert s.storage_for(s.workspace).key in (tmp_path / STORAGE_ACCOUNTS_FILE).read_text()
 
 
 def test_existing_azurite_data_keeps_its_account_name_with_a_new_key(tmp_path: Path):
