@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,6 +57,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc)
 
 
+# The job a runner is running (solver_runner.entry.run sets it): its solvers' lines carry its id, as the service's
+# lines about it do, so one job's lines can be picked out of a log of many.
+JOB_ID: ContextVar[str | None] = ContextVar("openqio_job_id", default=None)
+
+
+class _JobId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        job = JOB_ID.get()
+        if job is not None and not hasattr(record, "job_id"):
+            record.job_id = job
+        return True
+
+
 OWN_LOGGERS = ("openqio", "services", "contracts", "solver_runner")
 _configured = "WARNING"  # the level spec `configure` was given, passed on to runner processes by `current`
 
@@ -88,6 +102,7 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
     own, others = parse_level(level)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(_JobId())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

@@ -5,8 +5,9 @@ A job's status changes are logged once each, by the job store (the only writer o
 `job <id>: <from> -> <to>` with extras `job_id`, `from` (null for a new job) and `to`, plus what the change carries
 (target, attempt, cost, error code...). With `--log-format json` (OPENQIO_LOG_FORMAT=json) every line is one JSON
 object: `ts` (ISO 8601, UTC), `level`, `logger`, `msg`, then the extras as top-level keys (and `exception` when there
-is a traceback), so `jq 'select(.job_id == "...")'` follows one job. Runner processes log in the same format
-(the formatters live in contracts/logformat.py, which runner processes may import).
+is a traceback), so `jq 'select(.job_id == "...")'` follows one job, its solver's lines included: runner processes
+log in the same format (the formatters live in contracts/logformat.py, which runner processes may import), and
+what a runner logs while it runs a job carries that job's `job_id`.
 """
 from __future__ import annotations
 

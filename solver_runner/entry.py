@@ -26,6 +26,7 @@ import numpy as np
 
 from contracts import errors, targets
 from contracts.errors import ContractError
+from contracts.logformat import JOB_ID
 from contracts.problems import decode_problem
 from contracts.results import make_result, solution_entry
 from contracts.runner import Progress, RunOutcome, RunRequest
@@ -40,6 +41,14 @@ log = logging.getLogger(__name__)
 
 
 def run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Callable[[Progress], None]) -> RunOutcome:
+    running = JOB_ID.set(request.job_id)  # every line logged while the job runs names it (contracts.logformat)
+    try:
+        return _run(request, is_cancelled, on_progress)
+    finally:
+        JOB_ID.reset(running)
+
+
+def _run(request: RunRequest, is_cancelled: Callable[[], bool], on_progress: Callable[[Progress], None]) -> RunOutcome:
     started = time.monotonic()
     summary: list[dict | None] = [None]  # the input's summary (contracts.summary), set once decoding was tried
 

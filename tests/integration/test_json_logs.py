@@ -53,8 +53,12 @@ async def test_json_lines_and_one_line_per_transition(service):
     for doc in lines:
         assert {"ts", "level", "logger", "msg"} <= doc.keys(), doc
     ready = next(n for n, d in enumerate(lines) if "(event loop: uvloop)" in d["msg"])  # OPENQIO_EVENT_LOOP's default
-    # the runner's warm-up runs are not jobs: none of the solvers' lines about jobs (~170 a runner) before ready
-    assert [d["msg"] for d in lines[:ready] if d["logger"].startswith("solver_runner.solvers")] == []
+    # the runner's warm-up runs are not jobs: none of the solvers' lines about jobs (~170 a runner) before ready;
+    # after, each names the job it is about, as the service's lines do
+    solver_lines = [(n, d) for n, d in enumerate(lines) if d["logger"].startswith("solver_runner.solvers")]
+    assert [d["msg"] for n, d in solver_lines if n < ready] == []
+    assert any(d.get("job_id") == done for _, d in solver_lines), solver_lines
+    assert {d.get("job_id") for _, d in solver_lines} <= {done, running, *queued}, solver_lines
 
     def moves(job_id: str) -> list[tuple[str | None, str]]:
         return [(d["from"], d["to"]) for d in lines if d.get("job_id") == job_id and "to" in d]
