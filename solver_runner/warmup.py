@@ -144,11 +144,9 @@ def _quiet_solvers() -> Iterator[None]:
     printed ~170 of them at every start of every runner, burying the service's own lines. Warnings still show,
     and with OPENQIO_LOG_LEVEL=DEBUG everything does."""
     solvers = logging.getLogger("solver_runner.solvers")
-    if solvers.isEnabledFor(logging.DEBUG):
-        yield
-        return
     level = solvers.level
-    solvers.setLevel(logging.WARNING)
+    if not solvers.isEnabledFor(logging.DEBUG):
+        solvers.setLevel(logging.WARNING)
     try:
         yield
     finally:
