@@ -360,13 +360,17 @@ def _parse_tokens(raw: str, default_workspace: str) -> dict[str, str]:
 def _default_token(data_dir: Path) -> str:
     """A random token made on first run and kept in DATA_DIR/token (mode 0600)."""
     path = data_dir / "token"
-    if path.exists():
-        token = path.read_text().strip()
-        if token:
-            return token
-    data_dir.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    write_private(path, token + "\n")
+    try:
+        if path.exists():
+            token = path.read_text().strip()
+            if token:
+                return token
+        data_dir.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(32)
+        write_private(path, token + "\n")
+    except OSError as exc:  # the first thing a start writes: a data directory that is a file, or not writable
+        raise SettingsError(f"OPENQIO_DATA_DIR {data_dir}: cannot keep the token there ({exc.strerror}: "
+                            f"{exc.filename}); it must be a directory this user can write") from None
     return token
 
 

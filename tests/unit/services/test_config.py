@@ -134,3 +134,13 @@ def test_public_base_url_is_configured_or_derived_from_host_and_port():
     for bad in ("quantum.example.org", "ftp://x/", "https://x/?a=1", "https:///path"):
         with pytest.raises(SettingsError, match="OPENQIO_PUBLIC_URL"):
             Settings.from_env({"OPENQIO_PUBLIC_URL": bad}, tokens=tokens)
+
+
+@pytest.mark.parametrize("where", ["the file", "under the file"])
+def test_a_data_directory_that_is_a_file_is_one_line(tmp_path: Path, where: str):
+    """The first start's first write is the token: a data directory it cannot write was a traceback."""
+    (tmp_path / "afile").write_text("")
+    data_dir = tmp_path / "afile" if where == "the file" else tmp_path / "afile" / "sub"
+    with pytest.raises(SettingsError, match=f"OPENQIO_DATA_DIR {data_dir}: cannot keep the token there .*"
+                                            "must be a directory this user can write"):
+        Settings.from_env({}, data_dir=data_dir)
