@@ -381,6 +381,14 @@ def _dashboard_url(settings: Settings, base_url: str) -> str:
             "or open the URL with #token=<token>)")
 
 
+def _here(path: Path) -> str:
+    """`path` relative to the working directory when under it (`.venv/bin/python` for `make run`), else whole."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _announce(settings: Settings, base_url: str) -> None:
     data_dir = Path(settings.data_dir)
     if settings.log_format == "json":  # machines read this output: one JSON log line, no free text
@@ -392,7 +400,7 @@ def _announce(settings: Settings, base_url: str) -> None:
     lines = [
         "",
         f"openqio is running at {base_url} ({_describe_pool(settings)}, blobs at {settings.blob_url})",
-        f"  native client:  Workspace() reads {data_dir / 'connection.json'}",
+        f"  native client:  Workspace() reads {data_dir / 'connection.json'} (in {_here(Path(sys.executable))})",
         f"  azure-quantum:  set -a; source {data_dir / 'sdk.env'}; set +a",
         f"  dashboard:      {_dashboard_url(settings, base_url)}",
         f"  workspace:      subscription_id={settings.subscription_id} resource_group={settings.resource_group} "

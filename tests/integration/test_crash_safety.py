@@ -14,6 +14,7 @@ import os
 import random
 import signal
 import socket
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -29,7 +30,7 @@ from services.client.aio import Workspace
 from services.supervise import CHILDREN_FILE, start_time
 from tests.integration.rest import Rest, long_problem, seed_problem
 from tests.reference import reference_cost
-from tests.service import Service, serving
+from tests.service import ROOT, Service, serving
 
 pytestmark = pytest.mark.integration
 TERMINAL_KINDS = {s.value.lower() for s in TERMINAL}
@@ -314,6 +315,14 @@ def test_a_damaged_job_database_stops_the_start_in_one_line_and_is_left_as_it_is
         assert (tmp_path / "jobs.sqlite3").read_bytes() == damaged
     finally:
         service.stop(signal.SIGKILL)
+
+
+def test_the_start_banner_names_the_python_that_has_the_client(openqio_service):
+    """The system's python3 has none of what `make` installed: the banner says which one has the native client."""
+    python = Path(sys.executable)
+    shown = python.relative_to(ROOT) if python.is_relative_to(ROOT) else python  # the service runs in ROOT
+    assert (f"native client:  Workspace() reads {openqio_service.connection_file} (in {shown})"
+            in openqio_service.log_file.read_text())
 
 
 async def test_a_job_cannot_take_over_another_jobs_container(openqio_service):
