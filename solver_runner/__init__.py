@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
-_KEYED = re.compile(r"openqio-[0-9a-f]{16}")
+KEYED = re.compile(r"openqio-[0-9a-f]{16}")  # a keyed cache directory's name
 
 
 def _source_digest() -> str:
@@ -49,7 +49,7 @@ def cache_dir(numba_cache_dir: str | None) -> Path:
     if not numba_cache_dir:
         return _PACKAGE / "__pycache__" / f"openqio-{_source_digest()}"
     base = Path(numba_cache_dir)
-    if _KEYED.fullmatch(base.name):
+    if KEYED.fullmatch(base.name):
         base = base.parent
     return base / f"openqio-{_source_digest()}"
 

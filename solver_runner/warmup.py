@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -34,7 +35,7 @@ import numba
 from contracts import targets
 from contracts.problems import decode_problem, encode_json, problem_document
 from contracts.runner import RunOutcome, RunRequest
-from solver_runner import entry
+from solver_runner import KEYED, entry
 from solver_runner.model import compile_problem
 from solver_runner.solvers import SOLVERS, SolveContext
 from solver_runner.solvers.annealing import run_tempering
@@ -186,8 +187,30 @@ def _warm(progress: Callable[[int, int, str, float], None] | None) -> None:
     _marker().touch()
 
 
+UNUSED_CACHE_DAYS = 30
+
+
+def prune_unused_caches(here: Path | None = None, now: float | None = None) -> list[Path]:
+    """Remove the caches of other solver sources (an older openqio, an edited solver) beside `here` (this one) that
+    no runner started from for UNUSED_CACHE_DAYS: 12-14 MB each, and every upgrade left one behind. A warm-up touches
+    its cache's marker whenever it completes, at every runner's start; a cache without a marker may be another
+    version's first start filling it, and is left alone, as is anything not named as a keyed cache."""
+    here = here or cache_dir()
+    cutoff = (time.time() if now is None else now) - UNUSED_CACHE_DAYS * 86400
+    removed = []
+    for other in sorted(here.parent.iterdir()):
+        if other == here or not KEYED.fullmatch(other.name) or not other.is_dir():
+            continue
+        used = [marker.stat().st_mtime for marker in other.glob("warmed-numba-*")]
+        if used and max(used) < cutoff:
+            shutil.rmtree(other, ignore_errors=True)
+            removed.append(other)
+    return removed
+
+
 def warm_up() -> None:
-    """The runner pool's warm-up process: `warm` with log lines (a first start says so, and reports each group)."""
+    """The runner pool's warm-up process: `warm` with log lines (a first start says so, and reports each group),
+    then `prune_unused_caches`."""
     cold = not is_warm()
     if cold:
         log.info("compiling solvers (first start only, %s); numba cache: %s", COLD_ESTIMATE, cache_dir())
@@ -203,6 +226,14 @@ def warm_up() -> None:
         log.error("solver warm-up failed: %s", exc)
         sys.exit(1)
     log.info("solvers ready in %.1f s%s", time.perf_counter() - started, " (compiled)" if cold else " (cached)")
+    try:
+        removed = prune_unused_caches()
+    except OSError as exc:  # housekeeping: never a reason not to start
+        log.warning("could not look for unused solver caches beside %s: %s", cache_dir(), exc)
+    else:
+        if removed:
+            log.info("removed %d solver cache(s) unused for %d days: %s", len(removed), UNUSED_CACHE_DAYS,
+                     ", ".join(p.name for p in removed))
 
 
 def main() -> int:

@@ -1,11 +1,14 @@
 """solver_runner.warmup: after it, no job compiles anything (split units and two threads included); it logs none of
 the solvers' lines about jobs; a solver that fails on the warm-up problems fails the warm-up, naming it (a runner
-then refuses to start)."""
+then refuses to start); caches of other solver sources unused for a month are removed."""
 from __future__ import annotations
 
 import contextlib
 import itertools
 import logging
+import os
+import time
+from pathlib import Path
 
 import pytest
 from numba.core import event
@@ -64,6 +67,29 @@ def test_the_warm_up_keeps_the_solvers_lines_about_jobs_out_of_the_log(caplog):
     caplog.set_level(logging.DEBUG, logger="solver_runner.solvers")  # OPENQIO_LOG_LEVEL=DEBUG: everything
     warmup.warm()
     assert len(solver_lines()) > 100
+
+
+def test_caches_of_other_solver_sources_unused_for_30_days_are_removed(tmp_path):
+    now = time.time()
+
+    def cache(name: str, used_days_ago: float | None) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "anneal-1.nbi").write_bytes(b"index")
+        if used_days_ago is not None:  # the marker a completed warm-up touches
+            marker = folder / "warmed-numba-0.61.2"
+            marker.touch()
+            os.utime(marker, (now - used_days_ago * 86400,) * 2)
+        os.utime(folder, (now - 400 * 86400,) * 2)
+        return folder
+
+    here = cache("openqio-0123456789abcdef", 400)  # this version's, however old its marker
+    unused = cache("openqio-1111111111111111", 31)
+    used = cache("openqio-2222222222222222", 29)
+    filling = cache("openqio-3333333333333333", None)  # another version's first start, compiling into it
+    not_ours = cache("openqio-not-a-digest", 100)
+    assert warmup.prune_unused_caches(here, now) == [unused]
+    assert [p.exists() for p in (here, unused, used, filling, not_ours)] == [True, False, True, True, True]
 
 
 def test_a_solver_that_fails_fails_the_warm_up(monkeypatch):
