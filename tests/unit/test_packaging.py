@@ -42,9 +42,11 @@ def test_make_says_python_or_node_is_too_old_before_installing_anything(tmp_path
     _fake(bin_dir, "python3", "Python 3.10.13")
     _fake(bin_dir, "node", "v18.19.0")
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    make_binary = shutil.which("make") or "make"
 
     def make(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["make", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        return subprocess.run([make_binary, *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=60)
 
     old_python = make("run")
     assert old_python.returncode != 0
