@@ -155,11 +155,12 @@ class RunnerPool:
             for r in self._runners:
                 asyncio.ensure_future(self._await_ready(r))
 
-    def _child(self, name: str, entry_point: str, *args: Any) -> Any:
-        """Start a child process running `entry_point`(*args), logging like the service and dying with it."""
+    def _child(self, name: str, entry_point: str, *args: Any, daemon: bool = True) -> Any:
+        """Start a child process running `entry_point`(*args), logging like the service and dying with it (its
+        lifeline; `daemon` only adds multiprocessing's own kill at exit, and forbids the child children)."""
         level, fmt = logformat.current()  # the child logs in the service's format (json lines stay parseable)
         process = self._ctx.Process(target=logformat.child_entry, args=(level, fmt, entry_point, *args),
-                                    kwargs={"parent_pid": os.getpid()}, name=name, daemon=True)
+                                    kwargs={"parent_pid": os.getpid()}, name=name, daemon=daemon)
         process.start()
         if self._on_child is not None and process.pid is not None:
             self._on_child(name, process.pid)
@@ -169,7 +170,8 @@ class RunnerPool:
         """Run the warm-up process to its end. A failure is logged, not fatal: the runners then compile for
         themselves, and a runner whose solvers fail refuses to start (the service reports itself unhealthy)."""
         t0 = time.monotonic()
-        self._warmup = process = self._child("openqio-warmup", self.warmup_entry)
+        # not daemonic: a cold warm-up compiles half the groups in a child of its own (solver_runner.warmup.warm)
+        self._warmup = process = self._child("openqio-warmup", self.warmup_entry, daemon=False)
         log.info("solver warm-up started (pid %s)", process.pid)
         try:
             await asyncio.to_thread(process.join)
