@@ -176,6 +176,8 @@ def warm(progress: Callable[[str, float], None] | None = None, alongside: bool =
     assert {t for _, group in GROUPS for t in group} == set(SOLVERS), "a solver is missing from GROUPS"
     with _quiet_solvers():
         helper = _start_alongside(printing) if alongside and _cores() >= 2 else None
+        if helper is not None:
+            log.info("compiling %s alongside (pid %s)", ", ".join(ALONGSIDE), helper.pid)
         if helper is None:
             _warm(progress, GROUPS)
         else:

@@ -12,11 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+import numba
 import pytest
 
 import solver_runner
 from contracts import targets
 from contracts.status import JobStatus
+from solver_runner import warmup
 from tests.integration.rest import Rest, long_problem, seed_problem
 from tests.service import ROOT, Service
 
@@ -137,6 +139,22 @@ def _children(pid: int) -> dict[int, str]:
     return out
 
 
+@pytest.mark.skipif(warmup._cores() < 2, reason="a second compiling process needs a second core")
+def test_a_first_start_compiles_in_two_processes_and_then_has_every_kernel(azurite, tmp_path):
+    """The warm-up of a cold start has a second process compile half the groups (a daemonic warm-up could not: its
+    first version failed so, and both runners then compiled everything)."""
+    half = half_filled_cache(tmp_path / "numba")
+    with Service(data_dir=tmp_path / "svc", blob_url=azurite.blob_url, runners=1,
+                 extra_env={"NUMBA_CACHE_DIR": str(tmp_path / "numba")}) as service:
+        log = service.tail(200)
+    assert "compiling solvers (first start only" in log and "solver warm-up failed" not in log, log
+    for group in warmup.ALONGSIDE:
+        assert f"solvers compiled alongside: {group} (" in log, log
+    assert "solvers ready in" in log and (half / f"warmed-numba-{numba.__version__}").exists()
+    for prefix in NOT_CACHED:
+        assert cached(half, prefix), f"no {prefix}* in {half}"
+
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
@@ -156,10 +174,17 @@ def test_ctrl_c_during_the_first_compile_stops_the_service(azurite, tmp_path):
             assert process.poll() is None and time.monotonic() < deadline, service.tail()
             time.sleep(0.1)
         warm_up_pid = int(service.tail().split("solver warm-up started (pid ")[1].split(")")[0])
+        pids = [warm_up_pid]
+        if warmup._cores() >= 2:  # and the second process compiling alongside it
+            while " alongside (pid " not in service.tail():
+                assert process.poll() is None and time.monotonic() < deadline, service.tail()
+                time.sleep(0.1)
+            pids.append(int(service.tail().split(" alongside (pid ")[1].split(")")[0]))
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0, service.tail()
         assert "stopped during start-up" in service.tail() and "runner 0 started" not in service.tail()
-        assert not _alive(warm_up_pid)
+        time.sleep(1)  # the second process goes on its parent-death signal, a moment after the warm-up
+        assert [pid for pid in pids if _alive(pid)] == []
     finally:
         service.stop(signal.SIGKILL)
 
