@@ -4,9 +4,9 @@ Each runner is a `spawn`-started process running `solver_runner.worker.worker_ma
 `services` never imports `solver_runner`: the entry point is checked with importlib.util.find_spec, and numba and
 the kernels are only ever imported in child processes), connected by a duplex pipe and a cancel event.
 
-- `start()` first runs the solver warm-up (`solver_runner.warmup.warm_up`) in one process, so a first start
-  compiles the numba kernels once, with progress in the log, instead of in every runner at the same time; runners
-  then only load the cache.
+- `start()` first runs the solver warm-up (`solver_runner.warmup.warm_up`) in one process (with a second one of its
+  own on a cold start: not daemonic, so it may), so a first start compiles the numba kernels once, with progress in
+  the log, instead of in every runner at the same time; runners then only load the cache.
 - `run(request, on_progress, deadline_s)` hands a request to an idle runner and awaits its outcome.
 - `stage(runner, request)` queues a job behind the one a runner is running (`run_staged` awaits it): the thread that
   reads the running job's outcome sends it at once, or, should another runner free up first, that runner takes it.
