@@ -176,11 +176,10 @@ def warm(progress: Callable[[str, float], None] | None = None, alongside: bool =
     assert {t for _, group in GROUPS for t in group} == set(SOLVERS), "a solver is missing from GROUPS"
     with _quiet_solvers():
         helper = _start_alongside(printing) if alongside and _cores() >= 2 else None
-        if helper is not None:
-            log.info("compiling %s alongside (pid %s)", ", ".join(ALONGSIDE), helper.pid)
         if helper is None:
             _warm(progress, GROUPS)
         else:
+            log.info("compiling %s alongside (pid %s)", ", ".join(ALONGSIDE), helper.pid)
             try:
                 _warm(progress, tuple(g for g in GROUPS if g[0] not in ALONGSIDE))
             except BaseException:  # a failed solver, Ctrl-C: the start fails, the helper's work is moot
