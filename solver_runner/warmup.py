@@ -195,10 +195,7 @@ def warm(progress: Callable[[str, float], None] | None = None, alongside: bool =
 
 
 def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return os.cpu_count() or 1  # as the runner count's default counts them (services.config)
 
 
 def _start_alongside(printing: bool) -> multiprocessing.process.BaseProcess:
