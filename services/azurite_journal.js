@@ -20,6 +20,9 @@
 // own adapter loads as before (it has no generation: any journal beside it is ignored and the next save writes a
 // whole index), and the index this adapter writes is LokiJS's format, so an Azurite without the preload reads it
 // (without the journal's last changes).
+// A save that fails (a full disk) leaves both files as they were: the part of a journal line that fit is cut off, a
+// partly written `<file>~` removed; LokiJS keeps the changed ids and saves them again at its next save. (A torn line
+// left behind was worse than a lost save: every later line went with it at the next load.)
 //
 // Only databases Azurite saves to disk with LokiJS's "fs" method are journaled; in-memory ones are left alone.
 // Anything unexpected at installation leaves Azurite exactly as it was.
@@ -32,13 +35,25 @@ const crypto = require("crypto");
 const INSTALLED = "openqio: Azurite saves its blob index by journal"; // services/azurite.py reads this line
 const MIN_JOURNAL_BYTES = 1 << 20; // below this the journal is never compacted into a whole index
 
+// One write(2) may store only part of what it is given (a disk that fills mid-write stores what fits; only the next
+// write fails, with ENOSPC), and fs.writeSync makes one: write until all of it is stored, or that error.
+function writeAll(fd, text) {
+  const data = Buffer.from(text);
+  for (let done = 0; done < data.length;) done += fs.writeSync(fd, data, done, data.length - done);
+}
+
 function writeDurably(file, text) {
-  const fd = fs.openSync(file, "w");
   try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(file, "w");
+    try {
+      writeAll(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    fs.rmSync(file, { force: true }); // the part that fit is not left taking space (it is never renamed into place)
+    throw err;
   }
 }
 
@@ -223,8 +238,16 @@ class JournalAdapter {
     const line = `${JSON.stringify({ g: this.generation, m: maxIds, r: records })}\n`;
     const fd = fs.openSync(`${dbname}.journal`, "a");
     try {
-      fs.writeSync(fd, line);
-      fs.fdatasyncSync(fd);
+      const before = fs.fstatSync(fd).size;
+      try {
+        writeAll(fd, line);
+        fs.fdatasyncSync(fd);
+      } catch (err) {
+        // Cut off the part of the line that fit (a full disk): a line after a torn one would be lost, as a load stops
+        // at the first torn line. LokiJS keeps the changed ids of a failed save for the next one.
+        fs.ftruncateSync(fd, before);
+        throw err;
+      }
     } finally {
       fs.closeSync(fd);
     }
