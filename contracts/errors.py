@@ -21,6 +21,7 @@ PAYLOAD_TOO_LARGE = "PayloadTooLarge"
 REQUEST_TIMEOUT = "RequestTimeout"  # the request body did not arrive in time
 TOO_MANY_REQUESTS = "TooManyRequests"  # new work refused while the service is at capacity (429, Retry-After)
 STORAGE_UNAVAILABLE = "StorageUnavailable"
+INSUFFICIENT_STORAGE = "InsufficientStorage"  # 507: the service's disk is full; nothing of the request was stored
 INTERNAL_ERROR = "InternalError"
 
 # Job errors (errorData of a Failed job)

@@ -55,7 +55,7 @@ from contracts.status import JobStatus
 from contracts.summary import unavailable
 from services.blobs import InputError, StorageUnavailable, WorkspaceStorage
 from services.blobs.azure_store import FIRST_GET_BYTES
-from services.jobs.store import ClaimedJob, JobStore, StoredOutput
+from services.jobs.store import ClaimedJob, JobStore, StoredOutput, StoreFull
 
 from .runner_pool import NotStarted, RunnerCrashed, RunnerKilled, RunnerPool
 
@@ -199,10 +199,7 @@ class Dispatcher:
             self._wake.clear()  # before looking: a submission or a freed runner during the claim sets it again
             claimed = None
             if self._free_runners() > 0:
-                try:
-                    claimed = await self.store.claim_next()
-                except Exception:  # the store is local SQLite; log and keep the loop alive
-                    log.exception("claiming a job failed")
+                claimed = await self._claim()
             if claimed is None:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
@@ -211,6 +208,17 @@ class Dispatcher:
             ahead = self._prefetched.pop(claimed.details.id, None)
             self._track(asyncio.create_task(self._execute(claimed, ahead), name=f"job-{claimed.details.id}"))
             self._prefetch_wake.set()
+
+    async def _claim(self) -> ClaimedJob | None:
+        """The oldest Waiting job, claimed; None when none waits or the claim failed (the run loop claims again
+        within a second): a full disk is logged once by the store, anything else here."""
+        try:
+            return await self.store.claim_next()
+        except StoreFull:
+            return None
+        except Exception:  # noqa: BLE001 - the store is local SQLite; log and keep the loop alive
+            log.exception("claiming a job failed")
+            return None
 
     def _track(self, task: asyncio.Task) -> None:
         """Keep a job's task (runs and outcome recordings) until it ends: stop() waits for, or cancels, them."""
@@ -300,10 +308,7 @@ class Dispatcher:
 
     async def _follow_on(self, runner: Any) -> None:
         try:
-            claimed = await self.store.claim_next()
-        except Exception:  # noqa: BLE001 - the run loop claims again at its next turn
-            log.exception("claiming a job failed")
-            claimed = None
+            claimed = await self._claim()
         finally:
             self._staging.discard(id(runner))
         if claimed is not None:
@@ -316,11 +321,7 @@ class Dispatcher:
         if self._stopping or self._free_runners() <= 0 or not self.store.backlog().waiting:
             return None, None
         self._starting += 1
-        try:
-            claimed = await self.store.claim_next()
-        except Exception:  # noqa: BLE001 - the run loop claims again at its next turn
-            log.exception("claiming a job failed")
-            claimed = None
+        claimed = await self._claim()
         if claimed is None:
             self._starting -= 1
             return None, None
@@ -492,6 +493,14 @@ class Dispatcher:
                 waited += delay
 
     async def _record_outcome(self, job: Any, workspace: str, outcome: RunOutcome) -> None:
+        try:
+            await self._record(job, workspace, outcome)
+        except Exception as exc:  # never leave a job Executing because of a bug here
+            log.exception("job %s: recording how it ended failed", job.id, extra={"job_id": job.id})
+            await self._finish_failed(job.id, errors.INTERNAL_ERROR,
+                                      f"internal error while recording the job's outcome ({type(exc).__name__})")
+
+    async def _record(self, job: Any, workspace: str, outcome: RunOutcome) -> None:
         """Side effects before state: the output blob, then Succeeded with the result kept in the store (one durable
         transaction), so a Succeeded job always has its result even if storage loses the blob."""
         job_id = job.id
@@ -503,10 +512,9 @@ class Dispatcher:
                 await self._finish_failed(job_id, errors.STORAGE_UNAVAILABLE, f"could not write the output blob: {exc}",
                                           summary=outcome.summary)
                 return
-            done = await self.store.transition(
+            done = await self._transition(
                 job_id,
                 JobStatus.SUCCEEDED,
-                expected=[JobStatus.EXECUTING],
                 output_data_uri=url,
                 event_data={"cost": outcome.result.get("cost"), "elapsed_s": outcome.elapsed_s},
                 output=StoredOutput(body, "application/json", time.time()),
@@ -521,19 +529,29 @@ class Dispatcher:
             await self._finish_failed(job_id, outcome.error_code or errors.SOLVER_ERROR,
                                       outcome.error_message or "the solver failed", summary=outcome.summary)
 
+    async def _transition(self, job_id: str, to: JobStatus, **changes: Any) -> Any:
+        """Move an Executing job on (it ended, or goes back to the queue): a write that must land. While the job
+        database's disk is full (StoreFull, logged once by the store) it is tried again, after 0.5 s and then every
+        5 s at most, until space is freed: how the job ended waits in memory, the job shows Executing, and a
+        restart meanwhile runs it again."""
+        attempt = 0
+        while True:
+            try:
+                return await self.store.transition(job_id, to, expected=[JobStatus.EXECUTING], **changes)
+            except StoreFull:
+                await asyncio.sleep(self._backoff(attempt))
+                attempt += 1
+
     async def _end_cancelled(self, job_id: str, reason: str | None = None,
                              summary: dict[str, Any] | None = None) -> None:
         """Every way an Executing job ends Cancelled (cancelled before its run, stopped by the solver, its runner
         killed after the grace period, or its runner gone while a cancel was pending)."""
-        await self.store.transition(job_id, JobStatus.CANCELLED, expected=[JobStatus.EXECUTING], summary=summary,
-                                    event_data={"reason": reason} if reason else None)
+        await self._transition(job_id, JobStatus.CANCELLED, summary=summary,
+                               event_data={"reason": reason} if reason else None)
 
     async def _finish_failed(self, job_id: str, code: str, message: str, summary: dict[str, Any] | None = None) -> None:
         # the store's transition line carries error_code and error_message
-        await self.store.transition(
-            job_id, JobStatus.FAILED, expected=[JobStatus.EXECUTING], error=ErrorData(code=code, message=message),
-            summary=summary,
-        )
+        await self._transition(job_id, JobStatus.FAILED, error=ErrorData(code=code, message=message), summary=summary)
 
     async def _after_kill(self, job_id: str) -> None:
         current = await self.store.get(None, job_id)
@@ -550,8 +568,8 @@ class Dispatcher:
         elif claimed.attempts < self.max_attempts:
             log.warning("job %s: %s; requeued (attempt %d of %d)", job_id, reason, claimed.attempts, self.max_attempts,
                         extra={"job_id": job_id})
-            await self.store.transition(job_id, JobStatus.WAITING, expected=[JobStatus.EXECUTING],
-                                        event_data={"reason": reason, "attempts": claimed.attempts})
+            await self._transition(job_id, JobStatus.WAITING,
+                                   event_data={"reason": reason, "attempts": claimed.attempts})
             self.wake()
         else:
             await self._finish_failed(

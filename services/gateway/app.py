@@ -18,6 +18,7 @@ from contracts import errors
 from contracts.errors import ContractError
 from services.blobs import StorageUnavailable
 from services.config import Settings
+from services.jobs.store import StoreFull
 
 from . import (
     auth,
@@ -91,6 +92,9 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
         log.warning("storage unavailable: %s", exc)
         return error_response(503, errors.STORAGE_UNAVAILABLE, "blob storage is unavailable; retry later",
                               headers={"Retry-After": "2"})
+    except StoreFull:  # logged once by the store, with the file; no Retry-After: freeing space takes a person
+        return error_response(507, errors.INSUFFICIENT_STORAGE, "the service's disk is full: nothing of this request "
+                              "was stored; send it again once its operator has freed space")
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[SETTINGS].max_request_bytes
         return error_response(413, errors.PAYLOAD_TOO_LARGE, f"request body is larger than {limit} bytes")

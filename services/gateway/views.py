@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any, overload
 
 from aiohttp import web
@@ -121,9 +122,15 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
 
 
 async def health(request: web.Request) -> web.Response:
-    """200 {"status": "ok"}, or 503 {"status": "unhealthy", "reason"} while runners cannot start (the pool says why)."""
+    """200 {"status": "ok"}, or 503 {"status": "unhealthy", "reason"} while runners cannot start (the pool says why)
+    or the job database's disk is full."""
     pool = getattr(request.app[DISPATCHER], "pool", None)
     reason = pool.health() if pool is not None else None
+    full_since = request.app[STORE].full_since
+    if full_since is not None:
+        full = (f"the job database's disk has been full for {time.time() - full_since:.0f} s: new jobs are refused "
+                "and finished jobs wait to be recorded")
+        reason = f"{reason}; {full}" if reason else full
     if reason:
         return web.json_response({"status": "unhealthy", "reason": reason}, status=503)
     return web.json_response({"status": "ok"})

@@ -158,7 +158,7 @@ class SqliteJobStore:
         await self._db.execute("PRAGMA busy_timeout=5000")
         await self._db.execute("PRAGMA foreign_keys=ON")
         await migrate(self._db)
-        self._commits = GroupCommit(self._db, self.synchronous)
+        self._commits = GroupCommit(self._db, self.synchronous, name=f"the job database {self.path}")
         self._waiting = WaitingJobs()
         for row in await self._db.execute_fetchall("SELECT id, creation_time FROM jobs WHERE status = ?",
                                                    (JobStatus.WAITING.value,)):
@@ -182,6 +182,10 @@ class SqliteJobStore:
         if self._commits is None:
             raise RuntimeError("job store is not open")
         return self._commits
+
+    @property
+    def full_since(self) -> float | None:
+        return self._commits.full_since if self._commits is not None else None
 
     def backlog(self, runners: int = 0) -> Backlog:
         """The Waiting jobs now (count, oldest) and the jobs started so far, from memory (no query)."""

@@ -29,6 +29,11 @@ class JobExists(Exception):
         self.existing = existing
 
 
+class StoreFull(Exception):
+    """A write the job database could not make because its disk is full. Nothing of it was stored (the database is
+    as it was before it); the same write succeeds once space is freed, without a restart."""
+
+
 class CancelOutcome(Enum):
     """What `JobStore.cancel` did."""
 
@@ -131,6 +136,11 @@ class JobStore(Protocol):
     async def claim_next(self) -> ClaimedJob | None:
         """Oldest Waiting job → Executing (attempts += 1, `started` event), or None. Its cost does not depend on how
         many jobs wait (an index seek; tests/unit/services/test_flat_costs.py counts it)."""
+
+    @property
+    def full_since(self) -> float | None:
+        """When (time.time()) a write last failed because the database's disk is full; None since a write landed."""
+        ...
 
     def backlog(self, runners: int = 0) -> Backlog:
         """The Waiting jobs (count, oldest creation time) and the jobs started so far, from memory: what admission

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.blobs import StorageUnavailable
 from services.config import Settings
 from services.gateway.app import create_app
+from services.jobs.store import StoreFull
 
 TOKEN = "unit-test-token-0123456789"
 PREFIX = ("/v1.0/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/openqio/providers/"
@@ -20,6 +21,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 class ExplodingStore:
     """Every call raises what the test chose."""
+
+    full_since: float | None = None  # (an attribute /healthz reads)
 
     def __init__(self, exc: BaseException):
         self.exc = exc
@@ -67,6 +70,18 @@ async def test_storage_down_is_503_with_retry_after(tmp_path: Path):
         assert resp.status == 503
         assert resp.headers["Retry-After"].isdigit()
         assert (await resp.json())["error"]["code"] == "StorageUnavailable"
+    finally:
+        await client.close()
+
+
+async def test_a_full_disk_is_507_without_retry_after(tmp_path: Path):
+    client = await client_for(tmp_path, ExplodingStore(StoreFull("the job database /x/jobs.sqlite3's disk is full")))
+    try:
+        resp = await client.delete(f"{PREFIX}/jobs/abc", headers=AUTH)
+        assert resp.status == 507 and "Retry-After" not in resp.headers  # freeing space takes a person, not a retry
+        error = (await resp.json())["error"]
+        assert error["code"] == "InsufficientStorage" and "disk is full" in error["message"]
+        assert "/x/" not in error["message"]  # the file is for the operator's log, not for clients
     finally:
         await client.close()
 

@@ -1,8 +1,10 @@
-"""GET /healthz reflects the runner pool: 200 {"status": "ok"} while runners can start, 503 with the pool's reason
-while they cannot (the real pool and service: tests/integration/test_runners.py); services.healthcheck (the Docker
+"""GET /healthz reflects the runner pool and the job database: 200 {"status": "ok"} while runners can start and the
+database can store, 503 with the reason while they cannot (the real pool and service: tests/integration/
+test_runners.py; a real full disk: tests/integration/test_full_disk.py); services.healthcheck (the Docker
 healthcheck) prints that reason."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -24,9 +26,14 @@ class Dispatcher:
         self.pool = Pool(reason)
 
 
-async def healthz(tmp_path: Path, reason: str | None) -> tuple[int, dict]:
+class Store:
+    def __init__(self, full_since: float | None):
+        self.full_since = full_since
+
+
+async def healthz(tmp_path: Path, reason: str | None, full_since: float | None = None) -> tuple[int, dict]:
     settings = Settings.from_env({}, data_dir=tmp_path, tokens={"unit-test-token-0123456789": "openqio"})
-    client = TestClient(TestServer(create_app(settings, object(), object(), Dispatcher(reason))))
+    client = TestClient(TestServer(create_app(settings, Store(full_since), object(), Dispatcher(reason))))
     await client.start_server()
     try:
         resp = await client.get("/healthz")
@@ -42,3 +49,11 @@ async def test_healthy_runners_answer_ok(tmp_path: Path):
 async def test_runners_that_cannot_start_answer_503_with_the_reason(tmp_path: Path):
     reason = "1 of 2 runner(s) cannot start; runner 1 failed 3 time(s) in a row: WarmUpError: ..."
     assert await healthz(tmp_path, reason) == (503, {"status": "unhealthy", "reason": reason})
+
+
+async def test_a_full_disk_under_the_job_database_answers_503_with_how_long(tmp_path: Path):
+    status, body = await healthz(tmp_path, None, full_since=time.time() - 42)
+    assert status == 503 and body["status"] == "unhealthy"
+    assert body["reason"].startswith("the job database's disk has been full for 42 s: new jobs are refused")
+    status, body = await healthz(tmp_path, "runner 1 cannot start", full_since=time.time())
+    assert status == 503 and body["reason"].startswith("runner 1 cannot start; the job database's disk")
