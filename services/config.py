@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import json
 import os
 import re
@@ -368,7 +369,10 @@ def _default_token(data_dir: Path) -> str:
         data_dir.mkdir(parents=True, exist_ok=True)
         token = secrets.token_urlsafe(32)
         write_private(path, token + "\n")
-    except OSError as exc:  # the first thing a start writes: a data directory that is a file, or not writable
+    except OSError as exc:  # the first thing a start writes: a data directory that is a file, not writable, or full
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise SettingsError(f"OPENQIO_DATA_DIR {data_dir}: no space left on its disk for the token: free space "
+                                "on that disk and start again") from None
         raise SettingsError(f"OPENQIO_DATA_DIR {data_dir}: cannot keep the token there ({exc.strerror}: "
                             f"{exc.filename}); it must be a directory this user can write") from None
     return token
@@ -386,11 +390,15 @@ def write_whole(path: Path, data: bytes, mode: int) -> None:
     accounts out of reach, so each is fsynced before it replaces the old one, and its directory after."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # (a full disk) what fit is not left taking space
+        raise
     if os.name == "posix":  # the rename itself, on disk (directories cannot be opened so elsewhere)
         directory = os.open(path.parent, os.O_RDONLY)
         try:

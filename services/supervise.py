@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -120,7 +121,8 @@ class Children:
 
     def forget(self, name: str) -> None:
         if self._known.pop(name, None) is not None:
-            self._save()
+            with contextlib.suppress(OSError):  # (a full disk at shutdown) an entry left behind is harmless: the
+                self._save()                     # next start stops only a process of that pid and start time
 
     def _save(self) -> None:
         tmp = self.path.with_suffix(".tmp")

@@ -47,6 +47,7 @@ class Service:
     runners: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)  # extra `openqio serve` flags, e.g. ["--log-format", "json"]
+    launcher: list[str] = field(default_factory=list)  # a command that runs the service's, e.g. ["unshare", ...]
     process: subprocess.Popen | None = field(default=None, repr=False)
     connection: dict[str, Any] = field(default_factory=dict)
 
@@ -110,7 +111,7 @@ class Service:
         }
         log = open(self.log_file, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "services", "serve", *self.args],
+            [*self.launcher, sys.executable, "-m", "services", "serve", *self.args],
             cwd=ROOT,
             env=env,
             stdout=log,

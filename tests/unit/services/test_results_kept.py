@@ -4,6 +4,7 @@ SQLite; blob storage as an in-memory stand-in that can lose writes the way a kil
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -151,6 +152,16 @@ async def test_a_database_that_cannot_be_opened_is_refused(tmp_path: Path):
     path = tmp_path / "jobs.sqlite3"
     path.mkdir()  # a directory where the file should be
     with pytest.raises(schema.JobStoreUnavailable, match="unable to open database file .*a file this user can read and write"):
+        await SqliteJobStore(path).open()
+
+
+async def test_a_database_that_cannot_be_opened_on_a_full_disk_says_the_disk_is_full(tmp_path: Path, monkeypatch):
+    """SQLite says only "disk I/O error" when it cannot write its -wal and -shm files on opening."""
+    path = tmp_path / "jobs.sqlite3"
+    path.mkdir()  # (any failure to open; the disk's free space decides the hint)
+    monkeypatch.setattr(shutil, "disk_usage", lambda where: shutil._ntuple_diskusage(10 << 30, 10 << 30, 4096))
+    with pytest.raises(schema.JobStoreUnavailable, match=f"job database {path} cannot be used: .*its disk is full: "
+                                                  "free space on it and start again"):
         await SqliteJobStore(path).open()
 
 

@@ -4,6 +4,7 @@ and keeps, and the blob stores that route every SAS and URL check to the workspa
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from services.config import (
     StorageAccount,
     account_blob_url,
     with_generated_storage,
+    write_whole,
 )
 
 BASE = "http://127.0.0.1:10000/devstoreaccount1"
@@ -72,6 +74,21 @@ def test_generated_accounts_are_on_disk_before_they_are_used(tmp_path: Path, mon
     at = events.index(f"replace {STORAGE_ACCOUNTS_FILE}")
     assert events[at - 1:at + 2] == ["fsync file", f"replace {STORAGE_ACCOUNTS_FILE}", "fsync directory"], events
     assert s.storage_for(s.workspace).key in (tmp_path / STORAGE_ACCOUNTS_FILE).read_text()
+
+
+def test_a_generated_file_that_does_not_fit_leaves_the_old_one_and_no_part_of_the_new(tmp_path: Path, monkeypatch):
+    """A full disk: the write fails, the file before it is intact, and the part that fit is not left taking space."""
+    with_generated_storage(Settings.from_env({}, data_dir=tmp_path))
+    before = (tmp_path / STORAGE_ACCOUNTS_FILE).read_bytes()
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError, match="No space left"):
+        write_whole(tmp_path / STORAGE_ACCOUNTS_FILE, b'{"new": "accounts"}', 0o600)
+    assert (tmp_path / STORAGE_ACCOUNTS_FILE).read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
 
 
 def test_existing_azurite_data_keeps_its_account_name_with_a_new_key(tmp_path: Path):

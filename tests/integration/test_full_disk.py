@@ -1,0 +1,154 @@
+"""A full disk under the whole service: gateway, dispatcher, runners and the Azurite it supervises, with the data
+directory (job database, Azurite's blobs and index, TLS, tokens) on a small file system of its own that the test
+fills and frees again.
+
+The file system is a tmpfs mounted on the data directory in a mount namespace of the service's own (`unshare`; with
+a user namespace too where the test does not run as root), so nothing else on the machine sees it; the test reaches
+its files through /proc/<pid>/root. Before these tests, a full disk answered every submission 500 with a traceback,
+dropped the outcome of every job that ended meanwhile (it stayed Executing until a restart), and cut a line of
+Azurite's index journal short, so that a restart lost every blob index change saved after it.
+"""
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from contracts import targets
+from contracts.problems import encode_json
+from tests.conftest import _unavailable
+from tests.integration.rest import Rest, long_problem, seed_problem
+from tests.integration.test_crash_safety import free_port, running
+from tests.service import START_TIMEOUT_S, Service
+
+pytestmark = pytest.mark.integration
+
+SIZE = "48m"
+
+
+def _namespace() -> list[str]:
+    """`unshare` for a mount namespace of the service's own (and a user namespace, for a test that is not root)."""
+    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
+        _unavailable("a small file system of the service's own needs Linux's unshare (util-linux)")
+    command = ["unshare", "--mount", "--propagation", "private"]
+    if os.geteuid() != 0:
+        command[1:1] = ["--user", "--map-root-user"]
+    if subprocess.run([*command, "true"], capture_output=True).returncode != 0:
+        _unavailable(f"`{' '.join(command)}` is not allowed here (user namespaces switched off?)")
+    return command
+
+
+class OnASmallDisk(Service):
+    """The service with a SIZE tmpfs mounted on its data directory, in its own mount namespace; `fill` writes to it
+    until nothing more fits (`before`: first, in the namespace, so the service starts on a full disk)."""
+
+    def on_a_small_disk(self, before: str = "") -> OnASmallDisk:
+        script = f'mount -t tmpfs -o size={SIZE} openqio-test "$0" && {before} exec "$@"'
+        self.launcher = [*_namespace(), "sh", "-c", script, str(self.data_dir)]
+        return self
+
+    def inside(self, path: Path) -> Path:
+        """`path` as the service sees it (on its tmpfs), from outside its mount namespace."""
+        assert self.process is not None
+        return Path(f"/proc/{self.process.pid}/root") / Path(path).relative_to("/")
+
+    @property
+    def connection_file(self) -> Path:
+        path = self.data_dir / "connection.json"
+        return self.inside(path) if self.process is not None else path
+
+    def _wait_ready(self, timeout: float) -> None:
+        super()._wait_ready(timeout)
+        self.connection["ca_file"] = str(self.inside(Path(self.connection["ca_file"])))
+
+    def fill(self) -> int:
+        """Fill the disk; the bytes it took."""
+        written = 0
+        with open(self.inside(self.data_dir / "filler"), "wb") as filler:
+            try:
+                while True:
+                    written += filler.write(b"\0" * (1 << 20))
+                    filler.flush()
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+        return written
+
+    def free(self) -> None:
+        self.inside(self.data_dir / "filler").unlink()
+
+
+def _no_journal_line_torn(service: OnASmallDisk) -> None:
+    for journal in service.inside(service.data_dir / "azurite").glob("*.journal"):
+        text = journal.read_text()
+        assert text == "" or text.endswith("\n"), f"{journal.name} ends mid-line"
+        for number, line in enumerate(text.splitlines()):
+            json.loads(line), f"{journal.name}: line {number} is torn"
+
+
+async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_space_is_freed(tmp_path: Path):
+    service = OnASmallDisk(data_dir=tmp_path / "svc", blob_url=f"http://127.0.0.1:{free_port()}/devstoreaccount1",
+                           runners=2, args=["--with-azurite"]).on_a_small_disk()
+    with running(service):
+        async with Rest(service) as rest:
+            ended = [await rest.submit(long_problem(seed=i), targets.SA, {"sweeps": 10**9, "timeout": 3, "seed": i})
+                     for i in range(2)]  # running while the disk fills; they end (3 s) while it is full
+            for job_id in ended:
+                await rest.wait(job_id, until=frozenset({"Executing"}))
+            refused = str(uuid.uuid1())  # its input is stored before the disk fills: the PUT reaches the database
+            container_uri = await rest.upload(refused, encode_json(seed_problem()))
+            body = rest.job_body(refused, container_uri, targets.SA, {"sweeps": 50, "seed": 1})
+            database = sqlite3.connect(service.inside(service.data_dir / "jobs.sqlite3"))
+            try:  # an empty write-ahead log: the next write must grow a file (a log not yet wrapped has room left)
+                database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                database.close()
+            assert service.fill() > 0
+
+            status, answer = await rest.request("PUT", f"jobs/{refused}", json=body)
+            assert status == 507 and answer["error"]["code"] == "InsufficientStorage", answer
+            health, reason = service.health()
+            assert health == 503 and "disk has been full" in reason["reason"]
+            await asyncio.sleep(5)  # past the running jobs' timeout: they ended, and wait to be recorded
+            assert [(await rest.get(job_id))["status"] for job_id in ended] == ["Executing"] * 2
+            status, answer = await rest.request("GET", f"jobs/{refused}")
+            assert status == 404  # nothing of the refused submission was stored
+
+            service.free()
+            for job_id in ended:
+                job = await rest.wait(job_id, timeout=30)
+                assert job["status"] == "Succeeded", job
+                assert isinstance((await rest.result(job))["cost"], float)
+            status, answer = await rest.request("PUT", f"jobs/{refused}", json=body)  # sent again, as told
+            assert status == 200, answer
+            job = await rest.wait(refused)
+            assert job["status"] == "Succeeded" and (await rest.result(job))["cost"] == -17.0
+            assert service.health()[0] == 200
+        _no_journal_line_torn(service)
+        log = service.tail(2000)
+    assert log.count("cannot store anything: its disk is full") == 1  # said once, not once per write
+    assert "stores again" in log
+    assert "Traceback" not in log and "never retrieved" not in log
+
+
+def test_a_start_on_a_full_disk_is_one_line(tmp_path: Path):
+    service = OnASmallDisk(data_dir=tmp_path / "svc", blob_url=f"http://127.0.0.1:{free_port()}/devstoreaccount1",
+                           runners=1, args=["--with-azurite"])
+    service.on_a_small_disk(before='dd if=/dev/zero of="$0/filler" bs=1M 2>/dev/null;')
+    process = service.launch()
+    try:
+        code = process.wait(START_TIMEOUT_S)
+    finally:
+        service.stop()
+    log = service.tail()
+    assert code != 0
+    assert "no space left on its disk" in log and "free space on that disk and start again" in log, log
+    assert "Traceback" not in log
