@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from services.blobs import StorageUnavailable
-from services.jobs.store import JobStore, OutputRef
+from services.jobs.store import JobStore, OutputRef, StoreFull
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,8 @@ class OutputKeeper:
                 if self._outage_since is None:
                     self._outage_since = time.time()
                     log.warning("blob storage unavailable (%s): lost outputs are restored when it is back", exc)
+            except StoreFull:  # the store said so once; the next round tries again
+                pass
             except Exception:  # noqa: BLE001 - the keeper must outlive a bug; the next round tries again
                 log.exception("checking job outputs failed")
 

@@ -2,8 +2,9 @@
 (`PRAGMA max_page_count`) makes its writes fail exactly as a full disk does (SQLITE_FULL, "database or disk is full").
 
 What must hold: a write that cannot be stored raises StoreFull and leaves the database as it was; the store says so
-once, not once per write; writes go on by themselves once space is freed; and a job whose run ended meanwhile keeps
-its outcome until it can be recorded (it was dropped: the job stayed Executing until a restart ran it again).
+once, not once per write; writes go on by themselves once space is freed; a job whose run ended meanwhile keeps
+its outcome until it can be recorded (it was dropped: the job stayed Executing until a restart ran it again); and
+the output keeper tries again at its next round without a traceback for each.
 tests/integration/test_full_disk.py fills a real file system under the whole service and Azurite.
 """
 from __future__ import annotations
@@ -14,9 +15,11 @@ import logging
 import pytest
 
 from contracts.status import JobStatus
+from services.dispatch.outputs import OutputKeeper
 from services.jobs.sqlite_store import SqliteJobStore
 from services.jobs.store import StoreFull
 from tests.unit.services.test_dispatcher_read_ahead import OneRunnerPool, _running, status, submit, until
+from tests.unit.services.test_results_kept import Storage, succeed
 from tests.unit.services.test_sqlite_store import job
 
 GROUP_COMMIT = "services.jobs.group_commit"
@@ -83,7 +86,8 @@ async def test_a_whole_batch_rolled_back_by_sqlite_fails_every_write_in_it(store
 
 
 class FullDisk:
-    """The store, with every status change refused as on a full disk while `full` is set."""
+    """The store, with every status change, and every output marked checked, refused as on a full disk while `full`
+    is set."""
 
     def __init__(self, store: SqliteJobStore):
         self.store, self.full, self.refused = store, True, 0
@@ -91,11 +95,17 @@ class FullDisk:
     def __getattr__(self, name):
         return getattr(self.store, name)
 
-    async def transition(self, *args, **kwargs):
+    async def _write(self, write, *args, **kwargs):
         if self.full:
             self.refused += 1
             raise StoreFull("the job database's disk is full")
-        return await self.store.transition(*args, **kwargs)
+        return await write(*args, **kwargs)
+
+    async def transition(self, *args, **kwargs):
+        return await self._write(self.store.transition, *args, **kwargs)
+
+    async def outputs_checked(self, *args, **kwargs):
+        return await self._write(self.store.outputs_checked, *args, **kwargs)
 
 
 @pytest.fixture
@@ -122,3 +132,21 @@ async def test_a_job_that_ends_on_a_full_disk_is_recorded_once_space_is_freed(st
     assert (await store.output(None, "a")).data  # the result kept with it, as always
     tracebacks = [r for r in caplog.records if r.exc_info]
     assert tracebacks == []
+
+
+async def test_the_output_keeper_waits_for_space_without_a_traceback_per_round(store, caplog):
+    await succeed(store, "a", b'{"cost": 1}')
+    storage = Storage()
+    storage.blobs[("job-a", "rawOutputData")] = b'{"cost": 1}'
+    disk = FullDisk(store)
+    keeper = OutputKeeper(disk, storage, verify=True, settle_s=0.0, interval_s=0.01)
+    with caplog.at_level(logging.WARNING):
+        await keeper.start()
+        try:
+            await until(lambda: disk.refused >= 3)  # rounds that could not mark it checked
+            disk.full = False
+            await until(lambda: storage.heads >= disk.refused + 1)
+        finally:
+            await keeper.stop()
+    assert (await store.output(None, "a")).checked
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []  # the store's own line aside
