@@ -41,10 +41,12 @@ IDS_JS = Path(__file__).resolve().parent / "azurite_ids.js"
 DISPATCH_JS = Path(__file__).resolve().parent / "azurite_dispatch.js"
 # Preloaded too: a repeated SIGTERM or a dead output pipe cannot end Azurite before it saves (see the file).
 SHUTDOWN_JS = Path(__file__).resolve().parent / "azurite_shutdown.js"
+# Preloaded too: a request its full disk refused is answered with a message saying so, not a bare 500 (see the file).
+DISK_FULL_JS = Path(__file__).resolve().parent / "azurite_disk_full.js"
 # Azurite's documented default development key: public, not a secret.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-# What LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, WRITES_JS, IDS_JS and DISPATCH_JS print once installed
-# (`Azurite.installed` holds the lines seen)
+# What LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, WRITES_JS, IDS_JS, DISPATCH_JS and DISK_FULL_JS print once
+# installed (`Azurite.installed` holds the lines seen)
 INDEXED_LOOKUPS = "openqio: Azurite looks containers and blobs up by index"
 TEMPLATES_PARSED_ONCE = "openqio: Azurite parses each URI template once"
 INDEX_BY_JOURNAL = "openqio: Azurite saves its blob index by journal"
@@ -52,6 +54,7 @@ KEPT_DESCRIPTORS = "openqio: Azurite reads small ranges through kept descriptors
 SMALL_WRITES = "openqio: Azurite writes small uploads on its own thread"
 RANDOM_UUIDS = "openqio: Azurite makes its ids with crypto.randomUUID"
 DISPATCH_KEPT = "openqio: Azurite dispatches each kind of request once"
+DISK_FULL_SAID = "openqio: Azurite says when its disk is full"
 _LISTEN = re.compile(rb"Azurite Blob service successfully listens on https?://([\d.]+):(\d+)")
 
 
@@ -124,7 +127,7 @@ class Azurite:
         env.pop("AZURITE_ACCOUNTS", None)
         # IDS_JS before any preload that loads Azurite's modules (READS_JS loads its extent store, whose queue binds
         # `uuid` when loaded): replacing the package later would miss those modules.
-        js = (SHUTDOWN_JS, IDS_JS, LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, WRITES_JS, DISPATCH_JS)
+        js = (SHUTDOWN_JS, IDS_JS, LOOKUPS_JS, TEMPLATES_JS, JOURNAL_JS, READS_JS, WRITES_JS, DISPATCH_JS, DISK_FULL_JS)
         preloads = " ".join(f'--require "{path}"' for path in js)
         env["NODE_OPTIONS"] = f'{env.get("NODE_OPTIONS", "")} {preloads}'.strip()
         if self.accounts:

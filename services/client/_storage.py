@@ -32,6 +32,7 @@ MAX_CONCURRENCY = 4
 API_VERSION = "2021-12-02"
 PLAIN_MAX_BYTES = 4 * 1024 * 1024  # uploads up to this size go in one plain PUT (the SDK's single-shot limit is larger)
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+_SAID = re.compile(rb"<Message>([^<\n]*)")  # the first line of an error's message (its others: request id, time)
 
 
 def remove_sas(url: str) -> str:
@@ -89,9 +90,12 @@ async def _plain(plain: tuple[aiohttp.ClientSession, Any], method: str, url: str
     raise AssertionError("unreachable")
 
 
-def _raise_for(status: int, headers: dict[str, str], what: str) -> None:
+def _raise_for(status: int, headers: dict[str, str], what: str, body: bytes = b"") -> None:
     code = headers.get("x-ms-error-code", "")
     message = f"{what}: storage answered {status} {code}".rstrip()
+    said = _SAID.search(body)
+    if said and said.group(1).strip():  # e.g. Azurite's disk is full (services/azurite_disk_full.js)
+        message += f": {said.group(1).decode(errors='replace').strip()}"
     kind = {404: ResourceNotFoundError, 409: ResourceExistsError, 401: ClientAuthenticationError,
             403: ClientAuthenticationError}.get(status, HttpResponseError)
     error = kind(message=message)
@@ -106,9 +110,9 @@ async def create_container(container_uri: str, **client_kwargs: Any) -> None:
     """Create the container unless it exists (one call in the usual case: job containers are new)."""
     plain = _session_of(client_kwargs)
     if plain is not None:
-        status, headers, _ = await _plain(plain, "PUT", _with_path(container_uri, "", "restype=container"), {})
+        status, headers, body = await _plain(plain, "PUT", _with_path(container_uri, "", "restype=container"), {})
         if status not in (201, 409):  # 409: it exists already
-            _raise_for(status, headers, "create container")
+            _raise_for(status, headers, "create container", body)
         return
     async with ContainerClient.from_container_url(container_uri, **client_kwargs) as container:
         try:
@@ -125,11 +129,11 @@ async def upload_blob(container_uri: str, blob_name: str, data: bytes, content_t
         headers = {"x-ms-blob-type": "BlockBlob", "x-ms-blob-content-type": content_type, "If-None-Match": "*"}
         if content_encoding:
             headers["x-ms-blob-content-encoding"] = content_encoding
-        status, answer, _ = await _plain(plain, "PUT", _with_path(container_uri, f"/{blob_name}"), headers, data)
+        status, answer, body = await _plain(plain, "PUT", _with_path(container_uri, f"/{blob_name}"), headers, data)
         if status == 409 and answer.get("retried"):  # the first try was written after all (its answer was lost)
             status = 201
         if status != 201:
-            _raise_for(status, answer, f"upload {blob_name}")
+            _raise_for(status, answer, f"upload {blob_name}", body)
         return remove_sas(container_uri).rstrip("/") + f"/{blob_name}"
     async with ContainerClient.from_container_url(container_uri, **client_kwargs) as container:
         blob = container.get_blob_client(blob_name)
@@ -147,7 +151,7 @@ async def download_blob(blob_url: str, **client_kwargs: Any) -> bytes:
     if plain is not None:
         status, headers, body = await _plain(plain, "GET", blob_url, {})
         if status != 200:
-            _raise_for(status, headers, "download")
+            _raise_for(status, headers, "download", body)
         return gzip.decompress(body) if headers.get("content-encoding", "").lower() == "gzip" else body
     async with BlobClient.from_blob_url(blob_url, **client_kwargs) as blob:
         stream = await blob.download_blob(max_concurrency=MAX_CONCURRENCY)

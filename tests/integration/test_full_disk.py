@@ -5,8 +5,9 @@ fills and frees again.
 The file system is a tmpfs mounted on the data directory in a mount namespace of the service's own (`unshare`; with
 a user namespace too where the test does not run as root), so nothing else on the machine sees it; the test reaches
 its files through /proc/<pid>/root. Before these tests, a full disk answered every submission 500 with a traceback,
-dropped the outcome of every job that ended meanwhile (it stayed Executing until a restart), and cut a line of
-Azurite's index journal short, so that a restart lost every blob index change saved after it.
+dropped the outcome of every job that ended meanwhile (it stayed Executing until a restart), cut a line of Azurite's
+index journal short, so that a restart lost every blob index change saved after it, and an upload that did not fit
+got a bare 500 from Azurite.
 """
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from azure.core.exceptions import HttpResponseError
 
 from contracts import targets
 from contracts.problems import encode_json
+from services.client.aio import Workspace
+from services.client.aio.optimization import Problem, ProblemType, SimulatedAnnealing
 from tests.conftest import _unavailable
 from tests.integration.rest import Rest, long_problem, seed_problem
 from tests.integration.test_crash_safety import free_port, running
@@ -68,7 +72,8 @@ class OnASmallDisk(Service):
 
     def _wait_ready(self, timeout: float) -> None:
         super()._wait_ready(timeout)
-        self.connection["ca_file"] = str(self.inside(Path(self.connection["ca_file"])))
+        for key in ("ca_file", "ca_bundle"):
+            self.connection[key] = str(self.inside(Path(self.connection[key])))
 
     def fill(self) -> int:
         """Fill the disk; the bytes it took."""
@@ -98,7 +103,12 @@ async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_sp
     service = OnASmallDisk(data_dir=tmp_path / "svc", blob_url=f"http://127.0.0.1:{free_port()}/devstoreaccount1",
                            runners=2, args=["--with-azurite"]).on_a_small_disk()
     with running(service):
-        async with Rest(service) as rest:
+        connection = tmp_path / "connection.json"  # (with the CA file's path as seen from here)
+        connection.write_text(json.dumps(service.connection))
+        large = Problem(name="large", problem_type=ProblemType.ising)
+        for i in range(20_000):
+            large.add_term(c=1.0 + i % 7, indices=[i, (i * 7919 + 1) % 20_000])
+        async with Rest(service) as rest, Workspace(connection_file=str(connection)) as workspace:
             ended = [await rest.submit(long_problem(seed=i), targets.SA, {"sweeps": 10**9, "timeout": 3, "seed": i})
                      for i in range(2)]  # running while the disk fills; they end (3 s) while it is full
             for job_id in ended:
@@ -115,6 +125,9 @@ async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_sp
 
             status, answer = await rest.request("PUT", f"jobs/{refused}", json=body)
             assert status == 507 and answer["error"]["code"] == "InsufficientStorage", answer
+            with pytest.raises(HttpResponseError) as full:  # an input that does not fit: Azurite says why
+                await SimulatedAnnealing(workspace, timeout=1).submit(large)
+            assert "storage answered 500 InternalError: no space left on the disk" in str(full.value)
             health, reason = service.health()
             assert health == 503 and "disk has been full" in reason["reason"]
             await asyncio.sleep(5)  # past the running jobs' timeout: they ended, and wait to be recorded

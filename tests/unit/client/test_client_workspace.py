@@ -485,3 +485,21 @@ async def test_storage_calls_share_the_workspaces_session_inside_async_with(conn
         assert not ws._storage_session.closed
         session = ws._storage_session
     assert session.closed and ws._storage_session is None  # closed with the workspace
+
+
+def test_a_storage_error_says_what_storage_said():
+    """Azurite on a full disk (services/azurite_disk_full.js) says so in its error's message: the client passes its
+    first line on (the others are the request id and the time)."""
+    from azure.core.exceptions import HttpResponseError
+
+    from services.client._storage import _raise_for
+
+    body = (b'<?xml version="1.0" encoding="utf-8"?><Error><Code>InternalError</Code><Message>no space left on the '
+            b"disk that holds this storage's data (ENOSPC)\nRequestId:42\nTime:2026-12-07T15:00:00Z</Message></Error>")
+    with pytest.raises(HttpResponseError) as info:
+        _raise_for(500, {"x-ms-error-code": "InternalError"}, "upload inputData", body)
+    assert info.value.message == ("upload inputData: storage answered 500 InternalError: no space left on the disk "
+                                  "that holds this storage's data (ENOSPC)")
+    with pytest.raises(ResourceNotFoundError) as info:
+        _raise_for(404, {}, "download")  # (no body: a HEAD, or storage that says nothing)
+    assert info.value.message == "download: storage answered 404"
