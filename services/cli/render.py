@@ -182,8 +182,11 @@ def show_load(load: dict[str, Any]) -> None:
         pace_text = f"{pace:g} jobs a second while jobs wait"
     else:
         pace_text = f"about {pace:g} jobs a second (estimated: the runners not busy lately)"
+    admitted = "admitted" if load["admitting"] else "[yellow]refused (429, Retry-After): at capacity[/]"
+    if load.get("diskFullSeconds") is not None:
+        admitted = f"[red]refused (507): the job database's disk has been full for {load['diskFullSeconds']} s[/]"
     rows = [
-        ("new jobs", "admitted" if load["admitting"] else "[yellow]refused (429, Retry-After): at capacity[/]"),
+        ("new jobs", admitted),
         ("waiting", str(load["waiting"])),
         ("being submitted", f"{load['beingSubmitted']} (admitted at sasUri, not PUT yet)"),
         ("promised places", f"{load['promised']} (to refused clients told to come back)"),

@@ -90,6 +90,7 @@ def test_load_says_whether_new_jobs_are_admitted(conn):
     answer = json.loads(cli("load", "--json", connection=conn).stdout)
     assert answer["admitting"] is True and answer["limits"]["maxWaiting"] == 10000 and answer["runners"]["total"] == 2
     assert answer["paceMeasured"] in (True, False)  # false: the pace shown is an estimate
+    assert answer["diskFullSeconds"] is None  # (a number while the job database's disk is full: test_full_disk.py)
 
 
 # examples/problems/: what the README's "Problem files" table promises

@@ -130,6 +130,8 @@ async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_sp
             assert "storage answered 500 InternalError: no space left on the disk" in str(full.value)
             health, reason = service.health()
             assert health == 503 and "disk has been full" in reason["reason"]
+            status, load = await rest.request("GET", f"{rest.base}/dashboard/load")  # `openqio load`, the dashboard
+            assert status == 200 and isinstance(load["diskFullSeconds"], int), load
             await asyncio.sleep(5)  # past the running jobs' timeout: they ended, and wait to be recorded
             assert [(await rest.get(job_id))["status"] for job_id in ended] == ["Executing"] * 2
             status, answer = await rest.request("GET", f"jobs/{refused}")
@@ -145,6 +147,7 @@ async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_sp
             job = await rest.wait(refused)
             assert job["status"] == "Succeeded" and (await rest.result(job))["cost"] == -17.0
             assert service.health()[0] == 200
+            assert (await rest.request("GET", f"{rest.base}/dashboard/load"))[1]["diskFullSeconds"] is None
         _no_journal_line_torn(service)
         log = service.tail(2000)
     assert log.count("cannot store anything: its disk is full") == 1  # said once, not once per write

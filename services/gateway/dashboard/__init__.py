@@ -22,6 +22,7 @@ called with the bearer token the user pastes once (kept in sessionStorage) or pa
 from __future__ import annotations
 
 import functools
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -91,6 +92,8 @@ async def service_load(request: web.Request) -> web.Response:
     pool = getattr(request.app[DISPATCHER], "pool", None)
     if pool is not None:
         body["runners"] = {"total": pool.size, "busy": len(pool.busy_jobs())}  # running a job (not: not idle)
+    full_since = request.app[STORE].full_since  # new jobs get 507 while it is (services/jobs/group_commit.py)
+    body["diskFullSeconds"] = None if full_since is None else round(time.time() - full_since)
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 

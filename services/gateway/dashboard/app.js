@@ -170,7 +170,9 @@ async function refreshLoad() {
 }
 
 function describeLoad(load) {
-  const parts = [load.admitting ? "admitting new jobs" : "at capacity: new jobs refused (429, Retry-After)",
+  const admitting = load.admitting ? "admitting new jobs" : "at capacity: new jobs refused (429, Retry-After)";
+  const parts = [load.diskFullSeconds == null ? admitting
+    : `the job database's disk has been full for ${load.diskFullSeconds} s: new jobs refused (507)`,
     `${load.waiting} waiting`];
   if (load.beingSubmitted) parts.push(`${load.beingSubmitted} being submitted`);
   if (load.promised) parts.push(`${load.promised} place(s) promised to refused clients`);
