@@ -51,7 +51,7 @@ def run(overrides: dict[str, Any], with_azurite: bool = False) -> int:
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
-        log.error("cannot start: no space left for %s (%s): free space on that disk and start again",
+        log.error("stopped: no space left for %s (%s): free space on that disk and start again",
                   exc.filename or settings.data_dir, exc.strerror)
         return 1
     return 0

@@ -158,10 +158,15 @@ async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_sp
     assert "Traceback" not in log and "never retrieved" not in log
 
 
-def test_a_start_on_a_full_disk_is_one_line(tmp_path: Path):
+@pytest.mark.parametrize("kept, said", [
+    ("", "no space left on its disk for the token"),  # a fresh data directory: the token is the first file written
+    ("token", "stopped: no space left for"),  # one with a token: the next file written (the TLS material)
+])
+def test_a_start_on_a_full_disk_is_one_line(tmp_path: Path, kept: str, said: str):
     service = OnASmallDisk(data_dir=tmp_path / "svc", blob_url=f"http://127.0.0.1:{free_port()}/devstoreaccount1",
                            runners=1, args=["--with-azurite"])
-    service.on_a_small_disk(before='dd if=/dev/zero of="$0/filler" bs=1M 2>/dev/null;')
+    keep = f'echo kept-{uuid.uuid4().hex} > "$0/{kept}";' if kept else ""
+    service.on_a_small_disk(before=f'{keep} dd if=/dev/zero of="$0/filler" bs=1M 2>/dev/null;')
     process = service.launch()
     try:
         code = process.wait(START_TIMEOUT_S)
@@ -169,5 +174,5 @@ def test_a_start_on_a_full_disk_is_one_line(tmp_path: Path):
         service.stop()
     log = service.tail()
     assert code != 0
-    assert "no space left on its disk" in log and "free space on that disk and start again" in log, log
+    assert said in log and "free space on that disk and start again" in log, log
     assert "Traceback" not in log
