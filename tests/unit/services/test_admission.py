@@ -173,7 +173,7 @@ async def test_sas_uri_for_new_work_answers_429_with_retry_after_while_at_capaci
         assert 0 <= body.pop("queueingDelaySeconds") < 60  # how long the oldest of the two has waited
         assert body == {"waiting": 2, "beingSubmitted": 0, "promised": 0, "pacePerSecond": None, "paceMeasured": False,
                         "admitting": False,
-                        "uploadSeconds": 0.0, "refusedSinceStart": 1,
+                        "uploadSeconds": 0.0, "refusedSinceStart": 1, "diskFullSeconds": None,
                         "limits": {"maxWaiting": 2, "maxQueueDelaySeconds": None}}
         download = {"containerName": "job-a", "blobName": "rawOutputData"}  # reading results is never refused
         assert (await client.post(PREFIX + "/storage/sasUri", json=download, headers=AUTH)).status == 200
