@@ -358,6 +358,9 @@ def _parse_tokens(raw: str, default_workspace: str) -> dict[str, str]:
     return out
 
 
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # an OSError's errno when a write found its disk (or quota) full
+
+
 def _default_token(data_dir: Path) -> str:
     """A random token made on first run and kept in DATA_DIR/token (mode 0600)."""
     path = data_dir / "token"
@@ -370,7 +373,7 @@ def _default_token(data_dir: Path) -> str:
         token = secrets.token_urlsafe(32)
         write_private(path, token + "\n")
     except OSError as exc:  # the first thing a start writes: a data directory that is a file, not writable, or full
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if exc.errno in NO_SPACE:
             raise SettingsError(f"OPENQIO_DATA_DIR {data_dir}: no space left on its disk for the token: free space "
                                 "on that disk and start again") from None
         raise SettingsError(f"OPENQIO_DATA_DIR {data_dir}: cannot keep the token there ({exc.strerror}: "

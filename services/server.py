@@ -32,7 +32,7 @@ from aiohttp import web
 
 from contracts.heap import freeze_heap
 from services import logs
-from services.config import Settings, write_private
+from services.config import NO_SPACE, Settings, write_private
 from services.remote_settings import storage_exposure
 
 log = logging.getLogger("openqio")
@@ -49,7 +49,7 @@ def run(overrides: dict[str, Any], with_azurite: bool = False) -> int:
         log.error("%s", exc)
         return 1
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        if exc.errno not in NO_SPACE:
             raise
         log.error("stopped: no space left for %s (%s): free space on that disk and start again",
                   exc.filename or settings.data_dir, exc.strerror)

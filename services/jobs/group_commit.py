@@ -87,9 +87,10 @@ class GroupCommit:
                         _resolve(pending, False, exc)
                     self._queue = []
                     raise
-            outcomes = [(ok, self._full(value) if not ok and _disk_full(value) else value) for ok, value in outcomes]
             for pending, (ok, value) in zip(batch, outcomes):
-                if ok and pending.after is not None:
+                if not ok and _disk_full(value):
+                    value = self._full(value)
+                elif ok and pending.after is not None:
                     try:
                         value = pending.after(value)
                     except Exception as exc:  # noqa: BLE001 - the caller gets it

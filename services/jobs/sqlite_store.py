@@ -121,7 +121,7 @@ def _log_transition(job_id: str, before: JobStatus | None, after: JobStatus, det
 SYNCHRONOUS_MODES = ("full", "normal")
 
 
-def _disk_full(directory: Path) -> bool:
+def _no_room_on(directory: Path) -> bool:
     """Whether the disk holding `directory` has (next to) no room left for this user: why SQLite, which only says
     "disk I/O error", could not open a database there (it writes its -wal and -shm files on opening)."""
     try:
@@ -149,7 +149,7 @@ class SqliteJobStore:
             await self.close()
             if "locked" in str(exc):
                 hint = "another program holds a lock on it (an sqlite3 shell?): close it"
-            elif isinstance(exc, sqlite3.OperationalError) and _disk_full(self.path.parent):
+            elif isinstance(exc, sqlite3.OperationalError) and _no_room_on(self.path.parent):
                 hint = "its disk is full: free space on it and start again"
             elif isinstance(exc, sqlite3.OperationalError):  # could not open it: the file's place, not its content
                 hint = "it must be a file this user can read and write, in a directory it can write, on a local disk"
