@@ -4,6 +4,8 @@ Problem-format errors carry QIO's `AZQnnn` codes in their message, as the retire
 """
 from __future__ import annotations
 
+import errno
+
 # Request errors (HTTP bodies)
 BAD_REQUEST = "BadRequest"  # malformed JSON, wrong types, missing fields
 INVALID_JOB_DEFINITION = "InvalidJobDefinition"
@@ -23,6 +25,7 @@ TOO_MANY_REQUESTS = "TooManyRequests"  # new work refused while the service is a
 STORAGE_UNAVAILABLE = "StorageUnavailable"
 INSUFFICIENT_STORAGE = "InsufficientStorage"  # 507: the service's disk is full; nothing of the request was stored
 INTERNAL_ERROR = "InternalError"
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # an OSError's errno when a write found its disk (or quota) full
 
 # Job errors (errorData of a Failed job)
 INVALID_INPUT_DATA = "InvalidInputData"

@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import errno
 import json
 import os
 import re
@@ -69,6 +68,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from contracts.errors import NO_SPACE
 from contracts.logformat import parse_level
 from contracts.problems import ProblemLimits
 from services import remote_settings as remote
@@ -356,9 +356,6 @@ def _parse_tokens(raw: str, default_workspace: str) -> dict[str, str]:
             raise SettingsError("OPENQIO_TOKENS: tokens must be at least 16 characters")
         out[token.strip()] = workspace.strip()
     return out
-
-
-NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # an OSError's errno when a write found its disk (or quota) full
 
 
 def _default_token(data_dir: Path) -> str:

@@ -30,9 +30,10 @@ from typing import Any
 
 from aiohttp import web
 
+from contracts.errors import NO_SPACE
 from contracts.heap import freeze_heap
 from services import logs
-from services.config import NO_SPACE, Settings, write_private
+from services.config import Settings, write_private
 from services.remote_settings import storage_exposure
 
 log = logging.getLogger("openqio")

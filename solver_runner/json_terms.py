@@ -28,6 +28,9 @@ import numpy as np
 from numba import njit
 
 from contracts.problems import MAX_VARIABLE_ID
+from solver_runner.numba_cache import keep_compiling_on_a_full_disk
+
+keep_compiling_on_a_full_disk()  # before the functions below are decorated (as kernels/__init__.py)
 
 _POW10 = np.array([10.0**k for k in range(23)], np.float64)  # exact doubles: 10^0 .. 10^22
 # uint64 constants: numba compares a uint64 with a signed integer as floats, which rounds

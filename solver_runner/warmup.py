@@ -36,10 +36,12 @@ from pathlib import Path
 import numba
 
 from contracts import logformat, targets
+from contracts.errors import NO_SPACE
 from contracts.problems import decode_problem, encode_json, problem_document
 from contracts.runner import RunOutcome, RunRequest
 from solver_runner import KEYED, entry
 from solver_runner.model import compile_problem
+from solver_runner.numba_cache import could_not_save, said
 from solver_runner.solvers import SOLVERS, SolveContext
 from solver_runner.solvers.annealing import run_tempering
 from solver_runner.solvers.base import splitting_every_unit
@@ -191,7 +193,20 @@ def warm(progress: Callable[[str, float], None] | None = None, alongside: bool =
                 log.warning("the solvers compiled alongside stopped (exit code %s); compiling what they left here",
                             helper.exitcode)
             _warm(None, GROUPS)
-    _marker().touch()
+    _mark_warm()
+
+
+def _mark_warm() -> None:
+    """The marker of a warm-up that completed into the cache; none where numba could not save what it compiled
+    (solver_runner.numba_cache), so that the next start says it compiles, and does."""
+    if could_not_save():
+        return
+    try:
+        _marker().touch()
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise
+        said(str(cache_dir()), exc)
 
 
 def _cores() -> int:
@@ -294,8 +309,8 @@ def warm_up() -> None:
 
 
 def main() -> int:
-    """`python -m solver_runner.warmup`: prints progress and where the cache is; 1 when a solver failed or nothing
-    was cached (a cache directory that cannot be written)."""
+    """`python -m solver_runner.warmup`: prints progress and where the cache is; 1 when a solver failed or not all
+    was cached (a cache directory that cannot be written, or a full disk: solver_runner.numba_cache)."""
     started = time.perf_counter()
     cold = not is_warm()
     if cold:
@@ -311,7 +326,7 @@ def main() -> int:
         return 1
     count = cached_functions(cache_dir())
     print(f"numba cache warmed: {count} cached functions in {cache_dir()} ({time.perf_counter() - started:.1f} s)")
-    return 0 if count else 1
+    return 0 if count and not could_not_save() else 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -79,6 +80,19 @@ def _unavailable(reason: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: integration components must start)", pytrace=False)
     pytest.skip(reason)
+
+
+def own_mount_namespace() -> list[str]:
+    """`unshare` for a mount namespace of a process's own (and a user namespace, for a test that is not root): a
+    small file system mounted in it, to fill, is seen by nothing else on the machine."""
+    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
+        _unavailable("a small file system of a process's own needs Linux's unshare (util-linux)")
+    command = ["unshare", "--mount", "--propagation", "private"]
+    if os.geteuid() != 0:
+        command[1:1] = ["--user", "--map-root-user"]
+    if subprocess.run([*command, "true"], capture_output=True).returncode != 0:
+        _unavailable(f"`{' '.join(command)}` is not allowed here (user namespaces switched off?)")
+    return command
 
 
 def node_scenario(script: str, *args: str, timeout: float = 120) -> dict:

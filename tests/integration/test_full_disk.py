@@ -14,11 +14,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
-import os
-import shutil
 import sqlite3
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -29,7 +25,7 @@ from contracts import targets
 from contracts.problems import encode_json
 from services.client.aio import Workspace
 from services.client.aio.optimization import Problem, ProblemType, SimulatedAnnealing
-from tests.conftest import _unavailable
+from tests.conftest import own_mount_namespace
 from tests.integration.rest import Rest, long_problem, seed_problem
 from tests.integration.test_crash_safety import free_port, running
 from tests.service import START_TIMEOUT_S, Service
@@ -39,25 +35,13 @@ pytestmark = pytest.mark.integration
 SIZE = "48m"
 
 
-def _namespace() -> list[str]:
-    """`unshare` for a mount namespace of the service's own (and a user namespace, for a test that is not root)."""
-    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
-        _unavailable("a small file system of the service's own needs Linux's unshare (util-linux)")
-    command = ["unshare", "--mount", "--propagation", "private"]
-    if os.geteuid() != 0:
-        command[1:1] = ["--user", "--map-root-user"]
-    if subprocess.run([*command, "true"], capture_output=True).returncode != 0:
-        _unavailable(f"`{' '.join(command)}` is not allowed here (user namespaces switched off?)")
-    return command
-
-
 class OnASmallDisk(Service):
     """The service with a SIZE tmpfs mounted on its data directory, in its own mount namespace; `fill` writes to it
     until nothing more fits (`before`: first, in the namespace, so the service starts on a full disk)."""
 
     def on_a_small_disk(self, before: str = "") -> OnASmallDisk:
         script = f'mount -t tmpfs -o size={SIZE} openqio-test "$0" && {before} exec "$@"'
-        self.launcher = [*_namespace(), "sh", "-c", script, str(self.data_dir)]
+        self.launcher = [*own_mount_namespace(), "sh", "-c", script, str(self.data_dir)]
         return self
 
     def inside(self, path: Path) -> Path:
