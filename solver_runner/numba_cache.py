@@ -1,20 +1,20 @@
-"""Numba's on-disk cache where it cannot be written: a full disk above all.
+"""Numba's on-disk cache on a full disk.
 
 numba saves each function it compiles (`@njit(cache=True)`) into NUMBA_CACHE_DIR (solver_runner keys it by the
 solvers' sources). Two things went wrong when that did not fit:
 - a save that found the disk full raised ENOSPC (or EDQUOT) out of numba's compiler, though the machine code was
   compiled and usable: every job failed, and so did the warm-up and with it every runner's start, a traceback per
   compile while the service never listened;
-- a cache directory that could not be made or written sent numba on to its next locators: `__pycache__` beside the
-  sources, where a cache is keyed by its own file's time only (the stale inlined code solver_runner/__init__.py
-  describes), and with none writable it raised at import.
+- a cache directory that could not be made for want of space sent numba on to its next locators: `__pycache__`
+  beside the sources, where a cache is keyed by its own file's time only (the stale inlined code
+  solver_runner/__init__.py describes), and with none writable it raised at import.
 
-`keep_compiling_on_a_full_disk()`, called before a solver module is imported: where NUMBA_CACHE_DIR is set, numba
-caches there or nowhere (`CacheDirOrNowhere`), and a save that finds the disk full, or the directory unusable, fails
-alone: the function runs from memory (compiled again by the next process that needs it: the warm-up and every
-runner at every start), and one WARNING per process says so. numba writes each cache file under a temporary name, renames it
-into place once whole and removes the temporary file when a write fails, and it compiles again where an index names
-a data file that is not there: nothing half-written is left to load.
+`keep_compiling_on_a_full_disk()`, called before a solver module is imported: where NUMBA_CACHE_DIR cannot be made
+for want of space, numba caches nowhere (`CacheDirOrNowhere`), and a save that finds the disk full fails alone: the
+function runs from memory (compiled again by the next process that needs it: the warm-up and every runner at every
+start), and one WARNING per process says so. numba writes each cache file under a temporary name, renames it into
+place once whole and removes the temporary file when a write fails, and it compiles again where an index names a
+data file that is not there: nothing half-written is left to load.
 """
 from __future__ import annotations
 
@@ -32,14 +32,20 @@ _said: list[str] = []  # the cache directory already warned about, in this proce
 
 
 class CacheDirOrNowhere(caching.UserProvidedCacheLocator):
-    """NUMBA_CACHE_DIR for a function whose cache directory cannot be made or written: it loads nothing from there
-    and its saves fail (and are let fail); numba's locators after it are not tried."""
+    """NUMBA_CACHE_DIR for a function whose cache directory cannot be made for want of space: it loads nothing from
+    there and its saves fail (and are let fail); numba's locators after it are not tried. (A directory this user may
+    not write still sends numba on to them, as before.)"""
 
     @classmethod
     def from_function(cls, py_func: Any, py_file: str) -> CacheDirOrNowhere | None:
         if not config.CACHE_DIR or not os.path.exists(py_file):
             return None
-        return cls(py_func, py_file)
+        locator = cls(py_func, py_file)
+        try:
+            locator.ensure_cache_path()
+        except OSError as exc:
+            return locator if exc.errno in NO_SPACE else None
+        return locator
 
 
 def keep_compiling_on_a_full_disk() -> None:
@@ -55,7 +61,7 @@ def keep_compiling_on_a_full_disk() -> None:
         try:
             save(self, sig, data)
         except OSError as exc:
-            if exc.errno not in NO_SPACE and not isinstance(self._impl.locator, CacheDirOrNowhere):
+            if exc.errno not in NO_SPACE:
                 raise
             said(config.CACHE_DIR or self._cache_path, exc)
 
