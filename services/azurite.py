@@ -55,6 +55,8 @@ SMALL_WRITES = "openqio: Azurite writes small uploads on its own thread"
 RANDOM_UUIDS = "openqio: Azurite makes its ids with crypto.randomUUID"
 DISPATCH_KEPT = "openqio: Azurite dispatches each kind of request once"
 DISK_FULL_SAID = "openqio: Azurite says when its disk is full"
+# how DISK_FULL_JS's message to clients begins (its MESSAGE): a write refused for want of space, not an outage
+DISK_FULL_MESSAGE = "no space left on the disk that holds this storage's data"
 _LISTEN = re.compile(rb"Azurite Blob service successfully listens on https?://([\d.]+):(\d+)")
 
 

@@ -22,6 +22,11 @@ class StorageUnavailable(Exception):
     """Blob storage could not be reached or failed on its side; worth retrying."""
 
 
+class StorageFull(StorageUnavailable):
+    """Blob storage refused a write because its disk is full (the Azurite openqio supervises says so); worth
+    retrying once space is freed, however long that takes."""
+
+
 class BlobAccess(Protocol):
     """One storage account: SAS URLs for clients (local signing, no storage call), URL parsing (InvalidName for a
     URL that names no container/blob of this account), and the service's own reads and writes."""

@@ -49,7 +49,8 @@ from azure.storage.blob import (
 from azure.storage.blob.aio import BlobServiceClient, LinearRetry
 
 from contracts import errors
-from services.blobs import InputError, StorageUnavailable
+from services.azurite import DISK_FULL_MESSAGE
+from services.blobs import InputError, StorageFull, StorageUnavailable
 from services.blobs.shared_key import SharedKeyBlobs
 from services.config import Settings, StorageAccount
 
@@ -94,6 +95,13 @@ def check_blob_name(name: str) -> str:
     if any(part in ("", ".", "..") for part in parts):
         raise InvalidName(f"invalid blob name {name!r}: no empty, '.' or '..' path segments")
     return name
+
+
+def _output_error(status: int | None, said: str) -> StorageUnavailable:
+    """A refused output write: StorageFull where storage said its disk is full, else StorageUnavailable."""
+    if DISK_FULL_MESSAGE in said:
+        return StorageFull(f"storage answered {status} writing the output: its disk is full")
+    return StorageUnavailable(f"storage answered {status} writing the output")
 
 
 def _input_error(exc: AzureError, container: str, blob: str) -> Exception:
@@ -360,12 +368,12 @@ class BlobStore:
         """Write `rawOutputData` (overwriting: a rerun after a crash replaces a partial answer). Returns its URL."""
         check_container_name(container)
         if self._plain is not None:
-            status, _, _ = await self._plain.request("PUT", container, OUTPUT_BLOB, {
+            status, _, body = await self._plain.request("PUT", container, OUTPUT_BLOB, {
                 "x-ms-blob-type": "BlockBlob", "x-ms-blob-content-type": "application/json"}, data)
             if status == 201:
                 return self.blob_url(container, OUTPUT_BLOB)
             if status != 404:  # 404: the container is gone; azure-storage-blob below creates it
-                raise StorageUnavailable(f"storage answered {status} writing the output")
+                raise _output_error(status, body.decode(errors="replace"))
         blob_client = self.client.get_blob_client(container, OUTPUT_BLOB)
         settings = ContentSettings(content_type="application/json")
         try:
@@ -380,7 +388,7 @@ class BlobStore:
         except (ServiceRequestError, ServiceResponseError) as exc:
             raise StorageUnavailable(str(exc).splitlines()[0]) from None
         except HttpResponseError as exc:
-            raise StorageUnavailable(f"storage answered {exc.status_code} writing the output") from None
+            raise _output_error(exc.status_code, str(exc)) from None
         except AzureError as exc:
             raise StorageUnavailable(str(exc).splitlines()[0]) from None
         return self.blob_url(container, OUTPUT_BLOB)

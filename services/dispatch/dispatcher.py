@@ -53,7 +53,7 @@ from contracts.results import encode_result
 from contracts.runner import Progress, RunOutcome, RunRequest
 from contracts.status import JobStatus
 from contracts.summary import unavailable
-from services.blobs import InputError, StorageUnavailable, WorkspaceStorage
+from services.blobs import InputError, StorageFull, StorageUnavailable, WorkspaceStorage
 from services.blobs.azure_store import FIRST_GET_BYTES
 from services.jobs.store import ClaimedJob, JobStore, StoredOutput, StoreFull
 
@@ -480,17 +480,26 @@ class Dispatcher:
         container, _ = blobs.output_location(None, job.container_uri)
         waited = 0.0
         attempt = 0
+        full = False
         while True:
             try:
-                return await blobs.write_output(container, body)
+                url = await blobs.write_output(container, body)
+            except StorageFull as exc:  # the result waits here for space, however long: the operator frees it
+                if not full:
+                    log.warning("job %s: its result waits until space is freed on blob storage's disk (%s)", job.id,
+                                exc, extra={"job_id": job.id})
+                full = True
             except StorageUnavailable as exc:
                 if waited >= self.storage_max_wait_s:
                     raise
                 log.warning("job %s: storage unavailable writing output, retrying (%s)", job.id, exc, extra={"job_id": job.id})
-                delay = self._backoff(attempt)
-                attempt += 1
-                await asyncio.sleep(delay)
-                waited += delay
+                waited += self._backoff(attempt)
+            else:
+                if full:
+                    log.info("job %s: its result stored, space freed", job.id, extra={"job_id": job.id})
+                return url
+            await asyncio.sleep(self._backoff(attempt))
+            attempt += 1
 
     async def _record_outcome(self, job: Any, workspace: str, outcome: RunOutcome) -> None:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.azurite import DISK_FULL_JS, DISK_FULL_SAID
+from services.azurite import DISK_FULL_JS, DISK_FULL_MESSAGE, DISK_FULL_SAID
 from tests.conftest import disk_azurite, node_scenario
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,8 @@ def test_a_full_disk_becomes_a_storage_error_that_says_so_and_nothing_else_chang
     for seen, code in ((full, "ENOSPC"), (quota, "EDQUOT")):
         assert seen["storage"] and seen["status"] == 500 and seen["code"] == "InternalError"
         assert seen["message"] == f"{r['message']} ({code})" and seen["requestId"] == "request-1"
-    assert "no space left" in r["message"] and "nothing of this request was stored" in r["message"]
+    assert r["message"].startswith(DISK_FULL_MESSAGE)  # how the dispatcher tells a full disk from an outage
+    assert "nothing of this request was stored" in r["message"]
     assert other == {"storage": False, "code": "EACCES", "message": "EACCES: a write failed"}  # as it came
     assert storage["storage"] and storage["status"] == 404 and storage["code"] == "BlobNotFound"
 

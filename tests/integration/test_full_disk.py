@@ -139,6 +139,8 @@ async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_sp
         log = service.tail(2000)
     assert log.count("cannot store anything: its disk is full") == 1  # said once, not once per write
     assert "stores again" in log
+    for job_id in ended:  # their results waited for space on Azurite's disk too (an outage would give up at 5 min)
+        assert f"job {job_id}: its result waits until space is freed on blob storage's disk" in log
     assert "Traceback" not in log and "never retrieved" not in log
 
 

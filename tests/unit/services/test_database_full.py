@@ -3,8 +3,9 @@
 
 What must hold: a write that cannot be stored raises StoreFull and leaves the database as it was; the store says so
 once, not once per write; writes go on by themselves once space is freed; a job whose run ended meanwhile keeps
-its outcome until it can be recorded (it was dropped: the job stayed Executing until a restart ran it again); and
-the output keeper tries again at its next round without a traceback for each.
+its outcome until it can be recorded (it was dropped: the job stayed Executing until a restart ran it again), and
+keeps its result while blob storage's disk is full, past the 5 minutes an outage gets (it failed StorageUnavailable);
+and the output keeper tries again at its next round without a traceback for each.
 tests/integration/test_full_disk.py fills a real file system under the whole service and Azurite.
 """
 from __future__ import annotations
@@ -15,10 +16,12 @@ import logging
 import pytest
 
 from contracts.status import JobStatus
+from services.blobs import StorageFull, StorageUnavailable
+from services.dispatch.dispatcher import Dispatcher
 from services.dispatch.outputs import OutputKeeper
 from services.jobs.sqlite_store import SqliteJobStore
 from services.jobs.store import StoreFull
-from tests.unit.services.test_dispatcher_read_ahead import OneRunnerPool, _running, status, submit, until
+from tests.unit.services.test_dispatcher_read_ahead import FakeBlobs, OneRunnerPool, _running, status, submit, until
 from tests.unit.services.test_results_kept import Storage, succeed
 from tests.unit.services.test_sqlite_store import job
 
@@ -150,3 +153,51 @@ async def test_the_output_keeper_waits_for_space_without_a_traceback_per_round(s
             await keeper.stop()
     assert (await store.output(None, "a")).checked
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []  # the store's own line aside
+
+
+class FullBlobs(FakeBlobs):
+    """Blob storage whose disk is full (`full`): output writes refused as the Azurite openqio supervises refuses
+    them (StorageFull), or, with `down`, as storage that does not answer (StorageUnavailable)."""
+
+    def __init__(self, error: StorageUnavailable):
+        super().__init__()
+        self.error, self.refused = error, 0
+
+    async def write_output(self, container, data, workspace="?"):
+        if self.error is not None:
+            self.refused += 1
+            raise self.error
+        return await super().write_output(container, data, workspace)
+
+
+@pytest.mark.parametrize("error, ends", [
+    (StorageFull("storage answered 500 writing the output: its disk is full"), JobStatus.SUCCEEDED),
+    (StorageUnavailable("storage answered 503 writing the output"), JobStatus.FAILED),  # an outage: only so long
+])
+async def test_a_result_waits_for_space_on_blob_storage_past_the_outage_limit(store, caplog, error, ends):
+    pool, blobs = OneRunnerPool(), FullBlobs(error)
+    dispatcher = Dispatcher(store, blobs, pool)
+    dispatcher.storage_retry_s, dispatcher.storage_max_wait_s = 0.01, 0.05  # (5 minutes by default)
+    await dispatcher.start()
+    try:
+        await submit(store, dispatcher, "a")
+        await until(lambda: pool.ran)
+        with caplog.at_level(logging.INFO, logger="services.dispatch.dispatcher"):  # (after the fake runner's line)
+            pool.gates.setdefault("a", asyncio.Event()).set()
+            if ends == JobStatus.SUCCEEDED:
+                await until(lambda: blobs.refused >= 6)  # 0.31 s of tries: past the 0.05 s an outage may last
+                assert await status(store, "a") == JobStatus.EXECUTING  # its result waits in memory
+                blobs.error = None  # space freed
+            await until(lambda: not dispatcher._tasks, timeout=10)
+    finally:
+        await dispatcher.stop()
+    job = await store.get(None, "a")
+    assert job.status == ends
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    if ends == JobStatus.SUCCEEDED:
+        assert (await store.output(None, "a")).data
+        assert said == ["job a: its result waits until space is freed on blob storage's disk (storage answered 500 "
+                        "writing the output: its disk is full)",  # once, not once per try
+                        "job a: its result stored, space freed"]
+    else:
+        assert job.error_data.code == "StorageUnavailable"
