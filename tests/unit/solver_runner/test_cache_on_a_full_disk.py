@@ -50,18 +50,9 @@ def _run_on_a_full_cache_disk(tmp_path: Path, options: str, fill: str, script: s
                           str(cache)], cwd=ROOT, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr[-3000:]
-    assert sorted((ROOT / "solver_runner").glob("__pycache__/json_terms*.nb[ic]")) == in_tree, "cached beside the sources"
+    beside_the_sources = sorted((ROOT / "solver_runner").glob("__pycache__/json_terms*.nb[ic]"))
+    assert beside_the_sources == in_tree, "cached beside the sources"
     return json.loads(out.stdout.strip().splitlines()[-1]), out.stderr
-
-
-def test_a_warm_up_marker_that_does_not_fit_is_a_warning(tmp_path: Path):
-    keyed = cache_dir(str(tmp_path / "cache"))  # there: what numba saved before the disk filled
-    found, log = _run_on_a_full_cache_disk(tmp_path, "size=4m,nr_inodes=32",
-                                           f'mkdir -p "{keyed}"; {FILL_INODES}', "import json, logging; logging.basicConfig(format="
-                                           "'%(levelname)s %(name)s: %(message)s'); from solver_runner import warmup; "
-                                           "warmup._mark_warm(); print(json.dumps(warmup.is_warm()))")
-    assert found is False
-    _one_warning(log, str(keyed))
 
 
 def _one_warning(log: str, cache: str) -> None:
@@ -80,3 +71,20 @@ def test_the_solvers_run_compiled_in_memory_when_their_cache_disk_is_full(tmp_pa
     _one_warning(log, found["cache"])
     saved = [name for name in found["files"] if name != "filler" and not name.startswith("f")]
     assert saved == [], f"cache files on the full disk: {saved}"
+
+
+MARK_ALONE = r"""
+import json, logging
+logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+from solver_runner import warmup
+warmup._mark_warm()
+print(json.dumps(warmup.is_warm()))
+"""
+
+
+def test_a_warm_up_marker_that_does_not_fit_is_the_same_warning(tmp_path: Path):
+    keyed = cache_dir(str(tmp_path / "cache"))  # made before the disk filled, as by an earlier start
+    found, log = _run_on_a_full_cache_disk(tmp_path, "size=4m,nr_inodes=32", f'mkdir -p "{keyed}"; {FILL_INODES}',
+                                           MARK_ALONE)
+    assert found is False
+    _one_warning(log, str(keyed))
