@@ -34,7 +34,7 @@ from pathlib import Path
 from contracts.heap import freeze_heap
 
 from . import big_store, load, refusals, stack
-from .runs import UNHELD, Plan, bracketed, log, one_run, spread
+from .runs import UNHELD, Plan, bracketed, disturbed, log, one_run, spread
 from .stats import verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -309,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     busy = [r[p].get("other_cores") for r in report["runs"] for p in r if r[p].get("other_cores") is not None]
     if busy:
         print(f"busy cores outside the benchmark during the phases: {min(busy):.2f}-{max(busy):.2f}")
+    if (warning := disturbed(report["runs"])) is not None:
+        print(warning)
     if failures:
         print(f"\n{len(failures)} correctness failure(s):")
         for f in failures[:20]:

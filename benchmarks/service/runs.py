@@ -151,6 +151,23 @@ def one_run(index: int, plan: Plan, work: Path, external: Any | None,
     return figures, failures
 
 
+# Cores busy outside the stack (CpuMeter's `other_cores`) past which a phase measured a machine something else was
+# using: idle runs show 0.00-0.10; an invocation of 2026-12-07 evening with a second benchmark running beside it
+# showed up to 1.25, its bursts down to 186-314 jobs/s from ~340, and nothing else said so.
+DISTURBED_CORES = 0.25
+
+
+def disturbed(runs: list[dict[str, dict]]) -> str | None:
+    """A line naming the runs in which some phase had more than DISTURBED_CORES busy outside the stack, or None."""
+    worst = {number: max(busy) for number, run in enumerate(runs, 1)
+             if (busy := [f["other_cores"] for f in run.values() if f.get("other_cores", 0.0) > DISTURBED_CORES])}
+    if not worst:
+        return None
+    named = ", ".join(f"{number} (up to {cores:.2f})" for number, cores in worst.items())
+    return (f"a disturbed machine: more than {DISTURBED_CORES:g} cores busy outside the stack in run(s) {named}; "
+            "their figures are not this stack's alone: run again on an idle machine")
+
+
 def bracketed(run: dict[str, dict], key: str) -> float:
     """A burst figure for the phases between the two bursts: the mean of the burst before and the burst after them
     (the burst before alone when a run has no burst after)."""

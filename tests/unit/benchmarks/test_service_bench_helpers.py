@@ -10,6 +10,7 @@ import pytest
 
 from benchmarks.service.cpu import CpuMeter, machine_jiffies, process_cpu_s
 from benchmarks.service.problems import CostMismatch, TinyProblem, check_result, evaluate, tiny_problem
+from benchmarks.service.runs import disturbed
 from benchmarks.service.stats import none_waiting_share, percentile, rate, span_seconds, summarize, verdict
 from contracts.problems import decode_problem
 from tests.reference import reference_cost
@@ -273,3 +274,11 @@ def test_a_paced_service_whose_admitted_jobs_stalled_keeps_its_log(tmp_path):
     assert keep_log(stalled, service_log, None, "run1.log") is None  # nowhere to keep it
     kept = keep_log(stalled, service_log, keep, "run1.log")
     assert kept == keep / "run1.log" and kept.read_text() == "the service's log\n"
+
+
+def test_runs_on_a_machine_something_else_used_are_named():
+    quiet = {"burst": {"other_cores": 0.02}, "200 %": {"other_cores": 0.1}, "cancel": {}}
+    busy = {"burst": {"other_cores": 0.86}, "200 %": {"other_cores": 1.25}}
+    assert disturbed([quiet, quiet]) is None
+    said = disturbed([quiet, busy, {"flood": {"other_cores": 0.3}}])
+    assert said is not None and "run(s) 2 (up to 1.25), 3 (up to 0.30)" in said and "run again on an idle" in said
