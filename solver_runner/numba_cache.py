@@ -28,7 +28,7 @@ from contracts.errors import NO_SPACE
 
 log = logging.getLogger(__name__)
 
-_said: list[str] = []  # the cache directory already warned about, in this process
+_said = False  # whether this process warned (and so failed to save) already
 
 
 class CacheDirOrNowhere(caching.UserProvidedCacheLocator):
@@ -70,13 +70,14 @@ def keep_compiling_on_a_full_disk() -> None:
 
 def could_not_save() -> bool:
     """Whether a save of this process's failed (`said`): a warm-up then leaves no marker of a warm cache."""
-    return bool(_said)
+    return _said
 
 
 def said(directory: str, exc: OSError) -> None:
     """The one WARNING of this process about a solver cache it cannot write."""
+    global _said
     if _said:
         return
-    _said.append(directory)
+    _said = True
     log.warning("the solver cache in %s cannot be saved (%s); the solvers compile in memory, in every runner at "
                 "every start, until space is freed there", directory, exc.strerror or exc)

@@ -156,8 +156,8 @@ async def test_the_output_keeper_waits_for_space_without_a_traceback_per_round(s
 
 
 class FullBlobs(FakeBlobs):
-    """Blob storage whose disk is full (`full`): output writes refused as the Azurite openqio supervises refuses
-    them (StorageFull), or, with `down`, as storage that does not answer (StorageUnavailable)."""
+    """Blob storage whose output writes raise `error` until it is set to None: StorageFull as the Azurite openqio
+    supervises refuses them on a full disk, or StorageUnavailable as storage that does not answer."""
 
     def __init__(self, error: StorageUnavailable):
         super().__init__()
