@@ -197,6 +197,11 @@ def show_load(load: dict[str, Any]) -> None:
         ("limit", " or ".join(filter(None, limit)) or "none"),
         ("refused", f"{load['refusedSinceStart']} since the service started"),
     ]
+    blob_full = load.get("blobDiskFull")  # (absent from an older service's answer)
+    if blob_full:
+        rows.insert(1, ("blob storage", f"[red]its disk has been full for {blob_full['seconds']} s: "
+                                        f"{blob_full['resultsWaiting']} finished job(s) wait to store their results, "
+                                        "and inputs cannot be uploaded[/]"))
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()

@@ -114,6 +114,7 @@ class Dispatcher:
         self._held: OrderedDict[str, tuple[bytes, str | None]] = OrderedDict()  # job id -> input from submission
         self._held_bytes = 0
         self.progress: dict[str, Progress] = {}  # latest progress per running job (for streaming / dashboards)
+        self._waiting_for_space: dict[str, float] = {}  # job id -> since when its result waits for blob storage's disk
 
     # -- the gateway's interface ----------------------------------------------------------------------------------
 
@@ -121,6 +122,14 @@ class Dispatcher:
         """A job was submitted (or a runner freed up): look for work now rather than at the next poll."""
         self._wake.set()
         self._prefetch_wake.set()
+
+    def results_waiting_for_space(self) -> tuple[int, float] | None:
+        """While finished jobs' results wait for space on blob storage's disk (StorageFull): how many, and since when
+        (time.time() of the oldest's first refusal); None otherwise. Known only from results refused: a full disk
+        with no job ending meanwhile shows here when one ends."""
+        if not self._waiting_for_space:
+            return None
+        return len(self._waiting_for_space), min(self._waiting_for_space.values())
 
     def hold_input(self, job_id: str, data: bytes, content_type: str | None) -> bool:
         """Keep a job's input (read by the gateway's check) for its run; oldest dropped past HELD_INPUT_BYTES. A
@@ -480,26 +489,29 @@ class Dispatcher:
         container, _ = blobs.output_location(None, job.container_uri)
         waited = 0.0
         attempt = 0
-        full = False
-        while True:
-            try:
-                url = await blobs.write_output(container, body)
-            except StorageFull as exc:  # the result waits here for space, however long: the operator frees it
-                if not full:
-                    log.warning("job %s: its result waits until space is freed on blob storage's disk (%s)", job.id,
-                                exc, extra={"job_id": job.id})
-                full = True
-            except StorageUnavailable as exc:
-                if waited >= self.storage_max_wait_s:
-                    raise
-                log.warning("job %s: storage unavailable writing output, retrying (%s)", job.id, exc, extra={"job_id": job.id})
-                waited += self._backoff(attempt)
-            else:
-                if full:
-                    log.info("job %s: its result stored, space freed", job.id, extra={"job_id": job.id})
-                return url
-            await asyncio.sleep(self._backoff(attempt))
-            attempt += 1
+        try:
+            while True:
+                try:
+                    url = await blobs.write_output(container, body)
+                except StorageFull as exc:  # the result waits here for space, however long: the operator frees it
+                    if job.id not in self._waiting_for_space:
+                        self._waiting_for_space[job.id] = time.time()  # (/healthz and the load say so meanwhile)
+                        log.warning("job %s: its result waits until space is freed on blob storage's disk (%s)",
+                                    job.id, exc, extra={"job_id": job.id})
+                except StorageUnavailable as exc:
+                    if waited >= self.storage_max_wait_s:
+                        raise
+                    log.warning("job %s: storage unavailable writing output, retrying (%s)", job.id, exc,
+                                extra={"job_id": job.id})
+                    waited += self._backoff(attempt)
+                else:
+                    if job.id in self._waiting_for_space:
+                        log.info("job %s: its result stored, space freed", job.id, extra={"job_id": job.id})
+                    return url
+                await asyncio.sleep(self._backoff(attempt))
+                attempt += 1
+        finally:
+            self._waiting_for_space.pop(job.id, None)
 
     async def _record_outcome(self, job: Any, workspace: str, outcome: RunOutcome) -> None:
         try:

@@ -33,6 +33,9 @@ class Dispatching(Protocol):
     async def cancel(self, job_id: str) -> None:
         """Signal the runner of an Executing job to stop."""
 
+    def results_waiting_for_space(self) -> tuple[int, float] | None:
+        """(how many, since when) while finished jobs' results wait for space on blob storage's disk; else None."""
+
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", JobStore)

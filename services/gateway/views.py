@@ -122,15 +122,21 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
 
 
 async def health(request: web.Request) -> web.Response:
-    """200 {"status": "ok"}, or 503 {"status": "unhealthy", "reason"} while runners cannot start (the pool says why)
-    or the job database's disk is full."""
-    pool = getattr(request.app[DISPATCHER], "pool", None)
-    reason = pool.health() if pool is not None else None
+    """200 {"status": "ok"}, or 503 {"status": "unhealthy", "reason"} while runners cannot start (the pool says why),
+    the job database's disk is full, or finished jobs' results wait for space on blob storage's disk."""
+    dispatcher = request.app[DISPATCHER]
+    pool = getattr(dispatcher, "pool", None)
+    reasons = [pool.health() if pool is not None else None]
     full_since = request.app[STORE].full_since
     if full_since is not None:
-        full = (f"the job database's disk has been full for {time.time() - full_since:.0f} s: new jobs are refused "
-                "and finished jobs wait to be recorded")
-        reason = f"{reason}; {full}" if reason else full
+        reasons.append(f"the job database's disk has been full for {time.time() - full_since:.0f} s: new jobs are "
+                       "refused and finished jobs wait to be recorded")
+    waiting = dispatcher.results_waiting_for_space()
+    if waiting is not None:
+        count, since = waiting
+        reasons.append(f"blob storage's disk has been full for {time.time() - since:.0f} s: {count} finished job(s) "
+                       "wait to store their results, and inputs cannot be uploaded")
+    reason = "; ".join(filter(None, reasons))
     if reason:
         return web.json_response({"status": "unhealthy", "reason": reason}, status=503)
     return web.json_response({"status": "ok"})

@@ -390,13 +390,15 @@ async def test_the_load_line_says_when_new_jobs_are_refused(browser, service, jo
                                                                          body=json.dumps(estimated)))
         await until(refreshed(page, text_has(page, "#service-load", "pace about 140.5 jobs a second (estimated")),
                     "the estimate", 30)
-        full = {**refusing, "diskFullSeconds": 42}  # the job database's disk is full: submissions get 507
+        full = {**refusing, "diskFullSeconds": 42,  # the job database's disk is full: submissions get 507
+                "blobDiskFull": {"seconds": 9, "resultsWaiting": 2}}  # and blob storage's: results wait for space
         await page.unroute("**/dashboard/load")
         await page.route("**/dashboard/load", lambda route: route.fulfill(status=200, content_type="application/json",
                                                                          body=json.dumps(full)))
         await until(refreshed(page, text_has(page, "#service-load", "disk has been full")), "the full disk", 30)
         assert (await page.text_content("#service-load")).startswith(
-            "Service: the job database's disk has been full for 42 s: new jobs refused (507) · 12 waiting")
+            "Service: the job database's disk has been full for 42 s: new jobs refused (507) · blob storage's disk "
+            "has been full for 9 s: 2 finished job(s) wait to store their results · 12 waiting")
         # a workspace the service's OPENQIO_LOAD_VIEWERS leaves out gets 403: no line at all, no error on the page
         forbidden = {"error": {"code": "Forbidden", "message": "this workspace may not read the service's load"}}
         await page.unroute("**/dashboard/load")

@@ -36,12 +36,16 @@ SIZE = "48m"
 
 
 class OnASmallDisk(Service):
-    """The service with a SIZE tmpfs mounted on its data directory, in its own mount namespace; `fill` writes to it
-    until nothing more fits (`before`: first, in the namespace, so the service starts on a full disk)."""
+    """The service with a SIZE tmpfs mounted on its data directory (or on the folder `under` it: "azurite", blob
+    storage's alone), in its own mount namespace; `fill` writes to it until nothing more fits (`before`: first, in the
+    namespace, so the service starts on a full disk)."""
 
-    def on_a_small_disk(self, before: str = "") -> OnASmallDisk:
-        script = f'mount -t tmpfs -o size={SIZE} openqio-test "$0" && {before} exec "$@"'
-        self.launcher = [*own_mount_namespace(), "sh", "-c", script, str(self.data_dir)]
+    small = ""  # the folder of the data directory the tmpfs is mounted on ("": the whole directory)
+
+    def on_a_small_disk(self, before: str = "", under: str = "") -> OnASmallDisk:
+        self.small = under
+        script = f'mkdir -p "$0" && mount -t tmpfs -o size={SIZE} openqio-test "$0" && {before} exec "$@"'
+        self.launcher = [*own_mount_namespace(), "sh", "-c", script, str(self.data_dir / under)]
         return self
 
     def inside(self, path: Path) -> Path:
@@ -62,7 +66,7 @@ class OnASmallDisk(Service):
     def fill(self) -> int:
         """Fill the disk; the bytes it took."""
         written = 0
-        with open(self.inside(self.data_dir / "filler"), "wb") as filler:
+        with open(self.inside(self.data_dir / self.small / "filler"), "wb") as filler:
             try:
                 while True:
                     written += filler.write(b"\0" * (1 << 20))
@@ -72,7 +76,15 @@ class OnASmallDisk(Service):
         return written
 
     def free(self) -> None:
-        self.inside(self.data_dir / "filler").unlink()
+        self.inside(self.data_dir / self.small / "filler").unlink()
+
+
+def large_problem() -> Problem:
+    """An input of ~0.5 MB: more than a full disk's last pages have room for."""
+    large = Problem(name="large", problem_type=ProblemType.ising)
+    for i in range(20_000):
+        large.add_term(c=1.0 + i % 7, indices=[i, (i * 7919 + 1) % 20_000])
+    return large
 
 
 def _no_journal_line_torn(service: OnASmallDisk) -> None:
@@ -92,9 +104,6 @@ async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_sp
     with running(service):
         connection = tmp_path / "connection.json"  # (with the CA file's path as seen from here)
         connection.write_text(json.dumps(service.connection))
-        large = Problem(name="large", problem_type=ProblemType.ising)
-        for i in range(20_000):
-            large.add_term(c=1.0 + i % 7, indices=[i, (i * 7919 + 1) % 20_000])
         async with Rest(service) as rest, Workspace(connection_file=str(connection)) as workspace:
             ended = [await rest.submit(long_problem(seed=i), targets.SA, {"sweeps": 10**9, "timeout": 4, "seed": i})
                      for i in range(2)]  # running while the disk fills; they end (4 s) while it is full
@@ -113,7 +122,7 @@ async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_sp
             status, answer = await rest.request("PUT", f"jobs/{refused}", json=body)
             assert status == 507 and answer["error"]["code"] == "InsufficientStorage", answer
             with pytest.raises(HttpResponseError) as full:  # an input that does not fit: Azurite says why
-                await SimulatedAnnealing(workspace, timeout=1).submit(large)
+                await SimulatedAnnealing(workspace, timeout=1).submit(large_problem())
             assert "storage answered 500 InternalError: no space left on the disk" in str(full.value)
             health, reason = service.health()
             assert health == 503 and "disk has been full" in reason["reason"]
@@ -141,6 +150,51 @@ async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_sp
     assert "stores again" in log
     for job_id in ended:  # their results waited for space on Azurite's disk too (an outage would give up at 5 min)
         assert f"job {job_id}: its result waits until space is freed on blob storage's disk" in log
+    assert "Traceback" not in log and "never retrieved" not in log
+
+
+async def test_a_full_disk_under_blob_storage_alone_keeps_every_result_and_says_so(tmp_path: Path):
+    """Azurite's folder on a small disk of its own, the job database's with room: the jobs that end while it is full
+    keep their results in memory (an outage would give up after 5 minutes), /healthz and the load say how many and
+    for how long, an input cannot be uploaded and the client is told why; freed, every result is stored."""
+    service = OnASmallDisk(data_dir=tmp_path / "svc", blob_url=f"http://127.0.0.1:{free_port()}/devstoreaccount1",
+                           runners=2, args=["--with-azurite"]).on_a_small_disk(under="azurite")
+    with running(service):
+        connection = tmp_path / "connection.json"
+        connection.write_text(json.dumps(service.connection))
+        async with Rest(service) as rest, Workspace(connection_file=str(connection)) as workspace:
+            ended = [await rest.submit(long_problem(seed=i), targets.SA, {"sweeps": 10**9, "timeout": 4, "seed": i})
+                     for i in range(2)]  # running while the disk fills; they end (4 s) while it is full
+            for job_id in ended:
+                await rest.wait(job_id, until=frozenset({"Executing"}))
+            assert service.fill() > 0
+            with pytest.raises(HttpResponseError) as full:  # its input cannot be stored: Azurite says why
+                await SimulatedAnnealing(workspace).submit(large_problem())  # (a few bytes fit in a page's rest)
+            assert "no space left on the disk that holds this storage's data" in str(full.value)
+            await asyncio.sleep(6)  # past the running jobs' timeout: they ended, and their results wait
+            assert [(await rest.get(job_id))["status"] for job_id in ended] == ["Executing"] * 2
+            health, reason = service.health()
+            assert health == 503 and "blob storage's disk has been full for" in reason["reason"], reason
+            assert "2 finished job(s) wait to store their results" in reason["reason"], reason
+            status, load = await rest.request("GET", f"{rest.base}/dashboard/load")
+            assert status == 200 and load["diskFullSeconds"] is None, load  # the job database has room
+            assert load["blobDiskFull"]["resultsWaiting"] == 2 and load["blobDiskFull"]["seconds"] >= 1, load
+
+            service.free()
+            for job_id in ended:
+                job = await rest.wait(job_id, timeout=30)
+                assert job["status"] == "Succeeded", job
+                assert isinstance((await rest.result(job))["cost"], float)
+            job = await SimulatedAnnealing(workspace, timeout=1).submit(large_problem())
+            assert isinstance((await job.get_results())["cost"], float)
+            assert service.health()[0] == 200
+            assert (await rest.request("GET", f"{rest.base}/dashboard/load"))[1]["blobDiskFull"] is None
+        _no_journal_line_torn(service)
+        log = service.tail(2000)
+    for job_id in ended:
+        assert log.count(f"job {job_id}: its result waits until space is freed on blob storage's disk") == 1
+        assert f"job {job_id}: its result stored, space freed" in log
+    assert "cannot store anything: its disk is full" not in log  # (the job database's line)
     assert "Traceback" not in log and "never retrieved" not in log
 
 

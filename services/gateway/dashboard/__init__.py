@@ -94,6 +94,9 @@ async def service_load(request: web.Request) -> web.Response:
         body["runners"] = {"total": pool.size, "busy": len(pool.busy_jobs())}  # running a job (not: not idle)
     full_since = request.app[STORE].full_since  # new jobs get 507 while it is (services/jobs/group_commit.py)
     body["diskFullSeconds"] = None if full_since is None else round(time.time() - full_since)
+    waiting = request.app[DISPATCHER].results_waiting_for_space()  # (services/dispatch/dispatcher.py)
+    body["blobDiskFull"] = None if waiting is None else {"seconds": round(time.time() - waiting[1]),
+                                                         "resultsWaiting": waiting[0]}
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 

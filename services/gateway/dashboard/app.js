@@ -174,6 +174,10 @@ function describeLoad(load) {
   const parts = [load.diskFullSeconds == null ? admitting
     : `the job database's disk has been full for ${load.diskFullSeconds} s: new jobs refused (507)`,
     `${load.waiting} waiting`];
+  if (load.blobDiskFull) {
+    parts.splice(1, 0, `blob storage's disk has been full for ${load.blobDiskFull.seconds} s: `
+      + `${load.blobDiskFull.resultsWaiting} finished job(s) wait to store their results`);
+  }
   if (load.beingSubmitted) parts.push(`${load.beingSubmitted} being submitted`);
   if (load.promised) parts.push(`${load.promised} place(s) promised to refused clients`);
   if (load.runners) parts.push(`${load.runners.busy} of ${load.runners.total} runner(s) busy`);

@@ -31,6 +31,13 @@ class Clock:
         return self.now
 
 
+class Idle:
+    """A dispatcher with no result waiting for blob storage's space (what the load reads of it)."""
+
+    def results_waiting_for_space(self) -> None:
+        return None
+
+
 def backlog(waiting: int, waited_s: float = 0.0, peak: float = 0.0) -> Backlog:
     oldest = datetime.now(UTC) - timedelta(seconds=waited_s) if waiting else None
     return Backlog(waiting=waiting, oldest_created=oldest, started=0, peak_starts_per_s=peak, pace_per_s=peak)
@@ -156,7 +163,7 @@ async def test_sas_uri_for_new_work_answers_429_with_retry_after_while_at_capaci
     store = SqliteJobStore(tmp_path / "jobs.sqlite3")
     await store.open()
     settings = Settings.from_env({}, data_dir=tmp_path, tokens={TOKEN: "openqio"}, max_waiting=2)
-    client = TestClient(TestServer(create_app(settings, store, BlobStore(settings), object())))
+    client = TestClient(TestServer(create_app(settings, store, BlobStore(settings), Idle())))
     await client.start_server()
     try:
         new_container = {"containerName": "job-new"}
@@ -173,7 +180,7 @@ async def test_sas_uri_for_new_work_answers_429_with_retry_after_while_at_capaci
         assert 0 <= body.pop("queueingDelaySeconds") < 60  # how long the oldest of the two has waited
         assert body == {"waiting": 2, "beingSubmitted": 0, "promised": 0, "pacePerSecond": None, "paceMeasured": False,
                         "admitting": False,
-                        "uploadSeconds": 0.0, "refusedSinceStart": 1, "diskFullSeconds": None,
+                        "uploadSeconds": 0.0, "refusedSinceStart": 1, "diskFullSeconds": None, "blobDiskFull": None,
                         "limits": {"maxWaiting": 2, "maxQueueDelaySeconds": None}}
         download = {"containerName": "job-a", "blobName": "rawOutputData"}  # reading results is never refused
         assert (await client.post(PREFIX + "/storage/sasUri", json=download, headers=AUTH)).status == 200
@@ -191,7 +198,7 @@ async def test_only_the_workspaces_named_in_load_viewers_read_the_load(tmp_path:
     other = "tenant-token-0123456789abcdef"
     settings = Settings.from_env({"OPENQIO_LOAD_VIEWERS": "openqio"}, data_dir=tmp_path,
                                  tokens={TOKEN: "openqio", other: "tenant"})
-    client = TestClient(TestServer(create_app(settings, store, BlobStore(settings), object())))
+    client = TestClient(TestServer(create_app(settings, store, BlobStore(settings), Idle())))
     await client.start_server()
     try:
         assert (await client.get("/dashboard/load", headers=AUTH)).status == 200

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 
@@ -187,10 +188,16 @@ async def test_a_result_waits_for_space_on_blob_storage_past_the_outage_limit(st
             if ends == JobStatus.SUCCEEDED:
                 await until(lambda: blobs.refused >= 6)  # 0.31 s of tries: past the 0.05 s an outage may last
                 assert await status(store, "a") == JobStatus.EXECUTING  # its result waits in memory
+                count, since = dispatcher.results_waiting_for_space()  # (/healthz and the load say so)
+                assert count == 1 and 0.3 <= time.time() - since < 5
                 blobs.error = None  # space freed
+            else:
+                await until(lambda: blobs.refused >= 1)
+                assert dispatcher.results_waiting_for_space() is None  # an outage: not a full disk
             await until(lambda: not dispatcher._tasks, timeout=10)
     finally:
         await dispatcher.stop()
+    assert dispatcher.results_waiting_for_space() is None
     job = await store.get(None, "a")
     assert job.status == ends
     said = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]

@@ -38,6 +38,9 @@ class Dispatcher:
     def wake(self) -> None:
         pass
 
+    def results_waiting_for_space(self) -> None:  # (/healthz asks)
+        return None
+
     async def cancel(self, job_id: str) -> None:
         pass
 
