@@ -324,9 +324,14 @@ def main() -> int:
     except WarmUpError as exc:
         print(f"solver warm-up failed: {exc}", file=sys.stderr)
         return 1
+    elapsed = time.perf_counter() - started
+    if could_not_save():
+        print(f"the solvers ran, but the numba cache in {cache_dir()} could not be saved (the warning above says why): "
+              f"they compile again at every start ({elapsed:.1f} s)", file=sys.stderr)
+        return 1
     count = cached_functions(cache_dir())
-    print(f"numba cache warmed: {count} cached functions in {cache_dir()} ({time.perf_counter() - started:.1f} s)")
-    return 0 if count and not could_not_save() else 1
+    print(f"numba cache warmed: {count} cached functions in {cache_dir()} ({elapsed:.1f} s)")
+    return 0 if count else 1
 
 
 if __name__ == "__main__":

@@ -88,3 +88,27 @@ def test_a_warm_up_marker_that_does_not_fit_is_the_same_warning(tmp_path: Path):
                                            MARK_ALONE)
     assert found is False
     _one_warning(log, str(keyed))
+
+
+# `python -m solver_runner.warmup` with the warm-up cut to the JSON terms reader (all of it compiles for ~100 s)
+WARM_UP_COMMAND = r"""
+import json, logging
+logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+from solver_runner import warmup
+
+def warm(progress=None, alongside=False, printing=False):
+    from solver_runner.json_terms import scan_terms
+    scan_terms(b'[{"c": 1, "ids": [0]}]', 0, 1)
+
+warmup.warm = warm
+print(json.dumps(warmup.main()))
+"""
+
+
+def test_the_warm_up_command_fails_saying_the_cache_could_not_be_saved(tmp_path: Path):
+    code, log = _run_on_a_full_cache_disk(tmp_path, "size=256k", FILL_BLOCKS, WARM_UP_COMMAND)
+    assert code == 1
+    keyed = cache_dir(str(tmp_path / "cache"))
+    assert log.splitlines()[-1].startswith(f"the solvers ran, but the numba cache in {keyed} could not be saved "
+                                           "(the warning above says why): they compile again at every start"), log
+    _one_warning("\n".join(log.splitlines()[:-1]), str(keyed))
