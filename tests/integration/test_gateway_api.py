@@ -65,6 +65,9 @@ class FakeDispatcher:
     async def cancel(self, job_id: str) -> None:
         self.cancelled.append(job_id)
 
+    def results_waiting_for_space(self) -> None:
+        return None
+
 
 @dataclass
 class Gateway:
