@@ -79,6 +79,35 @@ class OnASmallDisk(Service):
         self.inside(self.data_dir / self.small / "filler").unlink()
 
 
+def small_disk_service(tmp_path: Path, under: str = "") -> OnASmallDisk:
+    """The service, 2 runners and the Azurite it supervises, on a SIZE tmpfs (under the folder `under`)."""
+    return OnASmallDisk(data_dir=tmp_path / "svc", blob_url=f"http://127.0.0.1:{free_port()}/devstoreaccount1",
+                        runners=2, args=["--with-azurite"]).on_a_small_disk(under=under)
+
+
+def connection_file(service: OnASmallDisk, tmp_path: Path) -> str:
+    """The service's connection file, with the CA file's path as seen from here."""
+    path = tmp_path / "connection.json"
+    path.write_text(json.dumps(service.connection))
+    return str(path)
+
+
+async def running_as_it_fills(rest: Rest) -> list[str]:
+    """Two jobs running while the disk fills, Executing: they end (a 4 s timeout) while it is full."""
+    ended = [await rest.submit(long_problem(seed=i), targets.SA, {"sweeps": 10**9, "timeout": 4, "seed": i})
+             for i in range(2)]
+    for job_id in ended:
+        await rest.wait(job_id, until=frozenset({"Executing"}))
+    return ended
+
+
+async def succeeded_with_results(rest: Rest, ended: list[str]) -> None:
+    for job_id in ended:
+        job = await rest.wait(job_id, timeout=30)
+        assert job["status"] == "Succeeded", job
+        assert isinstance((await rest.result(job))["cost"], float)
+
+
 def large_problem() -> Problem:
     """An input of ~0.5 MB: more than a full disk's last pages have room for."""
     large = Problem(name="large", problem_type=ProblemType.ising)
@@ -99,16 +128,10 @@ def _no_journal_line_torn(service: OnASmallDisk) -> None:
 
 
 async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_space_is_freed(tmp_path: Path):
-    service = OnASmallDisk(data_dir=tmp_path / "svc", blob_url=f"http://127.0.0.1:{free_port()}/devstoreaccount1",
-                           runners=2, args=["--with-azurite"]).on_a_small_disk()
+    service = small_disk_service(tmp_path)
     with running(service):
-        connection = tmp_path / "connection.json"  # (with the CA file's path as seen from here)
-        connection.write_text(json.dumps(service.connection))
-        async with Rest(service) as rest, Workspace(connection_file=str(connection)) as workspace:
-            ended = [await rest.submit(long_problem(seed=i), targets.SA, {"sweeps": 10**9, "timeout": 4, "seed": i})
-                     for i in range(2)]  # running while the disk fills; they end (4 s) while it is full
-            for job_id in ended:
-                await rest.wait(job_id, until=frozenset({"Executing"}))
+        async with Rest(service) as rest, Workspace(connection_file=connection_file(service, tmp_path)) as workspace:
+            ended = await running_as_it_fills(rest)
             refused = str(uuid.uuid1())  # its input is stored before the disk fills: the PUT reaches the database
             container_uri = await rest.upload(refused, encode_json(seed_problem()))
             body = rest.job_body(refused, container_uri, targets.SA, {"sweeps": 50, "seed": 1})
@@ -134,10 +157,7 @@ async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_sp
             assert status == 404  # nothing of the refused submission was stored
 
             service.free()
-            for job_id in ended:
-                job = await rest.wait(job_id, timeout=30)
-                assert job["status"] == "Succeeded", job
-                assert isinstance((await rest.result(job))["cost"], float)
+            await succeeded_with_results(rest, ended)
             status, answer = await rest.request("PUT", f"jobs/{refused}", json=body)  # sent again, as told
             assert status == 200, answer
             job = await rest.wait(refused)
@@ -157,16 +177,10 @@ async def test_a_full_disk_under_blob_storage_alone_keeps_every_result_and_says_
     """Azurite's folder on a small disk of its own, the job database's with room: the jobs that end while it is full
     keep their results in memory (an outage would give up after 5 minutes), /healthz and the load say how many and
     for how long, an input cannot be uploaded and the client is told why; freed, every result is stored."""
-    service = OnASmallDisk(data_dir=tmp_path / "svc", blob_url=f"http://127.0.0.1:{free_port()}/devstoreaccount1",
-                           runners=2, args=["--with-azurite"]).on_a_small_disk(under="azurite")
+    service = small_disk_service(tmp_path, under="azurite")
     with running(service):
-        connection = tmp_path / "connection.json"
-        connection.write_text(json.dumps(service.connection))
-        async with Rest(service) as rest, Workspace(connection_file=str(connection)) as workspace:
-            ended = [await rest.submit(long_problem(seed=i), targets.SA, {"sweeps": 10**9, "timeout": 4, "seed": i})
-                     for i in range(2)]  # running while the disk fills; they end (4 s) while it is full
-            for job_id in ended:
-                await rest.wait(job_id, until=frozenset({"Executing"}))
+        async with Rest(service) as rest, Workspace(connection_file=connection_file(service, tmp_path)) as workspace:
+            ended = await running_as_it_fills(rest)
             assert service.fill() > 0
             with pytest.raises(HttpResponseError) as full:  # its input cannot be stored: Azurite says why
                 await SimulatedAnnealing(workspace).submit(large_problem())  # (a few bytes fit in a page's rest)
@@ -181,10 +195,7 @@ async def test_a_full_disk_under_blob_storage_alone_keeps_every_result_and_says_
             assert load["blobDiskFull"]["resultsWaiting"] == 2 and load["blobDiskFull"]["seconds"] >= 1, load
 
             service.free()
-            for job_id in ended:
-                job = await rest.wait(job_id, timeout=30)
-                assert job["status"] == "Succeeded", job
-                assert isinstance((await rest.result(job))["cost"], float)
+            await succeeded_with_results(rest, ended)
             job = await SimulatedAnnealing(workspace, timeout=1).submit(large_problem())
             assert isinstance((await job.get_results())["cost"], float)
             assert service.health()[0] == 200
