@@ -78,6 +78,12 @@ def parse_job(request: web.Request, body: Any, job_id: str) -> JobDetails:
         raise bad(f"inputDataFormat must be {INPUT_FORMAT!r}; got {input_format!r}", errors.INVALID_JOB_DEFINITION)
     provider = _required_str(body, "providerId")
     target = _required_str(body, "target")
+    if target not in targets.SCHEMAS and provider in targets.SCHEMAS:  # Microsoft's weak-typing-solver-use sample
+        raise ContractError(errors.INVALID_TARGET,
+                            f"target {target!r} is not offered by this service, but the providerId {provider!r} is one "
+                            f"of its targets: the two look swapped (azure-quantum 0.27's Solver takes the target "
+                            f"first: Solver(workspace, {provider!r}, {target!r}, ...); an older SDK took the provider "
+                            f"first)")
     family = targets.family_of(target)
     if provider.lower() != family.provider_id.lower():  # the SDK sends "Microsoft", "toshiba", "1qbit"
         raise ContractError(errors.INVALID_TARGET,

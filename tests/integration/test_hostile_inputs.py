@@ -152,6 +152,10 @@ REQUESTS = [
         errors.INVALID_JOB_DEFINITION, "target"),
     Req("another provider's target", "PUT", "jobs/{id}", lambda r, j: job(r, j, providerId="1qbit"), 400,
         errors.INVALID_TARGET, "provider"),
+    Req("target and provider swapped (an older SDK's Solver arguments)", "PUT", "jobs/{id}",
+        lambda r, j: job(r, j, target="Microsoft", providerId="microsoft.tabu.cpu"), 400, errors.INVALID_TARGET,
+        "the two look swapped (azure-quantum 0.27's Solver takes the target first: Solver(workspace, "
+        "'microsoft.tabu.cpu', 'Microsoft', ...)"),
     Req("parameter of the wrong type", "PUT", "jobs/{id}", _params(sweeps="100"), 400, errors.INVALID_PARAMETERS,
         "'sweeps' must be an integer"),
     Req("parameter out of range", "PUT", "jobs/{id}", _params(sweeps=0), 400, errors.INVALID_PARAMETERS,
