@@ -201,7 +201,7 @@ def show_load(load: dict[str, Any]) -> None:
     if blob_full:
         rows.insert(1, ("blob storage", f"[red]its disk has been full for {blob_full['seconds']} s: "
                                         f"{blob_full['resultsWaiting']} finished job(s) wait to store their results, "
-                                        "and inputs cannot be uploaded[/]"))
+                                        "and new inputs may not fit[/]"))
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()

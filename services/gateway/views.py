@@ -141,7 +141,7 @@ async def health(request: web.Request) -> web.Response:
     if waiting is not None:
         count, since = waiting
         reasons.append(f"blob storage's disk has been full for {time.time() - since:.0f} s: {count} finished job(s) "
-                       "wait to store their results, and inputs cannot be uploaded")
+                       "wait to store their results, and new inputs may not fit")
     reason = "; ".join(filter(None, reasons))
     if reason:
         return web.json_response({"status": "unhealthy", "reason": reason}, status=503)

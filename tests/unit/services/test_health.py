@@ -67,7 +67,7 @@ async def test_a_full_disk_under_the_job_database_answers_503_with_how_long(tmp_
 async def test_results_waiting_for_space_on_blob_storage_answer_503_with_how_many_and_how_long(tmp_path: Path):
     status, body = await healthz(tmp_path, None, waiting=(2, time.time() - 42))
     assert status == 503 and body["reason"] == ("blob storage's disk has been full for 42 s: 2 finished job(s) wait to "
-                                                "store their results, and inputs cannot be uploaded")
+                                                "store their results, and new inputs may not fit")
     status, body = await healthz(tmp_path, None, full_since=time.time() - 7, waiting=(1, time.time() - 5))
     assert status == 503 and body["reason"].startswith("the job database's disk has been full for 7 s: ")
     assert "; blob storage's disk has been full for 5 s: 1 finished job(s)" in body["reason"]
