@@ -67,8 +67,8 @@ def main() -> int:
         return 2
     failed = []
     with tempfile.TemporaryDirectory() as tmp:
-        service = Service(data_dir=Path(tmp) / "service", blob_url=f"http://127.0.0.1:{free_port()}/devstoreaccount1", runners=2,
-                          args=["--with-azurite"])
+        blob_url = f"http://127.0.0.1:{free_port()}/devstoreaccount1"
+        service = Service(data_dir=Path(tmp) / "service", blob_url=blob_url, runners=2, args=["--with-azurite"])
         service.start(timeout=300.0)
         try:
             env = {**os.environ, **service.sdk_env, "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg"}
@@ -95,8 +95,8 @@ def main() -> int:
                     failed.append(str(name))
         finally:
             service.stop()
-    print(f"{len(chosen) - len(failed)} of {len(chosen)} ran to the end" + (f"; failed: {', '.join(failed)}" if failed
-                                                                              else ""))
+    summary = f"{len(chosen) - len(failed)} of {len(chosen)} ran to the end"
+    print(f"{summary}; failed: {', '.join(failed)}" if failed else summary)
     return 1 if failed else 0
 
 
