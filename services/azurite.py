@@ -19,6 +19,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,15 @@ class Azurite:
         """Start the Azurite process (returns at once; `wait_listening` waits for its port)."""
         from services.supervise import die_with_parent
 
+        args, env = self.command()
+        self.process = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=env, preexec_fn=die_with_parent(signal.SIGTERM),
+        )
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        """Azurite's command line and environment: its flags, openqio's preloads, its accounts (the data directory
+        made if missing). `spawn` runs it as a child; `python -m services.azurite` becomes it (a container's)."""
         # --silent: no access log line per request (nobody reads it, and writing it and draining the pipe cost
         # Azurite and this process CPU on every blob request)
         args = [azurite_binary(), "--blobHost", self.host, "--blobPort", str(self.port), "--skipApiVersionCheck",
@@ -137,10 +147,7 @@ class Azurite:
                 if not re.fullmatch(r"[a-z0-9]{3,24}", name) or not key or ":" in key or ";" in key:
                     raise AzuriteError(f"invalid Azurite account {name!r}: 3-24 lowercase letters/digits, base64 key")
             env["AZURITE_ACCOUNTS"] = ";".join(f"{name}:{key}" for name, key in self.accounts.items())
-        self.process = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            env=env, preexec_fn=die_with_parent(signal.SIGTERM),
-        )
+        return args, env
 
     def wait_listening(self, timeout: float = 60.0) -> Azurite:
         """Read Azurite's output until it says where it listens; AzuriteError (with its output) if it exits first or
@@ -209,3 +216,81 @@ class Azurite:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=5)
         self.process = None
+
+
+def key_file(path: Path, owner: str | None = None) -> str:
+    """The storage account key in `path`; made first when the file is missing or empty: 64 random bytes in base64,
+    mode 0400, written whole (a temporary file renamed over it) and, with `owner` (a user name or uid; needs root),
+    handed to that user, so that the service in another container, as that user, reads the same file."""
+    import base64
+    import pwd
+    import secrets
+
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if key:
+        return key
+    key = base64.b64encode(secrets.token_bytes(64)).decode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".tmp")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    try:
+        os.write(fd, key.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if owner is not None:
+        try:
+            uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
+        except KeyError:
+            partial.unlink()
+            raise AzuriteError(f"no user {owner!r} to give the key file {path} to") from None
+        os.chown(partial, uid, -1)
+    os.replace(partial, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return key
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m services.azurite`: this process becomes Azurite as openqio starts it (its flags and preloads), for
+    a container of its own (docker/compose.yaml); Azurite then gets the container's signals itself."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.account is None) != (args.key_file is None):
+        parser.error("--account and --key-file go together")
+    try:
+        accounts = {args.account: key_file(args.key_file, args.key_owner)} if args.account else None
+        command, env = Azurite(location=args.location, host=args.host, port=args.port, accounts=accounts).command()
+    except (AzuriteError, OSError) as exc:
+        print(f"{parser.prog}: {exc}", file=sys.stderr)
+        return 2
+    os.execvpe(command[0], command, env)
+    return 0  # not reached
+
+
+def _parser():
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m services.azurite",
+        description="Run Azurite's blob service in the foreground as openqio runs it: indexed lookups, the blob "
+                    "index saved by journal, a full disk said as such (the preloads of services/azurite_*.js).")
+    parser.add_argument("--location", required=True, help="data directory (made if missing)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=10000, help="blob service port; 0: a free one (default: %(default)s)")
+    parser.add_argument("--account", help="serve only this storage account, with the key in --key-file (without it: "
+                                          "Azurite's development account and its public key)")
+    parser.add_argument("--key-file", type=Path, help="the account's key, made (mode 0400) when missing or empty")
+    parser.add_argument("--key-owner", help="user (name or uid) a key made here is given to (needs root)")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

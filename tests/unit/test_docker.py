@@ -1,11 +1,13 @@
 """Docker files, checked without a Docker engine: compose.yaml's services, volumes, healthchecks and settings; the
-entry point script run with a fake `openqio`; the Dockerfile's numba warm-up, which is run here for real.
+entry point script run with a fake `openqio`; the Dockerfile's numba warm-up, which is run here for real; the
+Azurite container's key. (Its command, run for real: tests/integration/test_azurite_container.py.)
 
 Every OPENQIO_* variable the image or compose sets must be a real setting and must parse through
 services/config.py, the same code the container runs.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -14,10 +16,14 @@ import subprocess
 import sys
 from dataclasses import fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
+from services.azurite import AzuriteError
+from services.azurite import _parser as azurite_parser
+from services.azurite import key_file as azurite_key_file
 from services.config import AZURITE_KEY, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,25 +66,59 @@ def dockerfile_env() -> dict[str, str]:
 
 # ---- compose.yaml ----------------------------------------------------------------------------------------------------
 
-def test_compose_runs_openqio_beside_the_official_azurite_image(compose):
+def azurite_args(service: dict):
+    """The azurite service's command line as `python -m services.azurite` reads it."""
+    assert service["entrypoint"] == ["python", "-m", "services.azurite"]
+    return azurite_parser().parse_args(service["command"])
+
+
+def test_compose_runs_azurite_from_openqio_s_image_as_openqio_runs_it(compose):
+    """Both services from the one image docker/Dockerfile builds; Azurite through services/azurite.py, so with the
+    flags and preloads `make run`'s has (tests/integration/test_azurite_container.py runs that command)."""
     services = compose["services"]
     assert set(services) == {"azurite", "openqio"}
-    azurite = services["azurite"]
-    assert azurite["image"].startswith("mcr.microsoft.com/azure-storage/azurite")
-    command = azurite["command"]
-    assert command[0] == "azurite-blob"
-    assert {"--skipApiVersionCheck", "--disableTelemetry"} <= set(command)
-    assert command[command.index("--blobHost") + 1] == "0.0.0.0"
-
-    openqio = services["openqio"]
+    azurite, openqio = services["azurite"], services["openqio"]
+    assert azurite["build"] == openqio["build"] and azurite["image"] == openqio["image"]
     build = openqio["build"]
     context = (DOCKER / build["context"]).resolve()
     assert context == ROOT and (context / build["dockerfile"]).is_file()
+    args = azurite_args(azurite)
+    assert args.host == "0.0.0.0" and args.account == "openqio"
     assert openqio["depends_on"]["azurite"]["condition"] == "service_healthy"
     assert openqio["network_mode"] == "service:azurite"
     published = {p.rsplit(":", 1)[-1] for p in azurite["ports"]}  # openqio's port is published by its namespace
     env = {k: interpolate(v) for k, v in openqio["environment"].items()}
-    assert {command[command.index("--blobPort") + 1], env["OPENQIO_PORT"]} <= published
+    assert {str(args.port), env["OPENQIO_PORT"]} <= published
+    assert urlsplit(env["OPENQIO_BLOB_URL"]).port == args.port
+    # a `blobs` volume the official Azurite image wrote (as root) stays writable; the key goes to the service's user
+    assert azurite["user"] == "root" and args.key_owner == "openqio"
+    assert any(i == "RUN" and "useradd" in a and " openqio" in a for i, a in dockerfile_instructions())
+
+
+def test_the_image_carries_the_azurite_the_lock_file_pins():
+    """docker/Dockerfile installs Azurite from package.json and package-lock.json (as `make install` does), with
+    Node, and puts `azurite-blob` on PATH, where services/azurite.py looks for it outside a checkout."""
+    stages = re.split(r"(?m)^FROM ", (DOCKER / "Dockerfile").read_text())[1:]
+    assert len(stages) == 2 and stages[0].startswith("node:20-") and " AS azurite" in stages[0].splitlines()[0]
+    assert "COPY package.json package-lock.json ./" in stages[0] and "RUN npm ci " in stages[0]
+    assert "COPY --from=azurite /usr/local/bin/node /usr/local/bin/node" in stages[1]
+    assert "COPY --from=azurite /opt/azurite/node_modules /opt/azurite/node_modules" in stages[1]
+    assert dockerfile_env()["PATH"].split(":")[0] == "/opt/azurite/node_modules/.bin"
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/azurite"]["version"] == json.loads(
+        (ROOT / "package.json").read_text())["devDependencies"]["azurite"]
+
+
+def test_the_build_context_holds_what_the_dockerfile_copies():
+    """.dockerignore keeps the virtual environment and node_modules out of the context, not a file the image needs."""
+    patterns = [line for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert patterns[0] == "*"
+    kept = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
+    copies = [args.split() for i, args in dockerfile_instructions() if i == "COPY" and "--from=" not in args]
+    for *sources, _ in copies:
+        for source in sources:
+            assert any(source == k or source.startswith(k + "/") for k in kept), f"COPY {source}: not in the context"
 
 
 def test_compose_keeps_sqlite_and_blobs_in_named_volumes(compose):
@@ -120,37 +160,41 @@ def test_every_variable_set_for_the_container_is_a_real_setting_and_parses(compo
 
 
 def test_compose_serves_a_generated_private_account_never_the_public_key(compose, tmp_path):
-    """Issue 11 section 7: Azurite's entry point makes a key once (in the `keys` volume) and serves only the
-    `openqio` account with it; openqio reads the same key from that file. Run the entry point's script for real,
-    with `node`, `chown` and `azurite-blob` replaced by recorders."""
+    """Issue 11 section 7: Azurite's container makes a key once (in the `keys` volume) and serves only the `openqio`
+    account with it; openqio reads the same key from that file. (Made and served for real:
+    tests/integration/test_azurite_container.py.)"""
     azurite, openqio = compose["services"]["azurite"], compose["services"]["openqio"]
-    entry = azurite["entrypoint"]
-    assert entry[:2] == ["/bin/sh", "-c"]
-    script = entry[2].replace("$$", "$").replace("/keys/", f"{tmp_path}/keys/")
-    (tmp_path / "keys").mkdir()
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "node").write_text("#!/bin/sh\nprintf 'c2VjcmV0LWtleS1mb3ItdGVzdHM='\n")
-    (bin_dir / "chown").write_text("#!/bin/sh\nexit 0\n")
-    (bin_dir / "azurite-blob").write_text('#!/bin/sh\nprintf "%s" "$AZURITE_ACCOUNTS" > "$RECORD"\n')
-    for tool in bin_dir.iterdir():
-        tool.chmod(0o755)
-    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "RECORD": str(tmp_path / "accounts")}
-    for _ in range(2):  # the second start keeps the first key
-        subprocess.run(["/bin/sh", "-c", script, entry[3], *azurite["command"]], env=env, check=True)
-        assert (tmp_path / "accounts").read_text() == "openqio:c2VjcmV0LWtleS1mb3ItdGVzdHM="
-        (bin_dir / "node").write_text("#!/bin/sh\nprintf 'b3RoZXI='\n")
-    assert oct((tmp_path / "keys" / "storage-key").stat().st_mode & 0o777) == "0o400"
+    args = azurite_args(azurite)
     env = {k: interpolate(v) for k, v in openqio["environment"].items()}
-    assert env["OPENQIO_STORAGE_ACCOUNT"] == "openqio" and env["OPENQIO_BLOB_URL"].endswith("/openqio")
+    assert env["OPENQIO_STORAGE_ACCOUNT"] == args.account and env["OPENQIO_BLOB_URL"].endswith(f"/{args.account}")
     key_file = env["OPENQIO_STORAGE_KEY_FILE"]
     mounts = {name: dict(v.split(":", 2)[:2][::-1] for v in svc["volumes"]) for name, svc in
               compose["services"].items()}
-    assert mounts["openqio"][str(Path(key_file).parent)] == mounts["azurite"]["/keys"] == "keys"
-    (tmp_path / "key").write_text("c2VjcmV0LWtleS1mb3ItdGVzdHM=\n")
-    settings = Settings.from_env({**env, "OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "key"),
+    assert str(args.key_file) == key_file
+    assert mounts["openqio"][str(Path(key_file).parent)] == mounts["azurite"][str(args.key_file.parent)] == "keys"
+    assert "keys:/keys:ro" in openqio["volumes"]
+    made = azurite_key_file(tmp_path / "keys" / "storage-key")
+    settings = Settings.from_env({**env, "OPENQIO_STORAGE_KEY_FILE": str(tmp_path / "keys" / "storage-key"),
                                   "OPENQIO_DATA_DIR": str(tmp_path)})
-    assert settings.storage_key == "c2VjcmV0LWtleS1mb3ItdGVzdHM=" and settings.storage_key != AZURITE_KEY
+    assert settings.storage_key == made and settings.storage_key != AZURITE_KEY
+
+
+def test_the_key_is_made_once_whole_and_private(tmp_path):
+    path = tmp_path / "keys" / "storage-key"
+    key = azurite_key_file(path)
+    assert len(base64.b64decode(key, validate=True)) == 64
+    assert oct(path.stat().st_mode & 0o777) == "0o400" and path.read_text() == key
+    assert azurite_key_file(path) == key  # kept at the next start
+    assert azurite_key_file(tmp_path / "other") != key
+    (tmp_path / "empty").write_text("\n")  # a start killed before the key was written whole leaves no such file,
+    assert len(base64.b64decode(azurite_key_file(tmp_path / "empty"))) == 64  # but an empty one is made again
+    (tmp_path / "existing.tmp").write_text("half")  # a partial file from a killed start is replaced
+    assert azurite_key_file(tmp_path / "existing") and not (tmp_path / "existing.tmp").exists()
+    assert azurite_key_file(tmp_path / "mine", owner=str(os.getuid())) and (
+        (tmp_path / "mine").stat().st_uid == os.getuid())
+    with pytest.raises(AzuriteError, match="no user 'no-such-user-here'"):
+        azurite_key_file(tmp_path / "theirs", owner="no-such-user-here")
+    assert not (tmp_path / "theirs").exists() and not (tmp_path / "theirs.tmp").exists()
 
 
 # ---- the entry point, with a fake `openqio` -------------------------------------------------------------------------
@@ -221,7 +265,7 @@ def test_entrypoint_output_parses_as_settings(entrypoint, tmp_path):
 
 def test_dockerfile_copies_and_runs_the_entrypoint():
     instructions = dockerfile_instructions()
-    copies = [args.split() for i, args in instructions if i == "COPY"]
+    copies = [args.split() for i, args in instructions if i == "COPY" and "--from=" not in args]
     for *sources, _ in copies:
         for source in sources:
             assert (ROOT / source).exists(), f"COPY {source}: no such path"
@@ -283,7 +327,10 @@ def _flag(argv: list[str], name: str) -> str:
 def test_compose_ray_runs_a_head_workers_openqio_and_azurite(compose_ray, compose):
     services = compose_ray["services"]
     assert set(services) == {"azurite", "ray-head", "ray-worker", "openqio"}
-    assert services["azurite"] == compose["services"]["azurite"]  # the same private-account Azurite, tested above
+    same = {name: {k: v for k, v in service["azurite"].items() if k not in ("build", "image")} for name, service in
+            (("ray", services), ("plain", compose["services"]))}
+    assert same["ray"] == same["plain"]  # the same private-account Azurite, tested above, from this file's one image
+    assert services["azurite"]["image"] == services["openqio"]["image"]
     head, worker = _argv(services["ray-head"]), _argv(services["ray-worker"])
     assert head[:3] == ["ray", "start", "--head"] and "--block" in head
     assert _flag(head, "--num-cpus") == "0"  # solvers run on the workers only
