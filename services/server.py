@@ -97,6 +97,7 @@ async def serve(settings: Settings, with_azurite: bool = False) -> None:
 async def _serve(settings: Settings, with_azurite: bool, children) -> None:
     from services.blobs.azure_store import WorkspaceBlobs
     from services.config import with_generated_storage
+    from services.disks import BLOB_STORAGE, JOB_DATABASE, Disks
     from services.dispatch.dispatcher import Dispatcher
     from services.dispatch.outputs import OutputKeeper
     from services.gateway.app import create_app
@@ -125,10 +126,15 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
     store = SqliteJobStore(settings.database_path, synchronous=settings.sqlite_synchronous)
     blobs = WorkspaceBlobs(settings)
     keeper = OutputKeeper(store, blobs, verify=settings.verifies_outputs(supervised_azurite=azurite is not None))
+    places: dict[str, str | Path] = {JOB_DATABASE: settings.database_path.parent}
+    if azurite is not None and azurite.location:  # an Azurite run apart keeps its data out of this process's sight
+        places[BLOB_STORAGE] = azurite.location
+    disks = Disks(places)
     pool = _make_pool(settings, children)
     dispatcher = None
     site_runner = None
     watcher = None
+    disk_watch = asyncio.create_task(disks.watch(), name="disk-watch")  # logs a disk that runs low
     try:
         try:
             await store.open()
@@ -156,7 +162,7 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
             max_job_seconds=settings.max_job_seconds,
         )
         await dispatcher.start()
-        app = create_app(settings, store, blobs, dispatcher)
+        app = create_app(settings, store, blobs, dispatcher, disks)
         site_runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await site_runner.setup()
         site = web.TCPSite(site_runner, settings.host, settings.port, ssl_context=server_ssl_context(tls))
@@ -182,10 +188,10 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
         await keeper.stop()
         await blobs.close()
         await store.close()
-        if watcher is not None:
-            watcher.cancel()
+        for task in filter(None, (watcher, disk_watch)):
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+                await task
         if azurite is not None:
             await asyncio.to_thread(azurite.stop)
             children.forget("azurite")

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from contracts.events import TERMINAL_KINDS, EventKind
 from contracts.results import best_of
+from services.disks import Disk
 
 from .params import short_name
 
@@ -202,6 +203,9 @@ def show_load(load: dict[str, Any]) -> None:
         rows.insert(1, ("blob storage", f"[red]its disk has been full for {blob_full['seconds']} s: "
                                         f"{blob_full['resultsWaiting']} finished job(s) wait to store their results, "
                                         "and new inputs may not fit[/]"))
+    for disk in load.get("disks") or []:  # (absent from an older service's answer)
+        room = Disk(tuple(disk["holds"]), disk["freeBytes"], disk["totalBytes"]).describe()
+        rows.append(("disk", f"[yellow]{room}: running low[/]" if disk["low"] else room))
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()

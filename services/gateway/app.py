@@ -18,6 +18,7 @@ from contracts import errors
 from contracts.errors import ContractError
 from services.blobs import StorageUnavailable
 from services.config import Settings
+from services.disks import JOB_DATABASE, Disks
 from services.jobs.store import StoreFull
 
 from . import (
@@ -28,7 +29,7 @@ from . import (
 )
 from .admission import Admission
 from .job_urls import SAS_CACHE, SasCache
-from .keys import ADMISSION, BLOBS, DISPATCHER, SETTINGS, STORE
+from .keys import ADMISSION, BLOBS, DISKS, DISPATCHER, SETTINGS, STORE
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,8 @@ def _quiet_aiohttp_server_log() -> None:
         server_log.addFilter(QuietMalformedRequests())
 
 
-def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> web.Application:
+def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any, disks: Disks | None = None) -> web.Application:
+    """The gateway; `disks`: those holding the service's data (services/disks.py), by default the job database's."""
     _quiet_aiohttp_server_log()
     app = web.Application(client_max_size=settings.max_request_bytes,
                           middlewares=[log_middleware, error_middleware, auth.middleware(settings), body_middleware])
@@ -176,6 +178,7 @@ def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any) -> w
     app[BLOBS] = blobs
     app[DISPATCHER] = dispatcher
     app[SAS_CACHE] = SasCache(settings.sas_ttl_s)
+    app[DISKS] = disks if disks is not None else Disks({JOB_DATABASE: settings.database_path.parent})
     pool = getattr(dispatcher, "pool", None)  # its size: jobs that run at once (a Ray cluster's can change)
     app[ADMISSION] = Admission(lambda: store.backlog(pool.size if pool is not None else 0), settings.max_waiting,
                                settings.max_queue_delay_s)

@@ -10,6 +10,7 @@ from aiohttp import web
 from contracts.runner import Progress
 from services.blobs import WorkspaceStorage
 from services.config import Settings
+from services.disks import Disks
 from services.jobs.store import JobStore
 
 from .admission import Admission
@@ -42,5 +43,6 @@ STORE = web.AppKey("store", JobStore)
 BLOBS = web.AppKey("blobs", WorkspaceStorage)
 DISPATCHER = web.AppKey("dispatcher", Dispatching)
 ADMISSION = web.AppKey("admission", Admission)
+DISKS = web.AppKey("disks", Disks)
 # request key: the workspace the bearer token grants (a typed RequestKey where aiohttp has them, 3.12+)
 WORKSPACE = web.RequestKey("workspace", str) if hasattr(web, "RequestKey") else "openqio.workspace"

@@ -399,6 +399,17 @@ async def test_the_load_line_says_when_new_jobs_are_refused(browser, service, jo
         assert (await page.text_content("#service-load")).startswith(
             "Service: the job database's disk has been full for 42 s: new jobs refused (507) · blob storage's disk "
             "has been full for 9 s: 2 finished job(s) wait to store their results · 12 waiting")
+        low = {**refusing, "disks": [  # a disk running low (services/disks.py) is named; one with room is not
+            {"holds": ["the job database"], "freeBytes": 30 << 30, "totalBytes": 40 << 30, "low": False},
+            {"holds": ["blob storage"], "freeBytes": 5 << 20, "totalBytes": 48 << 20, "low": True}]}
+        await page.unroute("**/dashboard/load")
+        await page.route("**/dashboard/load", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                                         body=json.dumps(low)))
+        await until(refreshed(page, text_has(page, "#service-load", "running low")), "the low disk", 30)
+        assert (await page.text_content("#service-load")).startswith(
+            "Service: at capacity: new jobs refused (429, Retry-After) · the disk holding blob storage is running low: "
+            "5.0 MiB free of 48.0 MiB · 12 waiting")
+        assert "job database" not in await page.text_content("#service-load")
         # a workspace the service's OPENQIO_LOAD_VIEWERS leaves out gets 403: no line at all, no error on the page
         forbidden = {"error": {"code": "Forbidden", "message": "this workspace may not read the service's load"}}
         await page.unroute("**/dashboard/load")

@@ -151,6 +151,9 @@ async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_sp
             assert health == 503 and "disk has been full" in reason["reason"]
             status, load = await rest.request("GET", f"{rest.base}/dashboard/load")  # `openqio load`, the dashboard
             assert status == 200 and isinstance(load["diskFullSeconds"], int), load
+            disk, = load["disks"]  # one file system holds both
+            assert disk["holds"] == ["the job database", "blob storage"] and disk["low"], disk
+            assert disk["freeBytes"] < 1 << 20 and disk["totalBytes"] < 64 << 20, disk
             await asyncio.sleep(6)  # past the running jobs' timeout: they ended, and wait to be recorded
             assert [(await rest.get(job_id))["status"] for job_id in ended] == ["Executing"] * 2
             status, answer = await rest.request("GET", f"jobs/{refused}")
@@ -168,6 +171,11 @@ async def test_a_full_disk_refuses_new_jobs_keeps_every_result_and_heals_once_sp
         log = service.tail(2000)
     assert log.count("cannot store anything: its disk is full") == 1  # said once, not once per write
     assert "stores again" in log
+    # the service's look at its disks (services/disks.py), at each read of the load: low once filled, then room
+    said = [line for line in log.splitlines() if "the disk holding the job database and blob storage has" in line]
+    assert len(said) == 2 and said[0].endswith("running low; once it is full, new jobs or their results wait until "
+                                               "space is freed") and said[1].endswith("room again"), said
+    assert "has 0 B free of 48.0 MiB (0.0 %), at " in said[0] and "WARNING" in said[0], said
     for job_id in ended:  # their results waited for space on Azurite's disk too (an outage would give up at 5 min)
         assert f"job {job_id}: its result waits until space is freed on blob storage's disk" in log
     assert "Traceback" not in log and "never retrieved" not in log
@@ -182,6 +190,10 @@ async def test_a_full_disk_under_blob_storage_alone_keeps_every_result_and_says_
         async with Rest(service) as rest, Workspace(connection_file=connection_file(service, tmp_path)) as workspace:
             ended = await running_as_it_fills(rest)
             assert service.fill() > 0
+            # seen before any job ends (a result refused was the first sign before): the load's disks
+            database, blobs = (await rest.request("GET", f"{rest.base}/dashboard/load"))[1]["disks"]
+            assert database["holds"] == ["the job database"] and database["freeBytes"] > 64 << 20, database
+            assert blobs["holds"] == ["blob storage"] and blobs["low"] and blobs["freeBytes"] < 1 << 20, blobs
             with pytest.raises(HttpResponseError) as full:  # its input cannot be stored: Azurite says why
                 await SimulatedAnnealing(workspace).submit(large_problem())  # (a few bytes fit in a page's rest)
             assert "no space left on the disk that holds this storage's data" in str(full.value)
@@ -199,7 +211,8 @@ async def test_a_full_disk_under_blob_storage_alone_keeps_every_result_and_says_
             job = await SimulatedAnnealing(workspace, timeout=1).submit(large_problem())
             assert isinstance((await job.get_results())["cost"], float)
             assert service.health()[0] == 200
-            assert (await rest.request("GET", f"{rest.base}/dashboard/load"))[1]["blobDiskFull"] is None
+            load = (await rest.request("GET", f"{rest.base}/dashboard/load"))[1]
+            assert load["blobDiskFull"] is None and not load["disks"][1]["low"], load
         _no_journal_line_torn(service)
         log = service.tail(2000)
     for job_id in ended:

@@ -32,7 +32,7 @@ from contracts.errors import ContractError
 from contracts.status import JobStatus
 from contracts.summary import unavailable
 
-from ..keys import ADMISSION, DISPATCHER, SETTINGS, STORE, WORKSPACE
+from ..keys import ADMISSION, DISKS, DISPATCHER, SETTINGS, STORE, WORKSPACE
 from ..request import find_job
 
 STATIC = Path(__file__).resolve().parent
@@ -97,6 +97,7 @@ async def service_load(request: web.Request) -> web.Response:
     waiting = request.app[DISPATCHER].results_waiting_for_space()  # (services/dispatch/dispatcher.py)
     body["blobDiskFull"] = None if waiting is None else {"seconds": round(time.time() - waiting[1]),
                                                          "resultsWaiting": waiting[0]}
+    body["disks"] = [disk.as_json() for disk in await request.app[DISKS].check()]  # (services/disks.py)
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 

@@ -178,6 +178,10 @@ function describeLoad(load) {
     parts.splice(1, 0, `blob storage's disk has been full for ${load.blobDiskFull.seconds} s: `
       + `${load.blobDiskFull.resultsWaiting} finished job(s) wait to store their results`);
   }
+  for (const disk of (load.disks || []).filter((d) => d.low)) {
+    parts.splice(1, 0, `the disk holding ${disk.holds.join(" and ")} is running low: ${size(disk.freeBytes)} free of `
+      + `${size(disk.totalBytes)}`);
+  }
   if (load.beingSubmitted) parts.push(`${load.beingSubmitted} being submitted`);
   if (load.promised) parts.push(`${load.promised} place(s) promised to refused clients`);
   if (load.runners) parts.push(`${load.runners.busy} of ${load.runners.total} runner(s) busy`);
@@ -191,6 +195,18 @@ function describeLoad(load) {
   parts.push(limits.length ? `limit: ${limits.join(" or ")}` : "no limit");
   parts.push(`${load.refusedSinceStart} refused since the service started`);
   return `Service: ${parts.join(" · ")}`;
+}
+
+// bytes for people, as services/disks.py's size(): 812 B, 3.4 MiB, 12.0 GiB
+function size(bytes) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let n = bytes;
+  let unit = 0;
+  while (n >= 1024 && unit < units.length - 1) {
+    n /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${n} B` : `${n.toFixed(1)} ${units[unit]}`;
 }
 
 function newestFirst(jobs) {

@@ -26,3 +26,18 @@ def test_results_waiting_for_space_on_blob_storage_have_a_row_of_their_own(capsy
     render.show_load({**LOAD, "blobDiskFull": {"seconds": 42, "resultsWaiting": 3}})
     shown = " ".join(capsys.readouterr().out.split())  # (the table wraps long values)
     assert "blob storage its disk has been full for 42 s: 3 finished job(s) wait to store their results" in shown
+
+
+def test_each_disk_has_a_row_and_a_low_one_says_so(capsys):
+    room = {"holds": ["the job database", "blob storage"], "freeBytes": 30 << 30, "totalBytes": 40 << 30, "low": False}
+    render.show_load({**LOAD, "disks": [room]})
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "disk the disk holding the job database and blob storage has 30.0 GiB free of 40.0 GiB (75.0 %)" in shown
+    assert "running low" not in shown
+    low = {"holds": ["blob storage"], "freeBytes": 5 << 20, "totalBytes": 48 << 20, "low": True}
+    render.show_load({**LOAD, "disks": [{**room, "holds": ["the job database"]}, low]})
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "the disk holding the job database has 30.0 GiB free" in shown
+    assert "the disk holding blob storage has 5.0 MiB free of 48.0 MiB (10.4 %): running low" in shown
+    render.show_load(LOAD)  # an older service: no such field
+    assert "the disk holding" not in capsys.readouterr().out

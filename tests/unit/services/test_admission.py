@@ -178,6 +178,9 @@ async def test_sas_uri_for_new_work_answers_429_with_retry_after_while_at_capaci
         assert load.status == 200 and (await client.get("/dashboard/load")).status == 401
         body = await load.json()
         assert 0 <= body.pop("queueingDelaySeconds") < 60  # how long the oldest of the two has waited
+        disk, = body.pop("disks")  # the job database's (services/disks.py): how much room, no path
+        assert disk["holds"] == ["the job database"] and 0 < disk["freeBytes"] <= disk["totalBytes"]
+        assert disk.keys() == {"holds", "freeBytes", "totalBytes", "low"}
         assert body == {"waiting": 2, "beingSubmitted": 0, "promised": 0, "pacePerSecond": None, "paceMeasured": False,
                         "admitting": False,
                         "uploadSeconds": 0.0, "refusedSinceStart": 1, "diskFullSeconds": None, "blobDiskFull": None,
