@@ -368,6 +368,13 @@ async def test_dashboard_lists_jobs_and_shows_a_running_job(browser, service, jo
         await context.close()
 
 
+async def answer_load(page, body: dict, status: int = 200) -> None:
+    """The page's next GET /dashboard/load (and every one after) answered with `body` in the browser."""
+    await page.unroute("**/dashboard/load")
+    await page.route("**/dashboard/load", lambda route: route.fulfill(status=status, content_type="application/json",
+                                                                     body=json.dumps(body)))
+
+
 async def test_the_load_line_says_when_new_jobs_are_refused(browser, service, jobs):
     """The refusing state as the page words it (this service never refuses: its answer is replaced in the browser
     with one of the kind a limited service gives, tests/integration/test_backpressure.py)."""
@@ -377,24 +384,19 @@ async def test_the_load_line_says_when_new_jobs_are_refused(browser, service, jo
     context, page, errors = await open_dashboard(browser, service)
     try:
         await until(text_has(page, "#service-load", "admitting new jobs"), "the service's load", 20)
-        await page.route("**/dashboard/load", lambda route: route.fulfill(status=200, content_type="application/json",
-                                                                         body=json.dumps(refusing)))
+        await answer_load(page, refusing)
         await until(refreshed(page, text_has(page, "#service-load", "at capacity")), "the refusing state", 30)
         assert await page.text_content("#service-load") == (
             "Service: at capacity: new jobs refused (429, Retry-After) · 12 waiting · 3 being submitted · 2 place(s) "
             "promised to refused clients · 2 of 2 runner(s) busy · pace 140.5 jobs a second while jobs wait · about "
             "0.6 s of queueing · limit: 0.5 s of queueing · 1234 refused since the service started")
         estimated = {**refusing, "paceMeasured": False}  # the runners not the bottleneck lately: an estimate
-        await page.unroute("**/dashboard/load")
-        await page.route("**/dashboard/load", lambda route: route.fulfill(status=200, content_type="application/json",
-                                                                         body=json.dumps(estimated)))
+        await answer_load(page, estimated)
         await until(refreshed(page, text_has(page, "#service-load", "pace about 140.5 jobs a second (estimated")),
                     "the estimate", 30)
         full = {**refusing, "diskFullSeconds": 42,  # the job database's disk is full: submissions get 507
                 "blobDiskFull": {"seconds": 9, "resultsWaiting": 2}}  # and blob storage's: results wait for space
-        await page.unroute("**/dashboard/load")
-        await page.route("**/dashboard/load", lambda route: route.fulfill(status=200, content_type="application/json",
-                                                                         body=json.dumps(full)))
+        await answer_load(page, full)
         await until(refreshed(page, text_has(page, "#service-load", "disk has been full")), "the full disk", 30)
         assert (await page.text_content("#service-load")).startswith(
             "Service: the job database's disk has been full for 42 s: new jobs refused (507) · blob storage's disk "
@@ -402,9 +404,7 @@ async def test_the_load_line_says_when_new_jobs_are_refused(browser, service, jo
         low = {**refusing, "disks": [  # a disk running low (services/disks.py) is named; one with room is not
             {"holds": ["the job database"], "freeBytes": 30 << 30, "totalBytes": 40 << 30, "low": False},
             {"holds": ["blob storage"], "freeBytes": 5 << 20, "totalBytes": 48 << 20, "low": True}]}
-        await page.unroute("**/dashboard/load")
-        await page.route("**/dashboard/load", lambda route: route.fulfill(status=200, content_type="application/json",
-                                                                         body=json.dumps(low)))
+        await answer_load(page, low)
         await until(refreshed(page, text_has(page, "#service-load", "running low")), "the low disk", 30)
         assert (await page.text_content("#service-load")).startswith(
             "Service: at capacity: new jobs refused (429, Retry-After) · the disk holding blob storage is running low: "
@@ -412,9 +412,7 @@ async def test_the_load_line_says_when_new_jobs_are_refused(browser, service, jo
         assert "job database" not in await page.text_content("#service-load")
         # a workspace the service's OPENQIO_LOAD_VIEWERS leaves out gets 403: no line at all, no error on the page
         forbidden = {"error": {"code": "Forbidden", "message": "this workspace may not read the service's load"}}
-        await page.unroute("**/dashboard/load")
-        await page.route("**/dashboard/load", lambda route: route.fulfill(status=403, content_type="application/json",
-                                                                         body=json.dumps(forbidden)))
+        await answer_load(page, forbidden, status=403)
         await until(refreshed(page, lambda: page.is_hidden("#service-load")), "the load line hidden", 30)
         assert await page.text_content("#service-load") == ""
         assert all(e.startswith("403 ") and e.endswith("/dashboard/load") for e in errors), errors  # only its answer
