@@ -4,10 +4,9 @@ does not run (Docker's, a remote one) keeps its data where this process cannot l
 
 `GET /dashboard/load` gives them (`disks`), `openqio load` and the dashboard show a disk running low, and the service
 logs a warning when one starts to and a line when it has room again (seen at each read of the load, and every
-CHECK_EVERY_S). Before, a filling disk showed only once it
-was full: the job database's when a commit failed (services/jobs/group_commit.py), blob storage's when a finished
-job's result was refused (the dispatcher's `results_waiting_for_space`), which, with no job ending, could be long
-after new inputs stopped fitting.
+CHECK_EVERY_S). Before, a filling disk showed only once it was full: the job database's when a commit failed
+(services/jobs/group_commit.py), blob storage's when a finished job's result was refused (the dispatcher's
+`results_waiting_for_space`), which, with no job ending, could be long after new inputs stopped fitting.
 
 Low: less than LOW_FRACTION of the disk free, what this user may still write (statvfs's f_bavail), as SQLite and
 Azurite see it.
