@@ -11,6 +11,10 @@ Azurite runs in its own session (a Ctrl-C in the terminal must not stop it befor
 outputs), and with `die_with_parent` it gets SIGTERM when the process that spawned it dies, even by SIGKILL: SIGTERM
 lets Azurite save its in-memory blob index before it exits. `spawn()` must run on the thread that lives as long as
 the service (the kernel signals the child when that *thread* ends); `start()` is spawn + wait_listening.
+
+`python -m services.azurite` (`main`) is the same Azurite for a container of its own (docker/compose.yaml): the
+process becomes Azurite, with the flags and preloads `command()` gives, serving one private account whose key file it
+makes on first start (`key_file`).
 """
 from __future__ import annotations
 
