@@ -18,6 +18,7 @@ makes on first start (`key_file`).
 """
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -265,7 +266,7 @@ def key_file(path: Path, owner: str | None = None) -> str:
 def main(argv: list[str] | None = None) -> int:
     """`python -m services.azurite`: this process becomes Azurite as openqio starts it (its flags and preloads), for
     a container of its own (docker/compose.yaml); Azurite then gets the container's signals itself."""
-    parser = _parser()
+    parser = make_parser()
     args = parser.parse_args(argv)
     if (args.account is None) != (args.key_file is None):
         parser.error("--account and --key-file go together")
@@ -279,9 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0  # not reached
 
 
-def _parser():
-    import argparse
-
+def make_parser() -> argparse.ArgumentParser:
+    """`python -m services.azurite`'s command line (tests/unit/test_docker.py reads the compose files' with it)."""
     parser = argparse.ArgumentParser(
         prog="python -m services.azurite",
         description="Run Azurite's blob service in the foreground as openqio runs it: indexed lookups, the blob "

@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from services.azurite import AzuriteError
-from services.azurite import _parser as azurite_parser
 from services.azurite import key_file as azurite_key_file
+from services.azurite import make_parser as azurite_parser
 from services.config import AZURITE_KEY, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
