@@ -180,7 +180,9 @@ class Workspace(WorkspaceIdentity):
     async def service_load(self) -> dict[str, Any]:
         """openqio only: the service's load as its admission control sees it (GET /dashboard/load): jobs `waiting`,
         `admitting` (false: new submissions get 429 with Retry-After), `queueingDelaySeconds`, `pacePerSecond`,
-        `refusedSinceStart`, the `limits`, the `runners` busy. The whole service's counts, whichever workspace."""
+        `refusedSinceStart`, the `limits`, the `runners` busy, full disks (`diskFullSeconds`, `blobDiskFull`) and the
+        room on the disks under its data (`disks`: `holds`, `freeBytes`, `totalBytes`, `low`; README "Back-pressure").
+        The whole service's counts, whichever workspace."""
         return await self._rest.request("GET", self.connection.base_url + "dashboard/load")
 
     # -- targets and quotas ------------------------------------------------------------------------------------
