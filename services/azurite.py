@@ -237,6 +237,10 @@ def key_file(path: Path, owner: str | None = None) -> str:
         key = ""
     if key:
         return key
+    try:
+        uid = -1 if owner is None else int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        raise AzuriteError(f"no user {owner!r} to give the key file {path} to") from None
     key = base64.b64encode(secrets.token_bytes(64)).decode()
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".tmp")
@@ -247,12 +251,7 @@ def key_file(path: Path, owner: str | None = None) -> str:
         os.fsync(fd)
     finally:
         os.close(fd)
-    if owner is not None:
-        try:
-            uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
-        except KeyError:
-            partial.unlink()
-            raise AzuriteError(f"no user {owner!r} to give the key file {path} to") from None
+    if uid != -1:
         os.chown(partial, uid, -1)
     os.replace(partial, path)
     directory = os.open(path.parent, os.O_RDONLY)

@@ -32,11 +32,13 @@ BLOB_STORAGE = "blob storage"
 
 def size(n: float) -> str:
     """Bytes for people: 812 B, 3.4 MiB, 12.0 GiB."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+    if n < 1024:
+        return f"{n:.0f} B"
+    for unit in ("KiB", "MiB", "GiB"):
         n /= 1024
-    raise AssertionError("not reached")
+        if n < 1024:
+            return f"{n:.1f} {unit}"
+    return f"{n / 1024:.1f} TiB"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,15 @@ class Disks:
     def __init__(self, places: dict[str, str | Path]):
         self.places = {what: Path(where) for what, where in places.items()}
         self._low: set[tuple[str, ...]] = set()
+
+    @classmethod
+    def of_service(cls, database_dir: Path, azurite_location: str | None = None) -> Disks:
+        """The service's: its job database's folder, and Azurite's when the service runs it (one run apart keeps its
+        data out of this process's sight)."""
+        places: dict[str, str | Path] = {JOB_DATABASE: database_dir}
+        if azurite_location:
+            places[BLOB_STORAGE] = azurite_location
+        return cls(places)
 
     def measure(self) -> list[Disk]:
         """Each disk's room now (a place that cannot be looked at, e.g. not made yet, is left out)."""

@@ -97,7 +97,7 @@ async def serve(settings: Settings, with_azurite: bool = False) -> None:
 async def _serve(settings: Settings, with_azurite: bool, children) -> None:
     from services.blobs.azure_store import WorkspaceBlobs
     from services.config import with_generated_storage
-    from services.disks import BLOB_STORAGE, JOB_DATABASE, Disks
+    from services.disks import Disks
     from services.dispatch.dispatcher import Dispatcher
     from services.dispatch.outputs import OutputKeeper
     from services.gateway.app import create_app
@@ -126,10 +126,7 @@ async def _serve(settings: Settings, with_azurite: bool, children) -> None:
     store = SqliteJobStore(settings.database_path, synchronous=settings.sqlite_synchronous)
     blobs = WorkspaceBlobs(settings)
     keeper = OutputKeeper(store, blobs, verify=settings.verifies_outputs(supervised_azurite=azurite is not None))
-    places: dict[str, str | Path] = {JOB_DATABASE: settings.database_path.parent}
-    if azurite is not None and azurite.location:  # an Azurite run apart keeps its data out of this process's sight
-        places[BLOB_STORAGE] = azurite.location
-    disks = Disks(places)
+    disks = Disks.of_service(settings.database_path.parent, azurite.location if azurite is not None else None)
     pool = _make_pool(settings, children)
     dispatcher = None
     site_runner = None

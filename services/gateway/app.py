@@ -18,7 +18,7 @@ from contracts import errors
 from contracts.errors import ContractError
 from services.blobs import StorageUnavailable
 from services.config import Settings
-from services.disks import JOB_DATABASE, Disks
+from services.disks import Disks
 from services.jobs.store import StoreFull
 
 from . import (
@@ -178,7 +178,7 @@ def create_app(settings: Settings, store: Any, blobs: Any, dispatcher: Any, disk
     app[BLOBS] = blobs
     app[DISPATCHER] = dispatcher
     app[SAS_CACHE] = SasCache(settings.sas_ttl_s)
-    app[DISKS] = disks if disks is not None else Disks({JOB_DATABASE: settings.database_path.parent})
+    app[DISKS] = disks if disks is not None else Disks.of_service(settings.database_path.parent)
     pool = getattr(dispatcher, "pool", None)  # its size: jobs that run at once (a Ray cluster's can change)
     app[ADMISSION] = Admission(lambda: store.backlog(pool.size if pool is not None else 0), settings.max_waiting,
                                settings.max_queue_delay_s)
