@@ -24,6 +24,15 @@
 // partly written `<file>~` removed; LokiJS keeps the changed ids and saves them again at its next save. (A torn line
 // left behind was worse than a lost save: every later line went with it at the next load.)
 //
+// Neither file is ever held as one string. V8's strings end at 2^29 - 24 characters (~512 MiB), and the index takes
+// ~1.9 KB a job (a container and two blobs): LokiJS's own save, one JSON.stringify of the whole database, fails past
+// ~280 000 jobs (RangeError: Invalid string length; Azure/Azurite#2539 is the same limit ending the official image),
+// and reading the file back as one string fails the same way. So the index is written as LokiJS's JSON laid out in
+// lines: the database without its documents, each collection's `"data":[` ending a line, then one document a line,
+// then `]` starting the line that goes on with the rest; the pieces written about a MiB at a time. It is still one
+// JSON text (LokiJS's own adapter reads it), and a load reads the index and the journal a chunk at a time, a line at
+// a time, parsing each document alone (an index of the old single line loads as before).
+//
 // Only databases Azurite saves to disk with LokiJS's "fs" method are journaled; in-memory ones are left alone.
 // Anything unexpected at installation leaves Azurite exactly as it was.
 "use strict";
@@ -34,6 +43,9 @@ const crypto = require("crypto");
 
 const INSTALLED = "openqio: Azurite saves its blob index by journal"; // services/azurite.py reads this line
 const MIN_JOURNAL_BYTES = 1 << 20; // below this the journal is never compacted into a whole index
+const DATA_OPEN = '"data":['; // the end of a line after which an index's documents follow, one a line
+// How much a load reads at a time and a save writes at a time (tests make them small)
+const sizes = { readChunkBytes: 1 << 24, writeBatchBytes: 1 << 20 };
 
 // One write(2) may store only part of what it is given (a disk that fills mid-write stores what fits; only the next
 // write fails, with ENOSPC), and fs.writeSync makes one: write until all of it is stored, or that error.
@@ -42,11 +54,69 @@ function writeAll(fd, text) {
   for (let done = 0; done < data.length;) done += fs.writeSync(fd, data, done, data.length - done);
 }
 
-function writeDurably(file, text) {
+// The lines of a file, read a chunk at a time: {text, end} per line (`end`: the byte offset just past its newline);
+// a last line without its newline (torn) comes with `torn` set. A line is held whole, the file never.
+function* linesOf(file) {
+  const fd = fs.openSync(file, "r");
+  try {
+    let carried = Buffer.alloc(0);
+    let offset = 0; // of carried's first byte
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(sizes.readChunkBytes);
+      const got = fs.readSync(fd, chunk, 0, chunk.length, null);
+      const buffer = carried.length > 0 ? Buffer.concat([carried, chunk.subarray(0, got)]) : chunk.subarray(0, got);
+      let start = 0;
+      for (let nl = buffer.indexOf(10, start); nl >= 0; nl = buffer.indexOf(10, start)) {
+        yield { text: buffer.toString("utf8", start, nl), end: offset + nl + 1 };
+        start = nl + 1;
+      }
+      carried = Buffer.from(buffer.subarray(start));
+      offset += start;
+      if (got === 0) break;
+    }
+    if (carried.length > 0) yield { text: carried.toString("utf8"), end: offset + carried.length, torn: true };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// The whole index as LokiJS's JSON, laid out in lines (see the top of the file), written to `file` and fsync'd;
+// the bytes written. `replacer` is LokiJS's serializeReplacer, applied to the documents as JSON.stringify would.
+function writeIndexFile(file, db, replacer) {
+  const marker = `openqio-documents-${crypto.randomUUID()}`;
+  const documents = db.collections.map((c) => c.data);
+  let text;
+  try {
+    db.collections.forEach((c, i) => { c.data = `${marker}-${i}`; });
+    text = JSON.stringify(db, replacer);
+  } finally {
+    db.collections.forEach((c, i) => { c.data = documents[i]; });
+  }
+  let bytes = 0;
   try {
     const fd = fs.openSync(file, "w");
     try {
-      writeAll(fd, text);
+      const write = (piece) => {
+        writeAll(fd, piece);
+        bytes += Buffer.byteLength(piece);
+      };
+      let rest = text;
+      documents.forEach((docs, i) => {
+        const placeholder = JSON.stringify(`${marker}-${i}`);
+        const at = rest.indexOf(placeholder);
+        write(`${rest.slice(0, at)}[\n`);
+        let batch = "";
+        docs.forEach((doc, k) => {
+          batch += `${JSON.stringify(doc, replacer)}${k + 1 < docs.length ? "," : ""}\n`;
+          if (batch.length >= sizes.writeBatchBytes) {
+            write(batch);
+            batch = "";
+          }
+        });
+        write(`${batch}]`);
+        rest = rest.slice(at + placeholder.length);
+      });
+      write(rest);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -55,6 +125,38 @@ function writeDurably(file, text) {
     fs.rmSync(file, { force: true }); // the part that fit is not left taking space (it is never renamed into place)
     throw err;
   }
+  return bytes;
+}
+
+// An index file (laid out in lines, or LokiJS's single line) parsed: the database object and the file's bytes.
+function readIndexFile(file) {
+  const structure = [];
+  const data = []; // each collection's documents, in the order their arrays open
+  let docs = null;
+  let bytes = 0;
+  for (const line of linesOf(file)) {
+    bytes = line.end;
+    const text = line.text;
+    if (docs !== null && !text.startsWith("]")) {
+      docs.push(JSON.parse(text.endsWith(",") ? text.slice(0, -1) : text));
+      continue;
+    }
+    docs = null;
+    structure.push(text);
+    if (text.endsWith(DATA_OPEN)) {
+      docs = [];
+      data.push(docs);
+    }
+  }
+  const db = JSON.parse(structure.join("\n"));
+  if (data.length > 0) {
+    const collections = db.collections || [];
+    if (collections.length !== data.length) {
+      throw new Error(`${file}: ${data.length} arrays of documents for ${collections.length} collections`);
+    }
+    collections.forEach((c, i) => { c.data = data[i]; });
+  }
+  return { db, bytes };
 }
 
 function syncDirectory(file) {
@@ -132,48 +234,48 @@ class JournalAdapter {
 
   load(dbname) {
     const journal = `${dbname}.journal`;
-    let text;
+    let index;
     try {
-      text = fs.readFileSync(dbname, "utf8");
+      index = readIndexFile(dbname);
     } catch (err) {
       if (err.code !== "ENOENT") throw err;
       fs.rmSync(journal, { force: true }); // changes to an index that is not there
       return null;
     }
-    const db = JSON.parse(text);
-    this.indexBytes = Buffer.byteLength(text);
+    const db = index.db;
+    this.indexBytes = index.bytes;
     this.collections = new Set((db.collections || []).map((c) => c.name));
     this.generation = typeof db.openqioGeneration === "string" ? db.openqioGeneration : null;
     if (this.generation === null) {
       fs.rmSync(journal, { force: true }); // not this index's changes (written beside another one)
       return db;
     }
-    let lines;
-    try {
-      lines = fs.readFileSync(journal, "utf8");
-    } catch (err) {
-      if (err.code !== "ENOENT") throw err;
-      lines = "";
-    }
     const records = [];
     const maxIds = {};
-    let good = 0;
-    while (good < lines.length) {
-      const end = lines.indexOf("\n", good);
-      if (end < 0) break; // a torn last line
-      let entry;
-      try {
-        entry = JSON.parse(lines.slice(good, end));
-      } catch (err) {
-        break;
+    let good = 0; // bytes of whole, readable lines
+    let cut = false; // a torn or unreadable line ends the journal there
+    try {
+      for (const line of linesOf(journal)) {
+        let entry;
+        try {
+          entry = line.torn ? null : JSON.parse(line.text);
+        } catch (err) {
+          entry = null;
+        }
+        if (entry === null) {
+          cut = true;
+          break;
+        }
+        good = line.end;
+        if (entry.g !== this.generation) continue;
+        for (const record of entry.r) records.push(record);
+        Object.assign(maxIds, entry.m);
       }
-      good = end + 1;
-      if (entry.g !== this.generation) continue;
-      for (const record of entry.r) records.push(record);
-      Object.assign(maxIds, entry.m);
+    } catch (err) {
+      if (err.code !== "ENOENT") throw err;
     }
-    this.journalBytes = Buffer.byteLength(lines.slice(0, good));
-    if (good < lines.length) fs.truncateSync(journal, this.journalBytes);
+    this.journalBytes = good;
+    if (cut) fs.truncateSync(journal, good);
     const touched = replay(db, records, maxIds);
     if (touched.size > 0) db.openqioReplayed = [...touched];
     return db;
@@ -207,9 +309,9 @@ class JournalAdapter {
       view = {
         collections: db.collections.map((c) => ({ name: c.name, dirtyIds: c.dirtyIds, maxId: c.maxId,
                                                   get: (id) => c.get(id) })),
-        serialize: (generation) => {
+        write: (file, generation) => { // (the changed ids are cleared by now: the index does not carry them)
           db.openqioGeneration = generation;
-          return db.serialize(); // (the changed ids are cleared by now: the index does not carry them)
+          return writeIndexFile(file, db, db.serializeReplacer);
         },
       };
       return view;
@@ -258,13 +360,12 @@ class JournalAdapter {
   writeIndex(dbname, view) {
     const generation = crypto.randomUUID();
     for (const coll of view.collections) coll.dirtyIds = [];
-    const text = view.serialize(generation);
-    writeDurably(`${dbname}~`, text);
+    const bytes = view.write(`${dbname}~`, generation);
     fs.renameSync(`${dbname}~`, dbname);
     // the new index is the one on disk: from here on, lines of the old generation are ignored
     this.generation = generation;
     this.collections = new Set(view.collections.map((c) => c.name));
-    this.indexBytes = Buffer.byteLength(text);
+    this.indexBytes = bytes;
     this.journalBytes = 0;
     this.written = this.indexBytes;
     syncDirectory(dbname);
@@ -317,4 +418,4 @@ try {
   // never stop Azurite from starting: without the patch its saves only cost more
 }
 
-module.exports = { install, journaled };
+module.exports = { install, journaled, sizes };

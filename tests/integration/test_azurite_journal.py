@@ -206,6 +206,94 @@ def test_a_save_on_a_full_disk_leaves_the_files_as_they_were_and_the_next_save_s
     assert r["indexAfter"] == "saved" and r["indexReloads"]
 
 
+# argv as above. The index and the journal never pass through one string: with a load reading 61 bytes at a time
+# and a save writing about 256 at a time, an index of 400 documents (multi-byte characters among them, split across
+# reads) is written in pieces, one document a line, without LokiJS's whole-database serialize; its text is LokiJS's
+# JSON for that database; it loads back (through the adapter and through LokiJS's own), and so do a journal read
+# in pieces and an index LokiJS wrote as one line.
+_PIECES = r"""
+const fs = require("fs");
+const path = require("path");
+const Loki = require(process.argv[1]);
+const journal = require(process.argv[2]);
+const sizes = journal.sizes || {};  // (a journal that reads and writes whole strings has none)
+sizes.readChunkBytes = 61;
+sizes.writeBatchBytes = 256;
+const J = journal.journaled(Loki);
+const file = path.join(process.argv[3], "db.json");
+const state = (db) => JSON.stringify(db.collections.map((c) => [c.name, c.maxId, c.data.map((d) => [d.$loki, d.containerName, d.name, d.note])]));
+const open = (f) => new Promise((ok, fail) => {
+  const db = new J(f, { persistenceMethod: "fs", autosave: false });
+  db.loadDatabase({}, (err) => (err ? fail(err) : ok(db)));
+});
+const save = (db) => new Promise((ok, fail) => db.saveDatabase((err) => (err ? fail(err) : ok())));
+(async () => {
+  const out = {};
+  const db = await open(file);
+  const containers = db.addCollection("containers", { indices: ["name"] });
+  const blobs = db.addCollection("blobs", { indices: ["containerName"] });
+  for (let i = 0; i < 200; i++) {
+    containers.insert({ name: `job-${i}` });
+    for (const name of ["inputData", "rawOutputData"]) blobs.insert({ containerName: `job-${i}`, name, note: `ħ€𝄞 ${i}` });
+  }
+  let serialized = 0, largestWrite = 0;
+  const serialize = Loki.prototype.serialize;
+  Loki.prototype.serialize = function (...args) { serialized++; return serialize.apply(this, args); };
+  const writeSync = fs.writeSync;
+  fs.writeSync = function (fd, data, ...rest) { largestWrite = Math.max(largestWrite, data.length); return writeSync.call(this, fd, data, ...rest); };
+  await save(db);
+  fs.writeSync = writeSync;
+  Loki.prototype.serialize = serialize;
+  const text = fs.readFileSync(file, "utf8");
+  out.serialized = serialized;
+  out.bytes = Buffer.byteLength(text);
+  out.largestWrite = largestWrite;
+  out.lines = text.split("\n").length;
+  out.sameJson = JSON.stringify(JSON.parse(text)) === JSON.stringify(JSON.parse(db.serialize()));
+  const expected = state(db);
+  const back = await open(file);
+  out.reloaded = state(back) === expected;
+  out.lookups = back.getCollection("blobs").find({ containerName: "job-123" }).length === 2;
+  const stock = new Loki(file, { persistenceMethod: "fs", autosave: false });
+  await new Promise((ok) => stock.loadDatabase({}, ok));
+  out.stockReads = state(stock) === expected;
+  // journal lines read in pieces, a torn one cut off
+  const b = back.getCollection("blobs");
+  for (let s = 0; s < 3; s++) {
+    b.insert({ containerName: `more-${s}`, name: "inputData", note: `ü${s}` });
+    const d = b.findOne({ containerName: `job-${s}` }); d.note = "Ω"; b.update(d);
+    await save(back);
+  }
+  const journaled = state(back);
+  fs.appendFileSync(file + ".journal", '{"g":"torn","r":[["blobs",1,');
+  out.journalReloads = state(await open(file)) === journaled;
+  out.tornCut = !fs.readFileSync(file + ".journal", "utf8").includes("torn");
+  // an index LokiJS wrote as one line, read 61 bytes at a time
+  await new Promise((ok, fail) => stock.saveDatabase((err) => (err ? fail(err) : ok())));
+  out.oneLine = fs.readFileSync(file, "utf8").split("\n").length === 1;
+  out.oneLineLoads = state(await open(file)) === expected;
+  console.log(JSON.stringify(out));
+})().catch((err) => { console.error(err); process.exit(1); });
+"""
+
+
+def test_the_index_is_written_and_read_in_pieces_never_as_one_string(tmp_path):
+    """LokiJS saves its whole database as one JSON.stringify, and V8's strings end at ~512 MiB: past ~280 000 jobs
+    Azurite's index could no longer be saved, nor read back as one string (the official image dies of it:
+    Azure/Azurite#2539)."""
+    loki = ROOT / "node_modules" / "lokijs"
+    if not loki.exists():
+        _unavailable("node_modules/lokijs (npm ci) is needed")
+    r = node_scenario(_PIECES, str(loki), str(JOURNAL_JS), str(tmp_path))
+    assert r["serialized"] == 0  # LokiJS's whole-database string is never made
+    assert r["largestWrite"] < r["bytes"] / 5  # written in pieces
+    assert r["lines"] >= 600  # a document a line
+    assert r["sameJson"]  # the same JSON as LokiJS's serialize of that database
+    assert r["reloaded"] and r["lookups"] and r["stockReads"]
+    assert r["journalReloads"] and r["tornCut"]
+    assert r["oneLine"] and r["oneLineLoads"]
+
+
 def _blob_service(azurite: Azurite):
     from azure.storage.blob import BlobServiceClient
 
