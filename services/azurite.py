@@ -31,11 +31,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "devstoreaccount1"
-# Preloaded into Azurite: container and blob lookups by index instead of a scan of the account (see the file).
+# Preloaded into Azurite: container and blob lookups by index instead of a scan of the account, and only the indices
+# those lookups use kept (see the file).
 LOOKUPS_JS = Path(__file__).resolve().parent / "azurite_lookups.js"
 # Preloaded too: each URI template of Azurite's REST specification parsed once, not per request (see the file).
 TEMPLATES_JS = Path(__file__).resolve().parent / "azurite_templates.js"
-# Preloaded too: the blob index saved by appending what changed to a journal, not whole every 5 s (see the file).
+# Preloaded too: the blob index saved by appending what changed to a journal, not whole every 5 s, and written and
+# read in pieces, never as one string (see the file).
 JOURNAL_JS = Path(__file__).resolve().parent / "azurite_journal.js"
 # Preloaded too: a small blob range read with one positioned read on a kept descriptor, not a stream (see the file).
 READS_JS = Path(__file__).resolve().parent / "azurite_reads.js"
