@@ -25,8 +25,8 @@
 // left behind was worse than a lost save: every later line went with it at the next load.)
 //
 // Neither file is ever held as one string. V8's strings end at 2^29 - 24 characters (~512 MiB), and the index takes
-// ~1.9 KB a job (a container and two blobs): LokiJS's own save, one JSON.stringify of the whole database, fails past
-// ~280 000 jobs (RangeError: Invalid string length; Azure/Azurite#2539 is the same limit ending the official image),
+// ~2 KB a job (a container and two blobs): LokiJS's own save, one JSON.stringify of the whole database, fails past
+// ~270 000 jobs (RangeError: Invalid string length; Azure/Azurite#2539 is the same limit ending the official image),
 // and reading the file back as one string fails the same way. So the index is written as LokiJS's JSON laid out in
 // lines: the database without its documents, each collection's `"data":[` ending a line, then one document a line,
 // then `]` starting the line that goes on with the rest; the pieces written about a MiB at a time. It is still one
@@ -59,10 +59,10 @@ function writeAll(fd, text) {
 function* linesOf(file) {
   const fd = fs.openSync(file, "r");
   try {
+    const chunk = Buffer.allocUnsafe(sizes.readChunkBytes); // each line is decoded or copied before the next read
     let carried = Buffer.alloc(0);
     let offset = 0; // of carried's first byte
     for (;;) {
-      const chunk = Buffer.allocUnsafe(sizes.readChunkBytes);
       const got = fs.readSync(fd, chunk, 0, chunk.length, null);
       const buffer = carried.length > 0 ? Buffer.concat([carried, chunk.subarray(0, got)]) : chunk.subarray(0, got);
       let start = 0;

@@ -13,17 +13,18 @@
 // (blobs, blocks), which Azurite indexes. A lookup costs a binary search instead of a scan, however many jobs the
 // account holds. Anything unexpected (another LokiJS, no findOne) leaves Azurite exactly as it was.
 //
-// And only the indices those lookups use are kept. A LokiJS binary index is an array of document positions sorted
-// by the property, so every insert splices the new position in: a move of the array's elements past that point.
-// Azurite indexes containers by `accountName` and `name`, blobs by `accountName`, `containerName`, `name` and
-// `snapshot`: four of the six hold one value (the account, the empty snapshot) or two (`inputData`,
-// `rawOutputData`), so each insert went to the start of its value's range and moved every position, and a job's
-// container and two blobs moved about 3.5 times the account's blobs. With 35 000 jobs stored that was ~0.3 ms of
-// Azurite's CPU per job, growing with every job ever run (2026-12-08 profile). Every query Azurite makes names the
-// account first, so after the reordering above `name` (containers) and `containerName` (blobs, blocks) are the only
-// indices any lookup uses: the others are dropped where a collection is made or loaded, so a job's inserts move
-// about 0.75 times the blobs. A query whose first property is no longer indexed (listing a container's blobs by
-// account and container) scans the collection, as it did through the account's index, and finds the same documents.
+// And only the indices those lookups use are kept. A LokiJS binary index is an array of document positions sorted by
+// the property, so every insert splices the new position in: a move of the array's elements past that point. Azurite
+// indexes containers by `accountName` and `name`, blobs by `accountName`, `containerName`, `name` and `snapshot`:
+// four of the six hold one value (the account, the empty snapshot) or two (`inputData`, `rawOutputData`), so each
+// insert went to the start of its value's range and moved every position after it: a job's container and two blobs
+// moved about seven times as many positions as the account has blobs. With 35 000 jobs stored that was ~0.26 ms of
+// Azurite's CPU per job, growing with every job ever run (a profile of 2026-12-08). Every query Azurite makes names
+// the account first, so after the reordering above `name` (containers) and `containerName` (blobs, blocks) are the
+// only indices any lookup uses: the others are dropped where a collection is made or loaded, and a job's inserts
+// move about one and a quarter times the blobs. A query whose first property is no longer indexed (listing a
+// container's blobs by account and container) scans the collection, as it did through the account's index, and finds
+// the same documents.
 "use strict";
 
 const path = require("path");
