@@ -49,14 +49,14 @@ function accountLast(query) {
 }
 
 // The binary indices each of Azurite's collections keeps: the first property of its lookups once reordered.
-const KEPT_INDICES = {
-  $CONTAINERS_COLLECTION$: ["name"],
-  $BLOBS_COLLECTION$: ["containerName"],
-  $BLOCKS_COLLECTION$: ["containerName"],
-};
+const KEPT_INDICES = new Map([
+  ["$CONTAINERS_COLLECTION$", ["name"]],
+  ["$BLOBS_COLLECTION$", ["containerName"]],
+  ["$BLOCKS_COLLECTION$", ["containerName"]],
+]);
 
 function dropUnusedIndices(coll) {
-  const kept = coll && Object.prototype.hasOwnProperty.call(KEPT_INDICES, coll.name) && KEPT_INDICES[coll.name];
+  const kept = coll && KEPT_INDICES.get(coll.name);
   if (!kept || !coll.binaryIndices) return;
   for (const property of Object.keys(coll.binaryIndices)) {
     if (!kept.includes(property)) delete coll.binaryIndices[property];
@@ -94,4 +94,4 @@ try {
   // never stop Azurite from starting: without the patch it is only slower
 }
 
-module.exports = { accountLast, install, KEPT_INDICES };
+module.exports = { accountLast, install };
